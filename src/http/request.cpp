@@ -81,14 +81,20 @@ parse_result fail(uint16_t status, std::string_view reason) {
 
 constexpr parse_result ok{};  // "go on": incomplete with no status
 
-// Fields recorded while walking, plus what only the end-of-head checks need.
-struct recorder {
+// Where the walk is and what it has met. Resuming from a parse_progress replays none of the
+// recorded views, but restores everything a later line is judged by (duplicates, list sizes,
+// counts), so a head split anywhere is refused exactly as the whole head would be.
+struct walker {
   http_request& request;
+  std::size_t line_start = 0;
+  std::size_t scanned = 0;
+  uint16_t headers = 0;
+  uint16_t seen = 0;  // bit per single-valued header
+  bool seen_request_line = false;
   bool transfer_encoding = false;
-  uint32_t seen = 0;  // bit per single-valued header
 };
 
-enum seen_bit : uint32_t {
+enum seen_bit : uint16_t {
   seen_host = 1u << 0,
   seen_content_length = 1u << 1,
   seen_key = 1u << 2,
@@ -99,12 +105,12 @@ enum seen_bit : uint32_t {
   seen_expect = 1u << 7,
 };
 
-parse_result set_once(recorder& rec, seen_bit bit, std::string_view& field, std::string_view value,
+parse_result set_once(walker& w, seen_bit bit, std::string_view& field, std::string_view value,
                       std::string_view duplicate_reason) {
-  if (rec.seen & bit) {
+  if (w.seen & bit) {
     return fail(400, duplicate_reason);
   }
-  rec.seen |= bit;
+  w.seen |= bit;
   field = value;
   return ok;
 }
@@ -117,11 +123,11 @@ parse_result append(header_list& list, std::string_view value, std::string_view 
   return ok;
 }
 
-parse_result parse_content_length(recorder& rec, std::string_view value) {
-  if (rec.seen & seen_content_length) {
+parse_result parse_content_length(walker& w, std::string_view value) {
+  if (w.seen & seen_content_length) {
     return fail(400, "duplicate Content-Length header");
   }
-  rec.seen |= seen_content_length;
+  w.seen |= seen_content_length;
   if (value.empty()) {
     return fail(400, "Content-Length is not a number");
   }
@@ -136,26 +142,26 @@ parse_result parse_content_length(recorder& rec, std::string_view value) {
     }
     n = n * 10 + digit;
   }
-  rec.request.has_content_length = true;
-  rec.request.content_length = n;
+  w.request.has_content_length = true;
+  w.request.content_length = n;
   return ok;
 }
 
-parse_result record(recorder& rec, std::string_view name, std::string_view value) {
-  http_request& r = rec.request;
+parse_result record(walker& w, std::string_view name, std::string_view value) {
+  http_request& r = w.request;
   switch (name.size()) {
     case 4:
       if (name_is(name, "host")) {
         r.has_host = true;
-        return set_once(rec, seen_host, r.host, value, "duplicate Host header");
+        return set_once(w, seen_host, r.host, value, "duplicate Host header");
       }
       break;
     case 6:
       if (name_is(name, "origin")) {
-        return set_once(rec, seen_origin, r.origin, value, "duplicate Origin header");
+        return set_once(w, seen_origin, r.origin, value, "duplicate Origin header");
       }
       if (name_is(name, "expect")) {
-        return set_once(rec, seen_expect, r.expect, value, "duplicate Expect header");
+        return set_once(w, seen_expect, r.expect, value, "duplicate Expect header");
       }
       break;
     case 7:
@@ -170,34 +176,34 @@ parse_result record(recorder& rec, std::string_view name, std::string_view value
       break;
     case 12:
       if (name_is(name, "content-type")) {
-        return set_once(rec, seen_content_type, r.content_type, value,
+        return set_once(w, seen_content_type, r.content_type, value,
                         "duplicate Content-Type header");
       }
       break;
     case 13:
       if (name_is(name, "authorization")) {
-        return set_once(rec, seen_authorization, r.authorization, value,
+        return set_once(w, seen_authorization, r.authorization, value,
                         "duplicate Authorization header");
       }
       break;
     case 14:
       if (name_is(name, "content-length")) {
-        return parse_content_length(rec, value);
+        return parse_content_length(w, value);
       }
       break;
     case 17:
       if (name_is(name, "transfer-encoding")) {
-        rec.transfer_encoding = true;
+        w.transfer_encoding = true;
         return ok;
       }
       if (name_is(name, "sec-websocket-key")) {
-        return set_once(rec, seen_key, r.sec_websocket_key, value,
+        return set_once(w, seen_key, r.sec_websocket_key, value,
                         "duplicate Sec-WebSocket-Key header");
       }
       break;
     case 21:
       if (name_is(name, "sec-websocket-version")) {
-        return set_once(rec, seen_version, r.sec_websocket_version, value,
+        return set_once(w, seen_version, r.sec_websocket_version, value,
                         "duplicate Sec-WebSocket-Version header");
       }
       break;
@@ -256,7 +262,7 @@ bool split_target(std::string_view target, http_request& r) {
   return true;
 }
 
-parse_result parse_request_line(std::string_view line, recorder* rec) {
+parse_result parse_request_line(std::string_view line, walker& w) {
   const std::size_t n = line.size();
   std::size_t i = 0;
   while (i < n && (class_of(line[i]) & is_tchar)) {
@@ -283,8 +289,7 @@ parse_result parse_request_line(std::string_view line, recorder* rec) {
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
     return fail(505, "HTTP version not supported");
   }
-  http_request scratch;
-  http_request& r = rec ? rec->request : scratch;
+  http_request& r = w.request;
   if (!split_target(target, r)) {
     return fail(400, "unsupported request-target");
   }
@@ -294,7 +299,7 @@ parse_result parse_request_line(std::string_view line, recorder* rec) {
   return ok;
 }
 
-parse_result parse_header_line(std::string_view line, recorder* rec) {
+parse_result parse_header_line(std::string_view line, walker& w) {
   const std::size_t n = line.size();
   std::size_t i = 0;
   while (i < n && (class_of(line[i]) & is_tchar)) {
@@ -307,26 +312,16 @@ parse_result parse_header_line(std::string_view line, recorder* rec) {
   if (i >= n || line[i] != ':') {
     return fail(400, "malformed header field name");
   }
-  if (rec == nullptr) {
-    return ok;
-  }
-  ++rec->request.header_count;
-  return record(*rec, line.substr(0, i), trim_ows(line.substr(i + 1)));
+  ++w.request.header_count;
+  return record(w, line.substr(0, i), trim_ows(line.substr(i + 1)));
 }
 
-struct walk_state {
-  std::size_t line_start = 0;
-  std::size_t scanned = 0;
-  uint16_t headers = 0;
-  bool seen_request_line = false;
-};
-
-// Checks the lines from s.line_start on; records them when rec is set. Returns complete with
-// the head length, an error, or incomplete (status 0) with `s` saying where to resume.
-parse_result walk(std::string_view in, std::size_t max_head, walk_state& s, recorder* rec) {
+// Checks and records the lines from w.line_start on. Returns complete with the head length,
+// an error, or incomplete (status 0) with `w` saying where to resume.
+parse_result walk(std::string_view in, std::size_t max_head, walker& w) {
   const std::size_t limit = std::min(in.size(), max_head);
   const char* p = in.data();
-  std::size_t i = std::max(s.scanned, s.line_start);
+  std::size_t i = std::max(w.scanned, w.line_start);
   for (;;) {
     while (i < limit && (class_of(p[i]) & is_field)) {
       ++i;
@@ -343,44 +338,48 @@ parse_result walk(std::string_view in, std::size_t max_head, walk_state& s, reco
     if (p[i + 1] != '\n') {
       return fail(400, "CR not followed by LF");
     }
-    const std::string_view line = in.substr(s.line_start, i - s.line_start);
+    const std::string_view line = in.substr(w.line_start, i - w.line_start);
     i += 2;
-    s.line_start = i;
-    s.scanned = i;
-    if (!s.seen_request_line) {
+    w.line_start = i;
+    w.scanned = i;
+    if (!w.seen_request_line) {
       if (line.empty()) {
         continue;
       }
-      if (parse_result r = parse_request_line(line, rec); r.status == parse_status::error) {
+      if (parse_result r = parse_request_line(line, w); r.status == parse_status::error) {
         return r;
       }
-      s.seen_request_line = true;
+      w.seen_request_line = true;
     } else if (line.empty()) {
       return parse_result{parse_status::complete, 0, i, {}};
     } else {
-      if (++s.headers > max_header_count) {
+      if (++w.headers > max_header_count) {
         return fail(431, "too many header fields");
       }
-      if (parse_result r = parse_header_line(line, rec); r.status == parse_status::error) {
+      if (parse_result r = parse_header_line(line, w); r.status == parse_status::error) {
         return r;
       }
     }
   }
-  s.scanned = i;
+  w.scanned = i;
   if (in.size() >= max_head) {
     return fail(431, "request head too large");
   }
   return ok;
 }
 
-void save(parse_progress* progress, const walk_state& s) {
-  if (progress == nullptr || s.scanned > std::numeric_limits<uint32_t>::max()) {
+void save(parse_progress* progress, const walker& w) {
+  if (progress == nullptr || w.scanned > std::numeric_limits<uint32_t>::max()) {
     return;
   }
-  progress->line_start = static_cast<uint32_t>(s.line_start);
-  progress->scanned = static_cast<uint32_t>(s.scanned);
-  progress->headers = s.headers;
-  progress->seen_request_line = s.seen_request_line;
+  progress->line_start = static_cast<uint32_t>(w.line_start);
+  progress->scanned = static_cast<uint32_t>(w.scanned);
+  progress->headers = w.headers;
+  progress->seen = w.seen;
+  progress->lists = {w.request.connection.count, w.request.upgrade.count,
+                     w.request.sec_websocket_protocol.count};
+  progress->seen_request_line = w.seen_request_line;
+  progress->transfer_encoding = w.transfer_encoding;
 }
 
 }  // namespace
@@ -396,34 +395,38 @@ bool header_list::has_token(std::string_view token) const {
 
 parse_result parse_request(std::string_view bytes, std::size_t max_head_bytes,
                            http_request& request, parse_progress* progress) {
-  walk_state s;
-  if (progress != nullptr) {
-    if (progress->line_start > bytes.size() || progress->scanned > bytes.size()) {
-      *progress = {};  // not the bytes it was made for: start over rather than trust it
-    }
-    s = walk_state{progress->line_start, progress->scanned, progress->headers,
-                   progress->seen_request_line};
+  if (progress != nullptr &&
+      (progress->line_start > bytes.size() || progress->scanned > bytes.size())) {
+    *progress = {};  // not the bytes it was made for: start over rather than trust it
   }
-  if (s.scanned > 0 || s.line_start > 0) {
-    // Resuming: check only the new bytes, and record from the start once the head is whole.
-    parse_result r = walk(bytes, max_head_bytes, s, nullptr);
+  if (progress != nullptr && (progress->scanned > 0 || progress->line_start > 0)) {
+    // Resuming: judge only the new lines (into a scratch request, since views recorded by
+    // earlier calls may point into a buffer that has moved since), then record the whole
+    // head from the start once it is complete.
+    http_request scratch;
+    scratch.connection.count = progress->lists[0];
+    scratch.upgrade.count = progress->lists[1];
+    scratch.sec_websocket_protocol.count = progress->lists[2];
+    walker w{scratch,           progress->line_start,       progress->scanned,
+             progress->headers, progress->seen,             progress->seen_request_line,
+             progress->transfer_encoding};
+    parse_result r = walk(bytes, max_head_bytes, w);
     if (r.status != parse_status::complete) {
-      save(progress, s);
+      save(progress, w);
       return r;
     }
-    s = walk_state{};
   }
   request = http_request{};
-  recorder rec{request};
-  parse_result r = walk(bytes, max_head_bytes, s, &rec);
+  walker w{request};
+  parse_result r = walk(bytes, max_head_bytes, w);
   if (r.status == parse_status::incomplete) {
-    save(progress, s);
+    save(progress, w);
     return r;
   }
   if (r.status == parse_status::error) {
     return r;
   }
-  if (rec.transfer_encoding) {
+  if (w.transfer_encoding) {
     // A message with both is the classic request-smuggling shape (RFC 9112 6.1): refuse it.
     if (request.has_content_length) {
       return fail(400, "both Transfer-Encoding and Content-Length");

@@ -74,12 +74,15 @@ struct parse_result {
 /// Optional memory between calls for one request, so that a head arriving a byte at a time
 /// is scanned once instead of once per arrival. Value-initialise it for each new request
 /// (after consuming a request, reset it before parsing the next one) and pass the bytes from
-/// the same start every time.
+/// the same start every time. Its fields are the parser's business.
 struct parse_progress {
-  uint32_t line_start = 0;   ///< start of the first line not yet checked
-  uint32_t scanned = 0;      ///< bytes of that (partial) line already checked
-  uint16_t headers = 0;      ///< header fields among the checked lines
+  uint32_t line_start = 0;  ///< start of the first line not yet checked
+  uint32_t scanned = 0;     ///< bytes before this offset were checked
+  uint16_t headers = 0;     ///< header fields among the checked lines
+  uint16_t seen = 0;        ///< single-valued headers met (duplicates are refused)
+  std::array<uint8_t, 3> lists{};  ///< Connection, Upgrade, Sec-WebSocket-Protocol fields met
   bool seen_request_line = false;
+  bool transfer_encoding = false;
 };
 
 /// Parses the request head at the start of `bytes`. Bytes after the head (a body, pipelined

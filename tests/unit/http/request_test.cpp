@@ -368,6 +368,22 @@ TEST(http_request, header_count_limit_is_decided_before_the_head_ends) {
   EXPECT_EQ(error_status(req + "\r\n"), 431);
 }
 
+TEST(http_request, the_first_fault_decides_however_the_head_is_split) {
+  // A duplicate early and too many fields later: 400 whole or split (the split parser must
+  // remember the first Host across calls).
+  std::string req = "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n";
+  for (std::size_t i = 0; i < max_header_count + 4; ++i) {
+    req += "X-" + std::to_string(i) + ": v\r\n";
+  }
+  EXPECT_EQ(error_status(req + "\r\n"), 400);
+  // Too many Connection fields early, a syntax fault later: 431 either way.
+  std::string lists = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (std::size_t i = 0; i <= header_list::capacity; ++i) {
+    lists += "Connection: keep-alive\r\n";
+  }
+  EXPECT_EQ(error_status(lists + "Bad Name: v\r\n\r\n"), 431);
+}
+
 TEST(http_request, garbage_is_refused_early) {
   http_request r;
   const std::string tls_hello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
