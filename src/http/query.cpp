@@ -86,8 +86,8 @@ query_value find_query_param(std::string_view query, std::string_view name, std:
     if (result.status == query_status::found) {
       return query_value{query_status::duplicate, 0};
     }
-    const std::string_view raw_value = eq == std::string_view::npos ? std::string_view{}
-                                                                     : param.substr(eq + 1);
+    const std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
     std::size_t length = 0;
     for (std::size_t i = 0; i < raw_value.size();) {
       const int c = decode_one(raw_value, i);

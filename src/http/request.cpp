@@ -307,7 +307,7 @@ parse_result parse_header_line(std::string_view line, walker& w) {
   }
   if (i == 0) {
     return fail(400, line[0] == ' ' || line[0] == '\t' ? "obsolete line folding"
-                                                         : "malformed header field");
+                                                       : "malformed header field");
   }
   if (i >= n || line[i] != ':') {
     return fail(400, "malformed header field name");
@@ -407,9 +407,9 @@ parse_result parse_request(std::string_view bytes, std::size_t max_head_bytes,
     scratch.connection.count = progress->lists[0];
     scratch.upgrade.count = progress->lists[1];
     scratch.sec_websocket_protocol.count = progress->lists[2];
-    walker w{scratch,           progress->line_start,       progress->scanned,
-             progress->headers, progress->seen,             progress->seen_request_line,
-             progress->transfer_encoding};
+    walker w{
+        scratch,        progress->line_start,        progress->scanned,          progress->headers,
+        progress->seen, progress->seen_request_line, progress->transfer_encoding};
     parse_result r = walk(bytes, max_head_bytes, w);
     if (r.status != parse_status::complete) {
       save(progress, w);

@@ -66,9 +66,9 @@ enum class parse_status : uint8_t { incomplete, complete, error };
 
 struct parse_result {
   parse_status status = parse_status::incomplete;
-  uint16_t http_status = 0;      ///< on error: 400, 431, 501 or 505
-  std::size_t head_length = 0;   ///< on complete: bytes up to and including the final CRLFCRLF
-  std::string_view reason;       ///< on error: short static text for the response body
+  uint16_t http_status = 0;     ///< on error: 400, 431, 501 or 505
+  std::size_t head_length = 0;  ///< on complete: bytes up to and including the final CRLFCRLF
+  std::string_view reason;      ///< on error: short static text for the response body
 };
 
 /// Optional memory between calls for one request, so that a head arriving a byte at a time
@@ -76,10 +76,10 @@ struct parse_result {
 /// (after consuming a request, reset it before parsing the next one) and pass the bytes from
 /// the same start every time. Its fields are the parser's business.
 struct parse_progress {
-  uint32_t line_start = 0;  ///< start of the first line not yet checked
-  uint32_t scanned = 0;     ///< bytes before this offset were checked
-  uint16_t headers = 0;     ///< header fields among the checked lines
-  uint16_t seen = 0;        ///< single-valued headers met (duplicates are refused)
+  uint32_t line_start = 0;         ///< start of the first line not yet checked
+  uint32_t scanned = 0;            ///< bytes before this offset were checked
+  uint16_t headers = 0;            ///< header fields among the checked lines
+  uint16_t seen = 0;               ///< single-valued headers met (duplicates are refused)
   std::array<uint8_t, 3> lists{};  ///< Connection, Upgrade, Sec-WebSocket-Protocol fields met
   bool seen_request_line = false;
   bool transfer_encoding = false;

@@ -137,8 +137,7 @@ std::array<char, accept_key_size> accept_key(std::string_view key) {
   return out;
 }
 
-void build_switching_protocols(std::string& out, std::string_view accept,
-                               bool select_subprotocol) {
+void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol) {
   out.append(
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"

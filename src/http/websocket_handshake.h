@@ -53,7 +53,6 @@ bool valid_websocket_key(std::string_view key);
 
 /// Appends the 101 Switching Protocols response; with select_subprotocol it names
 /// ws_subprotocol in Sec-WebSocket-Protocol, otherwise that field is absent.
-void build_switching_protocols(std::string& out, std::string_view accept,
-                               bool select_subprotocol);
+void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol);
 
 }  // namespace wsa

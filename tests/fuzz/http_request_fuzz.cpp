@@ -75,8 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view head = in.substr(0, r.head_length);
   for (std::string_view v : {whole.method, whole.target, whole.query, whole.host,
                              whole.sec_websocket_key, whole.sec_websocket_version,
-                             whole.authorization, whole.content_type, whole.origin,
-                             whole.expect}) {
+                             whole.authorization, whole.content_type, whole.origin, whole.expect}) {
     require(inside(v, head));
   }
   require(inside(whole.path, head) || is_static_slash(whole.path));

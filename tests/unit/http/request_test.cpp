@@ -67,8 +67,8 @@ uint16_t error_status(std::string_view bytes, std::size_t max = limit) {
 }
 
 bool inside(std::string_view view, std::string_view buffer) {
-  return view.empty() ||
-         (view.data() >= buffer.data() && view.data() + view.size() <= buffer.data() + buffer.size());
+  return view.empty() || (view.data() >= buffer.data() &&
+                          view.data() + view.size() <= buffer.data() + buffer.size());
 }
 
 TEST(http_request, parses_a_browser_upgrade_in_one_piece) {
@@ -106,8 +106,8 @@ TEST(http_request, every_strict_prefix_is_incomplete) {
     parse_progress progress{};
     http_request r;
     for (std::size_t n = 0; n < browser_upgrade.size(); ++n) {
-      const parse_result res = parse_request(std::string_view(browser_upgrade).substr(0, n),
-                                             limit, r, with_progress ? &progress : nullptr);
+      const parse_result res = parse_request(std::string_view(browser_upgrade).substr(0, n), limit,
+                                             r, with_progress ? &progress : nullptr);
       ASSERT_EQ(res.status, parse_status::incomplete) << "prefix " << n;
     }
     const parse_result res =
@@ -140,9 +140,9 @@ TEST(http_request, progress_survives_arrivals_of_any_size) {
 TEST(http_request, progress_from_other_bytes_is_not_trusted) {
   parse_progress progress{};
   http_request r;
-  ASSERT_EQ(parse_request(std::string_view(browser_upgrade).substr(0, 100), limit, r, &progress)
-                .status,
-            parse_status::incomplete);
+  ASSERT_EQ(
+      parse_request(std::string_view(browser_upgrade).substr(0, 100), limit, r, &progress).status,
+      parse_status::incomplete);
   const std::string small = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
   progress.line_start = 200;  // beyond the new bytes: must start over, not read past them
   progress.scanned = 220;
@@ -260,10 +260,10 @@ TEST(http_request, versions) {
 }
 
 TEST(http_request, malformed_request_lines) {
-  for (const char* line : {"GET\r\n", "GET /\r\n", "GET  / HTTP/1.1\r\n", "GET /  HTTP/1.1\r\n",
-                           "GET\t/ HTTP/1.1\r\n", " GET / HTTP/1.1\r\n", "G(T / HTTP/1.1\r\n",
-                           "GET /a b HTTP/1.1\r\n", "GET /\xc3\xa9 HTTP/1.1\r\n",
-                           "/ HTTP/1.1\r\n", "GET / HTTP/1.1 extra\r\n"}) {
+  for (const char* line :
+       {"GET\r\n", "GET /\r\n", "GET  / HTTP/1.1\r\n", "GET /  HTTP/1.1\r\n", "GET\t/ HTTP/1.1\r\n",
+        " GET / HTTP/1.1\r\n", "G(T / HTTP/1.1\r\n", "GET /a b HTTP/1.1\r\n",
+        "GET /\xc3\xa9 HTTP/1.1\r\n", "/ HTTP/1.1\r\n", "GET / HTTP/1.1 extra\r\n"}) {
     EXPECT_EQ(error_status(std::string(line) + "Host: a\r\n\r\n"), 400) << line;
   }
 }
@@ -272,15 +272,15 @@ TEST(http_request, malformed_header_lines) {
   const std::string start = "GET / HTTP/1.1\r\nHost: a\r\n";
   EXPECT_EQ(error_status(start + "X-A: 1\r\n folded\r\n\r\n"), 400);   // obs-fold
   EXPECT_EQ(error_status(start + "X-A: 1\r\n\tfolded\r\n\r\n"), 400);  // obs-fold
-  EXPECT_EQ(error_status(start + "X-A : 1\r\n\r\n"), 400);   // space before the colon
-  EXPECT_EQ(error_status(start + ": 1\r\n\r\n"), 400);       // empty name
-  EXPECT_EQ(error_status(start + "X-A 1\r\n\r\n"), 400);     // no colon
-  EXPECT_EQ(error_status(start + "X(A): 1\r\n\r\n"), 400);   // separator in the name
-  EXPECT_EQ(error_status(start + "X-A: a\0b\r\n\r\n"s), 400);        // NUL
-  EXPECT_EQ(error_status(start + "X-A: a\x7f b\r\n\r\n"), 400);      // DEL
-  EXPECT_EQ(error_status(start + "X-A: a\x01\r\n\r\n"), 400);        // control byte
-  EXPECT_EQ(error_status(start + "X-A: a\rb\r\n\r\n"), 400);         // lone CR
-  EXPECT_EQ(error_status(start + "X-A: a\nX-B: b\r\n\r\n"), 400);    // bare LF
+  EXPECT_EQ(error_status(start + "X-A : 1\r\n\r\n"), 400);             // space before the colon
+  EXPECT_EQ(error_status(start + ": 1\r\n\r\n"), 400);                 // empty name
+  EXPECT_EQ(error_status(start + "X-A 1\r\n\r\n"), 400);               // no colon
+  EXPECT_EQ(error_status(start + "X(A): 1\r\n\r\n"), 400);             // separator in the name
+  EXPECT_EQ(error_status(start + "X-A: a\0b\r\n\r\n"s), 400);          // NUL
+  EXPECT_EQ(error_status(start + "X-A: a\x7f b\r\n\r\n"), 400);        // DEL
+  EXPECT_EQ(error_status(start + "X-A: a\x01\r\n\r\n"), 400);          // control byte
+  EXPECT_EQ(error_status(start + "X-A: a\rb\r\n\r\n"), 400);           // lone CR
+  EXPECT_EQ(error_status(start + "X-A: a\nX-B: b\r\n\r\n"), 400);      // bare LF
   EXPECT_EQ(error_status("GET / HTTP/1.1\nHost: a\n\n"), 400);         // bare LF everywhere
   EXPECT_EQ(error_status(start + "\n"), 400);                          // bare LF terminator
   // obs-text is legal in a value; an empty value too.
@@ -316,8 +316,8 @@ TEST(http_request, refuses_ambiguous_message_framing_and_hosts) {
 
   for (const char* header : {"Sec-WebSocket-Key: a", "Sec-WebSocket-Version: 13",
                              "Authorization: Bearer x", "Origin: o", "Content-Type: t"}) {
-    EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(header) + "\r\n" +
-                           header + "\r\n\r\n"),
+    EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(header) + "\r\n" + header +
+                           "\r\n\r\n"),
               400)
         << header;
   }

@@ -43,8 +43,8 @@ TEST(http_response, no_content_has_no_framing_fields) {
 }
 
 TEST(http_response, reason_phrases) {
-  for (int status : {101, 200, 204, 400, 401, 403, 404, 405, 408, 411, 413, 426, 429, 431, 500,
-                     501, 503, 505}) {
+  for (int status :
+       {101, 200, 204, 400, 401, 403, 404, 405, 408, 411, 413, 426, 429, 431, 500, 501, 503, 505}) {
     EXPECT_NE(reason_phrase(status), "Unknown") << status;
   }
   EXPECT_EQ(reason_phrase(426), "Upgrade Required");
@@ -65,8 +65,7 @@ TEST(http_response, error_body_is_json_with_the_reason) {
   append_error_response(out, 401, "bad \"token\"\\\n\x01", "WWW-Authenticate: Bearer\r\n", true);
   EXPECT_NE(out.find("\r\nConnection: close\r\nWWW-Authenticate: Bearer\r\n\r\n"),
             std::string::npos);
-  EXPECT_EQ(body_of(out),
-            R"({"error":"unauthorized","reason":"bad \"token\"\\\u000a\u0001"})");
+  EXPECT_EQ(body_of(out), R"({"error":"unauthorized","reason":"bad \"token\"\\\u000a\u0001"})");
 
   out.clear();
   append_error_response(out, 426, "", "Sec-WebSocket-Version: 13\r\n");

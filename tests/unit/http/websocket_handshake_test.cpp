@@ -97,8 +97,9 @@ TEST(websocket_handshake, refusals) {
     c.connection = "";
     EXPECT_EQ(check(c, s).status, 426);
   }
-  for (const char* version : {"", "Sec-WebSocket-Version: 8\r\n", "Sec-WebSocket-Version: 13, 8\r\n",
-                              "Sec-WebSocket-Version: 013\r\n"}) {
+  for (const char* version :
+       {"", "Sec-WebSocket-Version: 8\r\n", "Sec-WebSocket-Version: 13, 8\r\n",
+        "Sec-WebSocket-Version: 013\r\n"}) {
     handshake_case c;
     c.ws_version = version;
     const upgrade_check u = check(c, s);
