@@ -6,6 +6,8 @@
 // Pure functions: any thread.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace wsa {
@@ -28,5 +30,20 @@ bool pattern_matches(std::string_view pattern, std::string_view tag);
 /// tags included). Used for permissions: `sub chat.>` needs a `perm.sub` pattern covering
 /// it, so `chat.>` covers `chat.*` and `chat.a.b` but `chat.*` does not cover `chat.>`.
 bool pattern_covers(std::string_view outer, std::string_view inner);
+
+// MQTT mapping (PROTOCOL.md, "MQTT mapping"): '/' <-> '.', '+' <-> '*', '#' <-> '>'.
+// Only topics that map one-to-one are accepted: no empty level, no '$' topic (broker
+// internal in MQTT), no byte outside 0x21..0x7e (MQTT allows spaces and UTF-8, tags do not),
+// no '.', '*' or '>' inside a level, '+'/'#' only as whole levels and '#' only last.
+// Semantic difference: MQTT's `a/#` also matches `a` itself, while `a.>` needs at least one
+// more segment; a bridge wanting MQTT semantics subscribes to both `a` and `a.>`.
+
+/// Maps an MQTT topic (or, with `allow_wildcards`, a topic filter) to a tag (or pattern).
+/// On success `out` holds a valid tag/pattern; on failure `out` is left unchanged.
+bool mqtt_topic_to_tag(std::string_view topic, bool allow_wildcards, std::string& out);
+
+/// Maps a valid tag or pattern to an MQTT topic (filter). Refuses tags that contain '/',
+/// '+' or '#' or start with '$' (they would not map back). On failure `out` is unchanged.
+bool tag_to_mqtt_topic(std::string_view tag, std::string& out);
 
 }  // namespace wsa
