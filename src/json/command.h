@@ -2,12 +2,21 @@
 // Every string_view points into the frame buffer that was parsed, or into the parser's
 // own string buffer: both live until the next call to parse() on the same parser.
 // Only this module's .cpp includes simdjson.h (1.3 MB header).
+//
+// The parser is strict about JSON and lenient about the protocol's future: the whole frame
+// must be valid JSON (every value is checked, also in fields it ignores), but unknown fields
+// are ignored, whatever the op. A known field is checked for its type whenever it appears,
+// even for an op that does not use it; fields the op does not use are then left empty.
+// A known field given twice is refused ("duplicate field"): first-wins and last-wins both
+// let two parsers of one frame disagree. `tags` and `since` are passed on as listed,
+// repeats included: the server decides what a repeat means.
+//
+// One command_parser per shard, used only by that shard's thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -15,48 +24,61 @@ namespace wsa {
 
 enum class op_kind : uint8_t { auth, sub, unsub, pub, ping };
 
+/// Deepest nesting accepted inside one field's value (`data`, unknown fields): `1` is depth 0,
+/// `[1]` depth 1. Deeper values are refused with bad_request, before simdjson or our own
+/// recursion could run out of room.
+inline constexpr int max_value_depth = 64;
+
 /// One entry of `since`: a number, or {"seq":N,"epoch":"..."}.
 struct since_entry {
   std::string_view tag;
   uint64_t seq = 0;
-  std::string_view epoch;  ///< empty when the client gave a bare number
+  std::string_view epoch;  ///< empty when the client gave a bare number (or no epoch)
 };
 
 struct command {
   op_kind op = op_kind::ping;
-  /// `id` as given, in its raw JSON form (a number, or a string with its quotes), so the
-  /// reply can echo it byte for byte. Empty: no id (no `ok` is sent).
+  /// `id` as given, in its raw JSON form (an integer, or a string with its quotes and escapes),
+  /// so the reply can echo it byte for byte. Empty: no id (no `ok` is sent).
   std::string_view id;
-  std::string_view token;             ///< auth
-  std::string_view tag;               ///< pub
+  std::string_view token;             ///< auth, unescaped
+  std::string_view tag;               ///< pub, unescaped
   std::string_view data;              ///< pub: the raw JSON value, byte for byte
-  std::vector<std::string_view> tags; ///< sub, unsub (capacity reused between parses)
-  std::vector<since_entry> since;     ///< sub
+  std::vector<std::string_view> tags; ///< sub, unsub, unescaped (capacity reused)
+  std::vector<since_entry> since;     ///< sub, in the client's order (capacity reused)
 };
 
-/// Why a frame was refused; `reason` is a static human-readable string.
+/// Why a frame was refused; `code` and `reason` are static strings.
 struct parse_error {
-  const char* code = "bad_request";  ///< protocol error code: bad_request or too_large
+  /// Protocol error code: bad_request, too_large (frame over the parser's limit), or internal
+  /// (the caller broke the padding contract).
+  const char* code = "bad_request";
   const char* reason = "";
-  std::string_view id;               ///< the request's id if it could be read, for the `err`
+  std::string_view id;  ///< the request's id if it could be read, for the `err`
 };
 
 /// Bytes the parser needs readable after the end of a frame (simdjson's padding). Buffers
-/// handed to command_parser::parse must have this much spare capacity after `size`.
+/// handed to command_parser::parse must have this much spare capacity after `size`. The
+/// content of those bytes does not matter.
 std::size_t json_padding();
 
 /// One per shard; reused for every frame (no allocation once warmed up).
 class command_parser {
  public:
+  /// Allocates everything a frame of up to `max_frame_bytes` needs, once (about 6 bytes of
+  /// parser state per frame byte). Aborts if that memory cannot be had.
   explicit command_parser(std::size_t max_frame_bytes);
   ~command_parser();
   command_parser(const command_parser&) = delete;
   command_parser& operator=(const command_parser&) = delete;
 
   /// Parses one text frame. `capacity` >= size + json_padding() bytes are readable at
-  /// `frame`. Returns true and fills `out`, or false and fills `err`.
+  /// `frame`. Returns true and fills `out`, or false and fills `err`; `out` is reset either
+  /// way (its vectors keep their capacity).
   bool parse(const char* frame, std::size_t size, std::size_t capacity, command& out,
              parse_error& err);
+
+  std::size_t max_frame_bytes() const;
 
  private:
   struct impl;
