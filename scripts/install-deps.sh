@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what wsagent needs to build, test and run on Debian 12, if it is missing.
+# Idempotent: packages already present are not downloaded again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
+  nettle-dev libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server python3 python3-websockets python3-redis
+)
+if [ "${WSAGENT_WITH_PEERS:-0}" = 1 ]; then
+  packages+=(mosquitto mosquitto-clients nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

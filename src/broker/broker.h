@@ -1,0 +1,68 @@
+// The broker seam (DESIGN.md "Broker"): what the shard that owns a tag asks of whatever
+// keeps that tag's sequence and history. Every tag has one owner shard per node (chosen by
+// hash); only the owner calls the broker for it, so per-tag order on a node is the order of
+// one thread. Two implementations: embedded (in process, the default) and Redis (many
+// nodes). Answers come back through broker_listener, synchronously (embedded) or on a
+// later loop turn (Redis); either way on the owner shard's thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ws/frame.h"
+
+namespace wsa {
+
+/// A `since` request for one exact tag.
+struct since_request {
+  bool present = false;
+  uint64_t seq = 0;
+  std::string_view epoch;  ///< empty: the client gave a bare number
+};
+
+/// Where the tag's history stands for a subscriber, and what it missed.
+struct tag_position {
+  uint64_t top = 0;         ///< highest seq assigned so far (0: none yet)
+  std::string_view epoch;   ///< valid during the listener call
+  bool gap = false;         ///< recovery could not reach back to `since`
+};
+
+/// One retained message: its seq and its encoded `msg` frame (owned by the broker).
+struct history_entry {
+  uint64_t seq;
+  frame* msg;
+};
+
+class broker_listener {
+ public:
+  /// A publish finished: ok with its seq, or failed (`error` is a protocol error code such
+  /// as "unavailable"; the client gets an err, never a false ok).
+  virtual void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) = 0;
+  /// A message of an owned tag, in seq order: the owner fans it out on this node.
+  virtual void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) = 0;
+  /// The answer to query(): position, then the retained messages after `since` in order.
+  virtual void on_queried(uint64_t ticket, bool ok, const tag_position& position,
+                          std::span<const history_entry> missed) = 0;
+
+ protected:
+  ~broker_listener() = default;
+};
+
+class broker {
+ public:
+  virtual ~broker() = default;
+  /// Assigns the tag's next seq to `data` (raw JSON) and makes it a message.
+  virtual void publish(std::string_view tag, std::string_view data, uint64_t ticket) = 0;
+  /// Reports the tag's position and, if `since` is present, what came after it.
+  virtual void query(std::string_view tag, const since_request& since, uint64_t ticket) = 0;
+  /// The owner shard starts or stops needing a tag's live messages (Redis subscribes).
+  virtual void watch(std::string_view tag) = 0;
+  virtual void unwatch(std::string_view tag) = 0;
+  /// Can it take publishes now (for /readyz)?
+  virtual bool ready() const = 0;
+  /// Called once per loop turn: flush batched requests, handle timers.
+  virtual void poll() {}
+};
+
+}  // namespace wsa

@@ -1,0 +1,69 @@
+#include "core/buf_ring.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wsa {
+
+buf_ring::~buf_ring() {
+  if (entries_ != nullptr) {
+    io_uring_unregister_buf_ring(ring_, group_);
+    munmap(entries_, entries_bytes_);
+  }
+  if (memory_ != nullptr) {
+    munmap(memory_, std::size_t{count_} * size_);
+  }
+}
+
+bool buf_ring::init(io_uring* ring, uint16_t group, unsigned count, unsigned size,
+                    std::string& error) {
+  ring_ = ring;
+  group_ = group;
+  count_ = count;
+  size_ = size;
+  // The ring of buffer descriptors must be page aligned: mmap gives that.
+  entries_bytes_ = sizeof(io_uring_buf) * count;
+  void* entries = mmap(nullptr, entries_bytes_, PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (entries == MAP_FAILED) {
+    error = std::string("mmap for the buffer ring: ") + std::strerror(errno);
+    return false;
+  }
+  entries_ = static_cast<io_uring_buf_ring*>(entries);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(entries_);
+  reg.ring_entries = count;
+  reg.bgid = group;
+  int rc = io_uring_register_buf_ring(ring, &reg, 0);
+  if (rc < 0) {
+    munmap(entries_, entries_bytes_);
+    entries_ = nullptr;
+    error = std::string("io_uring_register_buf_ring: ") + std::strerror(-rc) +
+            " (provided buffer rings need Linux >= 5.19)";
+    return false;
+  }
+  void* memory = mmap(nullptr, std::size_t{count} * size, PROT_READ | PROT_WRITE,
+                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (memory == MAP_FAILED) {
+    error = std::string("mmap for receive buffers: ") + std::strerror(errno);
+    return false;
+  }
+  memory_ = static_cast<char*>(memory);
+  io_uring_buf_ring_init(entries_);
+  int mask = io_uring_buf_ring_mask(count);
+  for (unsigned id = 0; id < count; ++id) {
+    io_uring_buf_ring_add(entries_, buffer(static_cast<uint16_t>(id)), size,
+                          static_cast<unsigned short>(id), mask, static_cast<int>(id));
+  }
+  io_uring_buf_ring_advance(entries_, static_cast<int>(count));
+  return true;
+}
+
+void buf_ring::recycle(uint16_t id) {
+  io_uring_buf_ring_add(entries_, buffer(id), size_, id, io_uring_buf_ring_mask(count_), 0);
+  io_uring_buf_ring_advance(entries_, 1);
+}
+
+}  // namespace wsa

@@ -1,0 +1,92 @@
+#include "net/out_queue.h"
+
+#include <cstdlib>
+
+#include "util/check.h"
+
+namespace wsa {
+
+void out_queue::grow() {
+  const uint32_t capacity = capacity_ == 0 ? 8 : capacity_ * 2;
+  auto** frames = static_cast<frame**>(std::malloc(sizeof(frame*) * capacity));
+  WSA_CHECK(frames != nullptr, "out of memory");
+  for (uint32_t i = 0; i < count_; ++i) {
+    frames[i] = frames_[(head_ + i) & (capacity_ - 1)];
+  }
+  std::free(frames_);
+  frames_ = frames;
+  capacity_ = capacity;
+  head_ = 0;
+}
+
+unsigned out_queue::gather(iovec* iov, unsigned max) {
+  unsigned n = 0;
+  for (; n < count_ && n < max; ++n) {
+    frame* f = frames_[(head_ + n) & (capacity_ - 1)];
+    const uint32_t skip = n == 0 ? head_offset_ : 0;
+    iov[n].iov_base = f->data() + skip;
+    iov[n].iov_len = f->size() - skip;
+  }
+  in_flight_ = n;
+  return n;
+}
+
+void out_queue::consume(std::size_t sent) {
+  WSA_ASSERT(sent <= bytes_);
+  bytes_ -= sent;
+  while (sent > 0) {
+    frame* f = frames_[head_];
+    const std::size_t left = f->size() - head_offset_;
+    if (sent < left) {
+      head_offset_ += static_cast<uint32_t>(sent);
+      break;
+    }
+    sent -= left;
+    head_offset_ = 0;
+    f->unref();
+    head_ = (head_ + 1) & (capacity_ - 1);
+    --count_;
+  }
+  in_flight_ = 0;
+  if (count_ == 0 && capacity_ > 64) {
+    // A burst is over: give the big array back so idle connections stay small.
+    std::free(frames_);
+    frames_ = nullptr;
+    capacity_ = 0;
+    head_ = 0;
+  }
+}
+
+std::size_t out_queue::drop_unsent() {
+  // Keep the frames in flight, and a partly sent head even if no send is in flight: the
+  // peer must never see half a frame.
+  uint32_t keep = in_flight_;
+  if (keep == 0 && head_offset_ != 0) {
+    keep = 1;
+  }
+  std::size_t dropped = 0;
+  while (count_ > keep) {
+    frame* f = frames_[(head_ + count_ - 1) & (capacity_ - 1)];
+    dropped += f->size();
+    f->unref();
+    --count_;
+  }
+  bytes_ -= dropped;
+  return dropped;
+}
+
+void out_queue::clear() {
+  for (uint32_t i = 0; i < count_; ++i) {
+    frames_[(head_ + i) & (capacity_ - 1)]->unref();
+  }
+  std::free(frames_);
+  frames_ = nullptr;
+  capacity_ = 0;
+  head_ = 0;
+  count_ = 0;
+  head_offset_ = 0;
+  in_flight_ = 0;
+  bytes_ = 0;
+}
+
+}  // namespace wsa

@@ -1,0 +1,71 @@
+// A connection's outbound frames, in order, held by reference (STYLE.md guideline 4). The
+// shard sends them with one gathered sendmsg in flight at a time (guideline 6): gather()
+// fills an iovec array from the head, consume() retires what the kernel took, handling
+// short sends. An idle connection's queue owns no memory. Shard thread only.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ws/frame.h"
+
+namespace wsa {
+
+class out_queue {
+ public:
+  out_queue() = default;
+  out_queue(const out_queue&) = delete;
+  out_queue& operator=(const out_queue&) = delete;
+  ~out_queue() { clear(); }
+
+  bool empty() const { return count_ == 0; }
+  /// Bytes queued and not yet acknowledged by a send completion.
+  std::size_t bytes() const { return bytes_; }
+  /// Frames handed to the kernel by the last gather() and not yet consumed.
+  bool in_flight() const { return in_flight_ != 0; }
+
+  /// Appends a frame and takes one reference to it.
+  void push(frame* f) {
+    if (count_ == capacity_) {
+      grow();
+    }
+    f->ref();
+    frames_[(head_ + count_) & (capacity_ - 1)] = f;
+    ++count_;
+    bytes_ += f->size();
+  }
+
+  /// Appends a frame whose reference the caller hands over.
+  void push_adopt(frame* f) {
+    push(f);
+    f->unref();
+  }
+
+  /// Fills at most `max` iovecs from the head; returns how many and marks them in flight.
+  unsigned gather(iovec* iov, unsigned max);
+
+  /// The kernel sent `sent` bytes of what gather() handed it: retire whole frames.
+  void consume(std::size_t sent);
+
+  /// Drops every frame not in flight (the slow-consumer close: only the close frame
+  /// follows). Returns the bytes dropped.
+  std::size_t drop_unsent();
+
+  /// Drops everything (the connection is gone).
+  void clear();
+
+ private:
+  void grow();
+
+  frame** frames_ = nullptr;
+  uint32_t capacity_ = 0;  // power of two, or 0
+  uint32_t head_ = 0;
+  uint32_t count_ = 0;
+  uint32_t head_offset_ = 0;  // bytes of the head frame already sent
+  uint32_t in_flight_ = 0;    // frames from the head included in the send in flight
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace wsa

@@ -1,0 +1,90 @@
+#include "obs/metrics.h"
+
+#include <cstdio>
+
+namespace wsa {
+namespace {
+
+struct family {
+  const char* name;
+  const char* type;
+  const char* help;
+  counter shard_metrics::*field;
+};
+
+constexpr family families[] = {
+    {"wsagent_connections", "gauge", "Open client connections.", &shard_metrics::connections},
+    {"wsagent_websockets", "gauge", "Open WebSocket connections.", &shard_metrics::websockets},
+    {"wsagent_connections_accepted_total", "counter", "Connections accepted.",
+     &shard_metrics::connections_accepted},
+    {"wsagent_connections_refused_total", "counter", "Connections refused (over the limit).",
+     &shard_metrics::connections_refused},
+    {"wsagent_handshake_failures_total", "counter",
+     "HTTP requests or upgrades refused, or timed out.", &shard_metrics::handshake_failures},
+    {"wsagent_messages_in_total", "counter", "Protocol frames received from clients.",
+     &shard_metrics::messages_in},
+    {"wsagent_messages_out_total", "counter", "Frames queued to clients.",
+     &shard_metrics::messages_out},
+    {"wsagent_publishes_total", "counter", "Messages published by this shard's clients.",
+     &shard_metrics::publishes},
+    {"wsagent_deliveries_total", "counter", "Messages queued to subscribers.",
+     &shard_metrics::deliveries},
+    {"wsagent_bytes_in_total", "counter", "Bytes received from clients.",
+     &shard_metrics::bytes_in},
+    {"wsagent_bytes_out_total", "counter", "Bytes sent to clients.", &shard_metrics::bytes_out},
+    {"wsagent_slow_consumer_closes_total", "counter",
+     "Connections closed with 4008 (outbound queue over the limit).",
+     &shard_metrics::slow_consumer_closes},
+    {"wsagent_protocol_errors_total", "counter",
+     "Connections closed for a WebSocket protocol violation (1002, 1007, 1009).",
+     &shard_metrics::protocol_errors},
+    {"wsagent_command_errors_total", "counter", "err replies sent.",
+     &shard_metrics::command_errors},
+    {"wsagent_subscriptions", "gauge", "Subscriptions held by clients.",
+     &shard_metrics::subscriptions},
+    {"wsagent_tags_owned", "gauge", "Tags whose sequence this shard keeps.",
+     &shard_metrics::tags_owned},
+    {"wsagent_http_requests_total", "counter", "Plain HTTP requests answered.",
+     &shard_metrics::http_requests},
+    {"wsagent_mailbox_overflows_total", "counter",
+     "Cross-shard records that waited for ring space.", &shard_metrics::mailbox_overflows},
+    {"wsagent_broker_pending", "gauge", "Broker requests waiting for an answer.",
+     &shard_metrics::broker_pending},
+    {"wsagent_broker_errors_total", "counter", "Broker requests that failed.",
+     &shard_metrics::broker_errors},
+    {"wsagent_broker_reconnects_total", "counter", "Broker connections re-established.",
+     &shard_metrics::broker_reconnects},
+    {"wsagent_broker_latency_seconds_sum", "counter", "Sum of broker round-trip times.",
+     &shard_metrics::broker_latency_us_sum},
+    {"wsagent_broker_latency_seconds_count", "counter", "Broker round trips measured.",
+     &shard_metrics::broker_latency_count},
+};
+
+}  // namespace
+
+void render_prometheus(std::string& out, std::span<const shard_metrics* const> shards,
+                       bool ready) {
+  char line[256];
+  out.append("# HELP wsagent_ready Whether the node accepts traffic (1) or not (0).\n");
+  out.append("# TYPE wsagent_ready gauge\n");
+  out.append(ready ? "wsagent_ready 1\n" : "wsagent_ready 0\n");
+  for (const family& f : families) {
+    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", f.name, f.help, f.name,
+                  f.type);
+    out.append(line);
+    const bool seconds = f.field == &shard_metrics::broker_latency_us_sum;
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      const uint64_t value = (shards[i]->*f.field).get();
+      if (seconds) {
+        std::snprintf(line, sizeof line, "%s{shard=\"%zu\"} %.6f\n", f.name, i,
+                      static_cast<double>(value) / 1e6);
+      } else {
+        std::snprintf(line, sizeof line, "%s{shard=\"%zu\"} %llu\n", f.name, i,
+                      static_cast<unsigned long long>(value));
+      }
+      out.append(line);
+    }
+  }
+}
+
+}  // namespace wsa

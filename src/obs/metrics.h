@@ -1,0 +1,58 @@
+// Per-shard counters and gauges, rendered as Prometheus text for GET /metrics.
+// Each shard writes only its own block (single writer: a relaxed load + store, no locked
+// instruction on the hot path); any shard may read every block to answer a scrape.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace wsa {
+
+class counter {
+ public:
+  void add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+  void set(uint64_t n) { value_.store(n, std::memory_order_relaxed); }
+  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+struct alignas(64) shard_metrics {
+  counter connections;             ///< gauge: open connections (HTTP and WebSocket)
+  counter websockets;              ///< gauge: upgraded connections
+  counter connections_accepted;    ///< total
+  counter connections_refused;     ///< over --max-connections
+  counter handshake_failures;      ///< bad HTTP, bad upgrade, timeouts
+  counter messages_in;             ///< client frames (protocol commands) received
+  counter messages_out;            ///< frames queued to clients (deliveries and replies)
+  counter publishes;               ///< messages accepted for publishing on this shard
+  counter deliveries;              ///< msg frames queued to subscribers
+  counter bytes_in;                ///< bytes received on client sockets
+  counter bytes_out;               ///< bytes sent on client sockets
+  counter slow_consumer_closes;    ///< closed with 4008
+  counter protocol_errors;         ///< closed with 1002/1007/1009
+  counter command_errors;          ///< `err` replies sent
+  counter subscriptions;           ///< gauge: subscriptions held by this shard's clients
+  counter tags_owned;              ///< gauge: tags whose order this shard keeps
+  counter http_requests;           ///< plain HTTP requests answered
+  counter mailbox_overflows;       ///< cross-shard records that waited for ring space
+  counter broker_pending;          ///< gauge: broker requests waiting for an answer
+  counter broker_errors;           ///< broker requests that failed
+  counter broker_reconnects;       ///< broker connections re-established
+  counter broker_latency_us_sum;   ///< sum of broker round trips, microseconds
+  counter broker_latency_count;    ///< number of broker round trips measured
+};
+
+/// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.
+void render_prometheus(std::string& out, std::span<const shard_metrics* const> shards,
+                       bool ready);
+
+}  // namespace wsa

@@ -1,0 +1,56 @@
+// One client connection, owned by the shard that accepted it for its whole life (it never
+// moves). Plain data: the shard's code drives its state machine. Kept small, because a node
+// holds hundreds of thousands of them and most are idle: no receive buffer, no wslay
+// context and no queue memory while idle.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/out_queue.h"
+
+namespace wsa {
+
+class ws_session;
+class permissions;
+struct pending_sub;
+
+enum class conn_state : uint8_t {
+  http,       ///< reading an HTTP request head (an upgrade or an admin request)
+  websocket,  ///< upgraded and open
+  flushing,   ///< a last response or close frame is queued: send it, then FIN
+  lingering,  ///< FIN sent: read and discard until the peer closes or the deadline
+  dead,       ///< socket shut down; freed once its operations have completed
+};
+
+struct conn {
+  int fd = -1;
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  conn_state state = conn_state::dead;
+  bool recv_armed = false;      ///< a multishot recv is in flight
+  bool send_in_flight = false;  ///< the one sendmsg is in flight
+  bool dirty = false;           ///< in the shard's flush list for this turn
+  bool timed = false;           ///< in the shard's deadline list
+  bool ping_sent = false;       ///< an idle ping awaits any answer
+  bool keep_alive = false;      ///< HTTP: more requests may follow
+  bool cancel_sent = false;
+  uint16_t close_code = 0;      ///< what we sent, for logs and metrics
+  uint16_t handshake_status = 0;  ///< HTTP status answered (for the log)
+  int64_t deadline_ms = 0;      ///< handshake, close or auth deadline (when timed)
+  int64_t last_rx_ms = 0;       ///< last bytes received (idle pings)
+  uint64_t id = 0;              ///< node-unique, for hello's "conn"
+  uint64_t stamp = 0;           ///< fan-out de-duplication: the last message queued
+  int64_t token_exp = 0;        ///< unix seconds; 0: no expiry
+  std::string* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
+  ws_session* ws = nullptr;            ///< attached only mid-message
+  const permissions* perms = nullptr;  ///< null: may do everything (auth off)
+  pending_sub* pending = nullptr;      ///< subscribe requests waiting for tag owners
+  conn* timed_prev = nullptr;
+  conn* timed_next = nullptr;
+  out_queue out;
+  std::vector<std::string> subs;  ///< tags and patterns held, for limits and cleanup
+};
+
+}  // namespace wsa

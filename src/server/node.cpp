@@ -1,0 +1,230 @@
+#include "server/node.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <latch>
+#include <thread>
+
+#include "obs/log.h"
+#include "server/listen_address.h"
+#include "server/shard.h"
+#include "util/check.h"
+#include "util/clock.h"
+
+namespace wsa {
+namespace {
+
+std::string random_hex(std::size_t bytes) {
+  unsigned char raw[16];
+  WSA_CHECK(bytes <= sizeof raw);
+  WSA_CHECK(getrandom(raw, bytes, 0) == static_cast<ssize_t>(bytes), "getrandom");
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out.push_back(digits[raw[i] >> 4]);
+    out.push_back(digits[raw[i] & 15]);
+  }
+  return out;
+}
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) {
+        cpus.push_back(cpu);
+      }
+    }
+  }
+  if (cpus.empty()) {
+    cpus.push_back(0);
+  }
+  return cpus;
+}
+
+std::size_t mailbox_capacity(const config& cfg) {
+  // A record must fit in half the ring; frames are bounded by the message size limit.
+  std::size_t capacity = std::size_t{1} << 20;
+  while (capacity < 4 * (std::size_t{cfg.max_message_bytes} + 4096)) {
+    capacity *= 2;
+  }
+  return capacity;
+}
+
+}  // namespace
+
+node::node(config cfg) : cfg_(std::move(cfg)), epoch_(random_hex(4)) {
+  node_id_ = cfg_.node_id;
+  if (node_id_.empty()) {
+    char host[256] = {};
+    node_id_ = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "wsagent";
+  }
+  if (cfg_.shards == 0) {
+    cfg_.shards = static_cast<unsigned>(allowed_cpus().size());
+  }
+}
+
+node::~node() {
+  for (int fd : listen_fds_) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+}
+
+std::vector<const shard_metrics*> node::metrics() const {
+  std::vector<const shard_metrics*> out;
+  for (const auto& s : shards_) {
+    out.push_back(&s->metrics());
+  }
+  return out;
+}
+
+bool node::bind_listeners(std::string& error) {
+  listen_address address;
+  if (!parse_listen_address(cfg_.listen, address, error)) {
+    return false;
+  }
+  for (unsigned i = 0; i < cfg_.shards; ++i) {
+    const int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      error = std::string("socket: ") + std::strerror(errno);
+      return false;
+    }
+    listen_fds_.push_back(fd);
+    int one = 1;
+    // One listener per shard on the same port: the kernel spreads connections.
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+      error = "bind " + cfg_.listen + ": " + std::strerror(errno);
+      return false;
+    }
+    if (::listen(fd, 4096) != 0) {
+      error = std::string("listen: ") + std::strerror(errno);
+      return false;
+    }
+    if (i == 0) {
+      // Port 0 means "any free port": the other shards must share the one we got.
+      sockaddr_storage bound{};
+      socklen_t length = sizeof bound;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+      address.storage = bound;
+      address.length = length;
+      bound_address_ = format_address(bound);
+    }
+  }
+  return true;
+}
+
+int node::run() {
+  std::string error;
+  if (!bind_listeners(error)) {
+    WSA_LOG(error, "cannot listen").kv("error", error);
+    return 1;
+  }
+  const unsigned count = cfg_.shards;
+  const std::size_t capacity = mailbox_capacity(cfg_);
+  for (unsigned from = 0; from < count; ++from) {
+    for (unsigned to = 0; to < count; ++to) {
+      mailboxes_.push_back(from == to ? nullptr : std::make_unique<mailbox>(capacity));
+    }
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<shard>(*this, i, listen_fds_[i]));
+    listen_fds_[i] = -1;  // the shard owns it now
+  }
+
+  // Signals are taken by this thread only (sigwait); shards inherit the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const std::vector<int> cpus = allowed_cpus();
+  const bool pin = cfg_.pin_shards && count <= cpus.size();
+  std::latch ready(count);
+  std::atomic<int> failed{0};
+  std::atomic<unsigned> running{count};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      shard& s = *shards_[i];
+      std::string init_error;
+      if (!s.init(init_error)) {
+        WSA_LOG(error, "shard failed to start").kv("error", init_error);
+        failed.fetch_add(1);
+      }
+      ready.count_down();
+      ready.wait();  // every ring exists before anyone rings a doorbell
+      if (failed.load() == 0) {
+        // One line per shard, in a fixed form that scripts and tests read.
+        log_line line(log_level::info, "listening");
+        line.kv("addr", bound_address_);
+        if (pin) {
+          line.kv("cpu", cpus[i]);
+        }
+      }
+      if (failed.load() == 0) {
+        s.run();
+      }
+      running.fetch_sub(1);
+    });
+    if (pin) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpus[i], &set);
+      pthread_setaffinity_np(threads.back().native_handle(), sizeof set, &set);
+    }
+  }
+  ready.wait();
+  if (failed.load() != 0) {
+    for (auto& t : threads) {
+      t.join();
+    }
+    return 1;
+  }
+  WSA_LOG(info, "serving")
+      .kv("node", node_id_)
+      .kv("shards", count)
+      .kv("broker", cfg_.broker)
+      .kv("auth", cfg_.no_auth ? "off" : "on")
+      .kv("epoch", epoch_);
+
+  // Wait for a signal, or for every shard to have stopped on its own.
+  bool stopping = false;
+  while (running.load() > 0) {
+    timespec wait{0, 100 * 1000 * 1000};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig > 0) {
+      if (stopping) {
+        WSA_LOG(warn, "second signal: exiting now");
+        std::_Exit(1);
+      }
+      stopping = true;
+      WSA_LOG(info, "draining").kv("signal", sig).kv("deadline_ms", cfg_.drain_timeout_ms);
+      draining.store(true);
+    }
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  WSA_LOG(info, "stopped");
+  return 0;
+}
+
+}  // namespace wsa

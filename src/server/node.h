@@ -1,0 +1,55 @@
+// A wsagent process: the shards, what they share read-only (configuration, epoch, the
+// mailbox matrix, each other's ring fds for doorbells, metric blocks) and the two
+// node-wide atomics (open connection count, draining). Created and run by main; the shard
+// threads live inside run().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mailbox.h"
+#include "obs/metrics.h"
+#include "wsa/config.h"
+
+namespace wsa {
+
+class shard;
+
+class node {
+ public:
+  explicit node(config cfg);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Binds the listeners, starts one shard per core, serves until SIGTERM/SIGINT, drains.
+  /// Returns the process exit status.
+  int run();
+
+  const config& cfg() const { return cfg_; }
+  unsigned shard_count() const { return cfg_.shards; }
+  const std::string& epoch() const { return epoch_; }
+  const std::string& node_id() const { return node_id_; }
+  shard& peer(unsigned index) { return *shards_[index]; }
+  /// Mailbox carrying records from shard `from` to shard `to`.
+  mailbox& mail(unsigned from, unsigned to) { return *mailboxes_[from * shard_count() + to]; }
+  std::vector<const shard_metrics*> metrics() const;
+
+  std::atomic<uint32_t> connections{0};  ///< open client connections, all shards
+  std::atomic<bool> draining{false};     ///< SIGTERM/SIGINT received
+
+ private:
+  bool bind_listeners(std::string& error);
+
+  config cfg_;
+  std::string epoch_;
+  std::string node_id_;
+  std::string bound_address_;
+  std::vector<int> listen_fds_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  std::vector<std::unique_ptr<mailbox>> mailboxes_;
+};
+
+}  // namespace wsa

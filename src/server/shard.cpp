@@ -1,0 +1,576 @@
+#include "server/shard.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "broker/embedded.h"
+#include "core/op.h"
+#include "obs/log.h"
+#include "server/node.h"
+#include "util/check.h"
+#include "util/clock.h"
+
+namespace wsa {
+namespace {
+
+constexpr unsigned ring_entries = 4096;
+constexpr unsigned recv_buffers = 1024;      // per shard, shared by all connections
+constexpr unsigned recv_buffer_size = 16384;
+constexpr uint16_t recv_group = 0;
+constexpr unsigned max_iov_per_send = 128;
+constexpr int64_t tick_ms = 20;              // deadlines are checked this often
+constexpr int64_t close_timeout_ms = 2000;   // flush + wait for the peer's FIN
+constexpr std::size_t session_pool_max = 256;
+
+}  // namespace
+
+shard::shard(node& owner, unsigned index, int listen_fd)
+    : node_(owner),
+      id_(index),
+      listen_fd_(listen_fd),
+      parser_(owner.cfg().max_message_bytes),
+      mail_written_(owner.shard_count(), false) {}
+
+shard::~shard() {
+  for (ws_session* s : session_pool_) {
+    delete s;
+  }
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+  }
+}
+
+bool shard::init(std::string& error) {
+  set_log_shard(static_cast<int>(id_));
+  if (!ring_.init(ring_entries, error)) {
+    return false;
+  }
+  if (!buffers_.init(ring_.raw(), recv_group, recv_buffers, recv_buffer_size, error)) {
+    return false;
+  }
+  broker_listener& listener = *this;
+  broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(), node_.cfg().history_size,
+                                              metrics_);
+  iov_arena_.resize(64 * 1024);
+  msg_arena_.resize(4096);
+  return true;
+}
+
+void shard::run() {
+  arm_accept();
+  while (true) {
+    turn();
+    if (draining_ && drained(monotonic_ms())) {
+      break;
+    }
+  }
+  // Nothing may complete into freed memory: reap until every operation has ended.
+  ring_.submit_no_wait();
+}
+
+void shard::turn() {
+  // 1. Submit and wait. Announce sleep first so that peers ring the doorbell (Dekker-style:
+  //    the store and the peers' load of `asleep_` are both sequentially consistent).
+  asleep_.store(true, std::memory_order_seq_cst);
+  bool mail_waiting = false;
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (peer != id_ && node_.mail(peer, id_).readable()) {
+      mail_waiting = true;
+    }
+  }
+  if (mail_waiting || !rearm_recv_.empty()) {
+    ring_.submit_no_wait();
+  } else {
+    ring_.submit_and_wait(tick_ms);
+  }
+  asleep_.store(false, std::memory_order_relaxed);
+  iov_used_ = 0;  // the kernel has consumed every iovec submitted (IORING_FEAT_SUBMIT_STABLE)
+  msg_used_ = 0;
+
+  // 2. Completions.
+  ring_.drain([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+  for (conn* c : rearm_recv_) {
+    if (c->state != conn_state::dead && !c->recv_armed) {
+      arm_recv(*c);
+    }
+  }
+  rearm_recv_.clear();
+
+  // 3. Mail from other shards.
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (peer != id_) {
+      node_.mail(peer, id_).consume(
+          [this, peer](uint32_t type, std::string_view bytes) { on_record(peer, type, bytes); });
+    }
+  }
+
+  // 4. Timers.
+  const int64_t now = monotonic_ms();
+  if (!draining_ && node_.draining.load(std::memory_order_relaxed)) {
+    start_draining(now);
+  }
+  on_timers(now);
+  broker_->poll();
+
+  // 5-7.
+  flush_dirty();
+  publish_mail();
+  free_dead();
+}
+
+void shard::on_completion(const io_uring_cqe& cqe) {
+  const op_data op = decode_op(cqe.user_data);
+  switch (op.kind) {
+    case io_op::accept:
+      on_accept(cqe);
+      return;
+    case io_op::recv: {
+      conn* c = conns_.find(op.slot, op.generation);
+      if (c == nullptr) {
+        if (cqe.flags & IORING_CQE_F_BUFFER) {
+          buffers_.recycle(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+        }
+        return;
+      }
+      on_recv(*c, cqe);
+      return;
+    }
+    case io_op::send: {
+      conn* c = conns_.find(op.slot, op.generation);
+      if (c != nullptr) {
+        on_send(*c, cqe.res);
+      }
+      return;
+    }
+    case io_op::doorbell:
+    case io_op::cancel:
+    case io_op::redis:
+      return;
+  }
+}
+
+// ---- accept ----
+
+void shard::arm_accept() {
+  if (listen_fd_ < 0) {
+    return;
+  }
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, encode_op(io_op::accept, 0, 0));
+  accept_armed_ = true;
+}
+
+void shard::on_accept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    accept_armed_ = false;
+  }
+  if (cqe.res < 0) {
+    if (cqe.res != -ECANCELED && cqe.res != -EINVAL && !draining_) {
+      WSA_LOG(warn, "accept failed").kv("error", std::strerror(-cqe.res));
+    }
+  } else {
+    const int fd = cqe.res;
+    metrics_.connections_accepted.add();
+    const uint32_t open = node_.connections.fetch_add(1, std::memory_order_relaxed);
+    if (open >= node_.cfg().max_connections || draining_) {
+      node_.connections.fetch_sub(1, std::memory_order_relaxed);
+      metrics_.connections_refused.add();
+      static constexpr char busy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Content-Length: 57\r\nConnection: close\r\n\r\n"
+          "{\"error\":\"unavailable\",\"reason\":\"connection limit reached\"}";
+      // Best effort on a fresh socket: the kernel buffer always has room for this.
+      [[maybe_unused]] ssize_t n = ::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+    } else {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      conn* c = conns_.acquire();
+      c->fd = fd;
+      c->state = conn_state::http;
+      c->id = (uint64_t{id_} << 40) | ++next_conn_id_;
+      c->last_rx_ms = monotonic_ms();
+      metrics_.connections.add();
+      set_deadline(*c, c->last_rx_ms + node_.cfg().handshake_timeout_ms);
+      arm_recv(*c);
+    }
+  }
+  if (!accept_armed_ && !draining_) {
+    arm_accept();
+  }
+}
+
+// ---- receive ----
+
+void shard::arm_recv(conn& c) {
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_.group();
+  io_uring_sqe_set_data64(sqe, encode_op(io_op::recv, c.slot, c.generation));
+  c.recv_armed = true;
+}
+
+void shard::on_recv(conn& c, const io_uring_cqe& cqe) {
+  const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+  if (!more) {
+    c.recv_armed = false;
+  }
+  if (cqe.res > 0) {
+    const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    const char* data = buffers_.buffer(id);
+    const auto size = static_cast<std::size_t>(cqe.res);
+    metrics_.bytes_in.add(size);
+    c.last_rx_ms = monotonic_ms();
+    c.ping_sent = false;
+    switch (c.state) {
+      case conn_state::http:
+        on_http_bytes(c, data, size);
+        break;
+      case conn_state::websocket:
+        on_ws_bytes(c, data, size);
+        break;
+      case conn_state::flushing:
+      case conn_state::lingering:
+      case conn_state::dead:
+        break;  // closing: input is discarded
+    }
+    buffers_.recycle(id);  // both parsers copied what they keep
+    if (!more && c.state != conn_state::dead) {
+      rearm_recv_.push_back(&c);
+    }
+    return;
+  }
+  if (cqe.res == -ENOBUFS) {
+    // Every receive buffer is in use this turn: try again once they are recycled.
+    if (c.state != conn_state::dead) {
+      rearm_recv_.push_back(&c);
+    }
+    return;
+  }
+  // End of stream, reset, or cancelled.
+  if (c.state != conn_state::dead) {
+    abort_conn(c);
+  }
+}
+
+// ---- send ----
+
+void shard::mark_dirty(conn& c) {
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(&c);
+  }
+}
+
+bool shard::enqueue(conn& c, frame* f) {
+  if (c.out.bytes() + f->size() > node_.cfg().max_outbound_bytes) {
+    metrics_.slow_consumer_closes.add();
+    close_ws(c, 4008, "slow consumer", /*drop_unsent=*/true);
+    return false;
+  }
+  c.out.push(f);
+  metrics_.messages_out.add();
+  mark_dirty(c);
+  return true;
+}
+
+void shard::start_send(conn& c) {
+  if (iov_used_ + max_iov_per_send > iov_arena_.size() || msg_used_ == msg_arena_.size()) {
+    // This turn's arenas are full: hand the kernel what is prepared and start over.
+    ring_.submit_no_wait();
+    iov_used_ = 0;
+    msg_used_ = 0;
+  }
+  iovec* iov = &iov_arena_[iov_used_];
+  const unsigned count = c.out.gather(iov, max_iov_per_send);
+  iov_used_ += count;
+  msghdr* msg = &msg_arena_[msg_used_++];
+  *msg = msghdr{};
+  msg->msg_iov = iov;
+  msg->msg_iovlen = count;
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_sendmsg(sqe, c.fd, msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, encode_op(io_op::send, c.slot, c.generation));
+  c.send_in_flight = true;
+}
+
+void shard::on_send(conn& c, int result) {
+  c.send_in_flight = false;
+  if (c.state == conn_state::dead) {
+    return;
+  }
+  if (result < 0) {
+    abort_conn(c);
+    return;
+  }
+  metrics_.bytes_out.add(static_cast<uint64_t>(result));
+  c.out.consume(static_cast<std::size_t>(result));
+  mark_dirty(c);  // more to send, or a close to finish: flush_dirty decides
+}
+
+void shard::flush_dirty() {
+  // Index loop: nothing here adds to dirty_, but be safe against it.
+  for (std::size_t i = 0; i < dirty_.size(); ++i) {
+    conn& c = *dirty_[i];
+    c.dirty = false;
+    if (c.state == conn_state::dead || c.send_in_flight) {
+      continue;
+    }
+    if (!c.out.empty()) {
+      start_send(c);
+    } else if (c.state == conn_state::flushing) {
+      // Everything is out: FIN, then read until the peer closes too (lingering close), so
+      // that our last frame is not destroyed by a reset.
+      ::shutdown(c.fd, SHUT_WR);
+      c.state = conn_state::lingering;
+    }
+  }
+  dirty_.clear();
+}
+
+// ---- lifecycle ----
+
+void shard::set_deadline(conn& c, int64_t at) {
+  c.deadline_ms = at;
+  if (!c.timed) {
+    c.timed = true;
+    c.timed_prev = nullptr;
+    c.timed_next = timed_head_;
+    if (timed_head_ != nullptr) {
+      timed_head_->timed_prev = &c;
+    }
+    timed_head_ = &c;
+  }
+}
+
+void shard::clear_deadline(conn& c) {
+  if (!c.timed) {
+    return;
+  }
+  if (c.timed_prev != nullptr) {
+    c.timed_prev->timed_next = c.timed_next;
+  } else {
+    timed_head_ = c.timed_next;
+  }
+  if (c.timed_next != nullptr) {
+    c.timed_next->timed_prev = c.timed_prev;
+  }
+  c.timed = false;
+  c.timed_prev = c.timed_next = nullptr;
+}
+
+void shard::release_ws_session(conn& c) {
+  if (c.ws == nullptr) {
+    return;
+  }
+  if (c.ws->idle() && session_pool_.size() < session_pool_max) {
+    session_pool_.push_back(c.ws);
+  } else {
+    delete c.ws;  // mid-message or closing: its wslay state is not reusable
+  }
+  c.ws = nullptr;
+}
+
+void shard::close_ws(conn& c, uint16_t code, std::string_view reason, bool drop_unsent,
+                     bool queue_frame) {
+  if (c.state != conn_state::websocket) {
+    return;
+  }
+  if (drop_unsent) {
+    c.out.drop_unsent();
+  }
+  if (queue_frame) {
+    c.out.push_adopt(frame::make_close(code, reason));
+  }
+  c.close_code = code;
+  metrics_.websockets.sub();
+  release_ws_session(c);
+  drop_pending(c);
+  c.state = conn_state::flushing;
+  set_deadline(c, monotonic_ms() + close_timeout_ms);
+  mark_dirty(c);
+}
+
+void shard::close_after_flush(conn& c) {
+  if (c.state == conn_state::dead) {
+    return;
+  }
+  if (c.state == conn_state::websocket) {
+    metrics_.websockets.sub();
+  }
+  delete c.http_buffer;
+  c.http_buffer = nullptr;
+  c.state = conn_state::flushing;
+  set_deadline(c, monotonic_ms() + close_timeout_ms);
+  mark_dirty(c);
+}
+
+void shard::abort_conn(conn& c) {
+  if (c.state == conn_state::dead) {
+    return;
+  }
+  if (c.state == conn_state::websocket) {
+    metrics_.websockets.sub();
+  }
+  c.state = conn_state::dead;
+  clear_deadline(c);
+  release_ws_session(c);
+  drop_pending(c);
+  delete c.http_buffer;
+  c.http_buffer = nullptr;
+  // Wakes the multishot recv and any send; the socket is closed once both have ended.
+  ::shutdown(c.fd, SHUT_RDWR);
+  if (c.recv_armed && !c.cancel_sent) {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel64(sqe, encode_op(io_op::recv, c.slot, c.generation), 0);
+    io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, c.slot, c.generation));
+    c.cancel_sent = true;
+  }
+  dead_.push_back(&c);
+}
+
+void shard::free_dead() {
+  std::size_t kept = 0;
+  for (conn* c : dead_) {
+    if (c->recv_armed || c->send_in_flight) {
+      dead_[kept++] = c;
+      continue;
+    }
+    for (const std::string& tag : c->subs) {
+      subscriptions_.remove(tag, c->slot);
+    }
+    metrics_.subscriptions.sub(c->subs.size());
+    ::close(c->fd);
+    node_.connections.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.connections.sub();
+    conns_.release(c);
+  }
+  dead_.resize(kept);
+}
+
+// ---- timers ----
+
+void shard::on_timers(int64_t now) {
+  for (conn* c = timed_head_; c != nullptr;) {
+    conn* next = c->timed_next;
+    if (c->deadline_ms <= now) {
+      clear_deadline(*c);
+      switch (c->state) {
+        case conn_state::http:
+          metrics_.handshake_failures.add();
+          respond_error(*c, 408, "request not received in time");
+          break;
+        case conn_state::websocket:
+          close_ws(*c, 4001, "authentication timeout", false);
+          break;
+        case conn_state::flushing:
+        case conn_state::lingering:
+          abort_conn(*c);
+          break;
+        case conn_state::dead:
+          break;
+      }
+    }
+    c = next;
+  }
+  if (now < next_sweep_ms_) {
+    return;
+  }
+  next_sweep_ms_ = now + 1000;
+  // Once a second: idle pings and token expiry (rare events, so a sweep is cheap enough).
+  const int64_t idle = node_.cfg().idle_timeout_ms;
+  const int64_t unix_now = unix_seconds();
+  conns_.for_each([&](conn& c) {
+    if (c.state != conn_state::websocket) {
+      return;
+    }
+    if (c.token_exp != 0 && unix_now >= c.token_exp) {
+      close_ws(c, 4001, "token expired", false);
+      return;
+    }
+    if (idle == 0) {
+      return;
+    }
+    const int64_t silent = now - c.last_rx_ms;
+    if (silent >= idle) {
+      abort_conn(c);  // no answer to our ping: the peer is gone
+    } else if (silent >= idle / 2 && !c.ping_sent) {
+      c.ping_sent = true;
+      enqueue(c, frame::make(ws_opcode::ping, {}));
+    }
+  });
+}
+
+void shard::start_draining(int64_t now) {
+  draining_ = true;
+  drain_deadline_ = now + node_.cfg().drain_timeout_ms;
+  if (listen_fd_ >= 0) {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel64(sqe, encode_op(io_op::accept, 0, 0), 0);
+    io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, 0, 0));
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  conns_.for_each([this](conn& c) {
+    if (c.state == conn_state::websocket) {
+      close_ws(c, 1001, "server shutting down", false);
+    } else if (c.state == conn_state::http) {
+      abort_conn(c);
+    }
+  });
+}
+
+bool shard::drained(int64_t now) {
+  if (conns_.live() == 0) {
+    return true;
+  }
+  if (now >= drain_deadline_) {
+    conns_.for_each([this](conn& c) { abort_conn(c); });
+    // Aborted sockets complete their operations at once; give them a moment, no more.
+    return now >= drain_deadline_ + 500;
+  }
+  return false;
+}
+
+// ---- mail ----
+
+char* shard::mail_to(unsigned to, uint32_t type, std::size_t size) {
+  mail_written_[to] = true;
+  return node_.mail(id_, to).begin_record(type, static_cast<uint32_t>(size));
+}
+
+void shard::publish_mail() {
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (peer == id_) {
+      continue;
+    }
+    mailbox& box = node_.mail(id_, peer);
+    if (!mail_written_[peer] && !box.has_overflow()) {
+      continue;
+    }
+    mail_written_[peer] = false;
+    if (box.has_overflow()) {
+      metrics_.mailbox_overflows.add();
+    }
+    if (box.publish()) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      shard& other = node_.peer(peer);
+      if (other.asleep()) {
+        io_uring_sqe* sqe = ring_.sqe();
+        io_uring_prep_msg_ring(sqe, other.ring_fd(), 0, encode_op(io_op::doorbell, 0, 0), 0);
+        io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, 0, 0));
+        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+      }
+    }
+  }
+}
+
+}  // namespace wsa

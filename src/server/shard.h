@@ -1,0 +1,198 @@
+// A shard: one thread pinned to one core, with its own io_uring ring, listener, buffer
+// ring, connections, subscription index and share of the tags (DESIGN.md "Shape"). Nothing
+// mutable is shared with other shards: they exchange records through mailboxes and wake
+// each other with MSG_RING doorbells.
+//
+// The loop turn (STYLE.md guideline 3), all in turn():
+//   1. submit what was prepared and wait (bounded by the tick) for completions
+//   2. reap completions: accept, recv (parse, dispatch), send (retire), doorbells
+//   3. process mailboxes from the other shards
+//   4. timers: handshake/close deadlines, idle pings, token expiry, draining
+//   5. flush: one gathered send for each connection that has output and none in flight
+//   6. publish mailboxes, ring the doorbell of peers that sleep
+//   7. free connections whose last operation has completed
+//
+// The implementation is split by concern: shard.cpp (loop, I/O, lifecycle), shard_http.cpp
+// (requests, upgrade, admin endpoints), shard_ws.cpp (frames, protocol commands),
+// shard_pubsub.cpp (ordering, fan-out, recovery, cross-shard records).
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.h"
+#include "core/buf_ring.h"
+#include "core/ring.h"
+#include "json/command.h"
+#include "obs/metrics.h"
+#include "pubsub/subscription_index.h"
+#include "server/conn_table.h"
+#include "server/pending_sub.h"
+#include "server/records.h"
+#include "ws/session.h"
+
+namespace wsa {
+
+class node;
+struct http_request;
+
+class shard final : private ws_sink, private broker_listener {
+ public:
+  shard(node& owner, unsigned index, int listen_fd);
+  ~shard();
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+
+  /// Creates the ring and buffers; must run on the shard's own thread.
+  bool init(std::string& error);
+  /// Serves until the node drains and every connection is gone.
+  void run();
+
+  // Read by other shards (doorbells) and by whichever shard answers /metrics.
+  int ring_fd() { return ring_.fd(); }
+  bool asleep() const { return asleep_.load(std::memory_order_seq_cst); }
+  shard_metrics& metrics() { return metrics_; }
+  const shard_metrics& metrics() const { return metrics_; }
+
+ private:
+  // ---- loop (shard.cpp) ----
+  void turn();
+  void on_completion(const io_uring_cqe& cqe);
+  void on_timers(int64_t now);
+  void flush_dirty();
+  void publish_mail();
+  void free_dead();
+  void start_draining(int64_t now);
+  bool drained(int64_t now);
+
+  // ---- I/O and lifecycle (shard.cpp) ----
+  void arm_accept();
+  void on_accept(const io_uring_cqe& cqe);
+  void arm_recv(conn& c);
+  void on_recv(conn& c, const io_uring_cqe& cqe);
+  void start_send(conn& c);
+  void on_send(conn& c, int result);
+  void set_deadline(conn& c, int64_t at);
+  void clear_deadline(conn& c);
+  void mark_dirty(conn& c);
+  /// Queues a frame (takes a reference). Over the outbound limit the connection is closed
+  /// as a slow consumer (4008) and false is returned.
+  bool enqueue(conn& c, frame* f);
+  /// Ends a WebSocket with a close frame; drop_unsent for slow consumers. queue_frame is
+  /// false when wslay already queued the close frame (its reply or its protocol error).
+  void close_ws(conn& c, uint16_t code, std::string_view reason, bool drop_unsent,
+                bool queue_frame = true);
+  /// Sends what is queued, then FIN, then waits for the peer's close.
+  void close_after_flush(conn& c);
+  /// Ends a connection now; it is freed once its operations have completed.
+  void abort_conn(conn& c);
+  void release_ws_session(conn& c);
+
+  // ---- HTTP (shard_http.cpp) ----
+  void on_http_bytes(conn& c, const char* data, std::size_t size);
+  /// Handles one complete request; returns false when the connection stops reading HTTP.
+  bool on_http_request(conn& c, const http_request& request, std::string_view body,
+                       std::string_view rest);
+  void respond(conn& c, int status, std::string_view content_type, std::string_view body,
+               std::string_view extra_headers = {}, bool close = false);
+  void respond_error(conn& c, int status, std::string_view reason,
+                     std::string_view extra_headers = {});
+  void upgrade(conn& c, const http_request& request, std::string_view rest);
+
+  // ---- WebSocket and protocol (shard_ws.cpp) ----
+  void on_ws_bytes(conn& c, const char* data, std::size_t size);
+  bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
+                     std::size_t capacity) override;
+  void on_ws_output(void* owner, const char* data, std::size_t size) override;
+  void send_json(conn& c, std::string_view json);
+  void send_ok(conn& c, std::string_view id);
+  void send_err(conn& c, std::string_view id, const char* code, std::string_view reason);
+  void on_pub(conn& c, const command& cmd);
+  void on_sub(conn& c, const command& cmd);
+  void on_unsub(conn& c, const command& cmd);
+  void on_auth(conn& c, const command& cmd);
+
+  // ---- pub/sub (shard_pubsub.cpp) ----
+  unsigned owner_of(std::string_view tag) const;
+  void publish(unsigned origin, records::conn_address from, std::string_view id,
+               std::string_view tag, std::string_view data);
+  void query(unsigned origin, records::conn_address from, uint32_t request,
+             std::string_view tag, const since_request& since);
+  void fanout(std::string_view tag, uint64_t seq, frame* msg);
+  void deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg);
+  void on_record(unsigned from, uint32_t type, std::string_view bytes);
+  void on_publish_result(records::conn_address to, std::string_view id, bool ok, uint64_t seq,
+                         std::string_view error);
+  void on_query_result(records::conn_address to, uint32_t request, std::string_view tag,
+                       bool ok, uint64_t top, std::string_view epoch, bool gap);
+  void on_replay(records::conn_address to, uint32_t request, std::string_view tag,
+                 uint64_t seq, frame* msg);
+  pending_sub::tag_entry* find_pending(conn& c, std::string_view tag, uint32_t request);
+  void complete_sub(conn& c, pending_sub* p);
+  void drop_pending(conn& c);
+  void remove_subscription(conn& c, std::size_t index);
+  void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override;
+  void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override;
+  void on_queried(uint64_t ticket, bool ok, const tag_position& position,
+                  std::span<const history_entry> missed) override;
+  char* mail_to(unsigned shard, uint32_t type, std::size_t size);
+
+  node& node_;
+  const unsigned id_;
+  int listen_fd_;
+  ring ring_;
+  buf_ring buffers_;
+  conn_table conns_;
+  subscription_index subscriptions_;
+  std::unique_ptr<broker> broker_;
+  command_parser parser_;
+  command command_;  // reused for every frame
+  shard_metrics metrics_;
+  alignas(64) std::atomic<bool> asleep_{false};
+
+  bool accept_armed_ = false;
+  bool draining_ = false;
+  int64_t drain_deadline_ = 0;
+  int64_t next_sweep_ms_ = 0;
+  uint64_t next_conn_id_ = 0;
+  uint64_t fanout_stamp_ = 0;
+  uint32_t next_request_ = 1;
+
+  conn* timed_head_ = nullptr;            // connections with a deadline (few)
+  std::vector<conn*> dirty_;               // output to flush this turn
+  std::vector<conn*> dead_;                // to free once their operations complete
+  std::vector<conn*> rearm_recv_;          // multishot recv ended for lack of buffers
+  std::vector<iovec> iov_arena_;           // iovecs of this turn's sends
+  std::vector<msghdr> msg_arena_;
+  std::size_t iov_used_ = 0;
+  std::size_t msg_used_ = 0;
+  std::vector<ws_session*> session_pool_;  // detached wslay contexts, reused
+  std::vector<bool> mail_written_;         // per peer: records written this turn
+
+  // Owner side: who waits for a broker answer (index = ticket).
+  struct publish_waiter {
+    unsigned origin;
+    records::conn_address from;
+    std::string id;
+  };
+  struct query_waiter {
+    unsigned origin;
+    records::conn_address from;
+    uint32_t request;
+    std::string tag;
+  };
+  std::vector<publish_waiter> publish_waiters_;
+  std::vector<uint32_t> free_publish_waiters_;
+  std::vector<query_waiter> query_waiters_;
+  std::vector<uint32_t> free_query_waiters_;
+
+  std::string scratch_;  // JSON replies being built
+};
+
+}  // namespace wsa

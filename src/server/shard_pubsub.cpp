@@ -1,0 +1,363 @@
+// Pub/sub on a shard: per-tag ordering by the owner shard, fan-out by reference to local
+// subscribers, copies to the other shards, and `since` recovery for subscribers. See
+// records.h for the cross-shard flows and pending_sub.h for how a subscription joins the
+// live stream without a gap or a duplicate.
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "json/writer.h"
+#include "server/node.h"
+#include "server/shard.h"
+
+namespace wsa {
+
+unsigned shard::owner_of(std::string_view tag) const {
+  return static_cast<unsigned>(std::hash<std::string_view>{}(tag) % node_.shard_count());
+}
+
+// ---- owner side ----
+
+void shard::publish(unsigned origin, records::conn_address from, std::string_view id,
+                    std::string_view tag, std::string_view data) {
+  uint32_t ticket;
+  if (!free_publish_waiters_.empty()) {
+    ticket = free_publish_waiters_.back();
+    free_publish_waiters_.pop_back();
+  } else {
+    ticket = static_cast<uint32_t>(publish_waiters_.size());
+    publish_waiters_.emplace_back();
+  }
+  publish_waiter& w = publish_waiters_[ticket];
+  w.origin = origin;
+  w.from = from;
+  w.id.assign(id);
+  broker_->publish(tag, data, ticket);
+}
+
+void shard::on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) {
+  publish_waiter& w = publish_waiters_[ticket];
+  const std::string_view code = error != nullptr ? error : "";
+  if (w.origin == id_) {
+    on_publish_result(w.from, w.id, ok, seq, code);
+  } else {
+    records::published_head head{w.from, seq, ok, static_cast<uint8_t>(code.size()),
+                                 static_cast<uint16_t>(w.id.size())};
+    char* at = mail_to(w.origin, records::published, sizeof head + w.id.size() + code.size());
+    records::writer(at).put(head).put(w.id).put(code);
+    node_.mail(id_, w.origin).end_record();
+  }
+  free_publish_waiters_.push_back(static_cast<uint32_t>(ticket));
+}
+
+void shard::on_tag_message(std::string_view tag, uint64_t seq, frame* msg) {
+  fanout(tag, seq, msg);
+  const records::deliver_head head{seq, msg->size(), static_cast<uint16_t>(tag.size())};
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (peer == id_) {
+      continue;
+    }
+    char* at = mail_to(peer, records::deliver, sizeof head + tag.size() + msg->size());
+    records::writer(at).put(head).put(tag).put(msg->bytes());
+    node_.mail(id_, peer).end_record();
+  }
+}
+
+void shard::query(unsigned origin, records::conn_address from, uint32_t request,
+                  std::string_view tag, const since_request& since) {
+  uint32_t ticket;
+  if (!free_query_waiters_.empty()) {
+    ticket = free_query_waiters_.back();
+    free_query_waiters_.pop_back();
+  } else {
+    ticket = static_cast<uint32_t>(query_waiters_.size());
+    query_waiters_.emplace_back();
+  }
+  query_waiter& w = query_waiters_[ticket];
+  w.origin = origin;
+  w.from = from;
+  w.request = request;
+  w.tag.assign(tag);
+  broker_->query(tag, since, ticket);
+}
+
+void shard::on_queried(uint64_t ticket, bool ok, const tag_position& position,
+                       std::span<const history_entry> missed) {
+  // Copy what the answer needs: delivering it may re-enter the broker (not today, but a
+  // completed subscription could publish nothing... keep the waiter stable anyway).
+  const query_waiter w = query_waiters_[ticket];
+  free_query_waiters_.push_back(static_cast<uint32_t>(ticket));
+  if (w.origin == id_) {
+    for (const history_entry& e : missed) {
+      on_replay(w.from, w.request, w.tag, e.seq, e.msg);
+    }
+    on_query_result(w.from, w.request, w.tag, ok, position.top, position.epoch, position.gap);
+    return;
+  }
+  for (const history_entry& e : missed) {
+    const records::replay_head head{w.from, w.request, e.seq, e.msg->size(),
+                                    static_cast<uint16_t>(w.tag.size())};
+    char* at = mail_to(w.origin, records::replay, sizeof head + w.tag.size() + e.msg->size());
+    records::writer(at).put(head).put(w.tag).put(e.msg->bytes());
+    node_.mail(id_, w.origin).end_record();
+  }
+  const records::queried_head head{w.from,
+                                   w.request,
+                                   position.top,
+                                   position.gap,
+                                   ok,
+                                   static_cast<uint8_t>(position.epoch.size()),
+                                   static_cast<uint16_t>(w.tag.size())};
+  char* at =
+      mail_to(w.origin, records::queried, sizeof head + w.tag.size() + position.epoch.size());
+  records::writer(at).put(head).put(w.tag).put(position.epoch);
+  node_.mail(id_, w.origin).end_record();
+}
+
+// ---- subscriber side ----
+
+void shard::fanout(std::string_view tag, uint64_t seq, frame* msg) {
+  const uint64_t stamp = ++fanout_stamp_;
+  uint64_t delivered = 0;
+  subscriptions_.for_each_subscriber(tag, [&](uint32_t slot) {
+    conn& c = conns_.at(slot);
+    // A connection whose subscriptions match several times gets the message once.
+    if (c.stamp == stamp || c.state != conn_state::websocket) {
+      return;
+    }
+    c.stamp = stamp;
+    deliver_to(c, tag, seq, msg);
+    ++delivered;
+  });
+  metrics_.deliveries.add(delivered);
+}
+
+void shard::deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg) {
+  if (c.pending != nullptr) [[unlikely]] {
+    pending_sub::tag_entry* entry = find_pending(c, tag, 0);
+    if (entry != nullptr && entry->hold) {
+      msg->ref();
+      entry->held.push_back({seq, msg});
+      return;
+    }
+  }
+  enqueue(c, msg);
+}
+
+void shard::on_publish_result(records::conn_address to, std::string_view id, bool ok,
+                              uint64_t seq, std::string_view error) {
+  conn* c = conns_.find(to.slot, to.generation);
+  if (c == nullptr || c->state != conn_state::websocket) {
+    return;
+  }
+  if (!ok) {
+    send_err(*c, id, error.empty() ? "internal" : std::string(error).c_str(),
+             "the broker did not accept the message");
+    return;
+  }
+  if (!id.empty()) {
+    scratch_.clear();
+    append_ok_pub(scratch_, id, seq);
+    send_json(*c, scratch_);
+  }
+}
+
+pending_sub::tag_entry* shard::find_pending(conn& c, std::string_view tag, uint32_t request) {
+  for (pending_sub* p = c.pending; p != nullptr; p = p->next) {
+    if (request != 0 && p->request != request) {
+      continue;
+    }
+    for (pending_sub::tag_entry& t : p->tags) {
+      if (!t.cancelled && t.tag == tag) {
+        return &t;
+      }
+    }
+  }
+  return nullptr;
+}
+
+void shard::on_replay(records::conn_address to, uint32_t request, std::string_view tag,
+                      uint64_t seq, frame* msg) {
+  conn* c = conns_.find(to.slot, to.generation);
+  if (c == nullptr) {
+    return;
+  }
+  if (pending_sub::tag_entry* t = find_pending(*c, tag, request)) {
+    msg->ref();
+    t->replay.push_back({seq, msg});
+  }
+}
+
+void shard::on_query_result(records::conn_address to, uint32_t request, std::string_view tag,
+                            bool ok, uint64_t top, std::string_view epoch, bool gap) {
+  conn* c = conns_.find(to.slot, to.generation);
+  if (c == nullptr) {
+    return;
+  }
+  pending_sub* p = c->pending;
+  while (p != nullptr && p->request != request) {
+    p = p->next;
+  }
+  if (p == nullptr) {
+    return;
+  }
+  for (pending_sub::tag_entry& t : p->tags) {
+    if (t.tag == tag && !t.answered) {
+      t.answered = true;
+      t.ok = ok;
+      t.top = top;
+      t.epoch.assign(epoch);
+      t.gap = gap;
+      break;
+    }
+  }
+  if (--p->waiting == 0) {
+    complete_sub(*c, p);
+  }
+}
+
+void shard::complete_sub(conn& c, pending_sub* p) {
+  // Unlink first: deliveries below go straight to the queue.
+  for (pending_sub** link = &c.pending; *link != nullptr; link = &(*link)->next) {
+    if (*link == p) {
+      *link = p->next;
+      break;
+    }
+  }
+  std::unique_ptr<pending_sub> owned(p);
+  if (c.state != conn_state::websocket) {
+    return;
+  }
+  bool failed = false;
+  std::vector<sub_ack_entry> positions;
+  for (const pending_sub::tag_entry& t : p->tags) {
+    if (t.cancelled) {
+      continue;
+    }
+    if (!t.ok) {
+      failed = true;
+      continue;
+    }
+    positions.push_back({t.tag, t.top, t.epoch, t.gap});
+  }
+  if (failed) {
+    // The broker could not say where the tag stands: no silent half-subscription.
+    for (const pending_sub::tag_entry& t : p->tags) {
+      if (!t.ok && !t.cancelled && t.hold) {
+        for (std::size_t i = 0; i < c.subs.size(); ++i) {
+          if (c.subs[i] == t.tag) {
+            remove_subscription(c, i);
+            break;
+          }
+        }
+      }
+    }
+    send_err(c, p->id, "unavailable", "the broker did not answer for every tag");
+  } else if (!p->id.empty()) {
+    scratch_.clear();
+    append_ok_sub(scratch_, p->id, positions);
+    send_json(c, scratch_);
+  }
+  for (const pending_sub::tag_entry& t : p->tags) {
+    if (t.cancelled || !t.ok) {
+      continue;
+    }
+    uint64_t last = 0;
+    for (const history_entry& e : t.replay) {
+      if (c.state != conn_state::websocket || !enqueue(c, e.msg)) {
+        return;
+      }
+      last = e.seq;
+    }
+    // Held live messages at or below the reported top were published before the
+    // subscription took effect (and the replay has them if they were asked for).
+    const uint64_t floor = t.top > last ? t.top : last;
+    for (const history_entry& e : t.held) {
+      if (e.seq > floor) {
+        if (c.state != conn_state::websocket || !enqueue(c, e.msg)) {
+          return;
+        }
+      }
+    }
+  }
+}
+
+void shard::drop_pending(conn& c) {
+  while (c.pending != nullptr) {
+    pending_sub* p = c.pending;
+    c.pending = p->next;
+    delete p;
+  }
+}
+
+void shard::remove_subscription(conn& c, std::size_t index) {
+  subscriptions_.remove(c.subs[index], c.slot);
+  c.subs[index] = std::move(c.subs.back());
+  c.subs.pop_back();
+  metrics_.subscriptions.sub();
+}
+
+// ---- records from other shards ----
+
+void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
+  records::reader in(bytes);
+  switch (type) {
+    case records::publish: {
+      const auto head = in.head<records::publish_head>();
+      const std::string_view tag = in.bytes(head.tag_size);
+      const std::string_view id = in.bytes(head.id_size);
+      const std::string_view data = in.bytes(head.data_size);
+      publish(from, head.from, id, tag, data);
+      return;
+    }
+    case records::published: {
+      const auto head = in.head<records::published_head>();
+      const std::string_view id = in.bytes(head.id_size);
+      const std::string_view error = in.bytes(head.error_size);
+      on_publish_result(head.to, id, head.ok != 0, head.seq, error);
+      return;
+    }
+    case records::deliver: {
+      const auto head = in.head<records::deliver_head>();
+      const std::string_view tag = in.bytes(head.tag_size);
+      const std::string_view bytes_of_frame = in.bytes(head.frame_size);
+      // This shard's own copy: its reference count never crosses threads.
+      frame* msg = frame::allocate(bytes_of_frame.size());
+      std::memcpy(msg->data(), bytes_of_frame.data(), bytes_of_frame.size());
+      fanout(tag, head.seq, msg);
+      msg->unref();
+      return;
+    }
+    case records::query: {
+      const auto head = in.head<records::query_head>();
+      const std::string_view tag = in.bytes(head.tag_size);
+      since_request since;
+      since.present = head.has_since != 0;
+      since.seq = head.since_seq;
+      since.epoch = in.bytes(head.epoch_size);
+      query(from, head.from, head.request, tag, since);
+      return;
+    }
+    case records::replay: {
+      const auto head = in.head<records::replay_head>();
+      const std::string_view tag = in.bytes(head.tag_size);
+      const std::string_view bytes_of_frame = in.bytes(head.frame_size);
+      frame* msg = frame::allocate(bytes_of_frame.size());
+      std::memcpy(msg->data(), bytes_of_frame.data(), bytes_of_frame.size());
+      on_replay(head.to, head.request, tag, head.seq, msg);
+      msg->unref();
+      return;
+    }
+    case records::queried: {
+      const auto head = in.head<records::queried_head>();
+      const std::string_view tag = in.bytes(head.tag_size);
+      const std::string_view epoch = in.bytes(head.epoch_size);
+      on_query_result(head.to, head.request, tag, head.ok != 0, head.top, epoch, head.gap != 0);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace wsa

@@ -1,0 +1,177 @@
+#include "ws/session.h"
+
+#include <wslay/wslay.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "util/check.h"
+
+namespace wsa {
+namespace {
+
+std::size_t header_bytes(uint64_t payload) {
+  // Client frames are masked (4 bytes of key); wslay refuses non-minimal length encodings,
+  // so the length decides the header size.
+  return 2 + (payload < 126 ? 0 : payload <= 0xffff ? 2 : 8) + 4;
+}
+
+}  // namespace
+
+ws_session::ws_session(ws_sink* sink, std::size_t max_message_bytes, std::size_t padding)
+    : sink_(sink), max_message_(max_message_bytes), padding_(padding) {
+  wslay_event_callbacks callbacks{};
+  callbacks.recv_callback = &ws_session::recv_cb;
+  callbacks.send_callback = &ws_session::send_cb;
+  callbacks.genmask_callback = &ws_session::genmask_cb;
+  callbacks.on_frame_recv_start_callback = &ws_session::frame_start_cb;
+  callbacks.on_frame_recv_chunk_callback = &ws_session::frame_chunk_cb;
+  callbacks.on_frame_recv_end_callback = &ws_session::frame_end_cb;
+  callbacks.on_msg_recv_callback = &ws_session::msg_cb;
+  WSA_CHECK(wslay_event_context_server_init(&ctx_, &callbacks, this) == 0, "out of memory");
+  // Data frames come to us chunk by chunk (one copy, into message_); wslay still buffers
+  // control frames. It then checks the limit per frame; we check whole messages.
+  wslay_event_config_set_no_buffering(ctx_, 1);
+  wslay_event_config_set_max_recv_msg_length(ctx_, max_message_);
+}
+
+ws_session::~ws_session() {
+  wslay_event_context_free(ctx_);
+  std::free(message_);
+}
+
+ws_session::result ws_session::feed(const char* data, std::size_t size) {
+  input_ = data;
+  input_left_ = size;
+  fed_ += size;
+  const int rc = wslay_event_recv(ctx_);
+  if (rc != 0) {
+    // Framing wslay rejects without a status (bad length encoding, a control frame over
+    // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
+    return result::protocol_error;
+  }
+  if (too_big_) {
+    return result::too_big;
+  }
+  while (wslay_event_want_write(ctx_)) {
+    if (wslay_event_send(ctx_) != 0) {
+      return result::protocol_error;
+    }
+  }
+  if (wslay_event_get_close_sent(ctx_)) {
+    return result::closing;
+  }
+  return stopped_ ? result::stopped : result::ok;
+}
+
+bool ws_session::idle() const {
+  return fed_ == parsed_ && !in_message_ && wslay_event_get_read_enabled(ctx_) &&
+         !wslay_event_want_write(ctx_) && !wslay_event_get_close_sent(ctx_) &&
+         !wslay_event_get_close_received(ctx_);
+}
+
+uint16_t ws_session::close_code_sent() const { return wslay_event_get_status_code_sent(ctx_); }
+
+ssize_t ws_session::recv_cb(wslay_event_context* ctx, uint8_t* buf, std::size_t len, int,
+                            void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  if (self->input_left_ == 0) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  const std::size_t n = len < self->input_left_ ? len : self->input_left_;
+  std::memcpy(buf, self->input_, n);
+  self->input_ += n;
+  self->input_left_ -= n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t ws_session::send_cb(wslay_event_context*, const uint8_t* data, std::size_t len, int,
+                            void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  self->sink_->on_ws_output(self->owner_, reinterpret_cast<const char*>(data), len);
+  return static_cast<ssize_t>(len);
+}
+
+int ws_session::genmask_cb(wslay_event_context*, uint8_t* buf, std::size_t len, void*) {
+  std::memset(buf, 0, len);  // servers never mask; wslay asks only of clients
+  return 0;
+}
+
+void ws_session::frame_start_cb(wslay_event_context* ctx,
+                                const wslay_event_on_frame_recv_start_arg* arg, void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  self->frame_bytes_ = header_bytes(arg->payload_length) + arg->payload_length;
+  const bool control = (arg->opcode & 0x8) != 0;
+  self->data_frame_ = !control;
+  if (control) {
+    return;
+  }
+  if (arg->opcode != WSLAY_CONTINUATION_FRAME) {
+    self->message_size_ = 0;
+    self->message_opcode_ = static_cast<ws_opcode>(arg->opcode);
+  }
+  self->in_message_ = !arg->fin;
+  // wslay checks single frames against the limit; a fragmented message is checked here,
+  // from the header, before any of its payload is stored.
+  if (self->message_size_ + arg->payload_length > self->max_message_) {
+    self->too_big_ = true;
+    self->data_frame_ = false;
+    wslay_event_shutdown_read(ctx);
+  }
+}
+
+void ws_session::frame_chunk_cb(wslay_event_context*,
+                                const wslay_event_on_frame_recv_chunk_arg* arg, void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  if (self->data_frame_ && arg->data_length > 0) {
+    self->append(arg->data, arg->data_length);
+  }
+}
+
+void ws_session::frame_end_cb(wslay_event_context*, void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  self->parsed_ += self->frame_bytes_;
+}
+
+void ws_session::msg_cb(wslay_event_context* ctx, const wslay_event_on_msg_recv_arg* arg,
+                        void* user) {
+  auto* self = static_cast<ws_session*>(user);
+  if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME) {
+    return;  // ping (wslay queued the pong), pong, close (wslay queued the reply)
+  }
+  if (self->stopped_ || self->too_big_) {
+    return;
+  }
+  if (self->message_ == nullptr) {
+    self->append(nullptr, 0);  // an empty message still gets a padded buffer
+  }
+  const bool go_on =
+      self->sink_->on_ws_message(self->owner_, self->message_opcode_, self->message_,
+                                 self->message_size_, self->message_capacity_);
+  self->message_size_ = 0;
+  if (!go_on) {
+    self->stopped_ = true;
+    wslay_event_shutdown_read(ctx);
+  }
+}
+
+void ws_session::append(const uint8_t* data, std::size_t size) {
+  const std::size_t needed = message_size_ + size + padding_;
+  if (needed > message_capacity_) {
+    std::size_t capacity = message_capacity_ == 0 ? 1024 : message_capacity_ * 2;
+    while (capacity < needed) {
+      capacity *= 2;
+    }
+    auto* grown = static_cast<char*>(std::realloc(message_, capacity));
+    WSA_CHECK(grown != nullptr, "out of memory");
+    message_ = grown;
+    message_capacity_ = capacity;
+  }
+  if (size > 0) {
+    std::memcpy(message_ + message_size_, data, size);
+    message_size_ += size;
+  }
+}
+
+}  // namespace wsa

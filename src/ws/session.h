@@ -1,0 +1,110 @@
+// The only user of wslay (STYLE.md guideline 11): parses a connection's inbound frames,
+// validates them (masking, opcodes, RSV bits, control-frame rules, UTF-8 of text, message
+// size decided from frame headers) and answers pings and closes.
+//
+// Sessions are pooled per shard and attached to a connection only while it is in the
+// middle of a message (wslay keeps two 4 KiB buffers per context: an idle connection that
+// kept one would cost ~8.6 KiB). After each feed the shard asks idle(): at a message
+// boundary, with nothing pending, the session goes back to the pool. Shard thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ws/frame.h"
+
+#include <sys/types.h>
+
+struct wslay_event_context;
+struct wslay_event_on_frame_recv_start_arg;
+struct wslay_event_on_frame_recv_chunk_arg;
+struct wslay_event_on_msg_recv_arg;
+
+namespace wsa {
+
+/// What a session reports to its shard. One sink per shard, shared by its sessions.
+class ws_sink {
+ public:
+  /// A complete text or binary message, unmasked. `capacity` bytes are readable at `data`
+  /// (at least size + the padding the session was created with). Return false to stop
+  /// reading this connection's input (the shard is closing it).
+  virtual bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
+                             std::size_t capacity) = 0;
+  /// Bytes wslay wants on the wire (pong, the close reply): whole frames, in order.
+  virtual void on_ws_output(void* owner, const char* data, std::size_t size) = 0;
+
+ protected:
+  ~ws_sink() = default;
+};
+
+class ws_session {
+ public:
+  enum class result : uint8_t {
+    ok,              ///< all input consumed; the connection goes on
+    closing,         ///< a close frame was queued (client's close echoed, or 1002/1007/1009
+                     ///< decided by wslay): flush, then end the connection
+    protocol_error,  ///< malformed framing wslay cannot answer with a code: send 1002
+    too_big,         ///< a fragmented message grew past the limit: send 1009
+    stopped,         ///< the sink asked to stop reading
+  };
+
+  ws_session(ws_sink* sink, std::size_t max_message_bytes, std::size_t padding);
+  ~ws_session();
+  ws_session(const ws_session&) = delete;
+  ws_session& operator=(const ws_session&) = delete;
+
+  void attach(void* owner) { owner_ = owner; }
+
+  /// Feeds bytes received on the connection; they are copied, the caller may reuse them.
+  result feed(const char* data, std::size_t size);
+
+  /// At a message boundary with no partial frame and nothing queued: may be detached.
+  bool idle() const;
+
+  /// The close code sent (valid after `closing`).
+  uint16_t close_code_sent() const;
+
+ private:
+  // wslay's callbacks, with its exact signatures.
+  static ssize_t recv_cb(wslay_event_context* ctx, uint8_t* buf, std::size_t len, int flags,
+                         void* user);
+  static ssize_t send_cb(wslay_event_context* ctx, const uint8_t* data, std::size_t len,
+                         int flags, void* user);
+  static int genmask_cb(wslay_event_context* ctx, uint8_t* buf, std::size_t len, void* user);
+  static void frame_start_cb(wslay_event_context* ctx,
+                             const wslay_event_on_frame_recv_start_arg* arg, void* user);
+  static void frame_chunk_cb(wslay_event_context* ctx,
+                             const wslay_event_on_frame_recv_chunk_arg* arg, void* user);
+  static void frame_end_cb(wslay_event_context* ctx, void* user);
+  static void msg_cb(wslay_event_context* ctx, const wslay_event_on_msg_recv_arg* arg,
+                     void* user);
+  void append(const uint8_t* data, std::size_t size);
+
+  wslay_event_context* ctx_ = nullptr;
+  ws_sink* sink_;
+  void* owner_ = nullptr;
+  const std::size_t max_message_;
+  const std::size_t padding_;
+
+  // Input being fed.
+  const char* input_ = nullptr;
+  std::size_t input_left_ = 0;
+
+  // Frame accounting: bytes fed vs bytes of frames fully parsed tells whether wslay holds
+  // a partial frame (then the session cannot be detached).
+  uint64_t fed_ = 0;
+  uint64_t parsed_ = 0;
+  uint64_t frame_bytes_ = 0;
+  bool data_frame_ = false;     // the current frame belongs to a text/binary message
+  bool in_message_ = false;     // a fragmented data message is in progress
+  bool too_big_ = false;
+  bool stopped_ = false;
+  ws_opcode message_opcode_ = ws_opcode::text;
+
+  // The message being assembled (data frames only; wslay buffers control frames itself).
+  char* message_ = nullptr;
+  std::size_t message_size_ = 0;
+  std::size_t message_capacity_ = 0;
+};
+
+}  // namespace wsa
