@@ -10,6 +10,8 @@
 //   query     origin -> owner   a sub's request for the tag's position and `since` replay
 //   replay    owner -> origin   one missed message for that sub (zero or more, in order)
 //   queried   owner -> origin   the position; completes the tag's part of the sub
+//   interest  any -> owner      a shard gained its first / lost its last subscriber of a
+//                               tag (to the tag's owner) or pattern (to every shard)
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,7 @@ enum type : uint32_t {
   query = 4,
   replay = 5,
   queried = 6,
+  interest = 7,
 };
 
 /// Addresses a connection on its shard (stale if the generation moved on).
@@ -80,6 +83,11 @@ struct queried_head {
   uint8_t ok;
   uint8_t epoch_size;
   uint16_t tag_size;  // followed by: tag, epoch
+};
+
+struct interest_head {
+  uint8_t added;      // 1: first local subscriber, 0: last one left
+  uint16_t key_size;  // followed by: the tag or pattern
 };
 
 /// Appends fixed heads and byte strings into a record being written.

@@ -34,6 +34,7 @@ shard::shard(node& owner, unsigned index, int listen_fd)
       id_(index),
       listen_fd_(listen_fd),
       parser_(owner.cfg().max_message_bytes),
+      peer_marks_(owner.shard_count(), false),
       mail_written_(owner.shard_count(), false) {}
 
 shard::~shard() {
@@ -443,10 +444,9 @@ void shard::free_dead() {
       dead_[kept++] = c;
       continue;
     }
-    for (const std::string& tag : c->subs) {
-      subscriptions_.remove(tag, c->slot);
+    while (!c->subs.empty()) {
+      remove_subscription(*c, c->subs.size() - 1);
     }
-    metrics_.subscriptions.sub(c->subs.size());
     ::close(c->fd);
     node_.connections.fetch_sub(1, std::memory_order_relaxed);
     metrics_.connections.sub();

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/broker.h"
@@ -136,7 +137,10 @@ class shard final : private ws_sink, private broker_listener {
   pending_sub::tag_entry* find_pending(conn& c, std::string_view tag, uint32_t request);
   void complete_sub(conn& c, pending_sub* p);
   void drop_pending(conn& c);
+  void add_subscription(conn& c, std::string_view tag);
   void remove_subscription(conn& c, std::size_t index);
+  void announce_interest(std::string_view key, bool added);
+  void apply_interest(unsigned from, std::string_view key, bool added);
   void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override;
   void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override;
   void on_queried(uint64_t ticket, bool ok, const tag_position& position,
@@ -149,7 +153,19 @@ class shard final : private ws_sink, private broker_listener {
   ring ring_;
   buf_ring buffers_;
   conn_table conns_;
-  subscription_index subscriptions_;
+  subscription_index subscriptions_;  // local connections (slots) by tag and pattern
+  // Which shards have subscribers: exact tags this shard owns, and every pattern. Its
+  // "subscribers" are shard numbers. Decides where messages go and what the broker watches.
+  subscription_index interest_;
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Local connections per key (first/last announce interest), and, for keys this shard
+  // owns, how many shards are interested (first/last watch/unwatch the broker).
+  std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> local_keys_;
+  std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> watched_;
+  std::vector<bool> peer_marks_;
   std::unique_ptr<broker> broker_;
   command_parser parser_;
   command command_;  // reused for every frame

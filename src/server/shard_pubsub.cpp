@@ -2,11 +2,13 @@
 // subscribers, copies to the other shards, and `since` recovery for subscribers. See
 // records.h for the cross-shard flows and pending_sub.h for how a subscription joins the
 // live stream without a gap or a duplicate.
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
 
 #include "json/writer.h"
+#include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
 
@@ -52,9 +54,12 @@ void shard::on_published(uint64_t ticket, bool ok, uint64_t seq, const char* err
 
 void shard::on_tag_message(std::string_view tag, uint64_t seq, frame* msg) {
   fanout(tag, seq, msg);
+  // Copies go only to shards with a subscription that can match (exact or pattern).
+  std::fill(peer_marks_.begin(), peer_marks_.end(), false);
+  interest_.for_each_subscriber(tag, [this](uint32_t peer) { peer_marks_[peer] = true; });
   const records::deliver_head head{seq, msg->size(), static_cast<uint16_t>(tag.size())};
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
-    if (peer == id_) {
+    if (peer == id_ || !peer_marks_[peer]) {
       continue;
     }
     char* at = mail_to(peer, records::deliver, sizeof head + tag.size() + msg->size());
@@ -290,11 +295,76 @@ void shard::drop_pending(conn& c) {
   }
 }
 
+void shard::add_subscription(conn& c, std::string_view tag) {
+  subscriptions_.add(tag, c.slot);
+  c.subs.emplace_back(tag);
+  metrics_.subscriptions.add();
+  auto it = local_keys_.find(tag);
+  if (it == local_keys_.end()) {
+    local_keys_.emplace(std::string(tag), 1);
+    announce_interest(tag, true);
+  } else {
+    ++it->second;
+  }
+}
+
 void shard::remove_subscription(conn& c, std::size_t index) {
-  subscriptions_.remove(c.subs[index], c.slot);
+  const std::string& tag = c.subs[index];
+  subscriptions_.remove(tag, c.slot);
+  auto it = local_keys_.find(tag);
+  if (it != local_keys_.end() && --it->second == 0) {
+    local_keys_.erase(it);
+    announce_interest(tag, false);
+  }
   c.subs[index] = std::move(c.subs.back());
   c.subs.pop_back();
   metrics_.subscriptions.sub();
+}
+
+// ---- interest: which shards need which tags ----
+
+void shard::announce_interest(std::string_view key, bool added) {
+  // An exact tag matters only to its owner. A pattern may match tags owned anywhere, so
+  // every shard learns it (and the pattern's own owner is the one that watches it).
+  const records::interest_head head{added, static_cast<uint16_t>(key.size())};
+  const bool everyone = is_wildcard(key);
+  const unsigned owner = owner_of(key);
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (!everyone && peer != owner) {
+      continue;
+    }
+    if (peer == id_) {
+      apply_interest(id_, key, added);
+      continue;
+    }
+    char* at = mail_to(peer, records::interest, sizeof head + key.size());
+    records::writer(at).put(head).put(key);
+    node_.mail(id_, peer).end_record();
+  }
+}
+
+void shard::apply_interest(unsigned from, std::string_view key, bool added) {
+  if (added) {
+    interest_.add(key, from);
+  } else {
+    interest_.remove(key, from);
+  }
+  if (owner_of(key) != id_) {
+    return;
+  }
+  // The owner watches a key while any shard (itself included) has a subscriber of it.
+  auto it = watched_.find(key);
+  if (added) {
+    if (it == watched_.end()) {
+      watched_.emplace(std::string(key), 1);
+      broker_->watch(key);
+    } else {
+      ++it->second;
+    }
+  } else if (it != watched_.end() && --it->second == 0) {
+    watched_.erase(it);
+    broker_->unwatch(key);
+  }
 }
 
 // ---- records from other shards ----
@@ -336,6 +406,11 @@ void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       since.seq = head.since_seq;
       since.epoch = in.bytes(head.epoch_size);
       query(from, head.from, head.request, tag, since);
+      return;
+    }
+    case records::interest: {
+      const auto head = in.head<records::interest_head>();
+      apply_interest(from, in.bytes(head.key_size), head.added != 0);
       return;
     }
     case records::replay: {

@@ -207,9 +207,7 @@ void shard::on_sub(conn& c, const command& cmd) {
     }
     const bool held = holds(c, tag);
     if (!held) {
-      subscriptions_.add(tag, c.slot);
-      c.subs.emplace_back(tag);
-      metrics_.subscriptions.add();
+      add_subscription(c, tag);
     }
     if (is_wildcard(tag)) {
       continue;  // patterns have no single position to report or replay
