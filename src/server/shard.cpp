@@ -33,8 +33,8 @@ shard::shard(node& owner, unsigned index, int listen_fd)
     : node_(owner),
       id_(index),
       listen_fd_(listen_fd),
-      parser_(owner.cfg().max_message_bytes),
       peer_marks_(owner.shard_count(), false),
+      parser_(owner.cfg().max_message_bytes),
       mail_written_(owner.shard_count(), false) {}
 
 shard::~shard() {
