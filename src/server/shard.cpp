@@ -368,8 +368,8 @@ void shard::clear_deadline(conn& c) {
 }
 
 void shard::release_ws_session(conn& c) {
-  if (c.ws == nullptr) {
-    return;
+  if (c.ws == nullptr || c.ws == feeding_) {
+    return;  // a command closed the connection mid-feed: on_ws_bytes releases it after
   }
   if (c.ws->idle() && session_pool_.size() < session_pool_max) {
     session_pool_.push_back(c.ws);

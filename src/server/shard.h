@@ -189,6 +189,7 @@ class shard final : private ws_sink, private broker_listener {
   std::size_t iov_used_ = 0;
   std::size_t msg_used_ = 0;
   std::vector<ws_session*> session_pool_;  // detached wslay contexts, reused
+  ws_session* feeding_ = nullptr;          // the session inside feed(): not released there
   std::vector<bool> mail_written_;         // per peer: records written this turn
 
   // Owner side: who waits for a broker answer (index = ticket).

@@ -34,14 +34,20 @@ void shard::on_ws_bytes(conn& c, const char* data, std::size_t size) {
     }
     c.ws->attach(&c);
   }
-  switch (c.ws->feed(data, size)) {
+  feeding_ = c.ws;
+  const ws_session::result result = c.ws->feed(data, size);
+  feeding_ = nullptr;
+  if (c.state != conn_state::websocket) {
+    release_ws_session(c);  // a command ended the connection while wslay was running
+    return;
+  }
+  switch (result) {
     case ws_session::result::ok:
-      if (c.ws != nullptr && c.ws->idle()) {
+    case ws_session::result::stopped:
+      if (c.ws->idle()) {
         release_ws_session(c);  // at a message boundary: back to the pool
       }
       return;
-    case ws_session::result::stopped:
-      return;  // a command closed the connection
     case ws_session::result::closing: {
       // wslay queued the close frame: the echo of the client's close, or its verdict on a
       // violation (1002 masking/opcode/RSV, 1007 UTF-8, 1009 size).
@@ -65,6 +71,9 @@ void shard::on_ws_bytes(conn& c, const char* data, std::size_t size) {
 
 void shard::on_ws_output(void* owner, const char* data, std::size_t size) {
   conn& c = *static_cast<conn*>(owner);
+  if (c.state != conn_state::websocket) {
+    return;  // nothing may follow our close frame
+  }
   frame* f = frame::allocate(size);
   std::memcpy(f->data(), data, size);
   c.out.push_adopt(f);  // control replies are tiny and never refused
