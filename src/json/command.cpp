@@ -243,10 +243,10 @@ struct frame_ctx {
           return broken(e);
         }
         for (auto field_result : obj) {
-          od::field f;
-          if (auto e = std::move(field_result).get(f)) {
+          if (auto e = field_result.error()) {
             return broken(e);
           }
+          od::field& f = field_result.value_unsafe();
           std::string_view k;
           if (const step s = key(f, k); s != step::ok) {
             return s;
@@ -266,10 +266,10 @@ struct frame_ctx {
           return broken(e);
         }
         for (auto element_result : arr) {
-          od::value element;
-          if (auto e = std::move(element_result).get(element)) {
+          if (auto e = element_result.error()) {
             return broken(e);
           }
+          od::value& element = element_result.value_unsafe();
           if (const step s = walk(element, depth + 1); s != step::ok) {
             return s;
           }
@@ -376,10 +376,10 @@ struct frame_ctx {
       return broken(e);
     }
     for (auto element_result : arr) {
-      od::value element;
-      if (auto e = std::move(element_result).get(element)) {
+      if (auto e = element_result.error()) {
         return broken(e);
       }
+      od::value& element = element_result.value_unsafe();
       std::string_view tag;
       if (const step s = string(element, tag, why); s != step::ok) {
         return s;
@@ -413,10 +413,10 @@ struct frame_ctx {
     bool have_seq = false;
     bool have_epoch = false;
     for (auto field_result : obj) {
-      od::field f;
-      if (auto e = std::move(field_result).get(f)) {
+      if (auto e = field_result.error()) {
         return broken(e);
       }
+      od::field& f = field_result.value_unsafe();
       std::string_view k;
       if (const step s = key(f, k); s != step::ok) {
         return s;
@@ -462,10 +462,10 @@ struct frame_ctx {
       return broken(e);
     }
     for (auto field_result : obj) {
-      od::field f;
-      if (auto e = std::move(field_result).get(f)) {
+      if (auto e = field_result.error()) {
         return broken(e);
       }
+      od::field& f = field_result.value_unsafe();
       since_entry entry;
       if (const step s = key(f, entry.tag); s != step::ok) {
         return s;
@@ -634,11 +634,11 @@ bool command_parser::parse(const char* frame, std::size_t size, std::size_t capa
   frame_ctx ctx{out, frame, frame + size};
   step state = step::ok;
   for (auto field_result : root) {
-    od::field f;
-    if (auto e = std::move(field_result).get(f)) {
+    if (auto e = field_result.error()) {
       state = ctx.broken(e);
       break;
     }
+    od::field& f = field_result.value_unsafe();
     std::string_view k;
     const step key_state = ctx.key(f, k);
     if (key_state != step::ok) {

@@ -61,26 +61,33 @@ void append_u64(std::string& out, uint64_t v) {
   out.append(buf, n);
 }
 
-// Writes `s` escaped, with quotes, at p; returns the end.
+// Writes `s` escaped, with quotes, at p; returns the end. Runs of plain bytes (all of a
+// tag, usually) are copied in one go.
 char* write_json_string(char* p, std::string_view s) {
   *p++ = '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (escape_size[c]) {
-      case 1:
-        *p++ = ch;
-        break;
-      case 2:
-        *p++ = '\\';
-        *p++ = ch;
-        break;
-      default:
-        std::memcpy(p, "\\u00", 4);
-        p[4] = hex_digits[c >> 4];
-        p[5] = hex_digits[c & 0xf];
-        p += 6;
-        break;
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    std::size_t plain = i;
+    while (plain < n && escape_size[static_cast<unsigned char>(s[plain])] == 1) {
+      ++plain;
     }
+    std::memcpy(p, s.data() + i, plain - i);
+    p += plain - i;
+    if (plain == n) {
+      break;
+    }
+    const auto c = static_cast<unsigned char>(s[plain]);
+    if (escape_size[c] == 2) {
+      *p++ = '\\';
+      *p++ = static_cast<char>(c);
+    } else {
+      std::memcpy(p, "\\u00", 4);
+      p[4] = hex_digits[c >> 4];
+      p[5] = hex_digits[c & 0xf];
+      p += 6;
+    }
+    i = plain + 1;
   }
   *p++ = '"';
   return p;

@@ -525,6 +525,7 @@ TEST_F(command_test, mutated_frames_fuzz) {
   const std::string alphabet = "{}[]\":,\\ 0129-.+tfnu\x80\xc3";
   std::mt19937 rng(12345);
   simdjson::dom::parser dom;
+  simdjson::dom::parser data_dom;
   int accepted = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string frame = seeds[rng() % seeds.size()];
@@ -556,10 +557,25 @@ TEST_F(command_test, mutated_frames_fuzz) {
     simdjson::dom::element root;
     ASSERT_EQ(dom.parse(frame).get(root), simdjson::SUCCESS) << frame;
     ASSERT_TRUE(root.is_object()) << frame;
+    // The DOM parser reads the same fields (duplicates of known fields were refused).
     if (cmd_.op == op_kind::pub) {
       ASSERT_TRUE(in_frame(cmd_.data));
+      std::string_view tag;
+      ASSERT_EQ(root["tag"].get_string().get(tag), simdjson::SUCCESS) << frame;
+      EXPECT_EQ(cmd_.tag, tag) << frame;
+      const std::string expected = simdjson::minify(root["data"]);
       simdjson::dom::element data;
-      ASSERT_EQ(dom.parse(std::string(cmd_.data)).get(data), simdjson::SUCCESS) << frame;
+      ASSERT_EQ(data_dom.parse(std::string(cmd_.data)).get(data), simdjson::SUCCESS) << frame;
+      EXPECT_EQ(simdjson::minify(data), expected) << frame;
+    }
+    if (cmd_.op == op_kind::sub || cmd_.op == op_kind::unsub) {
+      simdjson::dom::array tags;
+      ASSERT_EQ(root["tags"].get_array().get(tags), simdjson::SUCCESS) << frame;
+      ASSERT_EQ(tags.size(), cmd_.tags.size()) << frame;
+      std::size_t n = 0;
+      for (auto tag : tags) {
+        EXPECT_EQ(tag.get_string().value_unsafe(), cmd_.tags[n++]) << frame;
+      }
     }
   }
   EXPECT_GT(accepted, 100);
