@@ -1,0 +1,131 @@
+// The top-level command line: subcommand dispatch, help, version, usage errors.
+#include "cli/command_line.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/help.h"
+#include "cli_test_support.h"
+
+namespace wsa {
+namespace {
+
+using testing_cli::contains;
+
+struct outcome {
+  parse_status status;
+  invocation inv;
+  std::string message;
+};
+
+outcome run(std::vector<std::string_view> args, std::vector<std::string_view> env = {}) {
+  outcome o;
+  o.status = parse_command_line(args, env, o.inv, o.message);
+  return o;
+}
+
+TEST(CommandLine, ServeFillsTheConfigFromFlagsAndEnvironment) {
+  const outcome o =
+      run({"serve", "--listen", "127.0.0.1:0"}, {"WSAGENT_NO_AUTH=1", "WSAGENT_NOPE=1"});
+  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  EXPECT_EQ(o.inv.command, subcommand::serve);
+  EXPECT_EQ(o.inv.serve.listen, "127.0.0.1:0");
+  EXPECT_TRUE(o.inv.serve.no_auth);
+  ASSERT_EQ(o.inv.warnings.size(), 1u);
+  EXPECT_TRUE(contains(o.inv.warnings[0], "WSAGENT_NOPE"));
+}
+
+TEST(CommandLine, KeygenAndToken) {
+  outcome o = run({"keygen", "--out-private", "k", "--out-jwks", "j"});
+  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  EXPECT_EQ(o.inv.command, subcommand::keygen);
+  EXPECT_EQ(o.inv.keygen.out_jwks, "j");
+
+  o = run({"token", "--key", "k", "--sub", "alice", "--pub", "a.*"});
+  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  EXPECT_EQ(o.inv.command, subcommand::token);
+  EXPECT_EQ(o.inv.token.sub, "alice");
+}
+
+TEST(CommandLine, Version) {
+  for (std::string_view word : {"version", "--version", "-V"}) {
+    const outcome o = run({word});
+    ASSERT_EQ(o.status, parse_status::ok) << word;
+    EXPECT_EQ(o.inv.command, subcommand::version);
+  }
+  const outcome o = run({"version", "extra"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_EQ(o.message, "wsagent version: unexpected argument 'extra'");
+}
+
+TEST(CommandLine, HelpInEveryForm) {
+  EXPECT_EQ(run({"--help"}).message, top_level_help());
+  EXPECT_EQ(run({"-h"}).message, top_level_help());
+  EXPECT_EQ(run({"help"}).message, top_level_help());
+  EXPECT_EQ(run({"help", "serve"}).message, serve_help());
+  EXPECT_EQ(run({"serve", "--help"}).message, serve_help());
+  EXPECT_EQ(run({"help", "keygen"}).message, keygen_help());
+  EXPECT_EQ(run({"keygen", "-h"}).message, keygen_help());
+  EXPECT_EQ(run({"help", "token"}).message, token_help());
+  EXPECT_EQ(run({"token", "--help"}).message, token_help());
+  EXPECT_TRUE(contains(run({"help", "version"}).message, "Usage: wsagent version"));
+  EXPECT_TRUE(contains(run({"version", "--help"}).message, "Usage: wsagent version"));
+  for (auto args : std::vector<std::vector<std::string_view>>{
+           {"--help"}, {"help", "serve"}, {"serve", "-h"}, {"token", "-h"}}) {
+    EXPECT_EQ(run(args).status, parse_status::exit_success);
+  }
+}
+
+TEST(CommandLine, UsageErrors) {
+  outcome o = run({});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_TRUE(o.message.starts_with("wsagent: missing command\n\n")) << o.message;
+  EXPECT_TRUE(contains(o.message, top_level_help()));
+
+  o = run({"serv"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_EQ(o.message,
+            "wsagent: unknown command 'serv' (did you mean serve?)\n"
+            "(run 'wsagent --help' to list the commands)");
+
+  o = run({"help", "tokne"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_TRUE(contains(o.message, "unknown command 'tokne' (did you mean token?)")) << o.message;
+
+  o = run({"--listen=:80", "serve"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_TRUE(contains(o.message,
+                       "wsagent: unknown option '--listen' (options go after the "
+                       "command, e.g. wsagent serve --listen :8080)"))
+      << o.message;
+}
+
+TEST(CommandLine, SubcommandErrorsArePrefixedWithTheCommand) {
+  outcome o = run({"serve", "--shards", "x", "--no-auth"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_EQ(o.message, "wsagent serve: --shards: bad number 'x' (expected a whole decimal number)");
+
+  o = run({"keygen"});
+  EXPECT_TRUE(o.message.starts_with("wsagent keygen: missing --out-private FILE")) << o.message;
+
+  o = run({"token", "--key", "k"});
+  EXPECT_EQ(o.message, "wsagent token: missing --sub ID (the client's identity)");
+}
+
+TEST(CommandLine, ArgcArgvOverloadSkipsTheProgramName) {
+  char a0[] = "wsagent";
+  char a1[] = "serve";
+  char a2[] = "--no-auth";
+  char a3[] = "--shards=2";
+  char* argv[] = {a0, a1, a2, a3, nullptr};
+  char* envp[] = {nullptr};
+  invocation inv;
+  std::string message;
+  ASSERT_EQ(parse_command_line(4, argv, envp, inv, message), parse_status::ok) << message;
+  EXPECT_EQ(inv.serve.shards, 2u);
+
+  char* only_name[] = {a0, nullptr};
+  EXPECT_EQ(parse_command_line(1, only_name, nullptr, inv, message), parse_status::error);
+}
+
+}  // namespace
+}  // namespace wsa
