@@ -16,8 +16,11 @@
 
 namespace wsa {
 
-/// The rows of `wsagent serve`, in help order (one row per option, --config included).
+/// The rows of `wsagent serve`, in help order (one row per option, --config first).
 std::span<const option_row<config>> serve_options();
+
+/// Options refused on purpose (a secret on the command line), with the way to do it instead.
+std::span<const refused_option> serve_refused_options();
 
 /// Parses `args` (the words after "serve") and `env` ("NAME=value" entries; only WSAGENT_*
 /// ones are read). On ok, `out` holds the whole configuration, validated (ranges, --listen

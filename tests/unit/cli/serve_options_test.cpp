@@ -549,6 +549,20 @@ TEST(ServeArgs, ArgvOverloadReadsEnvp) {
   EXPECT_EQ(cfg.log_level, "warn");
 }
 
+TEST(ServeOptions, TableShape) {
+  const auto rows = serve_options();
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].name, "config") << "options.cpp applies row 0 before all others";
+  std::set<std::string_view> names;
+  for (const auto& row : rows) {
+    EXPECT_TRUE(names.insert(row.name).second) << "duplicate --" << row.name;
+    EXPECT_EQ(row.set == nullptr, row.name == "config") << row.name;
+    EXPECT_FALSE(row.help.empty()) << row.name;
+    EXPECT_EQ(row.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-"), std::string_view::npos)
+        << row.name;
+  }
+}
+
 TEST(EnvName, UppercasesAndReplacesDashes) {
   EXPECT_EQ(env_name("listen"), "WSAGENT_LISTEN");
   EXPECT_EQ(env_name("max-tags-per-connection"), "WSAGENT_MAX_TAGS_PER_CONNECTION");
