@@ -1,78 +1,56 @@
-// wsagent: the binary. Subcommands: serve (more arrive with the cli module).
+// wsagent: the binary. Subcommands: serve, keygen, token, version (src/cli parses them).
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
+#include "cli/command_line.h"
 #include "obs/log.h"
 #include "server/node.h"
-#include "wsa/config.h"
+#include "wsa/version.h"
+
+extern char** environ;
 
 namespace {
 
-// Interim flag parsing, replaced by src/cli (table-driven, env vars, config file, help).
-bool parse_interim(int argc, char** argv, wsa::config& cfg) {
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    const auto eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    auto take = [&]() -> const char* {
-      if (!value.empty()) {
-        return value.c_str();
-      }
-      return i + 1 < argc ? argv[++i] : "";
-    };
-    if (arg == "--no-auth") {
-      cfg.no_auth = true;
-    } else if (arg == "--listen") {
-      cfg.listen = take();
-    } else if (arg == "--shards") {
-      cfg.shards = static_cast<unsigned>(std::atoi(take()));
-    } else if (arg == "--max-message-bytes") {
-      cfg.max_message_bytes = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--max-outbound-bytes") {
-      cfg.max_outbound_bytes = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--max-tags-per-connection") {
-      cfg.max_tags_per_connection = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--max-connections") {
-      cfg.max_connections = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--history-size") {
-      cfg.history_size = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--handshake-timeout") {
-      cfg.handshake_timeout_ms = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--drain-timeout") {
-      cfg.drain_timeout_ms = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--idle-timeout") {
-      cfg.idle_timeout_ms = static_cast<uint32_t>(std::atoll(take()));
-    } else if (arg == "--node-id") {
-      cfg.node_id = take();
-    } else {
-      std::fprintf(stderr, "wsagent: unknown option %s\n", arg.c_str());
-      return false;
-    }
-  }
-  return true;
+int run_serve(const wsa::config& cfg) {
+  wsa::node n(cfg);
+  return n.run();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "serve") != 0) {
-    std::fprintf(stderr, "usage: wsagent serve [options]\n");
-    return 2;
+  wsa::invocation inv;
+  std::string message;
+  switch (wsa::parse_command_line(argc, argv, environ, inv, message)) {
+    case wsa::parse_status::exit_success:
+      std::fputs(message.c_str(), stdout);
+      return 0;
+    case wsa::parse_status::error:
+      std::fprintf(stderr, "%s\n", message.c_str());
+      return wsa::usage_error_exit;
+    case wsa::parse_status::ok:
+      break;
   }
-  wsa::config cfg;
-  if (!parse_interim(argc, argv, cfg)) {
-    return 2;
+  wsa::log_level level = wsa::log_level::info;
+  wsa::parse_log_level(inv.serve.log_level, level);
+  wsa::set_log_level(level);
+  for (const std::string& warning : inv.warnings) {
+    WSA_LOG(warn, warning);
   }
-  if (!cfg.no_auth) {
-    WSA_LOG(error, "authentication is not built yet: run with --no-auth");
-    return 2;
+  switch (inv.command) {
+    case wsa::subcommand::serve:
+      if (!inv.serve.no_auth) {
+        WSA_LOG(error, "token authentication is not available in this build yet: use --no-auth");
+        return 2;
+      }
+      return run_serve(inv.serve);
+    case wsa::subcommand::keygen:
+    case wsa::subcommand::token:
+      std::fprintf(stderr, "wsagent: keygen and token are not available in this build yet\n");
+      return 2;
+    case wsa::subcommand::version:
+      std::printf("wsagent %s\n", wsa::version);
+      return 0;
   }
-  wsa::node n(cfg);
-  return n.run();
+  return 0;
 }
