@@ -1,5 +1,7 @@
 #include "broker/embedded.h"
 
+#include <algorithm>
+
 #include "json/writer.h"
 
 namespace wsa {
@@ -37,23 +39,37 @@ void embedded_broker::publish(std::string_view tag, std::string_view data, uint6
   write_frame_header(msg->data(), ws_opcode::text, json_size);
   write_msg_json(msg->data() + header, tag, seq, data);
 
-  if (history_size_ > 0) {
-    if (log.ring.empty()) {
-      log.ring.assign(history_size_, nullptr);
-    }
-    frame*& slot = log.ring[(seq - 1) % history_size_];
-    if (slot != nullptr) {
-      slot->unref();
-    }
-    slot = msg;
-    msg->ref();
-    if (log.count < history_size_) {
-      ++log.count;
-    }
-  }
+  remember(log, msg);
   listener_.on_published(ticket, true, seq, nullptr);
   listener_.on_tag_message(tag, seq, msg);
   msg->unref();
+}
+
+void embedded_broker::remember(tag_log& log, frame* msg) {
+  if (history_size_ == 0) {
+    return;
+  }
+  const auto capacity = static_cast<uint32_t>(log.ring.size());
+  if (log.count == capacity && capacity < history_size_) {
+    const uint32_t grown = capacity == 0 ? std::min<uint32_t>(8, history_size_)
+                                         : std::min<uint32_t>(capacity * 2, history_size_);
+    std::vector<frame*> ring(grown, nullptr);
+    for (uint32_t i = 0; i < log.count; ++i) {
+      ring[i] = log.at(i);
+    }
+    log.ring.swap(ring);
+    log.head = 0;
+  }
+  msg->ref();
+  if (log.count < log.ring.size()) {
+    log.ring[(log.head + log.count) % log.ring.size()] = msg;
+    ++log.count;
+  } else {
+    // Full at history_size: the newest replaces the oldest.
+    log.ring[log.head]->unref();
+    log.ring[log.head] = msg;
+    log.head = (log.head + 1) % static_cast<uint32_t>(log.ring.size());
+  }
 }
 
 void embedded_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {
@@ -77,7 +93,7 @@ void embedded_broker::query(std::string_view tag, const since_request& since, ui
         position.gap = true;
       }
       for (uint64_t seq = after + 1 > oldest ? after + 1 : oldest; seq <= log->top; ++seq) {
-        scratch_.push_back({seq, log->ring[(seq - 1) % history_size_]});
+        scratch_.push_back({seq, log->at(static_cast<uint32_t>(seq - oldest))});
       }
     } else if (position.top > after) {
       position.gap = true;  // messages were published but none is retained

@@ -28,11 +28,16 @@ class embedded_broker final : public broker {
   bool ready() const override { return true; }
 
  private:
+  // The newest messages of a tag, oldest first from `head`. The ring starts small and
+  // doubles up to history_size, so a tag with few messages costs little.
   struct tag_log {
     uint64_t top = 0;
-    std::vector<frame*> ring;  // newest history_size frames; ring[(seq - 1) % size]
+    std::vector<frame*> ring;
+    uint32_t head = 0;
     uint32_t count = 0;
+    frame* at(uint32_t i) const { return ring[(head + i) % ring.size()]; }
   };
+  void remember(tag_log& log, frame* msg);
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

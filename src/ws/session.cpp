@@ -10,10 +10,10 @@
 namespace wsa {
 namespace {
 
-std::size_t header_bytes(uint64_t payload) {
-  // Client frames are masked (4 bytes of key); wslay refuses non-minimal length encodings,
-  // so the length decides the header size.
-  return 2 + (payload < 126 ? 0 : payload <= 0xffff ? 2 : 8) + 4;
+std::size_t header_size(const unsigned char* first_two) {
+  const unsigned length7 = first_two[1] & 0x7f;
+  const bool masked = (first_two[1] & 0x80) != 0;
+  return 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (masked ? 4 : 0);
 }
 
 }  // namespace
@@ -26,7 +26,6 @@ ws_session::ws_session(ws_sink* sink, std::size_t max_message_bytes, std::size_t
   callbacks.genmask_callback = &ws_session::genmask_cb;
   callbacks.on_frame_recv_start_callback = &ws_session::frame_start_cb;
   callbacks.on_frame_recv_chunk_callback = &ws_session::frame_chunk_cb;
-  callbacks.on_frame_recv_end_callback = &ws_session::frame_end_cb;
   callbacks.on_msg_recv_callback = &ws_session::msg_cb;
   WSA_CHECK(wslay_event_context_server_init(&ctx_, &callbacks, this) == 0, "out of memory");
   // Data frames come to us chunk by chunk (one copy, into message_); wslay still buffers
@@ -40,17 +39,60 @@ ws_session::~ws_session() {
   std::free(message_);
 }
 
+std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
+  std::size_t at = 0;
+  while (at < size) {
+    if (payload_left_ > 0) {
+      const std::size_t take = size - at < payload_left_ ? size - at : payload_left_;
+      payload_left_ -= take;
+      at += take;
+      continue;
+    }
+    header_[header_have_++] = data[at++];
+    if (header_have_ < 2 || header_have_ < header_size(header_)) {
+      continue;
+    }
+    const unsigned length7 = header_[1] & 0x7f;
+    uint64_t length = length7;
+    if (length7 >= 126) {
+      const unsigned bytes = length7 == 126 ? 2 : 8;
+      length = 0;
+      for (unsigned i = 0; i < bytes; ++i) {
+        length = (length << 8) | header_[2 + i];
+      }
+    }
+    const std::size_t header_start = at - header_have_;
+    header_have_ = 0;
+    payload_left_ = length;
+    const unsigned opcode = header_[0] & 0x0f;
+    const bool fin = (header_[0] & 0x80) != 0;
+    if ((opcode & 0x8) != 0) {
+      continue;  // control frames: wslay enforces their 125-byte limit
+    }
+    if (opcode != 0) {
+      scanned_message_ = 0;
+    }
+    scanned_message_ += length;
+    scanned_in_message_ = !fin;
+    if (scanned_message_ > max_message_) {
+      return header_start;
+    }
+  }
+  return size;
+}
+
 ws_session::result ws_session::feed(const char* data, std::size_t size) {
+  // Frames before an oversize header still count; the oversize one is refused unread.
+  const std::size_t usable = scan(reinterpret_cast<const unsigned char*>(data), size);
   input_ = data;
-  input_left_ = size;
-  fed_ += size;
+  input_left_ = usable;
   const int rc = wslay_event_recv(ctx_);
   if (rc != 0) {
     // Framing wslay rejects without a status (bad length encoding, a control frame over
     // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
     return result::protocol_error;
   }
-  if (too_big_) {
+  if (too_big_ || usable < size) {
     return result::too_big;
   }
   while (wslay_event_want_write(ctx_)) {
@@ -65,7 +107,8 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
 }
 
 bool ws_session::idle() const {
-  return fed_ == parsed_ && !in_message_ && wslay_event_get_read_enabled(ctx_) &&
+  return header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
+         wslay_event_get_read_enabled(ctx_) &&
          !wslay_event_want_write(ctx_) && !wslay_event_get_close_sent(ctx_) &&
          !wslay_event_get_close_received(ctx_);
 }
@@ -101,7 +144,6 @@ int ws_session::genmask_cb(wslay_event_context*, uint8_t* buf, std::size_t len, 
 void ws_session::frame_start_cb(wslay_event_context* ctx,
                                 const wslay_event_on_frame_recv_start_arg* arg, void* user) {
   auto* self = static_cast<ws_session*>(user);
-  self->frame_bytes_ = header_bytes(arg->payload_length) + arg->payload_length;
   const bool control = (arg->opcode & 0x8) != 0;
   self->data_frame_ = !control;
   if (control) {
@@ -111,9 +153,7 @@ void ws_session::frame_start_cb(wslay_event_context* ctx,
     self->message_size_ = 0;
     self->message_opcode_ = static_cast<ws_opcode>(arg->opcode);
   }
-  self->in_message_ = !arg->fin;
-  // wslay checks single frames against the limit; a fragmented message is checked here,
-  // from the header, before any of its payload is stored.
+  // scan() already refused oversize messages; this guards the bytes wslay was given.
   if (self->message_size_ + arg->payload_length > self->max_message_) {
     self->too_big_ = true;
     self->data_frame_ = false;
@@ -127,11 +167,6 @@ void ws_session::frame_chunk_cb(wslay_event_context*,
   if (self->data_frame_ && arg->data_length > 0) {
     self->append(arg->data, arg->data_length);
   }
-}
-
-void ws_session::frame_end_cb(wslay_event_context*, void* user) {
-  auto* self = static_cast<ws_session*>(user);
-  self->parsed_ += self->frame_bytes_;
 }
 
 void ws_session::msg_cb(wslay_event_context* ctx, const wslay_event_on_msg_recv_arg* arg,

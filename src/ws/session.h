@@ -75,10 +75,13 @@ class ws_session {
                              const wslay_event_on_frame_recv_start_arg* arg, void* user);
   static void frame_chunk_cb(wslay_event_context* ctx,
                              const wslay_event_on_frame_recv_chunk_arg* arg, void* user);
-  static void frame_end_cb(wslay_event_context* ctx, void* user);
   static void msg_cb(wslay_event_context* ctx, const wslay_event_on_msg_recv_arg* arg,
                      void* user);
   void append(const uint8_t* data, std::size_t size);
+  /// Follows frame headers in the raw input (wslay reports a frame only once payload
+  /// arrives): returns how many bytes come before a header announcing a message over the
+  /// limit, or `size` if there is none.
+  std::size_t scan(const unsigned char* data, std::size_t size);
 
   wslay_event_context* ctx_ = nullptr;
   ws_sink* sink_;
@@ -90,13 +93,15 @@ class ws_session {
   const char* input_ = nullptr;
   std::size_t input_left_ = 0;
 
-  // Frame accounting: bytes fed vs bytes of frames fully parsed tells whether wslay holds
-  // a partial frame (then the session cannot be detached).
-  uint64_t fed_ = 0;
-  uint64_t parsed_ = 0;
-  uint64_t frame_bytes_ = 0;
+  // Our own view of the frame stream, ahead of wslay: where headers and payloads are, so
+  // the size limit is decided from a header alone and idle() knows the frame boundaries.
+  unsigned char header_[14] = {};
+  uint8_t header_have_ = 0;
+  uint64_t payload_left_ = 0;
+  uint64_t scanned_message_ = 0;  // bytes announced so far for the current data message
+  bool scanned_in_message_ = false;  // a fragmented data message is in progress
+
   bool data_frame_ = false;     // the current frame belongs to a text/binary message
-  bool in_message_ = false;     // a fragmented data message is in progress
   bool too_big_ = false;
   bool stopped_ = false;
   ws_opcode message_opcode_ = ws_opcode::text;

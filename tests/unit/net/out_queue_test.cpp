@@ -1,0 +1,109 @@
+// A connection's outbound queue: gathering, short sends, dropping for slow consumers, and
+// that every frame reference is returned.
+#include "net/out_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace wsa {
+namespace {
+
+std::string gathered(out_queue& q, unsigned max) {
+  iovec iov[256];
+  const unsigned n = q.gather(iov, max);
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  }
+  return out;
+}
+
+TEST(out_queue, gathers_in_order_and_consumes_whole_and_partial_frames) {
+  out_queue q;
+  frame* a = frame::make_raw("aaaa");
+  frame* b = frame::make_raw("bb");
+  frame* c = frame::make_raw("cccccc");
+  q.push_adopt(a);
+  q.push_adopt(b);
+  q.push_adopt(c);
+  EXPECT_EQ(q.bytes(), 12u);
+  EXPECT_EQ(gathered(q, 2), "aaaabb");
+  EXPECT_TRUE(q.in_flight());
+  q.consume(5);  // a and one byte of b
+  EXPECT_EQ(q.bytes(), 7u);
+  EXPECT_FALSE(q.in_flight());
+  EXPECT_EQ(gathered(q, 8), "bcccccc");
+  q.consume(7);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+}
+
+TEST(out_queue, shares_one_frame_among_queues_by_reference) {
+  frame* shared = frame::make_raw("hello");
+  {
+    out_queue q1;
+    out_queue q2;
+    q1.push(shared);
+    q2.push(shared);
+    EXPECT_EQ(gathered(q1, 4), "hello");
+    q1.consume(5);
+    EXPECT_EQ(gathered(q2, 4), "hello");
+  }
+  // Both queues gave their references back; ours is the last one.
+  EXPECT_EQ(shared->bytes(), "hello");
+  shared->unref();
+}
+
+TEST(out_queue, drop_unsent_keeps_what_the_kernel_has_and_partial_heads) {
+  out_queue q;
+  for (char ch : std::string("abcdef")) {
+    q.push_adopt(frame::make_raw(std::string(10, ch)));
+  }
+  gathered(q, 2);  // a and b in flight
+  EXPECT_EQ(q.drop_unsent(), 40u);
+  EXPECT_EQ(q.bytes(), 20u);
+  q.consume(15);  // a and half of b
+  EXPECT_EQ(q.drop_unsent(), 0u);  // the partly sent b must complete
+  EXPECT_EQ(gathered(q, 8), "bbbbb");
+  q.consume(5);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(out_queue, grows_past_its_first_capacity_and_shrinks_when_empty) {
+  out_queue q;
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string piece = std::to_string(i) + ",";
+    q.push_adopt(frame::make_raw(piece));
+    expected += piece;
+  }
+  std::string sent;
+  while (!q.empty()) {
+    const std::string chunk = gathered(q, 128);
+    const std::size_t n = chunk.size() > 7 ? chunk.size() - 7 : chunk.size();  // short sends
+    sent += chunk.substr(0, n);
+    q.consume(n);
+  }
+  EXPECT_EQ(sent, expected);
+}
+
+TEST(frame_header, sizes_and_lengths_follow_rfc6455) {
+  char out[10];
+  EXPECT_EQ(write_frame_header(out, ws_opcode::text, 125), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(out[1]), 125);
+  EXPECT_EQ(write_frame_header(out, ws_opcode::text, 126), 4u);
+  EXPECT_EQ(static_cast<unsigned char>(out[1]), 126);
+  EXPECT_EQ(static_cast<unsigned char>(out[2]), 0);
+  EXPECT_EQ(static_cast<unsigned char>(out[3]), 126);
+  EXPECT_EQ(write_frame_header(out, ws_opcode::binary, 65536), 10u);
+  EXPECT_EQ(static_cast<unsigned char>(out[0]), 0x82);
+  EXPECT_EQ(static_cast<unsigned char>(out[1]), 127);
+  EXPECT_EQ(static_cast<unsigned char>(out[7]), 1);  // 0x00..0x010000, big-endian
+  frame* close = frame::make_close(4008, "slow consumer");
+  EXPECT_EQ(close->bytes().substr(0, 4), std::string("\x88\x0f\x0f\xa8", 4));
+  close->unref();
+}
+
+}  // namespace
+}  // namespace wsa

@@ -1,0 +1,191 @@
+// The wslay adapter: complete messages out of masked frames split anywhere, control frames,
+// the violations wslay answers with a code, the ones we answer ourselves, and the idle()
+// test that decides when a session may go back to the pool.
+#include "ws/session.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace wsa {
+namespace {
+
+struct sink final : ws_sink {
+  std::vector<std::string> messages;
+  std::vector<ws_opcode> opcodes;
+  std::string output;
+  bool keep_going = true;
+  bool on_ws_message(void*, ws_opcode opcode, char* data, std::size_t size,
+                     std::size_t capacity) override {
+    EXPECT_GE(capacity, size + 64);
+    messages.emplace_back(data, size);
+    opcodes.push_back(opcode);
+    return keep_going;
+  }
+  void on_ws_output(void*, const char* data, std::size_t size) override {
+    output.append(data, size);
+  }
+};
+
+// A client frame: masked with a fixed key.
+std::string client_frame(uint8_t opcode, std::string_view payload, bool fin = true,
+                         bool masked = true, uint8_t rsv = 0) {
+  std::string f;
+  f.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | opcode));
+  const uint8_t mask_bit = masked ? 0x80 : 0;
+  if (payload.size() < 126) {
+    f.push_back(static_cast<char>(mask_bit | payload.size()));
+  } else if (payload.size() <= 0xffff) {
+    f.push_back(static_cast<char>(mask_bit | 126));
+    f.push_back(static_cast<char>(payload.size() >> 8));
+    f.push_back(static_cast<char>(payload.size() & 0xff));
+  } else {
+    f.push_back(static_cast<char>(mask_bit | 127));
+    for (int i = 7; i >= 0; --i) {
+      f.push_back(static_cast<char>(uint64_t{payload.size()} >> (8 * i)));
+    }
+  }
+  const char key[4] = {0x12, 0x34, 0x56, 0x78};
+  if (masked) {
+    f.append(key, 4);
+  }
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    f.push_back(masked ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i]);
+  }
+  return f;
+}
+
+class session_test : public ::testing::Test {
+ protected:
+  ws_session::result feed(std::string_view bytes) { return session_.feed(bytes.data(), bytes.size()); }
+  sink sink_;
+  ws_session session_{&sink_, 1000, 64};
+};
+
+TEST_F(session_test, one_text_frame_is_one_message_and_leaves_the_session_idle) {
+  EXPECT_TRUE(session_.idle());
+  EXPECT_EQ(feed(client_frame(1, R"({"op":"ping"})")), ws_session::result::ok);
+  ASSERT_EQ(sink_.messages.size(), 1u);
+  EXPECT_EQ(sink_.messages[0], R"({"op":"ping"})");
+  EXPECT_EQ(sink_.opcodes[0], ws_opcode::text);
+  EXPECT_TRUE(session_.idle());
+}
+
+TEST_F(session_test, bytes_split_anywhere_give_the_same_messages_and_idle_only_at_boundaries) {
+  const std::string stream = client_frame(1, "first") + client_frame(1, std::string(300, 'y')) +
+                             client_frame(1, "");
+  for (std::size_t cut = 1; cut < stream.size(); ++cut) {
+    sink s;
+    ws_session session(&s, 1000, 64);
+    ASSERT_EQ(session.feed(stream.data(), cut), ws_session::result::ok);
+    const std::size_t first_end = client_frame(1, "first").size();
+    const std::size_t second_end = first_end + client_frame(1, std::string(300, 'y')).size();
+    const bool at_boundary = cut == first_end || cut == second_end;
+    EXPECT_EQ(session.idle(), at_boundary) << "cut at " << cut;
+    ASSERT_EQ(session.feed(stream.data() + cut, stream.size() - cut), ws_session::result::ok);
+    ASSERT_EQ(s.messages.size(), 3u) << "cut at " << cut;
+    EXPECT_EQ(s.messages[0], "first");
+    EXPECT_EQ(s.messages[1], std::string(300, 'y'));
+    EXPECT_EQ(s.messages[2], "");
+    EXPECT_TRUE(session.idle());
+  }
+}
+
+TEST_F(session_test, fragments_with_an_interleaved_ping_make_one_message_and_a_pong) {
+  const std::string bytes = client_frame(1, "hel", false) + client_frame(9, "p!") +
+                            client_frame(0, "lo", false) + client_frame(0, " world", true);
+  EXPECT_EQ(feed(bytes.substr(0, 10)), ws_session::result::ok);
+  EXPECT_FALSE(session_.idle());
+  EXPECT_EQ(feed(bytes.substr(10)), ws_session::result::ok);
+  ASSERT_EQ(sink_.messages.size(), 1u);
+  EXPECT_EQ(sink_.messages[0], "hello world");
+  EXPECT_EQ(sink_.output, std::string("\x8a\x02p!", 4));  // unmasked pong, same payload
+  EXPECT_TRUE(session_.idle());
+}
+
+TEST_F(session_test, binary_messages_are_reported_as_binary) {
+  EXPECT_EQ(feed(client_frame(2, std::string("\x00\x01", 2))), ws_session::result::ok);
+  ASSERT_EQ(sink_.opcodes.size(), 1u);
+  EXPECT_EQ(sink_.opcodes[0], ws_opcode::binary);
+}
+
+TEST_F(session_test, client_close_is_echoed_with_its_code) {
+  EXPECT_EQ(feed(client_frame(8, std::string("\x03\xe8" "bye", 5))), ws_session::result::closing);
+  EXPECT_EQ(session_.close_code_sent(), 1000);
+  EXPECT_EQ(sink_.output.substr(0, 4), std::string("\x88\x05\x03\xe8", 4));
+  EXPECT_FALSE(session_.idle());
+}
+
+TEST_F(session_test, unmasked_frame_is_1002) {
+  EXPECT_EQ(feed(client_frame(1, "x", true, false)), ws_session::result::closing);
+  EXPECT_EQ(session_.close_code_sent(), 1002);
+  EXPECT_TRUE(sink_.messages.empty());
+}
+
+TEST_F(session_test, reserved_opcode_and_rsv_bits_are_1002) {
+  {
+    sink s;
+    ws_session session(&s, 1000, 64);
+    const std::string f = client_frame(3, "x");
+    EXPECT_EQ(session.feed(f.data(), f.size()), ws_session::result::closing);
+    EXPECT_EQ(session.close_code_sent(), 1002);
+  }
+  {
+    sink s;
+    ws_session session(&s, 1000, 64);
+    const std::string f = client_frame(1, "x", true, true, 4);
+    EXPECT_EQ(session.feed(f.data(), f.size()), ws_session::result::closing);
+    EXPECT_EQ(session.close_code_sent(), 1002);
+  }
+}
+
+TEST_F(session_test, continuation_without_a_start_is_1002) {
+  EXPECT_EQ(feed(client_frame(0, "orphan")), ws_session::result::closing);
+  EXPECT_EQ(session_.close_code_sent(), 1002);
+}
+
+TEST_F(session_test, invalid_utf8_text_is_1007_and_never_delivered) {
+  EXPECT_EQ(feed(client_frame(1, "ok\xc3\x28")), ws_session::result::closing);
+  EXPECT_EQ(session_.close_code_sent(), 1007);
+  EXPECT_TRUE(sink_.messages.empty());
+}
+
+TEST_F(session_test, oversize_frame_is_refused_from_its_header_alone) {
+  std::string header = client_frame(1, std::string(5000, 'z')).substr(0, 8);  // 2+2 len+4 key
+  EXPECT_EQ(feed(header), ws_session::result::too_big);
+  EXPECT_TRUE(sink_.messages.empty());
+}
+
+TEST_F(session_test, messages_before_an_oversize_header_are_still_delivered) {
+  EXPECT_EQ(feed(client_frame(1, "before") + client_frame(1, std::string(5000, 'z'))),
+            ws_session::result::too_big);
+  ASSERT_EQ(sink_.messages.size(), 1u);
+  EXPECT_EQ(sink_.messages[0], "before");
+}
+
+TEST_F(session_test, fragmented_message_over_the_limit_is_too_big) {
+  EXPECT_EQ(feed(client_frame(1, std::string(600, 'a'), false)), ws_session::result::ok);
+  EXPECT_EQ(feed(client_frame(0, std::string(600, 'a'), true).substr(0, 8)),
+            ws_session::result::too_big);
+  EXPECT_TRUE(sink_.messages.empty());
+}
+
+TEST_F(session_test, control_frame_over_125_bytes_is_a_protocol_error) {
+  std::string f;
+  f.push_back(static_cast<char>(0x89));
+  f.push_back(static_cast<char>(0x80 | 126));
+  f.push_back(0);
+  f.push_back(static_cast<char>(200));
+  f.append(4, '\0');
+  EXPECT_EQ(feed(f), ws_session::result::protocol_error);
+}
+
+TEST_F(session_test, sink_can_stop_reading) {
+  sink_.keep_going = false;
+  EXPECT_EQ(feed(client_frame(1, "a") + client_frame(1, "b")), ws_session::result::stopped);
+  EXPECT_EQ(sink_.messages.size(), 1u);
+}
+
+}  // namespace
+}  // namespace wsa
