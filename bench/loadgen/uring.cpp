@@ -1,0 +1,92 @@
+// io_uring setup with fallbacks, and the provided-buffer ring that liburing 2.3 has no
+// helper for (io_uring_setup_buf_ring is 2.4).
+#include "uring.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace wsa::loadgen {
+
+uring::~uring() {
+  if (ring_ok_) {
+    if (br_ != nullptr) {
+      io_uring_unregister_buf_ring(&ring_, 0);
+    }
+    io_uring_queue_exit(&ring_);
+  }
+  if (br_ != nullptr) {
+    munmap(br_, count_ * sizeof(io_uring_buf));
+  }
+  std::free(buffers_);
+}
+
+bool uring::init(unsigned entries, unsigned count, unsigned size, std::string& err) {
+  io_uring_params p{};
+  // Multishot receives flood the completion queue; give it room.
+  p.cq_entries = entries * 8;
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+            IORING_SETUP_DEFER_TASKRUN;
+  int rc = io_uring_queue_init_params(entries, &ring_, &p);
+  if (rc == -EINVAL) {
+    p = io_uring_params{};
+    p.cq_entries = entries * 8;
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+    rc = io_uring_queue_init_params(entries, &ring_, &p);
+  }
+  if (rc < 0) {
+    err = std::string("io_uring_queue_init: ") + std::strerror(-rc) +
+          (rc == -EPERM ? " (io_uring disabled, e.g. by a seccomp profile)" : "");
+    return false;
+  }
+  ring_ok_ = true;
+
+  count_ = count;
+  size_ = size;
+  mask_ = io_uring_buf_ring_mask(count);
+  std::size_t ring_bytes = count * sizeof(io_uring_buf);
+  void* mem = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
+                   0);
+  if (mem == MAP_FAILED) {
+    err = std::string("mmap buffer ring: ") + std::strerror(errno);
+    return false;
+  }
+  br_ = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+  reg.ring_entries = count;
+  reg.bgid = 0;
+  rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (rc < 0) {
+    munmap(br_, ring_bytes);
+    br_ = nullptr;
+    err = std::string("io_uring_register_buf_ring: ") + std::strerror(-rc) +
+          " (kernel 5.19 or later needed)";
+    return false;
+  }
+  if (posix_memalign(reinterpret_cast<void**>(&buffers_), 4096,
+                     static_cast<std::size_t>(count) * size) != 0) {
+    err = "out of memory for receive buffers";
+    return false;
+  }
+  io_uring_buf_ring_init(br_);
+  for (unsigned i = 0; i < count; ++i) {
+    io_uring_buf_ring_add(br_, buffer(static_cast<uint16_t>(i)), size, static_cast<uint16_t>(i),
+                          mask_, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(br_, static_cast<int>(count));
+  return true;
+}
+
+io_uring_sqe* uring::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  while (s == nullptr) {
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  return s;
+}
+
+}  // namespace wsa::loadgen
