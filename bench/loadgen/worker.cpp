@@ -74,6 +74,7 @@ int worker::run() {
   io_uring* ring = ring_.ring();
   while (phase_ != phase::done) {
     uint64_t now = now_ns();
+    now_ = now;
     turn_phases(now);
     if (phase_ == phase::done) {
       break;
@@ -259,7 +260,7 @@ void worker::periodic(uint64_t now) {
       case conn_state::ready:
         if (c.role == conn_role::churn && now > c.deadline) {
           fail(slot, res_.timeouts, "timeout waiting for replayed messages");
-        } else if (mqtt && now - c.t_last_send > keepalive_ns) {
+        } else if (mqtt && now > c.t_last_send + keepalive_ns) {
           char pkt[2];
           mqtt_write_short(pkt, mqtt_pingreq);
           queue_mqtt(slot, pkt, 2);
