@@ -12,6 +12,8 @@
 
 #include "ws/frame.h"
 
+struct io_uring_cqe;
+
 namespace wsa {
 
 /// A `since` request for one exact tag.
@@ -41,6 +43,14 @@ class broker_listener {
   virtual void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) = 0;
   /// A message of an owned tag, in seq order: the owner fans it out on this node.
   virtual void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) = 0;
+  /// A message matching a watched pattern (Redis broker only: it subscribes to patterns
+  /// itself, while the embedded broker reaches pattern subscribers through the owner of
+  /// each exact tag). `pattern` is what watch() was given, `tag` the concrete tag. A tag
+  /// that is also watched exactly arrives through on_tag_message too.
+  virtual void on_pattern_message(std::string_view pattern, std::string_view tag,
+                                  uint64_t seq, frame* msg) {
+    (void)pattern, (void)tag, (void)seq, (void)msg;
+  }
   /// The answer to query(): position, then the retained messages after `since` in order.
   virtual void on_queried(uint64_t ticket, bool ok, const tag_position& position,
                           std::span<const history_entry> missed) = 0;
@@ -54,7 +64,10 @@ class broker {
   virtual ~broker() = default;
   /// Assigns the tag's next seq to `data` (raw JSON) and makes it a message.
   virtual void publish(std::string_view tag, std::string_view data, uint64_t ticket) = 0;
-  /// Reports the tag's position and, if `since` is present, what came after it.
+  /// Reports the tag's position and, if `since` is present, what came after it. For a
+  /// watched tag the answer comes only after every live message up to the reported top has
+  /// gone to on_tag_message, so a subscriber holding live messages until the answer can
+  /// drop those <= top. Call watch() before query() when the subscriber needs live messages.
   virtual void query(std::string_view tag, const since_request& since, uint64_t ticket) = 0;
   /// The owner shard starts or stops needing a tag's live messages (Redis subscribes).
   virtual void watch(std::string_view tag) = 0;
@@ -63,6 +76,8 @@ class broker {
   virtual bool ready() const = 0;
   /// Called once per loop turn: flush batched requests, handle timers.
   virtual void poll() {}
+  /// A completion whose user_data has kind io_op::redis (the Redis broker's sockets).
+  virtual void on_completion(const io_uring_cqe& cqe) { (void)cqe; }
 };
 
 }  // namespace wsa
