@@ -41,6 +41,18 @@ void resp_bulk(std::string& out, uint64_t arg) {
   resp_bulk(out, std::string_view(digits_buf, static_cast<std::size_t>(end - digits_buf)));
 }
 
+void resp_bulk_concat(std::string& out, std::initializer_list<std::string_view> parts) {
+  std::size_t size = 0;
+  for (std::string_view part : parts) {
+    size += part.size();
+  }
+  append_line(out, '$', size);
+  for (std::string_view part : parts) {
+    out.append(part);
+  }
+  out.append("\r\n", 2);
+}
+
 void resp_command(std::string& out, std::initializer_list<std::string_view> args) {
   resp_array(out, args.size());
   for (std::string_view arg : args) {

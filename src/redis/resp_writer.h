@@ -20,6 +20,10 @@ void resp_bulk(std::string& out, std::string_view arg);
 /// Appends one integer argument as a bulk string of its decimal digits.
 void resp_bulk(std::string& out, uint64_t arg);
 
+/// Appends one argument made of `parts` concatenated (a key such as "wsa:{" tag "}:log"),
+/// without building the concatenation first.
+void resp_bulk_concat(std::string& out, std::initializer_list<std::string_view> parts);
+
 /// Appends a whole command: the array header and every argument.
 void resp_command(std::string& out, std::initializer_list<std::string_view> args);
 

@@ -28,6 +28,12 @@ TEST(resp_writer, integers_and_binary_arguments) {
   EXPECT_EQ(resp_bulk_size(1234567890), 1234567890u + 15);
 }
 
+TEST(resp_writer, concatenated_argument) {
+  std::string out;
+  resp_bulk_concat(out, {"wsa:{", "chat.lobby", "}:log"});
+  EXPECT_EQ(out, "$19\r\nwsa:{chat.lobby}:log\r\n");
+}
+
 TEST(resp_writer, appends_without_touching_what_is_there) {
   std::string out = "X";
   resp_command(out, {"PING"});

@@ -1,0 +1,448 @@
+// The Redis broker's command side: links, scripts, publish and query. The subscriber side
+// (watch, live messages, resync, held answers) is in redis_watch.cpp. See redis_broker.h.
+#include "broker/redis_broker.h"
+
+#include <random>
+
+#include "broker/redis_scripts.h"
+#include "core/op.h"
+#include "json/writer.h"
+#include "obs/log.h"
+#include "redis/resp_writer.h"
+#include "util/clock.h"
+
+namespace wsa {
+namespace {
+
+constexpr uint32_t commands_link = 0;
+constexpr uint32_t subscriber_link = 1;
+
+uint32_t slot_base(uint32_t shard, uint32_t link_no) { return (shard << 8) | (link_no << 2); }
+
+}  // namespace
+
+redis_broker::redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
+                           shard_metrics& metrics, uint32_t shard)
+    : listener_(listener),
+      metrics_(metrics),
+      options_(std::move(options)),
+      shard_(shard),
+      commands_(r.raw(), *this, slot_base(shard, commands_link), options_.link, false),
+      subscriber_(r.raw(), *this, slot_base(shard, subscriber_link), options_.link, true),
+      rng_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
+           static_cast<uint64_t>(monotonic_ns())) {
+  if (rng_ == 0) {
+    rng_ = 0x2545f4914f6cdd1dull;
+  }
+  commands_.start();
+  subscriber_.start();
+}
+
+redis_broker::~redis_broker() {
+  for (auto& [tag, w] : exact_) {
+    drop_held(w);
+  }
+  for (parked_answer& p : parked_) {
+    for (history_entry& e : p.missed) {
+      e.msg->unref();
+    }
+  }
+}
+
+bool redis_broker::ready() const {
+  return commands_.up() && scripts_ready() && subscriber_.up();
+}
+
+void redis_broker::poll() {
+  const int64_t now = monotonic_ms();
+  if (!resync_queue_.empty() && commands_.up() && scripts_ready()) {
+    std::vector<std::string> tags;
+    tags.swap(resync_queue_);
+    for (const std::string& tag : tags) {
+      auto it = exact_.find(tag);
+      if (it != exact_.end() && it->second.resyncing && it->second.resync_waiting) {
+        exact_watch& w = it->second;
+        w.resync_waiting = false;
+        send_query(tag, true, w.delivered, w.epoch, 0, true, w.resync_token);
+      }
+    }
+  }
+  commands_.poll(now);
+  subscriber_.poll(now);
+}
+
+void redis_broker::on_completion(const io_uring_cqe& cqe) {
+  const op_data op = decode_op(cqe.user_data);
+  if ((op.slot >> 8) != shard_) {
+    return;  // another broker's (tests run several on one ring)
+  }
+  if (((op.slot >> 2) & 0x3f) == commands_link) {
+    commands_.on_completion(cqe);
+  } else {
+    subscriber_.on_completion(cqe);
+  }
+}
+
+// ---- link events ----
+
+void redis_broker::on_link_up(link& l) {
+  const bool commands = &l == &commands_;
+  if (l.reconnects() > 0) {
+    metrics_.broker_reconnects.add();
+  }
+  WSA_LOG(info, "redis connected")
+      .kv("link", commands ? "commands" : "subscriber")
+      .kv("address", options_.link.address.text);
+  if (commands) {
+    // Every connection loads the scripts first (Redis forgets them on restart); commands
+    // pipelined behind the loads find them.
+    load_scripts();
+    return;
+  }
+  for (auto& [tag, w] : exact_) {
+    subscribe(tag, w);
+  }
+  for (auto& [glob, g] : globs_) {
+    psubscribe(glob, g);
+  }
+}
+
+void redis_broker::on_link_down(link& l, std::string_view why) {
+  const bool commands = &l == &commands_;
+  WSA_LOG(warn, "redis connection lost")
+      .kv("link", commands ? "commands" : "subscriber")
+      .kv("address", options_.link.address.text)
+      .kv("reason", why);
+  if (commands) {
+    reloading_ = false;
+    return;
+  }
+  // Answers that wait for the live stream, and queries that wait for a subscription,
+  // cannot be given safely any more: their clients get `unavailable` and may retry.
+  for (auto& [tag, w] : exact_) {
+    w.confirmed = false;
+    if (w.resyncing) {
+      w.resyncing = false;
+      w.resync_waiting = false;
+      drop_held(w);
+    }
+  }
+  fail_parked_and_deferred();
+}
+
+void redis_broker::on_reply(link& l, const link_request& request, resp_view reply,
+                            std::string_view command) {
+  if (&l == &subscriber_) {
+    switch (request.kind) {
+      case subscribe_request:
+      case psubscribe_request:
+        on_subscribe_reply(request, reply);
+        return;
+      case barrier_request:
+        on_barrier_reply(request);
+        return;
+      default:
+        if (reply.is_error()) {
+          subscriber_.fail(std::string("UNSUBSCRIBE refused: ") + std::string(reply.str()));
+        }
+        return;
+    }
+  }
+  switch (request.kind) {
+    case load_publish:
+    case load_query: {
+      if (reply.type() != resp_type::string) {
+        commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
+        return;
+      }
+      (request.kind == load_publish ? publish_sha_ : query_sha_).assign(reply.str());
+      if (request.kind == load_query) {
+        reloading_ = false;
+      }
+      return;
+    }
+    case publish_request:
+      on_publish_reply(request, reply, command);
+      return;
+    case query_request:
+      on_query_reply(request, reply, command);
+      return;
+    default:
+      return;
+  }
+}
+
+void redis_broker::on_failed(link& l, const link_request& request) {
+  if (&l != &commands_) {
+    return;  // the subscriber link's requests are redone when it comes back
+  }
+  if (request.kind == publish_request) {
+    fail_request(request);
+  } else if (request.kind == query_request) {
+    const uint32_t index = request.aux & ~retried_bit;
+    query_context context = std::move(contexts_[index]);
+    free_contexts_.push_back(index);
+    if (context.resync) {
+      auto it = exact_.find(context.tag);
+      if (it != exact_.end() && it->second.resyncing &&
+          it->second.resync_token == context.resync_token) {
+        it->second.resync_waiting = true;
+        resync_queue_.push_back(context.tag);
+      }
+      return;
+    }
+    metrics_.broker_pending.sub();
+    answer_failed(context.ticket);
+  }
+}
+
+// ---- scripts ----
+
+void redis_broker::load_scripts() {
+  commands_.send({load_publish, 0, 0}, {"SCRIPT", "LOAD", redis_publish_script});
+  commands_.send({load_query, 0, 0}, {"SCRIPT", "LOAD", redis_query_script});
+  reloading_ = true;
+}
+
+bool redis_broker::retry_noscript(const link_request& request, resp_view reply,
+                                  std::string_view command) {
+  // SCRIPT FLUSH (or a Redis that lost its script cache under a live connection): load
+  // again and resend once; the load is queued ahead of the resend, so it finds the script.
+  if (!reply.str().starts_with("NOSCRIPT") || (request.aux & retried_bit) != 0 ||
+      command.empty()) {
+    return false;
+  }
+  if (!reloading_) {
+    load_scripts();
+  }
+  link_request again = request;
+  again.aux |= retried_bit;
+  return commands_.resend(again, command);
+}
+
+std::string_view redis_broker::epoch_candidate() {
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  static constexpr char hex[] = "0123456789abcdef";
+  uint64_t bits = rng_ * 0x2545f4914f6cdd1dull;
+  for (char& c : epoch_buf_) {
+    c = hex[bits & 15];
+    bits >>= 4;
+  }
+  return {epoch_buf_, sizeof epoch_buf_};
+}
+
+// ---- publish ----
+
+void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
+  if (!commands_.up() || !scripts_ready()) {
+    metrics_.broker_errors.add();
+    listener_.on_published(ticket, false, 0, "unavailable");
+    return;
+  }
+  std::string& out = commands_.begin();
+  resp_array(out, 10);
+  resp_bulk(out, "EVALSHA");
+  resp_bulk(out, publish_sha_);
+  resp_bulk(out, "2");
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
+  resp_bulk(out, data);
+  resp_bulk(out, epoch_candidate());
+  resp_bulk(out, uint64_t{options_.history_size});
+  resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
+  commands_.commit({publish_request, 0, ticket}, true);
+  metrics_.broker_pending.add();
+}
+
+void redis_broker::on_publish_reply(const link_request& request, resp_view reply,
+                                    std::string_view command) {
+  if (reply.type() == resp_type::integer && reply.integer() > 0) {
+    metrics_.broker_pending.sub();
+    count_round_trip(request);
+    listener_.on_published(request.token, true, static_cast<uint64_t>(reply.integer()),
+                           nullptr);
+    return;
+  }
+  if (reply.is_error() && retry_noscript(request, reply, command)) {
+    return;
+  }
+  note_error("publish failed", reply.str());
+  fail_request(request);
+}
+
+void redis_broker::fail_request(const link_request& request) {
+  metrics_.broker_pending.sub();
+  metrics_.broker_errors.add();
+  listener_.on_published(request.token, false, 0, "unavailable");
+}
+
+void redis_broker::count_round_trip(const link_request& request) {
+  metrics_.broker_latency_us_sum.add(static_cast<uint64_t>(monotonic_ns() - request.sent_ns) /
+                                     1000);
+  metrics_.broker_latency_count.add();
+}
+
+void redis_broker::note_error(std::string_view what, std::string_view detail) {
+  // Logged at most once a second: a Redis refusing everything must not flood the log.
+  const int64_t now = monotonic_ms();
+  if (now - last_error_log_ms_ >= 1000) {
+    last_error_log_ms_ = now;
+    WSA_LOG(warn, what).kv("error", detail.empty() ? "unexpected reply" : detail);
+  }
+}
+
+// ---- query ----
+
+void redis_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {
+  if (!commands_.up() || !scripts_ready()) {
+    answer_failed(ticket);
+    return;
+  }
+  auto it = exact_.find(tag);
+  if (it != exact_.end() && !it->second.confirmed) {
+    if (!subscriber_.up()) {
+      answer_failed(ticket);
+      return;
+    }
+    // The answer must not be older than the subscription: wait for its confirmation.
+    it->second.deferred.push_back({since.present, since.seq, std::string(since.epoch), ticket});
+    return;
+  }
+  send_query(tag, since.present, since.seq, since.epoch, ticket, false, 0);
+}
+
+uint32_t redis_broker::acquire_context() {
+  if (!free_contexts_.empty()) {
+    const uint32_t index = free_contexts_.back();
+    free_contexts_.pop_back();
+    return index;
+  }
+  contexts_.emplace_back();
+  return static_cast<uint32_t>(contexts_.size() - 1);
+}
+
+bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t since_seq,
+                              std::string_view since_epoch, uint64_t ticket, bool resync,
+                              uint64_t resync_token) {
+  if (!commands_.up() || !scripts_ready()) {
+    if (!resync) {
+      answer_failed(ticket);
+    }
+    return false;
+  }
+  const uint32_t index = acquire_context();
+  query_context& c = contexts_[index];
+  c.tag.assign(tag);
+  c.since_present = since_present;
+  c.since_seq = since_seq;
+  c.since_epoch.assign(since_epoch);
+  c.ticket = ticket;
+  c.resync = resync;
+  c.resync_token = resync_token;
+
+  std::string& out = commands_.begin();
+  resp_array(out, 10);
+  resp_bulk(out, "EVALSHA");
+  resp_bulk(out, query_sha_);
+  resp_bulk(out, "2");
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
+  resp_bulk(out, epoch_candidate());
+  resp_bulk(out, since_present ? "1" : "0");
+  resp_bulk(out, since_seq);
+  resp_bulk(out, since_epoch);
+  resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
+  commands_.commit({query_request, index, ticket}, true);
+  if (!resync) {
+    metrics_.broker_pending.add();
+  }
+  return true;
+}
+
+void redis_broker::on_query_reply(const link_request& request, resp_view reply,
+                                  std::string_view command) {
+  if (reply.is_error() && retry_noscript(request, reply, command)) {
+    return;
+  }
+  const uint32_t index = request.aux & ~retried_bit;
+  const query_context context = std::move(contexts_[index]);
+  free_contexts_.push_back(index);
+  if (!context.resync) {
+    metrics_.broker_pending.sub();
+  }
+  const std::size_t n = reply.size();
+  if (!reply.is_array() || n < 3 || (n - 3) % 2 != 0 ||
+      reply[0].type() != resp_type::integer || reply[1].type() != resp_type::string) {
+    note_error("query failed", reply.str());
+    if (context.resync) {
+      // The stream stays held; try again on the next turn.
+      auto it = exact_.find(context.tag);
+      if (it != exact_.end() && it->second.resync_token == context.resync_token) {
+        it->second.resync_waiting = true;
+        resync_queue_.push_back(context.tag);
+      }
+    } else {
+      answer_failed(context.ticket);
+    }
+    return;
+  }
+  tag_position position;
+  position.top = static_cast<uint64_t>(reply[0].integer());
+  position.epoch = reply[1].str();
+  const bool restart = reply[2].integer() != 0;
+
+  std::vector<history_entry> missed;
+  missed.swap(scratch_);  // reused, and safe if the listener re-enters the broker
+  missed.clear();
+  for (std::size_t i = 3; i + 1 < n; i += 2) {
+    const auto seq = static_cast<uint64_t>(reply[i].integer());
+    missed.push_back({seq, make_msg(context.tag, seq, reply[i + 1].str())});
+  }
+  if (context.since_present) {
+    // The rules of embedded.cpp: a restart, or history that does not reach back to
+    // since + 1, is a gap.
+    const uint64_t after = restart ? 0 : context.since_seq;
+    position.gap = restart || (missed.empty() ? position.top > after
+                                              : missed.front().seq > after + 1);
+  }
+  if (context.resync) {
+    on_resync_answer(context, position, missed);
+  } else {
+    count_round_trip(request);
+    auto it = exact_.find(context.tag);
+    if (it != exact_.end()) {
+      on_watched_answer(context, it->second, position, missed);
+    } else {
+      answer(context.ticket, position, missed);
+    }
+  }
+  for (history_entry& e : missed) {
+    e.msg->unref();
+  }
+  missed.clear();
+  scratch_.swap(missed);
+}
+
+void redis_broker::answer(uint64_t ticket, const tag_position& position,
+                          std::span<const history_entry> missed) {
+  listener_.on_queried(ticket, true, position, missed);
+}
+
+void redis_broker::answer_failed(uint64_t ticket) {
+  metrics_.broker_errors.add();
+  listener_.on_queried(ticket, false, tag_position{}, {});
+}
+
+frame* redis_broker::make_msg(std::string_view tag, uint64_t seq, std::string_view data) {
+  const std::size_t json_size = msg_json_size(tag, seq, data);
+  const std::size_t header = frame_header_size(json_size);
+  frame* msg = frame::allocate(header + json_size);
+  write_frame_header(msg->data(), ws_opcode::text, json_size);
+  write_msg_json(msg->data() + header, tag, seq, data);
+  return msg;
+}
+
+}  // namespace wsa

@@ -1,0 +1,207 @@
+// The Redis broker (DESIGN.md "Broker", issue 4): many nodes share tags through one Redis.
+// One instance per shard, for the tags that shard owns, with two connections on the
+// shard's ring: a command link (publish and query scripts, pipelined) and a subscriber
+// link (SUBSCRIBE/PSUBSCRIBE). What lives in Redis is described in redis_scripts.h.
+//
+// - publish: one EVALSHA assigns the seq, appends to the history and PUBLISHes, atomically;
+//   on_published comes with the reply (never before), or fails with "unavailable".
+// - live messages come only from Redis (a node's own publishes too, so nothing is delivered
+//   twice), in seq order per tag. After the subscriber link reconnects, or on a seq jump,
+//   the broker reads what the live stream missed from the history and delivers it first
+//   (live messages meanwhile are held), so on_tag_message stays gap-free where the history
+//   allows; gaps it cannot fill are counted (live_gaps()).
+// - query for a watched tag is sent only once the tag's SUBSCRIBE is confirmed, and its
+//   answer is held until every live message up to its top has been delivered (a PING on
+//   the subscriber link is the barrier), which is what the shard's merge relies on.
+// - ready(): both links up and the scripts loaded. Requests while the command link is down
+//   fail at once; requests pending when a link drops fail then.
+// Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker.h"
+#include "core/ring.h"
+#include "obs/metrics.h"
+#include "redis/link.h"
+
+namespace wsa {
+
+struct redis_broker_options {
+  link_options link;             ///< address, credentials, database, timeouts, backoff
+  uint32_t history_size = 256;   ///< messages kept per tag (0: none)
+  uint32_t history_max_age_s = 0;  ///< also drop history older than this (0: no age limit)
+};
+
+class redis_broker final : public broker, private link_owner {
+ public:
+  /// Starts connecting at once. `shard` (< 2^24) tells this broker's completions apart
+  /// from another broker's on the same ring.
+  redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
+               shard_metrics& metrics, uint32_t shard);
+  ~redis_broker() override;
+
+  void publish(std::string_view tag, std::string_view data, uint64_t ticket) override;
+  void query(std::string_view tag, const since_request& since, uint64_t ticket) override;
+  void watch(std::string_view tag) override;
+  void unwatch(std::string_view tag) override;
+  bool ready() const override;
+  void poll() override;
+  void on_completion(const io_uring_cqe& cqe) override;
+
+  /// Live-stream gaps the history could not fill (trimmed, or the tag's state was lost).
+  uint64_t live_gaps() const { return live_gaps_; }
+
+ private:
+  // link_request::kind of the broker's requests (0 belongs to the link itself).
+  enum request_kind : uint32_t {
+    load_publish = 1,
+    load_query,
+    publish_request,
+    query_request,
+    subscribe_request,
+    unsubscribe_request,
+    psubscribe_request,
+    punsubscribe_request,
+    barrier_request,
+  };
+  static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
+
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class T>
+  using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
+
+  struct deferred_query {
+    bool since_present;
+    uint64_t since_seq;
+    std::string since_epoch;
+    uint64_t ticket;
+  };
+  struct held_message {
+    uint64_t seq;
+    frame* msg;  // a reference
+    std::string epoch;
+  };
+  // An exact tag the owner watches: its subscription, and how far its live stream has been
+  // delivered (`known`: delivered/epoch mean something).
+  struct exact_watch {
+    uint64_t token = 0;  // of the SUBSCRIBE whose confirmation counts
+    bool confirmed = false;
+    bool known = false;
+    uint64_t delivered = 0;
+    std::string epoch;
+    bool resyncing = false;       // a history read fills a hole; live messages are held
+    bool resync_waiting = false;  // ...and waits for the command link
+    uint64_t resync_token = 0;
+    std::vector<held_message> held;
+    std::vector<deferred_query> deferred;
+  };
+  // A Redis glob and the watched patterns it serves.
+  struct glob_watch {
+    std::vector<std::string> patterns;
+    uint64_t token = 0;
+  };
+  // A query answer waiting for the live stream to catch up with its top.
+  struct parked_answer {
+    std::string tag;
+    uint64_t ticket;
+    uint64_t top;
+    std::string epoch;
+    bool gap;
+    uint64_t barrier;
+    bool barrier_passed = false;
+    std::vector<history_entry> missed;  // references
+  };
+  // What a query in flight needs when its reply comes.
+  struct query_context {
+    std::string tag;
+    bool since_present = false;
+    uint64_t since_seq = 0;
+    std::string since_epoch;
+    uint64_t ticket = 0;
+    bool resync = false;  // the broker's own read to fill a hole in the live stream
+    uint64_t resync_token = 0;
+  };
+
+  // link_owner
+  void on_link_up(link& l) override;
+  void on_link_down(link& l, std::string_view why) override;
+  void on_reply(link& l, const link_request& request, resp_view reply,
+                std::string_view command) override;
+  void on_failed(link& l, const link_request& request) override;
+  void on_push(link& l, resp_view push) override;
+
+  // commands (redis_broker.cpp)
+  bool scripts_ready() const { return !publish_sha_.empty() && !query_sha_.empty(); }
+  void load_scripts();
+  bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
+                  std::string_view since_epoch, uint64_t ticket, bool resync,
+                  uint64_t resync_token);
+  void on_publish_reply(const link_request& request, resp_view reply, std::string_view command);
+  void on_query_reply(const link_request& request, resp_view reply, std::string_view command);
+  bool retry_noscript(const link_request& request, resp_view reply, std::string_view command);
+  void fail_request(const link_request& request);
+  void count_round_trip(const link_request& request);
+  uint32_t acquire_context();
+  void note_error(std::string_view what, std::string_view detail);
+  std::string_view epoch_candidate();
+  static frame* make_msg(std::string_view tag, uint64_t seq, std::string_view data);
+  void answer(uint64_t ticket, const tag_position& position,
+              std::span<const history_entry> missed);
+  void answer_failed(uint64_t ticket);
+
+  // subscriptions and the live stream (redis_watch.cpp)
+  void subscribe(std::string_view tag, exact_watch& w);
+  void psubscribe(std::string_view glob, glob_watch& w);
+  void on_subscribe_reply(const link_request& request, resp_view reply);
+  void on_barrier_reply(const link_request& request);
+  void on_live(std::string_view tag, uint64_t seq, std::string_view epoch,
+               std::string_view data);
+  void on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
+                       std::string_view data);
+  void start_resync(std::string_view tag, exact_watch& w);
+  void on_resync_answer(const query_context& context, const tag_position& position,
+                        std::span<const history_entry> missed);
+  void on_watched_answer(const query_context& context, exact_watch& w,
+                         const tag_position& position, std::span<const history_entry> missed);
+  void release_parked(std::string_view tag, exact_watch* w);
+  void fail_parked_and_deferred();
+  void drop_held(exact_watch& w);
+
+  broker_listener& listener_;
+  shard_metrics& metrics_;
+  const redis_broker_options options_;
+  const uint32_t shard_;
+  link commands_;
+  link subscriber_;
+
+  std::string publish_sha_;
+  std::string query_sha_;
+  bool reloading_ = false;
+
+  string_map<exact_watch> exact_;
+  string_map<glob_watch> globs_;
+  string_map<std::string> pattern_globs_;  // watched pattern -> its glob
+  std::vector<parked_answer> parked_;
+  uint64_t next_token_ = 0;
+  uint64_t barriers_sent_ = 0;
+
+  std::vector<query_context> contexts_;
+  std::vector<uint32_t> free_contexts_;
+  std::vector<history_entry> scratch_;
+  std::string glob_scratch_;
+  std::vector<std::string> pattern_scratch_;
+  std::vector<std::string> resync_queue_;  // tags whose resync waits for the command link
+  int64_t last_error_log_ms_ = 0;
+  uint64_t rng_;
+  char epoch_buf_[8];
+  uint64_t live_gaps_ = 0;
+};
+
+}  // namespace wsa

@@ -1,0 +1,139 @@
+// The Redis broker's scripts and key helpers; see redis_scripts.h.
+// Lua in Redis 7 has doubles for numbers: seqs stay exact up to 2^53, and every number
+// that goes into a string is formatted with %d (Lua's default would write 1e+14).
+#include "broker/redis_scripts.h"
+
+#include <charconv>
+
+namespace wsa {
+
+const std::string_view redis_publish_script = R"lua(
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+local keep = tonumber(ARGV[4])
+if keep > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('XADD', KEYS[2], 'MAXLEN', keep, string.format('%d-0', seq),
+             'd', ARGV[2], 't', string.format('%d', now))
+  local age = tonumber(ARGV[5])
+  if age > 0 then
+    local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
+    local cut = 0
+    for i = 1, #old do
+      if tonumber(old[i][2][4]) >= now - age then
+        break
+      end
+      cut = tonumber(string.match(old[i][1], '^(%d+)'))
+    end
+    if cut > 0 then
+      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
+    end
+  end
+end
+redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ARGV[2])
+return seq
+)lua";
+
+const std::string_view redis_query_script = R"lua(
+local m = redis.call('HMGET', KEYS[1], 'e', 's')
+local epoch = m[1]
+local top = 0
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+else
+  top = tonumber(m[2]) or 0
+end
+local res = {top, epoch, 0}
+if ARGV[2] == '1' then
+  local after = tonumber(ARGV[3])
+  if (ARGV[4] ~= '' and ARGV[4] ~= epoch) or after > top then
+    after = 0
+    res[3] = 1
+  end
+  if after < top then
+    local entries = redis.call('XRANGE', KEYS[2], string.format('%d-0', after + 1), '+')
+    local first = 1
+    local age = tonumber(ARGV[5])
+    if age > 0 then
+      local t = redis.call('TIME')
+      local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - age
+      while first <= #entries and tonumber(entries[first][2][4]) < cutoff do
+        first = first + 1
+      end
+    end
+    for i = first, #entries do
+      res[#res + 1] = tonumber(string.match(entries[i][1], '^(%d+)'))
+      res[#res + 1] = entries[i][2][2]
+    end
+  end
+end
+return res
+)lua";
+
+bool redis_channel_tag(std::string_view channel, std::string_view& tag) {
+  if (channel.size() <= redis_key_prefix.size() + redis_channel_suffix.size() ||
+      !channel.starts_with(redis_key_prefix) || !channel.ends_with(redis_channel_suffix)) {
+    return false;
+  }
+  tag = channel.substr(redis_key_prefix.size(),
+                       channel.size() - redis_key_prefix.size() - redis_channel_suffix.size());
+  return true;
+}
+
+void redis_pattern_glob(std::string_view pattern, std::string& out) {
+  out.assign(redis_key_prefix);
+  std::size_t start = 0;
+  while (start <= pattern.size()) {
+    std::size_t dot = pattern.find('.', start);
+    if (dot == std::string_view::npos) {
+      dot = pattern.size();
+    }
+    const std::string_view segment = pattern.substr(start, dot - start);
+    if (start != 0) {
+      out.push_back('.');
+    }
+    if (segment == "*" || segment == ">") {
+      // `*` of a glob also crosses dots: a superset of one segment, and exactly `>`'s
+      // "one or more segments" (a tag has no empty segment).
+      out.push_back('*');
+    } else {
+      for (const char c : segment) {
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+          out.push_back('\\');
+        }
+        out.push_back(c);
+      }
+    }
+    start = dot + 1;
+  }
+  out.append(redis_channel_suffix);
+}
+
+bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,
+                      std::string_view& data) {
+  const std::size_t space1 = payload.find(' ');
+  if (space1 == std::string_view::npos || space1 == 0) {
+    return false;
+  }
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + space1, seq);
+  if (ec != std::errc() || end != payload.data() + space1) {
+    return false;
+  }
+  const std::size_t space2 = payload.find(' ', space1 + 1);
+  if (space2 == std::string_view::npos) {
+    return false;
+  }
+  epoch = payload.substr(space1 + 1, space2 - space1 - 1);
+  data = payload.substr(space2 + 1);
+  return true;
+}
+
+}  // namespace wsa

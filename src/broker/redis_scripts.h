@@ -1,0 +1,50 @@
+// What the Redis broker keeps in Redis, and the Lua scripts that change it atomically.
+//
+// Per exact tag T (the braces are a Redis Cluster hash tag: a tag's keys share one slot):
+//   wsa:{T}:seq  HASH  e = epoch (8 hex digits), s = last seq. Created, with a fresh epoch,
+//                      whenever it is missing: a tag whose state Redis lost starts a new
+//                      life (seq from 1, new epoch), so numbers of two lives never mix.
+//   wsa:{T}:log  STREAM the history: entry id "<seq>-0", fields d = data, t = Redis time
+//                      in ms. Trimmed to history_size entries (exact MAXLEN) and, when a
+//                      max age is set, entries older than it are trimmed by the next
+//                      publish and never returned by a query.
+//   wsa:{T}      CHANNEL live messages; payload "<seq> <epoch> <data>".
+// A pattern subscription uses PSUBSCRIBE with a glob that matches a superset of the
+// pattern's channels; the broker filters with pattern_matches.
+// Pure functions and constants: any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace wsa {
+
+/// EVALSHA <sha> 2 <seq key> <log key> <channel> <data> <epoch candidate> <history size>
+///   <max age ms>  ->  integer: the seq the message got.
+extern const std::string_view redis_publish_script;
+
+/// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
+///   <since epoch> <max age ms>
+///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
+///        history is replayed from the start of this life), seq1, data1, seq2, data2, ...]
+/// where the pairs are the retained messages after `since` (after 0 on a restart).
+extern const std::string_view redis_query_script;
+
+inline constexpr std::string_view redis_key_prefix = "wsa:{";
+inline constexpr std::string_view redis_seq_suffix = "}:seq";
+inline constexpr std::string_view redis_log_suffix = "}:log";
+inline constexpr std::string_view redis_channel_suffix = "}";
+
+/// The tag of a channel "wsa:{T}"; false for any other channel.
+bool redis_channel_tag(std::string_view channel, std::string_view& tag);
+
+/// A Redis glob matching at least every channel of `pattern`'s tags: wildcard segments
+/// become `*`, glob metacharacters of literal parts are escaped.
+void redis_pattern_glob(std::string_view pattern, std::string& out);
+
+/// Splits a live payload "<seq> <epoch> <data>". False when malformed.
+bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,
+                      std::string_view& data);
+
+}  // namespace wsa

@@ -1,0 +1,413 @@
+// The Redis broker's subscriber side: watch/unwatch (SUBSCRIBE, PSUBSCRIBE), live messages,
+// filling holes in the live stream from the history (resync), and query answers held until
+// the live stream has caught up with them. See redis_broker.h.
+//
+// Re-entrancy: every listener call may come back into the broker (a slow consumer closed
+// during fan-out unwatches its tags), so state is updated first and the listener is called
+// last, with nothing read from a watch entry after the call.
+#include <algorithm>
+
+#include "broker/redis_broker.h"
+#include "broker/redis_scripts.h"
+#include "obs/log.h"
+#include "pubsub/tag.h"
+#include "redis/resp_writer.h"
+
+namespace wsa {
+
+// ---- watch / unwatch ----
+
+void redis_broker::watch(std::string_view tag) {
+  if (is_wildcard(tag)) {
+    redis_pattern_glob(tag, glob_scratch_);
+    pattern_globs_.emplace(std::string(tag), glob_scratch_);
+    auto [it, added] = globs_.try_emplace(glob_scratch_);
+    it->second.patterns.emplace_back(tag);
+    if (added && subscriber_.up()) {
+      psubscribe(it->first, it->second);
+    }
+    return;
+  }
+  auto [it, added] = exact_.try_emplace(std::string(tag));
+  if (added && subscriber_.up()) {
+    subscribe(it->first, it->second);
+  }
+}
+
+void redis_broker::unwatch(std::string_view tag) {
+  if (is_wildcard(tag)) {
+    auto p = pattern_globs_.find(tag);
+    if (p == pattern_globs_.end()) {
+      return;
+    }
+    auto g = globs_.find(p->second);
+    if (g != globs_.end()) {
+      std::vector<std::string>& patterns = g->second.patterns;
+      auto found = std::find(patterns.begin(), patterns.end(), tag);
+      if (found != patterns.end()) {
+        patterns.erase(found);
+      }
+      if (patterns.empty()) {
+        if (subscriber_.up()) {
+          std::string& out = subscriber_.begin();
+          resp_array(out, 2);
+          resp_bulk(out, "PUNSUBSCRIBE");
+          resp_bulk(out, g->first);
+          subscriber_.commit({punsubscribe_request, 0, 0});
+        }
+        globs_.erase(g);
+      }
+    }
+    pattern_globs_.erase(p);
+    return;
+  }
+  auto it = exact_.find(tag);
+  if (it == exact_.end()) {
+    return;
+  }
+  std::vector<deferred_query> deferred = std::move(it->second.deferred);
+  drop_held(it->second);
+  exact_.erase(it);
+  if (subscriber_.up()) {
+    std::string& out = subscriber_.begin();
+    resp_array(out, 2);
+    resp_bulk(out, "UNSUBSCRIBE");
+    resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
+    subscriber_.commit({unsubscribe_request, 0, 0});
+  }
+  // Nobody needs the live stream any more: whoever still waits gets a plain answer.
+  const std::string tag_copy(tag);
+  release_parked(tag_copy, nullptr);
+  for (const deferred_query& q : deferred) {
+    send_query(tag_copy, q.since_present, q.since_seq, q.since_epoch, q.ticket, false, 0);
+  }
+}
+
+void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
+  w.token = ++next_token_;
+  w.confirmed = false;
+  std::string& out = subscriber_.begin();
+  resp_array(out, 2);
+  resp_bulk(out, "SUBSCRIBE");
+  resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
+  subscriber_.commit({subscribe_request, 0, w.token});
+}
+
+void redis_broker::psubscribe(std::string_view glob, glob_watch& g) {
+  g.token = ++next_token_;
+  std::string& out = subscriber_.begin();
+  resp_array(out, 2);
+  resp_bulk(out, "PSUBSCRIBE");
+  resp_bulk(out, glob);
+  subscriber_.commit({psubscribe_request, 0, g.token});
+}
+
+void redis_broker::on_subscribe_reply(const link_request& request, resp_view reply) {
+  if (reply.is_error() || !reply.is_array() || reply.size() != 3) {
+    subscriber_.fail(std::string("SUBSCRIBE refused: ") + std::string(reply.str()));
+    return;
+  }
+  if (request.kind != subscribe_request) {
+    return;  // a pattern needs no confirmation: nobody queries a pattern
+  }
+  std::string_view tag;
+  if (!redis_channel_tag(reply[1].str(), tag)) {
+    return;
+  }
+  auto it = exact_.find(tag);
+  if (it == exact_.end() || it->second.token != request.token) {
+    return;  // unwatched (or watched again) meanwhile
+  }
+  exact_watch& w = it->second;
+  w.confirmed = true;
+  const std::string tag_copy(tag);
+  if (w.known) {
+    // Messages may have been published while this subscription was down.
+    start_resync(tag_copy, w);
+  }
+  std::vector<deferred_query> deferred = std::move(w.deferred);
+  w.deferred.clear();
+  for (const deferred_query& q : deferred) {
+    send_query(tag_copy, q.since_present, q.since_seq, q.since_epoch, q.ticket, false, 0);
+  }
+}
+
+// ---- live messages ----
+
+void redis_broker::on_push(link&, resp_view push) {
+  const bool pattern = push.size() == 4;
+  std::string_view tag;
+  uint64_t seq = 0;
+  std::string_view epoch;
+  std::string_view data;
+  const resp_view channel = push[pattern ? 2 : 1];
+  if (!redis_channel_tag(channel.str(), tag) ||
+      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, data)) {
+    note_error("malformed message from Redis", channel.str());
+    return;
+  }
+  if (pattern) {
+    on_pattern_live(push[1].str(), tag, seq, data);
+  } else {
+    on_live(tag, seq, epoch, data);
+  }
+}
+
+void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view epoch,
+                           std::string_view data) {
+  auto it = exact_.find(tag);
+  if (it == exact_.end() || !it->second.confirmed) {
+    // Not watched (any more); or the tail of an earlier subscription of a tag watched
+    // again, whose new subscribers all wait for an answer that covers it.
+    return;
+  }
+  exact_watch& w = it->second;
+  frame* msg = make_msg(tag, seq, data);
+  if (w.resyncing) {
+    w.held.push_back({seq, msg, std::string(epoch)});
+    return;
+  }
+  if (w.known && w.epoch == epoch) {
+    if (seq <= w.delivered) {
+      msg->unref();  // already delivered from the history
+      return;
+    }
+    if (seq > w.delivered + 1) {
+      // A hole (the subscription was down): fill it from the history first.
+      w.held.push_back({seq, msg, std::string(epoch)});
+      start_resync(tag, w);
+      return;
+    }
+  } else if (w.known && seq != 1) {
+    // A new life of the tag whose beginning the live stream missed.
+    w.held.push_back({seq, msg, std::string(epoch)});
+    start_resync(tag, w);
+    return;
+  }
+  w.known = true;
+  w.epoch.assign(epoch);
+  w.delivered = seq;
+  listener_.on_tag_message(tag, seq, msg);
+  msg->unref();
+}
+
+void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
+                                   std::string_view data) {
+  auto g = globs_.find(glob);
+  if (g == globs_.end()) {
+    return;
+  }
+  // The glob is a superset: keep the patterns that really match. Copied first, since a
+  // listener call may unwatch a pattern.
+  std::size_t matched = 0;
+  for (const std::string& pattern : g->second.patterns) {
+    if (pattern_matches(pattern, tag)) {
+      if (matched == pattern_scratch_.size()) {
+        pattern_scratch_.emplace_back();
+      }
+      pattern_scratch_[matched++].assign(pattern);
+    }
+  }
+  if (matched == 0) {
+    return;
+  }
+  frame* msg = make_msg(tag, seq, data);
+  for (std::size_t i = 0; i < matched; ++i) {
+    listener_.on_pattern_message(pattern_scratch_[i], tag, seq, msg);
+  }
+  msg->unref();
+}
+
+void redis_broker::drop_held(exact_watch& w) {
+  for (held_message& h : w.held) {
+    h.msg->unref();
+  }
+  w.held.clear();
+}
+
+// ---- resync: filling a hole in the live stream from the history ----
+
+void redis_broker::start_resync(std::string_view tag, exact_watch& w) {
+  w.resyncing = true;
+  w.resync_token = ++next_token_;
+  w.resync_waiting = !send_query(tag, true, w.delivered, w.epoch, 0, true, w.resync_token);
+  if (w.resync_waiting) {
+    resync_queue_.emplace_back(tag);
+  }
+}
+
+void redis_broker::on_resync_answer(const query_context& context, const tag_position& position,
+                                    std::span<const history_entry> missed) {
+  auto it = exact_.find(context.tag);
+  if (it == exact_.end() || !it->second.resyncing ||
+      it->second.resync_token != context.resync_token) {
+    return;
+  }
+  exact_watch& w = it->second;
+  // Work out the whole delivery first, then hand it out.
+  std::vector<held_message> out;
+  if (position.epoch != w.epoch) {
+    // The tag started a new life: first what the live stream had of the old one.
+    for (held_message& h : w.held) {
+      if (h.epoch == w.epoch && h.seq > w.delivered) {
+        w.delivered = h.seq;
+        h.msg->ref();
+        out.push_back({h.seq, h.msg, {}});
+      }
+    }
+    ++live_gaps_;
+    w.epoch.assign(position.epoch);
+    w.delivered = 0;
+  } else if (position.gap) {
+    ++live_gaps_;
+  }
+  if (position.gap) {
+    WSA_LOG(warn, "redis live stream has a gap the history cannot fill")
+        .kv("tag", context.tag)
+        .kv("after", w.delivered);
+  }
+  for (const history_entry& e : missed) {
+    if (e.seq > w.delivered) {
+      w.delivered = e.seq;
+      e.msg->ref();
+      out.push_back({e.seq, e.msg, {}});
+    }
+  }
+  for (held_message& h : w.held) {
+    if (h.epoch == w.epoch && h.seq > w.delivered) {
+      w.delivered = h.seq;
+      h.msg->ref();
+      out.push_back({h.seq, h.msg, {}});
+    }
+  }
+  drop_held(w);
+  w.resyncing = false;
+  w.known = true;
+  for (held_message& h : out) {
+    listener_.on_tag_message(context.tag, h.seq, h.msg);
+    h.msg->unref();
+  }
+  it = exact_.find(context.tag);
+  release_parked(context.tag, it == exact_.end() ? nullptr : &it->second);
+}
+
+// ---- query answers for watched tags ----
+
+void redis_broker::on_watched_answer(const query_context& context, exact_watch& w,
+                                     const tag_position& position,
+                                     std::span<const history_entry> missed) {
+  if (!w.confirmed) {
+    answer_failed(context.ticket);  // the subscription broke after the query left
+    return;
+  }
+  if (position.top == 0 || (!w.resyncing && w.known && w.epoch == position.epoch &&
+                            w.delivered >= position.top)) {
+    if (!w.known) {
+      w.known = true;
+      w.epoch.assign(position.epoch);
+      w.delivered = 0;
+    }
+    answer(context.ticket, position, missed);
+    return;
+  }
+  // Live messages up to the top may still be on their way on the subscriber link: a PING
+  // sent now is answered after all of them.
+  parked_answer p;
+  p.tag = context.tag;
+  p.ticket = context.ticket;
+  p.top = position.top;
+  p.epoch.assign(position.epoch);
+  p.gap = position.gap;
+  p.barrier = ++barriers_sent_;
+  if (!subscriber_.send({barrier_request, 0, p.barrier}, {"PING"})) {
+    answer_failed(context.ticket);
+    return;
+  }
+  for (const history_entry& e : missed) {
+    e.msg->ref();
+    p.missed.push_back(e);
+  }
+  parked_.push_back(std::move(p));
+}
+
+void redis_broker::on_barrier_reply(const link_request& request) {
+  std::vector<std::string> tags;
+  for (parked_answer& p : parked_) {
+    if (p.barrier <= request.token && !p.barrier_passed) {
+      p.barrier_passed = true;
+      tags.push_back(p.tag);
+    }
+  }
+  for (const std::string& tag : tags) {
+    auto it = exact_.find(tag);
+    release_parked(tag, it == exact_.end() ? nullptr : &it->second);
+  }
+}
+
+void redis_broker::release_parked(std::string_view tag, exact_watch* w) {
+  if (w != nullptr && w->resyncing) {
+    return;  // held messages at or below the tops are still to be delivered
+  }
+  std::vector<parked_answer> ready;
+  for (std::size_t i = 0; i < parked_.size();) {
+    parked_answer& p = parked_[i];
+    const bool caught_up = w == nullptr || p.barrier_passed ||
+                           (w->known && w->epoch == p.epoch && w->delivered >= p.top);
+    if (p.tag != tag || !caught_up) {
+      ++i;
+      continue;
+    }
+    if (w != nullptr) {
+      // Everything up to the top has reached the live stream (or preceded the
+      // subscription): that is where the stream stands.
+      if (!w->known) {
+        w->known = true;
+        w->epoch = p.epoch;
+        w->delivered = p.top;
+      } else if (w->epoch == p.epoch && w->delivered < p.top) {
+        w->delivered = p.top;
+      }
+    }
+    ready.push_back(std::move(p));
+    if (i + 1 != parked_.size()) {
+      parked_[i] = std::move(parked_.back());
+    }
+    parked_.pop_back();
+  }
+  // Oldest first, as they were asked.
+  std::sort(ready.begin(), ready.end(),
+            [](const parked_answer& a, const parked_answer& b) { return a.barrier < b.barrier; });
+  for (parked_answer& p : ready) {
+    tag_position position;
+    position.top = p.top;
+    position.epoch = p.epoch;
+    position.gap = p.gap;
+    answer(p.ticket, position, p.missed);
+    for (history_entry& e : p.missed) {
+      e.msg->unref();
+    }
+  }
+}
+
+void redis_broker::fail_parked_and_deferred() {
+  std::vector<parked_answer> parked = std::move(parked_);
+  parked_.clear();
+  std::vector<uint64_t> tickets;
+  for (auto& [tag, w] : exact_) {
+    for (const deferred_query& q : w.deferred) {
+      tickets.push_back(q.ticket);
+    }
+    w.deferred.clear();
+  }
+  for (parked_answer& p : parked) {
+    answer_failed(p.ticket);
+    for (history_entry& e : p.missed) {
+      e.msg->unref();
+    }
+  }
+  for (uint64_t ticket : tickets) {
+    answer_failed(ticket);
+  }
+}
+
+}  // namespace wsa

@@ -1,0 +1,442 @@
+// One pipelined Redis connection on io_uring; see link.h.
+#include "redis/link.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/op.h"
+#include "redis/resp_writer.h"
+#include "util/check.h"
+#include "util/clock.h"
+
+namespace wsa {
+namespace {
+
+constexpr std::size_t recv_buffer_bytes = 64 * 1024;
+constexpr uint32_t own_auth = 1;
+constexpr uint32_t own_select = 2;
+constexpr uint32_t own_ping = 3;
+
+bool is_push(resp_view reply) {
+  if (!reply.is_array() || reply.size() < 3) {
+    return false;
+  }
+  const std::string_view kind = reply[0].str();
+  return (kind == "message" && reply.size() == 3) || (kind == "pmessage" && reply.size() == 4);
+}
+
+}  // namespace
+
+link::link(io_uring* ring, link_owner& owner, uint32_t slot_base, link_options options,
+           bool subscriber)
+    : ring_(ring),
+      owner_(owner),
+      slot_base_(slot_base),
+      options_(std::move(options)),
+      subscriber_(subscriber),
+      jitter_state_(0x9e3779b97f4a7c15ull ^ (uint64_t{slot_base} << 17) ^
+                    static_cast<uint64_t>(monotonic_ns())),
+      rbuf_(recv_buffer_bytes) {}
+
+link::~link() {
+  if (fd_ < 0) {
+    return;
+  }
+  if (in_flight()) {
+    // Nothing may complete into this object's buffers once it is gone: cancel and wait
+    // (possible only from the ring's own thread), and shut the socket so that whatever
+    // is still queued ends at once in any case.
+    io_uring_sync_cancel_reg reg{};
+    reg.fd = fd_;
+    reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    io_uring_register_sync_cancel(ring_, &reg);
+    ::shutdown(fd_, SHUT_RDWR);
+  }
+  ::close(fd_);
+}
+
+void link::start() {
+  if (state_ == state::idle) {
+    start_connect(monotonic_ms());
+  }
+}
+
+io_uring_sqe* link::sqe() {
+  io_uring_sqe* entry = io_uring_get_sqe(ring_);
+  if (entry == nullptr) [[unlikely]] {
+    const int rc = io_uring_submit(ring_);
+    WSA_CHECK(rc >= 0, "io_uring_submit");
+    entry = io_uring_get_sqe(ring_);
+    WSA_CHECK(entry != nullptr, "io_uring submission queue still full after submit");
+  }
+  return entry;
+}
+
+uint64_t link::user_data(uint32_t op) const {
+  return encode_op(io_op::redis, slot_base_ | op, generation_);
+}
+
+// ---- connection life ----
+
+void link::start_connect(int64_t now_ms) {
+  now_ms_ = now_ms;
+  // A blocking socket: io_uring still never blocks (it polls), and connect reports its
+  // outcome in the completion rather than as EINPROGRESS.
+  fd_ = ::socket(options_.address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    down_reason_ = std::string("socket: ") + std::strerror(errno);
+    state_ = state::closing;
+    finish_close();
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  generation_ = (generation_ + 1) & generation_mask;
+  state_ = state::connecting;
+  deadline_ms_ = now_ms + options_.connect_timeout_ms;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_connect(s, fd_, reinterpret_cast<const sockaddr*>(&options_.address.storage),
+                        options_.address.size);
+  io_uring_sqe_set_data64(s, user_data(op_connect));
+  connect_in_flight_ = true;
+}
+
+void link::on_connected(int res) {
+  if (state_ != state::connecting) {
+    return;  // closing: timed out or dropped meanwhile
+  }
+  if (res < 0) {
+    drop(std::string("connect: ") + std::strerror(-res));
+    return;
+  }
+  state_ = state::handshake;
+  now_ms_ = monotonic_ms();
+  last_traffic_ms_ = now_ms_;
+  reader_.reset();
+  arm_recv();
+  if (options_.auth) {
+    if (options_.username.empty()) {
+      queue_own({"AUTH", options_.password}, own_auth);
+    } else {
+      queue_own({"AUTH", options_.username, options_.password}, own_auth);
+    }
+  }
+  if (options_.db != 0) {
+    char digits[12];
+    const int n = std::snprintf(digits, sizeof digits, "%u", options_.db);
+    queue_own({"SELECT", std::string_view(digits, static_cast<std::size_t>(n))}, own_select);
+  }
+  if (pending_.empty()) {
+    go_up();
+  }
+  arm_send();
+}
+
+void link::go_up() {
+  state_ = state::up;
+  backoff_ms_ = 0;
+  if (ever_up_) {
+    ++reconnects_;
+  }
+  ever_up_ = true;
+  owner_.on_link_up(*this);
+  arm_send();
+}
+
+void link::fail(std::string_view why) { drop(why); }
+
+void link::drop(std::string_view why) {
+  if (state_ == state::idle || state_ == state::backoff || state_ == state::closing) {
+    return;
+  }
+  const bool was_up = state_ == state::up;
+  state_ = state::closing;
+  down_reason_.assign(why);
+  queued_.clear();
+  retained_.clear();
+  retained_head_ = 0;
+  failing_.clear();
+  pending_.take_all(failing_);
+  if (in_flight()) {
+    // The ops end with -ECANCELED; the socket is closed when the last one has.
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(s, encode_op(io_op::cancel, slot_base_, generation_));
+  }
+  for (const link_request& r : failing_) {
+    if (r.kind != 0) {
+      owner_.on_failed(*this, r);
+    }
+  }
+  failing_.clear();
+  if (was_up) {
+    owner_.on_link_down(*this, down_reason_);
+  }
+  if (!in_flight()) {
+    finish_close();
+  }
+}
+
+void link::finish_close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  sending_.clear();
+  sent_ = 0;
+  // Jittered exponential backoff: [d/2, d], d doubling from backoff_min to backoff_max.
+  backoff_ms_ = backoff_ms_ == 0 ? options_.backoff_min_ms
+                                 : std::min(backoff_ms_ * 2, options_.backoff_max_ms);
+  jitter_state_ ^= jitter_state_ << 13;
+  jitter_state_ ^= jitter_state_ >> 7;
+  jitter_state_ ^= jitter_state_ << 17;
+  const int64_t half = backoff_ms_ / 2;
+  const int64_t delay = half + static_cast<int64_t>(jitter_state_ % uint64_t(half + 1));
+  state_ = state::backoff;
+  deadline_ms_ = monotonic_ms() + delay;
+}
+
+// ---- I/O ----
+
+void link::arm_recv() {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_recv(s, fd_, rbuf_.data(), rbuf_.size(), 0);
+  io_uring_sqe_set_data64(s, user_data(op_recv));
+  recv_in_flight_ = true;
+}
+
+void link::arm_send() {
+  if (send_in_flight_ || queued_.empty() ||
+      (state_ != state::up && state_ != state::handshake)) {
+    return;
+  }
+  sending_.swap(queued_);
+  queued_.clear();
+  sent_ = 0;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_send(s, fd_, sending_.data(), sending_.size(), MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, user_data(op_send));
+  send_in_flight_ = true;
+  last_traffic_ms_ = now_ms_;
+}
+
+void link::on_completion(const io_uring_cqe& cqe) {
+  const op_data op = decode_op(cqe.user_data);
+  if (op.generation != generation_) {
+    return;  // cannot happen: a new connection starts only after every op has ended
+  }
+  switch (op.slot & 3u) {
+    case op_connect:
+      connect_in_flight_ = false;
+      on_connected(cqe.res);
+      break;
+    case op_recv:
+      recv_in_flight_ = false;
+      on_received(cqe.res);
+      break;
+    case op_send:
+      send_in_flight_ = false;
+      on_sent(cqe.res);
+      break;
+    default:
+      break;
+  }
+  if (state_ == state::closing && !in_flight()) {
+    finish_close();
+  }
+}
+
+void link::on_sent(int res) {
+  if (state_ != state::up && state_ != state::handshake) {
+    return;
+  }
+  if (res < 0) {
+    drop(std::string("send: ") + std::strerror(-res));
+    return;
+  }
+  sent_ += static_cast<std::size_t>(res);
+  if (sent_ < sending_.size()) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_send(s, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(s, user_data(op_send));
+    send_in_flight_ = true;
+    return;
+  }
+  sending_.clear();
+  arm_send();
+}
+
+void link::on_received(int res) {
+  if (state_ != state::up && state_ != state::handshake) {
+    return;
+  }
+  if (res <= 0) {
+    drop(res == 0 ? std::string("connection closed by Redis")
+                  : std::string("recv: ") + std::strerror(-res));
+    return;
+  }
+  now_ms_ = monotonic_ms();
+  last_traffic_ms_ = now_ms_;
+  if (!reader_.feed(rbuf_.data(), static_cast<std::size_t>(res))) {
+    drop(std::string("bad reply from Redis: ") + reader_.error_text());
+    return;
+  }
+  const uint32_t generation = generation_;
+  resp_view reply;
+  while (true) {
+    const resp_reader::result r = reader_.next(reply);
+    if (r == resp_reader::result::none) {
+      break;
+    }
+    if (r == resp_reader::result::error) {
+      drop(std::string("bad reply from Redis: ") + reader_.error_text());
+      return;
+    }
+    handle_reply(reply);
+    if (generation != generation_ || (state_ != state::up && state_ != state::handshake)) {
+      return;  // the owner or the handshake dropped the connection
+    }
+  }
+  arm_recv();
+}
+
+void link::handle_reply(resp_view reply) {
+  if (subscriber_ && is_push(reply)) {
+    owner_.on_push(*this, reply);
+    return;
+  }
+  if (pending_.empty()) {
+    drop("a reply nobody asked for");
+    return;
+  }
+  const link_request request = pending_.front();
+  pending_.pop_front();
+  progress_ms_ = now_ms_;
+  if (request.kind == 0) {
+    handle_own_reply(request, reply);
+    return;
+  }
+  std::string_view command;
+  if (request.retained != 0) {
+    command = std::string_view(retained_).substr(retained_head_, request.retained);
+  }
+  owner_.on_reply(*this, request, reply, command);
+  if (request.retained != 0 && state_ != state::closing && state_ != state::backoff) {
+    retained_head_ += request.retained;
+    if (retained_head_ == retained_.size()) {
+      retained_.clear();
+      retained_head_ = 0;
+    } else if (retained_head_ >= 64 * 1024 && retained_head_ * 2 >= retained_.size()) {
+      retained_.erase(0, retained_head_);
+      retained_head_ = 0;
+    }
+  }
+}
+
+void link::handle_own_reply(const link_request& request, resp_view reply) {
+  if (reply.is_error()) {
+    const char* what = request.aux == own_auth     ? "AUTH refused: "
+                       : request.aux == own_select ? "SELECT refused: "
+                                                   : "PING refused: ";
+    drop(std::string(what) + std::string(reply.str()));
+    return;
+  }
+  if (state_ == state::handshake && pending_.empty()) {
+    go_up();
+  }
+}
+
+// ---- commands ----
+
+void link::queue_own(std::initializer_list<std::string_view> args, uint32_t what) {
+  resp_command(queued_, args);
+  link_request r;
+  r.aux = what;
+  r.sent_ns = monotonic_ns();
+  if (pending_.empty()) {
+    progress_ms_ = now_ms_;
+  }
+  pending_.push_back(r);
+}
+
+std::string& link::begin() {
+  commit_mark_ = queued_.size();
+  return queued_;
+}
+
+void link::commit(link_request request, bool retain) {
+  WSA_ASSERT(state_ == state::up && queued_.size() > commit_mark_);
+  request.sent_ns = monotonic_ns();
+  request.retained = 0;
+  if (retain) {
+    request.retained = static_cast<uint32_t>(queued_.size() - commit_mark_);
+    retained_.append(queued_, commit_mark_, std::string::npos);
+  }
+  if (pending_.empty()) {
+    progress_ms_ = now_ms_;
+  }
+  pending_.push_back(request);
+}
+
+bool link::send(const link_request& request, std::initializer_list<std::string_view> args,
+                bool retain) {
+  if (state_ != state::up) {
+    return false;
+  }
+  resp_command(begin(), args);
+  commit(request, retain);
+  return true;
+}
+
+bool link::resend(link_request request, std::string_view command) {
+  if (state_ != state::up) {
+    return false;
+  }
+  begin().append(command);
+  commit(request, true);
+  return true;
+}
+
+// ---- timers ----
+
+void link::poll(int64_t now_ms) {
+  now_ms_ = now_ms;
+  switch (state_) {
+    case state::idle:
+    case state::closing:
+      return;
+    case state::backoff:
+      if (now_ms >= deadline_ms_) {
+        start_connect(now_ms);
+      }
+      return;
+    case state::connecting:
+      if (now_ms >= deadline_ms_) {
+        drop("connect timed out");
+      }
+      return;
+    case state::handshake:
+    case state::up:
+      break;
+  }
+  if (!pending_.empty() && now_ms - progress_ms_ > options_.reply_timeout_ms) {
+    drop("Redis did not answer in time");
+    return;
+  }
+  if (state_ == state::up && pending_.empty() && queued_.empty() &&
+      now_ms - last_traffic_ms_ >= options_.keepalive_ms) {
+    queue_own({"PING"}, own_ping);
+  }
+  arm_send();
+}
+
+}  // namespace wsa

@@ -1,0 +1,170 @@
+// One Redis connection driven by a shard's io_uring ring, never blocking the shard.
+// It connects (to an address resolved at startup), authenticates and selects the database,
+// then carries pipelined commands: the owner appends RESP commands between two loop turns,
+// they leave in one send (one send in flight; whatever is queued meanwhile goes out as the
+// next single batch), and replies come back in order to a FIFO of pending requests.
+// When the connection breaks (EOF, error, malformed reply, connect or reply timeout) every
+// pending request is failed, never guessed at, and the link reconnects with jittered
+// exponential backoff. A keepalive PING on an idle link finds a blackholed server.
+// A subscriber link (RESP2 SUBSCRIBE mode) also passes "message"/"pmessage" pushes,
+// which are not replies to any request, to its owner.
+// Owned by one shard (its broker); that shard's thread only.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/address.h"
+#include "redis/fifo.h"
+#include "redis/resp_reader.h"
+
+namespace wsa {
+
+class link;
+
+struct link_options {
+  redis_address address;
+  std::string username;  ///< ACL user; empty: AUTH with the password only
+  std::string password;
+  bool auth = false;  ///< send AUTH on connect
+  uint32_t db = 0;    ///< SELECT on connect when not 0
+  int64_t connect_timeout_ms = 2000;
+  int64_t reply_timeout_ms = 3000;  ///< oldest unanswered request older than this: drop
+  int64_t keepalive_ms = 1000;      ///< PING after this long without traffic
+  int64_t backoff_min_ms = 100;     ///< first reconnect delay, doubled per failure...
+  int64_t backoff_max_ms = 5000;    ///< ...up to this; each delay jittered to [d/2, d]
+};
+
+/// A request waiting for its reply. `kind`, `aux` and `token` are the owner's and come back
+/// untouched; kind 0 is the link's own (AUTH, SELECT, keepalive PING).
+struct link_request {
+  uint32_t kind = 0;
+  uint32_t aux = 0;
+  uint64_t token = 0;
+  int64_t sent_ns = 0;    ///< set by the link: when it was queued (latency)
+  uint32_t retained = 0;  ///< set by the link: bytes of the command kept for a resend
+};
+
+class link_owner {
+ public:
+  /// Connected and authenticated: queue what a fresh connection needs first (scripts,
+  /// subscriptions). Commands may be sent from here on.
+  virtual void on_link_up(link& l) = 0;
+  /// The connection is gone; every pending request has been failed already.
+  virtual void on_link_down(link& l, std::string_view why) = 0;
+  /// The reply to `request`. `command` is its bytes if it was sent with `retain`, for a
+  /// resend (valid during the call).
+  virtual void on_reply(link& l, const link_request& request, resp_view reply,
+                        std::string_view command) = 0;
+  /// `request` will never be answered: the connection dropped first.
+  virtual void on_failed(link& l, const link_request& request) = 0;
+  /// A pub/sub push ("message" or "pmessage" array) on a subscriber link.
+  virtual void on_push(link& l, resp_view push) = 0;
+
+ protected:
+  ~link_owner() = default;
+};
+
+class link {
+ public:
+  /// `slot_base` goes into the SQEs' user_data as encode_op(io_op::redis, slot_base | op,
+  /// generation), op in 0..3; the owner routes those completions to on_completion().
+  link(io_uring* ring, link_owner& owner, uint32_t slot_base, link_options options,
+       bool subscriber);
+  ~link();
+  link(const link&) = delete;
+  link& operator=(const link&) = delete;
+
+  /// Starts the first connection attempt.
+  void start();
+  /// Connected and authenticated: commands may be sent.
+  bool up() const { return state_ == state::up; }
+  /// Requests sent and not yet answered (the link's own included).
+  std::size_t pending() const { return pending_.size(); }
+
+  /// Queues one command. False (nothing queued) when the link is not up.
+  bool send(const link_request& request, std::initializer_list<std::string_view> args,
+            bool retain = false);
+  /// Building a command in place: append one command's RESP to begin()'s buffer, then
+  /// commit() it. Only when up().
+  std::string& begin();
+  void commit(link_request request, bool retain = false);
+  /// Queues again the bytes of a command (from on_reply's `command`). False when not up.
+  bool resend(link_request request, std::string_view command);
+
+  /// Drops the connection now (the owner saw a reply it cannot accept), then reconnects.
+  void fail(std::string_view why);
+
+  /// Once per loop turn: starts the batched send, runs connect/reply/keepalive timers and
+  /// the reconnect schedule.
+  void poll(int64_t now_ms);
+  /// A completion of this link (the slot_base bits matched).
+  void on_completion(const io_uring_cqe& cqe);
+
+  /// Successful connections after the first (for the reconnect metric).
+  uint64_t reconnects() const { return reconnects_; }
+
+  static constexpr uint32_t op_connect = 0;
+  static constexpr uint32_t op_recv = 1;
+  static constexpr uint32_t op_send = 2;
+
+ private:
+  enum class state { idle, backoff, connecting, handshake, up, closing };
+
+  void start_connect(int64_t now_ms);
+  void on_connected(int res);
+  void on_received(int res);
+  void on_sent(int res);
+  void arm_recv();
+  void arm_send();
+  void handle_reply(resp_view reply);
+  void handle_own_reply(const link_request& request, resp_view reply);
+  void go_up();
+  void drop(std::string_view why);
+  void finish_close();
+  bool in_flight() const { return connect_in_flight_ || recv_in_flight_ || send_in_flight_; }
+  io_uring_sqe* sqe();
+  uint64_t user_data(uint32_t op) const;
+  void queue_own(std::initializer_list<std::string_view> args, uint32_t what);
+
+  io_uring* ring_;
+  link_owner& owner_;
+  const uint32_t slot_base_;
+  const link_options options_;
+  const bool subscriber_;
+
+  state state_ = state::idle;
+  int fd_ = -1;
+  uint32_t generation_ = 0;
+  bool connect_in_flight_ = false;
+  bool recv_in_flight_ = false;
+  bool send_in_flight_ = false;
+  bool ever_up_ = false;
+  uint64_t reconnects_ = 0;
+
+  int64_t now_ms_ = 0;
+  int64_t deadline_ms_ = 0;     // connecting: give up; backoff: try again
+  int64_t progress_ms_ = 0;     // last reply, or when the FIFO stopped being empty
+  int64_t last_traffic_ms_ = 0; // last byte in or out (keepalive)
+  int64_t backoff_ms_ = 0;
+  uint64_t jitter_state_;
+  std::string down_reason_;
+
+  std::string queued_;   // commands of this turn, not yet handed to the kernel
+  std::string sending_;  // the bytes of the one send in flight (stable until its CQE)
+  std::size_t sent_ = 0;
+  std::size_t commit_mark_ = 0;
+  fifo<link_request> pending_;
+  std::string retained_;  // bytes of pending retained commands, oldest first
+  std::size_t retained_head_ = 0;
+  std::vector<link_request> failing_;  // reused while failing the pending requests
+  std::vector<char> rbuf_;
+  resp_reader reader_;
+};
+
+}  // namespace wsa
