@@ -1,0 +1,49 @@
+// Key, channel and glob naming of the Redis broker, and the live payload format.
+#include "broker/redis_scripts.h"
+
+#include <gtest/gtest.h>
+
+namespace wsa {
+namespace {
+
+TEST(redis_scripts, channel_names_carry_the_tag) {
+  std::string_view tag;
+  ASSERT_TRUE(redis_channel_tag("wsa:{chat.lobby}", tag));
+  EXPECT_EQ(tag, "chat.lobby");
+  ASSERT_TRUE(redis_channel_tag("wsa:{a}b}", tag));  // a '}' inside a tag is kept
+  EXPECT_EQ(tag, "a}b");
+  EXPECT_FALSE(redis_channel_tag("wsa:{}", tag));
+  EXPECT_FALSE(redis_channel_tag("wsa:{x", tag));
+  EXPECT_FALSE(redis_channel_tag("other:{x}", tag));
+}
+
+TEST(redis_scripts, pattern_globs_are_supersets_with_literals_escaped) {
+  std::string glob;
+  redis_pattern_glob("chat.*", glob);
+  EXPECT_EQ(glob, "wsa:{chat.*}");
+  redis_pattern_glob("news.>", glob);
+  EXPECT_EQ(glob, "wsa:{news.*}");
+  redis_pattern_glob("*.x.*.>", glob);
+  EXPECT_EQ(glob, "wsa:{*.x.*.*}");
+  redis_pattern_glob("a[1]?\\b.*", glob);
+  EXPECT_EQ(glob, "wsa:{a\\[1\\]\\?\\\\b.*}");
+}
+
+TEST(redis_scripts, live_payload_splits_at_the_first_two_spaces_only) {
+  uint64_t seq = 0;
+  std::string_view epoch;
+  std::string_view data;
+  ASSERT_TRUE(redis_parse_live("42 9f2c0a1b {\"a\": \"b c\"}", seq, epoch, data));
+  EXPECT_EQ(seq, 42u);
+  EXPECT_EQ(epoch, "9f2c0a1b");
+  EXPECT_EQ(data, "{\"a\": \"b c\"}");
+  ASSERT_TRUE(redis_parse_live("1 e ", seq, epoch, data));
+  EXPECT_EQ(data, "");
+  EXPECT_FALSE(redis_parse_live("x e d", seq, epoch, data));
+  EXPECT_FALSE(redis_parse_live("12", seq, epoch, data));
+  EXPECT_FALSE(redis_parse_live("12 e", seq, epoch, data));
+  EXPECT_FALSE(redis_parse_live(" 1 e d", seq, epoch, data));
+}
+
+}  // namespace
+}  // namespace wsa
