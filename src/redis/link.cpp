@@ -135,9 +135,9 @@ void link::on_connected(int res) {
     const int n = std::snprintf(digits, sizeof digits, "%u", options_.db);
     queue_own({"SELECT", std::string_view(digits, static_cast<std::size_t>(n))}, own_select);
   }
-  if (pending_.empty()) {
-    go_up();
-  }
+  // Up only once Redis has answered: a connection accepted by the kernel of a frozen or
+  // overloaded server must not look ready.
+  queue_own({"PING"}, own_ping);
   arm_send();
 }
 

@@ -60,7 +60,7 @@ TEST_F(redis_broker_test, two_nodes_publishing_on_one_tag_get_distinct_gap_free_
   for (int round = 0; round < rounds; ++round) {
     publish_n(a, "shared", 10, round * 10);
     publish_n(b, "shared", 10, round * 10);
-    pump_until([] { return true; });  // one turn: batches of both interleave in Redis
+    turn();  // batches of both nodes interleave in Redis
   }
   ASSERT_TRUE(pump_until([&] {
     return rec_a.acks.size() == rounds * 10 && rec_b.acks.size() == rounds * 10;
@@ -290,8 +290,8 @@ TEST_F(redis_broker_test, noscript_after_script_flush_reloads_and_retries) {
   EXPECT_EQ(rec.answers[2].seqs.size(), 6u);
   EXPECT_EQ(metrics_.broker_errors.get(), 0u);
   // Two loads on connect, two again after NOSCRIPT (once, however many commands failed).
-  EXPECT_NE(redis_->command({"INFO", "commandstats"}).find("cmdstat_script|load:calls=4,"),
-            std::string::npos);
+  const std::string stats = redis_->command({"INFO", "commandstats"});
+  EXPECT_NE(stats.find("cmdstat_script|load:calls=4,"), std::string::npos) << stats;
 }
 
 TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {

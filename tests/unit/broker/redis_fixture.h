@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -107,6 +109,7 @@ class redis_server {
   std::string command(std::initializer_list<std::string_view> args) const {
     const int fd = connect_to(port_);
     if (fd < 0) {
+      std::fprintf(stderr, "redis_fixture: connect failed: %s\n", std::strerror(errno));
       return {};
     }
     std::string out;
@@ -122,6 +125,9 @@ class redis_server {
         read_reply(fd, in, pos);  // the AUTH answer
       }
       reply = read_reply(fd, in, pos);
+      if (reply.empty()) {
+        std::fprintf(stderr, "redis_fixture: no reply: %s\n", std::strerror(errno));
+      }
     }
     ::close(fd);
     return reply;

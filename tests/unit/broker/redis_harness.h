@@ -138,14 +138,27 @@ class redis_broker_harness : public ::testing::Test {
         return false;
       }
       ring_.submit_and_wait(5);
-      ring_.drain([this](const io_uring_cqe& cqe) {
-        if (decode_op(cqe.user_data).kind == io_op::redis) {
-          for (auto& b : brokers_) {
-            b->on_completion(cqe);
-          }
-        }
-      });
+      dispatch();
     }
+  }
+
+  void dispatch() {
+    ring_.drain([this](const io_uring_cqe& cqe) {
+      if (decode_op(cqe.user_data).kind == io_op::redis) {
+        for (auto& b : brokers_) {
+          b->on_completion(cqe);
+        }
+      }
+    });
+  }
+
+  /// One loop turn that does not wait: poll, submit, dispatch what has completed.
+  void turn() {
+    for (auto& b : brokers_) {
+      b->poll();
+    }
+    ring_.submit_no_wait();
+    dispatch();
   }
 
   /// Runs loop turns for about `ms` (for "nothing else happens" checks).

@@ -31,7 +31,7 @@ TEST(resp_writer, integers_and_binary_arguments) {
 TEST(resp_writer, concatenated_argument) {
   std::string out;
   resp_bulk_concat(out, {"wsa:{", "chat.lobby", "}:log"});
-  EXPECT_EQ(out, "$19\r\nwsa:{chat.lobby}:log\r\n");
+  EXPECT_EQ(out, "$20\r\nwsa:{chat.lobby}:log\r\n");
 }
 
 TEST(resp_writer, appends_without_touching_what_is_there) {
