@@ -1,7 +1,10 @@
 // wsagent: the binary. Subcommands: serve, keygen, token, version (src/cli parses them).
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "auth/keys.h"
 #include "cli/command_line.h"
 #include "obs/log.h"
 #include "server/node.h"
@@ -11,8 +14,40 @@ extern char** environ;
 
 namespace {
 
+// The keys that verify client tokens: the JWKS and/or the HS256 secret (the option parser
+// has already refused auth without either, unless --no-auth).
+bool load_keys(const wsa::config& cfg, wsa::key_set& keys) {
+  std::string error;
+  std::vector<std::string> warnings;
+  if (!cfg.jwks_file.empty() && !keys.add_jwks_file(cfg.jwks_file, error, warnings)) {
+    WSA_LOG(error, "cannot load the JWKS").kv("file", cfg.jwks_file).kv("why", error);
+    return false;
+  }
+  if (!cfg.hmac_secret_file.empty() &&
+      !keys.set_hmac_secret_file(cfg.hmac_secret_file, error, warnings)) {
+    WSA_LOG(error, "cannot load the HS256 secret").kv("file", cfg.hmac_secret_file).kv("why", error);
+    return false;
+  }
+  for (const std::string& warning : warnings) {
+    WSA_LOG(warn, warning);
+  }
+  if (keys.empty()) {
+    WSA_LOG(error, "no key to verify tokens: give --jwks or --hmac-secret-file, or --no-auth");
+    return false;
+  }
+  return true;
+}
+
 int run_serve(const wsa::config& cfg) {
-  wsa::node n(cfg);
+  wsa::key_set keys;
+  if (!wsa::crypto_init()) {
+    WSA_LOG(error, "libsodium cannot start (no randomness source)");
+    return 1;
+  }
+  if (!cfg.no_auth && !load_keys(cfg, keys)) {
+    return wsa::usage_error_exit;
+  }
+  wsa::node n(cfg, std::move(keys));
   return n.run();
 }
 
@@ -39,10 +74,6 @@ int main(int argc, char** argv) {
   }
   switch (inv.command) {
     case wsa::subcommand::serve:
-      if (!inv.serve.no_auth) {
-        WSA_LOG(error, "token authentication is not available in this build yet: use --no-auth");
-        return 2;
-      }
       return run_serve(inv.serve);
     case wsa::subcommand::keygen:
     case wsa::subcommand::token:

@@ -40,6 +40,8 @@ struct alignas(64) shard_metrics {
   counter slow_consumer_closes;    ///< closed with 4008
   counter protocol_errors;         ///< closed with 1002/1007/1009
   counter command_errors;          ///< `err` replies sent
+  counter auth_failures;           ///< tokens refused (handshake 401, auth frame, API)
+  counter token_expiries;          ///< connections closed with 4001 when exp passed
   counter subscriptions;           ///< gauge: subscriptions held by this shard's clients
   counter tags_owned;              ///< gauge: tags whose order this shard keeps
   counter http_requests;           ///< plain HTTP requests answered

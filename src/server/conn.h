@@ -5,15 +5,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "auth/perm.h"
 #include "net/out_queue.h"
 
 namespace wsa {
 
 class ws_session;
-class permissions;
 struct pending_sub;
 
 enum class conn_state : uint8_t {
@@ -36,6 +37,7 @@ struct conn {
   bool ping_sent = false;       ///< an idle ping awaits any answer
   bool keep_alive = false;      ///< HTTP: more requests may follow
   bool cancel_sent = false;
+  bool http_waiting = false;    ///< HTTP: a publish awaits the broker; later requests wait
   uint16_t close_code = 0;      ///< what we sent, for logs and metrics
   uint16_t handshake_status = 0;  ///< HTTP status answered (for the log)
   int64_t deadline_ms = 0;      ///< handshake, close or auth deadline (when timed)
@@ -45,7 +47,9 @@ struct conn {
   int64_t token_exp = 0;        ///< unix seconds; 0: no expiry
   std::string* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
   ws_session* ws = nullptr;            ///< attached only mid-message
-  const permissions* perms = nullptr;  ///< null: may do everything (auth off)
+  /// What the token grants. Null: auth off (everything allowed), or, with auth on, not
+  /// authenticated yet (only an `auth` frame is accepted).
+  std::unique_ptr<permissions> perms;
   pending_sub* pending = nullptr;      ///< subscribe requests waiting for tag owners
   conn* timed_prev = nullptr;
   conn* timed_next = nullptr;

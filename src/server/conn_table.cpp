@@ -31,6 +31,7 @@ void conn_table::release(conn* c) {
   c->out.clear();
   c->subs.clear();
   c->subs.shrink_to_fit();
+  c->perms.reset();
   free_.push_back(c->slot);
   --live_;
 }

@@ -65,7 +65,8 @@ std::size_t mailbox_capacity(const config& cfg) {
 
 }  // namespace
 
-node::node(config cfg) : cfg_(std::move(cfg)), epoch_(random_hex(4)) {
+node::node(config cfg, key_set keys)
+    : cfg_(std::move(cfg)), keys_(std::move(keys)), epoch_(random_hex(4)) {
   node_id_ = cfg_.node_id;
   if (node_id_.empty()) {
     char host[256] = {};

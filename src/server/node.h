@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/keys.h"
 #include "core/mailbox.h"
 #include "obs/metrics.h"
 #include "wsa/config.h"
@@ -19,7 +20,8 @@ class shard;
 
 class node {
  public:
-  explicit node(config cfg);
+  /// `keys` verify client tokens (unused with --no-auth).
+  node(config cfg, key_set keys);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -30,6 +32,7 @@ class node {
 
   const config& cfg() const { return cfg_; }
   unsigned shard_count() const { return cfg_.shards; }
+  const key_set& keys() const { return keys_; }
   const std::string& epoch() const { return epoch_; }
   const std::string& node_id() const { return node_id_; }
   shard& peer(unsigned index) { return *shards_[index]; }
@@ -44,6 +47,7 @@ class node {
   bool bind_listeners(std::string& error);
 
   config cfg_;
+  key_set keys_;  // read-only once the shards start: shared without locks
   std::string epoch_;
   std::string node_id_;
   std::string bound_address_;

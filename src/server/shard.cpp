@@ -57,6 +57,7 @@ bool shard::init(std::string& error) {
   broker_listener& listener = *this;
   broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(), node_.cfg().history_size,
                                               metrics_);
+  init_auth();
   iov_arena_.resize(64 * 1024);
   msg_arena_.resize(4096);
   return true;
@@ -484,6 +485,7 @@ void shard::on_timers(int64_t now) {
     return;
   }
   next_sweep_ms_ = now + 1000;
+  auth_log_budget_ = 20;
   // Once a second: idle pings and token expiry (rare events, so a sweep is cheap enough).
   const int64_t idle = node_.cfg().idle_timeout_ms;
   const int64_t unix_now = unix_seconds();
@@ -492,6 +494,7 @@ void shard::on_timers(int64_t now) {
       return;
     }
     if (c.token_exp != 0 && unix_now >= c.token_exp) {
+      metrics_.token_expiries.add();
       close_ws(c, 4001, "token expired", false);
       return;
     }

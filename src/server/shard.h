@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/jwt.h"
 #include "broker/broker.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
@@ -97,6 +98,7 @@ class shard final : private ws_sink, private broker_listener {
 
   // ---- HTTP (shard_http.cpp) ----
   void on_http_bytes(conn& c, const char* data, std::size_t size);
+  void on_http_input(conn& c, const char* data, std::size_t size);
   /// Handles one complete request; returns false when the connection stops reading HTTP.
   bool on_http_request(conn& c, const http_request& request, std::string_view body,
                        std::string_view rest);
@@ -117,7 +119,25 @@ class shard final : private ws_sink, private broker_listener {
   void on_pub(conn& c, const command& cmd);
   void on_sub(conn& c, const command& cmd);
   void on_unsub(conn& c, const command& cmd);
+  /// Routes a publish to the tag's owner shard; the answer comes to on_publish_result.
+  void submit_publish(conn& c, std::string_view id, std::string_view tag, std::string_view data);
+
+  // ---- authentication (shard_auth.cpp) ----
+  void init_auth();
+  bool auth_required() const;
+  /// Verifies a token into claims_, counting and logging a refusal.
+  token_status verify_token(std::string_view token, std::string_view where);
+  /// Verifies `token` and gives `c` its permissions and expiry (replacing earlier ones).
+  token_status authenticate(conn& c, std::string_view token, std::string_view where);
+  /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
+  bool authenticate_upgrade(conn& c, const http_request& request);
   void on_auth(conn& c, const command& cmd);
+  /// Permission checks; on refusal the `err forbidden` is sent and false returned.
+  bool may_publish(conn& c, const command& cmd);
+  bool may_subscribe(conn& c, const command& cmd);
+  /// POST /api/publish; returns true while the connection goes on reading HTTP.
+  bool on_http_publish(conn& c, const http_request& request, std::string_view body);
+  void finish_http_publish(conn& c, bool ok, uint64_t seq, std::string_view error);
 
   // ---- pub/sub (shard_pubsub.cpp) ----
   unsigned owner_of(std::string_view tag) const;
@@ -210,6 +230,14 @@ class shard final : private ws_sink, private broker_listener {
   std::vector<uint32_t> free_query_waiters_;
 
   std::string scratch_;  // JSON replies being built
+
+  // Authentication (null verifier: --no-auth).
+  std::unique_ptr<token_verifier> verifier_;
+  token_claims claims_;             // the last verified token's claims (reused)
+  std::vector<char> query_token_;   // ?token= decoded
+  std::string api_frame_;           // POST /api/publish body as a pub frame (padded)
+  int auth_log_budget_ = 0;         // refusals still logged this second
+  bool feeding_http_ = false;       // inside on_http_bytes: no re-entry
 };
 
 }  // namespace wsa

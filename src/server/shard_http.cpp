@@ -32,9 +32,29 @@ std::string hex_id(uint64_t id) {
 }  // namespace
 
 void shard::on_http_bytes(conn& c, const char* data, std::size_t size) {
+  if (c.http_waiting) {
+    // A publish awaits the broker: later requests wait their turn, unparsed.
+    if (c.http_buffer == nullptr) {
+      c.http_buffer = new std::string();
+    }
+    if (c.http_buffer->size() + size > node_.cfg().max_header_bytes + node_.cfg().max_message_bytes) {
+      respond_error(c, 413, "too many bytes pipelined behind a publish");
+      return;
+    }
+    c.http_buffer->append(data, size);
+    return;
+  }
+  feeding_http_ = true;
+  on_http_input(c, data, size);
+  feeding_http_ = false;
+}
+
+void shard::on_http_input(conn& c, const char* data, std::size_t size) {
   std::string_view input;
   if (c.http_buffer != nullptr) {
-    c.http_buffer->append(data, size);
+    if (size > 0) {
+      c.http_buffer->append(data, size);
+    }
     input = *c.http_buffer;
   } else {
     input = std::string_view(data, size);
@@ -69,6 +89,9 @@ void shard::on_http_bytes(conn& c, const char* data, std::size_t size) {
       return;  // upgraded, or closing: the HTTP buffer is gone
     }
     input = rest;
+    if (c.http_waiting) {
+      break;  // keep the rest until the publish is answered
+    }
   }
   // Keep what is left (a partial head or body) until more bytes arrive.
   if (input.empty()) {
@@ -108,9 +131,7 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
       respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);
     }
   } else if (path == "/api/publish") {
-    (void)body;
-    respond_error(c, 501, "the HTTP publish API is not available yet");
-    return false;
+    return on_http_publish(c, request, body) && c.state == conn_state::http;
   } else {
     respond_error(c, 404, "no such endpoint (WebSocket clients connect to /ws)");
     return false;
@@ -151,6 +172,9 @@ void shard::upgrade(conn& c, const http_request& request, std::string_view rest)
     respond_error(c, check.status, check.reason, check.extra_headers);
     return;
   }
+  if (auth_required() && !authenticate_upgrade(c, request)) {
+    return;  // answered 401, no upgrade
+  }
   std::string text;
   const auto accept = accept_key(request.sec_websocket_key);
   build_switching_protocols(text, std::string_view(accept.data(), accept.size()),
@@ -168,6 +192,10 @@ void shard::upgrade(conn& c, const http_request& request, std::string_view rest)
   scratch_.clear();
   append_hello(scratch_, node_.node_id(), hex_id(c.id), version);
   send_json(c, scratch_);
+  if (auth_required() && c.perms == nullptr) {
+    // No token in the handshake: the first frame must be `auth`, in time.
+    set_deadline(c, monotonic_ms() + node_.cfg().auth_timeout_ms);
+  }
   if (!early.empty() && c.state == conn_state::websocket) {
     on_ws_bytes(c, early.data(), early.size());
   }

@@ -152,6 +152,10 @@ void shard::deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg) 
 void shard::on_publish_result(records::conn_address to, std::string_view id, bool ok,
                               uint64_t seq, std::string_view error) {
   conn* c = conns_.find(to.slot, to.generation);
+  if (c != nullptr && c->state == conn_state::http && c->http_waiting) {
+    finish_http_publish(*c, ok, seq, error);
+    return;
+  }
   if (c == nullptr || c->state != conn_state::websocket) {
     return;
   }

@@ -101,6 +101,11 @@ bool shard::on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t
     send_err(c, {}, "bad_request", "id longer than 128 bytes");
     return c.state == conn_state::websocket;
   }
+  if (auth_required() && c.perms == nullptr && command_.op != op_kind::auth) {
+    send_err(c, command_.id, "unauthorized", "send an auth frame with a token first");
+    close_ws(c, 4001, "not authenticated", false);
+    return false;
+  }
   switch (command_.op) {
     case op_kind::auth:
       on_auth(c, command_);
@@ -147,11 +152,6 @@ void shard::send_err(conn& c, std::string_view id, const char* code, std::string
 
 // ---- commands ----
 
-void shard::on_auth(conn& c, const command& cmd) {
-  // Authentication plugs in here (issue 3); with auth off every connection may do all.
-  send_ok(c, cmd.id);
-}
-
 void shard::on_pub(conn& c, const command& cmd) {
   if (!is_valid_tag(cmd.tag)) {
     send_err(c, cmd.id, "bad_tag",
@@ -159,19 +159,26 @@ void shard::on_pub(conn& c, const command& cmd) {
                                        : "invalid tag");
     return;
   }
-  metrics_.publishes.add();
-  const records::conn_address from{c.slot, c.generation};
-  const unsigned owner = owner_of(cmd.tag);
-  if (owner == id_) {
-    publish(id_, from, cmd.id, cmd.tag, cmd.data);
+  if (!may_publish(c, cmd)) {
     return;
   }
-  const records::publish_head head{from, static_cast<uint32_t>(cmd.data.size()),
-                                   static_cast<uint16_t>(cmd.tag.size()),
-                                   static_cast<uint16_t>(cmd.id.size())};
-  char* at = mail_to(owner, records::publish,
-                     sizeof head + cmd.tag.size() + cmd.id.size() + cmd.data.size());
-  records::writer(at).put(head).put(cmd.tag).put(cmd.id).put(cmd.data);
+  metrics_.publishes.add();
+  submit_publish(c, cmd.id, cmd.tag, cmd.data);
+}
+
+void shard::submit_publish(conn& c, std::string_view id, std::string_view tag,
+                           std::string_view data) {
+  const records::conn_address from{c.slot, c.generation};
+  const unsigned owner = owner_of(tag);
+  if (owner == id_) {
+    publish(id_, from, id, tag, data);
+    return;
+  }
+  const records::publish_head head{from, static_cast<uint32_t>(data.size()),
+                                   static_cast<uint16_t>(tag.size()),
+                                   static_cast<uint16_t>(id.size())};
+  char* at = mail_to(owner, records::publish, sizeof head + tag.size() + id.size() + data.size());
+  records::writer(at).put(head).put(tag).put(id).put(data);
   node_.mail(id_, owner).end_record();
 }
 
@@ -191,6 +198,9 @@ void shard::on_sub(conn& c, const command& cmd) {
     if (!repeated && !holds(c, tag)) {
       ++added;
     }
+  }
+  if (!may_subscribe(c, cmd)) {
+    return;
   }
   if (c.subs.size() + added > node_.cfg().max_tags_per_connection) {
     send_err(c, cmd.id, "bad_request",
