@@ -1,0 +1,209 @@
+// RFC 6455 framing against the real server: violations close with the code the RFC and
+// PROTOCOL.md "Close codes" give (1002 protocol, 1007 UTF-8, 1009 too big), decided without
+// waiting for payloads that will never come; fragmentation, ping/pong and the close
+// handshake work.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/server_process.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+class WebSocket : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.start()); }
+
+  ws_client connect() { return ws_client::connect(server_.port()); }
+
+  // The server's verdict: a close frame with `code`, then the TCP connection ends.
+  void expect_closed_with(ws_client& c, uint16_t code) {
+    const ws_message close = c.wait_close();
+    EXPECT_EQ(close.close_code, code) << "reason: " << close.close_reason;
+    EXPECT_TRUE(c.wait_eof()) << "the server kept the TCP connection open after its close";
+  }
+
+  server_process server_{{"--no-auth", "--max-message-bytes", "64KiB"}};
+};
+
+TEST_F(WebSocket, ServerFramesAreUnmaskedTextFrames) {
+  ws_client c = connect();
+  c.send_text(R"({"op":"ping","id":1})");
+  const std::optional<ws_frame> frame = c.next_frame();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_FALSE(frame->masked);
+  EXPECT_EQ(frame->opcode, ws_op::text);
+  EXPECT_TRUE(frame->fin);
+  EXPECT_EQ(frame->rsv, 0);
+}
+
+TEST_F(WebSocket, UnmaskedClientFrameCloses1002) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::text, .payload = R"({"op":"ping","id":1})", .masked = false});
+  expect_closed_with(c, 1002);
+}
+
+TEST_F(WebSocket, InvalidUtf8Closes1007) {
+  ws_client c = connect();
+  c.send_text("{\"op\":\"ping\",\"id\":\"\xC3\x28\"}");
+  expect_closed_with(c, 1007);
+}
+
+TEST_F(WebSocket, InvalidUtf8AcrossFragmentsCloses1007) {
+  ws_client c = connect();
+  // A valid 2-byte sequence split across frames is fine ...
+  c.send_fragmented(ws_op::text, "{\"op\":\"ping\",\"id\":\"\xC3\xA9\"}", 20);
+  EXPECT_EQ(c.next_json().raw("id"), "\"\xC3\xA9\"");
+  // ... an overlong encoding (C0 80) is not.
+  c.send_fragmented(ws_op::text, "{\"op\":\"ping\",\"id\":\"\xC0\x80\"}", 3);
+  expect_closed_with(c, 1007);
+}
+
+TEST_F(WebSocket, OversizeFrameIsRefusedFromItsHeaderAlone) {
+  ws_client c = connect();
+  // Only the header (and mask key) of a 10 MB frame: the verdict must not wait for payload.
+  c.send_frame({.opcode = ws_op::text, .claimed_length = 10u * 1024 * 1024});
+  expect_closed_with(c, 1009);
+}
+
+TEST_F(WebSocket, OversizeFragmentedMessageCloses1009) {
+  ws_client c = connect();
+  const std::string piece(40 * 1024, ' ');
+  c.send_frame({.opcode = ws_op::text, .payload = "{" + piece, .fin = false});
+  // The second header makes the message larger than 64 KiB; its payload is never sent.
+  c.send_frame({.opcode = ws_op::continuation, .fin = true, .claimed_length = 40 * 1024});
+  expect_closed_with(c, 1009);
+}
+
+TEST_F(WebSocket, MessageOfExactlyTheLimitIsAccepted) {
+  ws_client c = connect();
+  std::string frame = R"({"op":"pub","id":1,"tag":"big","data":")";
+  const std::size_t limit = 64 * 1024;
+  frame += std::string(limit - frame.size() - 2, 'x') + "\"}";
+  ASSERT_EQ(frame.size(), limit);
+  const json_message ok = c.call(frame);
+  EXPECT_EQ(ok.op(), "ok") << ok.text();
+}
+
+TEST_F(WebSocket, ReservedOpcodesClose1002) {
+  for (const uint8_t opcode : {uint8_t{0x3}, uint8_t{0x7}, uint8_t{0xB}, uint8_t{0xF}}) {
+    SCOPED_TRACE("opcode " + std::to_string(opcode));
+    ws_client c = connect();
+    c.send_frame({.opcode = opcode, .payload = "x"});
+    expect_closed_with(c, 1002);
+  }
+}
+
+TEST_F(WebSocket, RsvBitsWithoutExtensionClose1002) {
+  for (const uint8_t rsv : {uint8_t{4}, uint8_t{2}, uint8_t{1}}) {
+    SCOPED_TRACE("rsv " + std::to_string(rsv));
+    ws_client c = connect();
+    c.send_frame({.opcode = ws_op::text, .payload = R"({"op":"ping","id":1})", .rsv = rsv});
+    expect_closed_with(c, 1002);
+  }
+}
+
+TEST_F(WebSocket, ContinuationWithoutStartCloses1002) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::continuation, .payload = R"({"op":"ping","id":1})"});
+  expect_closed_with(c, 1002);
+}
+
+TEST_F(WebSocket, NewMessageInsideAFragmentedOneCloses1002) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::text, .payload = R"({"op":)", .fin = false});
+  c.send_frame({.opcode = ws_op::text, .payload = R"({"op":"ping","id":1})"});
+  expect_closed_with(c, 1002);
+}
+
+TEST_F(WebSocket, BadControlFramesClose1002) {
+  {
+    SCOPED_TRACE("ping with 126 bytes");
+    ws_client c = connect();
+    c.send_frame({.opcode = ws_op::ping, .payload = std::string(126, 'p')});
+    expect_closed_with(c, 1002);
+  }
+  {
+    SCOPED_TRACE("fragmented ping");
+    ws_client c = connect();
+    c.send_frame({.opcode = ws_op::ping, .payload = "p", .fin = false});
+    expect_closed_with(c, 1002);
+  }
+}
+
+TEST_F(WebSocket, FragmentedMessagesAreJoined) {
+  ws_client c = connect();
+  c.send_fragmented(ws_op::text, R"({"op":"ping","id":"fragments"})", 7);
+  EXPECT_EQ(c.next_json().raw("id"), R"("fragments")");
+  // A ping between fragments is answered at once; the message still arrives whole.
+  c.send_frame({.opcode = ws_op::text, .payload = R"({"op":"pi)", .fin = false});
+  c.send_ping("between");
+  const ws_message pong = c.next_message();
+  EXPECT_EQ(pong.opcode, ws_op::pong);
+  EXPECT_EQ(pong.payload, "between");
+  c.send_frame({.opcode = ws_op::continuation, .payload = R"(ng","id":2})"});
+  EXPECT_EQ(c.next_json().raw("id"), "2");
+  // Empty fragments are fragments too.
+  c.send_frame({.opcode = ws_op::text, .payload = "", .fin = false});
+  c.send_frame({.opcode = ws_op::continuation, .payload = R"({"op":"ping","id":3})", .fin = false});
+  c.send_frame({.opcode = ws_op::continuation, .payload = ""});
+  EXPECT_EQ(c.next_json().raw("id"), "3");
+}
+
+TEST_F(WebSocket, PingGetsPongWithTheSamePayload) {
+  ws_client c = connect();
+  c.send_ping("are you there?");
+  const ws_message pong = c.next_message();
+  EXPECT_EQ(pong.opcode, ws_op::pong);
+  EXPECT_EQ(pong.payload, "are you there?");
+  c.send_ping();
+  const ws_message empty = c.next_message();
+  EXPECT_EQ(empty.opcode, ws_op::pong);
+  EXPECT_EQ(empty.payload, "");
+}
+
+TEST_F(WebSocket, UnsolicitedPongIsIgnored) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::pong, .payload = "unsolicited"});
+  EXPECT_EQ(c.call(R"({"op":"ping","id":1})").op(), "ok");
+}
+
+TEST_F(WebSocket, CloseHandshakeIsEchoedThenTcpCloses) {
+  ws_client c = connect();
+  c.send_close(1000, "bye");
+  const ws_message close = c.next_message();
+  ASSERT_EQ(close.opcode, ws_op::close);
+  EXPECT_EQ(close.close_code, 1000);
+  EXPECT_TRUE(c.wait_eof());
+}
+
+TEST_F(WebSocket, CloseWithoutCodeIsAnswered) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::close});
+  const ws_message close = c.next_message();
+  ASSERT_EQ(close.opcode, ws_op::close);
+  // RFC 6455 5.5.1: the endpoint echoes the status code it received; with none it may send
+  // an empty close or 1000.
+  EXPECT_TRUE(close.close_code == 1005 || close.close_code == 1000) << close.close_code;
+  EXPECT_TRUE(c.wait_eof());
+}
+
+TEST_F(WebSocket, SubscriberClosingIsCleanedUp) {
+  // A subscriber that leaves must not break publishing to its tags.
+  {
+    ws_client gone = connect();
+    ASSERT_EQ(gone.call(R"({"op":"sub","id":1,"tags":["t"]})").op(), "ok");
+    gone.send_close(1000);
+    ASSERT_EQ(gone.next_message().opcode, ws_op::close);
+    ASSERT_TRUE(gone.wait_eof());
+  }
+  ws_client c = connect();
+  ASSERT_EQ(c.call(R"({"op":"sub","id":1,"tags":["t"]})").op(), "ok");
+  c.send_text(R"({"op":"pub","tag":"t","data":1})");
+  EXPECT_EQ(c.wait_for("msg").u64("/seq"), 1u);
+}
+
+}  // namespace
+}  // namespace wsa::test
