@@ -1,0 +1,132 @@
+"""One point of the table: start a server, put one workload on it with wsagent-loadgen, sample
+the server side's CPU and memory from /proc, stop it."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import servers as servers_mod
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/PID/stat (fields 14 and 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+class CpuSampler:
+    """Samples CPU seconds of some processes every 100 ms, so that their CPU% over the load
+    generator's measured window can be read afterwards."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.samples = []  # (monotonic, {label: cpu_seconds})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _take(self):
+        try:
+            self.samples.append((time.monotonic(),
+                                 {k: cpu_seconds(p) for k, p in self.pids.items()}))
+        except OSError:
+            pass
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self._take()
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._take()
+
+    def _at(self, t, label):
+        prev = None
+        for ts, values in self.samples:
+            if ts >= t:
+                if prev is None or ts == prev[0]:
+                    return values[label]
+                frac = (t - prev[0]) / (ts - prev[0])
+                return prev[1][label] + frac * (values[label] - prev[1][label])
+            prev = (ts, values)
+        return self.samples[-1][1][label] if self.samples else 0.0
+
+    def percent(self, label, start, end):
+        if end <= start:
+            return None
+        return 100.0 * (self._at(end, label) - self._at(start, label)) / (end - start)
+
+
+def run_point(ctx, server, workload, workdir):
+    """Returns a result dict; `error` is set when the point could not be measured."""
+    point = {"server": server.key, "label": server.label, "transport": server.transport,
+             "workload": workload.key, "workload_label": workload.label}
+    os.makedirs(workdir, exist_ok=True)
+    try:
+        running = server.start(ctx, workdir)
+    except servers_mod.NotAvailable as e:
+        point["error"] = "not available: %s" % e
+        return point
+    try:
+        pids = {"main": running.main.pid}
+        pids.update({k: p.pid for k, p in running.helpers.items()})
+        cmd = (["taskset", "-c", str(ctx.loadgen_cpu), ctx.loadgen] +
+               workload.loadgen_args(ctx.quick) +
+               ["--proto", running.proto, "--url", running.url,
+                "--server-pid", str(running.main.pid), "--json"])
+        point["command"] = cmd
+        with CpuSampler(pids) as sampler:
+            t0 = time.monotonic()
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        with open(os.path.join(workdir, "loadgen.json"), "w") as f:
+            f.write(proc.stdout)
+        with open(os.path.join(workdir, "loadgen.err"), "w") as f:
+            f.write(proc.stderr)
+        if running.main.poll() is not None:
+            point["error"] = "server exited (status %d)" % running.main.returncode
+            return point
+        point["server_peak_rss_kib"] = status_kib(running.main.pid, "VmHWM")
+        for label, pid in pids.items():
+            if label != "main":
+                point["%s_peak_rss_kib" % label] = status_kib(pid, "VmHWM")
+        if proc.returncode != 0 or not proc.stdout.strip():
+            point["error"] = "loadgen failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+            return point
+        lg = json.loads(proc.stdout)
+        point["loadgen"] = lg
+        # The measured window, on this process's clock: after setup and warmup.
+        start = t0 + lg.get("setup_s", 0) + lg.get("warmup_s", 0)
+        end = start + lg.get("window_s", lg.get("duration_s", 0))
+        for label in pids:
+            if label != "main":
+                point["%s_cpu_pct" % label] = sampler.percent(label, start, end)
+        point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)
+        if server.key == "wsagent-redis":
+            # Until the Redis broker is wired in, the server may accept --broker redis:// and
+            # still serve from memory: only rows that went through Redis count.
+            calls = servers_mod.redis_commands(running.redis_port)
+            point["redis_calls"] = calls
+            if not set(calls) - {"info", "ping", "hello", "client", "auth", "select"}:
+                point["error"] = ("not available: the server sent no command to Redis "
+                                  "(--broker redis:// not wired in yet)")
+                point["loadgen_unverified"] = point.pop("loadgen")
+    finally:
+        running.stop()
+    return point

@@ -1,0 +1,196 @@
+"""The servers bench/compare measures: how to start each one, pinned to the server CPU, and
+how to tell that it is ready. Every point gets freshly started processes, so that peak RSS
+and RSS per connection are those of that workload alone."""
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+
+class NotAvailable(Exception):
+    """The server cannot run here (e.g. a feature not wired in yet): rows say so."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, proc, what, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise NotAvailable("%s exited with status %d at start" % (what, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise NotAvailable("%s did not listen on port %d within %.0f s" % (what, port, timeout))
+
+
+def _http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+class Running:
+    """Processes of one started server; `main` is the one whose RSS and CPU are the server's,
+    `helpers` (Redis) also count towards the server side's CPU."""
+
+    def __init__(self, url, proto):
+        self.url, self.proto = url, proto
+        self.main = None
+        self.redis_port = None
+        self.helpers = {}  # label -> Popen
+        self._all = []
+
+    def spawn(self, cmd, log_path, env=None, cwd=None):
+        log = open(log_path, "wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self._all.append(proc)
+        return proc
+
+    def stop(self):
+        for proc in reversed(self._all):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self._all):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _pinned(cpu, cmd):
+    return ["taskset", "-c", str(cpu)] + cmd
+
+
+class Server:
+    """One row group of the table. `start(ctx)` returns a Running or raises NotAvailable."""
+
+    def __init__(self, key, label, transport, proto, starter):
+        self.key, self.label, self.transport, self.proto = key, label, transport, proto
+        self._starter = starter
+
+    def start(self, ctx, workdir):
+        return self._starter(self, ctx, workdir)
+
+
+def _start_redis(run, ctx, workdir):
+    port = free_port()
+    proc = run.spawn(_pinned(ctx.server_cpu, [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", workdir]),
+        os.path.join(workdir, "redis.log"))
+    run.helpers["redis"] = proc
+    run.redis_port = port
+    _wait_port(port, proc, "redis-server")
+    return port
+
+
+def redis_commands(port):
+    """Calls per command name that a Redis has served so far (INFO commandstats)."""
+    r = subprocess.run(["redis-cli", "-p", str(port), "info", "commandstats"],
+                       capture_output=True, text=True, timeout=10)
+    calls = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("cmdstat_"):
+            name, rest = line[len("cmdstat_"):].split(":", 1)
+            calls[name] = int(rest.split("calls=", 1)[1].split(",", 1)[0])
+    return calls
+
+
+def _start_wsagent(server, ctx, workdir, broker=None):
+    port = free_port()
+    run = Running("ws://127.0.0.1:%d/ws" % port, server.proto)
+    try:
+        cmd = [ctx.wsagent, "serve", "--no-auth", "--shards", "1",
+               "--listen", "127.0.0.1:%d" % port, "--log-level", "warn"]
+        if broker == "redis":
+            cmd += ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
+        run.main = run.spawn(_pinned(ctx.server_cpu, cmd), os.path.join(workdir, "server.log"))
+        _wait_port(port, run.main, "wsagent")
+        deadline = time.monotonic() + 5
+        while _http_status("http://127.0.0.1:%d/readyz" % port) != 200:
+            if time.monotonic() > deadline or run.main.poll() is not None:
+                raise NotAvailable("wsagent /readyz not 200 (broker %s)" % (broker or "embedded"))
+            time.sleep(0.1)
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+def _start_seed(server, ctx, workdir):
+    port = free_port()
+    run = Running("ws://127.0.0.1:%d/ws" % port, server.proto)
+    try:
+        redis_port = _start_redis(run, ctx, workdir)
+        run.main = run.spawn(_pinned(ctx.server_cpu, [
+            "/usr/bin/python3", os.path.join(ctx.root, "bench", "peers", "seed_server.py"),
+            "--port", str(port), "--redis-port", str(redis_port)]),
+            os.path.join(workdir, "server.log"))
+        _wait_port(port, run.main, "seed_server.py")
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+def _start_mosquitto(server, ctx, workdir):
+    tcp_port, ws_port = free_port(), free_port()
+    with open(os.path.join(ctx.root, "bench", "peers", "mosquitto.conf.in")) as f:
+        conf = f.read().replace("@TCP_PORT@", str(tcp_port)).replace("@WS_PORT@", str(ws_port))
+    conf_path = os.path.join(workdir, "mosquitto.conf")
+    with open(conf_path, "w") as f:
+        f.write(conf)
+    url = ("mqtt://127.0.0.1:%d" % tcp_port if server.proto == "mqtt"
+           else "ws://127.0.0.1:%d/" % ws_port)
+    run = Running(url, server.proto)
+    try:
+        run.main = run.spawn(_pinned(ctx.server_cpu, ["mosquitto", "-c", conf_path]),
+                             os.path.join(workdir, "server.log"))
+        _wait_port(tcp_port, run.main, "mosquitto")
+        _wait_port(ws_port, run.main, "mosquitto (websockets listener)")
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+def _start_node(server, ctx, workdir):
+    port = free_port()
+    run = Running("ws://127.0.0.1:%d/ws" % port, server.proto)
+    env = dict(os.environ, NODE_PATH=ctx.node_modules)
+    try:
+        run.main = run.spawn(_pinned(ctx.server_cpu, [
+            "node", os.path.join(ctx.root, "bench", "loadgen", "testdata", "v1_server.js"),
+            "--port", str(port)]), os.path.join(workdir, "server.log"), env=env)
+        _wait_port(port, run.main, "node v1_server.js")
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+SERVERS = [
+    Server("wsagent", "wsagent (embedded)", "v1 / WS", "wsagent", _start_wsagent),
+    Server("wsagent-redis", "wsagent (Redis)", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="redis")),
+    Server("seed", "seed design (Python + Redis)", "v1 / WS", "wsagent", _start_seed),
+    Server("mosquitto-tcp", "Mosquitto", "MQTT / TCP", "mqtt", _start_mosquitto),
+    Server("mosquitto-ws", "Mosquitto", "MQTT / WS", "mqtt-ws", _start_mosquitto),
+    Server("node", "Node.js + ws", "v1 / WS", "wsagent", _start_node),
+]
