@@ -1,0 +1,176 @@
+// Several shards (--shards 2): a few hundred connections spread over both shards by the
+// kernel, publishers on both, tags owned by both. Every subscriber gets every message once,
+// per tag in seq order with seq contiguous (PROTOCOL.md "Tags": seq grows by exactly 1).
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/server_process.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+constexpr int subscriber_count = 300;
+constexpr int tag_count = 8;
+constexpr int messages_per_publisher_and_tag = 10;
+
+// wsagent's conn ids are "c-<hex>" with the shard in the bits above 40
+// (src/server/shard.cpp); the test uses it only to choose publishers on each shard.
+unsigned shard_of(const ws_client& c) {
+  const std::string conn = c.hello().str("/conn");
+  uint64_t id = 0;
+  std::from_chars(conn.data() + 2, conn.data() + conn.size(), id, 16);
+  return static_cast<unsigned>(id >> 40);
+}
+
+uint64_t shard_value(const std::string& metrics, const std::string& name, int shard) {
+  const std::string key = name + "{shard=\"" + std::to_string(shard) + "\"} ";
+  const std::size_t at = metrics.find(key);
+  return at == std::string::npos ? 0 : std::stoull(metrics.substr(at + key.size()));
+}
+
+std::string tag_name(int t) { return "room." + std::to_string(t); }
+
+TEST(Shards, EverySubscriberGetsEveryMessageOnceInOrder) {
+  server_process server({"--no-auth", "--shards", "2"});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.shards(), 2u);
+
+  // Subscribers: even ones name every tag, odd ones use a pattern (matched on each shard).
+  std::string exact_tags;
+  for (int t = 0; t < tag_count; ++t) {
+    exact_tags += (t ? ",\"" : "\"") + tag_name(t) + "\"";
+  }
+  std::vector<ws_client> subscribers;
+  subscribers.reserve(subscriber_count);
+  for (int i = 0; i < subscriber_count; ++i) {
+    subscribers.push_back(ws_client::connect(server.port()));
+    const std::string tags = i % 2 == 0 ? exact_tags : "\"room.*\"";
+    const json_message ok =
+        subscribers.back().call(R"({"op":"sub","id":1,"tags":[)" + tags + "]}");
+    ASSERT_EQ(ok.op(), "ok") << ok.text();
+  }
+
+  // Two publishers on each shard.
+  std::vector<ws_client> publishers;
+  std::vector<int> per_shard(2, 0);
+  for (int attempt = 0; attempt < 200 && publishers.size() < 4; ++attempt) {
+    ws_client c = ws_client::connect(server.port());
+    const unsigned shard = shard_of(c);
+    ASSERT_LT(shard, 2u) << c.hello().text();
+    if (per_shard[shard] < 2) {
+      ++per_shard[shard];
+      publishers.push_back(std::move(c));
+    }
+  }
+  ASSERT_EQ(publishers.size(), 4u) << "could not get two connections on each shard";
+
+  const std::string metrics = http_get(server.port(), "/metrics").body;
+  for (int shard = 0; shard < 2; ++shard) {
+    EXPECT_GT(shard_value(metrics, "wsagent_websockets", shard), 0u) << metrics;
+  }
+
+  // Interleaved fire-and-forget publishing from all four, to every tag.
+  for (int n = 0; n < messages_per_publisher_and_tag; ++n) {
+    for (int t = 0; t < tag_count; ++t) {
+      for (std::size_t p = 0; p < publishers.size(); ++p) {
+        publishers[p].send_text(R"({"op":"pub","tag":")" + tag_name(t) + R"(","data":{"p":)" +
+                                std::to_string(p) + ",\"n\":" + std::to_string(n) + "}}");
+      }
+    }
+  }
+  const int per_tag = messages_per_publisher_and_tag * static_cast<int>(publishers.size());
+  const int total = per_tag * tag_count;
+
+  // What the first subscriber saw, by tag and seq, is what everyone must see.
+  std::map<std::string, std::map<uint64_t, std::string>> reference;
+  for (int i = 0; i < subscriber_count; ++i) {
+    SCOPED_TRACE("subscriber " + std::to_string(i));
+    std::map<std::string, uint64_t> last_seq;
+    std::map<std::string, std::map<std::string, int>> last_n;  // tag -> publisher -> n
+    for (int k = 0; k < total; ++k) {
+      const json_message m = subscribers[i].next_json();
+      ASSERT_EQ(m.op(), "msg") << m.text();
+      const std::string tag = m.str("/tag");
+      const uint64_t seq = m.u64("/seq");
+      ASSERT_EQ(seq, last_seq[tag] + 1) << "seq not contiguous on " << tag;
+      last_seq[tag] = seq;
+      const std::string p = std::to_string(m.i64("/data/p"));
+      const int n = static_cast<int>(m.i64("/data/n"));
+      auto [it, fresh] = last_n[tag].try_emplace(p, -1);
+      EXPECT_EQ(n, it->second + 1) << "publisher " << p << " reordered on " << tag;
+      it->second = n;
+      auto [ref, first] = reference[tag].try_emplace(seq, std::string(m.raw("data")));
+      EXPECT_EQ(ref->second, m.raw("data")) << "seq " << seq << " of " << tag
+                                            << " differs between subscribers";
+    }
+    for (int t = 0; t < tag_count; ++t) {
+      EXPECT_EQ(last_seq[tag_name(t)], static_cast<uint64_t>(per_tag));
+    }
+  }
+  const std::string after = http_get(server.port(), "/metrics").body;
+  for (int shard = 0; shard < 2; ++shard) {
+    EXPECT_GT(shard_value(after, "wsagent_tags_owned", shard), 0u)
+        << "all tags owned by one shard: cross-shard ordering not exercised";
+  }
+  // Nothing more for anyone (a duplicate would show here).
+  for (ws_client& s : subscribers) {
+    const json_message reply = s.call(R"({"op":"ping","id":"end"})");
+    EXPECT_EQ(reply.op(), "ok");
+    EXPECT_EQ(s.kept(), 0u) << "extra message: " << s.next_json().text();
+  }
+}
+
+TEST(Shards, RecoveryAcrossShardsReplaysFromTheOwner) {
+  server_process server({"--no-auth", "--shards", "2"});
+  ASSERT_TRUE(server.start());
+  // Publish from one connection to tags owned by either shard, then recover them all from
+  // connections on both shards.
+  ws_client pub = ws_client::connect(server.port());
+  for (int t = 0; t < tag_count; ++t) {
+    for (int n = 1; n <= 3; ++n) {
+      pub.send_text(R"({"op":"pub","tag":")" + tag_name(t) + R"(","data":)" +
+                    std::to_string(n) + "}");
+    }
+  }
+  ASSERT_EQ(pub.call(R"({"op":"ping","id":0})").op(), "ok");
+  std::vector<int> seen(2, 0);
+  for (int attempt = 0; attempt < 200 && (seen[0] == 0 || seen[1] == 0); ++attempt) {
+    ws_client c = ws_client::connect(server.port());
+    const unsigned shard = shard_of(c);
+    if (seen[shard]++ > 0) {
+      continue;
+    }
+    SCOPED_TRACE("recovering on shard " + std::to_string(shard));
+    std::string since;
+    std::string tags;
+    for (int t = 0; t < tag_count; ++t) {
+      tags += (t ? ",\"" : "\"") + tag_name(t) + "\"";
+      since += (t ? ",\"" : "\"") + tag_name(t) + "\":1";
+    }
+    c.send_text(R"({"op":"sub","id":1,"tags":[)" + tags + R"(],"since":{)" + since + "}}");
+    const json_message ok = c.next_json();
+    ASSERT_EQ(ok.op(), "ok") << ok.text();
+    std::map<std::string, uint64_t> last;
+    for (int k = 0; k < tag_count * 2; ++k) {
+      const json_message m = c.next_json();
+      ASSERT_EQ(m.op(), "msg") << m.text();
+      EXPECT_EQ(m.u64("/seq"), last[m.str("/tag")] == 0 ? 2u : last[m.str("/tag")] + 1);
+      last[m.str("/tag")] = m.u64("/seq");
+    }
+    for (int t = 0; t < tag_count; ++t) {
+      EXPECT_EQ(ok.u64("/seq/" + tag_name(t)), 3u);
+      EXPECT_EQ(last[tag_name(t)], 3u);
+    }
+  }
+  EXPECT_GT(seen[0], 0);
+  EXPECT_GT(seen[1], 0);
+}
+
+}  // namespace
+}  // namespace wsa::test
