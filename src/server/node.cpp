@@ -15,6 +15,7 @@
 #include <latch>
 #include <thread>
 
+#include "cli/endpoints.h"
 #include "obs/log.h"
 #include "server/listen_address.h"
 #include "server/shard.h"
@@ -130,8 +131,35 @@ bool node::bind_listeners(std::string& error) {
   return true;
 }
 
+bool node::prepare_broker(std::string& error) {
+  broker_spec spec;
+  if (!parse_broker(cfg_.broker, spec, error)) {
+    return false;
+  }
+  if (spec.type == broker_spec::kind::embedded) {
+    return true;
+  }
+  auto options = std::make_unique<redis_broker_options>();
+  const redis_endpoint& endpoint = spec.redis;
+  if (!resolve_redis_address(endpoint.host, endpoint.port, options->link.address, error)) {
+    return false;
+  }
+  options->link.username = endpoint.username;
+  options->link.password = endpoint.password;
+  options->link.auth = endpoint.has_password;
+  options->link.db = endpoint.db;
+  options->history_size = cfg_.history_size;
+  options->history_max_age_s = cfg_.history_max_age_s;
+  redis_ = std::move(options);
+  return true;
+}
+
 int node::run() {
   std::string error;
+  if (!prepare_broker(error)) {
+    WSA_LOG(error, "bad broker").kv("broker", redact_broker(cfg_.broker)).kv("error", error);
+    return 2;
+  }
   if (!bind_listeners(error)) {
     WSA_LOG(error, "cannot listen").kv("error", error);
     return 1;
@@ -202,7 +230,7 @@ int node::run() {
   WSA_LOG(info, "serving")
       .kv("node", node_id_)
       .kv("shards", count)
-      .kv("broker", cfg_.broker)
+      .kv("broker", redact_broker(cfg_.broker))
       .kv("auth", cfg_.no_auth ? "off" : "on")
       .kv("epoch", epoch_);
 

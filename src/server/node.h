@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/keys.h"
+#include "broker/redis_broker.h"
 #include "core/mailbox.h"
 #include "obs/metrics.h"
 #include "wsa/config.h"
@@ -33,6 +34,8 @@ class node {
   const config& cfg() const { return cfg_; }
   unsigned shard_count() const { return cfg_.shards; }
   const key_set& keys() const { return keys_; }
+  /// The Redis broker's settings (address resolved); null with the embedded broker.
+  const redis_broker_options* redis() const { return redis_.get(); }
   const std::string& epoch() const { return epoch_; }
   const std::string& node_id() const { return node_id_; }
   shard& peer(unsigned index) { return *shards_[index]; }
@@ -45,9 +48,12 @@ class node {
 
  private:
   bool bind_listeners(std::string& error);
+  /// Parses --broker and resolves a Redis host (blocking: before the shards start).
+  bool prepare_broker(std::string& error);
 
   config cfg_;
   key_set keys_;  // read-only once the shards start: shared without locks
+  std::unique_ptr<redis_broker_options> redis_;
   std::string epoch_;
   std::string node_id_;
   std::string bound_address_;

@@ -56,6 +56,7 @@ struct deliver_head {
   uint64_t seq;
   uint32_t frame_size;
   uint16_t tag_size;  // followed by: tag, frame
+  uint8_t scope = 0;  // shard::fanout_scope: who among the local subscribers gets it
 };
 
 struct query_head {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "broker/embedded.h"
+#include "broker/redis_broker.h"
 #include "core/op.h"
 #include "obs/log.h"
 #include "server/node.h"
@@ -55,8 +56,13 @@ bool shard::init(std::string& error) {
     return false;
   }
   broker_listener& listener = *this;
-  broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(), node_.cfg().history_size,
-                                              metrics_);
+  if (const redis_broker_options* redis = node_.redis()) {
+    broker_ = std::make_unique<redis_broker>(listener, ring_, *redis, metrics_, id_);
+    shared_broker_ = true;
+  } else {
+    broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(),
+                                                node_.cfg().history_size, metrics_);
+  }
   init_auth();
   iov_arena_.resize(64 * 1024);
   msg_arena_.resize(4096);
@@ -149,9 +155,11 @@ void shard::on_completion(const io_uring_cqe& cqe) {
       }
       return;
     }
+    case io_op::redis:
+      broker_->on_completion(cqe);
+      return;
     case io_op::doorbell:
     case io_op::cancel:
-    case io_op::redis:
       return;
   }
 }

@@ -145,7 +145,14 @@ class shard final : private ws_sink, private broker_listener {
                std::string_view tag, std::string_view data);
   void query(unsigned origin, records::conn_address from, uint32_t request,
              std::string_view tag, const since_request& since);
-  void fanout(std::string_view tag, uint64_t seq, frame* msg);
+  /// Which local subscribers a fan-out reaches. With the embedded broker the owner of a tag
+  /// reaches everyone (`all`). With Redis, exact subscribers get a tag's messages from the
+  /// tag's own channel (`exact`) and pattern subscribers from the pattern's (`patterns`:
+  /// those without an exact subscription), so that nobody gets a message twice.
+  enum class fanout_scope : uint8_t { all, exact, patterns };
+  void fanout(std::string_view tag, uint64_t seq, frame* msg, fanout_scope scope);
+  /// Sends a message to the peers whose subscribers `scope` reaches.
+  void forward(std::string_view tag, uint64_t seq, frame* msg, fanout_scope scope);
   void deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg);
   void on_record(unsigned from, uint32_t type, std::string_view bytes);
   void on_publish_result(records::conn_address to, std::string_view id, bool ok, uint64_t seq,
@@ -163,6 +170,8 @@ class shard final : private ws_sink, private broker_listener {
   void apply_interest(unsigned from, std::string_view key, bool added);
   void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override;
   void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override;
+  void on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
+                          frame* msg) override;
   void on_queried(uint64_t ticket, bool ok, const tag_position& position,
                   std::span<const history_entry> missed) override;
   char* mail_to(unsigned shard, uint32_t type, std::size_t size);
@@ -187,6 +196,11 @@ class shard final : private ws_sink, private broker_listener {
   std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> watched_;
   std::vector<bool> peer_marks_;
   std::unique_ptr<broker> broker_;
+  bool shared_broker_ = false;  // Redis: tags and patterns arrive on their own channels
+  // The last message delivered through a pattern: one publish matching several watched
+  // patterns arrives once per pattern, back to back.
+  std::string last_pattern_tag_;
+  uint64_t last_pattern_seq_ = 0;
   command_parser parser_;
   command command_;  // reused for every frame
   shard_metrics metrics_;

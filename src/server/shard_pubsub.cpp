@@ -15,6 +15,11 @@
 namespace wsa {
 
 unsigned shard::owner_of(std::string_view tag) const {
+  // Patterns have one owner, so that a message matching several of them (one delivery per
+  // pattern from Redis) arrives at one place, where it is delivered once.
+  if (is_wildcard(tag)) {
+    return 0;
+  }
   return static_cast<unsigned>(std::hash<std::string_view>{}(tag) % node_.shard_count());
 }
 
@@ -53,11 +58,35 @@ void shard::on_published(uint64_t ticket, bool ok, uint64_t seq, const char* err
 }
 
 void shard::on_tag_message(std::string_view tag, uint64_t seq, frame* msg) {
-  fanout(tag, seq, msg);
-  // Copies go only to shards with a subscription that can match (exact or pattern).
+  const fanout_scope scope = shared_broker_ ? fanout_scope::exact : fanout_scope::all;
+  fanout(tag, seq, msg, scope);
+  forward(tag, seq, msg, scope);
+}
+
+void shard::on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
+                               frame* msg) {
+  (void)pattern;
+  if (seq == last_pattern_seq_ && tag == last_pattern_tag_) {
+    return;  // the same publish through another matching pattern
+  }
+  last_pattern_seq_ = seq;
+  last_pattern_tag_.assign(tag);
+  fanout(tag, seq, msg, fanout_scope::patterns);
+  forward(tag, seq, msg, fanout_scope::patterns);
+}
+
+void shard::forward(std::string_view tag, uint64_t seq, frame* msg, fanout_scope scope) {
+  // Copies go only to shards with a subscription that can match.
   std::fill(peer_marks_.begin(), peer_marks_.end(), false);
-  interest_.for_each_subscriber(tag, [this](uint32_t peer) { peer_marks_[peer] = true; });
-  const records::deliver_head head{seq, msg->size(), static_cast<uint16_t>(tag.size())};
+  if (scope == fanout_scope::exact) {
+    for (uint32_t peer : interest_.exact_subscribers(tag)) {
+      peer_marks_[peer] = true;
+    }
+  } else {
+    interest_.for_each_subscriber(tag, [this](uint32_t peer) { peer_marks_[peer] = true; });
+  }
+  const records::deliver_head head{seq, msg->size(), static_cast<uint16_t>(tag.size()),
+                                   static_cast<uint8_t>(scope)};
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
     if (peer == id_ || !peer_marks_[peer]) {
       continue;
@@ -121,9 +150,26 @@ void shard::on_queried(uint64_t ticket, bool ok, const tag_position& position,
 
 // ---- subscriber side ----
 
-void shard::fanout(std::string_view tag, uint64_t seq, frame* msg) {
+void shard::fanout(std::string_view tag, uint64_t seq, frame* msg, fanout_scope scope) {
   const uint64_t stamp = ++fanout_stamp_;
   uint64_t delivered = 0;
+  if (scope == fanout_scope::exact) {
+    for (uint32_t slot : subscriptions_.exact_subscribers(tag)) {
+      conn& c = conns_.at(slot);
+      if (c.state == conn_state::websocket) {
+        deliver_to(c, tag, seq, msg);
+        ++delivered;
+      }
+    }
+    metrics_.deliveries.add(delivered);
+    return;
+  }
+  if (scope == fanout_scope::patterns) {
+    // Exact subscribers get this message from the tag's own channel.
+    for (uint32_t slot : subscriptions_.exact_subscribers(tag)) {
+      conns_.at(slot).stamp = stamp;
+    }
+  }
   subscriptions_.for_each_subscriber(tag, [&](uint32_t slot) {
     conn& c = conns_.at(slot);
     // A connection whose subscriptions match several times gets the message once.
@@ -398,7 +444,7 @@ void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       // This shard's own copy: its reference count never crosses threads.
       frame* msg = frame::allocate(bytes_of_frame.size());
       std::memcpy(msg->data(), bytes_of_frame.data(), bytes_of_frame.size());
-      fanout(tag, head.seq, msg);
+      fanout(tag, head.seq, msg, static_cast<fanout_scope>(head.scope));
       msg->unref();
       return;
     }
