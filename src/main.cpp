@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "auth/keys.h"
+#include "auth/tools.h"
 #include "cli/command_line.h"
 #include "obs/log.h"
 #include "server/node.h"
@@ -76,9 +77,9 @@ int main(int argc, char** argv) {
     case wsa::subcommand::serve:
       return run_serve(inv.serve);
     case wsa::subcommand::keygen:
+      return wsa::run_keygen(inv.keygen);
     case wsa::subcommand::token:
-      std::fprintf(stderr, "wsagent: keygen and token are not available in this build yet\n");
-      return 2;
+      return wsa::run_token(inv.token);
     case wsa::subcommand::version:
       std::printf("wsagent %s\n", wsa::version);
       return 0;
