@@ -8,8 +8,15 @@ packages=(
   liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
   nettle-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server python3 python3-websockets python3-redis
-  nodejs npm  # interop tests use npm's jose and ws, libraries nobody here wrote
 )
+# Interop tests use npm's jose and ws (libraries nobody here wrote). A Node.js that did not
+# come from Debian (e.g. NodeSource, which bundles npm) is kept: Debian's npm conflicts with it.
+if ! command -v node >/dev/null; then
+  packages+=(nodejs)
+fi
+if ! command -v npm >/dev/null; then
+  packages+=(npm)
+fi
 if [ "${WSAGENT_WITH_PEERS:-0}" = 1 ]; then
   packages+=(mosquitto mosquitto-clients)
 fi
