@@ -1,0 +1,95 @@
+// Draining (PROTOCOL.md "Close codes": 1001 going away; docs/protocol.md "Draining"): on
+// SIGTERM/SIGINT the node stops accepting, closes every WebSocket with 1001 and exits 0 once
+// they are gone, or after --drain-timeout.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <vector>
+
+#include "support/server_process.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+TEST(Shutdown, SigtermClosesClientsWith1001AndExitsZero) {
+  server_process server({"--no-auth", "--shards", "2", "--drain-timeout", "3s"});
+  ASSERT_TRUE(server.start());
+  std::vector<ws_client> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(ws_client::connect(server.port()));
+    ASSERT_EQ(clients.back().call(R"({"op":"sub","id":1,"tags":["t"]})").op(), "ok");
+  }
+
+  const auto signalled = clock_type::now();
+  server.signal(SIGTERM);
+  for (ws_client& c : clients) {
+    const ws_message close = c.wait_close(3s);
+    EXPECT_EQ(close.close_code, 1001) << close.close_reason;
+    c.send_close(1001);  // complete the close handshake
+    EXPECT_TRUE(c.wait_eof(3s));
+    c.socket().close();  // the server lingers until our FIN (or 2 s)
+  }
+  const int status = server.wait_exit(5s);
+  const auto took = clock_type::now() - signalled;
+  EXPECT_EQ(status, 0) << server.log();
+  // Every client left: no reason to wait for the drain deadline.
+  EXPECT_LT(took, 1500ms);
+  EXPECT_TRUE(server.wait_for_log("msg=stopped", 0ms)) << server.log();
+
+  int error = 0;
+  EXPECT_FALSE(tcp_socket::try_connect(server.port(), error, 1s).is_open());
+  EXPECT_EQ(error, ECONNREFUSED);
+}
+
+TEST(Shutdown, DrainingRefusesNewConnectionsAndEndsAtTheDeadline) {
+  server_process server({"--no-auth", "--drain-timeout", "1s"});
+  ASSERT_TRUE(server.start());
+  ws_client polite = ws_client::connect(server.port());
+  ws_client stubborn = ws_client::connect(server.port());  // never answers the close
+  tcp_socket http_idle = tcp_socket::connect(server.port());  // no request yet
+
+  const auto signalled = clock_type::now();
+  server.signal(SIGTERM);
+  EXPECT_EQ(polite.wait_close(3s).close_code, 1001);
+  // The shard is draining now: the listener is gone while the stubborn client holds on.
+  int error = 0;
+  tcp_socket late = tcp_socket::try_connect(server.port(), error, 1s);
+  EXPECT_FALSE(late.is_open()) << "a connection was accepted while draining";
+  EXPECT_EQ(error, ECONNREFUSED);
+  EXPECT_TRUE(http_idle.wait_eof(3s)) << "an HTTP connection outlived the drain start";
+
+  const int status = server.wait_exit(4s);
+  const auto took = clock_type::now() - signalled;
+  EXPECT_EQ(status, 0) << server.log();
+  EXPECT_LT(took, 2500ms) << "drain deadline 1s not kept";
+  EXPECT_EQ(stubborn.wait_close(1s).close_code, 1001);
+  EXPECT_TRUE(stubborn.wait_eof(1s));
+}
+
+TEST(Shutdown, SigintDrainsLikeSigterm) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  server.signal(SIGINT);
+  EXPECT_EQ(c.wait_close(3s).close_code, 1001);
+  c.send_close(1001);
+  EXPECT_TRUE(c.wait_eof(3s));
+  c.socket().close();
+  EXPECT_EQ(server.wait_exit(5s), 0) << server.log();
+}
+
+TEST(Shutdown, IdleServerStopsAtOnce) {
+  server_process server({"--no-auth", "--shards", "2"});
+  ASSERT_TRUE(server.start());
+  const auto signalled = clock_type::now();
+  EXPECT_EQ(server.stop(5s), 0) << server.log();
+  EXPECT_LT(clock_type::now() - signalled, 1s);
+}
+
+}  // namespace
+}  // namespace wsa::test
