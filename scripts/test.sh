@@ -16,6 +16,6 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 fi
-cmake -S . -B "$build" -G Ninja -DWSAGENT_WERROR=ON "${flags[@]}" >/dev/null
+cmake -S . -B "$build" -G Ninja -DWSAGENT_WERROR=ON -DWSAGENT_BUILD_TESTS=ON "${flags[@]}" >/dev/null
 cmake --build "$build"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300

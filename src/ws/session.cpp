@@ -67,7 +67,13 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
     const unsigned opcode = header_[0] & 0x0f;
     const bool fin = (header_[0] & 0x80) != 0;
     if ((opcode & 0x8) != 0) {
-      continue;  // control frames: wslay enforces their 125-byte limit
+      // Control frames: wslay enforces their 125-byte limit, but takes a one-byte close
+      // payload (half a status code; RFC 6455 section 5.5.1) for an empty one.
+      if (opcode == 0x8 && length == 1) {
+        bad_close_ = true;
+        return header_start;
+      }
+      continue;
     }
     if (opcode != 0) {
       scanned_message_ = 0;
@@ -90,6 +96,9 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
   if (rc != 0) {
     // Framing wslay rejects without a status (bad length encoding, a control frame over
     // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
+    return result::protocol_error;
+  }
+  if (bad_close_) {
     return result::protocol_error;
   }
   if (too_big_ || usable < size) {

@@ -103,6 +103,7 @@ class ws_session {
 
   bool data_frame_ = false;     // the current frame belongs to a text/binary message
   bool too_big_ = false;
+  bool bad_close_ = false;  // a close frame with a one-byte payload
   bool stopped_ = false;
   ws_opcode message_opcode_ = ws_opcode::text;
 

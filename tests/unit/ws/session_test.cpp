@@ -181,6 +181,13 @@ TEST_F(session_test, control_frame_over_125_bytes_is_a_protocol_error) {
   EXPECT_EQ(feed(f), ws_session::result::protocol_error);
 }
 
+TEST_F(session_test, close_with_a_one_byte_payload_is_a_protocol_error) {
+  // A message before it is still delivered; the close is refused, not echoed empty.
+  EXPECT_EQ(feed(client_frame(1, "a") + client_frame(8, std::string(1, '\x03'))),
+            ws_session::result::protocol_error);
+  EXPECT_EQ(sink_.messages.size(), 1u);
+}
+
 TEST_F(session_test, sink_can_stop_reading) {
   sink_.keep_going = false;
   EXPECT_EQ(feed(client_frame(1, "a") + client_frame(1, "b")), ws_session::result::stopped);
