@@ -127,6 +127,30 @@ TEST(Protocol, UnsubStopsDelivery) {
   expect_nothing_else(c);
 }
 
+TEST(Protocol, SubAndUnsubWithoutIdAreSilentButTakeEffect) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  c.send_text(R"({"op":"sub","tags":["q"]})");
+  c.send_text(R"({"op":"pub","tag":"q","data":"first"})");
+  json_message m = c.next_json();  // no ok before it
+  ASSERT_EQ(m.op(), "msg") << m.text();
+  EXPECT_EQ(m.raw("data"), R"("first")");
+  c.send_text(R"({"op":"unsub","tags":["q"]})");
+  c.send_text(R"({"op":"pub","tag":"q","data":"second"})");
+  expect_nothing_else(c);
+}
+
+TEST(Protocol, SubOfPatternsOnlyAnswersEmptyPositions) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  const json_message ok = c.call(R"({"op":"sub","id":1,"tags":["a.*","b.>"]})");
+  ASSERT_EQ(ok.op(), "ok") << ok.text();
+  EXPECT_EQ(ok.size("/seq"), 0u) << ok.text();
+  EXPECT_EQ(ok.size("/epoch"), 0u) << ok.text();
+}
+
 TEST(Protocol, WildcardsMatchSegmentsAndDeliverOncePerConnection) {
   server_process server({"--no-auth"});
   ASSERT_TRUE(server.start());
