@@ -74,6 +74,27 @@ class CpuSampler:
         return 100.0 * (self._at(end, label) - self._at(start, label)) / (end - start)
 
 
+def _start_profile(ctx, workload, pid, workdir):
+    """With --profile: perf/profile.sh on the server during the measured window (from 1 s
+    after the warmup to 1 s before the end), in a thread; the point's figures then include
+    the profiler's cost."""
+    if not ctx.profile or workload.scenario != "fanout":
+        return None
+    warmup, duration = (1, 3) if ctx.quick else (2, 10)
+
+    def record():
+        time.sleep(warmup + 1.5)  # connection setup (well under a second here) and warmup
+        with open(os.path.join(workdir, "profile.log"), "w") as log:
+            subprocess.run([os.path.join(ctx.root, "perf", "profile.sh"), "--pid", str(pid),
+                            "--seconds", str(max(1, duration - 2)),
+                            "--out", os.path.join(workdir, "perf")],
+                           stdout=log, stderr=subprocess.STDOUT)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    return thread
+
+
 def run_point(ctx, server, workload, workdir):
     """Returns a result dict; `error` is set when the point could not be measured."""
     point = {"server": server.key, "label": server.label, "transport": server.transport,
@@ -94,7 +115,18 @@ def run_point(ctx, server, workload, workdir):
         point["command"] = cmd
         with CpuSampler(pids) as sampler:
             t0 = time.monotonic()
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            lg_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)
+            profiler = _start_profile(ctx, workload, running.main.pid, workdir)
+            try:
+                out, err = lg_proc.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                lg_proc.kill()
+                out, err = lg_proc.communicate()
+            proc = subprocess.CompletedProcess(cmd, lg_proc.returncode, out, err)
+            if profiler is not None:
+                profiler.join()
+                point["profile"] = os.path.join(workdir, "perf")
         with open(os.path.join(workdir, "loadgen.json"), "w") as f:
             f.write(proc.stdout)
         with open(os.path.join(workdir, "loadgen.err"), "w") as f:

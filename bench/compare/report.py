@@ -36,7 +36,8 @@ def _mib(kib):
 
 
 def row(point):
-    cells = [point["label"], point["transport"], point["workload"]]
+    cells = [point["label"] + (" (profiled)" if point.get("profile") else ""),
+             point["transport"], point["workload"]]
     if "loadgen" not in point:
         return cells + [point.get("error", "?")] + [""] * (len(COLUMNS) - 4)
     lg = point["loadgen"]
