@@ -53,12 +53,18 @@ class Hub:
         asyncio.get_running_loop().create_task(self.close_slow_consumers())
 
     async def fan_out(self):
-        async for message in self.pubsub.listen():
-            if message["type"] != "message":
-                continue
-            subs = self.subscribers.get(message["channel"])
-            if subs:
-                websockets.broadcast(subs, message["data"])
+        try:
+            async for message in self.pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                subs = self.subscribers.get(message["channel"])
+                if subs:
+                    websockets.broadcast(subs, message["data"])
+        except Exception:
+            # E.g. Redis closed the subscription for passing its pub/sub output buffer limit
+            # (client-output-buffer-limit pubsub): from here on nothing is delivered.
+            logging.exception("fan-out from Redis stopped")
+            raise
 
     async def close_slow_consumers(self):
         while True:
