@@ -53,4 +53,7 @@ timeout 10 tail --pid="$pid" -f /dev/null || fail "wsagent did not exit after SI
 wait "$pid" || status=$?
 pid=
 [[ $status -eq 0 ]] || fail "wsagent exited with $status after SIGTERM"
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|wsagent: fatal:' "$log"; then
+  fail "wsagent reported an error"
+fi
 echo "python_websockets_test: ok"

@@ -90,6 +90,14 @@ server_process::~server_process() {
   if (output_fd_ >= 0) {
     ::close(output_fd_);
   }
+  // A sanitizer report of the server fails the test even when every assertion held.
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                             "wsagent: fatal:"}) {
+    if (output_.find(marker) != std::string::npos) {
+      ADD_FAILURE() << "wsagent reported \"" << marker << "\":\n" << output_;
+      break;
+    }
+  }
 }
 
 testing::AssertionResult server_process::start(std::chrono::milliseconds timeout) {

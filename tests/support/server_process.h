@@ -26,7 +26,8 @@ class server_process {
   explicit server_process(std::vector<std::string> args);
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
-  /// SIGKILL if still running.
+  /// SIGKILL if still running. Fails the current test if the server's output holds a
+  /// sanitizer report or a failed check.
   ~server_process();
 
   /// Starts the process and waits until every shard logged `listening`. On failure the
