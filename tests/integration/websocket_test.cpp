@@ -192,6 +192,83 @@ TEST_F(WebSocket, CloseWithoutCodeIsAnswered) {
   EXPECT_TRUE(c.wait_eof());
 }
 
+TEST_F(WebSocket, InvalidCloseFramesClose1002) {
+  // RFC 6455 5.5.1 (a close body starts with a 2-byte code) and 7.4.1/7.4.2 (1005, 1006,
+  // 1015 and codes below 1000 or in 1016..2999 unassigned must not appear in a close frame).
+  struct bad_close {
+    std::string what;
+    std::string payload;
+  };
+  const std::vector<bad_close> cases = {
+      {"1-byte body", std::string(1, '\x03')},
+      {"code 999", close_payload(999)},
+      {"code 1005", close_payload(1005)},
+      {"code 1006", close_payload(1006)},
+      {"code 1015", close_payload(1015)},
+      {"code 1016", close_payload(1016)},
+      {"code 2999", close_payload(2999)},
+      {"code 5000", close_payload(5000)},
+  };
+  for (const bad_close& k : cases) {
+    SCOPED_TRACE(k.what);
+    ws_client c = connect();
+    c.send_frame({.opcode = ws_op::close, .payload = k.payload});
+    expect_closed_with(c, 1002);
+  }
+}
+
+TEST_F(WebSocket, CloseReasonMustBeUtf8) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::close, .payload = close_payload(1000, "\xFF\xFE")});
+  expect_closed_with(c, 1007);
+}
+
+TEST_F(WebSocket, ValidCloseCodesAreEchoed) {
+  for (const uint16_t code : {uint16_t{1001}, uint16_t{1011}, uint16_t{3000}, uint16_t{4999}}) {
+    SCOPED_TRACE("code " + std::to_string(code));
+    ws_client c = connect();
+    c.send_close(code, "fine");
+    const ws_message close = c.next_message();
+    ASSERT_EQ(close.opcode, ws_op::close);
+    EXPECT_EQ(close.close_code, code);
+  }
+}
+
+TEST_F(WebSocket, LengthWithTheHighBitSetIsRefused) {
+  // RFC 6455 5.2: "the most significant bit MUST be 0" in the 64-bit length.
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::text, .claimed_length = uint64_t{1} << 63});
+  const ws_message close = c.wait_close();
+  EXPECT_TRUE(close.close_code == 1002 || close.close_code == 1009) << close.close_code;
+  EXPECT_TRUE(c.wait_eof());
+}
+
+TEST_F(WebSocket, FrameSentWithTheHandshakeIsProcessed) {
+  // A client may send its first frame right behind the request head, in one segment.
+  tcp_socket s = tcp_socket::connect(server_.port());
+  s.send_all(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" +
+      encode_frame({.opcode = ws_op::text, .payload = R"({"op":"ping","id":"early"})"}));
+  std::string buffer;
+  ASSERT_EQ(read_http_response(s, buffer).status, 101);
+  std::string stream = buffer;
+  std::vector<ws_frame> frames;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (frames.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    ws_frame f;
+    if (const std::size_t used = decode_frame(stream, f); used > 0) {
+      stream.erase(0, used);
+      frames.push_back(f);
+      continue;
+    }
+    ASSERT_EQ(s.read_some(stream, 1s), tcp_socket::read_status::data);
+  }
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_NE(frames[0].payload.find("\"hello\""), std::string::npos) << frames[0].payload;
+  EXPECT_EQ(json_message(frames[1].payload).raw("id"), R"("early")");
+}
+
 TEST_F(WebSocket, SubscriberClosingIsCleanedUp) {
   // A subscriber that leaves must not break publishing to its tags.
   {
