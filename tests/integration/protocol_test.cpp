@@ -308,6 +308,42 @@ TEST(Protocol, ResubscribingWithSinceReplaysAndStaysOneSubscription) {
   expect_nothing_else(c);  // seq 4 came once
 }
 
+TEST(Protocol, TagsAreJsonStringsEscapesIncluded) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  // The tag is the decoded string: "t\u0041" is "tA", and a backslash or quote in a tag
+  // comes back escaped.
+  ASSERT_EQ(c.call(R"({"op":"sub","id":1,"tags":["tA","q.*","b\\s","d\"q"]})").op(), "ok");
+  c.send_text(R"({"op":"pub","tag":"t\u0041","data":1})");
+  EXPECT_EQ(c.wait_for("msg").str("/tag"), "tA");
+  c.send_text(R"({"op":"pub","tag":"q\u002ex","data":2})");
+  EXPECT_EQ(c.wait_for("msg").str("/tag"), "q.x");
+  c.send_text(R"({"op":"pub","tag":"b\\s","data":3})");
+  EXPECT_EQ(c.wait_for("msg").str("/tag"), "b\\s");
+  c.send_text(R"({"op":"pub","tag":"d\"q","data":4})");
+  EXPECT_EQ(c.wait_for("msg").str("/tag"), "d\"q");
+  c.send_text(R"({"op":"pub","id":5,"tag":"caf\u00e9","data":1})");  // not ASCII
+  EXPECT_EQ(c.next_json().str("/code"), "bad_tag");
+  expect_nothing_else(c);
+}
+
+TEST(Protocol, IdIsAnIntegerOrAString) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  EXPECT_EQ(c.call(R"({"op":"ping","id":-3})").raw("id"), "-3");
+  const std::string longest = "\"" + std::string(126, 'i') + "\"";  // 128 bytes with quotes
+  EXPECT_EQ(c.call(R"({"op":"ping","id":)" + longest + "}").raw("id"), longest);
+  for (const char* id : {"1.5", "null", "true", "{\"a\":1}", "[1]"}) {
+    SCOPED_TRACE(id);
+    c.send_text(std::string(R"({"op":"ping","id":)") + id + "}");
+    const json_message err = c.next_json();
+    EXPECT_EQ(err.op(), "err") << err.text();
+    EXPECT_EQ(err.str("/code"), "bad_request");
+  }
+}
+
 struct bad_request_case {
   std::string frame;
   std::string code;
