@@ -72,3 +72,18 @@ def build(root, build_dir):
     jobs = str(min(2, os.cpu_count() or 1))
     run(["nice", "cmake", "--build", build_dir, "-j", jobs,
          "--target", "wsagent", "wsagent-loadgen"])
+
+
+def loopback_floor(root, work, server_cpu, loadgen_cpu, connections=1000):
+    """Runs bench/peers/loopback_floor.c: the time the cheapest possible sender needs to put
+    one message on each of `connections` loopback TCP connections here. Returns its line."""
+    binary = os.path.join(work, "loopback_floor")
+    try:
+        subprocess.run(["cc", "-O2", "-o", binary,
+                        os.path.join(root, "bench", "peers", "loopback_floor.c"), "-luring", "-lpthread"],
+                       check=True, capture_output=True)
+        r = subprocess.run([binary, str(connections), "100", str(server_cpu), str(loadgen_cpu)],
+                           check=True, capture_output=True, text=True, timeout=120)
+        return r.stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        return "not measured (%s)" % e

@@ -176,15 +176,15 @@ def versions(ctx):
     except (OSError, ValueError, TypeError):
         pass
     return {
-        "wsagent": _first_line(["git", "-C", ctx.root, "log", "-1", "--format=%h %s"]),
+        "wsagent": _first_line(["git", "-C", ctx.root, "log", "-1", "--format=%h (%cs)"]),
         "mosquitto": _first_line(["dpkg-query", "-W", "-f=${Version}", "mosquitto"]),
-        "redis-server": _first_line(["redis-server", "--version"]),
+        "redis-server": " ".join(_first_line(["redis-server", "--version"]).split()[:3]),
         "python": _first_line(py),
         "node": _first_line(["node", "--version"]) + ", ws " + ws_version,
     }
 
 
-def generated_section(ctx, points, workloads, when, command):
+def generated_section(ctx, points, workloads, when, command, floor):
     m = machine()
     v = versions(ctx)
     return "\n".join([
@@ -204,6 +204,11 @@ def generated_section(ctx, points, workloads, when, command):
         workload_legend(workloads),
         "",
         table(points),
+        "",
+        "Loopback floor ([bench/peers/loopback_floor.c](../bench/peers/loopback_floor.c): one "
+        "120-byte message to each of 1,000 loopback connections, io_uring sends submitted "
+        "at once from the server CPU, an io_uring multishot reader on the load generator CPU): "
+        "%s." % floor,
         "",
         "Targets of issue 5 (wsagent with the embedded broker):",
         "",
