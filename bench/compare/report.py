@@ -205,10 +205,10 @@ def generated_section(ctx, points, workloads, when, command, floor):
         "",
         table(points),
         "",
-        "Loopback floor ([bench/peers/loopback_floor.c](../bench/peers/loopback_floor.c): one "
-        "120-byte message to each of 1,000 loopback connections, io_uring sends submitted "
-        "at once from the server CPU, an io_uring multishot reader on the load generator CPU): "
-        "%s." % floor,
+        "Bare sender for reference ([bench/peers/loopback_floor.c]"
+        "(../bench/peers/loopback_floor.c): no server logic, one 120-byte message to each of "
+        "1,000 loopback connections, io_uring sends submitted at once from the server CPU, an "
+        "io_uring multishot reader on the load generator CPU, mean of 100 rounds): %s." % floor,
         "",
         "Targets of issue 5 (wsagent with the embedded broker):",
         "",
