@@ -109,6 +109,57 @@ TEST_F(Http, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
 }
 
+TEST_F(Http, PipelinedRequestsGetOneResponseEachInOrder) {
+  tcp_socket s = tcp_socket::connect(port());
+  s.send_all(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string buffer;
+  EXPECT_EQ(read_http_response(s, buffer).status, 200);
+  EXPECT_EQ(read_http_response(s, buffer).status, 404);
+  EXPECT_TRUE(s.wait_eof(2s)) << "an error response should close the connection";
+}
+
+TEST_F(Http, AmbiguousMessageFramingIsRefused) {
+  // RFC 9112 6.3: Content-Length with Transfer-Encoding, or differing Content-Lengths, are
+  // how requests get smuggled; the server must not guess.
+  EXPECT_EQ(http_exchange(port(),
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                .status,
+            400);
+  EXPECT_EQ(http_exchange(port(),
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                          "Content-Length: 2\r\n\r\nab")
+                .status,
+            400);
+  EXPECT_EQ(http_exchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n").status,
+            400);
+  EXPECT_EQ(
+      http_exchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n")
+          .status,
+      400);  // obsolete line folding (RFC 9112 5.2)
+  const int chunked = http_exchange(port(),
+                                    "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                          .status;
+  EXPECT_TRUE(chunked == 400 || chunked == 501) << chunked;
+}
+
+TEST_F(Http, SubprotocolIsSelectedOnlyWhenOffered) {
+  ws_client listed = ws_client::connect(
+      port(), {.offer_subprotocol = false,
+               .extra_headers = {"Sec-WebSocket-Protocol: chat, wsagent.v1"}});
+  EXPECT_EQ(listed.handshake_response().header("Sec-WebSocket-Protocol"), "wsagent.v1");
+  // RFC 6455 4.2.2: never a subprotocol the client did not offer.
+  ws_client other = ws_client::connect(
+      port(), {.offer_subprotocol = false, .extra_headers = {"Sec-WebSocket-Protocol: chat"}});
+  EXPECT_FALSE(other.handshake_response().has_header("Sec-WebSocket-Protocol"));
+  // The query string is not part of the path.
+  ws_client query = ws_client::connect(port(), {.query = "x=1&y=%20"});
+  EXPECT_EQ(query.hello().op(), "hello");
+}
+
 TEST_F(Http, GarbageRequestGets400) {
   const http_response r = http_exchange(port(), "\x16\x03\x01\x02 hello there\r\n\r\n");
   EXPECT_EQ(r.status, 400);

@@ -120,8 +120,14 @@ ws_client ws_client::connect(uint16_t port, const ws_options& options) {
   if (r.header("Sec-WebSocket-Accept") != websocket_accept(key)) {
     throw std::runtime_error("wrong Sec-WebSocket-Accept: " + r.header("Sec-WebSocket-Accept"));
   }
+  // The server selects wsagent.v1 when it is offered, and nothing else (RFC 6455 4.2.2).
+  bool offered = options.offer_subprotocol;
+  for (const std::string& line : options.extra_headers) {
+    offered = offered || (contains_token(line.substr(0, line.find(':')), "sec-websocket-protocol") &&
+                          line.find("wsagent.v1") != std::string::npos);
+  }
   const std::string protocol = r.header("Sec-WebSocket-Protocol");
-  if (options.offer_subprotocol ? protocol != "wsagent.v1" : !protocol.empty()) {
+  if (offered ? protocol != "wsagent.v1" : !protocol.empty()) {
     throw std::runtime_error("unexpected Sec-WebSocket-Protocol: '" + protocol + "'");
   }
   if (options.read_hello) {
