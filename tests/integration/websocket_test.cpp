@@ -89,6 +89,34 @@ TEST_F(WebSocket, MessageOfExactlyTheLimitIsAccepted) {
   EXPECT_EQ(ok.op(), "ok") << ok.text();
 }
 
+TEST_F(WebSocket, OneByteOverTheLimitCloses1009) {
+  ws_client c = connect();
+  c.send_frame({.opcode = ws_op::text, .claimed_length = 64 * 1024 + 1});
+  expect_closed_with(c, 1009);
+}
+
+TEST_F(WebSocket, FramesSplitAnywhereOrBatchedAreParsed) {
+  ws_client c = connect();
+  // One frame, one byte per segment.
+  const std::string frame =
+      encode_frame({.opcode = ws_op::text, .payload = R"({"op":"ping","id":"bytes"})"});
+  for (const char byte : frame) {
+    c.send_raw(std::string(1, byte));
+  }
+  EXPECT_EQ(c.next_json().raw("id"), R"("bytes")");
+  // A hundred frames (one with a 16-bit length) in one write, answered in order.
+  std::string batch;
+  for (int i = 0; i < 100; ++i) {
+    const std::string pad = i == 50 ? std::string(300, ' ') : "";
+    batch += encode_frame({.opcode = ws_op::text,
+                           .payload = R"({"op":"ping","id":)" + std::to_string(i) + pad + "}"});
+  }
+  c.send_raw(batch);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(c.next_json().raw("id"), std::to_string(i));
+  }
+}
+
 TEST_F(WebSocket, ReservedOpcodesClose1002) {
   for (const uint8_t opcode : {uint8_t{0x3}, uint8_t{0x7}, uint8_t{0xB}, uint8_t{0xF}}) {
     SCOPED_TRACE("opcode " + std::to_string(opcode));
