@@ -69,6 +69,16 @@ TEST_F(redis_nodes, clients_on_two_nodes_exchange_both_ways_with_one_seq_and_epo
       sent.push_back(data);
     }
   }
+  // A backend publishing over HTTP on node B takes the next seq as well.
+  const std::string body = R"({"tag":"room.x","data":{"via":"http"}})";
+  const http_response api = http_exchange(
+      b_->port(), "POST /api/publish HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  "Connection: close\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(api.status, 200) << api.body;
+  EXPECT_NE(api.body.find("\"seq\":" + std::to_string(sent.size() + 1)), std::string::npos)
+      << api.body;
+  sent.push_back(R"({"via":"http"})");
   for (ws_client* to : {&on_a, &on_b}) {
     SCOPED_TRACE(to == &on_a ? "client on node A" : "client on node B");
     for (std::size_t k = 0; k < sent.size(); ++k) {
