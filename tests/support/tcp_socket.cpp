@@ -183,6 +183,14 @@ bool tcp_socket::wait_eof(std::chrono::milliseconds timeout, std::string* receiv
   }
 }
 
+void tcp_socket::reset() {
+  if (fd_ >= 0) {
+    const linger abort_on_close{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    close();
+  }
+}
+
 void tcp_socket::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
 void tcp_socket::set_receive_buffer(int bytes) {

@@ -45,6 +45,8 @@ class tcp_socket {
   /// Shrinks the kernel receive buffer (set before connecting data flows; slow readers).
   void set_receive_buffer(int bytes);
   void close();
+  /// Closes with a reset (SO_LINGER 0) instead of a FIN: a client that vanishes.
+  void reset();
 
  private:
   explicit tcp_socket(int fd) : fd_(fd) {}
