@@ -303,5 +303,55 @@ TEST(redis_fault, redis_restarted_empty_starts_a_new_epoch_on_every_node) {
   EXPECT_EQ(live_b.next_json().u64("/seq"), fence);
 }
 
+TEST(redis_fault, frozen_redis_gets_no_false_ok_and_the_stream_is_refilled) {
+  redis_process redis({.password = "fault-secret"});
+  ASSERT_TRUE(redis.start());
+  server_process a(redis_node_args(redis, "node-a"));
+  server_process b(redis_node_args(redis, "node-b"));
+  ASSERT_TRUE(start_redis_node(a));
+  ASSERT_TRUE(start_redis_node(b));
+  const std::string tag = "frz.t";
+  ws_client live_a = ws_client::connect(a.port());
+  ASSERT_EQ(live_a.call(R"({"op":"sub","id":1,"tags":["frz.t"]})").op(), "ok");
+  ws_client pub_a = ws_client::connect(a.port());
+  ws_client pub_b = ws_client::connect(b.port());
+  std::vector<ws_client*> publishers = {&pub_a, &pub_b};
+  run_state state;
+  publish_burst(publishers, tag, 5, state, [] {});
+  ASSERT_EQ(state.unavailable, 0);
+
+  // Frozen: connections stay open, nothing is answered. The nodes give up on the replies
+  // (their reply timeout) and answer unavailable; Redis cannot have acknowledged anything.
+  redis.pause();
+  const std::size_t acknowledged_before = state.acknowledged.size();
+  publish_burst(publishers, tag, 5, state, [] {});
+  EXPECT_EQ(state.acknowledged.size(), acknowledged_before) << "an ok from a frozen Redis";
+  EXPECT_EQ(state.unavailable, 10);
+  EXPECT_TRUE(await_readyz(a.port(), 503, std::chrono::seconds(10)));
+  EXPECT_TRUE(await_readyz(b.port(), 503, std::chrono::seconds(10)));
+
+  // Thawed: Redis may still run the commands it had received (they were answered
+  // unavailable: a false err is allowed, a false ok is not); the nodes reconnect.
+  redis.resume();
+  EXPECT_TRUE(await_readyz(a.port(), 200, std::chrono::seconds(15))) << a.log();
+  EXPECT_TRUE(await_readyz(b.port(), 200, std::chrono::seconds(15))) << b.log();
+  for (int k = 0; k < 5; ++k) {
+    for (std::size_t p = 0; p < publishers.size(); ++p) {
+      const uint64_t id = state.next_id++;
+      const std::string data = data_of(static_cast<int>(p), id);
+      const uint64_t seq =
+          publish_when_available(*publishers[p], tag, id, data, std::chrono::seconds(15));
+      ASSERT_GT(seq, 0u);
+      EXPECT_TRUE(state.acknowledged.emplace(seq, data).second);
+    }
+  }
+  const uint64_t top = state.acknowledged.rbegin()->first;
+  std::cerr << "acknowledged " << state.acknowledged.size() << ", top seq " << top << "\n";
+  EXPECT_FALSE(live_a.eof());
+  expect_stream(live_a, tag, 1, top, state.acknowledged);
+  const uint64_t fence = publish_when_available(pub_b, tag, 999, "\"fence\"", 1s);
+  EXPECT_EQ(live_a.next_json().u64("/seq"), fence) << "a duplicate came before the fence";
+}
+
 }  // namespace
 }  // namespace wsa::test

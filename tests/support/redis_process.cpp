@@ -176,11 +176,24 @@ testing::AssertionResult redis_process::start(std::chrono::milliseconds timeout)
 
 void redis_process::kill() {
   if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);  // a paused process dies as well, but reap it promptly
     ::kill(pid_, SIGKILL);
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
     pid_ = -1;
+  }
+}
+
+void redis_process::pause() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGSTOP);
+  }
+}
+
+void redis_process::resume() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);
   }
 }
 

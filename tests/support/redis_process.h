@@ -36,6 +36,9 @@ class redis_process {
   testing::AssertionResult start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   /// SIGKILL and reap: a crash. Whatever is not in the append-only file is lost.
   void kill();
+  /// SIGSTOP / SIGCONT: a frozen server keeps its connections open and answers nothing.
+  void pause();
+  void resume();
   bool running() const { return pid_ > 0; }
 
   uint16_t port() const { return port_; }
