@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/frame_codec.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
@@ -249,6 +250,51 @@ TEST_F(Http, HeaderLargerThanTheLimitGets431) {
   std::string buffer;
   const http_response r = read_http_response(s, buffer);
   EXPECT_EQ(r.status, 431);
+}
+
+TEST_F(Http, HeadGrowingPastTheLimitInPiecesGets431) {
+  tcp_socket s = tcp_socket::connect(port());
+  s.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  std::string buffer;
+  bool answered = false;
+  for (int i = 0; i < 8 && !answered; ++i) {  // 8 x 600 bytes: past 2 KiB halfway
+    if (!s.try_send_all("X-Filler-" + std::to_string(i) + ": " + std::string(580, 'f') + "\r\n")) {
+      break;  // the server answered and closed already
+    }
+    answered = s.read_some(buffer, 20ms) == tcp_socket::read_status::data;
+  }
+  EXPECT_EQ(read_http_response(s, buffer).status, 431);
+}
+
+TEST_F(Http, HandshakeArrivingByteByByteUpgrades) {
+  tcp_socket s = tcp_socket::connect(port());
+  const std::string request =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  for (const char byte : request) {
+    s.send_all(std::string(1, byte));
+  }
+  std::string buffer;
+  const http_response r = read_http_response(s, buffer);
+  EXPECT_EQ(r.status, 101);
+  EXPECT_EQ(r.header("Sec-WebSocket-Accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST_F(Http, UpgradeAfterAKeepAliveRequestAndABody) {
+  tcp_socket s = tcp_socket::connect(port());
+  // A body on a GET is read and skipped; then the same connection upgrades.
+  s.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+             "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  std::string buffer;
+  EXPECT_EQ(read_http_response(s, buffer).status, 200);
+  EXPECT_EQ(read_http_response(s, buffer).status, 101);
+  while (buffer.find("hello") == std::string::npos &&
+         s.read_some(buffer, 2s) == tcp_socket::read_status::data) {
+  }
+  ws_frame hello;
+  ASSERT_GT(decode_frame(buffer, hello), 0u) << "no hello after the upgrade";
+  EXPECT_NE(hello.payload.find("\"op\":\"hello\""), std::string::npos) << hello.payload;
 }
 
 TEST_F(Http, StalledHandshakeIsClosedAfterTheTimeout) {

@@ -318,13 +318,11 @@ json_message ws_client::call(std::string_view request, std::chrono::milliseconds
   const json_message parsed{std::string(request)};
   const std::string id(parsed.raw("id"));
   send_text(request);
-  for (;;) {
-    json_message reply = take_json(timeout, true, {}, id);
-    if (reply.op() == "ok" || reply.op() == "err") {
-      return reply;
-    }
+  json_message reply = take_json(timeout, true, {}, id);
+  if (reply.op() != "ok" && reply.op() != "err") {
     throw std::runtime_error("a reply with our id that is neither ok nor err: " + reply.text());
   }
+  return reply;
 }
 
 ws_message ws_client::wait_close(std::chrono::milliseconds timeout) {
