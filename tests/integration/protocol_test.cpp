@@ -288,6 +288,23 @@ TEST(Protocol, GapsWhenHistoryDoesNotReachBackOrEpochDiffers) {
   }
 }
 
+TEST(Protocol, WithoutHistoryOnlyAnUpToDateSinceHasNoGap) {
+  server_process server({"--no-auth", "--history-size", "0"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  for (int n = 1; n <= 3; ++n) {
+    c.send_text(R"({"op":"pub","tag":"n","data":)" + std::to_string(n) + "}");
+  }
+  ASSERT_EQ(c.call(R"({"op":"ping","id":0})").op(), "ok");
+  json_message ok = c.call(R"({"op":"sub","id":1,"tags":["n"],"since":{"n":3}})");
+  EXPECT_EQ(ok.u64("/seq/n"), 3u);
+  EXPECT_FALSE(ok.has("/gaps")) << ok.text();
+  ws_client behind = ws_client::connect(server.port());
+  ok = behind.call(R"({"op":"sub","id":1,"tags":["n"],"since":{"n":2}})");
+  EXPECT_TRUE(ok.has("/gaps")) << ok.text();
+  expect_nothing_else(behind);  // nothing retained to replay
+}
+
 TEST(Protocol, ResubscribingWithSinceReplaysAndStaysOneSubscription) {
   server_process server({"--no-auth"});
   ASSERT_TRUE(server.start());

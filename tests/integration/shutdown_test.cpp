@@ -71,6 +71,27 @@ TEST(Shutdown, DrainingRefusesNewConnectionsAndEndsAtTheDeadline) {
   EXPECT_TRUE(stubborn.wait_eof(1s));
 }
 
+TEST(Shutdown, QueuedMessagesGoOutBeforeThe1001) {
+  server_process server({"--no-auth", "--drain-timeout", "3s"});
+  ASSERT_TRUE(server.start());
+  ws_client reader = ws_client::connect(server.port());
+  ASSERT_EQ(reader.call(R"({"op":"sub","id":1,"tags":["q"]})").op(), "ok");
+  ws_client pub = ws_client::connect(server.port());
+  constexpr int count = 200;
+  for (int n = 1; n <= count; ++n) {
+    pub.send_text(R"({"op":"pub","tag":"q","data":)" + std::to_string(n) + "}");
+  }
+  ASSERT_EQ(pub.call(R"({"op":"ping","id":0})").op(), "ok");  // all published
+  server.signal(SIGTERM);
+  // Not read until now: everything queued comes first, then the close.
+  for (int n = 1; n <= count; ++n) {
+    const json_message m = reader.next_json();
+    ASSERT_EQ(m.op(), "msg") << m.text();
+    ASSERT_EQ(m.u64("/seq"), static_cast<uint64_t>(n));
+  }
+  EXPECT_EQ(reader.wait_close().close_code, 1001);
+}
+
 TEST(Shutdown, SigintDrainsLikeSigterm) {
   server_process server({"--no-auth"});
   ASSERT_TRUE(server.start());
