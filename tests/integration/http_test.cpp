@@ -161,6 +161,16 @@ TEST_F(Http, SubprotocolIsSelectedOnlyWhenOffered) {
   EXPECT_EQ(query.hello().op(), "hello");
 }
 
+TEST_F(Http, ExtensionsAreNotNegotiated) {
+  // No extension is implemented, so none may be accepted (RFC 6455 9.1): RSV1 stays a
+  // protocol error (see WebSocket.RsvBitsWithoutExtensionClose1002).
+  ws_client c = ws_client::connect(
+      port(), {.extra_headers = {"Sec-WebSocket-Extensions: permessage-deflate; "
+                                 "client_max_window_bits"}});
+  EXPECT_FALSE(c.handshake_response().has_header("Sec-WebSocket-Extensions"));
+  EXPECT_EQ(c.call(R"({"op":"ping","id":1})").op(), "ok");
+}
+
 TEST_F(Http, GarbageRequestGets400) {
   const http_response r = http_exchange(port(), "\x16\x03\x01\x02 hello there\r\n\r\n");
   EXPECT_EQ(r.status, 400);
