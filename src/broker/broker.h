@@ -68,6 +68,8 @@ class broker {
   /// watched tag the answer comes only after every live message up to the reported top has
   /// gone to on_tag_message, so a subscriber holding live messages until the answer can
   /// drop those <= top. Call watch() before query() when the subscriber needs live messages.
+  /// For a watched pattern (Redis) the answer, with no position, comes once its live
+  /// stream flows, so that the subscriber's `ok` promises live messages truthfully.
   virtual void query(std::string_view tag, const since_request& since, uint64_t ticket) = 0;
   /// The owner shard starts or stops needing a tag's live messages (Redis subscribes).
   virtual void watch(std::string_view tag) = 0;

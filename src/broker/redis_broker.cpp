@@ -5,6 +5,7 @@
 #include <random>
 
 #include "broker/redis_scripts.h"
+#include "pubsub/tag.h"
 #include "core/op.h"
 #include "json/writer.h"
 #include "obs/log.h"
@@ -119,6 +120,9 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
   }
   // Answers that wait for the live stream, and queries that wait for a subscription,
   // cannot be given safely any more: their clients get `unavailable` and may retry.
+  for (auto& [glob, g] : globs_) {
+    g.confirmed = false;
+  }
   for (auto& [tag, w] : exact_) {
     w.confirmed = false;
     if (w.resyncing) {
@@ -297,6 +301,10 @@ void redis_broker::note_error(std::string_view what, std::string_view detail) {
 // ---- query ----
 
 void redis_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {
+  if (is_wildcard(tag)) {
+    query_pattern(tag, ticket);
+    return;
+  }
   if (!commands_.up() || !scripts_ready()) {
     answer_failed(ticket);
     return;

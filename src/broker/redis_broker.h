@@ -106,6 +106,8 @@ class redis_broker final : public broker, private link_owner {
   struct glob_watch {
     std::vector<std::string> patterns;
     uint64_t token = 0;
+    bool confirmed = false;        // Redis has answered the PSUBSCRIBE
+    std::vector<uint64_t> waiting;  // pattern queries answered once confirmed
   };
   // A query answer waiting for the live stream to catch up with its top.
   struct parked_answer {
@@ -159,6 +161,7 @@ class redis_broker final : public broker, private link_owner {
   // subscriptions and the live stream (redis_watch.cpp)
   void subscribe(std::string_view tag, exact_watch& w);
   void psubscribe(std::string_view glob, glob_watch& w);
+  void query_pattern(std::string_view pattern, uint64_t ticket);
   void on_subscribe_reply(const link_request& request, resp_view reply);
   void on_barrier_reply(const link_request& request);
   void on_live(std::string_view tag, uint64_t seq, std::string_view epoch,

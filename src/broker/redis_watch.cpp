@@ -55,7 +55,11 @@ void redis_broker::unwatch(std::string_view tag) {
           resp_bulk(out, g->first);
           subscriber_.commit({punsubscribe_request, 0, 0});
         }
+        std::vector<uint64_t> waiting = std::move(g->second.waiting);
         globs_.erase(g);
+        for (uint64_t ticket : waiting) {
+          answer(ticket, tag_position{}, {});  // nobody needs the stream any more
+        }
       }
     }
     pattern_globs_.erase(p);
@@ -93,8 +97,23 @@ void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
   subscriber_.commit({subscribe_request, 0, w.token});
 }
 
+void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
+  auto p = pattern_globs_.find(pattern);
+  auto g = p == pattern_globs_.end() ? globs_.end() : globs_.find(p->second);
+  if (g == globs_.end() || g->second.confirmed) {
+    answer(ticket, tag_position{}, {});  // flowing (or not watched: nothing to wait for)
+    return;
+  }
+  if (!subscriber_.up()) {
+    answer_failed(ticket);
+    return;
+  }
+  g->second.waiting.push_back(ticket);
+}
+
 void redis_broker::psubscribe(std::string_view glob, glob_watch& g) {
   g.token = ++next_token_;
+  g.confirmed = false;
   std::string& out = subscriber_.begin();
   resp_array(out, 2);
   resp_bulk(out, "PSUBSCRIBE");
@@ -107,8 +126,18 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
     subscriber_.fail(std::string("SUBSCRIBE refused: ") + std::string(reply.str()));
     return;
   }
-  if (request.kind != subscribe_request) {
-    return;  // a pattern needs no confirmation: nobody queries a pattern
+  if (request.kind == psubscribe_request) {
+    auto g = globs_.find(reply[1].str());
+    if (g == globs_.end() || g->second.token != request.token) {
+      return;  // unwatched (or watched again) meanwhile
+    }
+    g->second.confirmed = true;
+    std::vector<uint64_t> waiting = std::move(g->second.waiting);
+    g->second.waiting.clear();
+    for (uint64_t ticket : waiting) {
+      answer(ticket, tag_position{}, {});
+    }
+    return;
   }
   std::string_view tag;
   if (!redis_channel_tag(reply[1].str(), tag)) {
@@ -398,6 +427,10 @@ void redis_broker::fail_parked_and_deferred() {
       tickets.push_back(q.ticket);
     }
     w.deferred.clear();
+  }
+  for (auto& [glob, g] : globs_) {
+    tickets.insert(tickets.end(), g.waiting.begin(), g.waiting.end());
+    g.waiting.clear();
   }
   for (parked_answer& p : parked) {
     answer_failed(p.ticket);

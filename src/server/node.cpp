@@ -86,6 +86,15 @@ node::~node() {
   }
 }
 
+bool node::brokers_ready() const {
+  for (const auto& s : shards_) {
+    if (!s->broker_ready()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<const shard_metrics*> node::metrics() const {
   std::vector<const shard_metrics*> out;
   for (const auto& s : shards_) {

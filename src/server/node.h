@@ -42,6 +42,8 @@ class node {
   /// Mailbox carrying records from shard `from` to shard `to`.
   mailbox& mail(unsigned from, unsigned to) { return *mailboxes_[from * shard_count() + to]; }
   std::vector<const shard_metrics*> metrics() const;
+  /// Every shard's broker is ready (any thread; each shard refreshes its flag every turn).
+  bool brokers_ready() const;
 
   std::atomic<uint32_t> connections{0};  ///< open client connections, all shards
   std::atomic<bool> draining{false};     ///< SIGTERM/SIGINT received

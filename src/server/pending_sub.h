@@ -21,6 +21,7 @@ struct pending_sub {
     uint64_t since_seq = 0;
     std::string since_epoch;
     bool hold = false;       ///< hold live messages until the answer (new or replayed tag)
+    bool pattern = false;    ///< a pattern (Redis): waits for its stream, has no position
     bool answered = false;
     bool cancelled = false;  ///< unsubscribed (or forbidden) meanwhile: no entry in the ok
     bool ok = true;

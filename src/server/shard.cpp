@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -64,6 +65,7 @@ bool shard::init(std::string& error) {
                                                 node_.cfg().history_size, metrics_);
   }
   init_auth();
+  broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
   iov_arena_.resize(64 * 1024);
   msg_arena_.resize(4096);
   return true;
@@ -124,6 +126,7 @@ void shard::turn() {
   }
   on_timers(now);
   broker_->poll();
+  broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
 
   // 5-7.
   flush_dirty();
@@ -492,10 +495,11 @@ void shard::on_timers(int64_t now) {
   if (now < next_sweep_ms_) {
     return;
   }
-  next_sweep_ms_ = now + 1000;
-  auth_log_budget_ = 20;
-  // Once a second: idle pings and token expiry (rare events, so a sweep is cheap enough).
+  // A few times per idle timeout, at most once a second: idle pings and token expiry (rare
+  // events, so a sweep over the connections is cheap enough).
   const int64_t idle = node_.cfg().idle_timeout_ms;
+  next_sweep_ms_ = now + (idle == 0 ? 1000 : std::clamp<int64_t>(idle / 4, tick_ms, 1000));
+  auth_log_budget_ = 20;
   const int64_t unix_now = unix_seconds();
   conns_.for_each([&](conn& c) {
     if (c.state != conn_state::websocket) {
@@ -510,7 +514,7 @@ void shard::on_timers(int64_t now) {
       return;
     }
     const int64_t silent = now - c.last_rx_ms;
-    if (silent >= idle) {
+    if (silent >= idle && c.ping_sent) {
       abort_conn(c);  // no answer to our ping: the peer is gone
     } else if (silent >= idle / 2 && !c.ping_sent) {
       c.ping_sent = true;

@@ -59,6 +59,9 @@ class shard final : private ws_sink, private broker_listener {
   // Read by other shards (doorbells) and by whichever shard answers /metrics.
   int ring_fd() { return ring_.fd(); }
   bool asleep() const { return asleep_.load(std::memory_order_seq_cst); }
+  /// Whether this shard's broker could take publishes at its last loop turn (for /readyz,
+  /// which needs every shard's: each owns a share of the tags).
+  bool broker_ready() const { return broker_ready_.load(std::memory_order_relaxed); }
   shard_metrics& metrics() { return metrics_; }
   const shard_metrics& metrics() const { return metrics_; }
 
@@ -205,6 +208,7 @@ class shard final : private ws_sink, private broker_listener {
   command command_;  // reused for every frame
   shard_metrics metrics_;
   alignas(64) std::atomic<bool> asleep_{false};
+  std::atomic<bool> broker_ready_{false};
 
   bool accept_armed_ = false;
   bool draining_ = false;

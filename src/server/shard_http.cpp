@@ -121,13 +121,13 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
     if (path == "/healthz") {
       respond(c, 200, "application/json", "{\"status\":\"ok\"}\n");
     } else if (path == "/readyz") {
-      const bool ready = !draining_ && broker_->ready();
+      const bool ready = !draining_ && node_.brokers_ready();
       respond(c, ready ? 200 : 503, "application/json",
               ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"not ready\"}\n");
     } else {
       std::string text;
       const auto blocks = node_.metrics();
-      render_prometheus(text, blocks, !draining_ && broker_->ready());
+      render_prometheus(text, blocks, !draining_ && node_.brokers_ready());
       respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);
     }
   } else if (path == "/api/publish") {

@@ -293,7 +293,9 @@ void shard::complete_sub(conn& c, pending_sub* p) {
       failed = true;
       continue;
     }
-    positions.push_back({t.tag, t.top, t.epoch, t.gap});
+    if (!t.pattern) {
+      positions.push_back({t.tag, t.top, t.epoch, t.gap});
+    }
   }
   if (failed) {
     // The broker could not say where the tag stands: no silent half-subscription.

@@ -228,11 +228,19 @@ void shard::on_sub(conn& c, const command& cmd) {
     if (!held) {
       add_subscription(c, tag);
     }
-    if (is_wildcard(tag)) {
-      continue;  // patterns have no single position to report or replay
-    }
     pending_sub::tag_entry entry;
     entry.tag.assign(tag);
+    if (is_wildcard(tag)) {
+      // Patterns have no position to report or replay. With the embedded broker their
+      // messages flow at once; with Redis the `ok` waits until the pattern's stream does.
+      if (!shared_broker_) {
+        continue;
+      }
+      entry.pattern = true;
+      entry.hold = !held;  // (never matches a concrete tag: only marks a new subscription)
+      p->tags.push_back(std::move(entry));
+      continue;
+    }
     for (const since_entry& s : cmd.since) {
       if (s.tag == tag) {
         entry.has_since = true;

@@ -330,12 +330,6 @@ TEST_F(redis_nodes, recovery_on_the_other_node_gets_exactly_the_missed_then_live
 // After the `ok` of a sub, messages published anywhere reach the subscriber (PROTOCOL.md:
 // live messages follow the ok). Each round a new pattern, so each needs a new PSUBSCRIBE.
 TEST_F(redis_nodes, pattern_subscription_is_live_once_acknowledged) {
-  if (std::getenv("WSA_RUN_KNOWN_BUGS") == nullptr) {
-    GTEST_SKIP() << "server bug: the ok of a patterns-only sub is sent before Redis has "
-                  "confirmed the node's PSUBSCRIBE; messages published right after it "
-                  "(on any node) are lost for that subscriber; WSA_RUN_KNOWN_BUGS=1 runs it";
-  }
-  // Append-only Redis (slower publishes) shows it in about one round in fifty.
   redis_process redis({.password = std::string(password), .appendonly = true});
   ASSERT_TRUE(redis.start());
   server_process a(redis_node_args(redis, "node-a"));
