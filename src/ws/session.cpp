@@ -39,13 +39,24 @@ ws_session::~ws_session() {
   std::free(message_);
 }
 
+void ws_session::note_ping_end(std::size_t at) {
+  in_ping_ = false;
+  if (ping_end_count_ < max_ping_cuts) {
+    ping_ends_[ping_end_count_++] = at;
+  }
+}
+
 std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
   std::size_t at = 0;
+  ping_end_count_ = 0;
   while (at < size) {
     if (payload_left_ > 0) {
       const std::size_t take = size - at < payload_left_ ? size - at : payload_left_;
       payload_left_ -= take;
       at += take;
+      if (payload_left_ == 0 && in_ping_) {
+        note_ping_end(at);
+      }
       continue;
     }
     header_[header_have_++] = data[at++];
@@ -73,6 +84,10 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
         bad_close_ = true;
         return header_start;
       }
+      in_ping_ = opcode == 0x9;
+      if (in_ping_ && length == 0) {
+        note_ping_end(at);
+      }
       continue;
     }
     if (opcode != 0) {
@@ -90,24 +105,40 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
 ws_session::result ws_session::feed(const char* data, std::size_t size) {
   // Frames before an oversize header still count; the oversize one is refused unread.
   const std::size_t usable = scan(reinterpret_cast<const unsigned char*>(data), size);
-  input_ = data;
-  input_left_ = usable;
-  const int rc = wslay_event_recv(ctx_);
-  if (rc != 0) {
-    // Framing wslay rejects without a status (bad length encoding, a control frame over
-    // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
-    return result::protocol_error;
-  }
+  // wslay gets the input in pieces that end where pings end, and sends its pongs between.
+  std::size_t fed = 0;
+  unsigned cut = 0;
+  do {
+    std::size_t end = usable;
+    while (cut < ping_end_count_) {
+      const std::size_t ping_end = ping_ends_[cut++];
+      if (ping_end > fed && ping_end < usable) {
+        end = ping_end;
+        break;
+      }
+    }
+    input_ = data + fed;
+    input_left_ = end - fed;
+    fed = end;
+    if (wslay_event_recv(ctx_) != 0) {
+      // Framing wslay rejects without a status (bad length encoding, a control frame over
+      // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
+      return result::protocol_error;
+    }
+    if (too_big_) {
+      return result::too_big;
+    }
+    while (wslay_event_want_write(ctx_)) {
+      if (wslay_event_send(ctx_) != 0) {
+        return result::protocol_error;
+      }
+    }
+  } while (fed < usable && !stopped_ && wslay_event_get_read_enabled(ctx_));
   if (bad_close_) {
     return result::protocol_error;
   }
-  if (too_big_ || usable < size) {
+  if (usable < size) {
     return result::too_big;
-  }
-  while (wslay_event_want_write(ctx_)) {
-    if (wslay_event_send(ctx_) != 0) {
-      return result::protocol_error;
-    }
   }
   if (wslay_event_get_close_sent(ctx_)) {
     return result::closing;

@@ -82,6 +82,7 @@ class ws_session {
   /// arrives): returns how many bytes come before a header announcing a message over the
   /// limit, or `size` if there is none.
   std::size_t scan(const unsigned char* data, std::size_t size);
+  void note_ping_end(std::size_t at);
 
   wslay_event_context* ctx_ = nullptr;
   ws_sink* sink_;
@@ -100,6 +101,12 @@ class ws_session {
   uint64_t payload_left_ = 0;
   uint64_t scanned_message_ = 0;  // bytes announced so far for the current data message
   bool scanned_in_message_ = false;  // a fragmented data message is in progress
+  bool in_ping_ = false;             // the frame whose payload is being skipped is a ping
+  // Where pings end in the input of this feed(): wslay is fed up to each, and its pong sent,
+  // before what follows, so that the pong precedes replies to later messages.
+  static constexpr unsigned max_ping_cuts = 8;
+  std::size_t ping_ends_[max_ping_cuts] = {};
+  unsigned ping_end_count_ = 0;
 
   bool data_frame_ = false;     // the current frame belongs to a text/binary message
   bool too_big_ = false;

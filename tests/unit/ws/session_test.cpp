@@ -15,10 +15,12 @@ struct sink final : ws_sink {
   std::vector<std::string> messages;
   std::vector<ws_opcode> opcodes;
   std::string output;
+  std::vector<std::size_t> output_at_message;  // output bytes when each message arrived
   bool keep_going = true;
   bool on_ws_message(void*, ws_opcode opcode, char* data, std::size_t size,
                      std::size_t capacity) override {
     EXPECT_GE(capacity, size + 64);
+    output_at_message.push_back(output.size());
     messages.emplace_back(data, size);
     opcodes.push_back(opcode);
     return keep_going;
@@ -186,6 +188,21 @@ TEST_F(session_test, close_with_a_one_byte_payload_is_a_protocol_error) {
   EXPECT_EQ(feed(client_frame(1, "a") + client_frame(8, std::string(1, '\x03'))),
             ws_session::result::protocol_error);
   EXPECT_EQ(sink_.messages.size(), 1u);
+}
+
+TEST_F(session_test, a_pong_goes_out_before_what_later_messages_cause) {
+  // One read holding a message, a ping, a message split around another ping: each pong is
+  // out before the message after it is handed over (RFC 6455 5.5.3 "as soon as practical").
+  const std::string input = client_frame(1, "a") + client_frame(9, "p1") +
+                            client_frame(1, "b", false) + client_frame(9, "p2") +
+                            client_frame(0, "c");
+  EXPECT_EQ(feed(input), ws_session::result::ok);
+  ASSERT_EQ(sink_.messages.size(), 2u);
+  EXPECT_EQ(sink_.output_at_message[0], 0u);
+  const std::size_t pong_size = 4;  // unmasked header + "pN"
+  EXPECT_EQ(sink_.output_at_message[1], 2 * pong_size);
+  EXPECT_EQ(sink_.output.substr(2, 2), "p1");
+  EXPECT_EQ(sink_.output.substr(6, 2), "p2");
 }
 
 TEST_F(session_test, sink_can_stop_reading) {
