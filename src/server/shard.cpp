@@ -303,13 +303,19 @@ void shard::start_send(conn& c) {
   }
   iovec* iov = &iov_arena_[iov_used_];
   const unsigned count = c.out.gather(iov, max_iov_per_send);
-  iov_used_ += count;
-  msghdr* msg = &msg_arena_[msg_used_++];
-  *msg = msghdr{};
-  msg->msg_iov = iov;
-  msg->msg_iovlen = count;
   io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_sendmsg(sqe, c.fd, msg, MSG_NOSIGNAL);
+  if (count == 1) {
+    // One frame (the usual case at light load): a plain send skips the msghdr and iovec
+    // copies of sendmsg in the kernel.
+    io_uring_prep_send(sqe, c.fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
+  } else {
+    iov_used_ += count;
+    msghdr* msg = &msg_arena_[msg_used_++];
+    *msg = msghdr{};
+    msg->msg_iov = iov;
+    msg->msg_iovlen = count;
+    io_uring_prep_sendmsg(sqe, c.fd, msg, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data64(sqe, encode_op(io_op::send, c.slot, c.generation));
   c.send_in_flight = true;
 }
