@@ -50,6 +50,8 @@ def row(point):
         p50, p99 = (_ms(lat.get("p50")), _ms(lat.get("p99"))) if lat.get("count") else ("—", "—")
         if lg.get("expected"):
             loss = "0" if lg.get("loss", 0) == 0 else "%.2f%% (%d)" % (lg["loss_pct"], lg["loss"])
+        elif lg.get("rate"):
+            loss = "none published in the window (server stopped reading)"
         else:
             loss = "—"
         kicked = (lg.get("errors") or {}).get("disconnects", 0)
