@@ -3,7 +3,8 @@
 # event these VMs have), then a flame graph, folded stacks and a flat top list.
 #   perf/profile.sh [--pid PID] [--seconds N] [--out DIR]
 # Defaults: the newest `wsagent` process, 5 seconds, perf-out/. Put load on the server
-# first (e.g. perf/fanout.sh does both). Read the result: docs/profiling.md.
+# first (e.g. wsagent-loadgen fanout, or `bench/compare/run --profile`). Read the result:
+# docs/profiling.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pid="" seconds=5 out=perf-out
