@@ -95,7 +95,7 @@ class redis_broker_harness : public ::testing::Test {
   }
 
   /// Starts Redis with these options (call once, first thing in a test).
-  void start_redis(redis_server::options o = {}) {
+  void start_redis(redis_process_options o = {}) {
     redis_ = std::make_unique<redis_server>(std::move(o));
     ASSERT_TRUE(redis_->start()) << "redis-server did not start";
   }
