@@ -162,6 +162,9 @@ class redis_broker final : public broker, private link_owner {
   void subscribe(std::string_view tag, exact_watch& w);
   void psubscribe(std::string_view glob, glob_watch& w);
   void query_pattern(std::string_view pattern, uint64_t ticket);
+  /// Answers (with no position) pattern queries that waited for their stream. Callers take
+  /// the tickets out of the watch first: an answer may end up unwatching the pattern.
+  void answer_pattern_waiters(std::span<const uint64_t> tickets);
   void on_subscribe_reply(const link_request& request, resp_view reply);
   void on_barrier_reply(const link_request& request);
   void on_live(std::string_view tag, uint64_t seq, std::string_view epoch,

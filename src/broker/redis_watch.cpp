@@ -6,6 +6,7 @@
 // during fan-out unwatches its tags), so state is updated first and the listener is called
 // last, with nothing read from a watch entry after the call.
 #include <algorithm>
+#include <utility>
 
 #include "broker/redis_broker.h"
 #include "broker/redis_scripts.h"
@@ -55,11 +56,9 @@ void redis_broker::unwatch(std::string_view tag) {
           resp_bulk(out, g->first);
           subscriber_.commit({punsubscribe_request, 0, 0});
         }
-        std::vector<uint64_t> waiting = std::move(g->second.waiting);
+        const std::vector<uint64_t> waiting = std::exchange(g->second.waiting, {});
         globs_.erase(g);
-        for (uint64_t ticket : waiting) {
-          answer(ticket, tag_position{}, {});  // nobody needs the stream any more
-        }
+        answer_pattern_waiters(waiting);  // nobody needs the stream any more
       }
     }
     pattern_globs_.erase(p);
@@ -111,6 +110,12 @@ void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
   g->second.waiting.push_back(ticket);
 }
 
+void redis_broker::answer_pattern_waiters(std::span<const uint64_t> tickets) {
+  for (uint64_t ticket : tickets) {
+    answer(ticket, tag_position{}, {});
+  }
+}
+
 void redis_broker::psubscribe(std::string_view glob, glob_watch& g) {
   g.token = ++next_token_;
   g.confirmed = false;
@@ -132,11 +137,7 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
       return;  // unwatched (or watched again) meanwhile
     }
     g->second.confirmed = true;
-    std::vector<uint64_t> waiting = std::move(g->second.waiting);
-    g->second.waiting.clear();
-    for (uint64_t ticket : waiting) {
-      answer(ticket, tag_position{}, {});
-    }
+    answer_pattern_waiters(std::exchange(g->second.waiting, {}));
     return;
   }
   std::string_view tag;

@@ -505,7 +505,6 @@ void shard::on_timers(int64_t now) {
   // events, so a sweep over the connections is cheap enough).
   const int64_t idle = node_.cfg().idle_timeout_ms;
   next_sweep_ms_ = now + (idle == 0 ? 1000 : std::clamp<int64_t>(idle / 4, tick_ms, 1000));
-  auth_log_budget_ = 20;
   const int64_t unix_now = unix_seconds();
   conns_.for_each([&](conn& c) {
     if (c.state != conn_state::websocket) {

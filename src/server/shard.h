@@ -134,6 +134,8 @@ class shard final : private ws_sink, private broker_listener {
   token_status authenticate(conn& c, std::string_view token, std::string_view where);
   /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
   bool authenticate_upgrade(conn& c, const http_request& request);
+  /// HTTP 401 with the Bearer challenge (RFC 6750), closing the connection.
+  void respond_unauthorized(conn& c, std::string_view reason);
   void on_auth(conn& c, const command& cmd);
   /// Permission checks; on refusal the `err forbidden` is sent and false returned.
   bool may_publish(conn& c, const command& cmd);
@@ -254,7 +256,8 @@ class shard final : private ws_sink, private broker_listener {
   token_claims claims_;             // the last verified token's claims (reused)
   std::vector<char> query_token_;   // ?token= decoded
   std::string api_frame_;           // POST /api/publish body as a pub frame (padded)
-  int auth_log_budget_ = 0;         // refusals still logged this second
+  int auth_log_budget_ = 0;         // refusals still logged this second...
+  int64_t auth_log_second_ = 0;     // ...which is this unix second
   bool feeding_http_ = false;       // inside on_http_bytes: no re-entry
 };
 

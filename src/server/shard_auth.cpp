@@ -21,6 +21,8 @@ constexpr std::string_view bearer_challenge =
     "WWW-Authenticate: Bearer realm=\"wsagent\", error=\"invalid_token\"\r\n";
 constexpr int auth_logs_per_second = 20;  // a flood of bad tokens must not flood the log
 
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 // The credentials of "Bearer <token>" (RFC 6750 section 2.1; the scheme is case-insensitive).
 // Empty when the header holds another scheme.
 std::string_view bearer_credentials(std::string_view authorization) {
@@ -61,9 +63,14 @@ void shard::init_auth() {
 }
 
 token_status shard::verify_token(std::string_view token, std::string_view where) {
-  const token_status status = verifier_->verify(token, unix_seconds(), claims_);
+  const int64_t now = unix_seconds();
+  const token_status status = verifier_->verify(token, now, claims_);
   if (!status.ok()) {
     metrics_.auth_failures.add();
+    if (now != auth_log_second_) {
+      auth_log_second_ = now;
+      auth_log_budget_ = auth_logs_per_second;
+    }
     if (auth_log_budget_ > 0) {
       --auth_log_budget_;
       WSA_LOG(info, "token refused").kv("via", where).kv("why", describe(status));
@@ -91,6 +98,10 @@ token_status shard::authenticate(conn& c, std::string_view token, std::string_vi
   return status;
 }
 
+void shard::respond_unauthorized(conn& c, std::string_view reason) {
+  respond_error(c, 401, reason, bearer_challenge);
+}
+
 bool shard::authenticate_upgrade(conn& c, const http_request& request) {
   std::string_view token;
   const char* via = "authorization";
@@ -98,8 +109,7 @@ bool shard::authenticate_upgrade(conn& c, const http_request& request) {
     token = bearer_credentials(request.authorization);
     if (token.empty()) {
       metrics_.auth_failures.add();
-      respond_error(c, 401, "the Authorization header must hold a Bearer token",
-                    bearer_challenge);
+      respond_unauthorized(c, "the Authorization header must hold a Bearer token");
       return false;
     }
   } else {
@@ -113,20 +123,19 @@ bool shard::authenticate_upgrade(conn& c, const http_request& request) {
         break;
       case query_status::too_long:
         metrics_.auth_failures.add();
-        respond_error(c, 401, "the token is longer than max-token-bytes", bearer_challenge);
+        respond_unauthorized(c, "the token is longer than max-token-bytes");
         return false;
       case query_status::malformed:
       case query_status::duplicate:
         metrics_.auth_failures.add();
-        respond_error(c, 401, "the token query parameter is malformed or repeated",
-                      bearer_challenge);
+        respond_unauthorized(c, "the token query parameter is malformed or repeated");
         return false;
     }
   }
   const token_status status = authenticate(c, token, via);
   if (!status.ok()) {
     metrics_.handshake_failures.add();
-    respond_error(c, 401, token_error_text(status.error), bearer_challenge);
+    respond_unauthorized(c, token_error_text(status.error));
     return false;
   }
   return true;
@@ -187,38 +196,32 @@ bool shard::on_http_publish(conn& c, const http_request& request, std::string_vi
     const std::string_view token = bearer_credentials(request.authorization);
     if (token.empty()) {
       metrics_.auth_failures.add();
-      respond_error(c, 401, "a bearer token is required (Authorization: Bearer <token>)",
-                    bearer_challenge);
+      respond_unauthorized(c, "a bearer token is required (Authorization: Bearer <token>)");
       return false;
     }
     if (!verify_token(token, "api").ok()) {
-      respond_error(c, 401, "the token was refused", bearer_challenge);
+      respond_unauthorized(c, "the token was refused");
       return false;
     }
   }
   // The body {"tag":..,"data":..} is parsed as the pub frame it stands for, by the same strict
   // parser: `data` is kept byte for byte.
   std::size_t open = 0;
-  while (open < body.size() && (body[open] == ' ' || body[open] == '\t' || body[open] == '\r' ||
-                                body[open] == '\n')) {
+  while (open < body.size() && is_json_space(body[open])) {
     ++open;
-  }
-  std::size_t first = open + 1;
-  while (first < body.size() && (body[first] == ' ' || body[first] == '\t' ||
-                                 body[first] == '\r' || body[first] == '\n')) {
-    ++first;
-  }
-  if (first < body.size() && body[first] == '}') {
-    respond_error(c, 400, "missing tag");
-    return false;
   }
   if (open == body.size() || body[open] != '{') {
     respond_error(c, 400, "the body must be a JSON object {\"tag\":...,\"data\":...}");
     return false;
   }
-  constexpr std::string_view prefix = "{\"op\":\"pub\",";
-  api_frame_.assign(prefix);
-  api_frame_.append(body.substr(open + 1));
+  const std::string_view members = body.substr(open + 1);
+  std::size_t first = 0;
+  while (first < members.size() && is_json_space(members[first])) {
+    ++first;
+  }
+  const bool empty_object = first < members.size() && members[first] == '}';
+  api_frame_.assign(empty_object ? "{\"op\":\"pub\"" : "{\"op\":\"pub\",");
+  api_frame_.append(members);
   const std::size_t size = api_frame_.size();
   api_frame_.resize(size + json_padding());
   parse_error error;

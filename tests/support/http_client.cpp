@@ -10,12 +10,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::chrono::milliseconds left_until(clock_type::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-  return std::max(left, std::chrono::milliseconds(0));
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);

@@ -8,19 +8,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
 namespace wsa::test {
+
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
 int millis_left(clock_type::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+  return static_cast<int>(left_until(deadline).count());
 }
 
 // Waits for `events` on fd until the deadline; false on timeout.

@@ -12,6 +12,10 @@ namespace wsa::test {
 
 using namespace std::chrono_literals;
 
+/// Time until `deadline`, never negative: what a timeout argument gets when several waits
+/// share one deadline.
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline);
+
 class tcp_socket {
  public:
   enum class read_status { data, eof, timeout };

@@ -12,12 +12,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::chrono::milliseconds left_until(clock_type::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-  return std::max(left, std::chrono::milliseconds(0));
-}
-
 std::string base64(const uint8_t* data, std::size_t size) {
   std::string out(BASE64_ENCODE_RAW_LENGTH(size), '\0');
   base64_encode_raw(reinterpret_cast<char*>(out.data()), size, data);
