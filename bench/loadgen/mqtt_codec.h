@@ -52,7 +52,7 @@ char* mqtt_write_publish_head(char* out, std::string_view topic, uint8_t qos,
 bool mqtt_parse_publish(uint8_t flags, const char* body, std::size_t n, std::string_view& topic,
                         uint16_t& packet_id, const char*& payload, std::size_t& payload_size);
 
-// Topic for a tag per PROTOCOL.md: '.' becomes '/'.
+// Topic for a tag per docs/protocol.md: '.' becomes '/'.
 void tag_to_topic(char* s, std::size_t n);
 
 }  // namespace wsa::loadgen

@@ -1,4 +1,4 @@
-// Verification of compact JWS tokens carrying wsagent's JWT claims (PROTOCOL.md, "Tokens").
+// Verification of compact JWS tokens carrying wsagent's JWT claims (docs/protocol.md, "Tokens").
 //
 // Two layers, usable apart (the RFC examples exercise the first one alone):
 // 1. verify_signature: size limit, split into three parts, strict base64url, the header
@@ -20,7 +20,7 @@
 // The current time is passed in (seconds since the epoch), so tests and the server's coarse
 // clock decide it. No exception leaves these functions (only running out of memory, which
 // terminates). Reasons are static values: log them, count them; the client only gets
-// "unauthorized" (PROTOCOL.md).
+// "unauthorized" (docs/protocol.md).
 //
 // One token_verifier per shard, used by that shard's thread only (it owns reusable buffers
 // and a JSON parser); the key_set it reads must outlive it and may be shared.

@@ -1,4 +1,5 @@
-// The Redis broker (DESIGN.md "Broker", issue 4): many nodes share tags through one Redis.
+// The Redis broker (docs/architecture.md "Many nodes: the Redis broker"): many nodes share
+// tags through one Redis.
 // One instance per shard, for the tags that shard owns, with two connections on the
 // shard's ring: a command link (publish and query scripts, pipelined) and a subscriber
 // link (SUBSCRIBE/PSUBSCRIBE). What lives in Redis is described in redis_scripts.h.

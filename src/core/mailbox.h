@@ -1,5 +1,5 @@
 // One direction of cross-shard messaging: a single-producer single-consumer ring of
-// variable-length records (STYLE.md guideline 2). The producer shard writes records during
+// variable-length records (docs/style.md guideline 2). The producer shard writes records during
 // its loop turn and makes them visible once per turn (publish); the consumer shard reads
 // them in order on its next turn. Ordering is FIFO per direction, which the pub/sub layer
 // relies on (a tag's messages and a subscription's reply travel the same road).

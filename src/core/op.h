@@ -1,4 +1,4 @@
-// What a completion is about, packed into io_uring's 64-bit user_data (STYLE.md guideline
+// What a completion is about, packed into io_uring's 64-bit user_data (docs/style.md guideline
 // 8): the kind of operation, the connection slot it belongs to and that slot's generation.
 // A completion whose generation no longer matches its slot is stale (the connection was
 // freed and the slot reused) and is dropped. The shard's completion loop is one switch on

@@ -43,7 +43,7 @@ ring::~ring() {
 
 bool ring::init(unsigned sq_entries, std::string& error) {
   io_uring_params params{};
-  // Multishot receive floods the completion queue: give it room (STYLE.md, io_uring notes).
+  // Multishot receive floods the completion queue: give it room (docs/style.md, io_uring notes).
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                  IORING_SETUP_SUBMIT_ALL;
   params.cq_entries = sq_entries * 8;

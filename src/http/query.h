@@ -1,6 +1,6 @@
 // Query-string parameter lookup (application/x-www-form-urlencoded, as browsers write it):
 // finds one parameter in the raw query of a request target and percent-decodes its value into
-// the caller's buffer. Used for `?token=` (PROTOCOL.md: browsers cannot set headers on a
+// the caller's buffer. Used for `?token=` (docs/protocol.md: browsers cannot set headers on a
 // WebSocket). No allocation; any thread.
 //
 // Strict on hostile input: a '%' not followed by two hex digits, or an escape that decodes to

@@ -14,7 +14,7 @@
 
 namespace wsa {
 
-/// The one subprotocol we speak; selected when the client offers it (PROTOCOL.md).
+/// The one subprotocol we speak; selected when the client offers it (docs/protocol.md).
 inline constexpr std::string_view ws_subprotocol = "wsagent.v1";
 
 /// Outcome of check_upgrade. On failure the caller answers `status` with `reason` in the body

@@ -1,4 +1,4 @@
-// A client frame of protocol v1 (PROTOCOL.md, "Client to server"), parsed with simdjson.
+// A client frame of protocol v1 (docs/protocol.md, "Client to server"), parsed with simdjson.
 // Every string_view points into the frame buffer that was parsed, or into the parser's
 // own string buffer: both live until the next call to parse() on the same parser.
 // Only this module's .cpp includes simdjson.h (1.3 MB header).

@@ -1,4 +1,4 @@
-// Server frames of protocol v1 (PROTOCOL.md, "Server to client") as JSON text, without the
+// Server frames of protocol v1 (docs/protocol.md, "Server to client") as JSON text, without the
 // WebSocket header. Written by concatenation: strings are escaped, while `id` (taken raw from
 // the request) and `data` (the publisher's exact bytes) are inserted as they are. The caller
 // owns the output; appending allocates only when the string lacks capacity, and the `msg`

@@ -1,4 +1,4 @@
-// A connection's outbound frames, in order, held by reference (STYLE.md guideline 4). The
+// A connection's outbound frames, in order, held by reference (docs/style.md guideline 4). The
 // shard sends them with one gathered sendmsg in flight at a time (guideline 6): gather()
 // fills an iovec array from the head, consume() retires what the kernel took, handling
 // short sends. An idle connection's queue owns no memory. Shard thread only.

@@ -1,4 +1,4 @@
-// Tags and tag patterns (PROTOCOL.md, "Tags").
+// Tags and tag patterns (docs/protocol.md, "Tags").
 // A tag is 1..255 bytes of printable ASCII (0x21..0x7e), segments separated by '.', no
 // empty segment. A pattern may also use wildcard segments: `*` matches exactly one
 // segment; `>` as the last segment matches one or more segments. The characters '*' and
@@ -31,7 +31,7 @@ bool pattern_matches(std::string_view pattern, std::string_view tag);
 /// it, so `chat.>` covers `chat.*` and `chat.a.b` but `chat.*` does not cover `chat.>`.
 bool pattern_covers(std::string_view outer, std::string_view inner);
 
-// MQTT mapping (PROTOCOL.md, "MQTT mapping"): '/' <-> '.', '+' <-> '*', '#' <-> '>'.
+// MQTT mapping (docs/protocol.md, "MQTT mapping"): '/' <-> '.', '+' <-> '*', '#' <-> '>'.
 // Only topics that map one-to-one are accepted: no empty level, no '$' topic (broker
 // internal in MQTT), no byte outside 0x21..0x7e (MQTT allows spaces and UTF-8, tags do not),
 // no '.', '*' or '>' inside a level, '+'/'#' only as whole levels and '#' only last.

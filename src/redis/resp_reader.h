@@ -1,4 +1,4 @@
-// Reading RESP2 replies: the one adapter around hiredis' reply parser (STYLE.md guideline
+// Reading RESP2 replies: the one adapter around hiredis' reply parser (docs/style.md guideline
 // 11; hiredis 0.14.1 `redisReader`). Bytes received from a Redis socket are fed in; whole
 // replies come out as views into an arena the reader owns, so that no hiredis type and no
 // per-reply allocation leaks into the code that reads them. A view stays valid until the

@@ -1,7 +1,7 @@
 // The records shards send each other through their mailboxes (core/mailbox.h). Each is a
 // fixed header followed by variable bytes (strings and frames), written and read with
 // memcpy so no alignment is assumed. Records carry copies, never pointers: memory stays
-// with the shard that allocated it (STYLE.md guideline 2).
+// with the shard that allocated it (docs/style.md guideline 2).
 //
 // Flows (owner = the shard that orders a tag, chosen by hash):
 //   publish   origin -> owner   a client's pub; the owner asks the broker

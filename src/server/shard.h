@@ -1,9 +1,9 @@
 // A shard: one thread pinned to one core, with its own io_uring ring, listener, buffer
-// ring, connections, subscription index and share of the tags (DESIGN.md "Shape"). Nothing
-// mutable is shared with other shards: they exchange records through mailboxes and wake
-// each other with MSG_RING doorbells.
+// ring, connections, subscription index and share of the tags (docs/architecture.md "A
+// node"). Nothing mutable is shared with other shards: they exchange records through
+// mailboxes and wake each other with MSG_RING doorbells.
 //
-// The loop turn (STYLE.md guideline 3), all in turn():
+// The loop turn (docs/style.md guideline 3), all in turn():
 //   1. submit what was prepared and wait (bounded by the tick) for completions
 //   2. reap completions: accept, recv (parse, dispatch), send (retire), doorbells
 //   3. process mailboxes from the other shards

@@ -1,4 +1,4 @@
-// Authentication on a shard (PROTOCOL.md "Connecting", "Tokens"): the token of the upgrade
+// Authentication on a shard (docs/protocol.md "Connecting", "Tokens"): the token of the upgrade
 // request (Authorization: Bearer, then ?token=), the `auth` frame (first frame or a refresh),
 // permissions on `pub` and `sub`, and the HTTP publish API. A token is verified once per
 // connection or `auth` frame, never per message: its permissions are compiled then.

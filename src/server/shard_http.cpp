@@ -1,5 +1,5 @@
 // HTTP on a shard: request heads parsed in place, the WebSocket upgrade, and the small
-// admin surface on the same port (PROTOCOL.md "HTTP on the same port"). Slow or garbage
+// admin surface on the same port (docs/protocol.md "HTTP on the same port"). Slow or garbage
 // clients are bounded by the head size limit (431) and the handshake deadline (408).
 #include <cstring>
 

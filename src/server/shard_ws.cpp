@@ -1,5 +1,5 @@
 // WebSocket connections on a shard: frames in through the pooled wslay session, protocol v1
-// commands (PROTOCOL.md "Client to server") dispatched, replies out.
+// commands (docs/protocol.md "Client to server") dispatched, replies out.
 #include <cstring>
 
 #include "json/writer.h"

@@ -1,4 +1,4 @@
-// Invariant checks. The error policy (STYLE.md guideline 9):
+// Invariant checks. The error policy (docs/style.md guideline 9):
 // - bad input from the network is never checked with these: it gets an error frame or a
 //   close code, a counter, and the shard goes on;
 // - WSA_CHECK: a library or system call that "cannot fail" after startup, or running out of

@@ -1,4 +1,4 @@
-// The only user of wslay (STYLE.md guideline 11): parses a connection's inbound frames,
+// The only user of wslay (docs/style.md guideline 11): parses a connection's inbound frames,
 // validates them (masking, opcodes, RSV bits, control-frame rules, UTF-8 of text, message
 // size decided from frame headers) and answers pings and closes.
 //

@@ -1,4 +1,4 @@
-// Token authentication against the real server (PROTOCOL.md "Connecting", "Tokens", "HTTP on
+// Token authentication against the real server (docs/protocol.md "Connecting", "Tokens", "HTTP on
 // the same port"; issue 3): the server refuses to start without a key unless --no-auth; the
 // three token transports; every refusal at the handshake is HTTP 401 without an upgrade;
 // pub/sub permissions; expiry and refresh on an open connection; POST /api/publish.

@@ -1,4 +1,4 @@
-// HTTP on the WebSocket port (PROTOCOL.md "HTTP on the same port", docs/protocol.md "HTTP"):
+// HTTP on the WebSocket port (docs/protocol.md "HTTP on the same port", docs/protocol.md "HTTP"):
 // the admin endpoints, refused requests and upgrades with their status codes, limits on the
 // request head (size, time, connection count).
 #include <gtest/gtest.h>

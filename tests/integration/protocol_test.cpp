@@ -1,4 +1,4 @@
-// Protocol v1 against the real server (PROTOCOL.md "Frames", docs/protocol.md choices):
+// Protocol v1 against the real server (docs/protocol.md "Frames", docs/protocol.md choices):
 // hello, ok/err with and without id, sub/unsub/pub, wildcards, data pass-through, recovery
 // with `since`, and every error code that a client without auth can provoke.
 #include <gtest/gtest.h>

@@ -327,7 +327,7 @@ TEST_F(redis_nodes, recovery_on_the_other_node_gets_exactly_the_missed_then_live
   }
 }
 
-// After the `ok` of a sub, messages published anywhere reach the subscriber (PROTOCOL.md:
+// After the `ok` of a sub, messages published anywhere reach the subscriber (docs/protocol.md:
 // live messages follow the ok). Each round a new pattern, so each needs a new PSUBSCRIBE.
 TEST_F(redis_nodes, pattern_subscription_is_live_once_acknowledged) {
   redis_process redis({.password = std::string(password), .appendonly = true});

@@ -1,6 +1,6 @@
 // Several shards (--shards 2): a few hundred connections spread over both shards by the
 // kernel, publishers on both, tags owned by both. Every subscriber gets every message once,
-// per tag in seq order with seq contiguous (PROTOCOL.md "Tags": seq grows by exactly 1).
+// per tag in seq order with seq contiguous (docs/protocol.md "Tags": seq grows by exactly 1).
 #include <gtest/gtest.h>
 
 #include <charconv>

@@ -1,4 +1,4 @@
-// Draining (PROTOCOL.md "Close codes": 1001 going away; docs/protocol.md "Draining"): on
+// Draining (docs/protocol.md "Close codes": 1001 going away; docs/protocol.md "Draining"): on
 // SIGTERM/SIGINT the node stops accepting, closes every WebSocket with 1001 and exits 0 once
 // they are gone, or after --drain-timeout.
 #include <gtest/gtest.h>

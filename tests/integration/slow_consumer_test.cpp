@@ -1,4 +1,4 @@
-// Backpressure (PROTOCOL.md "Close codes": 4008 slow consumer; docs/protocol.md "Slow
+// Backpressure (docs/protocol.md "Close codes": 4008 slow consumer; docs/protocol.md "Slow
 // consumers"): a subscriber that does not read is closed with 4008 once its outbound queue
 // passes --max-outbound-bytes, and a fast subscriber of the same tag misses nothing.
 #include <gtest/gtest.h>

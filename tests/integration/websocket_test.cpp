@@ -1,5 +1,5 @@
 // RFC 6455 framing against the real server: violations close with the code the RFC and
-// PROTOCOL.md "Close codes" give (1002 protocol, 1007 UTF-8, 1009 too big), decided without
+// docs/protocol.md "Close codes" give (1002 protocol, 1007 UTF-8, 1009 too big), decided without
 // waiting for payloads that will never come; fragmentation, ping/pong and the close
 // handshake work.
 #include <gtest/gtest.h>
