@@ -1,9 +1,9 @@
 // The broker seam (docs/architecture.md "Publishing, ordering and fan-out"): what the shard
-// that owns a tag asks of whatever keeps that tag's sequence and history. Every tag has one owner shard per node (chosen by
-// hash); only the owner calls the broker for it, so per-tag order on a node is the order of
-// one thread. Two implementations: embedded (in process, the default) and Redis (many
-// nodes). Answers come back through broker_listener, synchronously (embedded) or on a
-// later loop turn (Redis); either way on the owner shard's thread.
+// that owns a tag asks of whatever keeps that tag's sequence and history. Every tag has one
+// owner shard per node (chosen by hash); only the owner calls the broker for it, so per-tag
+// order on a node is the order of one thread. Two implementations: embedded (in process, the
+// default) and Redis (many nodes). Answers come back through broker_listener, synchronously
+// (embedded) or on a later loop turn (Redis); either way on the owner shard's thread.
 #pragma once
 
 #include <cstdint>
