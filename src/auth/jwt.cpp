@@ -12,6 +12,7 @@
 
 #include "auth/base64url.h"
 #include "pubsub/tag.h"
+#include "util/ascii.h"
 #include "util/check.h"
 
 namespace wsa {
@@ -22,22 +23,6 @@ namespace dom = simdjson::dom;
 constexpr int64_t date_limit = int64_t{1} << 62;  // exp + leeway never overflows
 
 token_status fail(token_error e, const char* detail) { return token_status{e, detail}; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    x = (x >= 'A' && x <= 'Z') ? static_cast<char>(x - 'A' + 'a') : x;
-    y = (y >= 'A' && y <= 'Z') ? static_cast<char>(y - 'A' + 'a') : y;
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int64_t clamp_date(int64_t v) {
   return v > date_limit ? date_limit : (v < -date_limit ? -date_limit : v);

@@ -1,43 +1,17 @@
 // Query-string parameter lookup with percent-decoding. See query.h.
 #include "http/query.h"
 
+#include "util/percent.h"
+
 namespace wsa {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Decodes the byte at s[i], advancing i. Returns -1 on a malformed escape.
+// Decodes the byte at s[i], advancing i. Returns -1 on a malformed escape, and for an escape
+// that decodes to NUL (no parameter we read may hold one).
 int decode_one(std::string_view s, std::size_t& i) {
-  const char c = s[i];
-  if (c == '+') {
-    ++i;
-    return ' ';
-  }
-  if (c != '%') {
-    ++i;
-    return static_cast<unsigned char>(c);
-  }
-  if (s.size() - i < 3) {
-    return -1;
-  }
-  const int hi = hex_value(s[i + 1]);
-  const int lo = hex_value(s[i + 2]);
-  if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-    return -1;
-  }
-  i += 3;
-  return hi * 16 + lo;
+  const bool escape = s[i] == '%';
+  const int c = percent_decode_next(s, i, /*plus_is_space=*/true);
+  return escape && c == 0 ? -1 : c;
 }
 
 enum class match { yes, no, malformed };

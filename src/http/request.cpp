@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "util/ascii.h"
+
 namespace wsa {
 namespace {
 
@@ -36,20 +38,6 @@ constexpr std::array<uint8_t, 256> make_classes() {
 constexpr std::array<uint8_t, 256> classes = make_classes();
 
 inline uint8_t class_of(char c) { return classes[static_cast<unsigned char>(c)]; }
-
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool equal_ci(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // `lower_name` is a lowercase literal of letters and '-': OR-ing 0x20 folds only letters there,
 // and the name was already checked to be token characters.
@@ -219,10 +207,6 @@ parse_result record(walker& w, std::string_view name, std::string_view value) {
   return ok;
 }
 
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && equal_ci(s.substr(0, prefix.size()), prefix);
-}
-
 // Splits the target into path and query. Origin-form "/p?q", absolute-form "http://h/p?q"
 // (RFC 9112 3.2.2: a server must accept it) and asterisk-form "*"; authority-form is only for
 // CONNECT, which we do not serve.
@@ -235,9 +219,9 @@ bool split_target(std::string_view target, http_request& r) {
     return true;
   } else {
     std::size_t scheme = 0;
-    if (starts_with_ci(target, "http://")) {
+    if (istarts_with(target, "http://")) {
       scheme = 7;
-    } else if (starts_with_ci(target, "https://")) {
+    } else if (istarts_with(target, "https://")) {
       scheme = 8;
     } else {
       return false;
@@ -449,7 +433,7 @@ bool header_has_token(std::string_view value, std::string_view token) {
     if (comma == std::string_view::npos) {
       comma = value.size();
     }
-    if (equal_ci(trim_ows(value.substr(start, comma - start)), token)) {
+    if (iequals(trim_ows(value.substr(start, comma - start)), token)) {
       return true;
     }
     start = comma + 1;

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "json/writer.h"
 #include "util/check.h"
 
 namespace wsa {
@@ -39,32 +40,6 @@ void append_head(std::string& out, int status, std::string_view content_type,
   }
   out.append(extra_headers);
   out.append("\r\n");
-}
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-std::size_t escaped_size(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    n += (c == '"' || c == '\\') ? 2 : (u < 0x20 ? 6 : 1);
-  }
-  return n;
-}
-
-void append_escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      const char escape[] = {'\\', 'u', '0', '0', hex_digits[u >> 4], hex_digits[u & 15]};
-      out.append(escape, sizeof escape);
-    } else {
-      out.push_back(c);
-    }
-  }
 }
 
 }  // namespace
@@ -162,16 +137,16 @@ void append_response(std::string& out, int status, std::string_view content_type
 void append_error_response(std::string& out, int status, std::string_view reason,
                            std::string_view extra_headers, bool close) {
   constexpr std::string_view open = "{\"error\":\"";
-  constexpr std::string_view middle = "\",\"reason\":\"";
-  constexpr std::string_view end = "\"}";
+  constexpr std::string_view middle = "\",\"reason\":";
+  constexpr std::string_view end = "}";
   const std::string_view code = error_code(status);
   const std::size_t length =
-      open.size() + code.size() + middle.size() + escaped_size(reason) + end.size();
+      open.size() + code.size() + middle.size() + json_string_size(reason) + end.size();
   append_head(out, status, "application/json", length, extra_headers, close);
   out.append(open);
   out.append(code);
   out.append(middle);
-  append_escaped(out, reason);
+  append_json_string(out, reason);
   out.append(end);
 }
 

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/hex.h"
+
 namespace wsa {
 namespace {
 
@@ -17,8 +19,6 @@ constexpr std::array<uint8_t, 256> make_escape_size() {
   return t;
 }
 constexpr std::array<uint8_t, 256> escape_size = make_escape_size();
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 constexpr char digit_pairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"

@@ -21,6 +21,7 @@
 #include "server/shard.h"
 #include "util/check.h"
 #include "util/clock.h"
+#include "util/hex.h"
 
 namespace wsa {
 namespace {
@@ -29,12 +30,8 @@ std::string random_hex(std::size_t bytes) {
   unsigned char raw[16];
   WSA_CHECK(bytes <= sizeof raw);
   WSA_CHECK(getrandom(raw, bytes, 0) == static_cast<ssize_t>(bytes), "getrandom");
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out.push_back(digits[raw[i] >> 4]);
-    out.push_back(digits[raw[i] & 15]);
-  }
+  append_hex(out, raw, bytes);
   return out;
 }
 

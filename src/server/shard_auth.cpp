@@ -12,6 +12,7 @@
 #include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
+#include "util/ascii.h"
 #include "util/clock.h"
 
 namespace wsa {
@@ -27,15 +28,8 @@ bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '
 // Empty when the header holds another scheme.
 std::string_view bearer_credentials(std::string_view authorization) {
   constexpr std::string_view scheme = "bearer ";
-  if (authorization.size() <= scheme.size()) {
+  if (authorization.size() <= scheme.size() || !istarts_with(authorization, scheme)) {
     return {};
-  }
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    const char c = authorization[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != scheme[i]) {
-      return {};
-    }
   }
   std::string_view token = authorization.substr(scheme.size());
   while (!token.empty() && token.front() == ' ') {

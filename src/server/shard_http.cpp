@@ -10,22 +10,15 @@
 #include "server/node.h"
 #include "server/shard.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "wsa/version.h"
 
 namespace wsa {
 namespace {
 
 std::string hex_id(uint64_t id) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out = "c-";
-  bool started = false;
-  for (int shift = 60; shift >= 0; shift -= 4) {
-    const unsigned nibble = (id >> shift) & 15;
-    if (nibble != 0 || started || shift == 0) {
-      out.push_back(digits[nibble]);
-      started = true;
-    }
-  }
+  append_hex(out, id);
   return out;
 }
 
