@@ -12,9 +12,10 @@
 
 #include "ws/frame.h"
 
-struct io_uring_cqe;
 
 namespace wsa {
+
+struct completion;
 
 /// A `since` request for one exact tag.
 struct since_request {
@@ -78,8 +79,8 @@ class broker {
   virtual bool ready() const = 0;
   /// Called once per loop turn: flush batched requests, handle timers.
   virtual void poll() {}
-  /// A completion whose user_data has kind io_op::redis (the Redis broker's sockets).
-  virtual void on_completion(const io_uring_cqe& cqe) { (void)cqe; }
+  /// A completion whose user_data has kind io_op::link (the Redis broker's sockets).
+  virtual void on_completion(const completion& c) { (void)c; }
 };
 
 }  // namespace wsa

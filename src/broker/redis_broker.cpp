@@ -2,8 +2,6 @@
 // (watch, live messages, resync, held answers) is in redis_watch.cpp. See redis_broker.h.
 #include "broker/redis_broker.h"
 
-#include <random>
-
 #include "broker/redis_scripts.h"
 #include "pubsub/tag.h"
 #include "core/op.h"
@@ -11,30 +9,18 @@
 #include "obs/log.h"
 #include "redis/resp_writer.h"
 #include "util/clock.h"
+#include "util/hex.h"
 
 namespace wsa {
-namespace {
-
-constexpr uint32_t commands_link = 0;
-constexpr uint32_t subscriber_link = 1;
-
-uint32_t slot_base(uint32_t shard, uint32_t link_no) { return (shard << 8) | (link_no << 2); }
-
-}  // namespace
 
 redis_broker::redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
-                           shard_metrics& metrics, uint32_t shard)
+                           shard_metrics& metrics)
     : listener_(listener),
       metrics_(metrics),
       options_(std::move(options)),
-      shard_(shard),
-      commands_(r.raw(), *this, slot_base(shard, commands_link), options_.link, false),
-      subscriber_(r.raw(), *this, slot_base(shard, subscriber_link), options_.link, true),
-      rng_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
-           static_cast<uint64_t>(monotonic_ns())) {
-  if (rng_ == 0) {
-    rng_ = 0x2545f4914f6cdd1dull;
-  }
+      commands_(r, *this, options_.link, false),
+      subscriber_(r, *this, options_.link, true),
+      rng_(commands_.id()) {
   commands_.start();
   subscriber_.start();
 }
@@ -72,16 +58,13 @@ void redis_broker::poll() {
   subscriber_.poll(now);
 }
 
-void redis_broker::on_completion(const io_uring_cqe& cqe) {
-  const op_data op = decode_op(cqe.user_data);
-  if ((op.slot >> 8) != shard_) {
-    return;  // another broker's (tests run several on one ring)
-  }
-  if (((op.slot >> 2) & 0x3f) == commands_link) {
-    commands_.on_completion(cqe);
-  } else {
-    subscriber_.on_completion(cqe);
-  }
+void redis_broker::on_completion(const completion& c) {
+  const uint32_t link = decode_link_op(c.user_data).link;
+  if (link == commands_.id()) {
+    commands_.on_completion(c);
+  } else if (link == subscriber_.id()) {
+    subscriber_.on_completion(c);
+  }  // else another broker's (tests run several on one ring)
 }
 
 // ---- link events ----
@@ -225,13 +208,9 @@ bool redis_broker::retry_noscript(const link_request& request, resp_view reply,
 }
 
 std::string_view redis_broker::epoch_candidate() {
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  static constexpr char hex[] = "0123456789abcdef";
-  uint64_t bits = rng_ * 0x2545f4914f6cdd1dull;
+  uint64_t bits = rng_.next() * 0x2545f4914f6cdd1dull;
   for (char& c : epoch_buf_) {
-    c = hex[bits & 15];
+    c = hex_digits[bits & 15];
     bits >>= 4;
   }
   return {epoch_buf_, sizeof epoch_buf_};

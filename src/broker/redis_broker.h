@@ -28,6 +28,7 @@
 #include "core/ring.h"
 #include "obs/metrics.h"
 #include "redis/link.h"
+#include "util/xorshift.h"
 
 namespace wsa {
 
@@ -39,10 +40,9 @@ struct redis_broker_options {
 
 class redis_broker final : public broker, private link_owner {
  public:
-  /// Starts connecting at once. `shard` (< 2^24) tells this broker's completions apart
-  /// from another broker's on the same ring.
+  /// Starts connecting at once; its links' operations go on `r`.
   redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
-               shard_metrics& metrics, uint32_t shard);
+               shard_metrics& metrics);
   ~redis_broker() override;
 
   void publish(std::string_view tag, std::string_view data, uint64_t ticket) override;
@@ -51,7 +51,7 @@ class redis_broker final : public broker, private link_owner {
   void unwatch(std::string_view tag) override;
   bool ready() const override;
   void poll() override;
-  void on_completion(const io_uring_cqe& cqe) override;
+  void on_completion(const completion& c) override;
 
   /// Live-stream gaps the history could not fill (trimmed, or the tag's state was lost).
   uint64_t live_gaps() const { return live_gaps_; }
@@ -184,7 +184,6 @@ class redis_broker final : public broker, private link_owner {
   broker_listener& listener_;
   shard_metrics& metrics_;
   const redis_broker_options options_;
-  const uint32_t shard_;
   link commands_;
   link subscriber_;
 
@@ -206,7 +205,7 @@ class redis_broker final : public broker, private link_owner {
   std::vector<std::string> pattern_scratch_;
   std::vector<std::string> resync_queue_;  // tags whose resync waits for the command link
   int64_t last_error_log_ms_ = 0;
-  uint64_t rng_;
+  xorshift64 rng_;  // epoch candidates
   char epoch_buf_[8];
   uint64_t live_gaps_ = 0;
 };

@@ -1,15 +1,18 @@
 #include "core/buf_ring.h"
 
+#include <liburing.h>
 #include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "core/ring.h"
+
 namespace wsa {
 
 buf_ring::~buf_ring() {
   if (entries_ != nullptr) {
-    io_uring_unregister_buf_ring(ring_, group_);
+    io_uring_unregister_buf_ring(ring_->raw(), group_);
     munmap(entries_, entries_bytes_);
   }
   if (memory_ != nullptr) {
@@ -17,9 +20,9 @@ buf_ring::~buf_ring() {
   }
 }
 
-bool buf_ring::init(io_uring* ring, uint16_t group, unsigned count, unsigned size,
+bool buf_ring::init(ring& owner, uint16_t group, unsigned count, unsigned size,
                     std::string& error) {
-  ring_ = ring;
+  ring_ = &owner;
   group_ = group;
   count_ = count;
   size_ = size;
@@ -36,7 +39,7 @@ bool buf_ring::init(io_uring* ring, uint16_t group, unsigned count, unsigned siz
   reg.ring_addr = reinterpret_cast<uint64_t>(entries_);
   reg.ring_entries = count;
   reg.bgid = group;
-  int rc = io_uring_register_buf_ring(ring, &reg, 0);
+  int rc = io_uring_register_buf_ring(owner.raw(), &reg, 0);
   if (rc < 0) {
     munmap(entries_, entries_bytes_);
     entries_ = nullptr;

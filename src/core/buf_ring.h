@@ -5,13 +5,15 @@
 // liburing 2.3 has no io_uring_setup_buf_ring (2.4), so the ring is mapped by hand.
 #pragma once
 
-#include <liburing.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+struct io_uring_buf_ring;
+
 namespace wsa {
+
+class ring;
 
 class buf_ring {
  public:
@@ -21,7 +23,7 @@ class buf_ring {
   ~buf_ring();
 
   /// Registers `count` (a power of two) buffers of `size` bytes as group `group`.
-  bool init(io_uring* ring, uint16_t group, unsigned count, unsigned size, std::string& error);
+  bool init(ring& owner, uint16_t group, unsigned count, unsigned size, std::string& error);
 
   uint16_t group() const { return group_; }
   char* buffer(uint16_t id) { return memory_ + std::size_t{id} * size_; }
@@ -31,7 +33,7 @@ class buf_ring {
   void recycle(uint16_t id);
 
  private:
-  io_uring* ring_ = nullptr;
+  ring* ring_ = nullptr;
   io_uring_buf_ring* entries_ = nullptr;
   char* memory_ = nullptr;
   std::size_t entries_bytes_ = 0;

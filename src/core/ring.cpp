@@ -1,5 +1,7 @@
 #include "core/ring.h"
 
+#include <liburing.h>
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -33,13 +35,21 @@ bool probe_ops(io_uring* ring, std::string& error) {
   return true;
 }
 
+static_assert(completion::flag_buffer == IORING_CQE_F_BUFFER);
+static_assert(completion::flag_more == IORING_CQE_F_MORE);
+static_assert(completion::buffer_shift == IORING_CQE_BUFFER_SHIFT);
+
 }  // namespace
+
+ring::ring() : ring_(std::make_unique<io_uring>()) {}
 
 ring::~ring() {
   if (ready_) {
-    io_uring_queue_exit(&ring_);
+    io_uring_queue_exit(ring_.get());
   }
 }
+
+int ring::fd() const { return ring_->ring_fd; }
 
 bool ring::init(unsigned sq_entries, std::string& error) {
   io_uring_params params{};
@@ -47,13 +57,13 @@ bool ring::init(unsigned sq_entries, std::string& error) {
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                  IORING_SETUP_SUBMIT_ALL;
   params.cq_entries = sq_entries * 8;
-  int rc = io_uring_queue_init_params(sq_entries, &ring_, &params);
+  int rc = io_uring_queue_init_params(sq_entries, ring_.get(), &params);
   if (rc == -EINVAL) {
     // Kernels before 6.1 lack DEFER_TASKRUN: cooperative task running is the next best.
     params = {};
     params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
     params.cq_entries = sq_entries * 8;
-    rc = io_uring_queue_init_params(sq_entries, &ring_, &params);
+    rc = io_uring_queue_init_params(sq_entries, ring_.get(), &params);
   }
   if (rc < 0) {
     if (rc == -EPERM || rc == -ENOSYS) {
@@ -70,19 +80,89 @@ bool ring::init(unsigned sq_entries, std::string& error) {
     error = "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (wsagent needs Linux >= 6.1)";
     return false;
   }
-  return probe_ops(&ring_, error);
+  return probe_ops(ring_.get(), error);
 }
 
-io_uring_sqe* ring::sqe() {
-  io_uring_sqe* entry = io_uring_get_sqe(&ring_);
+namespace {
+
+// A free submission entry; when the queue is full, what is queued goes to the kernel first.
+io_uring_sqe* next_sqe(io_uring* r) {
+  io_uring_sqe* entry = io_uring_get_sqe(r);
   if (entry == nullptr) [[unlikely]] {
-    // Full: push what is queued to the kernel and take a fresh entry.
-    int rc = io_uring_submit(&ring_);
+    int rc = io_uring_submit(r);
     WSA_CHECK(rc >= 0, "io_uring_submit");
-    entry = io_uring_get_sqe(&ring_);
+    entry = io_uring_get_sqe(r);
     WSA_CHECK(entry != nullptr, "io_uring submission queue still full after submit");
   }
   return entry;
+}
+
+}  // namespace
+
+void ring::accept_multishot(int listen_fd, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_multishot_accept(sqe, listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::recv_multishot(int fd, uint16_t buffer_group, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffer_group;
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::recv(int fd, void* buffer, std::size_t size, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_recv(sqe, fd, buffer, size, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::send(int fd, const void* data, std::size_t size, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_send(sqe, fd, data, size, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::sendmsg(int fd, const msghdr* message, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::connect(int fd, const sockaddr* address, socklen_t size, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_connect(sqe, fd, address, size);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::cancel(uint64_t target, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_cancel64(sqe, target, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::cancel_fd(int fd, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void ring::cancel_fd_and_wait(int fd) {
+  io_uring_sync_cancel_reg reg{};
+  reg.fd = fd;
+  reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+  reg.timeout.tv_sec = -1;
+  reg.timeout.tv_nsec = -1;
+  io_uring_register_sync_cancel(ring_.get(), &reg);
+}
+
+void ring::post_to(int other_ring_fd, uint64_t user_data, uint64_t failure_user_data) {
+  io_uring_sqe* sqe = next_sqe(ring_.get());
+  io_uring_prep_msg_ring(sqe, other_ring_fd, 0, user_data, 0);
+  io_uring_sqe_set_data64(sqe, failure_user_data);
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 void ring::submit_and_wait(int64_t timeout_ms) {
@@ -90,15 +170,29 @@ void ring::submit_and_wait(int64_t timeout_ms) {
   ts.tv_sec = timeout_ms / 1000;
   ts.tv_nsec = (timeout_ms % 1000) * 1000000;
   io_uring_cqe* cqe = nullptr;
-  int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  int rc = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
   WSA_CHECK(rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY,
             "io_uring_submit_and_wait_timeout");
 }
 
 void ring::submit_no_wait() {
-  int rc = io_uring_submit_and_get_events(&ring_);
+  int rc = io_uring_submit_and_get_events(ring_.get());
   WSA_CHECK(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY,
             "io_uring_submit_and_get_events");
+}
+
+unsigned ring::reap(completion* out, unsigned max) {
+  unsigned head;
+  unsigned count = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring_.get(), head, cqe) {
+    if (count == max) {
+      break;
+    }
+    out[count++] = completion{cqe->user_data, cqe->res, cqe->flags};
+  }
+  io_uring_cq_advance(ring_.get(), count);
+  return count;
 }
 
 }  // namespace wsa

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/op.h"
 #include "redis/resp_writer.h"
 #include "util/check.h"
 #include "util/clock.h"
@@ -34,15 +33,13 @@ bool is_push(resp_view reply) {
 
 }  // namespace
 
-link::link(io_uring* ring, link_owner& owner, uint32_t slot_base, link_options options,
-           bool subscriber)
-    : ring_(ring),
+link::link(ring& r, link_owner& owner, link_options options, bool subscriber)
+    : ring_(r),
       owner_(owner),
-      slot_base_(slot_base),
+      id_(r.allocate_link_id()),
       options_(std::move(options)),
       subscriber_(subscriber),
-      jitter_state_(0x9e3779b97f4a7c15ull ^ (uint64_t{slot_base} << 17) ^
-                    static_cast<uint64_t>(monotonic_ns())),
+      jitter_(id_),
       rbuf_(recv_buffer_bytes) {}
 
 link::~link() {
@@ -53,12 +50,7 @@ link::~link() {
     // Nothing may complete into this object's buffers once it is gone: cancel and wait
     // (possible only from the ring's own thread), and shut the socket so that whatever
     // is still queued ends at once in any case.
-    io_uring_sync_cancel_reg reg{};
-    reg.fd = fd_;
-    reg.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
-    reg.timeout.tv_sec = -1;
-    reg.timeout.tv_nsec = -1;
-    io_uring_register_sync_cancel(ring_, &reg);
+    ring_.cancel_fd_and_wait(fd_);
     ::shutdown(fd_, SHUT_RDWR);
   }
   ::close(fd_);
@@ -70,20 +62,7 @@ void link::start() {
   }
 }
 
-io_uring_sqe* link::sqe() {
-  io_uring_sqe* entry = io_uring_get_sqe(ring_);
-  if (entry == nullptr) [[unlikely]] {
-    const int rc = io_uring_submit(ring_);
-    WSA_CHECK(rc >= 0, "io_uring_submit");
-    entry = io_uring_get_sqe(ring_);
-    WSA_CHECK(entry != nullptr, "io_uring submission queue still full after submit");
-  }
-  return entry;
-}
-
-uint64_t link::user_data(uint32_t op) const {
-  return encode_op(io_op::redis, slot_base_ | op, generation_);
-}
+uint64_t link::user_data(link_io io) const { return encode_link_op(id_, io, generation_); }
 
 // ---- connection life ----
 
@@ -103,10 +82,8 @@ void link::start_connect(int64_t now_ms) {
   generation_ = (generation_ + 1) & generation_mask;
   state_ = state::connecting;
   deadline_ms_ = now_ms + options_.connect_timeout_ms;
-  io_uring_sqe* s = sqe();
-  io_uring_prep_connect(s, fd_, reinterpret_cast<const sockaddr*>(&options_.address.storage),
-                        options_.address.size);
-  io_uring_sqe_set_data64(s, user_data(op_connect));
+  ring_.connect(fd_, reinterpret_cast<const sockaddr*>(&options_.address.storage),
+                options_.address.size, user_data(link_io::connect));
   connect_in_flight_ = true;
 }
 
@@ -168,9 +145,7 @@ void link::drop(std::string_view why) {
   pending_.take_all(failing_);
   if (in_flight()) {
     // The ops end with -ECANCELED; the socket is closed when the last one has.
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel_fd(s, fd_, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(s, encode_op(io_op::cancel, slot_base_, generation_));
+    ring_.cancel_fd(fd_, user_data(link_io::cancel));
   }
   for (const link_request& r : failing_) {
     if (r.kind != 0) {
@@ -196,11 +171,8 @@ void link::finish_close() {
   // Jittered exponential backoff: [d/2, d], d doubling from backoff_min to backoff_max.
   backoff_ms_ = backoff_ms_ == 0 ? options_.backoff_min_ms
                                  : std::min(backoff_ms_ * 2, options_.backoff_max_ms);
-  jitter_state_ ^= jitter_state_ << 13;
-  jitter_state_ ^= jitter_state_ >> 7;
-  jitter_state_ ^= jitter_state_ << 17;
   const int64_t half = backoff_ms_ / 2;
-  const int64_t delay = half + static_cast<int64_t>(jitter_state_ % uint64_t(half + 1));
+  const int64_t delay = half + static_cast<int64_t>(jitter_.next() % uint64_t(half + 1));
   state_ = state::backoff;
   deadline_ms_ = monotonic_ms() + delay;
 }
@@ -208,9 +180,7 @@ void link::finish_close() {
 // ---- I/O ----
 
 void link::arm_recv() {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_recv(s, fd_, rbuf_.data(), rbuf_.size(), 0);
-  io_uring_sqe_set_data64(s, user_data(op_recv));
+  ring_.recv(fd_, rbuf_.data(), rbuf_.size(), user_data(link_io::recv));
   recv_in_flight_ = true;
 }
 
@@ -222,32 +192,30 @@ void link::arm_send() {
   sending_.swap(queued_);
   queued_.clear();
   sent_ = 0;
-  io_uring_sqe* s = sqe();
-  io_uring_prep_send(s, fd_, sending_.data(), sending_.size(), MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(s, user_data(op_send));
+  ring_.send(fd_, sending_.data(), sending_.size(), user_data(link_io::send));
   send_in_flight_ = true;
   last_traffic_ms_ = now_ms_;
 }
 
-void link::on_completion(const io_uring_cqe& cqe) {
-  const op_data op = decode_op(cqe.user_data);
+void link::on_completion(const completion& c) {
+  const link_op_data op = decode_link_op(c.user_data);
   if (op.generation != generation_) {
     return;  // cannot happen: a new connection starts only after every op has ended
   }
-  switch (op.slot & 3u) {
-    case op_connect:
+  switch (op.io) {
+    case link_io::connect:
       connect_in_flight_ = false;
-      on_connected(cqe.res);
+      on_connected(c.result);
       break;
-    case op_recv:
+    case link_io::recv:
       recv_in_flight_ = false;
-      on_received(cqe.res);
+      on_received(c.result);
       break;
-    case op_send:
+    case link_io::send:
       send_in_flight_ = false;
-      on_sent(cqe.res);
+      on_sent(c.result);
       break;
-    default:
+    case link_io::cancel:
       break;
   }
   if (state_ == state::closing && !in_flight()) {
@@ -265,9 +233,8 @@ void link::on_sent(int res) {
   }
   sent_ += static_cast<std::size_t>(res);
   if (sent_ < sending_.size()) {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_send(s, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(s, user_data(op_send));
+    ring_.send(fd_, sending_.data() + sent_, sending_.size() - sent_,
+               user_data(link_io::send));
     send_in_flight_ = true;
     return;
   }

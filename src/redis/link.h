@@ -11,21 +11,23 @@
 // Owned by one shard (its broker); that shard's thread only.
 #pragma once
 
-#include <liburing.h>
-
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/op.h"
+#include "core/ring.h"
 #include "redis/address.h"
 #include "redis/fifo.h"
 #include "redis/resp_reader.h"
+#include "util/xorshift.h"
 
 namespace wsa {
 
 class link;
+struct completion;
 
 struct link_options {
   redis_address address;
@@ -72,10 +74,9 @@ class link_owner {
 
 class link {
  public:
-  /// `slot_base` goes into the SQEs' user_data as encode_op(io_op::redis, slot_base | op,
-  /// generation), op in 0..3; the owner routes those completions to on_completion().
-  link(io_uring* ring, link_owner& owner, uint32_t slot_base, link_options options,
-       bool subscriber);
+  /// Operations go on `r` tagged with this link's id (core/op.h link ops); the owner routes
+  /// completions whose decode_link_op(...).link is id() to on_completion().
+  link(ring& r, link_owner& owner, link_options options, bool subscriber);
   ~link();
   link(const link&) = delete;
   link& operator=(const link&) = delete;
@@ -103,15 +104,13 @@ class link {
   /// Once per loop turn: starts the batched send, runs connect/reply/keepalive timers and
   /// the reconnect schedule.
   void poll(int64_t now_ms);
-  /// A completion of this link (the slot_base bits matched).
-  void on_completion(const io_uring_cqe& cqe);
+  /// A completion of this link (its decode_link_op(...).link is id()).
+  void on_completion(const completion& c);
 
   /// Successful connections after the first (for the reconnect metric).
   uint64_t reconnects() const { return reconnects_; }
-
-  static constexpr uint32_t op_connect = 0;
-  static constexpr uint32_t op_recv = 1;
-  static constexpr uint32_t op_send = 2;
+  /// This link's id on its ring.
+  uint32_t id() const { return id_; }
 
  private:
   enum class state { idle, backoff, connecting, handshake, up, closing };
@@ -128,13 +127,12 @@ class link {
   void drop(std::string_view why);
   void finish_close();
   bool in_flight() const { return connect_in_flight_ || recv_in_flight_ || send_in_flight_; }
-  io_uring_sqe* sqe();
-  uint64_t user_data(uint32_t op) const;
+  uint64_t user_data(link_io io) const;
   void queue_own(std::initializer_list<std::string_view> args, uint32_t what);
 
-  io_uring* ring_;
+  ring& ring_;
   link_owner& owner_;
-  const uint32_t slot_base_;
+  const uint32_t id_;
   const link_options options_;
   const bool subscriber_;
 
@@ -152,7 +150,7 @@ class link {
   int64_t progress_ms_ = 0;     // last reply, or when the FIFO stopped being empty
   int64_t last_traffic_ms_ = 0; // last byte in or out (keepalive)
   int64_t backoff_ms_ = 0;
-  uint64_t jitter_state_;
+  xorshift64 jitter_;  // reconnect delays
   std::string down_reason_;
 
   std::string queued_;   // commands of this turn, not yet handed to the kernel

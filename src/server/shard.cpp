@@ -53,12 +53,12 @@ bool shard::init(std::string& error) {
   if (!ring_.init(ring_entries, error)) {
     return false;
   }
-  if (!buffers_.init(ring_.raw(), recv_group, recv_buffers, recv_buffer_size, error)) {
+  if (!buffers_.init(ring_, recv_group, recv_buffers, recv_buffer_size, error)) {
     return false;
   }
   broker_listener& listener = *this;
   if (const redis_broker_options* redis = node_.redis()) {
-    broker_ = std::make_unique<redis_broker>(listener, ring_, *redis, metrics_, id_);
+    broker_ = std::make_unique<redis_broker>(listener, ring_, *redis, metrics_);
     shared_broker_ = true;
   } else {
     broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(),
@@ -79,7 +79,16 @@ void shard::run() {
       break;
     }
   }
-  // Nothing may complete into freed memory: reap until every operation has ended.
+  // Nothing may complete into freed memory: reap until every connection's last operation
+  // has ended and the connection is freed (past the drain deadline they were all aborted,
+  // so this is quick; the bound only guards against a kernel that never answers). Redis
+  // links cancel and wait for their own operations in their destructors.
+  const int64_t give_up = monotonic_ms() + close_timeout_ms;
+  while (conns_.live() > 0 && monotonic_ms() < give_up) {
+    ring_.submit_and_wait(tick_ms);
+    ring_.drain([this](const completion& c) { on_completion(c); });
+    free_dead();
+  }
   ring_.submit_no_wait();
 }
 
@@ -103,7 +112,7 @@ void shard::turn() {
   msg_used_ = 0;
 
   // 2. Completions.
-  ring_.drain([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+  ring_.drain([this](const completion& c) { on_completion(c); });
   for (conn* c : rearm_recv_) {
     if (c->state != conn_state::dead && !c->recv_armed) {
       arm_recv(*c);
@@ -134,32 +143,32 @@ void shard::turn() {
   free_dead();
 }
 
-void shard::on_completion(const io_uring_cqe& cqe) {
-  const op_data op = decode_op(cqe.user_data);
+void shard::on_completion(const completion& done) {
+  const op_data op = decode_op(done.user_data);
   switch (op.kind) {
     case io_op::accept:
-      on_accept(cqe);
+      on_accept(done);
       return;
     case io_op::recv: {
       conn* c = conns_.find(op.slot, op.generation);
       if (c == nullptr) {
-        if (cqe.flags & IORING_CQE_F_BUFFER) {
-          buffers_.recycle(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+        if (done.has_buffer()) {
+          buffers_.recycle(done.buffer_id());
         }
         return;
       }
-      on_recv(*c, cqe);
+      on_recv(*c, done);
       return;
     }
     case io_op::send: {
       conn* c = conns_.find(op.slot, op.generation);
       if (c != nullptr) {
-        on_send(*c, cqe.res);
+        on_send(*c, done.result);
       }
       return;
     }
-    case io_op::redis:
-      broker_->on_completion(cqe);
+    case io_op::link:
+      broker_->on_completion(done);
       return;
     case io_op::doorbell:
     case io_op::cancel:
@@ -173,22 +182,20 @@ void shard::arm_accept() {
   if (listen_fd_ < 0) {
     return;
   }
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, encode_op(io_op::accept, 0, 0));
+  ring_.accept_multishot(listen_fd_, encode_op(io_op::accept, 0, 0));
   accept_armed_ = true;
 }
 
-void shard::on_accept(const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+void shard::on_accept(const completion& done) {
+  if (!done.more()) {
     accept_armed_ = false;
   }
-  if (cqe.res < 0) {
-    if (cqe.res != -ECANCELED && cqe.res != -EINVAL && !draining_) {
-      WSA_LOG(warn, "accept failed").kv("error", std::strerror(-cqe.res));
+  if (done.result < 0) {
+    if (done.result != -ECANCELED && done.result != -EINVAL && !draining_) {
+      WSA_LOG(warn, "accept failed").kv("error", std::strerror(-done.result));
     }
   } else {
-    const int fd = cqe.res;
+    const int fd = done.result;
     metrics_.connections_accepted.add();
     const uint32_t open = node_.connections.fetch_add(1, std::memory_order_relaxed);
     if (open >= node_.cfg().max_connections || draining_) {
@@ -222,23 +229,19 @@ void shard::on_accept(const io_uring_cqe& cqe) {
 // ---- receive ----
 
 void shard::arm_recv(conn& c) {
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = buffers_.group();
-  io_uring_sqe_set_data64(sqe, encode_op(io_op::recv, c.slot, c.generation));
+  ring_.recv_multishot(c.fd, buffers_.group(), encode_op(io_op::recv, c.slot, c.generation));
   c.recv_armed = true;
 }
 
-void shard::on_recv(conn& c, const io_uring_cqe& cqe) {
-  const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+void shard::on_recv(conn& c, const completion& done) {
+  const bool more = done.more();
   if (!more) {
     c.recv_armed = false;
   }
-  if (cqe.res > 0) {
-    const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  if (done.result > 0) {
+    const uint16_t id = done.buffer_id();
     const char* data = buffers_.buffer(id);
-    const auto size = static_cast<std::size_t>(cqe.res);
+    const auto size = static_cast<std::size_t>(done.result);
     metrics_.bytes_in.add(size);
     c.last_rx_ms = monotonic_ms();
     c.ping_sent = false;
@@ -260,7 +263,7 @@ void shard::on_recv(conn& c, const io_uring_cqe& cqe) {
     }
     return;
   }
-  if (cqe.res == -ENOBUFS) {
+  if (done.result == -ENOBUFS) {
     // Every receive buffer is in use this turn: try again once they are recycled.
     if (c.state != conn_state::dead) {
       rearm_recv_.push_back(&c);
@@ -303,20 +306,19 @@ void shard::start_send(conn& c) {
   }
   iovec* iov = &iov_arena_[iov_used_];
   const unsigned count = c.out.gather(iov, max_iov_per_send);
-  io_uring_sqe* sqe = ring_.sqe();
+  const uint64_t user_data = encode_op(io_op::send, c.slot, c.generation);
   if (count == 1) {
     // One frame (the usual case at light load): a plain send skips the msghdr and iovec
     // copies of sendmsg in the kernel.
-    io_uring_prep_send(sqe, c.fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
+    ring_.send(c.fd, iov->iov_base, iov->iov_len, user_data);
   } else {
     iov_used_ += count;
     msghdr* msg = &msg_arena_[msg_used_++];
     *msg = msghdr{};
     msg->msg_iov = iov;
     msg->msg_iovlen = count;
-    io_uring_prep_sendmsg(sqe, c.fd, msg, MSG_NOSIGNAL);
+    ring_.sendmsg(c.fd, msg, user_data);
   }
-  io_uring_sqe_set_data64(sqe, encode_op(io_op::send, c.slot, c.generation));
   c.send_in_flight = true;
 }
 
@@ -447,9 +449,8 @@ void shard::abort_conn(conn& c) {
   // Wakes the multishot recv and any send; the socket is closed once both have ended.
   ::shutdown(c.fd, SHUT_RDWR);
   if (c.recv_armed && !c.cancel_sent) {
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel64(sqe, encode_op(io_op::recv, c.slot, c.generation), 0);
-    io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, c.slot, c.generation));
+    ring_.cancel(encode_op(io_op::recv, c.slot, c.generation),
+                 encode_op(io_op::cancel, c.slot, c.generation));
     c.cancel_sent = true;
   }
   dead_.push_back(&c);
@@ -532,9 +533,7 @@ void shard::start_draining(int64_t now) {
   draining_ = true;
   drain_deadline_ = now + node_.cfg().drain_timeout_ms;
   if (listen_fd_ >= 0) {
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel64(sqe, encode_op(io_op::accept, 0, 0), 0);
-    io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, 0, 0));
+    ring_.cancel(encode_op(io_op::accept, 0, 0), encode_op(io_op::cancel, 0, 0));
     ::shutdown(listen_fd_, SHUT_RDWR);
     ::close(listen_fd_);
     listen_fd_ = -1;
@@ -584,10 +583,8 @@ void shard::publish_mail() {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       shard& other = node_.peer(peer);
       if (other.asleep()) {
-        io_uring_sqe* sqe = ring_.sqe();
-        io_uring_prep_msg_ring(sqe, other.ring_fd(), 0, encode_op(io_op::doorbell, 0, 0), 0);
-        io_uring_sqe_set_data64(sqe, encode_op(io_op::cancel, 0, 0));
-        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+        ring_.post_to(other.ring_fd(), encode_op(io_op::doorbell, 0, 0),
+                      encode_op(io_op::cancel, 0, 0));
       }
     }
   }

@@ -17,8 +17,6 @@
 // shard_pubsub.cpp (ordering, fan-out, recovery, cross-shard records).
 #pragma once
 
-#include <liburing.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -68,7 +66,7 @@ class shard final : private ws_sink, private broker_listener {
  private:
   // ---- loop (shard.cpp) ----
   void turn();
-  void on_completion(const io_uring_cqe& cqe);
+  void on_completion(const completion& c);
   void on_timers(int64_t now);
   void flush_dirty();
   void publish_mail();
@@ -78,9 +76,9 @@ class shard final : private ws_sink, private broker_listener {
 
   // ---- I/O and lifecycle (shard.cpp) ----
   void arm_accept();
-  void on_accept(const io_uring_cqe& cqe);
+  void on_accept(const completion& c);
   void arm_recv(conn& c);
-  void on_recv(conn& c, const io_uring_cqe& cqe);
+  void on_recv(conn& c, const completion& done);
   void start_send(conn& c);
   void on_send(conn& c, int result);
   void set_deadline(conn& c, int64_t at);

@@ -30,7 +30,7 @@ class redis_broker_test : public redis_broker_harness {
 TEST_F(redis_broker_test, publish_assigns_gap_free_seqs_per_tag_after_the_reply) {
   start_redis();
   recorder rec;
-  redis_broker& b = add_broker(rec, broker_options(), 0);
+  redis_broker& b = add_broker(rec, broker_options());
   ASSERT_TRUE(all_ready());
   publish_n(b, "a", 3, 10);
   b.publish("b", "true", 20);
@@ -53,8 +53,8 @@ TEST_F(redis_broker_test, two_nodes_publishing_on_one_tag_get_distinct_gap_free_
   start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options(), 0);
-  redis_broker& b = add_broker(rec_b, broker_options(), 1);
+  redis_broker& a = add_broker(rec_a, broker_options());
+  redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   constexpr int rounds = 20;
   for (int round = 0; round < rounds; ++round) {
@@ -84,8 +84,8 @@ TEST_F(redis_broker_test, watched_tag_delivers_live_messages_of_every_node_in_or
   start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options(), 0);
-  redis_broker& b = add_broker(rec_b, broker_options(), 1);
+  redis_broker& a = add_broker(rec_a, broker_options());
+  redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   a.watch("room");
   ASSERT_TRUE(query_and_wait(a, rec_a, "room", {}, 1));  // answered once subscribed
@@ -126,7 +126,7 @@ TEST_F(redis_broker_test, watched_tag_delivers_live_messages_of_every_node_in_or
 TEST_F(redis_broker_test, since_returns_exactly_the_missed_messages_and_the_gap_rules) {
   start_redis();
   recorder rec;
-  redis_broker& b = add_broker(rec, broker_options(), 0);
+  redis_broker& b = add_broker(rec, broker_options());
   ASSERT_TRUE(all_ready());
   publish_n(b, "t", 10);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 10; }));
@@ -170,11 +170,11 @@ TEST_F(redis_broker_test, trimmed_history_is_a_gap_with_what_is_retained) {
   recorder rec;
   redis_broker_options o = broker_options();
   o.history_size = 4;
-  redis_broker& b = add_broker(rec, o, 0);
+  redis_broker& b = add_broker(rec, o);
   redis_broker_options none = broker_options();
   none.history_size = 0;
   recorder rec_none;
-  redis_broker& n = add_broker(rec_none, none, 1);
+  redis_broker& n = add_broker(rec_none, none);
   ASSERT_TRUE(all_ready());
   publish_n(b, "t", 10);
   publish_n(n, "u", 3);
@@ -200,7 +200,7 @@ TEST_F(redis_broker_test, history_older_than_the_max_age_is_not_returned) {
   recorder rec;
   redis_broker_options o = broker_options();
   o.history_max_age_s = 1;
-  redis_broker& b = add_broker(rec, o, 0);
+  redis_broker& b = add_broker(rec, o);
   ASSERT_TRUE(all_ready());
   publish_n(b, "aged", 3);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 3; }));
@@ -224,7 +224,7 @@ TEST_F(redis_broker_test, history_older_than_the_max_age_is_not_returned) {
 TEST_F(redis_broker_test, epoch_changes_and_seq_restarts_when_redis_lost_the_tag) {
   start_redis();
   recorder rec;
-  redis_broker& b = add_broker(rec, broker_options(), 0);
+  redis_broker& b = add_broker(rec, broker_options());
   ASSERT_TRUE(all_ready());
   publish_n(b, "t", 3);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 3; }));
@@ -245,8 +245,8 @@ TEST_F(redis_broker_test, password_is_required_and_used) {
   start_redis({.password = "s3cret pass"});
   recorder good;
   recorder bad;
-  redis_broker& ok = add_broker(good, broker_options("s3cret pass"), 0);
-  redis_broker& refused = add_broker(bad, broker_options("wrong"), 1);
+  redis_broker& ok = add_broker(good, broker_options("s3cret pass"));
+  redis_broker& refused = add_broker(bad, broker_options("wrong"));
   ASSERT_TRUE(pump_until([&] { return ok.ready(); }));
   pump_for(200);
   EXPECT_FALSE(refused.ready());
@@ -264,7 +264,7 @@ TEST_F(redis_broker_test, a_database_is_selected) {
   recorder rec;
   redis_broker_options o = broker_options();
   o.link.db = 3;
-  redis_broker& b = add_broker(rec, o, 0);
+  redis_broker& b = add_broker(rec, o);
   ASSERT_TRUE(all_ready());
   b.publish("d", "1", 1);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 1; }));
@@ -274,7 +274,7 @@ TEST_F(redis_broker_test, a_database_is_selected) {
 TEST_F(redis_broker_test, noscript_after_script_flush_reloads_and_retries) {
   start_redis();
   recorder rec;
-  redis_broker& b = add_broker(rec, broker_options(), 0);
+  redis_broker& b = add_broker(rec, broker_options());
   ASSERT_TRUE(all_ready());
   b.publish("s", "1", 1);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 1; }));
@@ -297,7 +297,7 @@ TEST_F(redis_broker_test, noscript_after_script_flush_reloads_and_retries) {
 TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {
   start_redis();
   recorder rec;
-  redis_broker& b = add_broker(rec, broker_options(), 0);
+  redis_broker& b = add_broker(rec, broker_options());
   ASSERT_TRUE(all_ready());
   b.watch("chat.*");
   b.watch("news.>");

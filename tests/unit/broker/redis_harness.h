@@ -1,5 +1,5 @@
 // Driving Redis brokers in a test the way a shard does: a real io_uring ring on the test
-// thread, completions of kind io_op::redis dispatched to the brokers, poll() once per turn;
+// thread, completions of kind io_op::link dispatched to the brokers, poll() once per turn;
 // and a broker_listener that records every call in order. Test thread only.
 #pragma once
 
@@ -116,10 +116,10 @@ class redis_broker_harness : public ::testing::Test {
     return o;
   }
 
-  /// A broker as shard `shard` would own it, on this test's ring.
-  redis_broker& add_broker(recorder& listener, redis_broker_options o, uint32_t shard) {
-    brokers_.push_back(std::make_unique<redis_broker>(listener, ring_, std::move(o), metrics_,
-                                                      shard));
+  /// A broker as a shard would own it, on this test's ring (several may share it, as
+  /// several nodes would share Redis).
+  redis_broker& add_broker(recorder& listener, redis_broker_options o) {
+    brokers_.push_back(std::make_unique<redis_broker>(listener, ring_, std::move(o), metrics_));
     return *brokers_.back();
   }
 
@@ -143,10 +143,10 @@ class redis_broker_harness : public ::testing::Test {
   }
 
   void dispatch() {
-    ring_.drain([this](const io_uring_cqe& cqe) {
-      if (decode_op(cqe.user_data).kind == io_op::redis) {
+    ring_.drain([this](const completion& c) {
+      if (decode_op(c.user_data).kind == io_op::link) {
         for (auto& b : brokers_) {
-          b->on_completion(cqe);
+          b->on_completion(c);
         }
       }
     });

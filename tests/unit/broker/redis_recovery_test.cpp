@@ -29,8 +29,8 @@ TEST_F(redis_recovery_test, redis_killed_mid_run_fails_pending_publishes_and_com
   recorder rec_b;
   redis_broker_options o = broker_options();
   o.history_size = 100000;
-  redis_broker& a = add_broker(rec_a, o, 0);
-  redis_broker& b = add_broker(rec_b, o, 1);
+  redis_broker& a = add_broker(rec_a, o);
+  redis_broker& b = add_broker(rec_b, o);
   ASSERT_TRUE(all_ready());
   a.watch("k");
   a.query("k", {}, 1);
@@ -113,7 +113,7 @@ TEST_F(redis_recovery_test, a_frozen_redis_times_out_requests_and_readiness) {
   o.link.reply_timeout_ms = 300;
   o.link.keepalive_ms = 100;
   o.link.connect_timeout_ms = 300;
-  redis_broker& b = add_broker(rec, o, 0);
+  redis_broker& b = add_broker(rec, o);
   ASSERT_TRUE(all_ready());
   redis_->pause();
   b.publish("f", "1", 1);
@@ -144,7 +144,7 @@ TEST_F(redis_recovery_test, an_idle_link_to_a_frozen_redis_turns_not_ready) {
   redis_broker_options o = broker_options();
   o.link.reply_timeout_ms = 200;
   o.link.keepalive_ms = 100;
-  redis_broker& b = add_broker(rec, o, 0);
+  redis_broker& b = add_broker(rec, o);
   ASSERT_TRUE(all_ready());
   redis_->pause();
   EXPECT_TRUE(pump_until([&] { return !b.ready(); }, 2000));  // keepalive PING unanswered
@@ -156,8 +156,8 @@ TEST_F(redis_recovery_test, subscriber_reconnect_fills_the_hole_from_history) {
   start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options(), 0);
-  redis_broker& b = add_broker(rec_b, broker_options(), 1);
+  redis_broker& a = add_broker(rec_a, broker_options());
+  redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   a.watch("r");
   a.query("r", {}, 1);
@@ -188,8 +188,8 @@ TEST_F(redis_recovery_test, a_hole_the_trimmed_history_cannot_fill_is_counted) {
   recorder rec_b;
   redis_broker_options o = broker_options();
   o.history_size = 2;
-  redis_broker& a = add_broker(rec_a, o, 0);
-  redis_broker& b = add_broker(rec_b, o, 1);
+  redis_broker& a = add_broker(rec_a, o);
+  redis_broker& b = add_broker(rec_b, o);
   ASSERT_TRUE(all_ready());
   a.watch("r");
   a.query("r", {}, 1);
@@ -209,8 +209,8 @@ TEST_F(redis_recovery_test, answer_for_a_tag_with_history_comes_before_its_later
   start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options(), 0);
-  redis_broker& b = add_broker(rec_b, broker_options(), 1);
+  redis_broker& a = add_broker(rec_a, broker_options());
+  redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   for (int i = 1; i <= 5; ++i) {
     b.publish("h", std::to_string(i), i);
@@ -263,8 +263,8 @@ TEST_F(redis_recovery_test, answers_never_precede_live_messages_at_or_below_thei
   start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options(), 0);
-  redis_broker& b = add_broker(rec_b, broker_options(), 1);
+  redis_broker& a = add_broker(rec_a, broker_options());
+  redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   a.watch("s");
   a.query("s", {}, 1000);  // answered once subscribed: every publish below comes live
