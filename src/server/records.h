@@ -1,7 +1,6 @@
-// The records shards send each other through their mailboxes (core/mailbox.h). Each is a
-// fixed header followed by variable bytes (strings and frames), written and read with
-// memcpy so no alignment is assumed. Records carry copies, never pointers: memory stays
-// with the shard that allocated it (docs/style.md guideline 2).
+// The records shards send each other through their mailboxes (core/mailbox.h), as typed
+// records (core/record.h): each lists its fields once, and its size, its writing and its
+// bounded reading all follow from that list.
 //
 // Flows (owner = the shard that orders a tag, chosen by hash):
 //   publish   origin -> owner   a client's pub; the owner asks the broker
@@ -15,21 +14,11 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string_view>
-#include <type_traits>
+
+#include "core/record.h"
 
 namespace wsa::records {
-
-enum type : uint32_t {
-  publish = 1,
-  published = 2,
-  deliver = 3,
-  query = 4,
-  replay = 5,
-  queried = 6,
-  interest = 7,
-};
 
 /// Addresses a connection on its shard (stale if the generation moved on).
 struct conn_address {
@@ -37,103 +26,95 @@ struct conn_address {
   uint32_t generation;
 };
 
-struct publish_head {
-  conn_address from;
-  uint32_t data_size;
-  uint16_t tag_size;
-  uint16_t id_size;  // followed by: tag, id, data
-};
-
-struct published_head {
-  conn_address to;
-  uint64_t seq;
-  uint8_t ok;
-  uint8_t error_size;
-  uint16_t id_size;  // followed by: id, error code
-};
-
-struct deliver_head {
-  uint64_t seq;
-  uint32_t frame_size;
-  uint16_t tag_size;  // followed by: tag, frame
-  uint8_t scope = 0;  // shard::fanout_scope: who among the local subscribers gets it
-};
-
-struct query_head {
-  conn_address from;
-  uint32_t request;  // the connection's pending sub
-  uint64_t since_seq;
-  uint8_t has_since;
-  uint8_t epoch_size;
-  uint16_t tag_size;  // followed by: tag, epoch
-};
-
-struct replay_head {
-  conn_address to;
-  uint32_t request;
-  uint64_t seq;
-  uint32_t frame_size;
-  uint16_t tag_size;  // followed by: tag, frame
-};
-
-struct queried_head {
-  conn_address to;
-  uint32_t request;
-  uint64_t top;
-  uint8_t gap;
-  uint8_t ok;
-  uint8_t epoch_size;
-  uint16_t tag_size;  // followed by: tag, epoch
-};
-
-struct interest_head {
-  uint8_t added;      // 1: first local subscriber, 0: last one left
-  uint16_t key_size;  // followed by: the tag or pattern
-};
-
-/// Appends fixed heads and byte strings into a record being written.
-class writer {
- public:
-  explicit writer(char* at) : at_(at) {}
-  template <class T>
-    requires std::is_trivially_copyable_v<T>
-  writer& put(const T& head) {
-    std::memcpy(at_, &head, sizeof head);
-    at_ += sizeof head;
-    return *this;
+struct publish {
+  static constexpr uint32_t type = 1;
+  conn_address from{};
+  std::string_view tag;
+  std::string_view id;  ///< the request's raw JSON id; empty: none (or the HTTP API)
+  std::string_view data;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.from); field(self.tag); field(self.id); field(self.data);
   }
-  writer& put(std::string_view bytes) {
-    if (!bytes.empty()) {
-      std::memcpy(at_, bytes.data(), bytes.size());
-    }
-    at_ += bytes.size();
-    return *this;
-  }
-
- private:
-  char* at_;
 };
 
-/// Reads a record written by `writer`, in the same order.
-class reader {
- public:
-  explicit reader(std::string_view record) : at_(record.data()), end_(at_ + record.size()) {}
-  template <class T>
-  T head() {
-    T value;
-    std::memcpy(&value, at_, sizeof value);
-    at_ += sizeof value;
-    return value;
+struct published {
+  static constexpr uint32_t type = 2;
+  conn_address to{};
+  uint64_t seq = 0;
+  bool ok = false;
+  std::string_view id;
+  std::string_view error;  ///< a protocol error code when not ok
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to); field(self.seq); field(self.ok); field(self.id); field(self.error);
   }
-  std::string_view bytes(std::size_t n) {
-    std::string_view out(at_, n);
-    at_ += n;
-    return out;
-  }
+};
 
- private:
-  const char* at_;
-  const char* end_;
+struct deliver {
+  static constexpr uint32_t type = 3;
+  uint64_t seq = 0;
+  uint8_t scope = 0;  ///< shard::fanout_scope: who among the local subscribers gets it
+  std::string_view tag;
+  std::string_view frame;  ///< the encoded `msg` frame
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.seq); field(self.scope); field(self.tag); field(self.frame);
+  }
+};
+
+struct query {
+  static constexpr uint32_t type = 4;
+  conn_address from{};
+  uint32_t request = 0;  ///< the connection's pending sub
+  bool has_since = false;
+  uint64_t since_seq = 0;
+  std::string_view tag;
+  std::string_view since_epoch;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.from); field(self.request); field(self.has_since); field(self.since_seq);
+    field(self.tag); field(self.since_epoch);
+  }
+};
+
+struct replay {
+  static constexpr uint32_t type = 5;
+  conn_address to{};
+  uint32_t request = 0;
+  uint64_t seq = 0;
+  std::string_view tag;
+  std::string_view frame;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to); field(self.request); field(self.seq); field(self.tag); field(self.frame);
+  }
+};
+
+struct queried {
+  static constexpr uint32_t type = 6;
+  conn_address to{};
+  uint32_t request = 0;
+  uint64_t top = 0;
+  bool gap = false;
+  bool ok = false;
+  std::string_view tag;
+  std::string_view epoch;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to); field(self.request); field(self.top); field(self.gap); field(self.ok);
+    field(self.tag); field(self.epoch);
+  }
+};
+
+struct interest {
+  static constexpr uint32_t type = 7;
+  bool added = false;  ///< true: first local subscriber; false: the last one left
+  std::string_view key;  ///< the tag or pattern
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.added); field(self.key);
+  }
 };
 
 }  // namespace wsa::records

@@ -561,10 +561,12 @@ bool shard::drained(int64_t now) {
 
 // ---- mail ----
 
-char* shard::mail_to(unsigned to, uint32_t type, std::size_t size) {
+char* shard::begin_record(unsigned to, uint32_t type, std::size_t size) {
   mail_written_[to] = true;
   return node_.mail(id_, to).begin_record(type, static_cast<uint32_t>(size));
 }
+
+void shard::end_record(unsigned to) { node_.mail(id_, to).end_record(); }
 
 void shard::publish_mail() {
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {

@@ -177,7 +177,15 @@ class shard final : private ws_sink, private broker_listener {
                           frame* msg) override;
   void on_queried(uint64_t ticket, bool ok, const tag_position& position,
                   std::span<const history_entry> missed) override;
-  char* mail_to(unsigned shard, uint32_t type, std::size_t size);
+  /// A record from another shard; a malformed one is logged and dropped (it is a bug).
+  template <class R>
+  bool read(std::string_view bytes, R& r);
+  void refuse_record(uint32_t type, std::size_t size);
+  // The mail port of post_record(): records to the other shards, sent at the end of the turn.
+  char* begin_record(unsigned to, uint32_t type, std::size_t size);
+  void end_record(unsigned to);
+  template <class Port, class R>
+  friend void post_record(Port& port, unsigned to, const R& r);
 
   node& node_;
   const unsigned id_;

@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "json/writer.h"
+#include "obs/log.h"
 #include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
+#include "util/check.h"
 
 namespace wsa {
 
@@ -48,11 +50,7 @@ void shard::on_published(uint64_t ticket, bool ok, uint64_t seq, const char* err
   if (w.origin == id_) {
     on_publish_result(w.from, w.id, ok, seq, code);
   } else {
-    records::published_head head{w.from, seq, ok, static_cast<uint8_t>(code.size()),
-                                 static_cast<uint16_t>(w.id.size())};
-    char* at = mail_to(w.origin, records::published, sizeof head + w.id.size() + code.size());
-    records::writer(at).put(head).put(w.id).put(code);
-    node_.mail(id_, w.origin).end_record();
+    post_record(*this, w.origin, records::published{w.from, seq, ok, w.id, code});
   }
   free_publish_waiters_.push_back(static_cast<uint32_t>(ticket));
 }
@@ -85,15 +83,11 @@ void shard::forward(std::string_view tag, uint64_t seq, frame* msg, fanout_scope
   } else {
     interest_.for_each_subscriber(tag, [this](uint32_t peer) { peer_marks_[peer] = true; });
   }
-  const records::deliver_head head{seq, msg->size(), static_cast<uint16_t>(tag.size()),
-                                   static_cast<uint8_t>(scope)};
+  const records::deliver record{seq, static_cast<uint8_t>(scope), tag, msg->bytes()};
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
-    if (peer == id_ || !peer_marks_[peer]) {
-      continue;
+    if (peer != id_ && peer_marks_[peer]) {
+      post_record(*this, peer, record);
     }
-    char* at = mail_to(peer, records::deliver, sizeof head + tag.size() + msg->size());
-    records::writer(at).put(head).put(tag).put(msg->bytes());
-    node_.mail(id_, peer).end_record();
   }
 }
 
@@ -129,23 +123,12 @@ void shard::on_queried(uint64_t ticket, bool ok, const tag_position& position,
     return;
   }
   for (const history_entry& e : missed) {
-    const records::replay_head head{w.from, w.request, e.seq, e.msg->size(),
-                                    static_cast<uint16_t>(w.tag.size())};
-    char* at = mail_to(w.origin, records::replay, sizeof head + w.tag.size() + e.msg->size());
-    records::writer(at).put(head).put(w.tag).put(e.msg->bytes());
-    node_.mail(id_, w.origin).end_record();
+    post_record(*this, w.origin,
+                records::replay{w.from, w.request, e.seq, w.tag, e.msg->bytes()});
   }
-  const records::queried_head head{w.from,
-                                   w.request,
-                                   position.top,
-                                   position.gap,
-                                   ok,
-                                   static_cast<uint8_t>(position.epoch.size()),
-                                   static_cast<uint16_t>(w.tag.size())};
-  char* at =
-      mail_to(w.origin, records::queried, sizeof head + w.tag.size() + position.epoch.size());
-  records::writer(at).put(head).put(w.tag).put(position.epoch);
-  node_.mail(id_, w.origin).end_record();
+  post_record(*this, w.origin,
+              records::queried{w.from, w.request, position.top, position.gap, ok, w.tag,
+                               position.epoch});
 }
 
 // ---- subscriber side ----
@@ -378,7 +361,7 @@ void shard::remove_subscription(conn& c, std::size_t index) {
 void shard::announce_interest(std::string_view key, bool added) {
   // An exact tag matters only to its owner. A pattern may match tags owned anywhere, so
   // every shard learns it (and the pattern's own owner is the one that watches it).
-  const records::interest_head head{added, static_cast<uint16_t>(key.size())};
+  const records::interest record{added, key};
   const bool everyone = is_wildcard(key);
   const unsigned owner = owner_of(key);
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
@@ -389,9 +372,7 @@ void shard::announce_interest(std::string_view key, bool added) {
       apply_interest(id_, key, added);
       continue;
     }
-    char* at = mail_to(peer, records::interest, sizeof head + key.size());
-    records::writer(at).put(head).put(key);
-    node_.mail(id_, peer).end_record();
+    post_record(*this, peer, record);
   }
 }
 
@@ -422,69 +403,81 @@ void shard::apply_interest(unsigned from, std::string_view key, bool added) {
 // ---- records from other shards ----
 
 void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
-  records::reader in(bytes);
   switch (type) {
-    case records::publish: {
-      const auto head = in.head<records::publish_head>();
-      const std::string_view tag = in.bytes(head.tag_size);
-      const std::string_view id = in.bytes(head.id_size);
-      const std::string_view data = in.bytes(head.data_size);
-      publish(from, head.from, id, tag, data);
+    case records::publish::type: {
+      records::publish r;
+      if (read(bytes, r)) {
+        publish(from, r.from, r.id, r.tag, r.data);
+      }
       return;
     }
-    case records::published: {
-      const auto head = in.head<records::published_head>();
-      const std::string_view id = in.bytes(head.id_size);
-      const std::string_view error = in.bytes(head.error_size);
-      on_publish_result(head.to, id, head.ok != 0, head.seq, error);
+    case records::published::type: {
+      records::published r;
+      if (read(bytes, r)) {
+        on_publish_result(r.to, r.id, r.ok, r.seq, r.error);
+      }
       return;
     }
-    case records::deliver: {
-      const auto head = in.head<records::deliver_head>();
-      const std::string_view tag = in.bytes(head.tag_size);
-      const std::string_view bytes_of_frame = in.bytes(head.frame_size);
-      // This shard's own copy: its reference count never crosses threads.
-      frame* msg = frame::allocate(bytes_of_frame.size());
-      std::memcpy(msg->data(), bytes_of_frame.data(), bytes_of_frame.size());
-      fanout(tag, head.seq, msg, static_cast<fanout_scope>(head.scope));
-      msg->unref();
+    case records::deliver::type: {
+      records::deliver r;
+      if (read(bytes, r)) {
+        // This shard's own copy: its reference count never crosses threads.
+        frame* msg = frame::make_raw(r.frame);
+        fanout(r.tag, r.seq, msg, static_cast<fanout_scope>(r.scope));
+        msg->unref();
+      }
       return;
     }
-    case records::query: {
-      const auto head = in.head<records::query_head>();
-      const std::string_view tag = in.bytes(head.tag_size);
-      since_request since;
-      since.present = head.has_since != 0;
-      since.seq = head.since_seq;
-      since.epoch = in.bytes(head.epoch_size);
-      query(from, head.from, head.request, tag, since);
+    case records::query::type: {
+      records::query r;
+      if (read(bytes, r)) {
+        query(from, r.from, r.request, r.tag,
+              since_request{r.has_since, r.since_seq, r.since_epoch});
+      }
       return;
     }
-    case records::interest: {
-      const auto head = in.head<records::interest_head>();
-      apply_interest(from, in.bytes(head.key_size), head.added != 0);
+    case records::interest::type: {
+      records::interest r;
+      if (read(bytes, r)) {
+        apply_interest(from, r.key, r.added);
+      }
       return;
     }
-    case records::replay: {
-      const auto head = in.head<records::replay_head>();
-      const std::string_view tag = in.bytes(head.tag_size);
-      const std::string_view bytes_of_frame = in.bytes(head.frame_size);
-      frame* msg = frame::allocate(bytes_of_frame.size());
-      std::memcpy(msg->data(), bytes_of_frame.data(), bytes_of_frame.size());
-      on_replay(head.to, head.request, tag, head.seq, msg);
-      msg->unref();
+    case records::replay::type: {
+      records::replay r;
+      if (read(bytes, r)) {
+        frame* msg = frame::make_raw(r.frame);
+        on_replay(r.to, r.request, r.tag, r.seq, msg);
+        msg->unref();
+      }
       return;
     }
-    case records::queried: {
-      const auto head = in.head<records::queried_head>();
-      const std::string_view tag = in.bytes(head.tag_size);
-      const std::string_view epoch = in.bytes(head.epoch_size);
-      on_query_result(head.to, head.request, tag, head.ok != 0, head.top, epoch, head.gap != 0);
+    case records::queried::type: {
+      records::queried r;
+      if (read(bytes, r)) {
+        on_query_result(r.to, r.request, r.tag, r.ok, r.top, r.epoch, r.gap);
+      }
       return;
     }
     default:
+      refuse_record(type, bytes.size());
       return;
   }
+}
+
+template <class R>
+bool shard::read(std::string_view bytes, R& r) {
+  if (read_record(bytes, r)) {
+    return true;
+  }
+  refuse_record(R::type, bytes.size());
+  return false;
+}
+
+void shard::refuse_record(uint32_t type, std::size_t size) {
+  // Every record comes from this process's own shards: one that does not parse is a bug.
+  WSA_LOG(error, "malformed record between shards dropped").kv("type", type).kv("bytes", size);
+  WSA_ASSERT(false);
 }
 
 }  // namespace wsa

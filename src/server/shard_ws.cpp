@@ -174,12 +174,7 @@ void shard::submit_publish(conn& c, std::string_view id, std::string_view tag,
     publish(id_, from, id, tag, data);
     return;
   }
-  const records::publish_head head{from, static_cast<uint32_t>(data.size()),
-                                   static_cast<uint16_t>(tag.size()),
-                                   static_cast<uint16_t>(id.size())};
-  char* at = mail_to(owner, records::publish, sizeof head + tag.size() + id.size() + data.size());
-  records::writer(at).put(head).put(tag).put(id).put(data);
-  node_.mail(id_, owner).end_record();
+  post_record(*this, owner, records::publish{from, tag, id, data});
 }
 
 void shard::on_sub(conn& c, const command& cmd) {
@@ -286,15 +281,8 @@ void shard::on_sub(conn& c, const command& cmd) {
       query(id_, from, request, t.tag, since);
       continue;
     }
-    const records::query_head head{from,
-                                   request,
-                                   since.seq,
-                                   since.present,
-                                   static_cast<uint8_t>(since.epoch.size()),
-                                   static_cast<uint16_t>(t.tag.size())};
-    char* at = mail_to(owner, records::query, sizeof head + t.tag.size() + since.epoch.size());
-    records::writer(at).put(head).put(t.tag).put(since.epoch);
-    node_.mail(id_, owner).end_record();
+    post_record(*this, owner,
+                records::query{from, request, since.present, since.seq, t.tag, since.epoch});
   }
 }
 
