@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   wsa::log_level level = wsa::log_level::info;
   wsa::parse_log_level(inv.serve.log_level, level);
   wsa::set_log_level(level);
+  wsa::log_format format = wsa::log_format::text;
+  wsa::parse_log_format(inv.serve.log_format, format);
+  wsa::set_log_format(format);
   for (const std::string& warning : inv.warnings) {
     WSA_LOG(warn, warning);
   }

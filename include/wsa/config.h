@@ -40,6 +40,7 @@ struct config {
 
   // Observability.
   std::string log_level = "info";
+  std::string log_format = "text";      ///< text (logfmt) or json (one object per line)
 };
 
 }  // namespace wsa

@@ -120,6 +120,15 @@ bool set_log_level(config& c, std::string_view v, std::string& why) {
   return false;
 }
 
+bool set_log_format(config& c, std::string_view v, std::string& why) {
+  if (v == "text" || v == "json") {
+    c.log_format = std::string(v);
+    return true;
+  }
+  why = "bad log format '" + std::string(v) + "' (expected text or json)";
+  return false;
+}
+
 template <auto field>
 std::string show_count(const config& c) {
   return std::to_string(c.*field);
@@ -254,6 +263,10 @@ const option_row<config> rows[] = {
    "Least severe log lines written to stderr: debug, info, warn or error. Metrics are served "
    "at GET /metrics, health at GET /healthz and GET /readyz on the --listen address.",
    set_log_level, show_text<&config::log_level>},
+  {"log-format", "FORMAT", "Observability",
+   "text: one logfmt line per event (key=value). json: one JSON object per line with the "
+   "same fields (ts, level, shard, msg, then the event's own), for log collectors.",
+   set_log_format, show_text<&config::log_format>},
 };
 // clang-format on
 

@@ -1,5 +1,9 @@
-// Structured logging: one logfmt line per event on stderr, e.g.
-//   ts=2026-11-28T19:00:00.123Z level=info shard=0 msg="listening" addr=127.0.0.1:8080
+// Structured logging: one line per event on stderr, logfmt by default, e.g.
+//   ts=2026-11-28T19:00:00.123Z level=info shard=0 msg=listening addr=127.0.0.1:8080
+// or, with --log-format json, one JSON object per line with the same fields in the same order:
+//   {"ts":"2026-11-28T19:00:00.123Z","level":"info","shard":0,"msg":"listening","addr":"..."}
+// JSON values are strings except the numbers given as numbers; bytes that are not UTF-8
+// become U+FFFD, so every line parses.
 // Any thread may log; each line goes out in one write(2), so lines never interleave.
 // Logging is for events (startup, refusals, failures), never per message.
 #pragma once
@@ -11,11 +15,16 @@
 namespace wsa {
 
 enum class log_level { debug = 0, info = 1, warn = 2, error = 3 };
+enum class log_format { text, json };
 
 void set_log_level(log_level level);
 bool log_enabled(log_level level);
 /// Parses "debug", "info", "warn", "error"; false for anything else.
 bool parse_log_level(std::string_view text, log_level& out);
+/// Set once at startup, before other threads log.
+void set_log_format(log_format format);
+/// Parses "text", "json"; false for anything else.
+bool parse_log_format(std::string_view text, log_format& out);
 /// Tags every line this thread logs with shard=N (shard threads call it once).
 void set_log_shard(int shard);
 
@@ -39,7 +48,11 @@ class log_line {
   log_line& kv(std::string_view key, double value);
 
  private:
+  /// A value that is a number (written bare in JSON).
+  log_line& kv_number(std::string_view key, std::string_view digits);
+
   std::string line_;
+  bool json_;
 };
 
 }  // namespace wsa

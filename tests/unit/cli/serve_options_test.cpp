@@ -53,6 +53,7 @@ std::vector<sample> samples() {
       {"token-leeway", "1m", [](const config& c) { return c.token_leeway_s == 60; }},
       {"max-token-bytes", "4k", [](const config& c) { return c.max_token_bytes == 4096; }},
       {"log-level", "debug", [](const config& c) { return c.log_level == "debug"; }},
+      {"log-format", "json", [](const config& c) { return c.log_format == "json"; }},
   };
 }
 
@@ -421,6 +422,7 @@ TEST(ServeErrors, BadValuesNameTheOptionAndTheText) {
       {{"--log-level", "verbose"},
        "--log-level: bad log level 'verbose' (expected debug, info, "
        "warn or error)"},
+      {{"--log-format", "logfmt"}, "--log-format: bad log format 'logfmt' (expected text or json)"},
       {{"--node-id", "has space"}, "--node-id: bad node id 'has space'"},
       {{"--node-id", std::string(65, 'n')}, "is longer than 64 characters"},
       {{"--listen", "::1:80"},
