@@ -7,8 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
   nettle-dev libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server python3 python3-websockets python3-redis
+  redis-server python3 python3-websockets python3-redis python3-yaml
 )
+# For the deployment tests and scripts/cluster.sh: a container engine without a daemon
+# (podman with runc: crun refuses hybrid cgroup hierarchies) and Debian's HAProxy. Their tests
+# are skipped, saying why, when these cannot be installed.
+optional=(podman runc haproxy)
 # Interop tests use npm's jose and ws (libraries nobody here wrote). A Node.js that did not
 # come from Debian (e.g. NodeSource, which bundles npm) is kept: Debian's npm conflicts with it.
 if ! command -v node >/dev/null; then
@@ -21,20 +25,33 @@ if [ "${WSAGENT_WITH_PEERS:-0}" = 1 ]; then
   packages+=(mosquitto mosquitto-clients)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -eq 0 ]; then
+missing_of() {
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      echo "$p"
+    fi
+  done
+}
+mapfile -t missing < <(missing_of "${packages[@]}")
+mapfile -t missing_optional < <(missing_of "${optional[@]}")
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
   exit 0
 fi
 sudo=""
 if [ "$(id -u)" != 0 ]; then
   sudo="sudo"
 fi
-echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Wait for another apt (another checkout installing at the same time) instead of failing.
+apt=($sudo apt-get -o DPkg::Lock::Timeout=600)
+"${apt[@]}" update -qq
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#missing_optional[@]} -gt 0 ]; then
+  echo "installing (optional): ${missing_optional[*]}"
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing_optional[@]}" ||
+    echo "install-deps.sh: could not install ${missing_optional[*]}; the tests that need them" \
+      "will be skipped" >&2
+fi
