@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# A local wsagent cluster in one command, on loopback: Redis, three wsagent nodes sharing it,
+# and HAProxy (Debian's) in front with health checks on /readyz. Prints the URL and a token,
+# and stops everything on Ctrl-C.
+#
+#   scripts/cluster.sh [OPTIONS] [-- EXTRA wsagent serve OPTIONS]
+#     --nodes N        wsagent nodes (default 3)
+#     --port PORT      HAProxy's port on 127.0.0.1 (default 8080; 0 picks a free one)
+#     --redis KIND     single (default). sentinel and cluster come with a later release:
+#                      see start_redis_* below for where they plug in.
+#     --shards N       shards per node (default 1: three nodes already share the machine)
+#     --binary PATH    a built wsagent (default: build it like scripts/run.sh)
+#     --keys DIR       development key pair, made on the first run (default .dev-keys)
+#     --dir DIR        logs, configuration and cluster.env (default a temporary directory,
+#                      removed at exit when everything stopped cleanly)
+#
+# When everything is up it writes DIR/cluster.env (URL, NODE_URLS, REDIS_URL, TOKEN, PIDS), for
+# scripts and tests, then prints the same for people.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+nodes=3
+port=8080
+redis_kind=single
+shards=1
+binary=
+keys=.dev-keys
+dir=
+extra=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --nodes) nodes=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --redis) redis_kind=$2; shift 2 ;;
+    --shards) shards=$2; shift 2 ;;
+    --binary) binary=$2; shift 2 ;;
+    --keys) keys=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "cluster.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $nodes =~ ^[1-9][0-9]*$ ]] || { echo "cluster.sh: --nodes wants a positive number" >&2; exit 2; }
+
+if [[ -z $binary ]]; then
+  scripts/install-deps.sh
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build --target wsagent
+  binary=build/wsagent
+fi
+binary=$(realpath "$binary")
+for tool in redis-server haproxy; do
+  command -v "$tool" >/dev/null ||
+    { echo "cluster.sh: $tool is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+temporary_dir=0
+if [[ -z $dir ]]; then
+  dir=$(mktemp -d /tmp/wsagent-cluster.XXXXXX)
+  temporary_dir=1
+fi
+mkdir -p "$dir"
+dir=$(realpath "$dir")
+rm -f "$dir/cluster.env"
+
+# Every process this script starts: "name pid" lines, in start order; and the exit status
+# of those that ended on their own, by pid.
+started=()
+declare -A exited=()
+stopping=0
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+pid_of() { echo "${1#* }"; }
+name_of() { echo "${1%% *}"; }
+
+# Stops in reverse start order (HAProxy, then the nodes, which drain, then Redis), waits for
+# each, and removes a temporary directory if every process exited cleanly.
+stop_all() {
+  stopping=1
+  trap '' INT TERM
+  local clean=1
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    local pid name status=0
+    pid=$(pid_of "${started[i]}")
+    name=$(name_of "${started[i]}")
+    if [[ -n ${exited[$pid]:-} ]]; then
+      status=${exited[$pid]}
+    else
+      kill -TERM "$pid" 2>/dev/null || true
+      # Nodes drain (--drain-timeout, 5 s by default); past 30 s, kill.
+      for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "cluster.sh: $name (pid $pid) did not stop; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+        clean=0
+      fi
+      wait "$pid" 2>/dev/null || status=$?
+    fi
+    # HAProxy's hard stop exits 143 (SIGTERM) or 130 (SIGINT from a Ctrl-C); the rest exit 0.
+    if [[ $status != 0 && ! ($name == haproxy && ($status == 143 || $status == 130)) ]]; then
+      echo "cluster.sh: $name exited with status $status (log: $dir/$name.log)" >&2
+      clean=0
+    fi
+  done
+  rm -f "$dir/cluster.env"
+  if [[ $clean == 1 && $temporary_dir == 1 ]]; then
+    rm -rf "$dir"
+  elif [[ $clean == 0 ]]; then
+    echo "cluster.sh: logs kept in $dir" >&2
+  fi
+  [[ $clean == 1 ]]
+}
+
+fail() {
+  echo "cluster.sh: $*" >&2
+  stop_all || true
+  exit 1
+}
+
+trap 'echo; echo "stopping..."; stop_all && exit 0 || exit 1' INT TERM
+trap '[[ $stopping == 1 ]] || stop_all || true' EXIT
+
+# start NAME COMMAND...: runs it in the background, output in DIR/NAME.log.
+start() {
+  local name=$1
+  shift
+  "$@" >"$dir/$name.log" 2>&1 &
+  started+=("$name $!")
+}
+
+# Waits until the log of NAME shows the pattern; fails if the process exits first.
+wait_for_log() {
+  local name=$1 pattern=$2 pid
+  pid=$(pid_of "${started[-1]}")
+  for _ in $(seq 200); do
+    grep -qE "$pattern" "$dir/$name.log" && return 0
+    kill -0 "$pid" 2>/dev/null || fail "$name exited at start (log: $dir/$name.log)"
+    sleep 0.1
+  done
+  fail "$name did not start within 20 s (log: $dir/$name.log)"
+}
+
+# --- Redis. Each start_redis_KIND starts its processes and sets broker_url (the --broker of
+# every node) and redis_desc (what to print). ---
+start_redis_single() {
+  local redis_port
+  redis_port=$(free_port)
+  start redis redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    --dir "$dir"
+  wait_for_log redis "Ready to accept connections"
+  broker_url="redis://127.0.0.1:$redis_port/0"
+  redis_desc="$broker_url (single)"
+}
+# A later release adds these: three redis-server processes plus three redis-sentinel
+# (broker redis-sentinel://127.0.0.1:P1,P2,P3/mymaster), and a 3-master Redis Cluster made
+# with `redis-cli --cluster create` (broker redis-cluster://127.0.0.1:P1,P2,P3).
+start_redis_sentinel() { fail "--redis sentinel is not available yet (needs broker support)"; }
+start_redis_cluster() { fail "--redis cluster is not available yet (needs broker support)"; }
+
+case $redis_kind in
+  single|sentinel|cluster) "start_redis_$redis_kind" ;;
+  *) fail "unknown --redis $redis_kind (single, sentinel or cluster)" ;;
+esac
+
+# --- keys and a token ---
+if [[ ! -f $keys/private.jwk ]]; then
+  mkdir -p "$keys"
+  "$binary" keygen --out-private "$keys/private.jwk" --out-jwks "$keys/jwks.json" >/dev/null
+fi
+token=$("$binary" token --key "$keys/private.jwk" --sub dev --pub '>' --subscribe '>' --ttl 24h)
+
+# --- the nodes: each on a free port it picks itself (the log says which) ---
+node_ports=()
+for i in $(seq "$nodes"); do
+  start "node-$i" "$binary" serve --listen 127.0.0.1:0 \
+    --shards "$shards" --no-pin --node-id "node-$i" --broker "$broker_url" \
+    --jwks "$(realpath "$keys/jwks.json")" "${extra[@]}"
+  wait_for_log "node-$i" "listening"
+  node_ports+=("$(sed -n 's/.*listening.*addr[":=]*127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+    "$dir/node-$i.log" | head -n 1)")
+done
+
+# --- HAProxy ---
+if [[ $port == 0 ]]; then
+  port=$(free_port)
+fi
+{
+  cat <<EOF
+# Generated by scripts/cluster.sh.
+global
+  log stdout format raw local0 info
+  maxconn 4096
+
+defaults
+  mode http
+  log global
+  # The access log names the path only (%HPO): browsers send tokens as /ws?token=...
+  log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %{+Q}HM %{+Q}HPO %HV"
+  option dontlognull
+  timeout connect 5s
+  timeout http-request 10s
+  timeout client 1m
+  timeout server 1m
+  # After the upgrade: idle subscribers stay connected (wsagent pings them after
+  # --idle-timeout, 1 minute by default).
+  timeout tunnel 1h
+  timeout client-fin 10s
+
+frontend wsagent
+  bind 127.0.0.1:$port
+  # Only the WebSocket endpoint, the publish API and health go through; /metrics stays
+  # on each node's own port.
+  http-request deny deny_status 404 unless { path /ws /api/publish /healthz /readyz }
+  default_backend nodes
+
+backend nodes
+  # Long-lived connections: balance by how many each node holds. No stickiness needed.
+  balance leastconn
+  option httpchk
+  http-check send meth GET uri /readyz
+  http-check expect status 200
+  default-server inter 1s fall 2 rise 1
+EOF
+  for i in $(seq "$nodes"); do
+    echo "  server node-$i 127.0.0.1:${node_ports[i - 1]} check"
+  done
+} >"$dir/haproxy.cfg"
+haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy-check.log" 2>&1 ||
+  fail "HAProxy refused its configuration: $(cat "$dir/haproxy-check.log")"
+start haproxy haproxy -db -f "$dir/haproxy.cfg"
+
+# Up once HAProxy answers /readyz through a node it found healthy.
+for _ in $(seq 100); do
+  if /usr/bin/python3 -c 'import sys, urllib.request as u
+u.urlopen(sys.argv[1], timeout=1)' "http://127.0.0.1:$port/readyz" 2>/dev/null; then
+    up=1
+    break
+  fi
+  kill -0 "$(pid_of "${started[-1]}")" 2>/dev/null || fail "HAProxy exited (log: $dir/haproxy.log)"
+  sleep 0.1
+done
+[[ ${up:-0} == 1 ]] || fail "HAProxy did not answer /readyz within 10 s"
+
+node_urls=()
+pids=()
+for i in $(seq "$nodes"); do
+  node_urls+=("ws://127.0.0.1:${node_ports[i - 1]}/ws")
+done
+for entry in "${started[@]}"; do
+  pids+=("$(pid_of "$entry")")
+done
+cat >"$dir/cluster.env.tmp" <<EOF
+URL=ws://127.0.0.1:$port/ws
+NODE_URLS="${node_urls[*]}"
+REDIS_URL=$broker_url
+TOKEN=$token
+PIDS="${pids[*]}"
+DIR=$dir
+EOF
+mv "$dir/cluster.env.tmp" "$dir/cluster.env"
+
+cat <<MSG
+
+wsagent cluster on loopback: Redis, $nodes nodes, HAProxy in front.
+  WebSocket:  ws://127.0.0.1:$port/ws   (through HAProxy, subprotocol wsagent.v1)
+  nodes:      ${node_urls[*]}
+              (each also serves /metrics, /healthz and /readyz on its own port)
+  Redis:      $redis_desc
+  token:      $token
+              (every tag, 24 h; more: $binary token --key $keys/private.jwk --sub NAME ...)
+  try it:     /usr/bin/python3 scripts/try_client.py ws://127.0.0.1:$port/ws --token TOKEN
+  logs:       $dir
+Stop with Ctrl-C.
+
+MSG
+
+# Run until Ctrl-C (the trap stops everything). A process that ends on its own is reported
+# and the rest keep running: stop a node (kill -TERM PID) to watch HAProxy's health check
+# send its clients to the others.
+while [[ ${#exited[@]} -lt ${#started[@]} ]]; do
+  status=0
+  wait -n -p pid || status=$?
+  [[ $stopping == 1 ]] && break
+  [[ -n ${pid:-} ]] || continue
+  exited[$pid]=$status
+  for entry in "${started[@]}"; do
+    if [[ $(pid_of "$entry") == "$pid" ]]; then
+      echo "cluster.sh: $(name_of "$entry") (pid $pid) exited with status $status" \
+        "(log: $dir/$(name_of "$entry").log); the others keep running, Ctrl-C stops them" >&2
+    fi
+  done
+done
