@@ -257,15 +257,6 @@ done
 for entry in "${started[@]}"; do
   pids+=("$(pid_of "$entry")")
 done
-cat >"$dir/cluster.env.tmp" <<EOF
-URL=ws://127.0.0.1:$port/ws
-NODE_URLS="${node_urls[*]}"
-REDIS_URL=$broker_url
-TOKEN=$token
-PIDS="${pids[*]}"
-DIR=$dir
-EOF
-mv "$dir/cluster.env.tmp" "$dir/cluster.env"
 
 cat <<MSG
 
@@ -281,6 +272,16 @@ wsagent cluster on loopback: Redis, $nodes nodes, HAProxy in front.
 Stop with Ctrl-C.
 
 MSG
+# Last: cluster.env tells scripts that everything is up (and printed).
+cat >"$dir/cluster.env.tmp" <<EOF
+URL=ws://127.0.0.1:$port/ws
+NODE_URLS="${node_urls[*]}"
+REDIS_URL=$broker_url
+TOKEN=$token
+PIDS="${pids[*]}"
+DIR=$dir
+EOF
+mv "$dir/cluster.env.tmp" "$dir/cluster.env"
 
 # Run until Ctrl-C (the trap stops everything). A process that ends on its own is reported
 # and the rest keep running: stop a node (kill -TERM PID) to watch HAProxy's health check

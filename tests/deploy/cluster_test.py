@@ -141,8 +141,10 @@ def main():
                 f"new clients went to {nodes}")
         c.check(all(alive(p) for i, p in enumerate(pids) if i != 2),
                 "the other processes did not keep running")
-        out.seek(0)
-        c.check("node-2 (pid" in out.read(), "the script did not report node-2's exit")
+        def reported():
+            out.seek(0)
+            return "node-2 (pid" in out.read()
+        c.check(wait_for(reported, 10), "the script did not report node-2's exit")
 
         # Ctrl-C: the terminal signals the whole process group.
         os.killpg(script.pid, signal.SIGINT)
