@@ -128,11 +128,13 @@ fail() {
 trap 'echo; echo "stopping..."; stop_all && exit 0 || exit 1' INT TERM
 trap '[[ $stopping == 1 ]] || stop_all || true' EXIT
 
-# start NAME COMMAND...: runs it in the background, output in DIR/NAME.log.
+# start NAME COMMAND...: runs it in the background, output in DIR/NAME.log, in a session of
+# its own: a Ctrl-C reaches this script only, which then sends each process one SIGTERM (a
+# wsagent node given SIGINT and then SIGTERM would take the second as "exit now").
 start() {
   local name=$1
   shift
-  "$@" >"$dir/$name.log" 2>&1 &
+  setsid "$@" >"$dir/$name.log" 2>&1 &
   started+=("$name $!")
 }
 

@@ -10,6 +10,7 @@ Usage: cluster_test.py PATH/TO/wsagent
 Exits 77 (ctest: skipped) when haproxy or redis-server is not installed.
 """
 import asyncio
+import glob
 import os
 import shutil
 import signal
@@ -172,6 +173,9 @@ def main():
         if c.failures:
             out.seek(0)
             print(out.read()[-3000:], file=sys.stderr)
+            for log in sorted(glob.glob(os.path.join(run_dir, "*.log"))):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    print(f"--- {os.path.basename(log)} ---\n{f.read()[-2000:]}", file=sys.stderr)
         out.close()
         shutil.rmtree(tmp, ignore_errors=True)
     c.report()
