@@ -12,25 +12,13 @@ Prints "ok sub_node=... pub_node=..." and exits 0, or exits 1 with what went wro
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 import websockets
 
-TIMEOUT = 10.0
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise CheckFailed(what)
-
-
-async def recv_json(ws):
-    text = await asyncio.wait_for(ws.recv(), TIMEOUT)
-    return json.loads(text)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from python_websockets_client import TIMEOUT, CheckFailed, check, recv_json  # noqa: E402
 
 
 async def connect(url, token, in_query=False):
