@@ -26,7 +26,13 @@ skip() {
 }
 command -v podman >/dev/null || skip "podman is not installed (apt-get install podman runc)"
 command -v runc >/dev/null || skip "runc is not installed (apt-get install runc)"
-[[ $(id -u) == 0 ]] || skip "needs root: rootless podman needs uidmap and /etc/subuid ranges"
+# Root podman (rootless would need uidmap and /etc/subuid ranges); through sudo when the
+# tests run as a user who may use it without a password (as scripts/install-deps.sh does).
+as_root=()
+if [[ $(id -u) != 0 ]]; then
+  sudo -n true 2>/dev/null || skip "needs root or password-less sudo for podman"
+  as_root=(sudo -n)
+fi
 
 work=$(mktemp -d /tmp/wsagent-container-test.XXXXXX)
 tag="$$-$RANDOM"
@@ -35,9 +41,8 @@ redis_pid=
 # exceeds this machine's hard limit) and file events (no journald here).
 printf '[containers]\ndefault_ulimits = []\n[engine]\nevents_logger = "file"\n' \
   >"$work/containers.conf"
-export CONTAINERS_CONF="$work/containers.conf"
-export TMPDIR="$work"
-pod=(podman --root "$work/storage" --runroot "$work/run" --storage-driver vfs --runtime runc
+pod=("${as_root[@]}" env CONTAINERS_CONF="$work/containers.conf" TMPDIR="$work"
+     podman --root "$work/storage" --runroot "$work/run" --storage-driver vfs --runtime runc
      --cgroup-manager=cgroupfs)
 
 cleanup() {
@@ -49,7 +54,7 @@ cleanup() {
     wait "$redis_pid" 2>/dev/null || true
   fi
   "${pod[@]}" rmi -a -f >/dev/null 2>&1 || true
-  rm -rf "$work"
+  "${as_root[@]}" rm -rf "$work"  # the image storage belongs to root
 }
 trap cleanup EXIT
 
@@ -66,6 +71,14 @@ free_port() {
 print(s.getsockname()[1])'
 }
 
+# Whether process $1 runs (not gone, not a zombie; kill -0 says neither for sudo's root process
+# when the test is not root, nor tells a zombie from a live process).
+running() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [[ -n $state && $state != Z ]]
+}
+
 # Waits for the container's log to name the port it listens on; prints it. Gives up when
 # podman (process $2) exits first.
 listening_port() {
@@ -73,7 +86,7 @@ listening_port() {
   for _ in $(seq 300); do
     port=$(sed -n 's/.*msg=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
     [[ -n $port ]] && { echo "$port"; return 0; }
-    kill -0 "$pid" 2>/dev/null || return 1
+    running "$pid" || return 1
     sleep 0.1
   done
   return 1
