@@ -41,6 +41,10 @@ struct config {
   // Observability.
   std::string log_level = "info";
   std::string log_format = "text";      ///< text (logfmt) or json (one object per line)
+  std::string stats_tag;  ///< publish the node's counters here once a second; empty: off
+
+  // Web pages served beside the WebSocket endpoint.
+  std::string static_dir;  ///< files served under / (loaded at start); empty: none
 };
 
 }  // namespace wsa

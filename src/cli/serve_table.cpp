@@ -6,6 +6,7 @@
 #include "cli/endpoints.h"
 #include "cli/options.h"
 #include "cli/values.h"
+#include "pubsub/tag.h"
 
 namespace wsa {
 namespace {
@@ -106,6 +107,16 @@ bool set_node_id(config& c, std::string_view v, std::string& why) {
     }
   }
   c.node_id = std::string(v);
+  return true;
+}
+
+bool set_stats_tag(config& c, std::string_view v, std::string& why) {
+  if (!v.empty() && !is_valid_tag(v)) {
+    why = "'" + std::string(v) + "' is not an exact tag (printable ASCII segments separated by "
+          "'.', no wildcard)";
+    return false;
+  }
+  c.stats_tag = std::string(v);
   return true;
 }
 
@@ -267,6 +278,19 @@ const option_row<config> rows[] = {
    "text: one logfmt line per event (key=value). json: one JSON object per line with the "
    "same fields (ts, level, shard, msg, then the event's own), for log collectors.",
    set_log_format, show_text<&config::log_format>},
+  {"stats-tag", "TAG", "Observability",
+   "Publish this node's counters (connections, subscriptions, messages and bytes in and out, "
+   "slow-consumer closes, errors; in total and per shard) as one JSON message to TAG once a "
+   "second, like Mosquitto's $SYS topics: dashboards subscribe to it like to any tag (with "
+   "the usual permissions). Empty: off.",
+   set_stats_tag, nullptr},
+
+  {"static", "DIR", "Web",
+   "Serve the files of DIR under / beside /ws (web pages that use the server, e.g. demo/). "
+   "Read once at startup, at most 10000 files, 16MiB each and 64MiB in all (more refuses to "
+   "start); names starting with '.' and symbolic links are skipped; GET and HEAD only; "
+   "dir/ serves dir/index.html; no listings; ETag with Cache-Control: no-cache.",
+   set_path<&config::static_dir>, nullptr},
 };
 // clang-format on
 

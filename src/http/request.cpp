@@ -173,6 +173,13 @@ parse_result record(walker& w, std::string_view name, std::string_view value) {
         return set_once(w, seen_authorization, r.authorization, value,
                         "duplicate Authorization header");
       }
+      if (name_is(name, "if-none-match")) {
+        // A list header that may legally repeat; the first field is enough for a 304.
+        if (r.if_none_match.empty()) {
+          r.if_none_match = value;
+        }
+        return ok;
+      }
       break;
     case 14:
       if (name_is(name, "content-length")) {

@@ -57,6 +57,7 @@ struct http_request {
   std::string_view content_type;
   std::string_view origin;
   std::string_view expect;  ///< e.g. "100-continue": answer it or ignore it, as the caller likes
+  std::string_view if_none_match;  ///< entity tags a cache holds (static files answer 304)
   bool has_content_length = false;
   uint64_t content_length = 0;
   uint16_t header_count = 0;  ///< all header fields, known or not

@@ -8,7 +8,7 @@
 
 namespace wsa {
 
-/// The reason phrase for the statuses the server answers (101, 200, 204, 400, 401, 403, 404,
+/// The reason phrase for the statuses the server answers (101, 200, 204, 301, 304, 400, 401, 403, 404,
 /// 405, 408, 411, 413, 426, 429, 431, 500, 501, 503, 505); "Unknown" for any other.
 std::string_view reason_phrase(int status);
 

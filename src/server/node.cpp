@@ -166,6 +166,18 @@ int node::run() {
     WSA_LOG(error, "bad broker").kv("broker", redact_broker(cfg_.broker)).kv("error", error);
     return 2;
   }
+  if (!cfg_.static_dir.empty()) {
+    auto files = std::make_unique<static_files>();
+    if (!files->load(cfg_.static_dir, error)) {
+      WSA_LOG(error, "cannot serve static files").kv("error", error);
+      return 2;
+    }
+    WSA_LOG(info, "static files")
+        .kv("dir", cfg_.static_dir)
+        .kv("files", static_cast<int64_t>(files->file_count()))
+        .kv("bytes", static_cast<int64_t>(files->total_bytes()));
+    web_files_ = std::move(files);
+  }
   if (!bind_listeners(error)) {
     WSA_LOG(error, "cannot listen").kv("error", error);
     return 1;

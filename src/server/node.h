@@ -12,6 +12,7 @@
 #include "auth/keys.h"
 #include "broker/redis_broker.h"
 #include "core/mailbox.h"
+#include "http/static_files.h"
 #include "obs/metrics.h"
 #include "wsa/config.h"
 
@@ -44,6 +45,8 @@ class node {
   std::vector<const shard_metrics*> metrics() const;
   /// Every shard's broker is ready (any thread; each shard refreshes its flag every turn).
   bool brokers_ready() const;
+  /// The --static files (read-only, any shard); null without --static.
+  const static_files* web_files() const { return web_files_.get(); }
 
   std::atomic<uint32_t> connections{0};  ///< open client connections, all shards
   std::atomic<bool> draining{false};     ///< SIGTERM/SIGINT received
@@ -56,6 +59,7 @@ class node {
   config cfg_;
   key_set keys_;  // read-only once the shards start: shared without locks
   std::unique_ptr<redis_broker_options> redis_;
+  std::unique_ptr<static_files> web_files_;
   std::string epoch_;
   std::string node_id_;
   std::string bound_address_;

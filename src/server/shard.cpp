@@ -499,6 +499,9 @@ void shard::on_timers(int64_t now) {
     }
     c = next;
   }
+  if (id_ == 0 && now >= next_stats_ms_ && !draining_ && !node_.cfg().stats_tag.empty()) {
+    publish_stats(now);
+  }
   if (now < next_sweep_ms_) {
     return;
   }

@@ -122,6 +122,10 @@ class shard final : private ws_sink, private broker_listener {
   void on_unsub(conn& c, const command& cmd);
   /// Routes a publish to the tag's owner shard; the answer comes to on_publish_result.
   void submit_publish(conn& c, std::string_view id, std::string_view tag, std::string_view data);
+  void submit_publish(records::conn_address from, std::string_view id, std::string_view tag,
+                      std::string_view data);
+  /// --stats-tag: shard 0 publishes the node's counters (obs/stats_report.h) once a second.
+  void publish_stats(int64_t now);
 
   // ---- authentication (shard_auth.cpp) ----
   void init_auth();
@@ -256,6 +260,8 @@ class shard final : private ws_sink, private broker_listener {
   std::vector<uint32_t> free_query_waiters_;
 
   std::string scratch_;  // JSON replies being built
+  std::string stats_json_;      // the --stats-tag report being published
+  int64_t next_stats_ms_ = 0;
 
   // Authentication (null verifier: --no-auth).
   std::unique_ptr<token_verifier> verifier_;

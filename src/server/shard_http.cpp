@@ -125,6 +125,11 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
     }
   } else if (path == "/api/publish") {
     return on_http_publish(c, request, body) && c.state == conn_state::http;
+  } else if (const static_files* files = node_.web_files(); files != nullptr) {
+    scratch_.clear();
+    files->answer(request, !c.keep_alive, scratch_);
+    c.out.push_adopt(frame::make_raw(scratch_));
+    mark_dirty(c);
   } else {
     respond_error(c, 404, "no such endpoint (WebSocket clients connect to /ws)");
     return false;

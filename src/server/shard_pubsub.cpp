@@ -9,10 +9,12 @@
 
 #include "json/writer.h"
 #include "obs/log.h"
+#include "obs/stats_report.h"
 #include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
 #include "util/check.h"
+#include "util/clock.h"
 
 namespace wsa {
 
@@ -23,6 +25,14 @@ unsigned shard::owner_of(std::string_view tag) const {
     return 0;
   }
   return static_cast<unsigned>(std::hash<std::string_view>{}(tag) % node_.shard_count());
+}
+
+void shard::publish_stats(int64_t now) {
+  next_stats_ms_ = now + 1000;
+  render_stats_json(stats_json_, node_.node_id(), unix_ms(), node_.metrics());
+  // Published like a client's message, from no connection: the answer finds nobody to tell.
+  constexpr records::conn_address nobody{UINT32_MAX, 0};
+  submit_publish(nobody, {}, node_.cfg().stats_tag, stats_json_);
 }
 
 // ---- owner side ----

@@ -168,7 +168,11 @@ void shard::on_pub(conn& c, const command& cmd) {
 
 void shard::submit_publish(conn& c, std::string_view id, std::string_view tag,
                            std::string_view data) {
-  const records::conn_address from{c.slot, c.generation};
+  submit_publish(records::conn_address{c.slot, c.generation}, id, tag, data);
+}
+
+void shard::submit_publish(records::conn_address from, std::string_view id, std::string_view tag,
+                           std::string_view data) {
   const unsigned owner = owner_of(tag);
   if (owner == id_) {
     publish(id_, from, id, tag, data);

@@ -20,6 +20,13 @@ inline int64_t monotonic_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
+/// Milliseconds since the Unix epoch (wall clock, for timestamps shown to people).
+inline int64_t unix_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
 /// Seconds since the Unix epoch (token `exp`/`nbf` are in these).
 inline int64_t unix_seconds() {
   timespec ts{};

@@ -56,7 +56,7 @@ bool http_response::has_header(std::string_view name) const {
 }
 
 http_response read_http_response(tcp_socket& socket, std::string& buffer,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, bool head_only) {
   const auto deadline = clock_type::now() + timeout;
   const auto has_head = [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; };
   if (!read_until(socket, buffer, deadline, has_head)) {
@@ -87,8 +87,8 @@ http_response read_http_response(tcp_socket& socket, std::string& buffer,
     r.headers.emplace_back(std::string(line.substr(0, colon)),
                            std::string(trim(line.substr(colon + 1))));
   }
-  if (r.status == 101) {
-    return r;
+  if (r.status == 101 || r.status == 204 || r.status == 304 || head_only) {
+    return r;  // no body, whatever the fields say (RFC 9112 6.3)
   }
   if (r.has_header("Content-Length")) {
     const std::string text = r.header("Content-Length");

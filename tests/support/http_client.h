@@ -24,10 +24,11 @@ struct http_response {
 };
 
 /// Reads one response from `socket`. `buffer` holds bytes already received and keeps what
-/// follows the response (a WebSocket stream after 101). A 101 has no body; other bodies are
-/// read by Content-Length, or to the end of the connection. Throws on timeout or garbage.
+/// follows the response (a WebSocket stream after 101). 101, 204, 304 and answers to HEAD
+/// (`head_only`) have no body; other bodies are read by Content-Length, or to the end of
+/// the connection. Throws on timeout or garbage.
 http_response read_http_response(tcp_socket& socket, std::string& buffer,
-                                 std::chrono::milliseconds timeout = 5s);
+                                 std::chrono::milliseconds timeout = 5s, bool head_only = false);
 
 /// Connects, sends `raw_request` byte for byte, reads the response.
 http_response http_exchange(uint16_t port, std::string_view raw_request,

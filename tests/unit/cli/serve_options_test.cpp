@@ -27,6 +27,8 @@ std::vector<sample> samples() {
   return {
       {"listen", "127.0.0.1:9001", [](const config& c) { return c.listen == "127.0.0.1:9001"; }},
       {"shards", "3", [](const config& c) { return c.shards == 3; }},
+      {"stats-tag", "sys.stats", [](const config& c) { return c.stats_tag == "sys.stats"; }},
+      {"static", "demo", [](const config& c) { return c.static_dir == "demo"; }},
       {"no-pin", "true", [](const config& c) { return !c.pin_shards; }},
       {"node-id", "n1.eu-west:2", [](const config& c) { return c.node_id == "n1.eu-west:2"; }},
       {"max-message-bytes", "128k",

@@ -438,5 +438,20 @@ TEST(http_request, keep_alive) {
   EXPECT_TRUE(keep_alive(r));
 }
 
+
+TEST(http_request, keeps_the_first_if_none_match_field) {
+  http_request r;
+  const std::string one = "GET /a.js HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"abc\", W/\"d\"\r\n\r\n";
+  ASSERT_EQ(parse(one, r).status, parse_status::complete);
+  EXPECT_EQ(r.if_none_match, "\"abc\", W/\"d\"");
+  // The field may repeat (a list); the first is enough to answer 304.
+  const std::string two =
+      "GET /a.js HTTP/1.1\r\nHost: a\r\nif-none-match: \"x\"\r\nIf-None-Match: \"y\"\r\n\r\n";
+  ASSERT_EQ(parse(two, r).status, parse_status::complete);
+  EXPECT_EQ(r.if_none_match, "\"x\"");
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", r).status, parse_status::complete);
+  EXPECT_TRUE(r.if_none_match.empty());
+}
+
 }  // namespace
 }  // namespace wsa
