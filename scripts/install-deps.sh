@@ -34,24 +34,34 @@ missing_of() {
 }
 mapfile -t missing < <(missing_of "${packages[@]}")
 mapfile -t missing_optional < <(missing_of "${optional[@]}")
-if [ ${#missing[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_optional[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Wait for another apt (another checkout installing at the same time) instead of failing.
+  apt=($sudo apt-get -o DPkg::Lock::Timeout=600)
+  "${apt[@]}" update -qq
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if [ ${#missing_optional[@]} -gt 0 ]; then
+    echo "installing (optional): ${missing_optional[*]}"
+    "${apt[@]}" install -y -qq --no-install-recommends "${missing_optional[@]}" ||
+      echo "install-deps.sh: could not install ${missing_optional[*]}; the tests that need them" \
+        "will be skipped" >&2
+  fi
 fi
-sudo=""
-if [ "$(id -u)" != 0 ]; then
-  sudo="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-# Wait for another apt (another checkout installing at the same time) instead of failing.
-apt=($sudo apt-get -o DPkg::Lock::Timeout=600)
-"${apt[@]}" update -qq
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
-fi
-if [ ${#missing_optional[@]} -gt 0 ]; then
-  echo "installing (optional): ${missing_optional[*]}"
-  "${apt[@]}" install -y -qq --no-install-recommends "${missing_optional[@]}" ||
-    echo "install-deps.sh: could not install ${missing_optional[*]}; the tests that need them" \
-      "will be skipped" >&2
+
+# JavaScript packages (the client library's test dependency ws, the demo's device simulator,
+# playwright-core for the browser tests) exactly as package-lock.json pins them; again only
+# when the lockfile changed since the last install.
+cd "$(dirname "$0")/.."
+stamp=node_modules/.wsagent-lock.sha256
+if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+  echo "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json >"$stamp"
 fi

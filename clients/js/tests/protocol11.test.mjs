@@ -1,0 +1,165 @@
+// Protocol 1.1 features, each used only when the server lists it in hello.features. Until
+// the server implements one, its tests are skipped with that reason (they run by
+// themselves once the feature appears in `hello`).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Proxy, Server, client, collect, connected, next, serverFeatures, sleep, startRedis, tempDir,
+  waitFor } from './harness.mjs';
+
+const probe = await Server.start();
+const features = await serverFeatures(probe.url);
+await probe.stop('SIGKILL');
+
+function needs(...names) {
+  const missing = names.filter((n) => !features.has(n));
+  return missing.length === 0 ? false
+    : `the server does not list ${missing.join(', ')} in hello.features yet (protocol 1.1)`;
+}
+
+const fast = { minReconnectDelayMs: 50, maxReconnectDelayMs: 400 };
+
+test('without 1.1 features the client sends no 1.1 fields and still works', { skip: features.size > 0 && 'the server speaks 1.1' }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const c = await connected(client(t, server.url));
+  assert.equal(c.features.size, 0);
+  const sub = c.subscribe('room.a', { presence: true, mode: 'latest', intervalMs: 100 });
+  const { messages } = collect(sub);
+  await sub.ready();
+  await c.publish('room.a', 1);
+  await c.publish('room.a', 2);
+  await waitFor(() => messages.length === 2);  // every message: no conflation without the feature
+  await assert.rejects(sub.presence(), (e) => e.code === 'unsupported');
+});
+
+test('ts: messages carry the publish time', { skip: needs('ts') }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const c = await connected(client(t, server.url));
+  const { messages } = collect(c.subscribe('time.a'));
+  await c.getSubscription('time.a').ready();
+  const before = Date.now();
+  await c.publish('time.a', 1);
+  await waitFor(() => messages.length === 1);
+  assert.equal(typeof messages[0].ts, 'number');
+  assert.ok(Math.abs(messages[0].ts - before) < 60000);
+});
+
+test('idem: a publish whose ok was lost is sent again and published once', { skip: needs('idem') }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const proxy = await Proxy.start(t, server.port);
+  const c = await connected(client(t, proxy.url, { ...fast, pingIntervalMs: 300, pongTimeoutMs: 300 }));
+  const reader = await connected(client(t, server.url));
+  const { messages } = collect(reader.subscribe('idem.a'));
+  await reader.getSubscription('idem.a').ready();
+  proxy.set('deafen');  // the publish reaches the server; its ok does not come back
+  const published = c.publish('idem.a', 'once');
+  await waitFor(() => messages.length === 1);
+  await next(c, 'connecting');
+  proxy.set('forward');
+  assert.equal(await published, messages[0].seq);
+  await sleep(300);
+  assert.equal(messages.length, 1);
+});
+
+test('presence: join and leave events, and who is there', { skip: needs('presence') }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const a = await connected(client(t, server.url));
+  const subA = a.subscribe('chat.presence', { presence: true });
+  await subA.ready();
+  const joined = next(subA, 'join');
+  const b = await connected(client(t, server.url));
+  await b.subscribe('chat.presence', { presence: true }).ready();
+  assert.equal((await joined).who.conn, b.hello.conn);
+  const list = await subA.presence();
+  assert.equal(list.count, 2);
+  const bConn = b.hello.conn;
+  const left = next(subA, 'leave');
+  b.close();
+  assert.equal((await left).who.conn, bConn);
+});
+
+test('latest: a conflated subscription gets the newest value, not every value', { skip: needs('latest') }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const c = await connected(client(t, server.url));
+  const sub = c.subscribe('board.temp', { mode: 'latest', intervalMs: 200 });
+  const { messages } = collect(sub);
+  await sub.ready();
+  for (let i = 1; i <= 100; i++) {
+    c.publish('board.temp', i);
+  }
+  await waitFor(() => messages.length > 0 && messages.at(-1).data === 100, 5000);
+  assert.ok(messages.length < 100, `${messages.length} messages`);
+});
+
+test('pattern-since: a pattern subscription recovers what it missed while disconnected', { skip: needs('pattern-since') }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const proxy = await Proxy.start(t, server.port);
+  const c = await connected(client(t, proxy.url, fast));
+  const sub = c.subscribe('sensors.>');
+  const { messages, gaps } = collect(sub);
+  await sub.ready();
+  const publisher = await connected(client(t, server.url));
+  await publisher.publish('sensors.a.t', 1);
+  await waitFor(() => messages.length === 1);
+  proxy.set('refuse');
+  await next(c, 'connecting');
+  await publisher.publish('sensors.a.t', 2);
+  await publisher.publish('sensors.b.t', 3);
+  await publisher.publish('sensors.c.t', 4);
+  proxy.set('forward');
+  await waitFor(() => messages.length === 4, 10000, () => JSON.stringify(messages.map((m) => m.data)));
+  await sleep(200);
+  assert.deepEqual(messages.map((m) => m.data).sort(), [1, 2, 3, 4]);
+  assert.deepEqual(gaps, []);
+});
+
+test('gap notices: a pattern subscription recovers what its node missed while Redis was away', { skip: needs('gap', 'pattern-since') }, async (t) => {
+  const dir = tempDir(t);
+  const redis = await startRedis(t, dir);
+  const nodeA = await Server.start({ args: ['--broker', redis.url] });
+  t.after(() => nodeA.stop('SIGKILL'));
+  const nodeB = await Server.start({ args: ['--broker', redis.url] });
+  t.after(() => nodeB.stop('SIGKILL'));
+  const c = await connected(client(t, nodeA.url, fast));
+  const sub = c.subscribe('sensors.>');
+  const { messages } = collect(sub);
+  await sub.ready();
+  const publisher = await connected(client(t, nodeB.url, fast));
+  await publisher.publish('sensors.x.t', 'before');
+  await waitFor(() => messages.length === 1);
+  await redis.restart();  // both nodes lose their links and their pattern subscriptions
+  const sent = [];
+  const deadline = Date.now() + 5000;
+  for (let i = 0; Date.now() < deadline && sent.length < 5; i++) {
+    try {
+      await publisher.publish(`sensors.y${i}.t`, i);
+      sent.push(i);
+    } catch {
+      await sleep(50);  // unavailable until node B is back on Redis
+    }
+  }
+  assert.ok(sent.length > 0, 'node B never published after the Redis restart');
+  await waitFor(() => sent.every((i) => messages.some((m) => m.data === i)), 15000,
+    () => `sent ${JSON.stringify(sent)}, got ${JSON.stringify(messages.map((m) => m.data))}`);
+});
+
+test('without pattern-since, a pattern subscription reports a gap after reconnecting', { skip: features.has('pattern-since') && 'the server recovers patterns' }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const proxy = await Proxy.start(t, server.port);
+  const c = await connected(client(t, proxy.url, fast));
+  const sub = c.subscribe('sensors.>');
+  const { gaps } = collect(sub);
+  await sub.ready();
+  proxy.set('refuse');
+  await next(c, 'connecting');
+  proxy.set('forward');
+  await next(sub, 'subscribed');
+  assert.deepEqual(gaps.map((g) => [g.tag, g.reason]), [['sensors.>', 'pattern_recovery_unsupported']]);
+});
