@@ -8,6 +8,7 @@ packages=(
   liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
   nettle-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server python3 python3-websockets python3-redis python3-yaml
+  chromium
 )
 # For the deployment tests and scripts/cluster.sh: a container engine without a daemon
 # (podman with runc: crun refuses hybrid cgroup hierarchies) and Debian's HAProxy. Their tests

@@ -1,37 +1,60 @@
 #!/usr/bin/env bash
 # Newcomer's first command: install what is missing, build (Release), start one wsagent node
-# with the embedded broker and say how to connect. Extra arguments go to `wsagent serve`.
+# with the embedded broker serving the demo applications (chat, IoT board, live dashboard)
+# with a few simulated devices, and say how to connect. Extra arguments go to
+# `wsagent serve`. WSAGENT_DEVICES=0 starts no device simulator.
 #
 # Authentication stays on, as in production: the first run makes a development key pair in
 # .dev-keys/ (never used unless you point a server at it) and every run prints a fresh token
-# allowed to publish and subscribe to every tag for 24 hours.
+# allowed to publish and subscribe to every tag for 24 hours. The demo URLs carry it in the
+# fragment (#token=...), which browsers never send to a server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target wsagent
+cmake --build build --target wsagent demo_site
 
 keys=.dev-keys
 if [ ! -f "$keys/private.jwk" ]; then
   mkdir -p "$keys"
   build/wsagent keygen --out-private "$keys/private.jwk" --out-jwks "$keys/jwks.json" >/dev/null
 fi
-token=$(build/wsagent token --key "$keys/private.jwk" --sub dev --pub '>' --subscribe '>' --ttl 24h)
+mint() { build/wsagent token --key "$keys/private.jwk" --ttl 24h "$@"; }
+token=$(mint --sub dev --pub '>' --subscribe '>')
+# Each simulated device may publish only its telemetry and read only its commands.
+: >"$keys/devices.txt"
+for device in d1 d2 d3; do
+  echo "$device $(mint --sub "device-$device" --pub "iot.$device.telemetry" --subscribe "iot.$device.cmd")" \
+    >>"$keys/devices.txt"
+done
 
 listen="${WSAGENT_LISTEN:-127.0.0.1:8080}"
+host="${listen/#0.0.0.0:/127.0.0.1:}"
+host="${host/#:/127.0.0.1:}"
 cat <<MSG
 
 wsagent is starting on ${listen} (embedded broker, token authentication on).
-  WebSocket:  ws://${listen}/ws   (subprotocol wsagent.v1)
+  Demo applications (the development token rides in the URL fragment):
+    chat:       http://${host}/chat/#token=${token}
+    IoT board:  http://${host}/iot/#token=${token}
+    dashboard:  http://${host}/dashboard/#token=${token}
+  WebSocket:  ws://${host}/ws   (subprotocol wsagent.v1)
   token:      ${token}
               (a development token for every tag, valid 24 h; send it as
                "Authorization: Bearer <token>", as ?token=<token>, or in an auth frame)
-  try it:     /usr/bin/python3 scripts/try_client.py ws://${listen}/ws --token ${token}
-  publish:    curl -H 'Authorization: Bearer ${token}' -d '{"tag":"chat.lobby","data":"hi"}' http://${listen}/api/publish
-  health:     curl http://${listen}/healthz    metrics: curl http://${listen}/metrics
+  try it:     /usr/bin/python3 scripts/try_client.py ws://${host}/ws --token ${token}
+  publish:    curl -H 'Authorization: Bearer ${token}' -d '{"tag":"chat.lobby","data":"hi"}' http://${host}/api/publish
+  health:     curl http://${host}/healthz    metrics: curl http://${host}/metrics
 More tokens: build/wsagent token --key ${keys}/private.jwk --sub NAME --pub 'chat.*' --subscribe 'chat.>' --ttl 1h
-Stop with Ctrl-C.
+Simulated devices d1 d2 d3 log to ${keys}/devices.log. Stop with Ctrl-C.
 
 MSG
-exec build/wsagent serve --listen "${listen}" --jwks "$keys/jwks.json" "$@"
+simulator=
+if [ "${WSAGENT_DEVICES:-1}" != 0 ]; then
+  node demo/iot/devices.mjs --url "ws://${host}/ws" --tokens "$keys/devices.txt" >"$keys/devices.log" 2>&1 &
+  simulator=$!
+fi
+trap '[ -n "$simulator" ] && kill "$simulator" 2>/dev/null; true' EXIT
+build/wsagent serve --listen "${listen}" --jwks "$keys/jwks.json" --static build/demo-site \
+  --stats-tag sys.wsagent.stats "$@"
