@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "http/query.h"
 #include "http/request.h"
 #include "http/response.h"
 
@@ -74,41 +75,6 @@ std::string etag_of(std::string_view body) {
   }
   tag.push_back('"');
   return tag;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/// Decodes %XX escapes; false for a malformed escape or a decoded NUL.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) {
-      return false;
-    }
-    const int high = hex_value(in[i + 1]);
-    const int low = hex_value(in[i + 2]);
-    if (high < 0 || low < 0 || (high == 0 && low == 0)) {
-      return false;
-    }
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return true;
 }
 
 /// Whether an If-None-Match value names `etag` (a list of entity tags, or "*").
@@ -251,6 +217,7 @@ bool static_files::add_tree(const std::string& root, const std::string& relative
     // Keep the head without its blank line and the body: each answer adds Connection.
     f.head.resize(f.head.size() - body.size() - 2);
     f.body = std::move(body);
+    f.index = files_.size();
     total_bytes_ += f.body.size();
     files_.emplace("/" + path, std::move(f));
   }
@@ -261,7 +228,7 @@ const static_files::file* static_files::find(std::string_view url_path,
                                              bool& is_directory) const {
   is_directory = false;
   std::string key;
-  if (!percent_decode(url_path, key) || key.empty() || key[0] != '/') {
+  if (!percent_decode_path(url_path, key) || key.empty() || key[0] != '/') {
     return nullptr;
   }
   if (key.back() == '/') {
@@ -278,18 +245,19 @@ const static_files::file* static_files::find(std::string_view url_path,
   return nullptr;
 }
 
-int static_files::answer(const http_request& request, bool close, std::string& out) const {
+static_files::answer_body static_files::answer(const http_request& request, bool close,
+                                               std::string& out) const {
   const bool head_only = request.method == "HEAD";
   if (request.method != "GET" && !head_only) {
     append_error_response(out, 405, "static files answer GET and HEAD only", "Allow: GET, HEAD\r\n",
                           close);
-    return 405;
+    return {405};
   }
   bool is_directory = false;
   const file* f = find(request.path, is_directory);
   if (f == nullptr) {
     append_error_response(out, 404, "no such file", {}, close);
-    return 404;
+    return {404};
   }
   if (is_directory) {
     // Relative links in dir/index.html resolve against dir/, so send the browser there.
@@ -297,7 +265,7 @@ int static_files::answer(const http_request& request, bool close, std::string& o
     location.append(request.path);
     location.append("/\r\n");
     append_response(out, 301, "text/plain; charset=utf-8", "moved\n", location, close);
-    return 301;
+    return {301};
   }
   if (!request.if_none_match.empty() && matches_etag(request.if_none_match, f->etag)) {
     out.append("HTTP/1.1 304 Not Modified\r\n");
@@ -306,14 +274,14 @@ int static_files::answer(const http_request& request, bool close, std::string& o
     out.append(f->etag);
     out.append("\r\n");
     finish_head(out, close);
-    return 304;
+    return {304};
   }
   out.append(f->head);
   finish_head(out, close);
-  if (!head_only) {
-    out.append(f->body);
+  if (head_only || f->body.empty()) {
+    return {200};
   }
-  return 200;
+  return {200, f->body, f->index};
 }
 
 }  // namespace wsa

@@ -12,6 +12,11 @@
 // ETag (SHA-256 of the content) with `Cache-Control: no-cache` lets browsers revalidate
 // with If-None-Match (304) instead of downloading again; anything else is 404.
 //
+// An answer is its head (built per request) and, for a 200 to GET, the file's body apart,
+// numbered, so that a server can keep one copy of each body and queue it by reference to
+// every connection that asks (a thousand slow readers of one file hold one copy, not a
+// thousand).
+//
 // Immutable once loaded: shards share one instance read-only, without locks.
 #pragma once
 
@@ -41,10 +46,16 @@ class static_files {
   std::size_t file_count() const { return files_.size(); }
   std::size_t total_bytes() const { return total_bytes_; }
 
-  /// Appends the whole HTTP response to `request` (method, path, If-None-Match) to `out`:
-  /// 200 (no body for HEAD), 301, 304, 404 or 405. `close` adds "Connection: close".
-  /// Returns the status.
-  int answer(const http_request& request, bool close, std::string& out) const;
+  struct answer_body {
+    int status = 0;
+    std::string_view body;  ///< the file's bytes, to send after the head (empty: none)
+    std::size_t file = 0;   ///< which file (0..file_count()-1) when body is not empty
+  };
+
+  /// Appends the HTTP response head to `request` (method, path, If-None-Match) to `out`,
+  /// with the body too for small error answers: 200 (no body for HEAD), 301, 304, 404 or
+  /// 405. `close` adds "Connection: close". A 200's file body comes back apart.
+  answer_body answer(const http_request& request, bool close, std::string& out) const;
 
   /// The Content-Type for a file name, by extension ("application/octet-stream" if unknown).
   static std::string_view content_type(std::string_view file_name);
@@ -54,6 +65,7 @@ class static_files {
     std::string head;  ///< status line and headers of the 200, without the final CRLF
     std::string etag;  ///< quoted, as sent
     std::string body;
+    std::size_t index = 0;
   };
   const file* find(std::string_view url_path, bool& is_directory) const;
   bool add_tree(const std::string& root, const std::string& relative, unsigned depth,

@@ -43,6 +43,11 @@ shard::~shard() {
   for (ws_session* s : session_pool_) {
     delete s;
   }
+  for (frame* body : static_bodies_) {
+    if (body != nullptr) {
+      body->unref();
+    }
+  }
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
   }

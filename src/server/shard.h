@@ -29,6 +29,7 @@
 #include "broker/broker.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
+#include "http/static_files.h"
 #include "json/command.h"
 #include "obs/metrics.h"
 #include "pubsub/subscription_index.h"
@@ -108,6 +109,8 @@ class shard final : private ws_sink, private broker_listener {
   void respond_error(conn& c, int status, std::string_view reason,
                      std::string_view extra_headers = {});
   void upgrade(conn& c, const http_request& request, std::string_view rest);
+  /// The --static file body of `answer`, made once per shard and shared by reference.
+  frame* static_body(const static_files::answer_body& answer);
 
   // ---- WebSocket and protocol (shard_ws.cpp) ----
   void on_ws_bytes(conn& c, const char* data, std::size_t size);
@@ -261,6 +264,7 @@ class shard final : private ws_sink, private broker_listener {
 
   std::string scratch_;  // JSON replies being built
   std::string stats_json_;      // the --stats-tag report being published
+  std::vector<frame*> static_bodies_;  // --static file bodies sent so far, by file index
   int64_t next_stats_ms_ = 0;
 
   // Authentication (null verifier: --no-auth).

@@ -127,8 +127,11 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
     return on_http_publish(c, request, body) && c.state == conn_state::http;
   } else if (const static_files* files = node_.web_files(); files != nullptr) {
     scratch_.clear();
-    files->answer(request, !c.keep_alive, scratch_);
+    const static_files::answer_body answer = files->answer(request, !c.keep_alive, scratch_);
     c.out.push_adopt(frame::make_raw(scratch_));
+    if (!answer.body.empty()) {
+      c.out.push(static_body(answer));
+    }
     mark_dirty(c);
   } else {
     respond_error(c, 404, "no such endpoint (WebSocket clients connect to /ws)");
@@ -140,6 +143,18 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
   }
   set_deadline(c, monotonic_ms() + node_.cfg().handshake_timeout_ms);
   return true;
+}
+
+frame* shard::static_body(const static_files::answer_body& answer) {
+  // One copy of each file per shard, queued by reference (frames never cross shards).
+  if (static_bodies_.size() <= answer.file) {
+    static_bodies_.resize(node_.web_files()->file_count(), nullptr);
+  }
+  frame*& body = static_bodies_[answer.file];
+  if (body == nullptr) {
+    body = frame::make_raw(answer.body);
+  }
+  return body;
 }
 
 void shard::respond(conn& c, int status, std::string_view content_type, std::string_view body,

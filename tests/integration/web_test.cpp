@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "support/http_client.h"
+#include "support/process_probe.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
 
@@ -85,6 +87,29 @@ TEST_F(Web, StaticFilesBesideTheWebSocketAndAdminEndpoints) {
   // The WebSocket endpoint still answers.
   ws_client client = ws_client::connect(server.port());
   EXPECT_EQ(client.hello().op(), "hello");
+}
+
+TEST_F(Web, ReadersThatDoNotReadShareOneCopyOfAFile) {
+  // 40 clients ask for an 8 MiB file and never read: each holds the answer in the server,
+  // by reference to one copy, not 40 copies (320 MiB).
+  std::ofstream(root_ + "/site/big.bin") << std::string(8 << 20, 'b');
+  server_process server({"--no-auth", "--static", root_ + "/site"});
+  ASSERT_TRUE(server.start());
+  const int64_t before = rss_kib(server.pid());
+  std::vector<tcp_socket> readers;
+  for (int i = 0; i < 40; ++i) {
+    readers.push_back(tcp_socket::connect(server.port()));
+    readers.back().send_all("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  // The server has taken every request once a later request on a fresh connection is answered.
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200);
+  const int64_t grown_kib = rss_kib(server.pid()) - before;
+  EXPECT_LT(grown_kib, 4 * 8 * 1024) << "RSS grew by " << grown_kib << " KiB";
+  // And each of them does get the whole file once it reads.
+  std::string buffer;
+  const http_response answer = read_http_response(readers.front(), buffer, 10s);
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body.size(), std::size_t{8} << 20);
 }
 
 TEST_F(Web, WithoutStaticUnknownPathsAre404) {

@@ -40,7 +40,10 @@ class StaticFiles : public ::testing::Test {
     request.path = path;
     request.if_none_match = if_none_match;
     std::string out;
-    status_ = files_.answer(request, close, out);
+    const static_files::answer_body answer = files_.answer(request, close, out);
+    status_ = answer.status;
+    file_ = answer.file;
+    out.append(answer.body);  // as a server sends it: head, then the file's shared body
     return out;
   }
 
@@ -59,6 +62,7 @@ class StaticFiles : public ::testing::Test {
   std::string root_;
   static_files files_;
   int status_ = 0;
+  std::size_t file_ = 0;
 };
 
 TEST_F(StaticFiles, ServesFilesWithTheirTypesAndIndexHtml) {
@@ -84,6 +88,12 @@ TEST_F(StaticFiles, ServesFilesWithTheirTypesAndIndexHtml) {
   EXPECT_EQ(body(home), "<h1>home</h1>");
 
   EXPECT_EQ(body(answer("GET", "/chat/")), "<p>chat</p>");
+  const std::size_t chat = file_;
+  EXPECT_EQ(body(answer("GET", "/chat/index.html")), "<p>chat</p>");
+  EXPECT_EQ(file_, chat);  // one file, one body to share
+  answer("GET", "/chat/app.js");
+  EXPECT_NE(file_, chat);
+  EXPECT_LT(file_, files_.file_count());
   EXPECT_EQ(header(answer("GET", "/chat/app.js"), "Content-Type"), "text/javascript; charset=utf-8");
   EXPECT_EQ(header(answer("GET", "/lib/style.css"), "Content-Type"), "text/css; charset=utf-8");
   EXPECT_EQ(header(answer("GET", "/data/x.json"), "Content-Type"), "application/json");
