@@ -36,7 +36,7 @@ const clients = lines.map((line, index) => {
 });
 
 function startDevice(id, token, index) {
-  const client = new Client(values.url, { WebSocket, token });
+  const client = new Client(values.url, { WebSocket, token, maxReconnectDelayMs: 2000 });
   const state = { led: 'off', ack: null, battery: 100 - index * 7, phase: index * 1.3 };
   const report = () => {
     if (client.state !== 'connected') {
