@@ -53,7 +53,12 @@ export class Server {
     } else if (!args.includes('--no-auth')) {
       all.push('--no-auth');
     }
-    server.process = spawn(binary, all, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    // Only PATH and the sanitizers' settings: WSAGENT_* variables must not configure it.
+    const env = { PATH: process.env.PATH };
+    for (const name of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+      if (process.env[name] !== undefined) env[name] = process.env[name];
+    }
+    server.process = spawn(binary, all, { stdio: ['ignore', 'pipe', 'pipe'], env });
     server.log = '';
     server.process.stdout.on('data', (b) => (server.log += b));
     server.process.stderr.on('data', (b) => (server.log += b));
@@ -69,12 +74,20 @@ export class Server {
     return server;
   }
 
-  /** SIGTERM (drain) or another signal; resolves when the process is gone. */
+  /**
+   * SIGTERM (drain) or another signal; resolves when the process is gone. Throws when the
+   * server's output holds a sanitizer report or a failed check (tests of an ASan build).
+   */
   async stop(signal = 'SIGTERM') {
     if (this.process.exitCode === null && this.process.signalCode === null) {
       this.process.kill(signal);
     }
-    return this.exited;
+    const exit = await this.exited;
+    const report = /(ERROR: (Address|Leak)Sanitizer|runtime error:|check failed)[^\n]*/i.exec(this.log);
+    if (report) {
+      throw new Error(`wsagent reported: ${report[0]}\n${this.log.slice(-4000)}`);
+    }
+    return exit;
   }
 }
 
