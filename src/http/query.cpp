@@ -78,20 +78,4 @@ query_value find_query_param(std::string_view query, std::string_view name, std:
   return result;
 }
 
-bool percent_decode_path(std::string_view path, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < path.size();) {
-    if (path[i] != '%') {
-      out.push_back(path[i++]);
-      continue;
-    }
-    const int byte = decode_one(path, i);
-    if (byte < 0) {
-      return false;
-    }
-    out.push_back(static_cast<char>(byte));
-  }
-  return true;
-}
-
 }  // namespace wsa

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 
 namespace wsa {
@@ -30,9 +29,5 @@ struct query_value {
 /// without '=' has an empty value; '+' decodes to a space. The decoded value goes to `out`;
 /// too_long when it does not fit (out then holds a truncated prefix: do not use it).
 query_value find_query_param(std::string_view query, std::string_view name, std::span<char> out);
-
-/// Decodes the %XX escapes of a URL path into `out` ('+' stays '+': that rule is the query
-/// string's). False for a malformed escape or one that decodes to NUL.
-bool percent_decode_path(std::string_view path, std::string& out);
 
 }  // namespace wsa

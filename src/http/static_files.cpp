@@ -11,9 +11,11 @@
 #include <system_error>
 #include <vector>
 
-#include "http/query.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "util/ascii.h"
+#include "util/hex.h"
+#include "util/percent.h"
 
 namespace wsa {
 namespace {
@@ -54,27 +56,31 @@ constexpr std::array<mime_entry, 24> mime_types{{
     {"pdf", "application/pdf"},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 std::string etag_of(std::string_view body) {
   sha256_ctx ctx;
   sha256_init(&ctx);
   sha256_update(&ctx, body.size(), reinterpret_cast<const uint8_t*>(body.data()));
   uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, sizeof digest, digest);
-  static constexpr char digits[] = "0123456789abcdef";
   std::string tag = "\"";
-  for (std::size_t i = 0; i < 16; ++i) {  // 128 bits tell versions apart
-    tag.push_back(digits[digest[i] >> 4]);
-    tag.push_back(digits[digest[i] & 15]);
-  }
+  append_hex(tag, digest, 16);  // 128 bits tell versions apart
   tag.push_back('"');
   return tag;
+}
+
+/// Decodes the %XX escapes of a URL path ('+' is itself: that rule is the query string's);
+/// false for a malformed escape or one that decodes to NUL.
+bool decode_path(std::string_view path, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < path.size();) {
+    const bool escape = path[i] == '%';
+    const int byte = percent_decode_next(path, i, /*plus_is_space=*/false);
+    if (byte < 0 || (escape && byte == 0)) {
+      return false;
+    }
+    out.push_back(static_cast<char>(byte));
+  }
+  return true;
 }
 
 /// Whether an If-None-Match value names `etag` (a list of entity tags, or "*").
@@ -228,7 +234,7 @@ const static_files::file* static_files::find(std::string_view url_path,
                                              bool& is_directory) const {
   is_directory = false;
   std::string key;
-  if (!percent_decode_path(url_path, key) || key.empty() || key[0] != '/') {
+  if (!decode_path(url_path, key) || key.empty() || key[0] != '/') {
     return nullptr;
   }
   if (key.back() == '/') {

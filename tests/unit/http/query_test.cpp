@@ -58,16 +58,5 @@ TEST(http_query, too_long) {
   EXPECT_EQ(find("token=", "token", 0).status, query_status::found);
 }
 
-TEST(http_path, percent_decoding_keeps_plus_and_refuses_bad_escapes) {
-  std::string out;
-  ASSERT_TRUE(percent_decode_path("/a%20b/c+d%2Fe%7e", out));
-  EXPECT_EQ(out, "/a b/c+d/e~");
-  EXPECT_FALSE(percent_decode_path("/a%2", out));
-  EXPECT_FALSE(percent_decode_path("/a%zz", out));
-  EXPECT_FALSE(percent_decode_path("/a%00b", out));
-  ASSERT_TRUE(percent_decode_path("", out));
-  EXPECT_EQ(out, "");
-}
-
 }  // namespace
 }  // namespace wsa

@@ -73,9 +73,11 @@ TEST_F(StaticFiles, ServesFilesWithTheirTypesAndIndexHtml) {
   write("data/x.json", "{}");
   write("img/logo.svg", "<svg/>");
   write("bin/blob.xyz", "??");
+  write("a+b c.txt", "plus");
   std::string error;
   ASSERT_TRUE(files_.load(root_, error)) << error;
-  EXPECT_EQ(files_.file_count(), 7u);
+  EXPECT_EQ(files_.file_count(), 8u);
+  EXPECT_EQ(body(answer("GET", "/a+b%20c.txt")), "plus");  // '+' is not a space in a path
 
   const std::string home = answer("GET", "/");
   EXPECT_EQ(status_, 200);
@@ -135,6 +137,8 @@ TEST_F(StaticFiles, NothingOutsideTheTreeNorHiddenNorLinked) {
   }
   EXPECT_EQ(body(answer("GET", "/ok.txt")), "ok");
   EXPECT_EQ(body(answer("GET", "/%6Fk.txt")), "ok");  // percent-encoded 'o'
+  answer("GET", "/ok%2", {});
+  EXPECT_EQ(status_, 404);
 }
 
 TEST_F(StaticFiles, EtagRevalidationHeadAndMethods) {
