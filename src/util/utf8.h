@@ -1,7 +1,11 @@
-// Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
+// Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF. Used
+// wherever the protocol requires text (token subjects, log values, MQTT strings and
+// payloads). Pure functions: any thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace wsa {
@@ -40,8 +44,22 @@ inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n + 1;
 }
 
+/// True when `s` is well-formed UTF-8 (the empty string is). Runs of ASCII go 8 bytes at a
+/// time: MQTT payloads and topics are mostly ASCII.
 inline bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i + 8 <= s.size()) {
+      uint64_t word = 0;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) != 0) {
+        break;
+      }
+      i += 8;
+    }
+    if (i == s.size()) {
+      break;
+    }
     const std::size_t n = utf8_sequence_length(s, i);
     if (n == 0) {
       return false;
