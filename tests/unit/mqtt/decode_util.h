@@ -11,6 +11,15 @@
 
 namespace wsa::mqtt::test {
 
+/// A packet: first byte, then the remaining length, then the body (hex, spaces ignored).
+inline std::string frame(uint8_t first, std::string_view body_hex) {
+  const std::string body = unhex(body_hex);
+  std::string out(1, static_cast<char>(first));
+  char length[4];
+  out.append(length, write_varint(length, static_cast<uint32_t>(body.size())));
+  return out + body;
+}
+
 inline std::string printable(std::string_view s) {
   std::string out;
   for (const char c : s) {

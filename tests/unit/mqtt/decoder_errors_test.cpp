@@ -12,15 +12,6 @@
 namespace wsa::mqtt::test {
 namespace {
 
-// A packet: first byte, then the remaining length, then the body (hex).
-std::string frame(uint8_t first, std::string_view body_hex) {
-  const std::string body = unhex(body_hex);
-  std::string out(1, static_cast<char>(first));
-  char length[4];
-  out.append(length, write_varint(length, static_cast<uint32_t>(body.size())));
-  return out + body;
-}
-
 // CONNECTs with client id "c", clean session, keep-alive 60.
 const std::string connect311 = frame(0x10, "00044d51545404 02 003c 0001 63");
 const std::string connect5 = frame(0x10, "00044d51545405 02 003c 00 0001 63");

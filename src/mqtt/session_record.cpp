@@ -1,0 +1,233 @@
+// Session record encoding and the position tracker. See session_record.h.
+#include "mqtt/session_record.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "mqtt/topic.h"
+
+namespace wsa::mqtt {
+namespace {
+
+constexpr uint8_t record_version = 1;
+constexpr uint64_t max_items = 1'000'000;  // bounds a corrupt record's counts
+
+void put(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+void put(std::string& out, std::string_view s) {
+  put(out, uint64_t{s.size()});
+  out += s;
+}
+
+class record_reader {
+ public:
+  explicit record_reader(std::string_view s) : s_(s) {}
+  bool done() const { return s_.empty(); }
+
+  bool get(uint64_t& v) {
+    v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      if (s_.empty()) {
+        return false;
+      }
+      const auto b = static_cast<unsigned char>(s_.front());
+      s_.remove_prefix(1);
+      v |= uint64_t{b & 0x7fu} << shift;
+      if ((b & 0x80) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  template <class T>
+  bool get_bounded(T& v, uint64_t max = std::numeric_limits<T>::max()) {
+    uint64_t x = 0;
+    if (!get(x) || x > max) {
+      return false;
+    }
+    v = static_cast<T>(x);
+    return true;
+  }
+
+  bool get(std::string& s) {
+    uint64_t n = 0;
+    if (!get(n) || n > s_.size()) {
+      return false;
+    }
+    s.assign(s_.substr(0, n));
+    s_.remove_prefix(n);
+    return true;
+  }
+
+ private:
+  std::string_view s_;
+};
+
+uint8_t pack(const subscription_options& o) {
+  return static_cast<uint8_t>(o.qos | (o.no_local ? 0x04 : 0) |
+                              (o.retain_as_published ? 0x08 : 0) | (o.retain_handling << 4));
+}
+
+}  // namespace
+
+void encode_session_record(const session_record& r, std::string& out) {
+  out += static_cast<char>(record_version);
+  put(out, uint64_t{static_cast<uint8_t>(r.level)});
+  put(out, uint64_t{r.expiry_interval});
+  put(out, static_cast<uint64_t>(std::max<int64_t>(0, r.ended_at_ms)));
+  put(out, static_cast<uint64_t>(std::max<int64_t>(0, r.resume_ts_ms)));
+  put(out, r.next_reception);
+  put(out, uint64_t{r.qos2_held.size()});
+  for (const auto& [id, number] : r.qos2_held) {
+    put(out, uint64_t{id});
+    put(out, number);
+  }
+  put(out, uint64_t{r.subscriptions.size()});
+  for (const stored_subscription& s : r.subscriptions) {
+    put(out, s.filter);
+    put(out, uint64_t{pack(s.options)});
+    put(out, uint64_t{s.options.subscription_id});
+  }
+  put(out, uint64_t{r.positions.size()});
+  for (const stored_position& p : r.positions) {
+    put(out, p.tag);
+    put(out, p.epoch);
+    put(out, p.seq);
+  }
+}
+
+bool decode_session_record(std::string_view bytes, session_record& r) {
+  r = session_record{};
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != record_version) {
+    return false;
+  }
+  record_reader in(bytes.substr(1));
+  uint8_t level = 0;
+  uint64_t n = 0;
+  if (!in.get_bounded(level) || (level != 4 && level != 5) ||
+      !in.get_bounded(r.expiry_interval) ||
+      !in.get_bounded(r.ended_at_ms) || !in.get_bounded(r.resume_ts_ms) ||
+      !in.get(r.next_reception) || !in.get(n) || n > 65535) {
+    return false;
+  }
+  r.level = static_cast<protocol>(level);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint16_t id = 0;
+    uint64_t number = 0;
+    if (!in.get_bounded(id) || id == 0 || !in.get(number)) {
+      return false;
+    }
+    r.qos2_held.emplace_back(id, number);
+  }
+  if (!in.get(n) || n > max_items) {
+    return false;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    stored_subscription s;
+    uint8_t flags = 0;
+    filter_patterns patterns;
+    if (!in.get(s.filter) || !filter_to_patterns(s.filter, patterns) ||
+        !in.get_bounded(flags) || (flags & 0xc3) > max_granted_qos ||
+        ((flags >> 4) & 3) == 3 || !in.get_bounded(s.options.subscription_id, 268'435'455)) {
+      return false;
+    }
+    s.options.qos = flags & 0x03;
+    s.options.no_local = (flags & 0x04) != 0;
+    s.options.retain_as_published = (flags & 0x08) != 0;
+    s.options.retain_handling = (flags >> 4) & 0x03;
+    r.subscriptions.push_back(std::move(s));
+  }
+  if (!in.get(n) || n > max_items) {
+    return false;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    stored_position p;
+    if (!in.get(p.tag) || !in.get(p.epoch) || !in.get(p.seq)) {
+      return false;
+    }
+    r.positions.push_back(std::move(p));
+  }
+  return in.done();
+}
+
+bool session_expired(const session_record& r, int64_t now_ms) {
+  return r.ended_at_ms != 0 && now_ms - r.ended_at_ms >= int64_t{r.expiry_interval} * 1000;
+}
+
+void position_tracker::advance(const message_position& p) {
+  newest_ts_ms_ = std::max(newest_ts_ms_, p.ts_ms);
+  auto it = map_.find(p.tag);
+  if (it == map_.end()) {
+    if (maximum_ == 0) {
+      return;
+    }
+    if (map_.size() >= maximum_) {
+      auto oldest = map_.begin();
+      for (auto i = map_.begin(); i != map_.end(); ++i) {
+        if (i->second.ts_ms < oldest->second.ts_ms) {
+          oldest = i;
+        }
+      }
+      map_.erase(oldest);
+    }
+    it = map_.emplace(std::string(p.tag), entry{}).first;
+  } else if (it->second.epoch == p.epoch && it->second.seq >= p.seq) {
+    return;  // an older message acknowledged late: the position stays
+  }
+  it->second.epoch.assign(p.epoch);
+  it->second.seq = p.seq;
+  it->second.ts_ms = std::max(it->second.ts_ms, p.ts_ms);
+}
+
+void position_tracker::snapshot(std::span<const message_position> unacked,
+                                session_record& r) const {
+  // Per tag, how far its unacknowledged messages pull it back (0: forget the position, an
+  // unacknowledged message is from another epoch: replay by time).
+  std::unordered_map<std::string_view, uint64_t, seeded_string_hash> pulled;
+  int64_t resume = newest_ts_ms_ > 0 ? newest_ts_ms_ - resume_margin_ms : restored_resume_ts_ms_;
+  for (const message_position& u : unacked) {
+    resume = std::min(resume, u.ts_ms);
+    const auto it = map_.find(u.tag);
+    if (it == map_.end()) {
+      continue;  // never acknowledged: its replay goes by time
+    }
+    const uint64_t limit = it->second.epoch == u.epoch ? u.seq - 1 : 0;
+    const auto [p, fresh] = pulled.emplace(u.tag, limit);
+    if (!fresh) {
+      p->second = std::min(p->second, limit);
+    }
+  }
+  r.positions.clear();
+  r.positions.reserve(map_.size());
+  for (const auto& [tag, e] : map_) {
+    uint64_t seq = e.seq;
+    if (const auto p = pulled.find(tag); p != pulled.end()) {
+      if (p->second == 0) {
+        continue;
+      }
+      seq = std::min(seq, p->second);
+    }
+    r.positions.push_back({tag, e.epoch, seq});
+  }
+  r.resume_ts_ms = std::max<int64_t>(0, resume);
+  std::sort(r.positions.begin(), r.positions.end(),
+            [](const stored_position& a, const stored_position& b) { return a.tag < b.tag; });
+}
+
+void position_tracker::restore(const session_record& r) {
+  map_.clear();
+  for (const stored_position& p : r.positions) {
+    map_[p.tag] = entry{p.epoch, p.seq, r.resume_ts_ms};
+  }
+  restored_resume_ts_ms_ = r.resume_ts_ms;
+  newest_ts_ms_ = 0;
+}
+
+}  // namespace wsa::mqtt

@@ -1,0 +1,97 @@
+// The persistent part of an MQTT session (MQTT 5.0 section 4.1): what a reconnecting client
+// resumes, on this node or another (the store, Redis in a cluster, is the wiring's). It
+// holds the subscriptions and, per exact tag, the last seq the client acknowledged (with
+// its epoch), so that a resumed session replays each tag's history from there; tags beyond
+// the position bound, and tags not seen yet, are replayed by publish time from resume_ts.
+// Also the QoS 2 receptions between PUBLISH and PUBREL and the reception counter (see
+// inbound.h). Encoded compactly: a version byte, LEB128 integers, length-prefixed strings.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mqtt/position.h"
+#include "mqtt/reason.h"
+#include "mqtt/string_hash.h"
+#include "mqtt/subscriptions.h"
+
+namespace wsa::mqtt {
+
+struct stored_subscription {
+  std::string filter;
+  subscription_options options;
+
+  bool operator==(const stored_subscription&) const = default;
+};
+
+struct stored_position {
+  std::string tag;
+  std::string epoch;
+  uint64_t seq = 0;
+
+  bool operator==(const stored_position&) const = default;
+};
+
+struct session_record {
+  protocol level = protocol::v311;
+  uint32_t expiry_interval = 0;  ///< seconds after ended_at_ms
+  int64_t ended_at_ms = 0;       ///< wall clock when the last connection ended; 0: connected
+  int64_t resume_ts_ms = 0;      ///< replay tags without a position from this publish time
+  uint64_t next_reception = 1;
+  std::vector<std::pair<uint16_t, uint64_t>> qos2_held;
+  std::vector<stored_subscription> subscriptions;
+  std::vector<stored_position> positions;
+
+  bool operator==(const session_record&) const = default;
+};
+
+/// Appends the record's encoding to `out`.
+void encode_session_record(const session_record& r, std::string& out);
+
+/// Decodes a record; false for anything that is not a valid encoding (bad version, counts
+/// or lengths past their bounds, filters that map to no pattern, trailing bytes).
+bool decode_session_record(std::string_view bytes, session_record& r);
+
+/// True when a disconnected session's expiry interval has passed at `now_ms` (wall clock).
+bool session_expired(const session_record& r, int64_t now_ms);
+
+/// Margin by which resume_ts reaches back before the newest acknowledged publish time:
+/// messages published just before it may still have been on their way when the connection
+/// ended. Replaying them again is harmless (QoS 1 is at least once); missing them is not.
+inline constexpr int64_t resume_margin_ms = 2000;
+
+/// Per exact tag, the newest position delivered (QoS 0) or acknowledged (QoS 1), at most
+/// `maximum` tags: past it, the tag with the oldest publish time is forgotten (its replay
+/// then goes by time). Not thread-safe.
+class position_tracker {
+ public:
+  explicit position_tracker(uint32_t maximum) : maximum_(maximum) {}
+
+  void advance(const message_position& p);
+
+  /// Fills r.positions and r.resume_ts_ms. `unacked`: the positions of messages in flight
+  /// or queued, which pull their tag back to before them.
+  void snapshot(std::span<const message_position> unacked, session_record& r) const;
+
+  void restore(const session_record& r);
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  struct entry {
+    std::string epoch;
+    uint64_t seq = 0;
+    int64_t ts_ms = 0;
+  };
+
+  uint32_t maximum_;
+  std::unordered_map<std::string, entry, seeded_string_hash, std::equal_to<>> map_;
+  int64_t newest_ts_ms_ = 0;
+  int64_t restored_resume_ts_ms_ = 0;
+};
+
+}  // namespace wsa::mqtt
