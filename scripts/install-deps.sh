@@ -9,6 +9,8 @@ packages=(
   nettle-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server python3 python3-websockets python3-redis python3-yaml
   chromium
+  # MQTT clients nobody here wrote, for the codec's interop tests (tests/unit/mqtt)
+  mosquitto-clients python3-paho-mqtt
 )
 # For the deployment tests and scripts/cluster.sh: a container engine without a daemon
 # (podman with runc: crun refuses hybrid cgroup hierarchies) and Debian's HAProxy. Their tests

@@ -21,7 +21,10 @@ struct limits {
   /// Topic aliases a 5.0 client may set (told in CONNACK); 0 turns them off.
   uint16_t topic_alias_maximum = 16;
   /// Topic aliases the server assigns per 5.0 session (capped by the client's maximum).
-  uint16_t max_outbound_aliases = 16;
+  /// Off by default: libmosquitto 2.0 and paho-python 1.6 announce a maximum when asked to
+  /// but cannot read a PUBLISH whose topic is left to an alias (Mosquitto's broker sends
+  /// none either).
+  uint16_t max_outbound_aliases = 0;
   /// Session expiry cap in seconds; a 3.1.1 persistent session (which MQTT keeps forever)
   /// gets this, and a 5.0 client asking for more is told this in CONNACK.
   uint32_t max_session_expiry = 7 * 24 * 3600;
