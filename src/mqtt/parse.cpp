@@ -33,10 +33,6 @@ struct context {
   }
 };
 
-bool has_wildcard(std::string_view topic) {
-  return topic.find_first_of("+#") != std::string_view::npos;
-}
-
 bool parse_connect(std::string_view body, connect_packet& c, decode_error& err) {
   context cx{protocol::none, err};
   reader r(body);

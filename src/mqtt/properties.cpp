@@ -72,7 +72,7 @@ bool store(properties& p, property_id id, uint32_t number, std::string_view text
     case property_id::message_expiry_interval: p.message_expiry_interval = number; break;
     case property_id::content_type: p.content_type = text; break;
     case property_id::response_topic:
-      if (text.empty() || text.find_first_of("+#") != std::string_view::npos) {
+      if (text.empty() || has_wildcard(text)) {
         return fail(err, reason::protocol_error, "response topic is not a topic name");
       }
       p.response_topic = text;

@@ -94,6 +94,17 @@ inline bool is_mqtt_utf8(std::string_view s) {
   return s.find('\0') == std::string_view::npos && valid_utf8(s);
 }
 
+/// True when a topic holds a wildcard character ('+' or '#'), which a topic name must not
+/// ([MQTT-3.3.2-2]). A plain loop: find_first_of would call memchr once per byte.
+inline bool has_wildcard(std::string_view topic) {
+  for (const char c : topic) {
+    if (c == '+' || c == '#') {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Sequential, bounds-checked reading of one packet. Every read returns false, and changes
 /// nothing, when the packet ends first or the value is invalid.
 class reader {
