@@ -24,9 +24,7 @@ std::string frame(uint8_t first, const std::string& body) {
   return out + body;
 }
 
-std::string be16(std::size_t v) {
-  return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
-}
+std::string be16(std::size_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; }
 
 std::string connect_packet(bool v5) {
   std::string body = be16(4) + "MQTT" + std::string(1, v5 ? 5 : 4) + "\x02" + be16(60);
@@ -164,8 +162,8 @@ void run_fanout(benchmark::State& state, fanout how) {
       case fanout::qos1_patch_head: {
         const delivery d{.qos = 1, .packet_id = 1};
         char head[max_head_size(255)];
-        const std::size_t size = static_cast<std::size_t>(
-            write_head(head, protocol::v311, m, d) - head);
+        const std::size_t size =
+            static_cast<std::size_t>(write_head(head, protocol::v311, m, d) - head);
         const std::size_t at = packet_id_offset(protocol::v311, m, d);
         for (std::size_t i = 0; i < subscribers; ++i) {
           char* out = heads.data() + i * max_head_size(m.topic.size());

@@ -112,7 +112,14 @@ class scanner {
       return false;
     }
     switch (*p_++) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
         return true;
       case 'u': {
         uint32_t v = 0;

@@ -114,8 +114,8 @@ connect_outcome negotiate(const connect_packet& c, const limits& lim,
   const uint16_t client_receive_maximum = v5 ? c.props.receive_maximum : 65535;
   s.outbound_window = std::max<uint16_t>(1, std::min(client_receive_maximum, lim.max_inflight));
   s.client_max_packet_size = v5 ? c.props.maximum_packet_size : 0;
-  s.outbound_alias_maximum = v5 ? std::min(c.props.topic_alias_maximum, lim.max_outbound_aliases)
-                                : 0;
+  s.outbound_alias_maximum =
+      v5 ? std::min(c.props.topic_alias_maximum, lim.max_outbound_aliases) : 0;
   s.inbound_alias_maximum = v5 ? lim.topic_alias_maximum : 0;
   s.receive_maximum = lim.receive_maximum;
   s.problem_information = !v5 || c.props.request_problem_information != 0;
@@ -135,8 +135,7 @@ connect_outcome negotiate(const connect_packet& c, const limits& lim,
 connack_fields connack_for(const connect_outcome& o, bool session_present) {
   connack_fields f = o.connack;
   f.session_present = o.code == reason::success && session_present;  // [MQTT-3.2.2-6]
-  if (o.code == reason::success && o.params.level == protocol::v5 &&
-      o.params.client_id_assigned) {
+  if (o.code == reason::success && o.params.level == protocol::v5 && o.params.client_id_assigned) {
     f.assigned_client_id = o.params.client_id;
   }
   return f;

@@ -17,11 +17,11 @@ namespace wsa::mqtt {
 /// The will message of a session, as the server will publish it.
 struct will_message {
   std::string tag;
-  std::string payload;             ///< the MQTT payload (mapped to `data` when published)
-  std::string forwarded_properties;///< 5.0 properties carried to subscribers
+  std::string payload;               ///< the MQTT payload (mapped to `data` when published)
+  std::string forwarded_properties;  ///< 5.0 properties carried to subscribers
   uint8_t qos = 0;
   bool retain = false;
-  uint32_t delay_interval = 0;     ///< seconds after the connection ends (5.0)
+  uint32_t delay_interval = 0;  ///< seconds after the connection ends (5.0)
   bool has_message_expiry = false;
   uint32_t message_expiry_interval = 0;
 };
@@ -32,18 +32,18 @@ struct session_params {
   std::string client_id;
   bool client_id_assigned = false;  ///< the client sent none; 5.0 is told it in CONNACK
   bool clean_start = true;
-  uint32_t session_expiry = 0;      ///< seconds after the connection ends; 0: ends with it
-  uint16_t keep_alive = 0;          ///< seconds in force (the client's or the server's)
-  int64_t keep_alive_deadline_ms = 0;  ///< 1.5 x keep_alive: silence allowed; 0: none
-  uint16_t outbound_window = 0;     ///< QoS 1 deliveries in flight
+  uint32_t session_expiry = 0;          ///< seconds after the connection ends; 0: ends with it
+  uint16_t keep_alive = 0;              ///< seconds in force (the client's or the server's)
+  int64_t keep_alive_deadline_ms = 0;   ///< 1.5 x keep_alive: silence allowed; 0: none
+  uint16_t outbound_window = 0;         ///< QoS 1 deliveries in flight
   uint32_t client_max_packet_size = 0;  ///< largest packet the client takes; 0: no limit
   uint16_t outbound_alias_maximum = 0;  ///< topic aliases the server may assign
   uint16_t inbound_alias_maximum = 0;   ///< topic aliases the client may set
-  uint16_t receive_maximum = 0;     ///< unacknowledged QoS 1/2 PUBLISHes from the client
-  bool problem_information = true;  ///< reason strings allowed beyond CONNACK/DISCONNECT
+  uint16_t receive_maximum = 0;         ///< unacknowledged QoS 1/2 PUBLISHes from the client
+  bool problem_information = true;      ///< reason strings allowed beyond CONNACK/DISCONNECT
   bool has_will = false;
   will_message will;
-  std::string_view token;           ///< the password (the JWT), a view into the CONNECT
+  std::string_view token;  ///< the password (the JWT), a view into the CONNECT
 };
 
 struct connect_outcome {

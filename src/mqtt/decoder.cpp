@@ -48,8 +48,7 @@ bool decoder::check_header(uint8_t first, uint32_t total, decode_error& err) con
     err.what = what;
     return false;
   };
-  if (type == packet_type::reserved ||
-      (type == packet_type::auth && level_ == protocol::v311)) {
+  if (type == packet_type::reserved || (type == packet_type::auth && level_ == protocol::v311)) {
     return refuse(reason::malformed_packet, "reserved packet type");
   }
   if (!connected_ && type != packet_type::connect) {
@@ -115,8 +114,8 @@ decode_status decoder::read_header(const unsigned char* p, std::size_t n, uint32
     case varint_status::need_more:
       return decode_status::need_more;
     case varint_status::malformed:
-      err = {reason::malformed_packet, "bad remaining length",
-             static_cast<packet_type>(p[0] >> 4), level_};
+      err = {reason::malformed_packet, "bad remaining length", static_cast<packet_type>(p[0] >> 4),
+             level_};
       return fail(err);
     case varint_status::complete:
       break;

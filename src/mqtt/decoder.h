@@ -75,10 +75,10 @@ class decoder {
   bool connected_ = false;  // a CONNECT was decoded
   bool failed_ = false;
   decode_error error_;
-  std::string buffer_;     // a packet arriving in pieces
-  uint32_t total_ = 0;     // its whole size, once its fixed header is known (else 0)
-  std::size_t header_ = 0; // its fixed header's size
-  bool held_ = false;      // buffer_ holds the packet last returned: clear it on the next call
+  std::string buffer_;      // a packet arriving in pieces
+  uint32_t total_ = 0;      // its whole size, once its fixed header is known (else 0)
+  std::size_t header_ = 0;  // its fixed header's size
+  bool held_ = false;       // buffer_ holds the packet last returned: clear it on the next call
 };
 
 /// Parses one whole packet's body (what follows the fixed header) for a connection speaking

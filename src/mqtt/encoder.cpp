@@ -73,7 +73,8 @@ auto ack_body(protocol level, const ack_fields& f) {
     }
     s.u8(static_cast<uint8_t>(f.code));
     if (!f.reason_string.empty()) {
-      property_block(s, [&f](auto& p) { prop_string(p, property_id::reason_string, f.reason_string); });
+      property_block(
+          s, [&f](auto& p) { prop_string(p, property_id::reason_string, f.reason_string); });
     }
   };
 }
@@ -160,8 +161,8 @@ std::size_t unsuback_size(protocol level, std::span<const reason> codes,
   return size_of(sub_ack_body(level, 0, codes, reason_string, false));
 }
 
-char* write_unsuback(char* out, protocol level, uint16_t packet_id,
-                     std::span<const reason> codes, std::string_view reason_string) {
+char* write_unsuback(char* out, protocol level, uint16_t packet_id, std::span<const reason> codes,
+                     std::string_view reason_string) {
   return write_packet(out, first_byte(packet_type::unsuback),
                       sub_ack_body(level, packet_id, codes, reason_string, false));
 }

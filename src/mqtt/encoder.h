@@ -23,13 +23,13 @@ struct connack_fields {
   // 5.0 properties.
   bool has_session_expiry = false;  ///< send the (server-chosen) session expiry interval
   uint32_t session_expiry_interval = 0;
-  uint16_t receive_maximum = 65535;    ///< sent when below 65535
-  uint8_t maximum_qos = 2;             ///< sent when below 2
-  bool retain_available = true;        ///< sent when false
-  uint32_t maximum_packet_size = 0;    ///< sent when non-zero
-  std::string_view assigned_client_id; ///< sent when non-empty
-  uint16_t topic_alias_maximum = 0;    ///< sent when non-zero
-  std::string_view reason_string;      ///< sent when non-empty
+  uint16_t receive_maximum = 65535;               ///< sent when below 65535
+  uint8_t maximum_qos = 2;                        ///< sent when below 2
+  bool retain_available = true;                   ///< sent when false
+  uint32_t maximum_packet_size = 0;               ///< sent when non-zero
+  std::string_view assigned_client_id;            ///< sent when non-empty
+  uint16_t topic_alias_maximum = 0;               ///< sent when non-zero
+  std::string_view reason_string;                 ///< sent when non-empty
   bool wildcard_subscription_available = true;    ///< sent when false
   bool subscription_identifier_available = true;  ///< sent when false
   bool shared_subscription_available = false;     ///< sent when false (absent means true)
@@ -62,8 +62,8 @@ char* write_suback(char* out, protocol level, uint16_t packet_id, std::span<cons
 /// (success or no_subscription_existed, or a failure).
 std::size_t unsuback_size(protocol level, std::span<const reason> codes,
                           std::string_view reason_string = {});
-char* write_unsuback(char* out, protocol level, uint16_t packet_id,
-                     std::span<const reason> codes, std::string_view reason_string = {});
+char* write_unsuback(char* out, protocol level, uint16_t packet_id, std::span<const reason> codes,
+                     std::string_view reason_string = {});
 
 inline constexpr std::size_t pingresp_size = 2;
 char* write_pingresp(char* out);

@@ -36,8 +36,8 @@ void inbound_flow::qos1_done() {
 }
 
 bool inbound_flow::on_pubrel(uint16_t packet_id) {
-  const auto it = std::find_if(held_.begin(), held_.end(),
-                               [&](const auto& h) { return h.first == packet_id; });
+  const auto it =
+      std::find_if(held_.begin(), held_.end(), [&](const auto& h) { return h.first == packet_id; });
   if (it == held_.end()) {
     return false;
   }
@@ -45,8 +45,7 @@ bool inbound_flow::on_pubrel(uint16_t packet_id) {
   return true;
 }
 
-void inbound_flow::restore(std::vector<std::pair<uint16_t, uint64_t>> held,
-                           uint64_t next_number) {
+void inbound_flow::restore(std::vector<std::pair<uint16_t, uint64_t>> held, uint64_t next_number) {
   held_ = std::move(held);
   next_number_ = next_number;
   for (const auto& h : held_) {  // never hand out a number already in use

@@ -63,7 +63,7 @@ class inbound_flow {
   uint64_t next_number_ = 1;
 };
 
-/// The `idem` key of a QoS 2 reception (PROTOCOL.md, "Idempotent publish"): at most 64
+/// The `idem` key of a QoS 2 reception (protocol 1.1's idempotent publish): at most 64
 /// printable ASCII bytes, the same on every node: "mq2:" + 32 hex digits of a BLAKE2b hash
 /// of `session_key` (the client identifier, or whatever the session store keys sessions
 /// by) + ":" + the reception number in decimal.

@@ -150,8 +150,8 @@ class outbound_window {
 
   uint16_t window_ = 0;
   uint32_t max_pending_;
-  std::vector<slot> slots_;      // index = packet id - 1; grows to the highest id used
-  std::vector<uint16_t> free_;   // free identifiers <= window_, lowest on top
+  std::vector<slot> slots_;     // index = packet id - 1; grows to the highest id used
+  std::vector<uint16_t> free_;  // free identifiers <= window_, lowest on top
   std::deque<Message> pending_;
   std::size_t in_flight_ = 0;
   uint64_t next_order_ = 0;

@@ -2,7 +2,7 @@
 // Every string_view points into the bytes the packet was decoded from (the caller's input,
 // or the decoder's own buffer when the packet arrived in pieces): valid until the next call
 // to decoder::next. Lists (SUBSCRIBE's and UNSUBSCRIBE's topic filters) are read lazily from
-// the validated payload, so decoding allocates nothing.
+// the validated payload (lazy_list), so decoding allocates nothing.
 #pragma once
 
 #include <cstddef>
@@ -59,61 +59,21 @@ struct subscription_request {
   uint8_t retain_handling = 0;  ///< 0 send retained, 1 only if new, 2 never
 };
 
-/// SUBSCRIBE's entries in order; iterating reads the already validated payload.
-class subscription_list {
+/// Entries of a payload the decoder validated, read one at a time by `Read` while iterating
+/// (no allocation, nothing stored per entry).
+template <class Entry, void (*Read)(reader&, Entry&)>
+class lazy_list {
  public:
-  subscription_list() = default;
-  subscription_list(std::string_view payload, std::size_t count)
-      : payload_(payload), count_(count) {}
+  lazy_list() = default;
+  lazy_list(std::string_view payload, std::size_t count) : payload_(payload), count_(count) {}
 
   std::size_t size() const { return count_; }
 
   class iterator {
    public:
     iterator(std::string_view rest, std::size_t left) : rest_(rest), left_(left) { load(); }
-    const subscription_request& operator*() const { return current_; }
-    const subscription_request* operator->() const { return &current_; }
-    iterator& operator++() {
-      --left_;
-      load();
-      return *this;
-    }
-    bool operator==(const iterator& other) const { return left_ == other.left_; }
-
-   private:
-    void load();
-
-    std::string_view rest_;
-    std::size_t left_;
-    subscription_request current_;
-  };
-
-  iterator begin() const { return {payload_, count_}; }
-  iterator end() const { return {{}, 0}; }
-
- private:
-  std::string_view payload_;
-  std::size_t count_ = 0;
-};
-
-struct subscribe_packet {
-  uint16_t packet_id = 0;
-  properties props;
-  subscription_list entries;
-};
-
-/// UNSUBSCRIBE's topic filters in order.
-class filter_list {
- public:
-  filter_list() = default;
-  filter_list(std::string_view payload, std::size_t count) : payload_(payload), count_(count) {}
-
-  std::size_t size() const { return count_; }
-
-  class iterator {
-   public:
-    iterator(std::string_view rest, std::size_t left) : rest_(rest), left_(left) { load(); }
-    std::string_view operator*() const { return current_; }
+    const Entry& operator*() const { return current_; }
+    const Entry* operator->() const { return &current_; }
     iterator& operator++() {
       --left_;
       load();
@@ -125,14 +85,14 @@ class filter_list {
     void load() {
       if (left_ != 0) {
         reader r(rest_);
-        r.binary(current_);
+        Read(r, current_);
         rest_ = r.rest();
       }
     }
 
     std::string_view rest_;
     std::size_t left_;
-    std::string_view current_;
+    Entry current_{};
   };
 
   iterator begin() const { return {payload_, count_}; }
@@ -141,6 +101,31 @@ class filter_list {
  private:
   std::string_view payload_;
   std::size_t count_ = 0;
+};
+
+/// One SUBSCRIBE entry: the topic filter and its options byte.
+inline void read_subscription(reader& r, subscription_request& e) {
+  uint8_t options = 0;
+  r.binary(e.filter);
+  r.u8(options);
+  e.max_qos = options & 0x03;
+  e.no_local = (options & 0x04) != 0;
+  e.retain_as_published = (options & 0x08) != 0;
+  e.retain_handling = (options >> 4) & 0x03;
+}
+
+/// One UNSUBSCRIBE entry: a topic filter.
+inline void read_filter(reader& r, std::string_view& filter) { r.binary(filter); }
+
+/// SUBSCRIBE's entries in order.
+using subscription_list = lazy_list<subscription_request, read_subscription>;
+/// UNSUBSCRIBE's topic filters in order.
+using filter_list = lazy_list<std::string_view, read_filter>;
+
+struct subscribe_packet {
+  uint16_t packet_id = 0;
+  properties props;
+  subscription_list entries;
 };
 
 struct unsubscribe_packet {
@@ -165,20 +150,5 @@ struct packet {
   unsubscribe_packet unsubscribe;
   disconnect_packet disconnect;  ///< DISCONNECT and AUTH
 };
-
-inline void subscription_list::iterator::load() {
-  if (left_ == 0) {
-    return;
-  }
-  reader r(rest_);
-  uint8_t options = 0;
-  r.binary(current_.filter);
-  r.u8(options);
-  rest_ = r.rest();
-  current_.max_qos = options & 0x03;
-  current_.no_local = (options & 0x04) != 0;
-  current_.retain_as_published = (options & 0x08) != 0;
-  current_.retain_handling = (options >> 4) & 0x03;
-}
 
 }  // namespace wsa::mqtt

@@ -33,6 +33,14 @@ struct context {
   }
 };
 
+// A packet identifier: present, and not 0 ([MQTT-2.2.1-3], 5.0 [MQTT-2.2.1-3]).
+bool read_packet_id(const context& cx, reader& r, uint16_t& id, const char* truncated) {
+  if (!r.u16(id)) {
+    return cx.malformed(truncated);
+  }
+  return id != 0 || cx.protocol_error("packet identifier 0");
+}
+
 bool parse_connect(std::string_view body, connect_packet& c, decode_error& err) {
   context cx{protocol::none, err};
   reader r(body);
@@ -117,11 +125,8 @@ bool parse_publish(const context& cx, uint8_t flags, std::string_view body, publ
     return cx.malformed("bad topic name");
   }
   if (p.qos > 0) {
-    if (!r.u16(p.packet_id)) {
-      return cx.malformed("truncated PUBLISH");
-    }
-    if (p.packet_id == 0) {
-      return cx.protocol_error("packet identifier 0");
+    if (!read_packet_id(cx, r, p.packet_id, "truncated PUBLISH")) {
+      return false;
     }
   }
   if (!cx.props(r, property_context::publish, p.props)) {
@@ -141,11 +146,8 @@ bool parse_ack(const context& cx, packet_type type, std::string_view body, ack_p
   reader r(body);
   a.code = reason::success;
   a.props = properties{};
-  if (!r.u16(a.packet_id)) {
-    return cx.malformed("truncated acknowledgement");
-  }
-  if (a.packet_id == 0) {
-    return cx.protocol_error("packet identifier 0");
+  if (!read_packet_id(cx, r, a.packet_id, "truncated acknowledgement")) {
+    return false;
   }
   if (cx.level == protocol::v5 && !r.done()) {
     uint8_t code = 0;
@@ -175,26 +177,25 @@ bool check_options(const context& cx, uint8_t options) {
   return ((options >> 4) & 0x03) != 3 || cx.protocol_error("retain handling 3");
 }
 
-bool parse_subscribe(const context& cx, std::string_view body, subscribe_packet& s) {
+// SUBSCRIBE and UNSUBSCRIBE: a packet identifier, properties, then one or more topic filters
+// (each with an options byte in SUBSCRIBE). `payload` and `count` describe the filters.
+bool parse_filters(const context& cx, std::string_view body, bool with_options,
+                   property_context where, uint16_t& packet_id, properties& props,
+                   std::string_view& payload, std::size_t& count) {
   reader r(body);
-  if (!r.u16(s.packet_id)) {
-    return cx.malformed("truncated SUBSCRIBE");
-  }
-  if (s.packet_id == 0) {
-    return cx.protocol_error("packet identifier 0");
-  }
-  if (!cx.props(r, property_context::subscribe, s.props)) {
+  if (!read_packet_id(cx, r, packet_id, "truncated SUBSCRIBE or UNSUBSCRIBE") ||
+      !cx.props(r, where, props)) {
     return false;
   }
-  const std::string_view payload = r.rest();
-  std::size_t count = 0;
+  payload = r.rest();
+  count = 0;
   while (!r.done()) {
     std::string_view filter;
     uint8_t options = 0;
-    if (!r.utf8(filter) || !r.u8(options)) {
+    if (!r.utf8(filter) || (with_options && !r.u8(options))) {
       return cx.malformed("bad topic filter");
     }
-    if (!check_options(cx, options)) {
+    if (with_options && !check_options(cx, options)) {
       return false;
     }
     if (filter.empty()) {
@@ -202,38 +203,27 @@ bool parse_subscribe(const context& cx, std::string_view body, subscribe_packet&
     }
     ++count;
   }
-  if (count == 0) {
-    return cx.protocol_error("SUBSCRIBE without a topic filter");  // [MQTT-3.8.3-3]
+  // [MQTT-3.8.3-3], [MQTT-3.10.3-2]
+  return count != 0 || cx.protocol_error("SUBSCRIBE or UNSUBSCRIBE without a topic filter");
+}
+
+bool parse_subscribe(const context& cx, std::string_view body, subscribe_packet& s) {
+  std::string_view payload;
+  std::size_t count = 0;
+  if (!parse_filters(cx, body, true, property_context::subscribe, s.packet_id, s.props, payload,
+                     count)) {
+    return false;
   }
   s.entries = subscription_list(payload, count);
   return true;
 }
 
 bool parse_unsubscribe(const context& cx, std::string_view body, unsubscribe_packet& u) {
-  reader r(body);
-  if (!r.u16(u.packet_id)) {
-    return cx.malformed("truncated UNSUBSCRIBE");
-  }
-  if (u.packet_id == 0) {
-    return cx.protocol_error("packet identifier 0");
-  }
-  if (!cx.props(r, property_context::unsubscribe, u.props)) {
-    return false;
-  }
-  const std::string_view payload = r.rest();
+  std::string_view payload;
   std::size_t count = 0;
-  while (!r.done()) {
-    std::string_view filter;
-    if (!r.utf8(filter)) {
-      return cx.malformed("bad topic filter");
-    }
-    if (filter.empty()) {
-      return cx.protocol_error("empty topic filter");
-    }
-    ++count;
-  }
-  if (count == 0) {
-    return cx.protocol_error("UNSUBSCRIBE without a topic filter");  // [MQTT-3.10.3-2]
+  if (!parse_filters(cx, body, false, property_context::unsubscribe, u.packet_id, u.props, payload,
+                     count)) {
+    return false;
   }
   u.filters = filter_list(payload, count);
   return true;

@@ -87,11 +87,21 @@ bool unescape(std::string_view body, std::string& out) {
     }
     const char e = body[i];
     switch (e) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         uint32_t cp = 0;
         if (!read_hex4(body, i + 1, cp)) {
@@ -113,7 +123,9 @@ bool unescape(std::string_view body, std::string& out) {
         append_utf8(out, cp);
         break;
       }
-      default: out += e; break;  // '"', '\\', '/'
+      default:
+        out += e;
+        break;  // '"', '\\', '/'
     }
   }
   return true;

@@ -1,5 +1,5 @@
-// MQTT payloads <-> wsagent `data` (PROTOCOL.md, "MQTT"). MQTT payloads are bytes; `data`
-// is JSON. Publishing over MQTT:
+// MQTT payloads <-> wsagent `data` (docs/protocol.md, "MQTT mapping"). MQTT payloads are bytes;
+// `data` is JSON. Publishing over MQTT:
 //   - a payload that is valid JSON is `data` as it is (byte for byte, whitespace included);
 //   - other valid UTF-8 becomes a JSON string of it;
 //   - any other bytes become {"$b64":"<standard base64 with padding>"}.

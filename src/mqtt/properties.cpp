@@ -69,15 +69,21 @@ bool store(properties& p, property_id id, uint32_t number, std::string_view text
     case property_id::payload_format_indicator:
       p.payload_format_indicator = static_cast<uint8_t>(number);
       break;
-    case property_id::message_expiry_interval: p.message_expiry_interval = number; break;
-    case property_id::content_type: p.content_type = text; break;
+    case property_id::message_expiry_interval:
+      p.message_expiry_interval = number;
+      break;
+    case property_id::content_type:
+      p.content_type = text;
+      break;
     case property_id::response_topic:
       if (text.empty() || has_wildcard(text)) {
         return fail(err, reason::protocol_error, "response topic is not a topic name");
       }
       p.response_topic = text;
       break;
-    case property_id::correlation_data: p.correlation_data = text; break;
+    case property_id::correlation_data:
+      p.correlation_data = text;
+      break;
     case property_id::subscription_identifier:
       if (ctx == property_context::publish) {  // [MQTT-3.3.4-6]: only servers send it
         return fail(err, reason::protocol_error, "subscription identifier in a client PUBLISH");
@@ -87,18 +93,30 @@ bool store(properties& p, property_id id, uint32_t number, std::string_view text
       }
       p.subscription_identifier = number;
       break;
-    case property_id::session_expiry_interval: p.session_expiry_interval = number; break;
-    case property_id::authentication_method: p.authentication_method = text; break;
-    case property_id::authentication_data: p.authentication_data = text; break;
+    case property_id::session_expiry_interval:
+      p.session_expiry_interval = number;
+      break;
+    case property_id::authentication_method:
+      p.authentication_method = text;
+      break;
+    case property_id::authentication_data:
+      p.authentication_data = text;
+      break;
     case property_id::request_problem_information:
       p.request_problem_information = static_cast<uint8_t>(number);
       break;
     case property_id::request_response_information:
       p.request_response_information = static_cast<uint8_t>(number);
       break;
-    case property_id::will_delay_interval: p.will_delay_interval = number; break;
-    case property_id::reason_string: p.reason_string = text; break;
-    case property_id::server_reference: p.server_reference = text; break;
+    case property_id::will_delay_interval:
+      p.will_delay_interval = number;
+      break;
+    case property_id::reason_string:
+      p.reason_string = text;
+      break;
+    case property_id::server_reference:
+      p.server_reference = text;
+      break;
     case property_id::receive_maximum:
       if (number == 0) {
         return fail(err, reason::protocol_error, "receive maximum 0");
@@ -120,8 +138,11 @@ bool store(properties& p, property_id id, uint32_t number, std::string_view text
       }
       p.maximum_packet_size = number;
       break;
-    case property_id::user_property: ++p.user_property_count; break;
-    default: break;  // server-only properties never reach here (not allowed in client packets)
+    case property_id::user_property:
+      ++p.user_property_count;
+      break;
+    default:
+      break;  // server-only properties never reach here (not allowed in client packets)
   }
   return true;
 }
@@ -178,16 +199,25 @@ bool read_properties(reader& r, property_context ctx, properties& out, property_
         number = v;
         break;
       }
-      case property_type::four_byte: ok = block.u32(number); break;
-      case property_type::varint: ok = block.varint(number); break;
-      case property_type::utf8: ok = block.utf8(text); break;
-      case property_type::binary: ok = block.binary(text); break;
+      case property_type::four_byte:
+        ok = block.u32(number);
+        break;
+      case property_type::varint:
+        ok = block.varint(number);
+        break;
+      case property_type::utf8:
+        ok = block.utf8(text);
+        break;
+      case property_type::binary:
+        ok = block.binary(text);
+        break;
       case property_type::pair: {
         std::string_view value;
         ok = block.utf8(text) && block.utf8(value);
         break;
       }
-      case property_type::none: break;
+      case property_type::none:
+        break;
     }
     if (!ok) {
       return fail(err, reason::malformed_packet, "truncated or invalid property value");

@@ -119,17 +119,28 @@ void for_each_property(std::string_view raw, F&& f) {
     std::string_view skip;
     uint32_t v = 0;
     switch (type_of(id)) {
-      case property_type::byte: r.bytes(1, skip); break;
-      case property_type::two_byte: r.bytes(2, skip); break;
-      case property_type::four_byte: r.bytes(4, skip); break;
-      case property_type::varint: r.varint(v); break;
+      case property_type::byte:
+        r.bytes(1, skip);
+        break;
+      case property_type::two_byte:
+        r.bytes(2, skip);
+        break;
+      case property_type::four_byte:
+        r.bytes(4, skip);
+        break;
+      case property_type::varint:
+        r.varint(v);
+        break;
       case property_type::utf8:
-      case property_type::binary: r.binary(skip); break;
+      case property_type::binary:
+        r.binary(skip);
+        break;
       case property_type::pair:
         r.binary(skip);
         r.binary(skip);
         break;
-      case property_type::none: return;  // read_properties refused such blocks
+      case property_type::none:
+        return;  // read_properties refused such blocks
     }
     f(id, raw.substr(start, raw.size() - r.left() - start));
   }

@@ -8,9 +8,9 @@ namespace wsa::mqtt {
 namespace {
 
 struct layout {
-  std::size_t topic = 0;          // topic bytes in the head (0 when omitted)
-  std::size_t own_properties = 0; // per-delivery properties (5.0)
-  std::size_t properties = 0;     // the property length's value (5.0)
+  std::size_t topic = 0;           // topic bytes in the head (0 when omitted)
+  std::size_t own_properties = 0;  // per-delivery properties (5.0)
+  std::size_t properties = 0;      // the property length's value (5.0)
   uint32_t remaining = 0;
   std::size_t head = 0;
 };
@@ -72,8 +72,8 @@ std::size_t head_size(protocol level, const outgoing_message& m, const delivery&
 
 char* write_head(char* out, protocol level, const outgoing_message& m, const delivery& d) {
   const layout l = plan(level, m, d);
-  const auto first = static_cast<uint8_t>(0x30 | (d.dup ? 0x08 : 0) | (d.qos << 1) |
-                                          (d.retain ? 0x01 : 0));
+  const auto first =
+      static_cast<uint8_t>(0x30 | (d.dup ? 0x08 : 0) | (d.qos << 1) | (d.retain ? 0x01 : 0));
   out = write_varint(write_u8(out, first), l.remaining);
   out = write_u16(out, static_cast<uint16_t>(l.topic));
   out = write_bytes(out, m.topic.substr(0, l.topic));
@@ -83,16 +83,15 @@ char* write_head(char* out, protocol level, const outgoing_message& m, const del
   if (level == protocol::v5) {
     out = write_varint(out, static_cast<uint32_t>(l.properties));
     if (d.topic_alias != 0) {
-      out = write_u16(write_u8(out, static_cast<uint8_t>(property_id::topic_alias)),
-                      d.topic_alias);
+      out = write_u16(write_u8(out, static_cast<uint8_t>(property_id::topic_alias)), d.topic_alias);
     }
     if (d.has_message_expiry) {
       out = write_u32(write_u8(out, static_cast<uint8_t>(property_id::message_expiry_interval)),
                       d.message_expiry_interval);
     }
     for (const uint32_t id : d.subscription_ids) {
-      out = write_varint(
-          write_u8(out, static_cast<uint8_t>(property_id::subscription_identifier)), id);
+      out = write_varint(write_u8(out, static_cast<uint8_t>(property_id::subscription_identifier)),
+                         id);
     }
   }
   return out;

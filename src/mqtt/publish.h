@@ -1,5 +1,5 @@
 // PUBLISH from the server, encoded once per message and protocol version and shared by
-// every subscriber of that version (as WebSocket `msg` frames are, STYLE.md guideline 4).
+// every subscriber of that version (as WebSocket `msg` frames are, docs/style.md guideline 4).
 //
 // A PUBLISH is   [fixed header][topic][packet id if QoS > 0][5.0: property length, properties]
 //                [payload]
@@ -37,7 +37,7 @@ namespace wsa::mqtt {
 
 /// What is the same for every delivery of one message.
 struct outgoing_message {
-  std::string_view topic;    ///< the MQTT topic name (1..65535 bytes)
+  std::string_view topic;  ///< the MQTT topic name (1..65535 bytes)
   std::string_view payload;
   /// 5.0 only: forwarded properties, as copy_forwarded_properties wrote them (may be empty).
   std::string_view forwarded_properties;
@@ -50,8 +50,8 @@ struct delivery {
   bool dup = false;
   bool retain = false;
   // 5.0 only:
-  uint16_t topic_alias = 0;        ///< 0: none
-  bool omit_topic = false;         ///< the alias is already known to the client: no topic
+  uint16_t topic_alias = 0;  ///< 0: none
+  bool omit_topic = false;   ///< the alias is already known to the client: no topic
   bool has_message_expiry = false;
   uint32_t message_expiry_interval = 0;  ///< seconds left
   std::span<const uint32_t> subscription_ids;

@@ -30,8 +30,7 @@ void session::restore(const session_record& r, std::vector<std::string>& pattern
 }
 
 int64_t session::keep_alive_deadline_ms() const {
-  return params_.keep_alive_deadline_ms == 0 ? 0
-                                             : last_packet_ms_ + params_.keep_alive_deadline_ms;
+  return params_.keep_alive_deadline_ms == 0 ? 0 : last_packet_ms_ + params_.keep_alive_deadline_ms;
 }
 
 bool session::keep_alive_expired(int64_t now_ms) const {
@@ -45,8 +44,8 @@ publish_decision session::on_publish(const publish_packet& p, permit_ref may_pub
   auto refuse = [&](reason code, const char* why) {
     // 5.0 answers a refused QoS 1/2 PUBLISH in its acknowledgement; otherwise the only way
     // to say it is to close (3.1.1 section 3.3.5 allows that; silence would lose it).
-    d.what = v5 && p.qos > 0 ? publish_decision::action::refuse_ack
-                             : publish_decision::action::close;
+    d.what =
+        v5 && p.qos > 0 ? publish_decision::action::refuse_ack : publish_decision::action::close;
     d.code = code;
     d.why = why;
     return d;
@@ -59,7 +58,8 @@ publish_decision session::on_publish(const publish_packet& p, permit_ref may_pub
   };
 
   switch (inbound_aliases_.resolve(p.topic, p.props.topic_alias, d.tag)) {
-    case inbound_aliases::result::ok: break;
+    case inbound_aliases::result::ok:
+      break;
     case inbound_aliases::result::alias_invalid:
       return close(reason::topic_alias_invalid, "topic alias above the maximum");
     case inbound_aliases::result::alias_unknown:
@@ -193,8 +193,8 @@ prepare_result session::prepare(const outgoing_message& m, const delivery_plan& 
   if (v5) {
     d.subscription_ids = plan.subscription_ids;
   }
-  const uint64_t max = params_.client_max_packet_size == 0 ? UINT64_MAX
-                                                             : params_.client_max_packet_size;
+  const uint64_t max =
+      params_.client_max_packet_size == 0 ? UINT64_MAX : params_.client_max_packet_size;
   const std::size_t size = head_size(params_.level, m, d) + body_size(params_.level, m);
   if (size > max) {
     return prepare_result::too_large;

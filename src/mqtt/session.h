@@ -57,8 +57,8 @@ struct publish_decision {
 
 /// What a SUBSCRIBE leads to.
 struct subscribe_outcome {
-  std::vector<reason> codes;               ///< SUBACK, one per entry
-  std::vector<std::string> new_patterns;   ///< subscribe the broker to these
+  std::vector<reason> codes;              ///< SUBACK, one per entry
+  std::vector<std::string> new_patterns;  ///< subscribe the broker to these
   /// Entries whose retained messages are to be sent now (their patterns), in order.
   std::vector<filter_patterns> send_retained;
 };
@@ -125,10 +125,9 @@ class session {
   /// subscribe. Message expiry: `expiry_s` > 0 is the publisher's interval, counted from
   /// `published_ms` (wall clock, as `now_ms`). `too_large`: the client's Maximum Packet
   /// Size forbids it; MQTT then drops it as if delivered ([MQTT-3.1.2-25]).
-  prepare_result prepare(const outgoing_message& m, const delivery_plan& plan,
-                         uint8_t message_qos, bool message_retain, bool retained,
-                         uint32_t expiry_s, int64_t published_ms, int64_t now_ms,
-                         delivery& d);
+  prepare_result prepare(const outgoing_message& m, const delivery_plan& plan, uint8_t message_qos,
+                         bool message_retain, bool retained, uint32_t expiry_s,
+                         int64_t published_ms, int64_t now_ms, delivery& d);
 
   /// A message was delivered (QoS 0 written, or QoS 1 acknowledged): its tag's position
   /// advances.

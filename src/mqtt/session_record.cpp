@@ -71,8 +71,8 @@ class record_reader {
 };
 
 uint8_t pack(const subscription_options& o) {
-  return static_cast<uint8_t>(o.qos | (o.no_local ? 0x04 : 0) |
-                              (o.retain_as_published ? 0x08 : 0) | (o.retain_handling << 4));
+  return static_cast<uint8_t>(o.qos | (o.no_local ? 0x04 : 0) | (o.retain_as_published ? 0x08 : 0) |
+                              (o.retain_handling << 4));
 }
 
 }  // namespace
@@ -111,8 +111,7 @@ bool decode_session_record(std::string_view bytes, session_record& r) {
   record_reader in(bytes.substr(1));
   uint8_t level = 0;
   uint64_t n = 0;
-  if (!in.get_bounded(level) || (level != 4 && level != 5) ||
-      !in.get_bounded(r.expiry_interval) ||
+  if (!in.get_bounded(level) || (level != 4 && level != 5) || !in.get_bounded(r.expiry_interval) ||
       !in.get_bounded(r.ended_at_ms) || !in.get_bounded(r.resume_ts_ms) ||
       !in.get(r.next_reception) || !in.get(n) || n > 65535) {
     return false;
@@ -133,9 +132,9 @@ bool decode_session_record(std::string_view bytes, session_record& r) {
     stored_subscription s;
     uint8_t flags = 0;
     filter_patterns patterns;
-    if (!in.get(s.filter) || !filter_to_patterns(s.filter, patterns) ||
-        !in.get_bounded(flags) || (flags & 0xc3) > max_granted_qos ||
-        ((flags >> 4) & 3) == 3 || !in.get_bounded(s.options.subscription_id, 268'435'455)) {
+    if (!in.get(s.filter) || !filter_to_patterns(s.filter, patterns) || !in.get_bounded(flags) ||
+        (flags & 0xc3) > max_granted_qos || ((flags >> 4) & 3) == 3 ||
+        !in.get_bounded(s.options.subscription_id, 268'435'455)) {
       return false;
     }
     s.options.qos = flags & 0x03;

@@ -50,8 +50,7 @@ bool subscription_set::remove(std::string_view filter, std::vector<std::string>&
   return true;
 }
 
-bool subscription_set::plan(std::string_view tag, bool from_this_client,
-                            delivery_plan& out) const {
+bool subscription_set::plan(std::string_view tag, bool from_this_client, delivery_plan& out) const {
   out.qos = 0;
   out.retain_as_published = false;
   out.subscription_ids.clear();
@@ -121,9 +120,12 @@ reason suback_reason(subscription_set::add_result r, const subscription_options&
     case subscription_set::add_result::added:
     case subscription_set::add_result::replaced:
       return static_cast<reason>(std::min(granted.qos, max_granted_qos));
-    case subscription_set::add_result::invalid: return reason::topic_filter_invalid;
-    case subscription_set::add_result::shared: return reason::shared_subscriptions_not_supported;
-    case subscription_set::add_result::full: return reason::quota_exceeded;
+    case subscription_set::add_result::invalid:
+      return reason::topic_filter_invalid;
+    case subscription_set::add_result::shared:
+      return reason::shared_subscriptions_not_supported;
+    case subscription_set::add_result::full:
+      return reason::quota_exceeded;
   }
   return reason::unspecified_error;
 }

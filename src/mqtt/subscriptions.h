@@ -18,7 +18,7 @@
 
 namespace wsa::mqtt {
 
-/// Granted QoS is at most 1 (PROTOCOL.md: subscriptions are granted at most QoS 1).
+/// Granted QoS is at most 1 (docs/protocol.md, "MQTT mapping").
 inline constexpr uint8_t max_granted_qos = 1;
 
 struct subscription_options {
@@ -40,7 +40,7 @@ struct subscription {
 /// What one message becomes for a session.
 struct delivery_plan {
   uint8_t qos = 0;
-  bool retain_as_published = false;  ///< some matching subscription keeps the retain flag
+  bool retain_as_published = false;        ///< some matching subscription keeps the retain flag
   std::vector<uint32_t> subscription_ids;  ///< capacity reused between calls
 };
 

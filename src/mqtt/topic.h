@@ -1,5 +1,5 @@
-// MQTT topics and wsagent tags (PROTOCOL.md, "MQTT"): '/' <-> '.', '+' <-> '*', '#' <-> '>',
-// on top of pubsub/tag.h's one-to-one mapping. MQTT's `#` also matches its parent level
+// MQTT topics and wsagent tags (docs/protocol.md, "MQTT mapping"): '/' <-> '.', '+' <-> '*', '#'
+// <-> '>', on top of pubsub/tag.h's one-to-one mapping. MQTT's `#` also matches its parent level
 // (`a/#` matches `a`), while `a.>` needs one more segment: a filter ending in `/#` stands for
 // two patterns. Topics that map to no valid tag are refused, and so are topics starting with
 // `$` (MQTT keeps those for the server, and its wildcards never match them, [MQTT-4.7.2-1]):

@@ -52,7 +52,8 @@ class outbound_aliases {
 
   uint16_t maximum_;
   std::vector<entry> entries_;  // index alias - 1
-  std::unordered_map<std::string_view, uint16_t, seeded_string_hash> by_topic_;  // views into entries_
+  std::unordered_map<std::string_view, uint16_t, seeded_string_hash>
+      by_topic_;  // views into entries_
   uint64_t clock_ = 0;
 };
 

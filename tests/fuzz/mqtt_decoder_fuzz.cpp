@@ -36,12 +36,12 @@ namespace {
 
 using namespace wsa::mqtt;
 
-#define MQTT_FUZZ_REQUIRE(condition)                                                      \
-  do {                                                                                    \
-    if (!(condition)) {                                                                   \
+#define MQTT_FUZZ_REQUIRE(condition)                                                        \
+  do {                                                                                      \
+    if (!(condition)) {                                                                     \
       std::fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                       \
-    }                                                                                     \
+      std::abort();                                                                         \
+    }                                                                                       \
   } while (0)
 
 // Re-encodes a decoded PUBLISH as a server would send it and decodes that again.
@@ -66,8 +66,9 @@ void check_publish_round_trip(protocol level, const publish_packet& p) {
   }
   const outgoing_message m{p.topic, p.payload, props};
   const delivery d{.qos = p.qos, .packet_id = p.packet_id, .dup = p.dup, .retain = p.retain};
-  std::string bytes = level == protocol::v5 ? wsa::mqtt::test::unhex("100e00044d5154540502003c00000163")
-                                            : wsa::mqtt::test::unhex("100d00044d5154540402003c000163");
+  std::string bytes = level == protocol::v5
+                          ? wsa::mqtt::test::unhex("100e00044d5154540502003c00000163")
+                          : wsa::mqtt::test::unhex("100d00044d5154540402003c000163");
   const std::size_t start = bytes.size();
   bytes.resize(start + head_size(level, m, d));
   write_head(bytes.data() + start, level, m, d);
@@ -106,8 +107,7 @@ void exercise(protocol level, const packet& p, std::vector<session>& sessions) {
       const connect_outcome o = negotiate(p.connect, limits{}, "auto-1");
       const connack_fields f = connack_for(o, false);
       std::string out(connack_size(p.connect.level, f), '\0');
-      MQTT_FUZZ_REQUIRE(write_connack(out.data(), p.connect.level, f) ==
-                        out.data() + out.size());
+      MQTT_FUZZ_REQUIRE(write_connack(out.data(), p.connect.level, f) == out.data() + out.size());
       if (o.code == reason::success) {
         sessions.emplace_back(o.params, limits{}, 0);
       }

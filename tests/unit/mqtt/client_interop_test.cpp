@@ -8,6 +8,7 @@
 // every path.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,8 +16,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <optional>
@@ -245,13 +244,15 @@ class peer {
     const outgoing_message m{topic, data_to_payload(data, scratch), forwarded};
     std::string shared(shared_frame_size(level(), m), '\0');
     write_shared_frame(shared.data(), level(), m);
-    const std::string_view body = std::string_view(shared).substr(shared.size() - body_size(level(), m));
+    const std::string_view body =
+        std::string_view(shared).substr(shared.size() - body_size(level(), m));
     delivery d;
     ASSERT_EQ(session_->prepare(m, plan, message_qos, retained, retained, 0, 0, 0, d),
               prepare_result::send);
     if (d.qos == 1) {
       uint16_t id = 0;
-      ASSERT_EQ(window_->offer(std::string(tag), id), outbound_window<std::string>::offer_result::send);
+      ASSERT_EQ(window_->offer(std::string(tag), id),
+                outbound_window<std::string>::offer_result::send);
       d.packet_id = id;
     }
     if (uses_shared_frame(d)) {
@@ -283,7 +284,8 @@ class peer {
     const publish_decision d = session_->on_publish(p->publish, allow);
     EXPECT_EQ(d.what, publish_decision::action::publish) << d.why;
     std::string scratch;
-    std::string result = std::string(d.tag) + " " + std::string(payload_to_data(p->publish.payload, scratch));
+    std::string result =
+        std::string(d.tag) + " " + std::string(payload_to_data(p->publish.payload, scratch));
     const uint8_t qos = p->publish.qos;
     const uint16_t id = p->publish.packet_id;
     if (qos == 0) {
@@ -341,9 +343,28 @@ TEST(mqtt_client_interop, mosquitto_pub_v311_qos1_and_qos2) {
   ASSERT_TRUE(have(mosquitto_pub));
   for (const char* qos : {"1", "2"}) {
     peer server;
-    child pub({mosquitto_pub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv311", "-i",
-               "dev-1", "-u", "ignored", "-P", "the.jwt", "-q", qos, "-t", "sensors/1/temp",
-               "-m", "{\"t\":21.5}", "--will-topic", "sensors/1/status", "--will-payload",
+    child pub({mosquitto_pub,
+               "-h",
+               "127.0.0.1",
+               "-p",
+               server.port(),
+               "-V",
+               "mqttv311",
+               "-i",
+               "dev-1",
+               "-u",
+               "ignored",
+               "-P",
+               "the.jwt",
+               "-q",
+               qos,
+               "-t",
+               "sensors/1/temp",
+               "-m",
+               "{\"t\":21.5}",
+               "--will-topic",
+               "sensors/1/status",
+               "--will-payload",
                "gone"});
     ASSERT_TRUE(pub.started());
     ASSERT_TRUE(server.accept_client());
@@ -359,10 +380,12 @@ TEST(mqtt_client_interop, mosquitto_pub_v311_qos1_and_qos2) {
 TEST(mqtt_client_interop, mosquitto_pub_v5_properties_and_alias) {
   ASSERT_TRUE(have(mosquitto_pub));
   peer server;
-  child pub({mosquitto_pub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv5", "-i",
-             "dev-5", "-P", "the.jwt", "-q", "1", "-t", "sensors/2", "-m", "plain text",
-             "-D", "publish", "user-property", "unit", "C", "-D", "publish",
-             "message-expiry-interval", "30", "-D", "publish", "topic-alias", "1"});
+  child pub({mosquitto_pub, "-h",         "127.0.0.1", "-p",          server.port(),
+             "-V",          "mqttv5",     "-i",        "dev-5",       "-P",
+             "the.jwt",     "-q",         "1",         "-t",          "sensors/2",
+             "-m",          "plain text", "-D",        "publish",     "user-property",
+             "unit",        "C",          "-D",        "publish",     "message-expiry-interval",
+             "30",          "-D",         "publish",   "topic-alias", "1"});
   ASSERT_TRUE(pub.started());
   ASSERT_TRUE(server.accept_client());
   server.handshake();
@@ -374,16 +397,16 @@ TEST(mqtt_client_interop, mosquitto_pub_v5_properties_and_alias) {
 TEST(mqtt_client_interop, mosquitto_sub_v311_reads_our_publishes) {
   ASSERT_TRUE(have(mosquitto_sub));
   peer server;
-  child sub({mosquitto_sub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv311", "-i",
-             "sub-1", "-q", "1", "-t", "room/#", "-C", "3", "-F", "%t|%p|%q|%r"});
+  child sub({mosquitto_sub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv311", "-i", "sub-1",
+             "-q", "1", "-t", "room/#", "-C", "3", "-F", "%t|%p|%q|%r"});
   ASSERT_TRUE(sub.started());
   ASSERT_TRUE(server.accept_client());
   server.handshake();
   server.subscribe();
-  server.deliver("room.1.temp", "21.5", 0, false);            // QoS 0: the shared frame
-  server.deliver("room", "\"text\"", 1, false);               // QoS 1: head + shared body
+  server.deliver("room.1.temp", "21.5", 0, false);  // QoS 0: the shared frame
+  server.deliver("room", "\"text\"", 1, false);     // QoS 1: head + shared body
   server.expect_puback();
-  server.deliver("room.2", "{\"$b64\":\"AAH/\"}", 1, true);   // retained, binary
+  server.deliver("room.2", "{\"$b64\":\"AAH/\"}", 1, true);  // retained, binary
   server.expect_puback();
   server.expect_disconnect();
   ASSERT_EQ(sub.wait(), 0) << sub.output();
@@ -399,10 +422,31 @@ TEST(mqtt_client_interop, mosquitto_sub_v311_reads_our_publishes) {
 TEST(mqtt_client_interop, mosquitto_sub_v5_ids_properties) {
   ASSERT_TRUE(have(mosquitto_sub));
   peer server;
-  child sub({mosquitto_sub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv5", "-i",
-             "sub-5", "-q", "1", "-t", "room/+", "-C", "3", "-D", "connect",
-             "topic-alias-maximum", "5", "-D", "subscribe", "subscription-identifier", "9",
-             "-F", "%t|%p|%q|%P|%S|%A"});
+  child sub({mosquitto_sub,
+             "-h",
+             "127.0.0.1",
+             "-p",
+             server.port(),
+             "-V",
+             "mqttv5",
+             "-i",
+             "sub-5",
+             "-q",
+             "1",
+             "-t",
+             "room/+",
+             "-C",
+             "3",
+             "-D",
+             "connect",
+             "topic-alias-maximum",
+             "5",
+             "-D",
+             "subscribe",
+             "subscription-identifier",
+             "9",
+             "-F",
+             "%t|%p|%q|%P|%S|%A"});
   ASSERT_TRUE(sub.started());
   ASSERT_TRUE(server.accept_client());
   EXPECT_EQ(server.handshake().params().outbound_alias_maximum, 0);
@@ -423,9 +467,9 @@ TEST(mqtt_client_interop, mosquitto_sub_v5_reads_an_alias_with_its_topic) {
   ASSERT_TRUE(have(mosquitto_sub));
   peer server;
   server.lim_.max_outbound_aliases = 4;
-  child sub({mosquitto_sub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv5", "-i",
-             "sub-5a", "-t", "room/+", "-C", "2", "-D", "connect", "topic-alias-maximum", "5",
-             "-F", "%t|%p|%A"});
+  child sub({mosquitto_sub, "-h", "127.0.0.1", "-p", server.port(), "-V", "mqttv5", "-i", "sub-5a",
+             "-t", "room/+", "-C", "2", "-D", "connect", "topic-alias-maximum", "5", "-F",
+             "%t|%p|%A"});
   ASSERT_TRUE(sub.started());
   ASSERT_TRUE(server.accept_client());
   EXPECT_EQ(server.handshake().params().outbound_alias_maximum, 4);
@@ -448,8 +492,8 @@ void paho_round(const char* version) {
   EXPECT_EQ(s.params().client_id, "paho-it");
   server.subscribe();
   server.deliver("a.x", "{\"n\":1}", 0, false);
-  server.deliver("a.y", "{\"$b64\":\"AAH/\"}", 1, false, std::string(version) == "5" ?
-                 unhex("26 0001 6b 0001 76") : "");
+  server.deliver("a.y", "{\"$b64\":\"AAH/\"}", 1, false,
+                 std::string(version) == "5" ? unhex("26 0001 6b 0001 76") : "");
   server.expect_puback();
   EXPECT_EQ(server.serve_publish(), "a.from-paho \"hello 1\"");
   EXPECT_EQ(server.serve_publish(), "a.from-paho \"hello 2\"");
@@ -457,12 +501,14 @@ void paho_round(const char* version) {
   ASSERT_EQ(paho.wait(), 0) << paho.output();
   const std::string& out = paho.output();
   EXPECT_NE(out.find("{\"event\": \"connack\", \"rc\": 0, \"session_present\": false}"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("\"event\": \"suback\", \"granted\": [1]"), std::string::npos) << out;
   EXPECT_NE(out.find("\"topic\": \"a/x\", \"payload\": \"7b226e223a317d\", \"qos\": 0"),
-            std::string::npos) << out;
-  EXPECT_NE(out.find("\"topic\": \"a/y\", \"payload\": \"0001ff\", \"qos\": 1"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"topic\": \"a/y\", \"payload\": \"0001ff\", \"qos\": 1"), std::string::npos)
+      << out;
   if (std::string(version) == "5") {
     EXPECT_NE(out.find("\"user\": [[\"k\", \"v\"]]"), std::string::npos) << out;
   }

@@ -84,8 +84,8 @@ TEST_F(mqtt_connect, mosquitto_v5_negotiation) {
   const session_params& s = o.params;
   EXPECT_EQ(s.level, protocol::v5);
   EXPECT_EQ(s.session_expiry, 3600u);
-  EXPECT_EQ(s.outbound_window, 10);          // the client's receive maximum is smaller
-  EXPECT_EQ(s.outbound_alias_maximum, 5);    // the client's topic alias maximum
+  EXPECT_EQ(s.outbound_window, 10);        // the client's receive maximum is smaller
+  EXPECT_EQ(s.outbound_alias_maximum, 5);  // the client's topic alias maximum
   EXPECT_EQ(s.inbound_alias_maximum, 8);
   EXPECT_EQ(s.receive_maximum, 20);
   EXPECT_EQ(s.client_max_packet_size, 0u);
@@ -98,8 +98,8 @@ TEST_F(mqtt_connect, mosquitto_v5_negotiation) {
 TEST_F(mqtt_connect, session_expiry_capped_and_said) {
   lim_.max_session_expiry = 600;
   // 5.0, session expiry 0xffffffff ("never").
-  const connect_outcome o = negotiate(
-      decode(connect_frame("00044d5154540500003c 05 11ffffffff 0001 63")), lim_, "");
+  const connect_outcome o =
+      negotiate(decode(connect_frame("00044d5154540500003c 05 11ffffffff 0001 63")), lim_, "");
   ASSERT_EQ(o.code, reason::success);
   EXPECT_EQ(o.params.session_expiry, 600u);
   EXPECT_TRUE(o.connack.has_session_expiry);
@@ -110,7 +110,8 @@ TEST_F(mqtt_connect, session_expiry_capped_and_said) {
   EXPECT_EQ(none.params.session_expiry, 0u);
   EXPECT_FALSE(none.connack.has_session_expiry);
   // 3.1.1 clean session: the session ends with the connection.
-  EXPECT_EQ(negotiate(decode(connect_frame("00044d5154540402003c 0001 63")), lim_, "").params.session_expiry,
+  EXPECT_EQ(negotiate(decode(connect_frame("00044d5154540402003c 0001 63")), lim_, "")
+                .params.session_expiry,
             0u);
 }
 
@@ -129,7 +130,9 @@ TEST_F(mqtt_connect, client_identifiers) {
   o = negotiate(decode(connect_frame("00044d5154540500003c 00 0000")), lim_, "auto-8");
   ASSERT_EQ(o.code, reason::success);
   EXPECT_EQ(o.params.client_id, "auto-8");
-  EXPECT_NE(connack_hex(o).find(hex("\x12\x00\x06" "auto-8")), std::string::npos);
+  EXPECT_NE(connack_hex(o).find(hex("\x12\x00\x06"
+                                    "auto-8")),
+            std::string::npos);
   // Too long, or not printable ASCII: 3.1.1 code 2, 5.0 0x85 with a reason string.
   lim_.max_client_id = 4;
   o = negotiate(decode(connect_frame("00044d5154540402003c 0005 6162636465")), lim_, "");
@@ -169,25 +172,28 @@ TEST_F(mqtt_connect, keep_alive) {
 
 TEST_F(mqtt_connect, wills) {
   // Will topic mapping to no tag ("a b"): 5.0 topic name invalid, 3.1.1 not authorized.
-  connect_outcome o =
-      negotiate(decode(connect_frame("00044d51545404060000 0001 63 0003 612062 0001 78")), lim_, "");
+  connect_outcome o = negotiate(
+      decode(connect_frame("00044d51545404060000 0001 63 0003 612062 0001 78")), lim_, "");
   EXPECT_EQ(o.code, reason::topic_name_invalid);
   EXPECT_EQ(connack_hex(o), "20020005");
-  o = negotiate(decode(connect_frame("00044d51545405060000 00 0001 63 00 0003 244142 0001 78")), lim_, "");
+  o = negotiate(decode(connect_frame("00044d51545405060000 00 0001 63 00 0003 244142 0001 78")),
+                lim_, "");
   EXPECT_EQ(o.code, reason::topic_name_invalid);  // "$AB"
   // Will payload over the bound: quota exceeded (3.1.1: server unavailable).
   lim_.max_will_payload = 2;
-  o = negotiate(decode(connect_frame("00044d51545404060000 0001 63 0001 74 0003 787878")), lim_, "");
+  o = negotiate(decode(connect_frame("00044d51545404060000 0001 63 0001 74 0003 787878")), lim_,
+                "");
   EXPECT_EQ(o.code, reason::quota_exceeded);
   EXPECT_EQ(connack_hex(o), "20020003");
   lim_.max_will_payload = 100;
   // 5.0 will properties: payload format 1 with a payload that is not UTF-8.
-  o = negotiate(decode(connect_frame("00044d51545405060000 00 0001 63 02 0101 0001 74 0001 ff")), lim_, "");
+  o = negotiate(decode(connect_frame("00044d51545405060000 00 0001 63 02 0101 0001 74 0001 ff")),
+                lim_, "");
   EXPECT_EQ(o.code, reason::payload_format_invalid);
   // Will delay, message expiry and forwarded properties (user property, content type).
   o = negotiate(decode(connect_frame("00044d51545405360000 00 0001 63"
-                       "18 180000000a 020000003c 260001610001 62 030004 74657874"
-                       "0003 612f62 0002 6869")),
+                                     "18 180000000a 020000003c 260001610001 62 030004 74657874"
+                                     "0003 612f62 0002 6869")),
                 lim_, "");
   ASSERT_EQ(o.code, reason::success) << o.what;
   const will_message& w = o.params.will;
@@ -211,7 +217,8 @@ TEST_F(mqtt_connect, enhanced_authentication_refused) {
 TEST_F(mqtt_connect, windows_and_limits_from_5_0_properties) {
   lim_.max_inflight = 4;
   const connect_outcome o = negotiate(
-      decode(connect_frame("00044d5154540502003c 0d 21ffff 2700000400 220100 1700 0001 63")), lim_, "");
+      decode(connect_frame("00044d5154540502003c 0d 21ffff 2700000400 220100 1700 0001 63")), lim_,
+      "");
   ASSERT_EQ(o.code, reason::success);
   EXPECT_EQ(o.params.outbound_window, 4);  // ours is smaller than the client's 65535
   EXPECT_EQ(o.params.client_max_packet_size, 1024u);

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mqtt/decoder.h"
 #include "hex.h"
+#include "mqtt/decoder.h"
 
 namespace wsa::mqtt::test {
 
@@ -40,15 +40,21 @@ inline std::string describe_properties(const properties& p) {
   std::string out;
   auto add = [&](const std::string& s) { out += " " + s; };
   using id = property_id;
-  if (p.has(id::payload_format_indicator)) add("format=" + std::to_string(p.payload_format_indicator));
-  if (p.has(id::message_expiry_interval)) add("expiry=" + std::to_string(p.message_expiry_interval));
+  if (p.has(id::payload_format_indicator))
+    add("format=" + std::to_string(p.payload_format_indicator));
+  if (p.has(id::message_expiry_interval))
+    add("expiry=" + std::to_string(p.message_expiry_interval));
   if (p.has(id::content_type)) add("content_type=" + printable(p.content_type));
   if (p.has(id::response_topic)) add("response_topic=" + printable(p.response_topic));
   if (p.has(id::correlation_data)) add("correlation=" + printable(p.correlation_data));
-  if (p.has(id::subscription_identifier)) add("sub_id=" + std::to_string(p.subscription_identifier));
-  if (p.has(id::session_expiry_interval)) add("session_expiry=" + std::to_string(p.session_expiry_interval));
-  if (p.has(id::request_problem_information)) add("problem_info=" + std::to_string(p.request_problem_information));
-  if (p.has(id::request_response_information)) add("response_info=" + std::to_string(p.request_response_information));
+  if (p.has(id::subscription_identifier))
+    add("sub_id=" + std::to_string(p.subscription_identifier));
+  if (p.has(id::session_expiry_interval))
+    add("session_expiry=" + std::to_string(p.session_expiry_interval));
+  if (p.has(id::request_problem_information))
+    add("problem_info=" + std::to_string(p.request_problem_information));
+  if (p.has(id::request_response_information))
+    add("response_info=" + std::to_string(p.request_response_information));
   if (p.has(id::will_delay_interval)) add("will_delay=" + std::to_string(p.will_delay_interval));
   if (p.has(id::reason_string)) add("reason_string=" + printable(p.reason_string));
   if (p.has(id::receive_maximum)) add("receive_max=" + std::to_string(p.receive_maximum));

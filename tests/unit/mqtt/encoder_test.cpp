@@ -2,6 +2,8 @@
 // (captures.h) where the packet is the same, against the specification's layouts elsewhere;
 // sizes agree with what is written; PUBLISH heads + shared bodies make whole packets that
 // the decoder reads back.
+#include "mqtt/encoder.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "decode_util.h"
-#include "mqtt/encoder.h"
 #include "mqtt/publish.h"
 
 namespace wsa::mqtt::test {
@@ -122,14 +123,14 @@ TEST(mqtt_encoder, acknowledgements) {
 TEST(mqtt_encoder, suback_unsuback_ping_disconnect) {
   EXPECT_EQ(suback(protocol::v311, 1, {reason::granted_qos1, reason::granted_qos1}),
             norm("900400010101"));
-  EXPECT_EQ(suback(protocol::v5, 1, {reason::granted_qos1, reason::success}) , norm("9005000100 0100"));
+  EXPECT_EQ(suback(protocol::v5, 1, {reason::granted_qos1, reason::success}),
+            norm("9005000100 0100"));
   EXPECT_EQ(suback(protocol::v5, 1, {reason::granted_qos1, reason::granted_qos1}),
             norm("90050001000101"));
-  EXPECT_EQ(suback(protocol::v311, 3, {reason::topic_filter_invalid, reason::not_authorized,
-                                       reason::success}),
+  EXPECT_EQ(suback(protocol::v311, 3,
+                   {reason::topic_filter_invalid, reason::not_authorized, reason::success}),
             norm("9005000380 8000"));
-  EXPECT_EQ(suback(protocol::v5, 3, {reason::topic_filter_invalid, reason::not_authorized},
-                   "bad"),
+  EXPECT_EQ(suback(protocol::v5, 3, {reason::topic_filter_invalid, reason::not_authorized}, "bad"),
             norm("900b0003 06 1f0003626164 8f87"));
   EXPECT_EQ(unsuback(protocol::v311, 4, {reason::success, reason::success}), norm("b0020004"));
   EXPECT_EQ(unsuback(protocol::v5, 4, {reason::success, reason::success}), norm("b0050004000000"));
@@ -188,19 +189,22 @@ TEST(mqtt_encoder, publish_shared_frame_and_variants) {
   EXPECT_FALSE(uses_shared_frame({.topic_alias = 1}));
   EXPECT_FALSE(uses_shared_frame({.has_message_expiry = true}));
   EXPECT_EQ(publish(protocol::v311, m, {}), hex(shared));
-  EXPECT_EQ(publish(protocol::v311, m, {.qos = 1, .packet_id = 0x1234, .dup = true, .retain = true}),
-            norm("3b06000174123470"));
+  EXPECT_EQ(
+      publish(protocol::v311, m, {.qos = 1, .packet_id = 0x1234, .dup = true, .retain = true}),
+      norm("3b06000174123470"));
   // 5.0: an alias with its topic, then the alias alone (topic omitted), the expiry left.
   EXPECT_EQ(publish(protocol::v5, m, {}), norm("3005000174 00 70"));
   EXPECT_EQ(publish(protocol::v5, m, {.topic_alias = 3}), norm("3008000174 03 230003 70"));
   EXPECT_EQ(publish(protocol::v5, m, {.topic_alias = 3, .omit_topic = true}),
             norm("30070000 03 230003 70"));
-  EXPECT_EQ(publish(protocol::v5, m,
-                    {.qos = 1, .packet_id = 9, .has_message_expiry = true,
-                     .message_expiry_interval = 59}),
-            norm("320c0001740009 05 020000003b 70"));
+  EXPECT_EQ(
+      publish(
+          protocol::v5, m,
+          {.qos = 1, .packet_id = 9, .has_message_expiry = true, .message_expiry_interval = 59}),
+      norm("320c0001740009 05 020000003b 70"));
   const std::string props = unhex("0101 030004 74657874");  // format 1, content type "text"
-  EXPECT_EQ(publish(protocol::v5, {"t", "p", props}, {}), norm("300e000174 09 0101030004746578 74 70"));
+  EXPECT_EQ(publish(protocol::v5, {"t", "p", props}, {}),
+            norm("300e000174 09 0101030004746578 74 70"));
 }
 
 TEST(mqtt_encoder, patched_heads_equal_written_heads) {
@@ -229,17 +233,17 @@ TEST(mqtt_encoder, publish_decodes_back) {
   // What the server sends is a PUBLISH the decoder (which reads the same format) accepts,
   // whatever the sizes (remaining lengths of 1 to 3 bytes) and options.
   for (protocol level : {protocol::v311, protocol::v5}) {
-    const std::string connect =
-        level == protocol::v5 ? unhex("100e00044d5154540502003c00000163")
-                              : unhex("100d00044d5154540402003c000163");
+    const std::string connect = level == protocol::v5 ? unhex("100e00044d5154540502003c00000163")
+                                                      : unhex("100d00044d5154540402003c000163");
     for (std::size_t size : {0, 1, 100, 127, 128, 16'383, 16'384, 70'000}) {
       const std::string payload(size, 'p');
       const std::string props = level == protocol::v5 ? unhex("26000161000162") : "";
       const outgoing_message m{"a/b", payload, props};
       for (const delivery& d : {delivery{}, delivery{.qos = 1, .packet_id = 77, .dup = true},
-                                delivery{.retain = true, .topic_alias = 2,
-                                         .has_message_expiry = true,
-                                         .message_expiry_interval = 5}}) {
+                                delivery{.retain = true,
+                                .topic_alias = 2,
+                                .has_message_expiry = true,
+                                .message_expiry_interval = 5}}) {
         if (level == protocol::v311 && d.topic_alias != 0) {
           continue;
         }

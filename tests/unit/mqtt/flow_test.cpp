@@ -68,7 +68,7 @@ TEST(mqtt_inbound, idem_keys) {
   EXPECT_NE(k, qos2_idem_key("alice/sensor-2", 7));
   EXPECT_NE(k, qos2_idem_key("alice/sensor-1", 8));
   const std::string longest = qos2_idem_key(std::string(1000, 'x'), UINT64_MAX);
-  EXPECT_LE(longest.size(), 64u);  // PROTOCOL.md: 1-64 printable ASCII
+  EXPECT_LE(longest.size(), 64u);  // an idem key is 1-64 printable ASCII
   for (const char c : longest) {
     EXPECT_TRUE(c >= 0x21 && c <= 0x7e);
   }

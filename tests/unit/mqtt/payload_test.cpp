@@ -1,6 +1,6 @@
-// Payload <-> data (PROTOCOL.md, "MQTT"): each kind both ways, the documented exceptions,
-// and round trips of random payloads: every payload that is not itself a JSON string or a
-// $b64 object comes back to MQTT subscribers byte for byte.
+// Payload <-> data (docs/protocol.md, "MQTT mapping"): each kind both ways, the documented
+// exceptions, and round trips of random payloads: every payload that is not itself a JSON string or
+// a $b64 object comes back to MQTT subscribers byte for byte.
 #include "mqtt/payload.h"
 
 #include <gtest/gtest.h>
@@ -58,8 +58,8 @@ TEST(mqtt_payload, text_becomes_a_json_string) {
 TEST(mqtt_payload, other_bytes_become_b64) {
   EXPECT_EQ(classify_payload("\x00\x01\xff"s), payload_kind::binary);
   EXPECT_EQ(to_data("\x00\x01\xff"s), "{\"$b64\":\"AAH/\"}");
-  EXPECT_EQ(to_data("\xc3\x28"), "{\"$b64\":\"wyg=\"}");        // bad UTF-8
-  EXPECT_EQ(to_data("\xed\xa0\x80"), "{\"$b64\":\"7aCA\"}");     // a surrogate
+  EXPECT_EQ(to_data("\xc3\x28"), "{\"$b64\":\"wyg=\"}");      // bad UTF-8
+  EXPECT_EQ(to_data("\xed\xa0\x80"), "{\"$b64\":\"7aCA\"}");  // a surrogate
   EXPECT_EQ(to_data("ab\xff"), "{\"$b64\":\"YWL/\"}");
   EXPECT_EQ(to_data("\xff"), "{\"$b64\":\"/w==\"}");
 }
@@ -77,11 +77,11 @@ TEST(mqtt_payload, data_back_to_bytes) {
   EXPECT_EQ(to_payload("{\"\\u0024b64\":\"AAH/\"}"), "\x00\x01\xff"s);
   EXPECT_EQ(to_payload("{\"$b64\":\"\"}"), "");
   // Anything else is the JSON text itself.
-  for (const char* json : {"{\"t\":21.5}", "21.5", "null", "[\"AAH/\"]", " 1 ",
-                           "{\"$b64\":\"AAH/\",\"x\":1}", "{\"x\":1,\"$b64\":\"AAH/\"}",
-                           "{\"$b64\":\"not base64!\"}", "{\"$b64\":\"AAH\"}",
-                           "{\"$b64\":\"AA==AA==\"}", "{\"$b64\":1}", "{\"$B64\":\"AAH/\"}",
-                           "\"\\ud800\"", "{\"$b64\":\"\\ud800\"}"}) {
+  for (const char* json :
+       {"{\"t\":21.5}", "21.5", "null", "[\"AAH/\"]", " 1 ", "{\"$b64\":\"AAH/\",\"x\":1}",
+        "{\"x\":1,\"$b64\":\"AAH/\"}", "{\"$b64\":\"not base64!\"}", "{\"$b64\":\"AAH\"}",
+        "{\"$b64\":\"AA==AA==\"}", "{\"$b64\":1}", "{\"$B64\":\"AAH/\"}", "\"\\ud800\"",
+        "{\"$b64\":\"\\ud800\"}"}) {
     EXPECT_EQ(to_payload(json), json) << json;
   }
 }
@@ -105,9 +105,9 @@ TEST(mqtt_payload, round_trips) {
     }
     return s;
   };
-  const std::string text_pieces[] = {"a", " ", "\"", "\\", "\n", "\x01", "\xc3\xa9",
-                                     "\xf0\x9f\x98\x80", "{", "}", "[", "]", ":", ",", "1",
-                                     "$b64", "\x7f", "true"};
+  const std::string text_pieces[] = {
+      "a", " ", "\"", "\\", "\n",   "\x01", "\xc3\xa9", "\xf0\x9f\x98\x80", "{", "}", "[",
+      "]", ":", ",",  "1",  "$b64", "\x7f", "true"};
   int exceptions = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string payload;
@@ -142,9 +142,9 @@ TEST(mqtt_payload, round_trips) {
       }
       return t;
     }();
-    const bool decoded_on_the_way_back =
-        kind == payload_kind::json && !trimmed.empty() && (trimmed[0] == '"' || trimmed[0] == '{') &&
-        back != payload;
+    const bool decoded_on_the_way_back = kind == payload_kind::json && !trimmed.empty() &&
+                                         (trimmed[0] == '"' || trimmed[0] == '{') &&
+                                         back != payload;
     if (decoded_on_the_way_back) {
       // Only a JSON string or a $b64 object may come back decoded, and then it must be
       // what its JSON says.

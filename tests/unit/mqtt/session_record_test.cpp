@@ -20,8 +20,12 @@ session_record sample() {
   r.next_reception = 300;
   r.qos2_held = {{7, 298}, {65535, 299}};
   r.subscriptions = {
-      {"sensors/#", {.qos = 1, .no_local = true, .retain_as_published = true,
-                     .retain_handling = 2, .subscription_id = 268'435'455}},
+      {"sensors/#",
+       {.qos = 1,
+        .no_local = true,
+        .retain_as_published = true,
+        .retain_handling = 2,
+        .subscription_id = 268'435'455}},
       {"a/+/c", {.qos = 0}},
   };
   r.positions = {{"sensors.a", "9f2c", 57}, {"sensors.b", "", UINT64_MAX}};
@@ -115,8 +119,10 @@ TEST(mqtt_position_tracker, snapshot_pulls_back_unacknowledged) {
   EXPECT_EQ(r.resume_ts_ms, 12'500 - resume_margin_ms);
   // Unacknowledged: a:6 (acknowledged out of order after it), b:4 after the position, c in
   // another epoch, d never acknowledged.
-  const message_position unacked[] = {
-      {"a", "e1", 6, 10'400}, {"b", "e1", 4, 12'100}, {"c", "e2", 1, 13'000}, {"d", "e1", 1, 9'000}};
+  const message_position unacked[] = {{"a", "e1", 6, 10'400},
+                                      {"b", "e1", 4, 12'100},
+                                      {"c", "e2", 1, 13'000},
+                                      {"d", "e1", 1, 9'000}};
   t.snapshot(unacked, r);
   ASSERT_EQ(r.positions.size(), 2u);
   EXPECT_EQ(r.positions[0], (stored_position{"a", "e1", 5}));

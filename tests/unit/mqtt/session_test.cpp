@@ -149,14 +149,15 @@ TEST_F(mqtt_session, subscribe_permissions_and_retained) {
   auto may = [](std::string_view pattern) { return pattern != "secret" && pattern != "x.>"; };
   subscribe_outcome out;
   // a/# (rh 0), secret (refused), x/# (its `x.>` is refused), b (rh 1), c (rh 2), $share.
-  s.on_subscribe(in(0x82, "0001 00 0003 612f23 01 0006 736563726574 01 0003 782f23 00"
-                          "0001 62 11 0001 63 20 000a 2473686172652f672f61 00")
+  s.on_subscribe(in(0x82,
+                    "0001 00 0003 612f23 01 0006 736563726574 01 0003 782f23 00"
+                    "0001 62 11 0001 63 20 000a 2473686172652f672f61 00")
                      .subscribe,
                  may, out);
-  EXPECT_EQ(out.codes, (std::vector<reason>{reason::granted_qos1, reason::not_authorized,
-                                            reason::not_authorized, reason::granted_qos1,
-                                            reason::success,
-                                            reason::shared_subscriptions_not_supported}));
+  EXPECT_EQ(out.codes,
+            (std::vector<reason>{reason::granted_qos1, reason::not_authorized,
+                                 reason::not_authorized, reason::granted_qos1, reason::success,
+                                 reason::shared_subscriptions_not_supported}));
   EXPECT_EQ(out.new_patterns, (std::vector<std::string>{"a", "a.>", "b", "c"}));
   ASSERT_EQ(out.send_retained.size(), 2u);
   EXPECT_EQ(out.send_retained[0].first, "a");
@@ -263,8 +264,7 @@ TEST_F(mqtt_session, prepare_v311) {
   plan.retain_as_published = true;
   plan.subscription_ids = {3};
   delivery d;
-  ASSERT_EQ(s.prepare({"a", "x", {}}, plan, 1, true, false, 60, 0, 1'000, d),
-            prepare_result::send);
+  ASSERT_EQ(s.prepare({"a", "x", {}}, plan, 1, true, false, 60, 0, 1'000, d), prepare_result::send);
   EXPECT_FALSE(d.retain) << "3.1.1 live messages never carry the retain flag";
   EXPECT_FALSE(d.has_message_expiry);
   EXPECT_EQ(d.topic_alias, 0);
@@ -295,11 +295,12 @@ TEST_F(mqtt_session, stored_and_resumed) {
   test_message acked;
   ASSERT_TRUE(window.acknowledge(1, acked));
   s.delivered(acked.position());
-  s.delivered({"q.x", "e", 40, 1'000'400});  // a QoS 0 delivery
+  s.delivered({"q.x", "e", 40, 1'000'400});                        // a QoS 0 delivery
   s.on_publish(in(0x34, "0001 61 0009 6869").publish, allow_all);  // QoS 2, no PUBREL yet
   // The connection drops: the record goes to the store.
   std::vector<message_position> unacked;
-  window.for_each_in_flight([&](uint16_t, const test_message& m) { unacked.push_back(m.position()); });
+  window.for_each_in_flight(
+      [&](uint16_t, const test_message& m) { unacked.push_back(m.position()); });
   const session_record r = s.snapshot(unacked, 5'000'000);
   std::string stored;
   encode_session_record(r, stored);
@@ -332,8 +333,8 @@ TEST_F(mqtt_session, stored_and_resumed) {
     write_head(head.data(), protocol::v311, om, dd);
     resent.push_back(hex(head) + "/" + std::to_string(m.seq));
   });
-  EXPECT_EQ(resent, (std::vector<std::string>{"3a0a0005732f312f740002/2",
-                                              "3a0a0005732f312f740003/3"}));
+  EXPECT_EQ(resent,
+            (std::vector<std::string>{"3a0a0005732f312f740002/2", "3a0a0005732f312f740003/3"}));
 }
 
 }  // namespace

@@ -37,9 +37,9 @@ TEST(mqtt_topic, names) {
   EXPECT_EQ(tag_of("sensors/room-1/temp_c"), "sensors.room-1.temp_c");
   EXPECT_EQ(tag_of("a:b@c"), "a:b@c");
   EXPECT_EQ(tag_of(std::string(255, 'x')), std::string(255, 'x'));
-  for (const char* refused : {"", "$SYS/broker", "$share/g/a", "/a", "a/", "a//b", "a b",
-                              "a.b", "a*", "a>", "+", "#", "a/+", "a/#", "caf\xc3\xa9",
-                              "tab\there", "\x7f"}) {
+  for (const char* refused :
+       {"", "$SYS/broker", "$share/g/a", "/a", "a/", "a//b", "a b", "a.b", "a*", "a>", "+", "#",
+        "a/+", "a/#", "caf\xc3\xa9", "tab\there", "\x7f"}) {
     EXPECT_EQ(tag_of(refused), "refused") << refused;
   }
   EXPECT_EQ(tag_of(std::string(256, 'x')), "refused");
@@ -132,8 +132,8 @@ TEST(mqtt_topic, filter_patterns_match_what_mqtt_matches) {
     for (const std::string& topic : topics) {
       std::string tag;
       ASSERT_TRUE(topic_to_tag(topic, tag));
-      const bool ours = pattern_matches(p.first, tag) ||
-                        (!p.second.empty() && pattern_matches(p.second, tag));
+      const bool ours =
+          pattern_matches(p.first, tag) || (!p.second.empty() && pattern_matches(p.second, tag));
       EXPECT_EQ(ours, mqtt_matches(filter, topic)) << filter << " vs " << topic;
       ++checked;
     }
