@@ -9,14 +9,18 @@
 // - payloads map to valid JSON `data` (payload.h), and non-JSON payloads come back intact;
 // - CONNECT negotiation, SUBSCRIBE/UNSUBSCRIBE handling and topic mapping run on the
 //   decoded packets without breaking.
-// Build and run (scripts/fuzz.sh does it once the fuzz CMake convention is on main):
+// Build and run (scripts/fuzz.sh does it once the fuzz CMake convention is on main); the
+// commands are one line each, cut here to fit:
 //
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-//       -I src -I tests tests/fuzz/mqtt_decoder_fuzz.cpp src/mqtt/*.cpp src/pubsub/tag.cpp \
-//       src/pubsub/hash.cpp src/json/validate.cpp src/json/writer.cpp -lsodium \
+//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+//       -I src tests/fuzz/mqtt_decoder_fuzz.cpp src/mqtt/*.cpp src/pubsub/tag.cpp
+//       src/pubsub/hash.cpp src/json/validate.cpp src/json/writer.cpp -lsodium
 //       -o /tmp/mqtt_decoder_fuzz
-//   mkdir -p /tmp/mqtt_corpus && /tmp/mqtt_decoder_fuzz -max_total_time=300 \
-//       -dict=tests/fuzz/mqtt_decoder.dict /tmp/mqtt_corpus tests/fuzz/mqtt_decoder_seeds
+//   mkdir -p /tmp/mqtt_corpus
+//   /tmp/mqtt_decoder_fuzz -max_total_time=300 -dict=tests/fuzz/mqtt_decoder.dict
+//       /tmp/mqtt_corpus tests/fuzz/mqtt_decoder_seeds
+//
+// tests/unit/mqtt/fuzz_seeds_test.cpp replays the seeds through these checks in every build.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -30,7 +34,7 @@
 #include "mqtt/payload.h"
 #include "mqtt/publish.h"
 #include "mqtt/session.h"
-#include "unit/mqtt/decode_util.h"
+#include "../unit/mqtt/decode_util.h"
 
 namespace {
 
