@@ -1,12 +1,119 @@
-// A JSON validator as a loop over a small state machine with an explicit container stack
-// (a bit per level: object or array). See validate.h.
+// JSON validation as a loop over a small state machine with an explicit container stack (a
+// bit per level: object or array), and the unescaping of string contents. See validate.h.
 #include "json/validate.h"
 
 #include <cstdint>
 
+#include "util/hex.h"
 #include "util/utf8.h"
 
 namespace wsa {
+
+int json_hex4(std::string_view s) {
+  if (s.size() < 4) {
+    return -1;
+  }
+  int v = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const int h = hex_value(s[i]);
+    if (h < 0) {
+      return -1;
+    }
+    v = v << 4 | h;
+  }
+  return v;
+}
+
+namespace {
+
+// The four hex digits at s[at..at+4) of a \u escape.
+bool read_hex4(std::string_view s, std::size_t at, uint32_t& v) {
+  if (at + 4 > s.size()) {
+    return false;
+  }
+  const int h = json_hex4(s.substr(at, 4));
+  v = static_cast<uint32_t>(h);
+  return h >= 0;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | cp >> 6);
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | cp >> 12);
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | cp >> 18);
+    out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+}  // namespace
+
+bool unescape_json_string(std::string_view body, std::string& out) {
+  out.clear();
+  out.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i == body.size()) {
+      return false;  // only when the caller broke the valid-JSON contract
+    }
+    const char e = body[i];
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        uint32_t cp = 0;
+        if (!read_hex4(body, i + 1, cp)) {
+          return false;
+        }
+        i += 4;
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+          return false;
+        }
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+          uint32_t low = 0;
+          if (i + 2 >= body.size() || body[i + 1] != '\\' || body[i + 2] != 'u' ||
+              !read_hex4(body, i + 3, low) || low < 0xdc00 || low > 0xdfff) {
+            return false;
+          }
+          i += 6;
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:
+        out += e;
+        break;  // '"', '\\', '/'
+    }
+  }
+  return true;
+}
+
 namespace {
 
 class scanner {
@@ -88,21 +195,12 @@ class scanner {
   }
 
   bool hex4(uint32_t& v) {
-    if (end_ - p_ < 4) {
+    const int h = json_hex4(std::string_view(p_, static_cast<std::size_t>(end_ - p_)));
+    if (h < 0) {
       return false;
     }
-    v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = *p_++;
-      v <<= 4;
-      if (c >= '0' && c <= '9') {
-        v |= static_cast<uint32_t>(c - '0');
-      } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-        v |= static_cast<uint32_t>((c | 0x20) - 'a' + 10);
-      } else {
-        return false;
-      }
-    }
+    p_ += 4;
+    v = static_cast<uint32_t>(h);
     return true;
   }
 

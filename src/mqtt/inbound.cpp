@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "util/hex.h"
+
 namespace wsa::mqtt {
 
 inbound_flow::verdict inbound_flow::on_publish(uint8_t qos, uint16_t packet_id, bool enforce,
@@ -57,12 +59,8 @@ std::string qos2_idem_key(std::string_view session_key, uint64_t number) {
   unsigned char hash[16];
   crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(session_key.data()),
                      session_key.size(), nullptr, 0);
-  static constexpr char digits[] = "0123456789abcdef";
   std::string key = "mq2:";
-  for (const unsigned char b : hash) {
-    key += digits[b >> 4];
-    key += digits[b & 15];
-  }
+  append_hex(key, hash, sizeof hash);
   key += ':';
   key += std::to_string(number);
   return key;

@@ -30,107 +30,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  c = static_cast<char>(c | 0x20);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-bool read_hex4(std::string_view s, std::size_t at, uint32_t& v) {
-  if (at + 4 > s.size()) {
-    return false;
-  }
-  v = 0;
-  for (std::size_t i = at; i < at + 4; ++i) {
-    const int h = hex_value(s[i]);
-    if (h < 0) {
-      return false;
-    }
-    v = v << 4 | static_cast<uint32_t>(h);
-  }
-  return true;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | cp >> 6);
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | cp >> 12);
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | cp >> 18);
-    out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
-// The content of a JSON string literal (`body` is what lies between its quotes, valid
-// JSON), unescaped into `out`. False for a lone surrogate, which has no UTF-8 form.
-bool unescape(std::string_view body, std::string& out) {
-  out.clear();
-  out.reserve(body.size());
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i == body.size()) {
-      return false;  // only when the caller broke the valid-JSON contract
-    }
-    const char e = body[i];
-    switch (e) {
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        uint32_t cp = 0;
-        if (!read_hex4(body, i + 1, cp)) {
-          return false;
-        }
-        i += 4;
-        if (cp >= 0xdc00 && cp <= 0xdfff) {
-          return false;
-        }
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-          uint32_t low = 0;
-          if (i + 2 >= body.size() || body[i + 1] != '\\' || body[i + 2] != 'u' ||
-              !read_hex4(body, i + 3, low) || low < 0xdc00 || low > 0xdfff) {
-            return false;
-          }
-          i += 6;
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        }
-        append_utf8(out, cp);
-        break;
-      }
-      default:
-        out += e;
-        break;  // '"', '\\', '/'
-    }
-  }
-  return true;
-}
-
 // The index of the closing quote of the string literal starting at s[0] == '"', or
 // s.size() if there is none (only when the caller broke the valid-JSON contract).
 std::size_t string_end(std::string_view s) {
@@ -148,7 +47,8 @@ bool b64_member(std::string_view object, std::string& scratch, std::string_view&
     return false;
   }
   const std::size_t key_end = string_end(s);
-  if (key_end == s.size() || !unescape(s.substr(1, key_end - 1), scratch) || scratch != "$b64") {
+  if (key_end == s.size() || !unescape_json_string(s.substr(1, key_end - 1), scratch) ||
+      scratch != "$b64") {
     return false;
   }
   s = trim(s.substr(key_end + 1));
@@ -163,7 +63,7 @@ bool b64_member(std::string_view object, std::string& scratch, std::string_view&
   if (value_end == s.size() || trim(s.substr(value_end + 1)) != "}") {
     return false;  // another member follows
   }
-  if (!unescape(s.substr(1, value_end - 1), scratch)) {
+  if (!unescape_json_string(s.substr(1, value_end - 1), scratch)) {
     return false;
   }
   text = scratch;
@@ -210,7 +110,7 @@ std::string_view data_to_payload(std::string_view data, std::string& scratch) {
     if (body.find('\\') == std::string_view::npos) {
       return body;
     }
-    return unescape(body, scratch) ? std::string_view(scratch) : data;
+    return unescape_json_string(body, scratch) ? std::string_view(scratch) : data;
   }
   if (s.size() >= 2 && s.front() == '{') {
     std::string_view text;

@@ -173,5 +173,24 @@ TEST(json_validate, agrees_with_the_command_parser) {
   }
 }
 
+TEST(json_validate, unescape_string_contents) {
+  std::string out;
+  ASSERT_TRUE(unescape_json_string("plain", out));
+  EXPECT_EQ(out, "plain");
+  ASSERT_TRUE(unescape_json_string("a\\\"b\\/\\b\\f\\n\\r\\t\\/", out));
+  EXPECT_EQ(out, "a\"b/\b\f\n\r\t/");
+  ASSERT_TRUE(unescape_json_string("\\u0041\\u00e9\\u20AC\\ud83d\\ude00\\u0000", out));
+  EXPECT_EQ(out, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"s + '\0');
+  EXPECT_FALSE(unescape_json_string("\\ud800", out)) << "a lone high surrogate";
+  EXPECT_FALSE(unescape_json_string("\\udc00", out)) << "a lone low surrogate";
+  EXPECT_FALSE(unescape_json_string("\\ud800\\u0041", out));
+  EXPECT_FALSE(unescape_json_string("\\", out)) << "cut after a backslash";
+  EXPECT_FALSE(unescape_json_string("\\u12", out)) << "cut inside an escape";
+  EXPECT_EQ(json_hex4("00e9"), 0xe9);
+  EXPECT_EQ(json_hex4("FFFF"), 0xffff);
+  EXPECT_EQ(json_hex4("12g4"), -1);
+  EXPECT_EQ(json_hex4("123"), -1);
+}
+
 }  // namespace
 }  // namespace wsa

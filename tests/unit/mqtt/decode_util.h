@@ -27,10 +27,9 @@ inline std::string printable(std::string_view s) {
     if (u >= 0x20 && u < 0x7f && c != '\\') {
       out += c;
     } else {
-      static constexpr char digits[] = "0123456789abcdef";
       out += "\\x";
-      out += digits[u >> 4];
-      out += digits[u & 15];
+      out += hex_digits[u >> 4];
+      out += hex_digits[u & 15];
     }
   }
   return out;
