@@ -29,15 +29,30 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
   assert.ok(existsSync(chromiumPath),
     `Chromium not found at ${chromiumPath}: scripts/install-deps.sh installs Debian's chromium package`);
   mkdirSync(artifacts, { recursive: true });
+  // Cleanups run last-registered first (the browser closes before its profile is removed);
+  // a failing one (a server's sanitizer report) still fails the test.
+  const cleanups = [];
+  const defer = (cleanup) => cleanups.push(cleanup);
+  t.after(async () => {
+    let failure = null;
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure) throw failure;
+  });
   const work = mkdtempSync(path.join(os.tmpdir(), 'wsa-browser-'));
-  t.after(() => rmSync(work, { recursive: true, force: true }));
+  defer(() => rmSync(work, { recursive: true, force: true, maxRetries: 5 }));
 
   // ---- the back end: Redis, a node serving the site, tokens, simulated devices ----
   const redis = await startRedis(t, work);
   const keys = await makeKeys(work);
   const serverArgs = ['--broker', redis.url, '--static', site, '--stats-tag', 'sys.wsagent.stats'];
   let server = await Server.start({ jwks: keys.jwks, args: serverArgs });
-  t.after(() => server.stop('SIGKILL'));
+  defer(() => server.stop('SIGKILL'));
   const origin = `http://127.0.0.1:${server.port}`;
   const pageToken = (name) => keys.mint({ sub: name, pub: ['chat.>', 'iot.*.cmd'], subscribe: ['chat.>', 'iot.>', 'sys.>'] });
   const devices = ['d1', 'd2'];
@@ -51,7 +66,7 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
   let deviceLog = '';
   simulator.stdout.on('data', (b) => (deviceLog += b));
   simulator.stderr.on('data', (b) => (deviceLog += b));
-  t.after(() => simulator.kill('SIGKILL'));
+  defer(() => simulator.kill('SIGKILL'));
 
   // ---- the browser ----
   let context;
@@ -63,7 +78,7 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
   } catch (error) {
     assert.fail(`Chromium could not start (${chromiumPath}): ${error.message}`);
   }
-  t.after(() => context.close());
+  defer(() => context.close());
   const problems = [];
   const open = async (app, name) => {
     const page = await context.newPage();
@@ -131,7 +146,7 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
     await alice.press('#text', 'Enter');
     // Meanwhile a backend publishes through another node of the same Redis.
     const other = await Server.start({ jwks: keys.jwks, args: ['--broker', redis.url] });
-    t.after(() => other.stop('SIGKILL'));
+    defer(() => other.stop('SIGKILL'));
     const backend = await keys.mint({ sub: 'backend', pub: ['chat.>'] });
     for (let i = 1; i <= 3; i++) {
       const response = await fetch(`http://127.0.0.1:${other.port}/api/publish`, {

@@ -63,9 +63,15 @@ export class Server {
     server.process.stdout.on('data', (b) => (server.log += b));
     server.process.stderr.on('data', (b) => (server.log += b));
     server.exited = new Promise((resolve) => server.process.on('exit', (code, signal) => resolve({ code, signal })));
-    await waitFor(() => /msg=listening addr=127\.0\.0\.1:(\d+)/.test(server.log) || server.process.exitCode !== null, 10000,
-      () => `wsagent did not start: ${server.log}`);
-    const match = /msg=listening addr=127\.0\.0\.1:(\d+)/.exec(server.log);
+    const listening = /msg=listening addr=127\.0\.0\.1:(\d+)/;
+    try {
+      await waitFor(() => listening.test(server.log) || server.process.exitCode !== null, 10000,
+        () => `wsagent to start: ${server.log}`);
+    } catch (error) {
+      server.process.kill('SIGKILL');  // never leave it running
+      throw error;
+    }
+    const match = listening.exec(server.log);
     if (!match) {
       throw new Error(`wsagent exited: ${server.log}`);
     }

@@ -54,10 +54,11 @@ test('idem: a publish whose ok was lost is sent again and published once', { ski
   const reader = await connected(client(t, server.url));
   const { messages } = collect(reader.subscribe('idem.a'));
   await reader.getSubscription('idem.a').ready();
+  const lost = next(c, 'connecting');
   proxy.set('deafen');  // the publish reaches the server; its ok does not come back
   const published = c.publish('idem.a', 'once');
   await waitFor(() => messages.length === 1);
-  await next(c, 'connecting');
+  await lost;
   proxy.set('forward');
   assert.equal(await published, messages[0].seq);
   await sleep(300);

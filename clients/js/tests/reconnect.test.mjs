@@ -95,6 +95,7 @@ test('a publish lost on a dead link is sent again on the next connection', async
 
 test('after an embedded-broker restart the new epoch is reported as a gap and new messages flow', async (t) => {
   const first = await Server.start();
+  t.after(() => first.stop('SIGKILL'));
   const c = await connected(client(t, first.url, fast));
   const sub = c.subscribe('chat.epoch');
   const { messages, gaps } = collect(sub);
@@ -107,9 +108,11 @@ test('after an embedded-broker restart the new epoch is reported as a gap and ne
   const lost = next(c, 'connecting');
   await first.stop('SIGTERM');
   assert.equal((await lost).code, 1001);  // the server drained
+  // Listen first: the client may be back before Server.start has read the server's log.
+  const resubscribed = next(sub, 'subscribed', 15000);
   const second = await Server.start({ port: first.port });
   t.after(() => second.stop('SIGKILL'));
-  const after = await next(sub, 'subscribed', 15000);
+  const after = await resubscribed;
   assert.equal(after.resubscribed, true);
   assert.notEqual(after.epoch, before.epoch);
   await waitFor(() => gaps.length === 1);
@@ -127,6 +130,7 @@ test('with Redis, messages published while a node was down are recovered without
   const redis = await startRedis(t, dir);
   const broker = ['--broker', redis.url];
   const nodeA = await Server.start({ args: broker });
+  t.after(() => nodeA.stop('SIGKILL'));
   const nodeB = await Server.start({ args: broker });
   t.after(() => nodeB.stop('SIGKILL'));
   const c = await connected(client(t, nodeA.url, fast));
@@ -137,14 +141,16 @@ test('with Redis, messages published while a node was down are recovered without
   await publisher.publish('chat.durable', 1);
   await waitFor(() => messages.length === 1);
 
+  const lost = next(c, 'connecting');
   await nodeA.stop('SIGKILL');  // no drain: the node just dies
-  await next(c, 'connecting');
+  await lost;
   for (let i = 2; i <= 6; i++) {
     await publisher.publish('chat.durable', i);
   }
+  const resubscribed = next(sub, 'subscribed', 15000);
   const nodeA2 = await Server.start({ port: nodeA.port, args: broker });
   t.after(() => nodeA2.stop('SIGKILL'));
-  const after = await next(sub, 'subscribed', 15000);
+  const after = await resubscribed;
   assert.equal(after.epoch, before.epoch);
   assert.equal(after.recovered, true);
   await publisher.publish('chat.durable', 7);
@@ -156,6 +162,7 @@ test('with Redis, messages published while a node was down are recovered without
 
 test('when the server asks clients to reconnect within N ms (draining), the client does', async (t) => {
   const first = await Server.start();
+  t.after(() => first.stop('SIGKILL'));
   const c = await connected(client(t, first.url, { minReconnectDelayMs: 60000, maxReconnectDelayMs: 60000 }));
   const hints = [];
   c.on('draining', (d) => hints.push(d));
@@ -167,7 +174,8 @@ test('when the server asks clients to reconnect within N ms (draining), the clie
     return;
   }
   assert.ok(delayMs <= hints[0].withinMs, `waited ${delayMs} ms, server asked for at most ${hints[0].withinMs}`);
+  const reconnected = next(c, 'connected', hints[0].withinMs + 10000);
   const second = await Server.start({ port: first.port });
   t.after(() => second.stop('SIGKILL'));
-  await next(c, 'connected', hints[0].withinMs + 10000);
+  await reconnected;
 });
