@@ -117,7 +117,7 @@ connect_outcome negotiate(const connect_packet& c, const limits& lim,
   s.outbound_alias_maximum =
       v5 ? std::min(c.props.topic_alias_maximum, lim.max_outbound_aliases) : 0;
   s.inbound_alias_maximum = v5 ? lim.topic_alias_maximum : 0;
-  s.receive_maximum = lim.receive_maximum;
+  s.receive_maximum = std::max<uint16_t>(1, lim.receive_maximum);  // 0 is no valid answer
   s.problem_information = !v5 || c.props.request_problem_information != 0;
   if (c.has_password) {
     s.token = c.password;
@@ -125,7 +125,7 @@ connect_outcome negotiate(const connect_packet& c, const limits& lim,
 
   o.connack.code = reason::success;
   if (v5) {
-    o.connack.receive_maximum = lim.receive_maximum;
+    o.connack.receive_maximum = s.receive_maximum;
     o.connack.maximum_packet_size = lim.max_packet_size;
     o.connack.topic_alias_maximum = lim.topic_alias_maximum;
   }

@@ -173,21 +173,21 @@ bool session::plan_delivery(std::string_view tag, bool from_this_client,
 }
 
 prepare_result session::prepare(const outgoing_message& m, const delivery_plan& plan,
-                                uint8_t message_qos, bool message_retain, bool retained,
-                                uint32_t expiry_s, int64_t published_ms, int64_t now_ms,
+                                const message_info& info, bool retained, int64_t now_ms,
                                 delivery& d) {
   const bool v5 = params_.level == protocol::v5;
   d = delivery{};
-  d.qos = std::min(plan.qos, message_qos);
-  d.retain = retained || (message_retain && v5 && plan.retain_as_published);
-  if (expiry_s > 0) {
-    const int64_t waited_s = std::max<int64_t>(0, now_ms - published_ms) / 1000;
-    if (waited_s >= expiry_s) {
+  d.qos = std::min(plan.qos, info.qos);
+  d.retain = retained || (info.retain && v5 && plan.retain_as_published);
+  if (info.expiry_s > 0) {
+    const int64_t waited_s = std::max<int64_t>(0, now_ms - info.published_ms) / 1000;
+    if (waited_s >= info.expiry_s) {
       return prepare_result::expired;  // [MQTT-3.3.2-5]
     }
     if (v5) {
       d.has_message_expiry = true;
-      d.message_expiry_interval = static_cast<uint32_t>(expiry_s - waited_s);  // [MQTT-3.3.2-6]
+      d.message_expiry_interval =
+          static_cast<uint32_t>(info.expiry_s - waited_s);  // [MQTT-3.3.2-6]
     }
   }
   if (v5) {

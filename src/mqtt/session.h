@@ -63,6 +63,15 @@ struct subscribe_outcome {
   std::vector<filter_patterns> send_retained;
 };
 
+/// What a message carries besides its bytes that matters to MQTT deliveries (the broker keeps
+/// it with the message).
+struct message_info {
+  uint8_t qos = 1;           ///< the QoS it was published with (WebSocket publishes: 1)
+  bool retain = false;       ///< published with the retain flag
+  uint32_t expiry_s = 0;     ///< the publisher's Message Expiry Interval; 0: none
+  int64_t published_ms = 0;  ///< wall clock of the publication (`ts`)
+};
+
 /// How one message goes out to this client, or why it does not.
 enum class prepare_result : uint8_t { send, expired, too_large };
 
@@ -120,14 +129,12 @@ class session {
   bool plan_delivery(std::string_view tag, bool from_this_client, delivery_plan& plan) const;
 
   /// Fills `d` for a delivery of `m` planned by `plan`, right before it is written (topic
-  /// aliases are assigned in the order packets go out). `message_qos`: the QoS it was
-  /// published with (1 for WebSocket publishes); `retained`: a retained message sent on
-  /// subscribe. Message expiry: `expiry_s` > 0 is the publisher's interval, counted from
-  /// `published_ms` (wall clock, as `now_ms`). `too_large`: the client's Maximum Packet
-  /// Size forbids it; MQTT then drops it as if delivered ([MQTT-3.1.2-25]).
-  prepare_result prepare(const outgoing_message& m, const delivery_plan& plan, uint8_t message_qos,
-                         bool message_retain, bool retained, uint32_t expiry_s,
-                         int64_t published_ms, int64_t now_ms, delivery& d);
+  /// aliases are assigned in the order packets go out). `retained`: a retained message sent
+  /// on subscribe. `now_ms`: wall clock, as `message_info::published_ms`. `too_large`: the
+  /// client's Maximum Packet Size forbids it; MQTT then drops it as if delivered
+  /// ([MQTT-3.1.2-25]).
+  prepare_result prepare(const outgoing_message& m, const delivery_plan& plan,
+                         const message_info& info, bool retained, int64_t now_ms, delivery& d);
 
   /// A message was delivered (QoS 0 written, or QoS 1 acknowledged): its tag's position
   /// advances.

@@ -247,7 +247,7 @@ class peer {
     const std::string_view body =
         std::string_view(shared).substr(shared.size() - body_size(level(), m));
     delivery d;
-    ASSERT_EQ(session_->prepare(m, plan, message_qos, retained, retained, 0, 0, 0, d),
+    ASSERT_EQ(session_->prepare(m, plan, {.qos = message_qos, .retain = retained}, retained, 0, d),
               prepare_result::send);
     if (d.qos == 1) {
       uint16_t id = 0;

@@ -231,29 +231,30 @@ TEST_F(mqtt_session, prepare_deliveries) {
   const outgoing_message m{"a/b", "hi", {}};
   delivery d;
   // A WebSocket publish (QoS 1) to a QoS 1 subscription, not retained.
-  ASSERT_EQ(s.prepare(m, plan, 1, true, false, 0, 0, 0, d), prepare_result::send);
+  ASSERT_EQ(s.prepare(m, plan, {.qos = 1, .retain = true}, false, 0, d), prepare_result::send);
   EXPECT_EQ(d.qos, 1);
   EXPECT_FALSE(d.retain) << "retain as published is off";
   EXPECT_EQ(d.topic_alias, 1);
   EXPECT_FALSE(d.omit_topic);
   ASSERT_EQ(d.subscription_ids.size(), 1u);
-  ASSERT_EQ(s.prepare(m, plan, 0, false, true, 0, 0, 0, d), prepare_result::send);
+  ASSERT_EQ(s.prepare(m, plan, {.qos = 0}, true, 0, d), prepare_result::send);
   EXPECT_EQ(d.qos, 0) << "published at QoS 0";
   EXPECT_TRUE(d.retain) << "a retained message sent on subscribe";
   EXPECT_TRUE(d.omit_topic) << "the alias is known now";
   plan.retain_as_published = true;
-  ASSERT_EQ(s.prepare(m, plan, 1, true, false, 0, 0, 0, d), prepare_result::send);
+  ASSERT_EQ(s.prepare(m, plan, {.qos = 1, .retain = true}, false, 0, d), prepare_result::send);
   EXPECT_TRUE(d.retain);
   // Message expiry: 60 s from the publish, 15.5 s waited -> 45 s left; 60 s waited -> gone.
-  ASSERT_EQ(s.prepare(m, plan, 1, false, false, 60, 1'000, 16'500, d), prepare_result::send);
+  ASSERT_EQ(s.prepare(m, plan, {.qos = 1, .expiry_s = 60, .published_ms = 1'000}, false, 16'500, d),
+            prepare_result::send);
   EXPECT_TRUE(d.has_message_expiry);
   EXPECT_EQ(d.message_expiry_interval, 45u);
-  EXPECT_EQ(s.prepare(m, plan, 1, false, false, 60, 1'000, 61'000, d), prepare_result::expired);
+  EXPECT_EQ(s.prepare(m, plan, {.qos = 1, .expiry_s = 60, .published_ms = 1'000}, false, 61'000, d),
+            prepare_result::expired);
   // Over the client's maximum packet size: not sent, and no alias spent on it.
   const std::string big(40, 'x');
-  EXPECT_EQ(s.prepare({"q", big, {}}, plan, 1, false, false, 0, 0, 0, d),
-            prepare_result::too_large);
-  ASSERT_EQ(s.prepare({"q", "", {}}, plan, 1, false, false, 0, 0, 0, d), prepare_result::send);
+  EXPECT_EQ(s.prepare({"q", big, {}}, plan, {.qos = 1}, false, 0, d), prepare_result::too_large);
+  ASSERT_EQ(s.prepare({"q", "", {}}, plan, {.qos = 1}, false, 0, d), prepare_result::send);
   EXPECT_EQ(d.topic_alias, 2) << "alias 2 was still free";
 }
 
@@ -264,13 +265,15 @@ TEST_F(mqtt_session, prepare_v311) {
   plan.retain_as_published = true;
   plan.subscription_ids = {3};
   delivery d;
-  ASSERT_EQ(s.prepare({"a", "x", {}}, plan, 1, true, false, 60, 0, 1'000, d), prepare_result::send);
+  ASSERT_EQ(
+      s.prepare({"a", "x", {}}, plan, {.qos = 1, .retain = true, .expiry_s = 60}, false, 1'000, d),
+      prepare_result::send);
   EXPECT_FALSE(d.retain) << "3.1.1 live messages never carry the retain flag";
   EXPECT_FALSE(d.has_message_expiry);
   EXPECT_EQ(d.topic_alias, 0);
   EXPECT_TRUE(d.subscription_ids.empty());
   plan.qos = 0;
-  ASSERT_EQ(s.prepare({"a", "x", {}}, plan, 1, false, false, 0, 0, 0, d), prepare_result::send);
+  ASSERT_EQ(s.prepare({"a", "x", {}}, plan, {.qos = 1}, false, 0, d), prepare_result::send);
   EXPECT_TRUE(uses_shared_frame(d));
 }
 
