@@ -18,9 +18,9 @@ test('index.d.ts type-checks a typical use under --strict', async () => {
   assert.equal(result.code ?? 0, 0, `${result.stdout}${result.stderr}`);
 });
 
-test('npm pack ships the sources, the declarations and the README', async () => {
+test('npm pack ships the sources, the declarations, the README and the licence', async () => {
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: path.resolve(here, '..') });
   const files = JSON.parse(stdout)[0].files.map((f) => f.path).sort();
-  assert.ok(files.includes('index.d.ts') && files.includes('src/index.js') && files.includes('package.json'), files.join());
+  assert.ok(files.includes('index.d.ts') && files.includes('src/index.js') && files.includes('package.json') && files.includes('LICENSE'), files.join());
   assert.deepEqual(files.filter((f) => f.startsWith('tests/')), []);
 });
