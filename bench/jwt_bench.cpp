@@ -10,7 +10,7 @@
 
 #include "auth/jwt.h"
 #include "auth/keys.h"
-#include "auth/mint.h"
+#include "tools/mint.h"
 #include "auth/perm.h"
 
 namespace {

@@ -5,13 +5,11 @@
 #include <vector>
 
 #include "auth/keys.h"
-#include "auth/tools.h"
 #include "cli/command_line.h"
 #include "obs/log.h"
 #include "server/node.h"
+#include "tools/commands.h"
 #include "wsa/version.h"
-
-extern char** environ;
 
 namespace {
 
@@ -57,7 +55,7 @@ int run_serve(const wsa::config& cfg) {
 int main(int argc, char** argv) {
   wsa::invocation inv;
   std::string message;
-  switch (wsa::parse_command_line(argc, argv, environ, inv, message)) {
+  switch (wsa::parse_command_line(argc, argv, inv, message)) {
     case wsa::parse_status::exit_success:
       std::fputs(message.c_str(), stdout);
       return 0;
@@ -67,12 +65,8 @@ int main(int argc, char** argv) {
     case wsa::parse_status::ok:
       break;
   }
-  wsa::log_level level = wsa::log_level::info;
-  wsa::parse_log_level(inv.serve.log_level, level);
-  wsa::set_log_level(level);
-  wsa::log_format format = wsa::log_format::text;
-  wsa::parse_log_format(inv.serve.log_format, format);
-  wsa::set_log_format(format);
+  wsa::set_log_level(inv.serve.log_level);
+  wsa::set_log_format(inv.serve.log_format);
   for (const std::string& warning : inv.warnings) {
     WSA_LOG(warn, warning);
   }

@@ -1,46 +1,80 @@
-// The server's configuration: every option of `wsagent serve`. Filled by src/cli from, in
-// order of precedence, command-line flags, WSAGENT_* environment variables, an optional
-// config file and these defaults. Read-only once the shards start.
+// The server's configuration: every option of `wsagent serve`, as typed values. Filled once
+// by src/cli from, in order of precedence, command-line flags, WSAGENT_* environment
+// variables, an optional config file and these defaults; every value is checked there, so
+// nothing here is parsed again. Read-only once the shards start.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "obs/log.h"
+
 namespace wsa {
+
+/// `--listen`: the syntax is checked; the name is resolved when the node binds.
+struct listen_endpoint {
+  std::string host;   ///< name or address, without brackets; empty: all IPv4 addresses
+  uint16_t port = 8080;  ///< 0: any free port
+  bool ipv6 = false;     ///< written in brackets
+
+  /// As the user writes it: "host:port", "[v6]:port", ":port".
+  std::string text() const {
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
+};
+
+/// One Redis server of `--broker redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
+struct redis_endpoint {
+  std::string host;  ///< name, IPv4 or IPv6 (without brackets)
+  uint16_t port = 6379;
+  std::string username;  ///< Redis 6 ACL user; empty: "default"
+  std::string password;  ///< percent-decoded; meaningful only when has_password
+  bool has_password = false;
+  uint32_t db = 0;  ///< SELECT index
+};
+
+/// `--broker`. A new scheme (redis-cluster://, redis-sentinel://, with several seed
+/// endpoints) adds a kind here and a row to the scheme table in src/cli/endpoints.cpp.
+struct broker_url {
+  enum class kind { embedded, redis };
+  kind type = kind::embedded;
+  redis_endpoint redis;          ///< when type == redis
+  std::string shown = "embedded";  ///< the URL with any password as "***": for logs and help
+};
 
 struct config {
   // Network.
-  std::string listen = "0.0.0.0:8080";  ///< host:port; port 0 picks a free port
-  unsigned shards = 0;                  ///< 0: one per CPU the process may run on
-  bool pin_shards = true;               ///< pin shard i to the i-th allowed CPU
-  std::string node_id;                  ///< "node" in hello; empty: the host name
+  listen_endpoint listen{"0.0.0.0", 8080, false};
+  unsigned shards = 0;     ///< 0: one per CPU the process may run on
+  bool pin_shards = true;  ///< pin shard i to the i-th allowed CPU
+  std::string node_id;     ///< "node" in hello; empty: the host name
 
   // Limits (bad or greedy clients).
-  uint32_t max_message_bytes = 64 * 1024;       ///< inbound WebSocket message (1009 past it)
-  uint32_t max_connections = 100000;            ///< per node; past it new sockets get 503
-  uint32_t max_tags_per_connection = 256;       ///< subscriptions held by one connection
-  uint32_t max_outbound_bytes = 1024 * 1024;    ///< queued per connection; past it: 4008
-  uint32_t max_header_bytes = 8192;             ///< HTTP request head (431 past it)
-  uint32_t handshake_timeout_ms = 5000;         ///< time to send a complete request head
-  uint32_t idle_timeout_ms = 60000;             ///< ping a silent client; close if no answer
-  uint32_t drain_timeout_ms = 5000;             ///< SIGTERM: close clients, exit by then
+  uint32_t max_message_bytes = 64 * 1024;     ///< inbound WebSocket message (1009 past it)
+  uint32_t max_connections = 100000;          ///< per node; past it new sockets get 503
+  uint32_t max_tags_per_connection = 256;     ///< subscriptions held by one connection
+  uint32_t max_outbound_bytes = 1024 * 1024;  ///< queued per connection; past it: 4008
+  uint32_t max_header_bytes = 8192;           ///< HTTP request head (431 past it)
+  uint32_t handshake_timeout_ms = 5000;       ///< time to send a complete request head
+  uint32_t idle_timeout_ms = 60000;           ///< ping a silent client; close if no answer
+  uint32_t drain_timeout_ms = 5000;           ///< SIGTERM: close clients, exit by then
 
   // Broker.
-  std::string broker = "embedded";  ///< "embedded" or redis://[:password@]host:port[/db]
-  uint32_t history_size = 256;      ///< messages kept per tag for `since` recovery
-  uint32_t history_max_age_s = 0;   ///< Redis history trim by age; 0: by count only
+  broker_url broker;              ///< embedded, or Redis shared by many nodes
+  uint32_t history_size = 256;    ///< messages kept per tag for `since` recovery
+  uint32_t history_max_age_s = 0;  ///< Redis history trim by age; 0: by count only
 
   // Authentication.
-  bool no_auth = false;                 ///< development only: everyone may do everything
-  std::string jwks_file;                ///< Ed25519 public keys (RFC 7517 JWKS)
-  std::string hmac_secret_file;         ///< HS256 shared secret
-  uint32_t auth_timeout_ms = 5000;      ///< time to send the first `auth` frame
-  uint32_t token_leeway_s = 30;         ///< clock skew allowed on exp/nbf
-  uint32_t max_token_bytes = 8192;      ///< longer tokens are refused unread
+  bool no_auth = false;             ///< development only: everyone may do everything
+  std::string jwks_file;            ///< Ed25519 public keys (RFC 7517 JWKS)
+  std::string hmac_secret_file;     ///< HS256 shared secret
+  uint32_t auth_timeout_ms = 5000;  ///< time to send the first `auth` frame
+  uint32_t token_leeway_s = 30;     ///< clock skew allowed on exp/nbf
+  uint32_t max_token_bytes = 8192;  ///< longer tokens are refused unread
 
   // Observability.
-  std::string log_level = "info";
-  std::string log_format = "text";      ///< text (logfmt) or json (one object per line)
+  wsa::log_level log_level = wsa::log_level::info;
+  wsa::log_format log_format = wsa::log_format::text;  ///< text (logfmt) or json
   std::string stats_tag;  ///< publish the node's counters here once a second; empty: off
 
   // Web pages served beside the WebSocket endpoint.

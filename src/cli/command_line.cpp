@@ -1,105 +1,329 @@
-// The wsagent command line. See command_line.h.
+// The wsagent command line on CLI11. See command_line.h.
+//
+// CLI11 reads the words and the WSAGENT_* variables; three things are done around it (see
+// docs/architecture.md, "Options"): --help is looked for first, so that it wins over bad
+// values; the config file is applied after the parse, below flags and variables (CLI11 2.1
+// ranks a config file above the environment); errors are reworded to name where the bad
+// value came from and the closest option name.
 #include "cli/command_line.h"
 
+#include <CLI/CLI.hpp>
+
 #include "cli/help.h"
-#include "cli/options.h"
-#include "cli/values.h"
+#include "cli/option_set.h"
+#include "cli/serve.h"
+#include "cli/tool_options.h"
 
 namespace wsa {
 namespace {
 
 constexpr std::string_view commands[] = {"serve", "keygen", "token", "version"};
 
+// The CLI11 apps of one parse, writing into an invocation.
+struct command_tree {
+  CLI::App app{"", "wsagent"};
+  CLI::App* serve = nullptr;
+  CLI::App* keygen = nullptr;
+  CLI::App* token = nullptr;
+  CLI::App* version = nullptr;
+  CLI::App* help = nullptr;
+  std::string config_file;  // --config / WSAGENT_CONFIG
+  std::string help_topic;   // `wsagent help TOPIC`
+
+  explicit command_tree(invocation& out) {
+    set_help(app, "");
+    app.set_help_flag("-h,--help")->group("");
+    app.add_flag("-V,--version")->group("");
+    app.require_subcommand(0, 1);
+
+    serve = add("serve", "General");
+    option_set serve_options(*serve, true);
+    declare_serve_options(serve_options, out.serve, config_file);
+    keygen = add("keygen", "Other");
+    option_set keygen_options(*keygen, false);
+    declare_keygen_options(keygen_options, out.keygen);
+    token = add("token", "Other");
+    option_set token_options(*token, false);
+    declare_token_options(token_options, out.token);
+    version = add("version", "");
+    help = add("help", "");
+    help->add_option("command", help_topic);
+    for (CLI::App* sub : {serve, keygen, token}) {
+      // Last, so that it is listed after the options of its group.
+      sub->set_help_flag("-h,--help", "Print this help.")->group(sub == serve ? "General" : "Other");
+    }
+  }
+
+  CLI::App* add(std::string_view name, std::string_view help_group) {
+    CLI::App* sub = app.add_subcommand(std::string(name), std::string(command_summary(name)));
+    set_help(*sub, name);
+    sub->set_help_flag("-h,--help", "Print this help.")->group(std::string(help_group));
+    return sub;
+  }
+
+  CLI::App* find(std::string_view name) {
+    for (CLI::App* sub : {serve, keygen, token, version}) {
+      if (sub->get_name() == name) {
+        return sub;
+      }
+    }
+    return nullptr;
+  }
+
+  CLI::App* parsed() {
+    for (CLI::App* sub : {serve, keygen, token, version, help}) {
+      if (sub->parsed()) {
+        return sub;
+      }
+    }
+    return nullptr;
+  }
+};
+
+std::string closest_of(std::string_view word, const std::vector<std::string>& names,
+                       std::string_view prefix) {
+  const std::vector<std::string_view> candidates(names.begin(), names.end());
+  const std::string_view guess = closest_name(word, candidates);
+  return guess.empty() ? "" : " (did you mean " + std::string(prefix) + std::string(guess) + "?)";
+}
+
 std::string unknown_command(std::string_view word) {
-  std::string why = "wsagent: unknown command '" + std::string(word) + "'";
+  std::string why;
   if (word.starts_with("-")) {
     why = "wsagent: unknown option '" + std::string(word.substr(0, word.find('='))) +
           "' (options go after the command, e.g. wsagent serve --listen :8080)";
   } else {
-    const std::string_view guess = closest_name(word, commands);
-    if (!guess.empty()) {
-      why += " (did you mean " + std::string(guess) + "?)";
-    }
+    why = "wsagent: unknown command '" + std::string(word) + "'" +
+          closest_of(word, {std::begin(commands), std::end(commands)}, "");
   }
   return why + "\n(run 'wsagent --help' to list the commands)";
 }
 
-}  // namespace
+std::span<const refused_option> refused_options(const CLI::App* sub, const command_tree& tree) {
+  if (sub == tree.serve) {
+    return serve_refused_options();
+  }
+  return sub == tree.token ? token_refused_options() : std::span<const refused_option>();
+}
 
-parse_status parse_command_line(std::span<const std::string_view> args,
-                                std::span<const std::string_view> env, invocation& out,
-                                std::string& message) {
-  if (args.empty()) {
-    message = "wsagent: missing command\n\n" + top_level_help();
-    return parse_status::error;
+// A word CLI11 left over: an unknown option (never repeating its value, which may be a
+// secret) or a stray argument.
+std::string leftover_word(const CLI::App* sub, const command_tree& tree, const std::string& word,
+                          const std::string& hint) {
+  if (word.size() < 2 || word[0] != '-') {
+    return "unexpected argument '" + word + "'" + hint;
   }
-  const std::string_view word = args[0];
-  const std::span<const std::string_view> rest = args.subspan(1);
-  if (word == "-h" || word == "--help") {
-    message = top_level_help();
-    return parse_status::exit_success;
+  const bool long_form = word.starts_with("--");
+  const std::string name = word.substr(long_form ? 2 : 1, word.find('=') - (long_form ? 2 : 1));
+  const std::string spelled = (long_form ? "--" : "-") + name;
+  for (const refused_option& refused : refused_options(sub, tree)) {
+    if (refused.name == name) {
+      return spelled + ": " + std::string(refused.reason);
+    }
   }
-  if (word == "help") {
-    if (rest.empty()) {
-      message = top_level_help();
-    } else if (rest[0] == "serve") {
-      message = serve_help();
-    } else if (rest[0] == "keygen") {
-      message = keygen_help();
-    } else if (rest[0] == "token") {
-      message = token_help();
-    } else if (rest[0] == "version") {
-      message = "Usage: wsagent version\n\nPrints the version of this binary.\n";
+  std::vector<std::string> names;
+  for (const CLI::Option* option : sub->get_options()) {
+    if (!option->get_lnames().empty()) {
+      names.push_back(option->get_lnames().front());
+    }
+  }
+  return "unknown option '" + spelled + "'" + closest_of(name, names, "--") + hint;
+}
+
+// "--listen --no-auth": CLI11 would take "--no-auth" as the address; most likely the value
+// was forgotten. A value that really starts with "--" can be given as --listen=--value.
+bool forgotten_value(const CLI::App& sub, std::span<const std::string> args, std::string& why) {
+  for (std::size_t i = 0; i + 1 < args.size() && args[i] != "--"; ++i) {
+    const CLI::Option* option =
+        args[i].starts_with("--") ? sub.get_option_no_throw(args[i]) : nullptr;
+    if (option != nullptr && option->get_expected_min() > 0 && args[i + 1].starts_with("--")) {
+      why = "wsagent " + sub.get_name() + ": missing value for " + args[i] + " (the next word, '" +
+            args[i + 1] + "', is an option; write " + args[i] +
+            "=VALUE for a value starting with --)";
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string describe_error(command_tree& tree, std::span<const std::string> args,
+                           const CLI::ParseError& e) {
+  // The top level has no options of its own: words left there belong to the command, if
+  // the first word is one (e.g. `serve -- x`).
+  std::vector<std::string> leftover = tree.app.remaining(false);
+  CLI::App* sub = tree.parsed();
+  if (sub == nullptr || (!leftover.empty() && tree.find(args[0]) == nullptr)) {
+    return leftover.empty() ? "wsagent: " + std::string(e.what()) : unknown_command(leftover.front());
+  }
+  const std::string name = sub->get_name();
+  const std::string prefix = "wsagent " + name + ": ";
+  const std::string hint = sub == tree.version || sub == tree.help
+                               ? ""
+                               : "\n(run 'wsagent " + name + " --help' to list the options)";
+  const std::span<const std::string> sub_args = args.subspan(1);
+  const std::string what = e.what();
+  const std::string flag = what.substr(0, what.find(':'));
+  const std::vector<std::string> sub_leftover = sub->remaining();
+  leftover.insert(leftover.begin(), sub_leftover.begin(), sub_leftover.end());
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && !leftover.empty()) {
+    return prefix + leftover_word(sub, tree, leftover.front(), hint);
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && flag.starts_with("--")) {
+    return prefix + "missing value for " + flag + hint;
+  }
+  if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr && sub == tree.serve &&
+      flag.starts_with("--")) {
+    // The value came from the flag, or else from its WSAGENT_* variable.
+    return prefix + value_source(sub_args, flag.substr(2)) + what.substr(flag.size());
+  }
+  return prefix + what;
+}
+
+// `-h`/`--help` anywhere before a `--` wins over everything else: the command's help.
+const CLI::App* help_asked(command_tree& tree, std::span<const std::string> args) {
+  const CLI::App* command = &tree.app;
+  for (const std::string& arg : args) {
+    if (arg == "--") {
+      return nullptr;
+    }
+    if (arg == "-h" || arg == "--help") {
+      return command;
+    }
+    if (command == &tree.app) {
+      const CLI::App* sub = tree.find(arg);
+      command = sub != nullptr ? sub : command;
+    }
+  }
+  return nullptr;
+}
+
+// `args` in the reverse order CLI11 pops them in, with "--name=" given as "--name" "" (CLI11
+// would take the word after it as the value).
+std::vector<std::string> words_for_cli11(command_tree& tree, std::span<const std::string> args) {
+  std::vector<std::string> words;
+  const CLI::App* command = tree.find(args[0]);
+  bool options_ended = false;
+  for (const std::string& arg : args) {
+    options_ended |= arg == "--";
+    const CLI::Option* option = command != nullptr && !options_ended && arg.ends_with('=')
+                                    ? command->get_option_no_throw(arg.substr(0, arg.size() - 1))
+                                    : nullptr;
+    if (option != nullptr && option->get_expected_min() > 0) {
+      words.push_back(arg.substr(0, arg.size() - 1));
+      words.emplace_back();
     } else {
-      message = unknown_command(rest[0]);
+      words.push_back(arg);
+    }
+  }
+  return {words.rbegin(), words.rend()};
+}
+
+parse_status after_parse(command_tree& tree, std::span<const std::string> args, invocation& parsed,
+                         std::string& message) {
+  if (tree.help->parsed()) {
+    const CLI::App* topic = tree.help_topic.empty() ? &tree.app : tree.find(tree.help_topic);
+    if (topic == nullptr) {
+      message = unknown_command(tree.help_topic);
       return parse_status::error;
     }
+    message = topic->help();
     return parse_status::exit_success;
   }
-  if (word == "version" || word == "--version" || word == "-V") {
-    if (!rest.empty()) {
-      if (rest[0] == "-h" || rest[0] == "--help") {
-        message = "Usage: wsagent version\n\nPrints the version of this binary.\n";
-        return parse_status::exit_success;
-      }
-      message = "wsagent version: unexpected argument '" + std::string(rest[0]) + "'";
-      return parse_status::error;
-    }
-    out.command = subcommand::version;
+  if (tree.version->parsed() || tree.app.count("--version") > 0) {
+    parsed.command = subcommand::version;
     return parse_status::ok;
   }
-  parse_status status = parse_status::error;
-  std::string detail;
-  std::string prefix;
-  if (word == "serve") {
-    out.command = subcommand::serve;
-    prefix = "wsagent serve: ";
-    status = parse_serve_args(rest, env, out.serve, detail, out.warnings);
-  } else if (word == "keygen") {
-    out.command = subcommand::keygen;
-    prefix = "wsagent keygen: ";
-    status = parse_keygen_args(rest, out.keygen, detail);
-  } else if (word == "token") {
-    out.command = subcommand::token;
-    prefix = "wsagent token: ";
-    status = parse_token_args(rest, out.token, detail);
+  std::string why;
+  if (tree.serve->parsed()) {
+    parsed.command = subcommand::serve;
+    if (!finish_serve(*tree.serve, args.subspan(1), tree.config_file, parsed.serve, why,
+                      parsed.warnings)) {
+      message = "wsagent serve: " + why;
+      return parse_status::error;
+    }
+  } else if (tree.keygen->parsed()) {
+    parsed.command = subcommand::keygen;
+    if (!check_keygen(parsed.keygen, why)) {
+      message = "wsagent keygen: " + why;
+      return parse_status::error;
+    }
+  } else if (tree.token->parsed()) {
+    parsed.command = subcommand::token;
+    if (!check_token(parsed.token, why)) {
+      message = "wsagent token: " + why;
+      return parse_status::error;
+    }
   } else {
-    message = unknown_command(word);
+    message = "wsagent: missing command\n\n" + tree.app.help();
     return parse_status::error;
   }
-  message = status == parse_status::error ? prefix + detail : detail;
+  return parse_status::ok;
+}
+
+}  // namespace
+
+parse_status parse_command_line(std::span<const std::string> args, invocation& out,
+                                std::string& message) {
+  invocation parsed;
+  command_tree tree(parsed);
+  if (args.empty()) {
+    message = "wsagent: missing command\n\n" + tree.app.help();
+    return parse_status::error;
+  }
+  if (const CLI::App* command = help_asked(tree, args)) {
+    message = command->help();
+    return parse_status::exit_success;
+  }
+  if (const CLI::App* command = tree.find(args[0]);
+      command != nullptr && forgotten_value(*command, args.subspan(1), message)) {
+    return parse_status::error;
+  }
+  try {
+    std::vector<std::string> reversed = words_for_cli11(tree, args);
+    tree.app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    message = describe_error(tree, args, e);
+    return parse_status::error;
+  }
+  const parse_status status = after_parse(tree, args, parsed, message);
+  if (status == parse_status::ok) {
+    message.clear();
+    out = std::move(parsed);
+  }
   return status;
 }
 
-parse_status parse_command_line(int argc, char** argv, char** envp, invocation& out,
-                                std::string& message) {
-  const std::vector<std::string_view> args =
-      argc > 1 ? to_views(argc - 1, argv + 1) : std::vector<std::string_view>();
-  std::vector<std::string_view> env;
-  for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
-    env.emplace_back(*e);
+parse_status parse_command_line(int argc, char** argv, invocation& out, std::string& message) {
+  const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  return parse_command_line(args, out, message);
+}
+
+std::string help_text(std::string_view command) {
+  invocation unused;
+  command_tree tree(unused);
+  const CLI::App* app = command.empty() ? &tree.app : tree.find(command);
+  return app != nullptr ? app->help() : std::string();
+}
+
+std::vector<option_info> list_options(std::string_view command) {
+  invocation unused;
+  command_tree tree(unused);
+  std::vector<option_info> out;
+  const CLI::App* app = tree.find(command);
+  if (app == nullptr) {
+    return out;
   }
-  return parse_command_line(args, env, out, message);
+  for (const CLI::Option* option : app->get_options()) {
+    if (option == app->get_help_ptr() || option->get_lnames().empty()) {
+      continue;
+    }
+    out.push_back({option->get_lnames().front(),
+                   option->get_expected_min() > 0 ? option->get_type_name() : "",
+                   option->get_group(), option->get_description(), option->get_default_str(),
+                   option->get_envname(),
+                   option->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll});
+  }
+  return out;
 }
 
 }  // namespace wsa

@@ -1,6 +1,7 @@
-// The whole command line of the `wsagent` binary: which subcommand, and its settings.
-// main() calls parse_command_line once and then runs the chosen subcommand. Help and usage
-// errors are handled here, so main only prints the message. Startup only, one thread.
+// The whole command line of the `wsagent` binary: which subcommand, and its settings, as
+// typed values. main() calls parse_command_line once and then runs the chosen subcommand;
+// nothing is parsed again later. Help and usage errors are handled here, so main only
+// prints the message. CLI11 does the parsing (only src/cli sees it). Startup only, one thread.
 #pragma once
 
 #include <span>
@@ -8,11 +9,16 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/option_table.h"
-#include "cli/tool_args.h"
+#include "tools/tool_args.h"
 #include "wsa/config.h"
 
 namespace wsa {
+
+enum class parse_status {
+  ok,            ///< settings filled in; go on
+  exit_success,  ///< help was asked for: print the message to stdout, exit 0
+  error,         ///< print the message to stderr, exit 2
+};
 
 enum class subcommand { serve, keygen, token, version };
 
@@ -24,16 +30,32 @@ struct invocation {
   std::vector<std::string> warnings;  ///< log each one (serve only, at warn level)
 };
 
-/// `args` are argv without the program name; `env` "NAME=value" entries.
-/// ok: run `out.command`. exit_success: print `message` (help) to stdout, exit 0.
-/// error: print `message` (starting "wsagent: " or "wsagent <command>: ") to stderr, exit 2.
-parse_status parse_command_line(std::span<const std::string_view> args,
-                                std::span<const std::string_view> env, invocation& out,
+/// `args` are argv without the program name; WSAGENT_* variables are read from the process
+/// environment. ok: run `out.command`. exit_success: print `message` (help) to stdout,
+/// exit 0. error: print `message` (starting "wsagent: " or "wsagent <command>: ") to
+/// stderr, exit 2. `out` is left alone unless ok.
+parse_status parse_command_line(std::span<const std::string> args, invocation& out,
                                 std::string& message);
 
-/// The same from main's argc/argv and envp (e.g. `environ`).
-parse_status parse_command_line(int argc, char** argv, char** envp, invocation& out,
-                                std::string& message);
+/// The same from main's argc/argv.
+parse_status parse_command_line(int argc, char** argv, invocation& out, std::string& message);
+
+/// What `wsagent <command> --help` prints ("" for the top level).
+std::string help_text(std::string_view command);
+
+/// One declared option as the help shows it (for tests and docs).
+struct option_info {
+  std::string name;        ///< without dashes
+  std::string value_name;  ///< empty for a flag
+  std::string group;
+  std::string help;
+  std::string default_text;  ///< empty: none shown
+  std::string env;           ///< empty: command line only
+  bool repeatable = false;
+};
+
+/// Every option of `command` ("serve", "keygen", "token") in help order, without -h.
+std::vector<option_info> list_options(std::string_view command);
 
 /// Exit status for a usage error: 2, as most command-line tools use.
 inline constexpr int usage_error_exit = 2;

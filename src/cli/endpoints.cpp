@@ -167,12 +167,70 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+// [[USER]:PASSWORD@]HOST[:PORT][/DB], after the scheme.
+bool parse_redis_authority(std::string_view rest, redis_endpoint& out, std::string& why) {
+  redis_endpoint redis;
+  // The last '@' ends the credentials, so a password may hold '@', '/' or ':' unencoded.
+  const std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    const std::size_t colon = userinfo.find(':');
+    if (colon == std::string_view::npos) {
+      why = "credentials need a ':' before the password, e.g. redis://:PASSWORD@HOST";
+      return false;
+    }
+    if (!percent_decode(userinfo.substr(0, colon), redis.username) ||
+        !percent_decode(userinfo.substr(colon + 1), redis.password)) {
+      why = "bad %-escape in the credentials";
+      return false;
+    }
+    redis.has_password = true;
+    rest.remove_prefix(at + 1);
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    why = "URL parameters are not supported";
+    return false;
+  }
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string detail;
+  if (slash != std::string_view::npos && slash + 1 < rest.size()) {
+    uint64_t db = 0;
+    if (!parse_count(rest.substr(slash + 1), 0, 2147483647, db, detail)) {
+      why = "bad database number '" + std::string(rest.substr(slash + 1)) + "'";
+      return false;
+    }
+    redis.db = static_cast<uint32_t>(db);
+  }
+  std::string_view host;
+  std::string_view port;
+  bool ipv6 = false;
+  if (!split_host_port(authority, true, host, port, ipv6, why)) {
+    return false;
+  }
+  if (host.empty()) {
+    why = "missing host";
+    return false;
+  }
+  if (ipv6 ? !check_ipv6(host, why) : !check_host(host, why)) {
+    return false;
+  }
+  if (!port.empty() || authority.ends_with(':')) {
+    if (!parse_port(port, 1, redis.port, why)) {
+      return false;
+    }
+  }
+  redis.host = std::string(host);
+  out = std::move(redis);
+  return true;
+}
+
 constexpr std::string_view broker_syntax =
     "expected 'embedded' or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]";
 
 }  // namespace
 
-bool parse_listen(std::string_view text, listen_spec& out, std::string& why) {
+bool parse_listen(std::string_view text, listen_endpoint& out, std::string& why) {
   std::string_view host;
   std::string_view port;
   bool ipv6 = false;
@@ -188,19 +246,19 @@ bool parse_listen(std::string_view text, listen_spec& out, std::string& why) {
   if (ipv6 ? !check_ipv6(host, detail) : !host.empty() && !check_host(host, detail)) {
     return fail(detail);
   }
-  listen_spec spec;
-  if (!parse_port(port, 0, spec.port, detail)) {
+  listen_endpoint endpoint;
+  if (!parse_port(port, 0, endpoint.port, detail)) {
     return fail(detail);
   }
-  spec.host = std::string(host);
-  spec.ipv6 = ipv6;
-  out = std::move(spec);
+  endpoint.host = std::string(host);
+  endpoint.ipv6 = ipv6;
+  out = std::move(endpoint);
   return true;
 }
 
-bool parse_broker(std::string_view text, broker_spec& out, std::string& why) {
+bool parse_broker(std::string_view text, broker_url& out, std::string& why) {
   if (text == "embedded") {
-    out = broker_spec{};
+    out = broker_url{};
     return true;
   }
   const std::string shown = redact_broker(text);
@@ -211,60 +269,30 @@ bool parse_broker(std::string_view text, broker_spec& out, std::string& why) {
   if (starts_with_nocase(text, "rediss://")) {
     return fail("TLS connections to Redis are not supported");
   }
-  if (!starts_with_nocase(text, "redis://")) {
-    return fail("unknown broker");
-  }
-  std::string_view rest = text.substr(8);
-  redis_endpoint redis;
-  // The last '@' ends the credentials, so a password may hold '@', '/' or ':' unencoded.
-  const std::size_t at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view userinfo = rest.substr(0, at);
-    const std::size_t colon = userinfo.find(':');
-    if (colon == std::string_view::npos) {
-      return fail("credentials need a ':' before the password, e.g. redis://:PASSWORD@HOST");
+  // One row per scheme; redis-cluster:// and redis-sentinel:// come here.
+  struct scheme {
+    std::string_view prefix;
+    broker_url::kind type;
+    bool (*parse)(std::string_view rest, redis_endpoint& out, std::string& why);
+  };
+  static constexpr scheme schemes[] = {
+      {"redis://", broker_url::kind::redis, parse_redis_authority},
+  };
+  for (const scheme& s : schemes) {
+    if (!starts_with_nocase(text, s.prefix)) {
+      continue;
     }
-    if (!percent_decode(userinfo.substr(0, colon), redis.username) ||
-        !percent_decode(userinfo.substr(colon + 1), redis.password)) {
-      return fail("bad %-escape in the credentials");
-    }
-    redis.has_password = true;
-    rest.remove_prefix(at + 1);
-  }
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return fail("URL parameters are not supported");
-  }
-  const std::size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string detail;
-  if (slash != std::string_view::npos && slash + 1 < rest.size()) {
-    uint64_t db = 0;
-    if (!parse_count(rest.substr(slash + 1), 0, 2147483647, db, detail)) {
-      return fail("bad database number '" + std::string(rest.substr(slash + 1)) + "'");
-    }
-    redis.db = static_cast<uint32_t>(db);
-  }
-  std::string_view host;
-  std::string_view port;
-  bool ipv6 = false;
-  if (!split_host_port(authority, true, host, port, ipv6, detail)) {
-    return fail(detail);
-  }
-  if (host.empty()) {
-    return fail("missing host");
-  }
-  if (ipv6 ? !check_ipv6(host, detail) : !check_host(host, detail)) {
-    return fail(detail);
-  }
-  if (!port.empty() || authority.ends_with(':')) {
-    if (!parse_port(port, 1, redis.port, detail)) {
+    broker_url url;
+    std::string detail;
+    if (!s.parse(text.substr(s.prefix.size()), url.redis, detail)) {
       return fail(detail);
     }
+    url.type = s.type;
+    url.shown = shown;
+    out = std::move(url);
+    return true;
   }
-  redis.host = std::string(host);
-  out.type = broker_spec::kind::redis;
-  out.redis = std::move(redis);
-  return true;
+  return fail("unknown broker");
 }
 
 std::string redact_broker(std::string_view text) {

@@ -108,6 +108,8 @@ bool parse_log_format(std::string_view text, log_format& out) {
   return false;
 }
 
+const char* log_level_name(log_level level) { return level_name(level); }
+
 void set_log_shard(int shard) { this_shard = shard; }
 
 log_line::log_line(log_level level, std::string_view msg)

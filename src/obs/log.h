@@ -25,6 +25,8 @@ bool parse_log_level(std::string_view text, log_level& out);
 void set_log_format(log_format format);
 /// Parses "text", "json"; false for anything else.
 bool parse_log_format(std::string_view text, log_format& out);
+/// "debug", "info", "warn" or "error".
+const char* log_level_name(log_level level);
 /// Tags every line this thread logs with shard=N (shard threads call it once).
 void set_log_shard(int shard);
 

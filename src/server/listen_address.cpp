@@ -8,29 +8,10 @@
 
 namespace wsa {
 
-bool parse_listen_address(const std::string& text, listen_address& out, std::string& error) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      error = "bad listen address '" + text + "' (expected [ipv6]:port)";
-      return false;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      error = "bad listen address '" + text + "' (expected host:port)";
-      return false;
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (host.empty()) {
-    host = "0.0.0.0";
-  }
+bool resolve_listen_address(const listen_endpoint& endpoint, listen_address& out,
+                            std::string& error) {
+  const std::string host = endpoint.host.empty() ? "0.0.0.0" : endpoint.host;
+  const std::string port = std::to_string(endpoint.port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -38,7 +19,7 @@ bool parse_listen_address(const std::string& text, listen_address& out, std::str
   addrinfo* found = nullptr;
   const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
   if (rc != 0 || found == nullptr) {
-    error = "cannot resolve listen address '" + text + "': " + gai_strerror(rc);
+    error = "cannot resolve listen address '" + endpoint.text() + "': " + gai_strerror(rc);
     return false;
   }
   std::memcpy(&out.storage, found->ai_addr, found->ai_addrlen);

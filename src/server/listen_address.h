@@ -1,9 +1,11 @@
-// `--listen` values (host:port, [ipv6]:port) to socket addresses and back. Startup only.
+// The `--listen` endpoint (checked by src/cli) to a socket address, and back. Startup only.
 #pragma once
 
 #include <sys/socket.h>
 
 #include <string>
+
+#include "wsa/config.h"
 
 namespace wsa {
 
@@ -12,8 +14,9 @@ struct listen_address {
   socklen_t length = 0;
 };
 
-/// Resolves "host:port" or "[v6addr]:port" (an empty host means all IPv4 addresses).
-bool parse_listen_address(const std::string& text, listen_address& out, std::string& error);
+/// Resolves the endpoint's host (empty: all IPv4 addresses).
+bool resolve_listen_address(const listen_endpoint& endpoint, listen_address& out,
+                            std::string& error);
 
 /// "127.0.0.1:8080" or "[::1]:8080".
 std::string format_address(const sockaddr_storage& address);

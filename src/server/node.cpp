@@ -15,7 +15,6 @@
 #include <latch>
 #include <thread>
 
-#include "cli/endpoints.h"
 #include "obs/log.h"
 #include "server/listen_address.h"
 #include "server/shard.h"
@@ -102,7 +101,7 @@ std::vector<const shard_metrics*> node::metrics() const {
 
 bool node::bind_listeners(std::string& error) {
   listen_address address;
-  if (!parse_listen_address(cfg_.listen, address, error)) {
+  if (!resolve_listen_address(cfg_.listen, address, error)) {
     return false;
   }
   for (unsigned i = 0; i < cfg_.shards; ++i) {
@@ -117,7 +116,7 @@ bool node::bind_listeners(std::string& error) {
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-      error = "bind " + cfg_.listen + ": " + std::strerror(errno);
+      error = "bind " + cfg_.listen.text() + ": " + std::strerror(errno);
       return false;
     }
     if (::listen(fd, 4096) != 0) {
@@ -138,15 +137,11 @@ bool node::bind_listeners(std::string& error) {
 }
 
 bool node::prepare_broker(std::string& error) {
-  broker_spec spec;
-  if (!parse_broker(cfg_.broker, spec, error)) {
-    return false;
-  }
-  if (spec.type == broker_spec::kind::embedded) {
+  if (cfg_.broker.type == broker_url::kind::embedded) {
     return true;
   }
   auto options = std::make_unique<redis_broker_options>();
-  const redis_endpoint& endpoint = spec.redis;
+  const redis_endpoint& endpoint = cfg_.broker.redis;
   if (!resolve_redis_address(endpoint.host, endpoint.port, options->link.address, error)) {
     return false;
   }
@@ -163,7 +158,7 @@ bool node::prepare_broker(std::string& error) {
 int node::run() {
   std::string error;
   if (!prepare_broker(error)) {
-    WSA_LOG(error, "bad broker").kv("broker", redact_broker(cfg_.broker)).kv("error", error);
+    WSA_LOG(error, "bad broker").kv("broker", cfg_.broker.shown).kv("error", error);
     return 2;
   }
   if (!cfg_.static_dir.empty()) {
@@ -248,7 +243,7 @@ int node::run() {
   WSA_LOG(info, "serving")
       .kv("node", node_id_)
       .kv("shards", count)
-      .kv("broker", redact_broker(cfg_.broker))
+      .kv("broker", cfg_.broker.shown)
       .kv("auth", cfg_.no_auth ? "off" : "on")
       .kv("epoch", epoch_);
 

@@ -13,7 +13,7 @@
 
 #include "auth/base64url.h"
 #include "auth/keys.h"
-#include "auth/mint.h"
+#include "tools/mint.h"
 
 namespace wsa::test {
 

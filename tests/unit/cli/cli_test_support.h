@@ -1,4 +1,5 @@
-// Helpers for the cli tests: run the serve parser on owned strings, write temp config files.
+// Helpers for the cli tests: run the command line on owned strings with a chosen set of
+// WSAGENT_* variables, write temp config files.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,26 +9,86 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "cli/options.h"
+#include "cli/command_line.h"
+
+extern char** environ;
 
 namespace wsa::testing_cli {
+
+/// While alive, the process environment has exactly `vars` ("NAME=value") as its WSAGENT_*
+/// variables (others, e.g. from the shell running the tests, are set aside); restored after.
+class scoped_env {
+ public:
+  explicit scoped_env(const std::vector<std::string>& vars) {
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string entry(*e);
+      if (entry.starts_with("WSAGENT_")) {
+        saved_.push_back(entry);
+      }
+    }
+    for (const std::string& entry : saved_) {
+      unsetenv(entry.substr(0, entry.find('=')).c_str());
+    }
+    for (const std::string& entry : vars) {
+      const std::size_t eq = entry.find('=');
+      set_.push_back(entry.substr(0, eq));
+      setenv(set_.back().c_str(), eq == std::string::npos ? "" : entry.c_str() + eq + 1, 1);
+    }
+  }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+  ~scoped_env() {
+    for (const std::string& name : set_) {
+      unsetenv(name.c_str());
+    }
+    for (const std::string& entry : saved_) {
+      const std::size_t eq = entry.find('=');
+      setenv(entry.substr(0, eq).c_str(), entry.c_str() + eq + 1, 1);
+    }
+  }
+
+ private:
+  std::vector<std::string> saved_;
+  std::vector<std::string> set_;
+};
+
+struct run_result {
+  parse_status status = parse_status::error;
+  invocation inv;
+  std::string message;
+};
+
+/// `wsagent ARGS...` with `env` as the WSAGENT_* variables.
+inline run_result run(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+  scoped_env scope(env);
+  run_result r;
+  r.status = parse_command_line(args, r.inv, r.message);
+  return r;
+}
 
 struct serve_run {
   parse_status status = parse_status::error;
   config cfg;
-  std::string message;
+  std::string message;  ///< without the "wsagent serve: " prefix
   std::vector<std::string> warnings;
 };
 
+/// `wsagent serve ARGS...` with `env` as the WSAGENT_* variables.
 inline serve_run run_serve(const std::vector<std::string>& args,
                            const std::vector<std::string>& env = {}) {
-  std::vector<std::string_view> arg_views(args.begin(), args.end());
-  std::vector<std::string_view> env_views(env.begin(), env.end());
-  serve_run run;
-  run.status = parse_serve_args(arg_views, env_views, run.cfg, run.message, run.warnings);
-  return run;
+  std::vector<std::string> words = {"serve"};
+  words.insert(words.end(), args.begin(), args.end());
+  run_result r = run(std::move(words), env);
+  serve_run s;
+  s.status = r.status;
+  s.cfg = std::move(r.inv.serve);
+  s.warnings = std::move(r.inv.warnings);
+  constexpr std::string_view prefix = "wsagent serve: ";
+  s.message = r.message.starts_with(prefix) ? r.message.substr(prefix.size()) : r.message;
+  return s;
 }
 
 /// A file in the test's temp directory holding `contents`, removed when destroyed.

@@ -3,32 +3,26 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/help.h"
 #include "cli_test_support.h"
 
 namespace wsa {
 namespace {
 
 using testing_cli::contains;
+using testing_cli::run;
+using outcome = testing_cli::run_result;
 
-struct outcome {
-  parse_status status;
-  invocation inv;
-  std::string message;
-};
-
-outcome run(std::vector<std::string_view> args, std::vector<std::string_view> env = {}) {
-  outcome o;
-  o.status = parse_command_line(args, env, o.inv, o.message);
-  return o;
-}
+std::string top_level_help() { return help_text(""); }
+std::string serve_help() { return help_text("serve"); }
+std::string keygen_help() { return help_text("keygen"); }
+std::string token_help() { return help_text("token"); }
 
 TEST(CommandLine, ServeFillsTheConfigFromFlagsAndEnvironment) {
   const outcome o =
       run({"serve", "--listen", "127.0.0.1:0"}, {"WSAGENT_NO_AUTH=1", "WSAGENT_NOPE=1"});
   ASSERT_EQ(o.status, parse_status::ok) << o.message;
   EXPECT_EQ(o.inv.command, subcommand::serve);
-  EXPECT_EQ(o.inv.serve.listen, "127.0.0.1:0");
+  EXPECT_EQ(o.inv.serve.listen.text(), "127.0.0.1:0");
   EXPECT_TRUE(o.inv.serve.no_auth);
   ASSERT_EQ(o.inv.warnings.size(), 1u);
   EXPECT_TRUE(contains(o.inv.warnings[0], "WSAGENT_NOPE"));
@@ -47,7 +41,7 @@ TEST(CommandLine, KeygenAndToken) {
 }
 
 TEST(CommandLine, Version) {
-  for (std::string_view word : {"version", "--version", "-V"}) {
+  for (const char* word : {"version", "--version", "-V"}) {
     const outcome o = run({word});
     ASSERT_EQ(o.status, parse_status::ok) << word;
     EXPECT_EQ(o.inv.command, subcommand::version);
@@ -69,7 +63,7 @@ TEST(CommandLine, HelpInEveryForm) {
   EXPECT_EQ(run({"token", "--help"}).message, token_help());
   EXPECT_TRUE(contains(run({"help", "version"}).message, "Usage: wsagent version"));
   EXPECT_TRUE(contains(run({"version", "--help"}).message, "Usage: wsagent version"));
-  for (auto args : std::vector<std::vector<std::string_view>>{
+  for (auto args : std::vector<std::vector<std::string>>{
            {"--help"}, {"help", "serve"}, {"serve", "-h"}, {"token", "-h"}}) {
     EXPECT_EQ(run(args).status, parse_status::exit_success);
   }
@@ -111,20 +105,46 @@ TEST(CommandLine, SubcommandErrorsArePrefixedWithTheCommand) {
   EXPECT_EQ(o.message, "wsagent token: missing --sub ID (the client's identity)");
 }
 
-TEST(CommandLine, ArgcArgvOverloadSkipsTheProgramName) {
+TEST(CommandLine, ArgcArgvOverloadSkipsTheProgramNameAndReadsTheEnvironment) {
   char a0[] = "wsagent";
   char a1[] = "serve";
   char a2[] = "--no-auth";
   char a3[] = "--shards=2";
   char* argv[] = {a0, a1, a2, a3, nullptr};
-  char* envp[] = {nullptr};
+  testing_cli::scoped_env env({"WSAGENT_LOG_LEVEL=warn"});
   invocation inv;
   std::string message;
-  ASSERT_EQ(parse_command_line(4, argv, envp, inv, message), parse_status::ok) << message;
+  ASSERT_EQ(parse_command_line(4, argv, inv, message), parse_status::ok) << message;
   EXPECT_EQ(inv.serve.shards, 2u);
+  EXPECT_EQ(inv.serve.log_level, log_level::warn);
 
   char* only_name[] = {a0, nullptr};
-  EXPECT_EQ(parse_command_line(1, only_name, nullptr, inv, message), parse_status::error);
+  EXPECT_EQ(parse_command_line(1, only_name, inv, message), parse_status::error);
+  EXPECT_TRUE(message.starts_with("wsagent: missing command")) << message;
+}
+
+TEST(CommandLine, TheConfigIsTypedOnce) {
+  const outcome o = run({"serve", "--no-auth", "--listen", "[::1]:0", "--log-level", "error",
+                         "--broker", "redis://u:p%40ss@cache:6380/4"});
+  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  const config& c = o.inv.serve;
+  EXPECT_EQ(c.listen.host, "::1");
+  EXPECT_TRUE(c.listen.ipv6);
+  EXPECT_EQ(c.listen.port, 0);
+  EXPECT_EQ(c.log_level, log_level::error);
+  EXPECT_EQ(c.broker.type, broker_url::kind::redis);
+  EXPECT_EQ(c.broker.redis.host, "cache");
+  EXPECT_EQ(c.broker.redis.port, 6380);
+  EXPECT_EQ(c.broker.redis.username, "u");
+  EXPECT_EQ(c.broker.redis.password, "p@ss");
+  EXPECT_EQ(c.broker.redis.db, 4u);
+  EXPECT_EQ(c.broker.shown, "redis://u:***@cache:6380/4");
+}
+
+TEST(CommandLine, TwoCommandsAreOneTooMany) {
+  const outcome o = run({"serve", "--no-auth", "token"});
+  ASSERT_EQ(o.status, parse_status::error);
+  EXPECT_TRUE(contains(o.message, "wsagent serve: unexpected argument 'token'")) << o.message;
 }
 
 }  // namespace

@@ -6,22 +6,22 @@
 namespace wsa {
 namespace {
 
-listen_spec listen_ok(const char* text) {
-  listen_spec spec;
+listen_endpoint listen_ok(const char* text) {
+  listen_endpoint spec;
   std::string why;
   EXPECT_TRUE(parse_listen(text, spec, why)) << text << ": " << why;
   return spec;
 }
 
 std::string listen_error(const char* text) {
-  listen_spec spec;
+  listen_endpoint spec;
   std::string why;
   EXPECT_FALSE(parse_listen(text, spec, why)) << text;
   return why;
 }
 
 TEST(ParseListen, Ipv4HostNameIpv6AndEmptyHost) {
-  listen_spec s = listen_ok("0.0.0.0:8080");
+  listen_endpoint s = listen_ok("0.0.0.0:8080");
   EXPECT_EQ(s.host, "0.0.0.0");
   EXPECT_EQ(s.port, 8080);
   EXPECT_FALSE(s.ipv6);
@@ -80,31 +80,31 @@ TEST(ParseListen, ErrorsNameTheTextAndTheProblem) {
   }
 }
 
-broker_spec broker_ok(const char* text) {
-  broker_spec spec;
+broker_url broker_ok(const char* text) {
+  broker_url spec;
   std::string why;
   EXPECT_TRUE(parse_broker(text, spec, why)) << text << ": " << why;
   return spec;
 }
 
 std::string broker_error(const char* text) {
-  broker_spec spec;
+  broker_url spec;
   std::string why;
   EXPECT_FALSE(parse_broker(text, spec, why)) << text;
   return why;
 }
 
 TEST(ParseBroker, Embedded) {
-  broker_spec spec;
-  spec.type = broker_spec::kind::redis;
+  broker_url spec;
+  spec.type = broker_url::kind::redis;
   std::string why;
   ASSERT_TRUE(parse_broker("embedded", spec, why));
-  EXPECT_EQ(spec.type, broker_spec::kind::embedded);
+  EXPECT_EQ(spec.type, broker_url::kind::embedded);
 }
 
 TEST(ParseBroker, RedisHostPortDbDefaults) {
-  broker_spec s = broker_ok("redis://localhost");
-  EXPECT_EQ(s.type, broker_spec::kind::redis);
+  broker_url s = broker_ok("redis://localhost");
+  EXPECT_EQ(s.type, broker_url::kind::redis);
   EXPECT_EQ(s.redis.host, "localhost");
   EXPECT_EQ(s.redis.port, 6379);
   EXPECT_EQ(s.redis.db, 0u);
@@ -130,7 +130,7 @@ TEST(ParseBroker, RedisHostPortDbDefaults) {
 }
 
 TEST(ParseBroker, RedisPasswordUserAndEscapes) {
-  broker_spec s = broker_ok("redis://:s3cret@redis.internal:6379/2");
+  broker_url s = broker_ok("redis://:s3cret@redis.internal:6379/2");
   EXPECT_TRUE(s.redis.has_password);
   EXPECT_EQ(s.redis.password, "s3cret");
   EXPECT_EQ(s.redis.username, "");
@@ -189,6 +189,18 @@ TEST(ParseBroker, ErrorsSayWhatIsWrong) {
   EXPECT_NE(broker_error("redis://pw@h").find("credentials need a ':'"), std::string::npos);
   EXPECT_NE(broker_error("redis://:a%4@h").find("bad %-escape"), std::string::npos);
   EXPECT_NE(broker_error("redis://h_x").find("bad host name 'h_x'"), std::string::npos);
+}
+
+TEST(ParseBroker, ShownTextHidesThePassword) {
+  EXPECT_EQ(broker_ok("redis://:s3cret@h:6379/2").shown, "redis://:***@h:6379/2");
+  EXPECT_EQ(broker_ok("redis://h").shown, "redis://h");
+  EXPECT_EQ(broker_ok("embedded").shown, "embedded");
+}
+
+TEST(ParseListen, TextWritesItBack) {
+  for (const char* text : {"127.0.0.1:0", "[::1]:9000", ":8080", "my-host:1"}) {
+    EXPECT_EQ(listen_ok(text).text(), text);
+  }
 }
 
 TEST(RedactBroker, HidesPasswordsOnly) {

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/options.h"
-#include "cli/tool_args.h"
+#include "cli/command_line.h"
+#include "cli/option_set.h"
 #include "cli_test_support.h"
 
 namespace wsa {
@@ -42,50 +42,60 @@ void expect_lines_fit(const std::string& text, std::size_t width) {
   }
 }
 
+const std::string serve_help = help_text("serve");
+
 TEST(ServeHelp, ExplainsEveryOptionWithDefaultAndVariable) {
-  const std::string help = serve_help();
-  const std::string flat = flatten(help);
-  const config defaults;
-  for (const auto& row : serve_options()) {
-    std::string head = "\n  --" + std::string(row.name);
-    if (!row.value_name.empty()) {
-      head += " " + std::string(row.value_name);
+  const std::string flat = flatten(serve_help);
+  for (const option_info& option : list_options("serve")) {
+    std::string head = "\n  --" + option.name;
+    if (!option.value_name.empty()) {
+      head += " " + option.value_name;
     }
-    EXPECT_TRUE(contains(help, head + "\n")) << head;
-    EXPECT_TRUE(contains(flat, flatten(row.help))) << row.name;
-    EXPECT_TRUE(contains(flat, "[env: " + env_name(row.name) + "]")) << row.name;
-    if (row.show_default != nullptr) {
-      EXPECT_TRUE(contains(flat, "[default: " + row.show_default(defaults) + "]")) << row.name;
+    EXPECT_TRUE(contains(serve_help, head + "\n")) << head;
+    EXPECT_TRUE(contains(flat, flatten(option.help))) << option.name;
+    EXPECT_TRUE(contains(flat, "[env: " + env_name(option.name) + "]")) << option.name;
+    if (!option.default_text.empty()) {
+      EXPECT_TRUE(contains(flat, "[default: " + option.default_text + "]")) << option.name;
     }
   }
-  EXPECT_TRUE(contains(help, "  -h, --help\n"));
+  EXPECT_TRUE(contains(serve_help, "  -h, --help\n"));
+}
+
+TEST(ServeHelp, ShowsTheDefaultsOfConfig) {
+  const std::string flat = flatten(serve_help);
+  for (const char* shown :
+       {"[default: 0.0.0.0:8080]", "[default: 0 (one per CPU)]", "[default: 64KiB]",
+        "[default: 1m]", "[default: embedded]", "[default: 30s]", "[default: info]",
+        "[default: the host name]", "[default: false]"}) {
+    EXPECT_TRUE(contains(flat, shown)) << shown;
+  }
 }
 
 TEST(ServeHelp, GroupsInOrderAndEachOptionUnderItsHeading) {
-  const std::string help = serve_help();
   std::size_t last = 0;
   for (const char* group :
        {"General:", "Network:", "Limits:", "Broker:", "Authentication:", "Observability:"}) {
-    const std::size_t at = help.find(std::string("\n") + group + "\n");
+    const std::size_t at = serve_help.find(std::string("\n") + group + "\n");
     ASSERT_NE(at, std::string::npos) << group;
     EXPECT_GT(at, last) << group;
     last = at;
   }
-  for (const auto& row : serve_options()) {
-    const std::size_t heading = help.find("\n" + std::string(row.group) + ":\n");
-    std::string head = "\n  --" + std::string(row.name);
-    head += row.value_name.empty() ? "\n" : " ";
-    const std::size_t option = help.find(head);
-    ASSERT_NE(option, std::string::npos) << row.name;
-    ASSERT_LT(heading, option) << row.name;
+  for (const option_info& option : list_options("serve")) {
+    const std::size_t heading = serve_help.find("\n" + option.group + ":\n");
+    std::string head = "\n  --" + option.name;
+    head += option.value_name.empty() ? "\n" : " ";
+    const std::size_t at = serve_help.find(head);
+    ASSERT_NE(at, std::string::npos) << option.name;
+    ASSERT_LT(heading, at) << option.name;
     // Groups are separated by a blank line: none between the heading and the option.
-    const std::string between = help.substr(heading + 1, option - heading - 1);
-    EXPECT_EQ(between.find("\n\n"), std::string::npos) << row.name << " is not under " << row.group;
+    const std::string between = serve_help.substr(heading + 1, at - heading - 1);
+    EXPECT_EQ(between.find("\n\n"), std::string::npos)
+        << option.name << " is not under " << option.group;
   }
 }
 
 TEST(ServeHelp, DocumentsValueSyntaxPrecedenceAndTheFileFormat) {
-  const std::string flat = flatten(serve_help());
+  const std::string flat = flatten(serve_help);
   EXPECT_TRUE(contains(flat,
                        "Command-line flags win over environment variables, which win over "
                        "the config file, which wins over the defaults."));
@@ -98,49 +108,51 @@ TEST(ServeHelp, DocumentsValueSyntaxPrecedenceAndTheFileFormat) {
 }
 
 TEST(ServeHelp, TheConfigFileExampleParses) {
-  const std::string help = serve_help();
-  const std::size_t at = help.find("Config file example");
+  const std::size_t at = serve_help.find("Config file example");
   ASSERT_NE(at, std::string::npos);
   std::string example;
-  std::size_t line = help.find('\n', at) + 1;
-  while (line < help.size()) {
-    const std::size_t end = help.find('\n', line);
-    example += help.substr(line, end - line) + "\n";
+  std::size_t line = serve_help.find('\n', at) + 1;
+  while (line < serve_help.size()) {
+    const std::size_t end = serve_help.find('\n', line);
+    example += serve_help.substr(line, end - line) + "\n";
     line = end + 1;
   }
-  config cfg;
-  std::string why;
-  ASSERT_TRUE(apply_config_text(example, "example", cfg, why)) << why << "\n" << example;
-  EXPECT_EQ(cfg.max_message_bytes, 256u * 1024);
-  EXPECT_EQ(cfg.idle_timeout_ms, 120000u);
+  testing_cli::temp_file file(example);
+  const testing_cli::serve_run r = testing_cli::run_serve({"--config", file.path()});
+  ASSERT_EQ(r.status, parse_status::ok) << r.message << "\n" << example;
+  EXPECT_EQ(r.cfg.max_message_bytes, 256u * 1024);
+  EXPECT_EQ(r.cfg.idle_timeout_ms, 120000u);
+  EXPECT_EQ(r.cfg.broker.redis.host, "10.0.0.5");
 }
 
-template <class Target>
-void expect_every_option(const std::string& help, std::span<const option_row<Target>> rows) {
+void expect_every_option(std::string_view command) {
+  const std::string help = help_text(command);
   const std::string flat = flatten(help);
-  const Target defaults{};
-  for (const auto& row : rows) {
-    EXPECT_TRUE(contains(help, "\n  --" + std::string(row.name))) << row.name;
-    EXPECT_TRUE(contains(flat, flatten(row.help))) << row.name;
-    if (row.show_default != nullptr) {
-      EXPECT_TRUE(contains(flat, "[default: " + row.show_default(defaults) + "]")) << row.name;
+  const std::vector<option_info> options = list_options(command);
+  ASSERT_FALSE(options.empty()) << command;
+  for (const option_info& option : options) {
+    EXPECT_TRUE(contains(help, "\n  --" + option.name)) << option.name;
+    EXPECT_TRUE(contains(flat, flatten(option.help))) << option.name;
+    if (!option.default_text.empty()) {
+      EXPECT_TRUE(contains(flat, "[default: " + option.default_text + "]")) << option.name;
     }
-    if (row.repeatable) {
-      EXPECT_TRUE(contains(flat, flatten(row.help) + " Repeatable.")) << row.name;
+    if (option.repeatable) {
+      EXPECT_TRUE(contains(flat, flatten(option.help) + " Repeatable.")) << option.name;
     }
-    EXPECT_FALSE(contains(help, "WSAGENT_")) << "tools read no environment";
+    EXPECT_TRUE(option.env.empty()) << option.name;
   }
+  EXPECT_FALSE(contains(help, "WSAGENT_")) << "tools read no environment";
+  EXPECT_TRUE(contains(help, "  -h, --help\n")) << command;
 }
 
 TEST(ToolHelp, KeygenAndTokenExplainEveryOption) {
-  expect_every_option(keygen_help(), keygen_options());
-  expect_every_option(token_help(), token_options());
-  EXPECT_TRUE(contains(token_help(), "  -h, --help\n"));
-  EXPECT_TRUE(contains(keygen_help(), "  -h, --help\n"));
+  expect_every_option("keygen");
+  expect_every_option("token");
+  EXPECT_TRUE(contains(flatten(help_text("token")), "[default: 1h]"));
 }
 
 TEST(TopLevelHelp, ListsTheCommandsAndWhereToReadMore) {
-  const std::string help = top_level_help();
+  const std::string help = help_text("");
   EXPECT_TRUE(contains(help, "Usage:\n  wsagent <command> [options]"));
   for (const char* command : {"serve", "keygen", "token", "version"}) {
     EXPECT_TRUE(contains(help, "\n  " + std::string(command) + " ")) << command;
@@ -150,10 +162,9 @@ TEST(TopLevelHelp, ListsTheCommandsAndWhereToReadMore) {
 }
 
 TEST(AllHelp, FitsEightyColumns) {
-  expect_lines_fit(top_level_help(), 80);
-  expect_lines_fit(serve_help(), 80);
-  expect_lines_fit(keygen_help(), 80);
-  expect_lines_fit(token_help(), 80);
+  for (const char* command : {"", "serve", "keygen", "token", "version"}) {
+    expect_lines_fit(help_text(command), 80);
+  }
 }
 
 TEST(WrapText, WrapsAtWordsAndIndents) {

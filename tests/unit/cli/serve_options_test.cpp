@@ -5,7 +5,8 @@
 #include <functional>
 #include <set>
 
-#include "cli/options.h"
+#include "cli/command_line.h"
+#include "cli/option_set.h"
 #include "cli_test_support.h"
 
 namespace wsa {
@@ -25,7 +26,8 @@ struct sample {
 // One sample per option; OptionSamples.CoverEveryOption keeps this list complete.
 std::vector<sample> samples() {
   return {
-      {"listen", "127.0.0.1:9001", [](const config& c) { return c.listen == "127.0.0.1:9001"; }},
+      {"listen", "127.0.0.1:9001",
+       [](const config& c) { return c.listen.host == "127.0.0.1" && c.listen.port == 9001; }},
       {"shards", "3", [](const config& c) { return c.shards == 3; }},
       {"stats-tag", "sys.stats", [](const config& c) { return c.stats_tag == "sys.stats"; }},
       {"static", "demo", [](const config& c) { return c.static_dir == "demo"; }},
@@ -43,7 +45,10 @@ std::vector<sample> samples() {
       {"idle-timeout", "2m", [](const config& c) { return c.idle_timeout_ms == 120000; }},
       {"drain-timeout", "10s", [](const config& c) { return c.drain_timeout_ms == 10000; }},
       {"broker", "redis://127.0.0.1:6380/1",
-       [](const config& c) { return c.broker == "redis://127.0.0.1:6380/1"; }},
+       [](const config& c) {
+         return c.broker.type == broker_url::kind::redis && c.broker.redis.host == "127.0.0.1" &&
+                c.broker.redis.port == 6380 && c.broker.redis.db == 1;
+       }},
       {"history-size", "1000", [](const config& c) { return c.history_size == 1000; }},
       {"history-max-age", "1h", [](const config& c) { return c.history_max_age_s == 3600; }},
       {"no-auth", "yes", [](const config& c) { return c.no_auth; }},
@@ -54,15 +59,15 @@ std::vector<sample> samples() {
       {"auth-timeout", "2s", [](const config& c) { return c.auth_timeout_ms == 2000; }},
       {"token-leeway", "1m", [](const config& c) { return c.token_leeway_s == 60; }},
       {"max-token-bytes", "4k", [](const config& c) { return c.max_token_bytes == 4096; }},
-      {"log-level", "debug", [](const config& c) { return c.log_level == "debug"; }},
-      {"log-format", "json", [](const config& c) { return c.log_format == "json"; }},
+      {"log-level", "debug", [](const config& c) { return c.log_level == log_level::debug; }},
+      {"log-format", "json", [](const config& c) { return c.log_format == log_format::json; }},
   };
 }
 
 bool is_flag(std::string_view name) {
-  for (const auto& row : serve_options()) {
-    if (row.name == name) {
-      return row.value_name.empty();
+  for (const option_info& option : list_options("serve")) {
+    if (option.name == name) {
+      return option.value_name.empty();
     }
   }
   ADD_FAILURE() << "no option " << name;
@@ -81,9 +86,9 @@ TEST(OptionSamples, CoverEveryOption) {
     EXPECT_FALSE(s.applied(config{}))
         << s.name << ": the sample value must differ from the default";
   }
-  for (const auto& row : serve_options()) {
-    if (row.set != nullptr) {
-      EXPECT_TRUE(sampled.count(std::string(row.name))) << "no sample for --" << row.name;
+  for (const option_info& option : list_options("serve")) {
+    if (option.name != "config") {
+      EXPECT_TRUE(sampled.count(option.name)) << "no sample for --" << option.name;
     }
   }
 }
@@ -152,11 +157,11 @@ TEST(ServeOptions, DefaultsWhenNothingIsGiven) {
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
   config expected;
   expected.no_auth = true;
-  EXPECT_EQ(r.cfg.listen, expected.listen);
+  EXPECT_EQ(r.cfg.listen.text(), expected.listen.text());
   EXPECT_EQ(r.cfg.shards, expected.shards);
   EXPECT_EQ(r.cfg.max_message_bytes, expected.max_message_bytes);
   EXPECT_EQ(r.cfg.idle_timeout_ms, expected.idle_timeout_ms);
-  EXPECT_EQ(r.cfg.broker, expected.broker);
+  EXPECT_EQ(r.cfg.broker.type, broker_url::kind::embedded);
   EXPECT_EQ(r.cfg.log_level, expected.log_level);
   EXPECT_TRUE(r.warnings.empty());
   EXPECT_TRUE(r.message.empty());
@@ -182,7 +187,7 @@ TEST(ServePrecedence, FlagOverEnvOverFileOverDefault) {
   serve_run r = run_serve({cfg_flag, "--shards", "4"}, {env_shards});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 4u) << "flag wins";
-  EXPECT_EQ(r.cfg.log_level, "warn") << "options not overridden keep the file's value";
+  EXPECT_EQ(r.cfg.log_level, log_level::warn) << "options not overridden keep the file's value";
 
   r = run_serve({cfg_flag}, {env_shards});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
@@ -235,56 +240,67 @@ TEST(ServeConfigFile, CommentsBlanksQuotesSpacesCrlfAndBom) {
       "\xEF\xBB\xBF# wsagent.conf\r\n"
       "\r\n"
       "   # indented comment\n"
-      "listen=127.0.0.1:7000\r\n"
+      "; an INI comment\n"
+      "listen=[::1]:7000\r\n"
       "\tnode-id   =   \"edge-1\"  \n"
-      "broker = redis://:pa=ss#1@10.0.0.5:6379/2\n"
+      "broker = redis://:pa=ss#1;x@10.0.0.5:6379/2\n"
+      "jwks = \"/etc/my keys, v2/jwks.json\"\n"
       "no-auth = true");  // no final newline
   const serve_run r = run_serve({"--config", file.path()});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
-  EXPECT_EQ(r.cfg.listen, "127.0.0.1:7000");
+  EXPECT_EQ(r.cfg.listen.text(), "[::1]:7000") << "a value starting with '[' is not an array";
   EXPECT_EQ(r.cfg.node_id, "edge-1");
-  EXPECT_EQ(r.cfg.broker, "redis://:pa=ss#1@10.0.0.5:6379/2") << "'=' and '#' inside a value";
+  EXPECT_EQ(r.cfg.broker.redis.password, "pa=ss#1;x") << "'=', '#' and ';' inside a value";
+  EXPECT_EQ(r.cfg.jwks_file, "/etc/my keys, v2/jwks.json") << "spaces and commas are kept";
   EXPECT_TRUE(r.cfg.no_auth);
 }
 
-TEST(ServeConfigFile, ApplyConfigTextReportsWhichRowsItSet) {
-  config cfg;
-  std::string why;
-  std::vector<std::size_t> rows;
-  ASSERT_TRUE(apply_config_text("shards = 2\n# x\nlog-level = error\n", "t", cfg, why, &rows));
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(serve_options()[rows[0]].name, "shards");
-  EXPECT_EQ(serve_options()[rows[1]].name, "log-level");
-  EXPECT_EQ(cfg.shards, 2u);
-  EXPECT_EQ(cfg.log_level, "error");
+TEST(ServeConfigFile, AFlagAloneOnItsLineIsSet) {
+  temp_file file("no-auth\nno-pin = off\n");
+  const serve_run r = run_serve({"--config", file.path()});
+  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  EXPECT_TRUE(r.cfg.no_auth);
+  EXPECT_TRUE(r.cfg.pin_shards);
 }
 
 struct file_error {
   const char* contents;
-  const char* expected;  // after "<path>:"
+  const char* expected;  // after "<path>: "
 };
 
-TEST(ServeConfigFile, ErrorsCarryTheLineNumber) {
+TEST(ServeConfigFile, ErrorsNameTheFileAndTheKey) {
   const file_error cases[] = {
-      {"# ok\nlisten = :1\nlistne = :2\n", "3: unknown key 'listne' (did you mean listen?)"},
-      {"\n\nfrobnicate = 1\n", "3: unknown key 'frobnicate'"},
-      {"listen :8080\n", "1: expected 'name = value', got 'listen :8080'"},
-      {"shards = 2\n\nshards = 3\n", "3: 'shards' is already set on line 1"},
-      {"config = /etc/other.conf\n", "1: a config file cannot name another one"},
-      {"no-auth = 1\nshards = many\n", "2: shards: bad number 'many'"},
-      {"max-message-bytes = 64q\n", "1: max-message-bytes: bad size '64q'"},
-      {"idle-timeout = soon\n", "1: idle-timeout: bad duration 'soon'"},
-      {"no-auth = maybe\n", "1: no-auth: bad boolean 'maybe'"},
-      {"--listen = :80\n", "1: unknown key '--listen' (did you mean listen?)"},
-      {"hmac-secret = hunter2\n", "1: unknown key 'hmac-secret' (did you mean hmac-secret-file?)"},
+      {"# ok\nlisten = :1\nlistne = :2\n", "unknown key 'listne' (did you mean listen?)"},
+      {"\n\nfrobnicate = 1\n", "unknown key 'frobnicate'"},
+      {"listen :8080\n", "unknown key 'listen :8080'"},
+      {"shards = 2\n\nshards = 3\n", "'shards' is set more than once"},
+      {"shards = 2\nlisten = :1\nshards = 3\n", "'shards' is set more than once"},
+      {"config = /etc/other.conf\n", "a config file cannot name another one"},
+      {"no-auth = 1\nshards = many\n", "shards: bad number 'many'"},
+      {"max-message-bytes = 64q\n", "max-message-bytes: bad size '64q'"},
+      {"idle-timeout = soon\n", "idle-timeout: bad duration 'soon'"},
+      {"no-pin = maybe\n", "no-pin: bad boolean 'maybe'"},
+      {"--listen = :80\n", "unknown key '--listen' (did you mean listen?)"},
+      {"[serve]\nlisten = :80\n", "unknown key 'serve.listen'"},
+      {"hmac-secret = hunter2\n", "unknown key 'hmac-secret' (did you mean hmac-secret-file?)"},
   };
   for (const file_error& c : cases) {
     temp_file file(c.contents);
     const serve_run r = run_serve({"--no-auth", "--config", file.path()});
     ASSERT_EQ(r.status, parse_status::error) << c.contents;
-    EXPECT_TRUE(contains(r.message, file.path() + ":" + c.expected)) << r.message;
+    EXPECT_TRUE(contains(r.message, file.path() + ": " + c.expected)) << r.message;
     EXPECT_FALSE(contains(r.message, "hunter2")) << r.message;
   }
+}
+
+TEST(ServeConfigFile, ABadValueUnderAFlagOrVariableIsNotRead) {
+  // The file is below flags and variables: what they set is never taken from it.
+  temp_file file("shards = many\nlog-level = loud\n");
+  const serve_run r =
+      run_serve({"--no-auth", "--config", file.path(), "--shards", "2"}, {"WSAGENT_LOG_LEVEL=warn"});
+  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  EXPECT_EQ(r.cfg.shards, 2u);
+  EXPECT_EQ(r.cfg.log_level, log_level::warn);
 }
 
 TEST(ServeConfigFile, UnreadableFileNamesItsSource) {
@@ -359,8 +375,8 @@ TEST(ServeErrors, SecretOnTheCommandLineIsRefusedWithTheWayOut) {
     EXPECT_FALSE(contains(r.message, "hunter2")) << r.message;
   }
   bool has_secret_option = false;
-  for (const auto& row : serve_options()) {
-    has_secret_option |= row.name == "hmac-secret";
+  for (const option_info& option : list_options("serve")) {
+    has_secret_option |= option.name == "hmac-secret";
   }
   EXPECT_FALSE(has_secret_option);
 }
@@ -438,18 +454,16 @@ TEST(ServeErrors, BadValuesNameTheOptionAndTheText) {
       {{"--no-pin=maybe"}, "--no-pin: bad boolean 'maybe'"},
   };
   for (const value_error& c : cases) {
-    std::vector<std::string> args = {"--no-auth"};
+    std::vector<std::string> args = {"serve", "--no-auth"};
     args.insert(args.end(), c.args.begin(), c.args.end());
-    config untouched;
-    untouched.shards = 77;
+    invocation untouched;
+    untouched.serve.shards = 77;
     std::string message;
-    std::vector<std::string> warnings;
-    std::vector<std::string_view> views(args.begin(), args.end());
-    ASSERT_EQ(parse_serve_args(views, {}, untouched, message, warnings), parse_status::error)
-        << c.expected;
+    testing_cli::scoped_env no_variables({});
+    ASSERT_EQ(parse_command_line(args, untouched, message), parse_status::error) << c.expected;
     EXPECT_TRUE(contains(message, c.expected)) << "got: " << message << "\nwant: " << c.expected;
     EXPECT_FALSE(contains(message, "hunter2")) << message;
-    EXPECT_EQ(untouched.shards, 77u) << "the output is left alone on error";
+    EXPECT_EQ(untouched.serve.shards, 77u) << "the output is left alone on error";
   }
 }
 
@@ -501,12 +515,20 @@ TEST(ServeWarnings, UnknownWsagentVariablesAreReportedOthersIgnored) {
                                                 "HOME=/root", "WSAGENT_HMAC_SECRET=hunter2"});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 3u);
-  EXPECT_EQ(r.warnings[0],
-            "environment variable WSAGENT_SHRADS is not an option and is ignored (did you mean "
-            "WSAGENT_SHARDS?)");
-  EXPECT_TRUE(contains(r.warnings[1], "WSAGENT_WITH_PEERS is not an option")) << r.warnings[1];
-  EXPECT_TRUE(contains(r.warnings[2], "(did you mean WSAGENT_HMAC_SECRET_FILE?)")) << r.warnings[2];
-  EXPECT_FALSE(contains(r.warnings[2], "hunter2"));
+  const auto warned = [&r](std::string_view text) {
+    for (const std::string& w : r.warnings) {
+      if (contains(w, text)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(warned("environment variable WSAGENT_SHRADS is not an option and is ignored (did "
+                     "you mean WSAGENT_SHARDS?)"));
+  EXPECT_TRUE(warned("WSAGENT_WITH_PEERS is not an option"));
+  EXPECT_TRUE(warned("WSAGENT_HMAC_SECRET is not an option and is ignored (did you mean "
+                     "WSAGENT_HMAC_SECRET_FILE?)"));
+  EXPECT_FALSE(warned("hunter2"));
   EXPECT_EQ(r.cfg.shards, 0u);
 }
 
@@ -537,33 +559,18 @@ TEST(ServeWarnings, SettingsThatHaveNoEffect) {
   EXPECT_TRUE(contains(r.warnings[0], "--no-auth is set: the configured keys are ignored"));
 }
 
-TEST(ServeArgs, ArgvOverloadReadsEnvp) {
-  char a0[] = "--shards";
-  char a1[] = "2";
-  char* argv[] = {a0, a1, nullptr};
-  char e0[] = "WSAGENT_NO_AUTH=true";
-  char e1[] = "WSAGENT_LOG_LEVEL=warn";
-  char* envp[] = {e0, e1, nullptr};
-  config cfg;
-  std::string message;
-  std::vector<std::string> warnings;
-  ASSERT_EQ(parse_serve_args(2, argv, envp, cfg, message, warnings), parse_status::ok) << message;
-  EXPECT_EQ(cfg.shards, 2u);
-  EXPECT_TRUE(cfg.no_auth);
-  EXPECT_EQ(cfg.log_level, "warn");
-}
-
-TEST(ServeOptions, TableShape) {
-  const auto rows = serve_options();
-  ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows[0].name, "config") << "options.cpp applies row 0 before all others";
-  std::set<std::string_view> names;
-  for (const auto& row : rows) {
-    EXPECT_TRUE(names.insert(row.name).second) << "duplicate --" << row.name;
-    EXPECT_EQ(row.set == nullptr, row.name == "config") << row.name;
-    EXPECT_FALSE(row.help.empty()) << row.name;
-    EXPECT_EQ(row.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-"), std::string_view::npos)
-        << row.name;
+TEST(ServeOptions, DeclarationShape) {
+  const std::vector<option_info> options = list_options("serve");
+  ASSERT_FALSE(options.empty());
+  EXPECT_EQ(options[0].name, "config") << "--config is listed first, under General";
+  std::set<std::string> names;
+  for (const option_info& option : options) {
+    EXPECT_TRUE(names.insert(option.name).second) << "duplicate --" << option.name;
+    EXPECT_FALSE(option.help.empty()) << option.name;
+    EXPECT_FALSE(option.group.empty()) << option.name;
+    EXPECT_EQ(option.env, env_name(option.name)) << "every serve option has its variable";
+    EXPECT_EQ(option.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-"), std::string::npos)
+        << option.name;
   }
 }
 

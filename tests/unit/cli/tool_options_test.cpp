@@ -1,5 +1,5 @@
 // Arguments of `wsagent keygen` and `wsagent token`.
-#include "cli/tool_args.h"
+#include "cli/tool_options.h"
 
 #include <gtest/gtest.h>
 
@@ -10,12 +10,27 @@ namespace {
 
 using testing_cli::contains;
 
-parse_status keygen(std::vector<std::string_view> args, keygen_args& out, std::string& message) {
-  return parse_keygen_args(args, out, message);
+// Runs `wsagent <command> ARGS...`; on ok copies the settings into `out`; `message` is
+// without the "wsagent <command>: " prefix.
+template <class Args>
+parse_status run_tool(std::string command, std::vector<std::string> args, Args invocation::*field,
+                      Args& out, std::string& message) {
+  args.insert(args.begin(), command);
+  const testing_cli::run_result r = testing_cli::run(args);
+  const std::string prefix = "wsagent " + command + ": ";
+  message = r.message.starts_with(prefix) ? r.message.substr(prefix.size()) : r.message;
+  if (r.status == parse_status::ok) {
+    out = r.inv.*field;
+  }
+  return r.status;
 }
 
-parse_status token(std::vector<std::string_view> args, token_args& out, std::string& message) {
-  return parse_token_args(args, out, message);
+parse_status keygen(std::vector<std::string> args, keygen_args& out, std::string& message) {
+  return run_tool("keygen", std::move(args), &invocation::keygen, out, message);
+}
+
+parse_status token(std::vector<std::string> args, token_args& out, std::string& message) {
+  return run_tool("token", std::move(args), &invocation::token, out, message);
 }
 
 TEST(KeygenArgs, AllOptions) {

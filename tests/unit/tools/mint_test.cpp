@@ -1,7 +1,7 @@
 // The minting side: RFC 7638/8037 thumbprints, JWK/JWKS text that the key loaders read back,
 // tokens that the verifier accepts with the claims asked for, and key files with the right
 // modes that are not silently replaced.
-#include "auth/mint.h"
+#include "tools/mint.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "auth/jwt.h"
-#include "auth_test_util.h"
+#include "../auth/auth_test_util.h"
 
 namespace wsa {
 namespace {

@@ -1,16 +1,10 @@
-// Arguments of the tool subcommands `wsagent keygen` and `wsagent token` (command line only:
-// they run once by hand or from a script). What they do lives with the auth module; this
-// file only turns their words into settings and checks what can be checked without keys.
-// Startup only, one thread.
+// Settings of the tool subcommands `wsagent keygen` and `wsagent token` (src/cli fills them
+// from the command line; tools/commands.h runs them). Plain structs.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include "cli/option_table.h"
 
 namespace wsa {
 
@@ -32,14 +26,5 @@ struct token_args {
   uint32_t ttl_s = 3600;               ///< `exp` = now + ttl
   std::string kid;                     ///< header `kid`; empty: the key file's kid (EdDSA)
 };
-
-std::span<const option_row<keygen_args>> keygen_options();
-std::span<const option_row<token_args>> token_options();
-
-/// `args` are the words after the subcommand. Same statuses and messages as serve.
-parse_status parse_keygen_args(std::span<const std::string_view> args, keygen_args& out,
-                               std::string& message);
-parse_status parse_token_args(std::span<const std::string_view> args, token_args& out,
-                              std::string& message);
 
 }  // namespace wsa

@@ -1,5 +1,5 @@
-// `wsagent keygen` and `wsagent token` (see tools.h).
-#include "auth/tools.h"
+// `wsagent keygen` and `wsagent token` (see commands.h).
+#include "tools/commands.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "auth/keys.h"
-#include "auth/mint.h"
+#include "tools/mint.h"
 #include "pubsub/tag.h"
 
 namespace wsa {

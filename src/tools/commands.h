@@ -1,5 +1,5 @@
-// The tool subcommands `wsagent keygen` and `wsagent token` (their arguments are parsed by
-// cli/tool_args.h; only those plain structs are used here, so wsa_auth needs no cli code).
+// The tool subcommands `wsagent keygen` and `wsagent token`: the signing side of tokens, kept
+// out of src/auth (which only verifies). src/cli fills their settings (tools/tool_args.h).
 //
 // Each has two layers: keygen()/make_token() do the work and return what to print and the
 // exit status, so tests can check every path without capturing stdio; run_keygen()/
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/tool_args.h"
+#include "tools/tool_args.h"
 
 namespace wsa {
 

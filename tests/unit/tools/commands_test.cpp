@@ -2,7 +2,7 @@
 // writes (modes, contents that the loaders accept, no accidental replacement, nothing left
 // behind on failure), tokens that verify with the files' keys, and the exit status and
 // message of every way they can fail.
-#include "auth/tools.h"
+#include "tools/commands.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 
 #include "auth/jwt.h"
 #include "auth/keys.h"
-#include "auth_test_util.h"
+#include "../auth/auth_test_util.h"
 
 namespace wsa {
 namespace {

@@ -1,6 +1,6 @@
 // Key generation, JWK/JWKS text and token signing (see mint.h). JSON is written by hand:
 // every string goes through json_string(), which escapes what RFC 8259 requires.
-#include "auth/mint.h"
+#include "tools/mint.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

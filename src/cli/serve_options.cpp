@@ -1,0 +1,218 @@
+// The options of `wsagent serve`, in help order. To add one: a field in include/wsa/config.h
+// (with its default), one call below under its group heading, a sample in
+// tests/unit/cli/serve_options_test.cpp. The call gives the flag, the WSAGENT_* variable,
+// the config-file key, the help entry and the default shown in it. See docs/architecture.md.
+#include <limits>
+
+#include "cli/endpoints.h"
+#include "cli/serve.h"
+#include "pubsub/tag.h"
+
+namespace wsa {
+namespace {
+
+constexpr uint64_t kib = 1024;
+constexpr uint64_t mib = 1024 * kib;
+constexpr uint64_t gib = 1024 * mib;
+constexpr uint64_t hour_ms = 3600 * 1000;
+constexpr uint64_t day_s = 24 * 3600;
+constexpr uint64_t u32_max = std::numeric_limits<uint32_t>::max();
+constexpr time_unit ms = time_unit::milliseconds;
+constexpr time_unit secs = time_unit::seconds;
+
+bool set_node_id(config& c, std::string_view v, std::string& why) {
+  // The id goes into every `hello` and into logs and metrics labels: keep it to characters
+  // that need no escaping anywhere.
+  if (v.size() > 64) {
+    why = "node id '" + std::string(v) + "' is longer than 64 characters";
+    return false;
+  }
+  for (char ch : v) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == ':';
+    if (!ok) {
+      why = "bad node id '" + std::string(v) + "' (letters, digits, '.', '_', '-' and ':' only)";
+      return false;
+    }
+  }
+  c.node_id = std::string(v);
+  return true;
+}
+
+// One of a few words, e.g. a log level: `parse` maps the word to the field's value.
+template <class T>
+option_setter word_setter(T& field, bool (*parse)(std::string_view, T&), std::string what,
+                          std::string expected) {
+  return [&field, parse, what, expected](std::string_view v, std::string& why) {
+    if (!parse(v, field)) {
+      why = "bad " + what + " '" + std::string(v) + "' (expected " + expected + ")";
+      return false;
+    }
+    return true;
+  };
+}
+
+constexpr refused_option refused[] = {
+    {"hmac-secret",
+     "secrets are not accepted on the command line (every user of the machine can read it, "
+     "and shells keep it in their history); write the secret to a file readable only by "
+     "wsagent and pass --hmac-secret-file FILE"},
+};
+
+}  // namespace
+
+std::span<const refused_option> serve_refused_options() { return refused; }
+
+// clang-format off
+void declare_serve_options(option_set& o, config& c, std::string& config_file) {
+  o.group("General");
+  o.value({"config", "FILE",
+           "Read options from FILE: one `name = value` per line, names as the long options "
+           "below, `#` starts a comment line. Flags and WSAGENT_* variables override the file."},
+          [&config_file](std::string_view v, std::string& why) {
+            if (v.empty()) {
+              why = "empty file name";
+              return false;
+            }
+            config_file = std::string(v);
+            return true;
+          });
+
+  o.group("Network");
+  o.value({"listen", "HOST:PORT",
+           "Address to accept WebSocket and HTTP connections on: HOST:PORT, IPV4:PORT, "
+           "[IPV6]:PORT, or :PORT for every IPv4 address. Port 0 picks a free port (the log "
+           "says which)."},
+          [&c](std::string_view v, std::string& why) { return parse_listen(v, c.listen, why); },
+          c.listen.text());
+  o.count({"shards", "N",
+           "Shard threads, each with its own io_uring ring, listener and connections "
+           "(0..1024). 0 starts one per CPU the process may run on."},
+          c.shards, 0, 1024, c.shards == 0 ? "0 (one per CPU)" : "");
+  o.flag({"no-pin", "",
+          "Do not pin shard i to the i-th allowed CPU (useful when sharing the machine)."},
+         c.pin_shards, true);
+  o.value({"node-id", "ID",
+           "Name of this node, sent to clients in `hello` and used in logs (up to 64 letters, "
+           "digits, '.', '_', '-', ':'). Empty: the host name."},
+          [&c](std::string_view v, std::string& why) { return set_node_id(c, v, why); },
+          c.node_id.empty() ? "the host name" : c.node_id);
+
+  o.group("Limits");
+  o.size({"max-message-bytes", "SIZE",
+          "Largest inbound WebSocket message, and largest body of POST /api/publish "
+          "(1..64MiB). A client that sends more is closed with 1009."},
+         c.max_message_bytes, 1, 64 * mib);
+  o.count({"max-connections", "N",
+           "Open client connections per node (1..4294967295); past it, new connections get "
+           "HTTP 503."},
+          c.max_connections, 1, u32_max);
+  o.count({"max-tags-per-connection", "N",
+           "Subscriptions one connection may hold (1..65536); a `sub` past it gets an error."},
+          c.max_tags_per_connection, 1, 65536);
+  o.size({"max-outbound-bytes", "SIZE",
+          "Bytes queued to one slow client (1KiB..1GiB, at least --max-message-bytes); past it "
+          "the client is closed with 4008 so that it cannot hold memory or slow the others."},
+         c.max_outbound_bytes, kib, gib);
+  o.size({"max-header-bytes", "SIZE",
+          "Largest HTTP request head (1KiB..1MiB); larger ones get 431. Tokens sent in an "
+          "Authorization header or ?token= must fit in it."},
+         c.max_header_bytes, kib, mib);
+  o.duration({"handshake-timeout", "DURATION",
+              "Time a new connection has to send a complete HTTP request head (1ms..1h; a bare "
+              "number is milliseconds)."},
+             c.handshake_timeout_ms, ms, 1, hour_ms);
+  o.duration({"idle-timeout", "DURATION",
+              "A client silent this long is pinged, and closed if it does not answer (0..24h; "
+              "a bare number is milliseconds; 0 turns idle checks off). Checked once a second."},
+             c.idle_timeout_ms, ms, 0, 24 * hour_ms);
+  o.duration({"drain-timeout", "DURATION",
+              "On SIGTERM or SIGINT: stop accepting, close clients with 1001, and exit within "
+              "this time (0..1h; a bare number is milliseconds)."},
+             c.drain_timeout_ms, ms, 0, hour_ms);
+
+  o.group("Broker");
+  o.value({"broker", "URL",
+           "`embedded` (one node, in process) or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] "
+           "for many nodes sharing one Redis (port 6379 and database 0 by default; %-escape "
+           "special characters in the password). Prefer WSAGENT_BROKER or the config file "
+           "when the URL holds a password: the command line is visible to every user of the "
+           "machine."},
+          [&c](std::string_view v, std::string& why) { return parse_broker(v, c.broker, why); },
+          c.broker.shown);
+  o.count({"history-size", "N",
+           "Messages kept per tag for clients recovering with `since` (0..1000000; 0 keeps "
+           "none)."},
+          c.history_size, 0, 1000000);
+  o.duration({"history-max-age", "DURATION",
+              "Redis broker: also trim a tag's history older than this (0..365d; a bare number "
+              "is seconds; 0 trims by count only)."},
+             c.history_max_age_s, secs, 0, 365 * day_s);
+
+  o.group("Authentication");
+  o.flag({"no-auth", "",
+          "Development only: accept every client without a token and let it publish and "
+          "subscribe to everything. Without it the server refuses to start unless --jwks or "
+          "--hmac-secret-file gives a key; with it, keys are ignored."},
+         c.no_auth);
+  o.path({"jwks", "FILE",
+          "JSON Web Key Set (RFC 7517) of Ed25519 public keys (`kty` OKP, `crv` Ed25519) that "
+          "verify EdDSA tokens; several keys with distinct `kid` allow rotation. `wsagent "
+          "keygen` writes one."},
+         c.jwks_file);
+  o.path({"hmac-secret-file", "FILE",
+          "File holding the shared secret that verifies HS256 tokens (its bytes, a trailing "
+          "newline removed). The secret itself is never accepted on the command line."},
+         c.hmac_secret_file);
+  o.duration({"auth-timeout", "DURATION",
+              "Time a client connected without a token has to send its first `auth` frame "
+              "(1ms..1h; a bare number is milliseconds)."},
+             c.auth_timeout_ms, ms, 1, hour_ms);
+  o.duration({"token-leeway", "DURATION",
+              "Clock skew allowed when checking a token's `exp` and `nbf` (0..1h; a bare "
+              "number is seconds)."},
+             c.token_leeway_s, secs, 0, 3600);
+  o.size({"max-token-bytes", "SIZE",
+          "Longer tokens are refused without being decoded (64..64KiB)."},
+         c.max_token_bytes, 64, 64 * kib);
+
+  o.group("Observability");
+  o.value({"log-level", "LEVEL",
+           "Least severe log lines written to stderr: debug, info, warn or error. Metrics are "
+           "served at GET /metrics, health at GET /healthz and GET /readyz on the --listen "
+           "address."},
+          word_setter(c.log_level, parse_log_level, "log level", "debug, info, warn or error"),
+          log_level_name(c.log_level));
+  o.value({"log-format", "FORMAT",
+           "text: one logfmt line per event (key=value). json: one JSON object per line with "
+           "the same fields (ts, level, shard, msg, then the event's own), for log collectors."},
+          word_setter(c.log_format, parse_log_format, "log format", "text or json"),
+          c.log_format == log_format::json ? "json" : "text");
+  o.value({"stats-tag", "TAG",
+           "Publish this node's counters (connections, subscriptions, messages and bytes in and "
+           "out, slow-consumer closes, errors; in total and per shard) as one JSON message to TAG "
+           "once a second, like Mosquitto's $SYS topics: dashboards subscribe to it like to any "
+           "tag (with the usual permissions). Empty: off."},
+          [&c](std::string_view v, std::string& why) {
+            if (!v.empty() && !is_valid_tag(v)) {
+              why = "'" + std::string(v) +
+                    "' is not an exact tag (printable ASCII segments separated by '.', no "
+                    "wildcard)";
+              return false;
+            }
+            c.stats_tag = std::string(v);
+            return true;
+          });
+
+  o.group("Web");
+  o.path({"static", "DIR",
+          "Serve the files of DIR under / beside /ws (web pages that use the server, e.g. "
+          "demo/). Read once at startup, at most 10000 files, 16MiB each and 64MiB in all (more "
+          "refuses to start); names starting with '.' and symbolic links are skipped; GET and "
+          "HEAD only; dir/ serves dir/index.html; no listings; ETag with Cache-Control: "
+          "no-cache."},
+         c.static_dir);
+}
+// clang-format on
+
+}  // namespace wsa
