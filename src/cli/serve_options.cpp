@@ -66,17 +66,10 @@ std::span<const refused_option> serve_refused_options() { return refused; }
 // clang-format off
 void declare_serve_options(option_set& o, config& c, std::string& config_file) {
   o.group("General");
-  o.value({"config", "FILE",
-           "Read options from FILE: one `name = value` per line, names as the long options "
-           "below, `#` starts a comment line. Flags and WSAGENT_* variables override the file."},
-          [&config_file](std::string_view v, std::string& why) {
-            if (v.empty()) {
-              why = "empty file name";
-              return false;
-            }
-            config_file = std::string(v);
-            return true;
-          });
+  o.path({"config", "FILE",
+          "Read options from FILE: one `name = value` per line, names as the long options "
+          "below, `#` starts a comment line. Flags and WSAGENT_* variables override the file."},
+         config_file);
 
   o.group("Network");
   o.value({"listen", "HOST:PORT",
