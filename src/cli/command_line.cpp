@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <utility>
+
 #include "cli/help.h"
 #include "cli/option_set.h"
 #include "cli/serve.h"
@@ -36,28 +38,28 @@ struct command_tree {
     app.add_flag("-V,--version")->group("");
     app.require_subcommand(0, 1);
 
-    serve = add("serve", "General");
+    serve = add("serve");
     option_set serve_options(*serve, true);
     declare_serve_options(serve_options, out.serve, config_file);
-    keygen = add("keygen", "Other");
+    keygen = add("keygen");
     option_set keygen_options(*keygen, false);
     declare_keygen_options(keygen_options, out.keygen);
-    token = add("token", "Other");
+    token = add("token");
     option_set token_options(*token, false);
     declare_token_options(token_options, out.token);
-    version = add("version", "");
-    help = add("help", "");
+    version = add("version");
+    help = add("help");
     help->add_option("command", help_topic);
-    for (CLI::App* sub : {serve, keygen, token}) {
-      // Last, so that it is listed after the options of its group.
-      sub->set_help_flag("-h,--help", "Print this help.")->group(sub == serve ? "General" : "Other");
+    // After the options, so that it is listed last in its group ("": not listed).
+    for (auto [sub, group] : {std::pair{serve, "General"}, {keygen, "Other"}, {token, "Other"},
+                              {version, ""}, {help, ""}}) {
+      sub->set_help_flag("-h,--help", "Print this help.")->group(group);
     }
   }
 
-  CLI::App* add(std::string_view name, std::string_view help_group) {
+  CLI::App* add(std::string_view name) {
     CLI::App* sub = app.add_subcommand(std::string(name), std::string(command_summary(name)));
     set_help(*sub, name);
-    sub->set_help_flag("-h,--help", "Print this help.")->group(std::string(help_group));
     return sub;
   }
 
