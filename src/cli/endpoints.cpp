@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include "cli/values.h"
+#include "util/ascii.h"
+#include "util/percent.h"
 
 namespace wsa {
 namespace {
@@ -117,52 +119,14 @@ bool split_host_port(std::string_view text, bool port_optional, std::string_view
   return true;
 }
 
-int hex_value(char c) {
-  if (is_digit(c)) {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 bool percent_decode(std::string_view text, std::string& out) {
   out.clear();
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) {
+  for (std::size_t i = 0; i < text.size();) {
+    const int byte = percent_decode_next(text, i, false);
+    if (byte < 0) {
       return false;
     }
-    const int hi = hex_value(text[i + 1]);
-    const int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) {
-      return false;
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (c != prefix[i]) {
-      return false;
-    }
+    out.push_back(static_cast<char>(byte));
   }
   return true;
 }
@@ -266,7 +230,7 @@ bool parse_broker(std::string_view text, broker_url& out, std::string& why) {
     why = "bad broker '" + shown + "': " + reason + " (" + std::string(broker_syntax) + ")";
     return false;
   };
-  if (starts_with_nocase(text, "rediss://")) {
+  if (istarts_with(text, "rediss://")) {
     return fail("TLS connections to Redis are not supported");
   }
   // One row per scheme; redis-cluster:// and redis-sentinel:// come here.
@@ -279,7 +243,7 @@ bool parse_broker(std::string_view text, broker_url& out, std::string& why) {
       {"redis://", broker_url::kind::redis, parse_redis_authority},
   };
   for (const scheme& s : schemes) {
-    if (!starts_with_nocase(text, s.prefix)) {
+    if (!istarts_with(text, s.prefix)) {
       continue;
     }
     broker_url url;

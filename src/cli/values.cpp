@@ -6,22 +6,10 @@
 #include <limits>
 #include <vector>
 
+#include "util/ascii.h"
+
 namespace wsa {
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
@@ -52,13 +40,13 @@ std::string show_plain(uint64_t v) { return std::to_string(v); }
 
 bool parse_bool(std::string_view text, bool& out, std::string& why) {
   for (std::string_view yes : {"true", "1", "yes", "on"}) {
-    if (equals_nocase(text, yes)) {
+    if (iequals(text, yes)) {
       out = true;
       return true;
     }
   }
   for (std::string_view no : {"false", "0", "no", "off"}) {
-    if (equals_nocase(text, no)) {
+    if (iequals(text, no)) {
       out = false;
       return true;
     }
@@ -113,7 +101,7 @@ bool parse_size(std::string_view text, uint64_t min, uint64_t max, uint64_t& out
   uint64_t factor = 0;
   for (const unit& u : units) {
     for (std::string_view name : u.names) {
-      if (equals_nocase(suffix, name)) {
+      if (iequals(suffix, name)) {
         factor = u.factor;
       }
     }
@@ -265,7 +253,7 @@ std::string_view closest_name(std::string_view name, std::span<const std::string
     }
     for (std::size_t i = 1; i <= n; ++i) {
       for (std::size_t j = 1; j <= m; ++j) {
-        const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+        const std::size_t cost = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1;
         at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
           at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
