@@ -441,6 +441,8 @@ TEST(ServeErrors, BadValuesNameTheOptionAndTheText) {
        "--log-level: bad log level 'verbose' (expected debug, info, "
        "warn or error)"},
       {{"--log-format", "logfmt"}, "--log-format: bad log format 'logfmt' (expected text or json)"},
+      {{"--stats-tag", "a.*"}, "--stats-tag: 'a.*' is not an exact tag"},
+      {{"--static="}, "--static: empty file name"},
       {{"--node-id", "has space"}, "--node-id: bad node id 'has space'"},
       {{"--node-id", std::string(65, 'n')}, "is longer than 64 characters"},
       {{"--listen", "::1:80"},
