@@ -21,12 +21,12 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "broker/broker.h"
 #include "core/ring.h"
 #include "obs/metrics.h"
+#include "pubsub/string_map.h"
 #include "redis/link.h"
 #include "util/xorshift.h"
 
@@ -70,13 +70,6 @@ class redis_broker final : public broker, private link_owner {
     barrier_request,
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
-
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  template <class T>
-  using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
 
   struct deferred_query {
     bool since_present;

@@ -22,7 +22,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "auth/jwt.h"
@@ -32,6 +31,7 @@
 #include "http/static_files.h"
 #include "json/command.h"
 #include "obs/metrics.h"
+#include "pubsub/string_map.h"
 #include "pubsub/subscription_index.h"
 #include "server/conn_table.h"
 #include "server/pending_sub.h"
@@ -204,14 +204,10 @@ class shard final : private ws_sink, private broker_listener {
   // Which shards have subscribers: exact tags this shard owns, and every pattern. Its
   // "subscribers" are shard numbers. Decides where messages go and what the broker watches.
   subscription_index interest_;
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   // Local connections per key (first/last announce interest), and, for keys this shard
   // owns, how many shards are interested (first/last watch/unwatch the broker).
-  std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> local_keys_;
-  std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> watched_;
+  string_map<uint32_t> local_keys_;
+  string_map<uint32_t> watched_;
   std::vector<bool> peer_marks_;
   std::unique_ptr<broker> broker_;
   bool shared_broker_ = false;  // Redis: tags and patterns arrive on their own channels

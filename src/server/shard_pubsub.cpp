@@ -4,12 +4,12 @@
 // live stream without a gap or a duplicate.
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <memory>
 
 #include "json/writer.h"
 #include "obs/log.h"
 #include "obs/stats_report.h"
+#include "pubsub/hash.h"
 #include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
@@ -24,7 +24,9 @@ unsigned shard::owner_of(std::string_view tag) const {
   if (is_wildcard(tag)) {
     return 0;
   }
-  return static_cast<unsigned>(std::hash<std::string_view>{}(tag) % node_.shard_count());
+  // The seeded hash: with a public one, a client could pick tags that all land on one
+  // shard. Every shard of the process shares the seed, so all agree on the owner.
+  return static_cast<unsigned>(hash_bytes(tag) % node_.shard_count());
 }
 
 void shard::publish_stats(int64_t now) {

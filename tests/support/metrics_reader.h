@@ -1,0 +1,19 @@
+// Reads the server's own counters from GET /metrics (Prometheus text), for tests that check
+// what a limit counted.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace wsa::test {
+
+/// The sum over shards of metric `name` (e.g. "wsagent_history_bytes"); 0 when absent.
+uint64_t metric_sum(uint16_t port, std::string_view name);
+
+/// The same from an already fetched exposition text.
+uint64_t metric_sum_in(std::string_view text, std::string_view name);
+
+/// The value of `name` for one shard (the series labelled shard="N"); 0 when absent.
+uint64_t metric_of_shard(std::string_view text, std::string_view name, unsigned shard);
+
+}  // namespace wsa::test
