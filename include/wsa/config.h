@@ -62,7 +62,8 @@ struct config {
   // Broker.
   broker_url broker;              ///< embedded, or Redis shared by many nodes
   uint32_t history_size = 256;    ///< messages kept per tag for `since` recovery
-  uint32_t history_max_age_s = 0;  ///< Redis history trim by age; 0: by count only
+  uint32_t history_max_age_s = 0;  ///< drop history (and idle tags) older; 0: no age limit
+  uint64_t history_max_bytes = 256ull << 20;  ///< embedded: all retained history, node-wide
 
   // Authentication.
   bool no_auth = false;             ///< development only: everyone may do everything

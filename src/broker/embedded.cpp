@@ -3,34 +3,154 @@
 #include <algorithm>
 
 #include "json/writer.h"
+#include "pubsub/hash.h"
+#include "pubsub/tag.h"
+#include "util/check.h"
+#include "util/clock.h"
 
 namespace wsa {
+namespace {
 
-embedded_broker::embedded_broker(broker_listener& listener, std::string epoch,
-                                 uint32_t history_size, shard_metrics& metrics)
-    : listener_(listener),
-      epoch_(std::move(epoch)),
-      history_size_(history_size),
-      metrics_(metrics) {}
+// What the accounting adds to the bytes it can see: the allocator's header and rounding of
+// each frame and tag state (mimalloc's size classes round up by at most 1/8).
+constexpr uint64_t frame_overhead = sizeof(frame) + 16;
+constexpr uint64_t tag_overhead = 16;
+
+}  // namespace
+
+embedded_broker::embedded_broker(broker_listener& listener, embedded_options options,
+                                 shard_metrics& metrics)
+    : listener_(listener), options_(std::move(options)), metrics_(metrics) {
+  now_ms_ = monotonic_ms();
+}
 
 embedded_broker::~embedded_broker() {
-  for (auto& [tag, log] : tags_) {
-    for (frame* f : log.ring) {
-      if (f != nullptr) {
-        f->unref();
-      }
-    }
+  for (tag_state* t : tags_) {
+    delete t;  // its history unrefs the frames
   }
 }
 
-void embedded_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
-  auto it = tags_.find(tag);
-  if (it == tags_.end()) {
-    it = tags_.emplace(std::string(tag), tag_log{}).first;
-    metrics_.tags_owned.add();
+// ---- the tag table ----
+
+uint32_t embedded_broker::find(std::string_view tag) const {
+  return index_.find(hash_bytes(tag), [&](uint32_t slot) { return tags_[slot]->tag == tag; });
+}
+
+uint32_t embedded_broker::create(std::string_view tag) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(tags_.size());
+    tags_.push_back(nullptr);
+    generations_.push_back(0);
   }
-  tag_log& log = it->second;
-  const uint64_t seq = ++log.top;
+  auto* t = new tag_state;
+  t->tag.assign(tag);
+  t->life = lives_;
+  tags_[slot] = t;
+  index_.insert(hash_bytes(tag), slot);
+  dynamic_bytes_ += tag_bytes(*t);
+  metrics_.tags_owned.add();
+  return slot;
+}
+
+void embedded_broker::forget(uint32_t slot) {
+  tag_state* t = tags_[slot];
+  WSA_ASSERT(t->history.empty() && t->watchers == 0);
+  if (t->idle) {
+    unlink_idle(slot);
+  }
+  dynamic_bytes_ -= tag_bytes(*t);
+  index_.erase(hash_bytes(t->tag), slot);
+  if (t->top > 0) {
+    ++lives_;  // its numbers were used: whatever comes next under this name is a new life
+  }
+  delete t;
+  tags_[slot] = nullptr;
+  ++generations_[slot];
+  free_slots_.push_back(slot);
+  metrics_.tags_owned.sub();
+  metrics_.tags_forgotten.add();
+}
+
+void embedded_broker::make_idle(uint32_t slot) {
+  tag_state& t = *tags_[slot];
+  if (t.idle) {
+    unlink_idle(slot);
+  }
+  t.idle = true;
+  t.idle_since_ms = now_ms_;
+  t.idle_prev = idle_tail_;
+  t.idle_next = none;
+  if (idle_tail_ != none) {
+    tags_[idle_tail_]->idle_next = slot;
+  } else {
+    idle_head_ = slot;
+  }
+  idle_tail_ = slot;
+}
+
+void embedded_broker::unlink_idle(uint32_t slot) {
+  tag_state& t = *tags_[slot];
+  (t.idle_prev != none ? tags_[t.idle_prev]->idle_next : idle_head_) = t.idle_next;
+  (t.idle_next != none ? tags_[t.idle_next]->idle_prev : idle_tail_) = t.idle_prev;
+  t.idle = false;
+  t.idle_prev = t.idle_next = none;
+}
+
+std::string_view embedded_broker::epoch_of(uint64_t life) {
+  if (life == 0) {
+    return options_.epoch;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  epoch_scratch_.assign(options_.epoch);
+  epoch_scratch_.push_back('-');
+  char digits[16];
+  int n = 0;
+  for (; life != 0; life >>= 4) {
+    digits[n++] = hex[life & 15];
+  }
+  while (n > 0) {
+    epoch_scratch_.push_back(digits[--n]);
+  }
+  return epoch_scratch_;
+}
+
+// ---- accounting ----
+
+uint64_t embedded_broker::tag_bytes(const tag_state& t) const {
+  const uint64_t heap_tag = t.tag.capacity() > 15 ? t.tag.capacity() + 1 : 0;
+  return sizeof(tag_state) + tag_overhead + heap_tag + t.history.capacity() * sizeof(frame*);
+}
+
+uint64_t embedded_broker::structure_bytes() const {
+  return tags_.capacity() * sizeof(tag_state*) + generations_.capacity() * sizeof(uint32_t) +
+         free_slots_.capacity() * sizeof(uint32_t) + index_.heap_bytes() +
+         order_.capacity() * sizeof(retained_entry);
+}
+
+void embedded_broker::update_gauges() {
+  metrics_.history_bytes.set(retained_bytes());
+  metrics_.history_messages.set(retained_);
+}
+
+bool embedded_broker::is_retained(const retained_entry& e) const {
+  const tag_state* t = tags_[e.slot];
+  return generations_[e.slot] == e.generation && t != nullptr &&
+         e.seq + t->history.count() > t->top;
+}
+
+// ---- publish and query ----
+
+void embedded_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
+  uint32_t slot = find(tag);
+  if (slot == none) {
+    slot = create(tag);
+  }
+  tag_state& t = *tags_[slot];
+  const uint64_t seq = ++t.top;
 
   // Encode once: this frame is the history entry and what every subscriber is sent.
   const std::size_t json_size = msg_json_size(tag, seq, data);
@@ -39,67 +159,199 @@ void embedded_broker::publish(std::string_view tag, std::string_view data, uint6
   write_frame_header(msg->data(), ws_opcode::text, json_size);
   write_msg_json(msg->data() + header, tag, seq, data);
 
-  remember(log, msg);
+  if (options_.history_size > 0) {
+    dynamic_bytes_ -= tag_bytes(t);
+    frame* dropped = t.history.push(msg, options_.history_size);
+    dynamic_bytes_ += tag_bytes(t) + msg->size() + frame_overhead;
+    if (dropped != nullptr) {
+      // Over history_size: its FIFO entry is stale now.
+      dynamic_bytes_ -= dropped->size() + frame_overhead;
+      dropped->unref();
+    } else {
+      ++retained_;
+    }
+    order_.push_back({slot, generations_[slot], seq, now_ms_});
+    if (t.idle) {
+      unlink_idle(slot);
+    }
+    compact_order();
+  } else if (t.watchers == 0) {
+    make_idle(slot);  // nothing retained: only its numbering, kept while it is used
+  }
+  enforce_budget();  // may forget this very tag (its state, not the message)
+  update_gauges();
+
   listener_.on_published(ticket, true, seq, nullptr);
   listener_.on_tag_message(tag, seq, msg);
   msg->unref();
 }
 
-void embedded_broker::remember(tag_log& log, frame* msg) {
-  if (history_size_ == 0) {
-    return;
-  }
-  const auto capacity = static_cast<uint32_t>(log.ring.size());
-  if (log.count == capacity && capacity < history_size_) {
-    const uint32_t grown = capacity == 0 ? std::min<uint32_t>(8, history_size_)
-                                         : std::min<uint32_t>(capacity * 2, history_size_);
-    std::vector<frame*> ring(grown, nullptr);
-    for (uint32_t i = 0; i < log.count; ++i) {
-      ring[i] = log.at(i);
-    }
-    log.ring.swap(ring);
-    log.head = 0;
-  }
-  msg->ref();
-  if (log.count < log.ring.size()) {
-    log.ring[(log.head + log.count) % log.ring.size()] = msg;
-    ++log.count;
-  } else {
-    // Full at history_size: the newest replaces the oldest.
-    log.ring[log.head]->unref();
-    log.ring[log.head] = msg;
-    log.head = (log.head + 1) % static_cast<uint32_t>(log.ring.size());
-  }
-}
-
 void embedded_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {
+  const uint32_t slot = find(tag);
+  const tag_state* t = slot == none ? nullptr : tags_[slot];
   tag_position position;
-  position.epoch = epoch_;
+  // An unknown tag reports the epoch its next life would get.
+  position.epoch = epoch_of(t != nullptr ? t->life : lives_);
+  position.top = t != nullptr ? t->top : 0;
   scratch_.clear();
-  auto it = tags_.find(tag);
-  const tag_log* log = it == tags_.end() ? nullptr : &it->second;
-  position.top = log ? log->top : 0;
   if (since.present) {
     uint64_t after = since.seq;
     // A different epoch, or a seq we never reached, means the client's numbers belong to
     // another life of this tag: report a gap and replay all we have.
-    if ((!since.epoch.empty() && since.epoch != epoch_) || since.seq > position.top) {
+    if ((!since.epoch.empty() && since.epoch != position.epoch) || since.seq > position.top) {
       position.gap = true;
       after = 0;
     }
-    if (log != nullptr && log->count > 0) {
-      const uint64_t oldest = log->top - log->count + 1;
+    const uint32_t count = t != nullptr ? t->history.count() : 0;
+    if (count > 0) {
+      const uint64_t oldest = t->top - count + 1;
       if (oldest > after + 1) {
-        position.gap = true;
+        position.gap = true;  // trimmed, evicted or expired
       }
-      for (uint64_t seq = after + 1 > oldest ? after + 1 : oldest; seq <= log->top; ++seq) {
-        scratch_.push_back({seq, log->at(static_cast<uint32_t>(seq - oldest))});
+      for (uint64_t seq = std::max(after + 1, oldest); seq <= t->top; ++seq) {
+        scratch_.push_back({seq, t->history.at(static_cast<uint32_t>(seq - oldest))});
       }
     } else if (position.top > after) {
       position.gap = true;  // messages were published but none is retained
     }
   }
   listener_.on_queried(ticket, true, position, scratch_);
+}
+
+// ---- subscribers ----
+
+void embedded_broker::watch(std::string_view tag) {
+  if (is_wildcard(tag)) {
+    return;  // patterns are reached through the owners of the exact tags
+  }
+  uint32_t slot = find(tag);
+  if (slot == none) {
+    // Kept while watched, so that the epoch a subscriber is told stays the tag's.
+    slot = create(tag);
+  }
+  tag_state& t = *tags_[slot];
+  ++t.watchers;
+  if (t.idle) {
+    unlink_idle(slot);
+  }
+  enforce_budget();
+  update_gauges();
+}
+
+void embedded_broker::unwatch(std::string_view tag) {
+  const uint32_t slot = is_wildcard(tag) ? none : find(tag);
+  if (slot == none) {
+    return;
+  }
+  tag_state& t = *tags_[slot];
+  if (t.watchers == 0 || --t.watchers > 0 || !t.history.empty()) {
+    return;
+  }
+  if (t.top == 0) {
+    forget(slot);  // a subscription to a tag that never had a message leaves nothing
+  } else {
+    make_idle(slot);
+  }
+  update_gauges();
+}
+
+// ---- bounds ----
+
+bool embedded_broker::drop_oldest(bool expired) {
+  while (order_head_ < order_.size()) {
+    const retained_entry e = order_[order_head_++];
+    if (!is_retained(e)) {
+      continue;  // already gone: trimmed by history_size, or its tag's life ended
+    }
+    tag_state& t = *tags_[e.slot];
+    dynamic_bytes_ -= tag_bytes(t);
+    frame* f = t.history.pop_oldest();
+    dynamic_bytes_ += tag_bytes(t);
+    dynamic_bytes_ -= f->size() + frame_overhead;
+    f->unref();
+    --retained_;
+    (expired ? metrics_.history_expired : metrics_.history_evictions).add();
+    if (t.history.empty() && t.watchers == 0) {
+      if (expired) {
+        forget(e.slot);  // its last message is older than the age limit: idle that long
+      } else {
+        make_idle(e.slot);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+void embedded_broker::enforce_budget() {
+  bool dropped = false;
+  while (retained_bytes() > options_.history_max_bytes) {
+    if (idle_head_ != none) {
+      forget(idle_head_);  // numbering alone is the cheapest thing to lose
+    } else if (drop_oldest(false)) {
+      dropped = true;
+    } else {
+      break;  // only watched tags' entries are left
+    }
+  }
+  if (dropped) {
+    compact_order();
+  }
+}
+
+void embedded_broker::compact_order() {
+  const std::size_t queued = order_.size() - order_head_;
+  if (queued == 0) {
+    order_.clear();
+    order_head_ = 0;
+    return;
+  }
+  // Stale entries (trimmed by history_size) may pile up behind an old retained message;
+  // consumed ones sit before order_head_. Rewrite when either is most of the vector.
+  const bool mostly_stale = queued > 2 * retained_ + 1024;
+  const bool mostly_consumed = order_head_ >= 4096 && order_head_ >= queued;
+  if (!mostly_stale && !mostly_consumed) {
+    return;
+  }
+  std::size_t out = 0;
+  for (std::size_t i = order_head_; i < order_.size(); ++i) {
+    if (is_retained(order_[i])) {
+      order_[out++] = order_[i];
+    }
+  }
+  order_.resize(out);
+  order_head_ = 0;
+  if (order_.capacity() > 4 * out + 4096) {
+    order_.shrink_to_fit();
+  }
+}
+
+void embedded_broker::poll() { advance(monotonic_ms()); }
+
+void embedded_broker::advance(int64_t now_ms) {
+  now_ms_ = now_ms;
+  const int64_t max_age = options_.history_max_age_ms;
+  if (max_age <= 0) {
+    return;
+  }
+  const int64_t cutoff = now_ms - max_age;
+  bool dropped = false;
+  while (order_head_ < order_.size() && order_[order_head_].at_ms <= cutoff) {
+    if (is_retained(order_[order_head_])) {
+      drop_oldest(/*expired=*/true);
+      dropped = true;
+    } else {
+      ++order_head_;
+    }
+  }
+  while (idle_head_ != none && tags_[idle_head_]->idle_since_ms <= cutoff) {
+    forget(idle_head_);
+    dropped = true;
+  }
+  if (dropped) {
+    compact_order();
+    update_gauges();
+  }
 }
 
 }  // namespace wsa

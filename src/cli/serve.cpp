@@ -145,11 +145,6 @@ void warn_ineffective(const config& cfg, std::span<const std::string> args,
         "the Redis password in --broker is visible to every user of this machine (ps, /proc); "
         "set it in WSAGENT_BROKER or the config file instead");
   }
-  if (cfg.broker.type == broker_url::kind::embedded && cfg.history_max_age_s != 0) {
-    warnings.push_back(
-        "--history-max-age applies to the Redis broker only; the embedded broker trims its "
-        "history by --history-size");
-  }
   if (cfg.no_auth && (!cfg.jwks_file.empty() || !cfg.hmac_secret_file.empty())) {
     warnings.push_back(
         "--no-auth is set: the configured keys are ignored and every client may publish and "

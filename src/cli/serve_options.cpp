@@ -138,9 +138,17 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "none)."},
           c.history_size, 0, 1000000);
   o.duration({"history-max-age", "DURATION",
-              "Redis broker: also trim a tag's history older than this (0..365d; a bare number "
-              "is seconds; 0 trims by count only)."},
+              "Also drop a tag's messages older than this, and forget tags idle that long (no "
+              "subscriber, nothing retained; a forgotten tag starts again at seq 1 with a new "
+              "epoch) (0..365d; a bare number is seconds; 0: no age limit)."},
              c.history_max_age_s, secs, 0, 365 * day_s);
+  o.size({"history-max-bytes", "SIZE",
+          "Embedded broker: memory for retained messages and tag state, all tags of the node "
+          "together (64KiB..1TiB; each shard gets an equal share). Past it, idle tags are "
+          "forgotten and the oldest messages dropped; a client recovering from a dropped "
+          "position is told it has a gap. With Redis, history lives in Redis (see "
+          "--history-size)."},
+         c.history_max_bytes, 64 * kib, 1024 * gib);
 
   o.group("Authentication");
   o.flag({"no-auth", "",

@@ -44,6 +44,11 @@ struct alignas(64) shard_metrics {
   counter token_expiries;          ///< connections closed with 4001 when exp passed
   counter subscriptions;           ///< gauge: subscriptions held by this shard's clients
   counter tags_owned;              ///< gauge: tags whose order this shard keeps
+  counter tags_forgotten;          ///< embedded: idle tags whose state was freed
+  counter history_bytes;           ///< gauge, embedded: bytes counted against the budget
+  counter history_messages;        ///< gauge, embedded: messages retained for recovery
+  counter history_evictions;       ///< embedded: messages dropped to stay in the budget
+  counter history_expired;         ///< embedded: messages dropped by --history-max-age
   counter http_requests;           ///< plain HTTP requests answered
   counter mailbox_overflows;       ///< cross-shard records that waited for ring space
   counter broker_pending;          ///< gauge: broker requests waiting for an answer

@@ -66,8 +66,13 @@ bool shard::init(std::string& error) {
     broker_ = std::make_unique<redis_broker>(listener, ring_, *redis, metrics_);
     shared_broker_ = true;
   } else {
-    broker_ = std::make_unique<embedded_broker>(listener, node_.epoch(),
-                                                node_.cfg().history_size, metrics_);
+    embedded_options options;
+    options.epoch = node_.epoch();
+    options.history_size = node_.cfg().history_size;
+    // Tags spread evenly over the shards (seeded hash): each keeps an equal share.
+    options.history_max_bytes = node_.cfg().history_max_bytes / node_.shard_count();
+    options.history_max_age_ms = int64_t{node_.cfg().history_max_age_s} * 1000;
+    broker_ = std::make_unique<embedded_broker>(listener, std::move(options), metrics_);
   }
   init_auth();
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);

@@ -1,5 +1,7 @@
-// The embedded broker: seq numbering, the bounded history ring, and the `since` rules.
+// The embedded broker: seq numbering, the bounded history ring, the `since` rules, and the
+// node-wide bounds on retained state (byte budget, age, idle tags, epochs of new lives).
 #include "broker/embedded.h"
+#include "embedded_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -8,38 +10,6 @@
 
 namespace wsa {
 namespace {
-
-struct recorder final : broker_listener {
-  struct published {
-    uint64_t ticket;
-    bool ok;
-    uint64_t seq;
-  };
-  std::vector<published> acks;
-  std::vector<std::pair<std::string, uint64_t>> messages;
-  tag_position position;
-  std::string epoch;
-  std::vector<uint64_t> replayed;
-  std::vector<std::string> replayed_frames;
-
-  void on_published(uint64_t ticket, bool ok, uint64_t seq, const char*) override {
-    acks.push_back({ticket, ok, seq});
-  }
-  void on_tag_message(std::string_view tag, uint64_t seq, frame*) override {
-    messages.emplace_back(tag, seq);
-  }
-  void on_queried(uint64_t, bool, const tag_position& p,
-                  std::span<const history_entry> missed) override {
-    position = p;
-    epoch.assign(p.epoch);
-    replayed.clear();
-    replayed_frames.clear();
-    for (const history_entry& e : missed) {
-      replayed.push_back(e.seq);
-      replayed_frames.emplace_back(e.msg->bytes());
-    }
-  }
-};
 
 class embedded_broker_test : public ::testing::Test {
  protected:
@@ -52,8 +22,8 @@ class embedded_broker_test : public ::testing::Test {
     return since_request{true, seq, epoch};
   }
   shard_metrics metrics_;
-  recorder rec_;
-  embedded_broker broker_{rec_, "ab12cd34", 4, metrics_};
+  embedded_recorder rec_;
+  embedded_broker broker_{rec_, embedded_options{"ab12cd34", 4, 1 << 30, 0}, metrics_};
 };
 
 TEST_F(embedded_broker_test, seq_starts_at_one_per_tag_and_grows_by_one) {
@@ -143,8 +113,8 @@ TEST_F(embedded_broker_test, since_beyond_top_belongs_to_another_life) {
 
 TEST(embedded_broker_no_history, publishing_without_history_reports_gaps) {
   shard_metrics metrics;
-  recorder rec;
-  embedded_broker broker(rec, "e", 0, metrics);
+  embedded_recorder rec;
+  embedded_broker broker(rec, embedded_options{"e", 0, 1 << 30, 0}, metrics);
   broker.publish("t", "1", 1);
   broker.query("t", since_request{true, 0, {}}, 1);
   EXPECT_TRUE(rec.position.gap);
