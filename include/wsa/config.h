@@ -64,6 +64,8 @@ struct config {
   uint32_t history_size = 256;    ///< messages kept per tag for `since` recovery
   uint32_t history_max_age_s = 0;  ///< drop history (and idle tags) older; 0: no age limit
   uint64_t history_max_bytes = 256ull << 20;  ///< embedded: all retained history, node-wide
+  uint32_t redis_key_ttl_s = 86400;  ///< Redis: a tag's keys expire this long after last use
+  uint32_t redis_max_patterns = 64;  ///< Redis: distinct PSUBSCRIBEs per node
 
   // Authentication.
   bool no_auth = false;             ///< development only: everyone may do everything

@@ -225,7 +225,7 @@ void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t
     return;
   }
   std::string& out = commands_.begin();
-  resp_array(out, 10);
+  resp_array(out, 11);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, publish_sha_);
   resp_bulk(out, "2");
@@ -236,6 +236,7 @@ void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t
   resp_bulk(out, epoch_candidate());
   resp_bulk(out, uint64_t{options_.history_size});
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
+  resp_bulk(out, key_ttl_ms());
   commands_.commit({publish_request, 0, ticket}, true);
   metrics_.broker_pending.add();
 }
@@ -331,7 +332,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   c.resync_token = resync_token;
 
   std::string& out = commands_.begin();
-  resp_array(out, 10);
+  resp_array(out, 11);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, query_sha_);
   resp_bulk(out, "2");
@@ -342,6 +343,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, since_seq);
   resp_bulk(out, since_epoch);
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
+  resp_bulk(out, key_ttl_ms());
   commands_.commit({query_request, index, ticket}, true);
   if (!resync) {
     metrics_.broker_pending.add();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/pattern_set.h"
 #include "core/ring.h"
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
@@ -36,6 +37,8 @@ struct redis_broker_options {
   link_options link;             ///< address, credentials, database, timeouts, backoff
   uint32_t history_size = 256;   ///< messages kept per tag (0: none)
   uint32_t history_max_age_s = 0;  ///< also drop history older than this (0: no age limit)
+  uint32_t key_ttl_s = 86400;    ///< a tag's keys expire after this long without use
+  uint32_t max_patterns = 64;    ///< distinct PSUBSCRIBEs; past it, one catch-all glob
 };
 
 class redis_broker final : public broker, private link_owner {
@@ -98,7 +101,7 @@ class redis_broker final : public broker, private link_owner {
   };
   // A Redis glob and the watched patterns it serves.
   struct glob_watch {
-    std::vector<std::string> patterns;
+    pattern_set patterns;
     uint64_t token = 0;
     bool confirmed = false;        // Redis has answered the PSUBSCRIBE
     std::vector<uint64_t> waiting;  // pattern queries answered once confirmed
@@ -147,12 +150,24 @@ class redis_broker final : public broker, private link_owner {
   uint32_t acquire_context();
   void note_error(std::string_view what, std::string_view detail);
   std::string_view epoch_candidate();
+  /// Keys outlive the history they hold: at least the age limit.
+  uint64_t key_ttl_ms() const {
+    const uint64_t ttl = options_.key_ttl_s > options_.history_max_age_s
+                             ? options_.key_ttl_s
+                             : options_.history_max_age_s;
+    return ttl * 1000;
+  }
   static frame* make_msg(std::string_view tag, uint64_t seq, std::string_view data);
   void answer(uint64_t ticket, const tag_position& position,
               std::span<const history_entry> missed);
   void answer_failed(uint64_t ticket);
 
   // subscriptions and the live stream (redis_watch.cpp)
+  /// The glob that serves `pattern`: its own, or the catch-all once --redis-max-patterns
+  /// distinct globs are held (the catch-all receives every tag's channel; the broker
+  /// filters, so that no client can make the node hold unbounded PSUBSCRIBEs).
+  const std::string& glob_for(std::string_view pattern);
+  void update_pattern_gauges();
   void subscribe(std::string_view tag, exact_watch& w);
   void psubscribe(std::string_view glob, glob_watch& w);
   void query_pattern(std::string_view pattern, uint64_t ticket);

@@ -36,6 +36,9 @@ if keep > 0 then
     end
   end
 end
+local ttl = tonumber(ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ARGV[2])
 return seq
 )lua";
@@ -51,6 +54,9 @@ if not epoch then
 else
   top = tonumber(m[2]) or 0
 end
+local ttl = tonumber(ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
 local res = {top, epoch, 0}
 if ARGV[2] == '1' then
   local after = tonumber(ARGV[3])

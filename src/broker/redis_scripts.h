@@ -9,8 +9,15 @@
 //                      max age is set, entries older than it are trimmed by the next
 //                      publish and never returned by a query.
 //   wsa:{T}      CHANNEL live messages; payload "<seq> <epoch> <data>".
+// Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
+// publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
+// live as long as the tag is used. A query of a tag that has no keys creates the seq key
+// (so that its epoch stays what the subscriber was told), with the same TTL: a `sub` to a
+// tag that never had a message leaves nothing permanent. Keys that expire end the tag's
+// life; its next publish starts a new one.
 // A pattern subscription uses PSUBSCRIBE with a glob that matches a superset of the
-// pattern's channels; the broker filters with pattern_matches.
+// pattern's channels; the broker filters with pattern_matches. At most --redis-max-patterns
+// globs per node: past it, patterns share the catch-all glob of every channel.
 // Pure functions and constants: any thread.
 #pragma once
 
@@ -21,11 +28,11 @@
 namespace wsa {
 
 /// EVALSHA <sha> 2 <seq key> <log key> <channel> <data> <epoch candidate> <history size>
-///   <max age ms>  ->  integer: the seq the message got.
+///   <max age ms> <key ttl ms>  ->  integer: the seq the message got.
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
-///   <since epoch> <max age ms>
+///   <since epoch> <max age ms> <key ttl ms>
 ///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
 ///        history is replayed from the start of this life), seq1, data1, seq2, data2, ...]
 /// where the pairs are the retained messages after `since` (after 0 on a restart).
@@ -35,6 +42,8 @@ inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";
 inline constexpr std::string_view redis_channel_suffix = "}";
+/// The glob of every tag's channel: serves the patterns past --redis-max-patterns.
+inline constexpr std::string_view redis_catch_all_glob = "wsa:{*}";
 
 /// The tag of a channel "wsa:{T}"; false for any other channel.
 bool redis_channel_tag(std::string_view channel, std::string_view& tag);

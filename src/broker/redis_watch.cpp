@@ -18,12 +18,36 @@ namespace wsa {
 
 // ---- watch / unwatch ----
 
+const std::string& redis_broker::glob_for(std::string_view pattern) {
+  redis_pattern_glob(pattern, glob_scratch_);
+  if (globs_.find(glob_scratch_) != globs_.end()) {
+    return glob_scratch_;
+  }
+  const bool catch_all_held = globs_.find(redis_catch_all_glob) != globs_.end();
+  const std::size_t specific = globs_.size() - (catch_all_held ? 1 : 0);
+  // One PSUBSCRIBE stays free for the catch-all.
+  if (specific + 1 >= options_.max_patterns) {
+    glob_scratch_.assign(redis_catch_all_glob);
+  }
+  return glob_scratch_;
+}
+
+void redis_broker::update_pattern_gauges() {
+  metrics_.redis_pattern_subscriptions.set(globs_.size());
+  auto all = globs_.find(redis_catch_all_glob);
+  metrics_.redis_patterns_coalesced.set(all == globs_.end() ? 0 : all->second.patterns.size());
+}
+
 void redis_broker::watch(std::string_view tag) {
   if (is_wildcard(tag)) {
-    redis_pattern_glob(tag, glob_scratch_);
-    pattern_globs_.emplace(std::string(tag), glob_scratch_);
-    auto [it, added] = globs_.try_emplace(glob_scratch_);
-    it->second.patterns.emplace_back(tag);
+    if (pattern_globs_.find(tag) != pattern_globs_.end()) {
+      return;
+    }
+    const std::string& glob = glob_for(tag);
+    pattern_globs_.emplace(std::string(tag), glob);
+    auto [it, added] = globs_.try_emplace(glob);
+    it->second.patterns.add(tag);
+    update_pattern_gauges();
     if (added && subscriber_.up()) {
       psubscribe(it->first, it->second);
     }
@@ -43,12 +67,8 @@ void redis_broker::unwatch(std::string_view tag) {
     }
     auto g = globs_.find(p->second);
     if (g != globs_.end()) {
-      std::vector<std::string>& patterns = g->second.patterns;
-      auto found = std::find(patterns.begin(), patterns.end(), tag);
-      if (found != patterns.end()) {
-        patterns.erase(found);
-      }
-      if (patterns.empty()) {
+      g->second.patterns.remove(tag);
+      if (g->second.patterns.empty()) {
         if (subscriber_.up()) {
           std::string& out = subscriber_.begin();
           resp_array(out, 2);
@@ -62,6 +82,7 @@ void redis_broker::unwatch(std::string_view tag) {
       }
     }
     pattern_globs_.erase(p);
+    update_pattern_gauges();
     return;
   }
   auto it = exact_.find(tag);
@@ -230,14 +251,12 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
   // The glob is a superset: keep the patterns that really match. Copied first, since a
   // listener call may unwatch a pattern.
   std::size_t matched = 0;
-  for (const std::string& pattern : g->second.patterns) {
-    if (pattern_matches(pattern, tag)) {
-      if (matched == pattern_scratch_.size()) {
-        pattern_scratch_.emplace_back();
-      }
-      pattern_scratch_[matched++].assign(pattern);
+  g->second.patterns.for_each_match(tag, [&](std::string_view pattern) {
+    if (matched == pattern_scratch_.size()) {
+      pattern_scratch_.emplace_back();
     }
-  }
+    pattern_scratch_[matched++].assign(pattern);
+  });
   if (matched == 0) {
     return;
   }

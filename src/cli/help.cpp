@@ -52,8 +52,8 @@ variables count as unset.
      R"(
 Values:
   DURATION  Whole numbers with units ms, s, m, h, d: 250ms, 5s, 1m30s, 2h.
-            A bare number means milliseconds, except for --history-max-age
-            and --token-leeway, where it means seconds.
+            A bare number means milliseconds, except for --history-max-age,
+            --redis-key-ttl and --token-leeway, where it means seconds.
   SIZE      Bytes with an optional binary suffix, any case: 512, 64k
             (= 64KiB = 65536 bytes), 1m, 1MiB, 1g.
   Flags     On the command line the name alone (--no-auth) or --no-auth=false;

@@ -145,6 +145,18 @@ void warn_ineffective(const config& cfg, std::span<const std::string> args,
         "the Redis password in --broker is visible to every user of this machine (ps, /proc); "
         "set it in WSAGENT_BROKER or the config file instead");
   }
+  const config defaults;
+  if (cfg.broker.type == broker_url::kind::embedded &&
+      (cfg.redis_key_ttl_s != defaults.redis_key_ttl_s ||
+       cfg.redis_max_patterns != defaults.redis_max_patterns)) {
+    warnings.push_back("--redis-key-ttl and --redis-max-patterns apply to the Redis broker only");
+  }
+  if (cfg.broker.type == broker_url::kind::redis &&
+      cfg.history_max_bytes != defaults.history_max_bytes) {
+    warnings.push_back(
+        "--history-max-bytes applies to the embedded broker only; with Redis, history lives in "
+        "Redis (bound it with --history-size, --history-max-age and Redis' maxmemory)");
+  }
   if (cfg.no_auth && (!cfg.jwks_file.empty() || !cfg.hmac_secret_file.empty())) {
     warnings.push_back(
         "--no-auth is set: the configured keys are ignored and every client may publish and "

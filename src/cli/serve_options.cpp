@@ -149,6 +149,17 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           "position is told it has a gap. With Redis, history lives in Redis (see "
           "--history-size)."},
          c.history_max_bytes, 64 * kib, 1024 * gib);
+  o.duration({"redis-key-ttl", "DURATION",
+              "Redis broker: a tag's keys (its seq and its history) expire after this long "
+              "without a publish or a `sub` to it, and the tag starts again at seq 1 with a new "
+              "epoch (1s..365d, at least --history-max-age; a bare number is seconds)."},
+             c.redis_key_ttl_s, secs, 1, 365 * day_s);
+  o.count({"redis-max-patterns", "N",
+           "Redis broker: distinct pattern subscriptions (PSUBSCRIBE) this node holds "
+           "(1..100000). Past it, further patterns share one subscription to every tag's "
+           "channel, filtered on the node: clients cannot make Redis test an unbounded number "
+           "of patterns per publish."},
+          c.redis_max_patterns, 1, 100000);
 
   o.group("Authentication");
   o.flag({"no-auth", "",

@@ -78,6 +78,12 @@ constexpr family families[] = {
      &shard_metrics::broker_latency_us_sum},
     {"wsagent_broker_latency_seconds_count", "counter", "Broker round trips measured.",
      &shard_metrics::broker_latency_count},
+    {"wsagent_redis_pattern_subscriptions", "gauge",
+     "Distinct Redis PSUBSCRIBEs held (at most --redis-max-patterns per node).",
+     &shard_metrics::redis_pattern_subscriptions},
+    {"wsagent_redis_patterns_coalesced", "gauge",
+     "Patterns past --redis-max-patterns, served by one catch-all PSUBSCRIBE.",
+     &shard_metrics::redis_patterns_coalesced},
 };
 
 }  // namespace

@@ -56,6 +56,8 @@ struct alignas(64) shard_metrics {
   counter broker_reconnects;       ///< broker connections re-established
   counter broker_latency_us_sum;   ///< sum of broker round trips, microseconds
   counter broker_latency_count;    ///< number of broker round trips measured
+  counter redis_pattern_subscriptions;  ///< gauge: distinct PSUBSCRIBEs held
+  counter redis_patterns_coalesced;     ///< gauge: patterns served by the catch-all glob
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

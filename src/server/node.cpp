@@ -151,6 +151,8 @@ bool node::prepare_broker(std::string& error) {
   options->link.db = endpoint.db;
   options->history_size = cfg_.history_size;
   options->history_max_age_s = cfg_.history_max_age_s;
+  options->key_ttl_s = cfg_.redis_key_ttl_s;
+  options->max_patterns = cfg_.redis_max_patterns;
   redis_ = std::move(options);
   return true;
 }

@@ -100,8 +100,8 @@ TEST(ServeHelp, DocumentsValueSyntaxPrecedenceAndTheFileFormat) {
                        "Command-line flags win over environment variables, which win over "
                        "the config file, which wins over the defaults."));
   EXPECT_TRUE(contains(flat,
-                       "A bare number means milliseconds, except for --history-max-age and "
-                       "--token-leeway, where it means seconds."));
+                       "A bare number means milliseconds, except for --history-max-age, "
+                       "--redis-key-ttl and --token-leeway, where it means seconds."));
   EXPECT_TRUE(contains(flat, "64k (= 64KiB = 65536 bytes)"));
   EXPECT_TRUE(contains(flat, "true/false, 1/0, yes/no or on/off"));
   EXPECT_TRUE(contains(flat, "listen = 0.0.0.0:8080"));

@@ -53,6 +53,8 @@ std::vector<sample> samples() {
       {"history-max-age", "1h", [](const config& c) { return c.history_max_age_s == 3600; }},
       {"history-max-bytes", "1g",
        [](const config& c) { return c.history_max_bytes == (uint64_t{1} << 30); }},
+      {"redis-key-ttl", "2h", [](const config& c) { return c.redis_key_ttl_s == 7200; }},
+      {"redis-max-patterns", "8", [](const config& c) { return c.redis_max_patterns == 8; }},
       {"no-auth", "yes", [](const config& c) { return c.no_auth; }},
       {"jwks", "/etc/wsagent/jwks.json",
        [](const config& c) { return c.jwks_file == "/etc/wsagent/jwks.json"; }},
@@ -555,6 +557,16 @@ TEST(ServeWarnings, SettingsThatHaveNoEffect) {
   serve_run r = run_serve({"--no-auth", "--history-max-age", "1h"});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
   EXPECT_TRUE(r.warnings.empty()) << "both brokers drop history by age";
+
+  r = run_serve({"--no-auth", "--redis-max-patterns", "8"});
+  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_TRUE(contains(r.warnings[0], "apply to the Redis broker only"));
+
+  r = run_serve({"--no-auth", "--broker", "redis://127.0.0.1:6379", "--history-max-bytes", "1g"});
+  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_TRUE(contains(r.warnings[0], "--history-max-bytes applies to the embedded broker only"));
 
   r = run_serve({"--no-auth", "--jwks", "/k"});
   ASSERT_EQ(r.status, parse_status::ok) << r.message;
