@@ -117,6 +117,17 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
   fail_parked_and_deferred();
 }
 
+void redis_broker::on_link_failed(link& l, std::string_view why) {
+  uint64_t suppressed = 0;
+  if (connect_log_.allow(monotonic_ms(), suppressed)) {
+    WSA_LOG(warn, "redis connection failed")
+        .kv("link", &l == &commands_ ? "commands" : "subscriber")
+        .kv("address", options_.link.address.text)
+        .kv("reason", why)
+        .kv("suppressed", suppressed);
+  }
+}
+
 void redis_broker::on_reply(link& l, const link_request& request, resp_view reply,
                             std::string_view command) {
   if (&l == &subscriber_) {
@@ -271,10 +282,11 @@ void redis_broker::count_round_trip(const link_request& request) {
 
 void redis_broker::note_error(std::string_view what, std::string_view detail) {
   // Logged at most once a second: a Redis refusing everything must not flood the log.
-  const int64_t now = monotonic_ms();
-  if (now - last_error_log_ms_ >= 1000) {
-    last_error_log_ms_ = now;
-    WSA_LOG(warn, what).kv("error", detail.empty() ? "unexpected reply" : detail);
+  uint64_t suppressed = 0;
+  if (error_log_.allow(monotonic_ms(), suppressed)) {
+    WSA_LOG(warn, what)
+        .kv("error", detail.empty() ? "unexpected reply" : detail)
+        .kv("suppressed", suppressed);
   }
 }
 

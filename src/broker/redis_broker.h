@@ -26,6 +26,7 @@
 #include "broker/broker.h"
 #include "broker/pattern_set.h"
 #include "core/ring.h"
+#include "obs/log_limiter.h"
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
 #include "redis/link.h"
@@ -131,6 +132,7 @@ class redis_broker final : public broker, private link_owner {
   // link_owner
   void on_link_up(link& l) override;
   void on_link_down(link& l, std::string_view why) override;
+  void on_link_failed(link& l, std::string_view why) override;
   void on_reply(link& l, const link_request& request, resp_view reply,
                 std::string_view command) override;
   void on_failed(link& l, const link_request& request) override;
@@ -212,7 +214,8 @@ class redis_broker final : public broker, private link_owner {
   std::string glob_scratch_;
   std::vector<std::string> pattern_scratch_;
   std::vector<std::string> resync_queue_;  // tags whose resync waits for the command link
-  int64_t last_error_log_ms_ = 0;
+  log_limiter error_log_;    // refused commands, malformed messages
+  log_limiter connect_log_;  // failed connection attempts, both links
   xorshift64 rng_;  // epoch candidates
   char epoch_buf_[8];
   uint64_t live_gaps_ = 0;

@@ -19,6 +19,13 @@ constexpr family families[] = {
      &shard_metrics::connections_accepted},
     {"wsagent_connections_refused_total", "counter", "Connections refused (over the limit).",
      &shard_metrics::connections_refused},
+    {"wsagent_accept_errors_total", "counter",
+     "Accepts that failed, e.g. out of file descriptors (EMFILE, ENFILE) or memory.",
+     &shard_metrics::accept_errors},
+    {"wsagent_accept_paused", "gauge",
+     "1 while the shard waits (backs off) before accepting again after running out of "
+     "descriptors or memory.",
+     &shard_metrics::accept_paused},
     {"wsagent_handshake_failures_total", "counter",
      "HTTP requests or upgrades refused, or timed out.", &shard_metrics::handshake_failures},
     {"wsagent_messages_in_total", "counter", "Protocol frames received from clients.",

@@ -30,6 +30,8 @@ struct alignas(64) shard_metrics {
   counter websockets;              ///< gauge: upgraded connections
   counter connections_accepted;    ///< total
   counter connections_refused;     ///< over --max-connections
+  counter accept_errors;           ///< accept failed (EMFILE, ENFILE, ENOMEM, ...)
+  counter accept_paused;           ///< gauge: 1 while accepting waits for descriptors
   counter handshake_failures;      ///< bad HTTP, bad upgrade, timeouts
   counter messages_in;             ///< client frames (protocol commands) received
   counter messages_out;            ///< frames queued to clients (deliveries and replies)

@@ -72,9 +72,11 @@ void link::start_connect(int64_t now_ms) {
   // outcome in the completion rather than as EINPROGRESS.
   fd_ = ::socket(options_.address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
+    // Out of descriptors (EMFILE) or memory: retried after the backoff, like a refusal.
     down_reason_ = std::string("socket: ") + std::strerror(errno);
     state_ = state::closing;
     finish_close();
+    owner_.on_link_failed(*this, down_reason_);
     return;
   }
   int one = 1;
@@ -155,6 +157,8 @@ void link::drop(std::string_view why) {
   failing_.clear();
   if (was_up) {
     owner_.on_link_down(*this, down_reason_);
+  } else {
+    owner_.on_link_failed(*this, down_reason_);
   }
   if (!in_flight()) {
     finish_close();

@@ -59,6 +59,9 @@ class link_owner {
   virtual void on_link_up(link& l) = 0;
   /// The connection is gone; every pending request has been failed already.
   virtual void on_link_down(link& l, std::string_view why) = 0;
+  /// An attempt to connect failed before the link was up (no socket: EMFILE; refused;
+  /// timed out; AUTH refused...). The link retries after its backoff.
+  virtual void on_link_failed(link& l, std::string_view why) { (void)l, (void)why; }
   /// The reply to `request`. `command` is its bytes if it was sent with `retain`, for a
   /// resend (valid during the call).
   virtual void on_reply(link& l, const link_request& request, resp_view reply,

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "obs/log.h"
+#include "server/fd_limit.h"
 #include "server/listen_address.h"
 #include "server/shard.h"
 #include "util/check.h"
@@ -174,6 +175,19 @@ int node::run() {
         .kv("files", static_cast<int64_t>(files->file_count()))
         .kv("bytes", static_cast<int64_t>(files->total_bytes()));
     web_files_ = std::move(files);
+  }
+  const fd_limit_report fds = raise_fd_limit(cfg_.max_connections, cfg_.shards);
+  if (fds.known && fds.soft != fds.soft_before) {
+    WSA_LOG(info, "open-file limit raised").kv("from", fds.soft_before).kv("to", fds.soft);
+  }
+  if (fds.known && fds.soft < fds.needed) {
+    WSA_LOG(warn,
+            "the open-file limit is below what --max-connections needs: past it, new "
+            "connections wait in the kernel until descriptors free up (raise the hard limit, "
+            "e.g. LimitNOFILE= or ulimit -Hn, or lower --max-connections)")
+        .kv("limit", fds.soft)
+        .kv("needed", fds.needed)
+        .kv("max_connections", cfg_.max_connections);
   }
   if (!bind_listeners(error)) {
     WSA_LOG(error, "cannot listen").kv("error", error);

@@ -196,15 +196,53 @@ void shard::arm_accept() {
   accept_armed_ = true;
 }
 
+void shard::pause_accept(int64_t now) {
+  accept_backoff_ms_ = std::clamp<int64_t>(accept_backoff_ms_ * 2, 10, 1000);
+  accept_resume_ms_ = now + accept_backoff_ms_;
+  if (!accept_paused_) {
+    accept_paused_ = true;
+    metrics_.accept_paused.set(1);
+  }
+  if (accept_armed_) {
+    // A multishot accept that survived the error would fail again at once.
+    ring_.cancel(encode_op(io_op::accept, 0, 0), encode_op(io_op::cancel, 0, 0));
+  }
+}
+
+void shard::resume_accept() {
+  accept_paused_ = false;
+  metrics_.accept_paused.set(0);
+  if (!accept_armed_ && !draining_) {
+    arm_accept();
+  }
+}
+
 void shard::on_accept(const completion& done) {
   if (!done.more()) {
     accept_armed_ = false;
   }
   if (done.result < 0) {
-    if (done.result != -ECANCELED && done.result != -EINVAL && !draining_) {
-      WSA_LOG(warn, "accept failed").kv("error", std::strerror(-done.result));
+    const int error = -done.result;
+    if (error != ECANCELED && error != EINVAL && !draining_) {
+      metrics_.accept_errors.add();
+      // Out of descriptors (EMFILE, ENFILE) or memory: the same error would come back at
+      // once, so back off; other errors concern one connection only.
+      const bool exhausted =
+          error == EMFILE || error == ENFILE || error == ENOMEM || error == ENOBUFS;
+      const int64_t now = monotonic_ms();
+      if (exhausted) {
+        pause_accept(now);
+      }
+      uint64_t suppressed = 0;
+      if (accept_log_.allow(now, suppressed)) {
+        WSA_LOG(warn, exhausted ? "accept failed: pausing accepts" : "accept failed")
+            .kv("error", std::strerror(error))
+            .kv("retry_ms", exhausted ? accept_backoff_ms_ : int64_t{0})
+            .kv("suppressed", suppressed);
+      }
     }
   } else {
+    accept_backoff_ms_ = 0;
     const int fd = done.result;
     metrics_.connections_accepted.add();
     const uint32_t open = node_.connections.fetch_add(1, std::memory_order_relaxed);
@@ -231,7 +269,7 @@ void shard::on_accept(const completion& done) {
       arm_recv(*c);
     }
   }
-  if (!accept_armed_ && !draining_) {
+  if (!accept_armed_ && !draining_ && !accept_paused_) {
     arm_accept();
   }
 }
@@ -477,6 +515,9 @@ void shard::free_dead() {
       remove_subscription(*c, c->subs.size() - 1);
     }
     ::close(c->fd);
+    if (accept_paused_) {
+      accept_resume_ms_ = 0;  // a descriptor is free: try the backlog at the next turn
+    }
     node_.connections.fetch_sub(1, std::memory_order_relaxed);
     metrics_.connections.sub();
     conns_.release(c);
@@ -487,6 +528,9 @@ void shard::free_dead() {
 // ---- timers ----
 
 void shard::on_timers(int64_t now) {
+  if (accept_paused_ && now >= accept_resume_ms_) {
+    resume_accept();
+  }
   for (conn* c = timed_head_; c != nullptr;) {
     conn* next = c->timed_next;
     if (c->deadline_ms <= now) {

@@ -30,6 +30,7 @@
 #include "core/ring.h"
 #include "http/static_files.h"
 #include "json/command.h"
+#include "obs/log_limiter.h"
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
 #include "pubsub/subscription_index.h"
@@ -78,6 +79,11 @@ class shard final : private ws_sink, private broker_listener {
   // ---- I/O and lifecycle (shard.cpp) ----
   void arm_accept();
   void on_accept(const completion& c);
+  /// Out of descriptors or memory: stop accepting for a while (connections wait in the
+  /// listen backlog) instead of re-arming into the same error at once.
+  void pause_accept(int64_t now);
+  /// After the backoff, or when a connection closed and gave its descriptor back.
+  void resume_accept();
   void arm_recv(conn& c);
   void on_recv(conn& c, const completion& done);
   void start_send(conn& c);
@@ -222,6 +228,10 @@ class shard final : private ws_sink, private broker_listener {
   std::atomic<bool> broker_ready_{false};
 
   bool accept_armed_ = false;
+  bool accept_paused_ = false;
+  int64_t accept_resume_ms_ = 0;
+  int64_t accept_backoff_ms_ = 0;  // doubles while accepts keep failing, up to a second
+  log_limiter accept_log_;
   bool draining_ = false;
   int64_t drain_deadline_ = 0;
   int64_t next_sweep_ms_ = 0;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,6 +139,12 @@ testing::AssertionResult server_process::start(std::chrono::milliseconds timeout
     ::dup2(null_fd, 0);
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
+    if (nofile_hard_ != 0) {
+      const rlimit limit{nofile_soft_, nofile_hard_};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        ::_exit(126);
+      }
+    }
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }

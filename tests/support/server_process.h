@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <csignal>
 #include <condition_variable>
 #include <mutex>
@@ -29,6 +30,13 @@ class server_process {
   /// SIGKILL if still running. Fails the current test if the server's output holds a
   /// sanitizer report or a failed check.
   ~server_process();
+
+  /// Starts the process with this RLIMIT_NOFILE (as `prlimit --nofile=SOFT:HARD` would).
+  /// Call before start().
+  void limit_open_files(uint64_t soft, uint64_t hard) {
+    nofile_soft_ = soft;
+    nofile_hard_ = hard;
+  }
 
   /// Starts the process and waits until every shard logged `listening`. On failure the
   /// result carries the log; use as ASSERT_TRUE(server.start()).
@@ -59,6 +67,8 @@ class server_process {
   bool reap(int options);
 
   std::vector<std::string> args_;
+  uint64_t nofile_soft_ = 0;  // 0: inherited
+  uint64_t nofile_hard_ = 0;
   pid_t pid_ = -1;
   int exit_status_ = -1;
   uint16_t port_ = 0;
