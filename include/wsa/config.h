@@ -74,6 +74,8 @@ struct config {
   uint32_t auth_timeout_ms = 5000;  ///< time to send the first `auth` frame
   uint32_t token_leeway_s = 30;     ///< clock skew allowed on exp/nbf
   uint32_t max_token_bytes = 8192;  ///< longer tokens are refused unread
+  std::string jwt_audience;         ///< required in `aud` when set
+  std::string jwt_issuer;           ///< required as `iss` when set
 
   // Observability.
   wsa::log_level log_level = wsa::log_level::info;

@@ -73,6 +73,28 @@ bool read_patterns(dom::element v, std::vector<std::string_view>& out) {
   return true;
 }
 
+// `aud` (RFC 7519 4.1.3): one string, or an array of strings. Sets `holds` when `wanted`
+// is among them; false when the claim has another shape.
+bool audience_holds(dom::element v, std::string_view wanted, bool& holds) {
+  std::string_view one;
+  if (v.get_string().get(one) == simdjson::SUCCESS) {
+    holds = one == wanted;
+    return true;
+  }
+  dom::array arr;
+  if (v.get_array().get(arr) != simdjson::SUCCESS) {
+    return false;
+  }
+  holds = false;
+  for (dom::element item : arr) {
+    if (item.get_string().get(one) != simdjson::SUCCESS) {
+      return false;
+    }
+    holds = holds || one == wanted;
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* jwt_alg_name(jwt_alg alg) { return alg == jwt_alg::eddsa ? "EdDSA" : "HS256"; }
@@ -95,6 +117,8 @@ const char* token_error_name(token_error e) {
     case token_error::expired: return "expired";
     case token_error::not_yet_valid: return "not_yet_valid";
     case token_error::bad_perm: return "bad_perm";
+    case token_error::wrong_issuer: return "wrong_issuer";
+    case token_error::wrong_audience: return "wrong_audience";
   }
   return "unknown";
 }
@@ -121,6 +145,9 @@ const char* token_error_text(token_error e) {
     case token_error::expired: return "the token has expired";
     case token_error::not_yet_valid: return "the token is not valid yet (nbf)";
     case token_error::bad_perm: return "the token's perm is malformed or holds an invalid pattern";
+    case token_error::wrong_issuer: return "the token was not issued by the configured issuer (iss)";
+    case token_error::wrong_audience:
+      return "the token is not meant for this server (aud lacks the configured audience)";
   }
   return "unknown reason";
 }
@@ -146,8 +173,8 @@ struct token_verifier::impl {
   }
 
   token_status parse_header(std::size_t len);
-  token_status claims(std::string_view payload, int64_t now_s, uint32_t leeway_s, jwt_alg a,
-                      std::string_view k, token_claims& out);
+  token_status claims(std::string_view payload, int64_t now_s, const verify_limits& limits,
+                      jwt_alg a, std::string_view k, token_claims& out);
 
   const key_set& keys;
   const std::size_t capacity;  // largest decoded part
@@ -229,8 +256,9 @@ token_status token_verifier::impl::parse_header(std::size_t len) {
 }
 
 token_status token_verifier::impl::claims(std::string_view payload, int64_t now_s,
-                                          uint32_t leeway_s, jwt_alg a, std::string_view k,
-                                          token_claims& out) {
+                                          const verify_limits& limits, jwt_alg a,
+                                          std::string_view k, token_claims& out) {
+  const uint32_t leeway_s = limits.leeway_s;
   dom::element root;
   dom::object obj;
   if (parser.parse(reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), false)
@@ -242,6 +270,10 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
   bool has_sub = false;
   bool has_exp = false;
   bool has_perm = false;
+  bool has_iss = false;
+  bool has_aud = false;
+  bool issuer_matches = false;
+  bool audience_matches = false;
   c.has_nbf = false;
   c.has_iat = false;
   pub.clear();
@@ -275,6 +307,24 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
         return fail(token_error::bad_claim, is_exp ? "exp is not a number"
                                                    : (is_nbf ? "nbf is not a number"
                                                              : "iat is not a number"));
+      }
+    } else if (key == "iss") {
+      if (has_iss) {
+        return fail(token_error::bad_json, "iss appears twice");
+      }
+      has_iss = true;
+      std::string_view iss;
+      if (field.value.get_string().get(iss) != simdjson::SUCCESS) {
+        return fail(token_error::bad_claim, "iss is not a string");
+      }
+      issuer_matches = iss == limits.issuer;
+    } else if (key == "aud") {
+      if (has_aud) {
+        return fail(token_error::bad_json, "aud appears twice");
+      }
+      has_aud = true;
+      if (!audience_holds(field.value, limits.audience, audience_matches)) {
+        return fail(token_error::bad_claim, "aud is neither a string nor an array of strings");
       }
     } else if (key == "perm") {
       if (has_perm) {
@@ -318,6 +368,12 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
   }
   if (c.has_nbf && now + int64_t{leeway_s} < c.nbf_s) {
     return fail(token_error::not_yet_valid, "nbf");
+  }
+  if (!limits.issuer.empty() && !issuer_matches) {
+    return fail(token_error::wrong_issuer, has_iss ? "iss" : "no iss");
+  }
+  if (!limits.audience.empty() && !audience_matches) {
+    return fail(token_error::wrong_audience, has_aud ? "aud" : "no aud");
   }
   if (!c.perm.compile(pub, sub)) {  // entries were checked above: cannot fail
     return fail(token_error::bad_perm, "perm");
@@ -419,7 +475,7 @@ token_status token_verifier::check_claims(std::string_view payload, int64_t now_
     payload = std::string_view(m.payload_buf.get(), payload.size());
   }
   // The views stay valid: claims() copies them into its scratch before swapping with `out`.
-  return m.claims(payload, now_s, limits_.leeway_s, out.alg, out.kid, out);
+  return m.claims(payload, now_s, limits_, out.alg, out.kid, out);
 }
 
 token_status token_verifier::verify(std::string_view token, int64_t now_s,
@@ -428,7 +484,7 @@ token_status token_verifier::verify(std::string_view token, int64_t now_s,
   if (token_status s = verify_signature(token, payload); !s.ok()) {
     return s;
   }
-  return impl_->claims(payload, now_s, limits_.leeway_s, impl_->alg,
+  return impl_->claims(payload, now_s, limits_, impl_->alg,
                        impl_->has_kid ? std::string_view(impl_->kid) : std::string_view(), out);
 }
 

@@ -9,7 +9,10 @@
 // 2. check_claims: the payload as a JSON object; `sub` (non-empty string) and `exp`
 //    (number) required, `nbf` and `iat` optional numbers, `perm` optional ({"pub":[..],
 //    "sub":[..]}, each list optional, every entry a valid tag pattern; no `perm` means no
-//    permission). Other claims (`iss`, `aud`, ...) are ignored. A member named twice in the
+//    permission). `iss`, when present, must be a string and `aud` a string or an array of
+//    strings (RFC 7519 4.1.1, 4.1.3); when verify_limits names an issuer or an audience,
+//    a token without that `iss`, or whose `aud` does not hold that audience, is refused.
+//    Other claims are ignored. A member named twice in the
 //    header, the claims or `perm` is refused. Time: refused when now >= exp + leeway
 //    (RFC 7519: valid only *before* exp) or now + leeway < nbf. Fractional dates are rounded
 //    towards refusal (exp down, nbf up). `iat` is only type-checked.
@@ -59,8 +62,10 @@ enum class token_error : uint8_t {
   expired,           ///< now >= exp + leeway
   not_yet_valid,     ///< now + leeway < nbf
   bad_perm,          ///< `perm` malformed, or an entry is not a valid tag pattern
+  wrong_issuer,      ///< an issuer is required and `iss` is missing or another
+  wrong_audience,    ///< an audience is required and `aud` is missing or does not hold it
 };
-inline constexpr int token_error_count = 16;
+inline constexpr int token_error_count = 18;
 
 /// Stable snake_case name, e.g. "expired" (for logs and metric labels).
 const char* token_error_name(token_error e);
@@ -79,6 +84,8 @@ std::string describe(token_status status);
 struct verify_limits {
   std::size_t max_token_bytes = 8192;  ///< config::max_token_bytes
   uint32_t leeway_s = 30;              ///< config::token_leeway_s
+  std::string audience;                ///< config::jwt_audience; empty: `aud` not required
+  std::string issuer;                  ///< config::jwt_issuer; empty: `iss` not required
 };
 
 /// What a verified token grants. Dates are seconds since the epoch, clamped to +-2^62.

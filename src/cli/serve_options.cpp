@@ -52,6 +52,18 @@ option_setter word_setter(T& field, bool (*parse)(std::string_view, T&), std::st
   };
 }
 
+// Free text a token must match (1..1024 characters).
+option_setter text_setter(std::string& field) {
+  return [&field](std::string_view v, std::string& why) {
+    if (v.empty() || v.size() > 1024) {
+      why = "expected 1 to 1024 characters";
+      return false;
+    }
+    field = std::string(v);
+    return true;
+  };
+}
+
 constexpr refused_option refused[] = {
     {"hmac-secret",
      "secrets are not accepted on the command line (every user of the machine can read it, "
@@ -187,6 +199,15 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
   o.size({"max-token-bytes", "SIZE",
           "Longer tokens are refused without being decoded (64..64KiB)."},
          c.max_token_bytes, 64, 64 * kib);
+  o.value({"jwt-audience", "AUDIENCE",
+           "Refuse tokens whose `aud` claim (a string or an array of strings) does not hold "
+           "AUDIENCE, e.g. this service's URL: tokens minted for another service do not work "
+           "here. Unset: `aud` is not checked."},
+          text_setter(c.jwt_audience));
+  o.value({"jwt-issuer", "ISSUER",
+           "Refuse tokens whose `iss` claim is not exactly ISSUER. Unset: `iss` is not "
+           "checked."},
+          text_setter(c.jwt_issuer));
 
   o.group("Observability");
   o.value({"log-level", "LEVEL",

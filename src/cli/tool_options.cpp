@@ -39,6 +39,18 @@ option_setter pattern_adder(std::vector<std::string>& list) {
   };
 }
 
+// A claim's text (`iss`, `aud`): any non-empty string.
+option_setter claim_setter(std::string& field) {
+  return [&field](std::string_view v, std::string& why) {
+    if (v.empty()) {
+      why = "empty value";
+      return false;
+    }
+    field = std::string(v);
+    return true;
+  };
+}
+
 constexpr refused_option token_refused[] = {
     {"hmac-secret",
      "secrets are not accepted on the command line (every user of the machine can read it); "
@@ -94,6 +106,11 @@ void declare_token_options(option_set& o, token_args& a) {
   o.list({"subscribe", "PATTERN",
           "A tag pattern the client may subscribe to (`perm.sub`), e.g. 'chat.>'."},
          pattern_adder(a.subscribe));
+  o.value({"iss", "ISSUER", "The `iss` claim, for a server started with `serve --jwt-issuer`."},
+          claim_setter(a.iss));
+  o.value({"aud", "AUDIENCE",
+           "The `aud` claim, for a server started with `serve --jwt-audience`."},
+          claim_setter(a.aud));
   o.duration({"ttl", "DURATION",
               "Lifetime: `exp` is now plus this (1s..366d; a bare number is seconds)."},
              a.ttl_s, time_unit::seconds, 1, 366 * day_s);

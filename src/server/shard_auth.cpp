@@ -52,7 +52,8 @@ void shard::init_auth() {
     return;
   }
   verifier_ = std::make_unique<token_verifier>(
-      node_.keys(), verify_limits{cfg.max_token_bytes, cfg.token_leeway_s});
+      node_.keys(), verify_limits{cfg.max_token_bytes, cfg.token_leeway_s, cfg.jwt_audience,
+                                  cfg.jwt_issuer});
   query_token_.resize(cfg.max_token_bytes + 1);
 }
 

@@ -126,6 +126,8 @@ tool_result make_token(const token_args& args, int64_t now_s) {
   spec.now_s = now_s;
   spec.ttl_s = args.ttl_s;
   spec.kid = args.kid;
+  spec.iss = args.iss;
+  spec.aud = args.aud;
 
   tool_result r;
   std::string token;

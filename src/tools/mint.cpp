@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <sodium.h>
 
@@ -170,8 +171,18 @@ bool token_payload_json(const token_spec& spec, std::string& out, std::string& e
     error = "ttl must be at least one second";
     return false;
   }
+  if (!valid_utf8(spec.iss) || !valid_utf8(spec.aud)) {
+    error = "iss and aud must be UTF-8 strings";
+    return false;
+  }
   out = "{";
   json_member("sub", spec.sub, out);
+  for (const auto& [name, value] : {std::pair{"iss", spec.iss}, std::pair{"aud", spec.aud}}) {
+    if (!value.empty()) {
+      out += ',';
+      json_member(name, value, out);
+    }
+  }
   out += ",\"iat\":" + std::to_string(spec.now_s);
   out += ",\"exp\":" + std::to_string(spec.now_s + int64_t{spec.ttl_s});
   out += ",\"perm\":{";

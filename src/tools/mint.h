@@ -1,6 +1,7 @@
 // The token-minting side, for `wsagent keygen` and `wsagent token` (and for tests): Ed25519
 // key generation, JWK/JWKS text, and signing compact JWS tokens with EdDSA or HS256.
-// Tokens carry {"alg","typ":"JWT"[,"kid"]} and {"sub","iat","exp","perm":{"pub","sub"}},
+// Tokens carry {"alg","typ":"JWT"[,"kid"]} and {"sub"[,"iss","aud"],"iat","exp",
+// "perm":{"pub","sub"}},
 // which jwt.h verifies and any JOSE library can read.
 // Cold path, any thread (key generation needs crypto_init() first).
 #pragma once
@@ -34,6 +35,8 @@ struct token_spec {
   int64_t now_s = 0;                       ///< iat; exp = now + ttl
   uint32_t ttl_s = 3600;                   ///< > 0
   std::string_view kid;                    ///< header kid; EdDSA: empty means the key's kid
+  std::string_view iss;                    ///< `iss` claim; empty: none
+  std::string_view aud;                    ///< `aud` claim (one audience); empty: none
 };
 
 /// The claims JSON of `spec`; false with `error` for an empty or non-UTF-8 sub, an invalid

@@ -25,6 +25,8 @@ struct token_args {
   std::vector<std::string> subscribe;  ///< `perm.sub` patterns
   uint32_t ttl_s = 3600;               ///< `exp` = now + ttl
   std::string kid;                     ///< header `kid`; empty: the key file's kid (EdDSA)
+  std::string iss;                     ///< `iss` claim; empty: none
+  std::string aud;                     ///< `aud` claim; empty: none
 };
 
 }  // namespace wsa

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/http_client.h"
@@ -680,6 +681,47 @@ TEST_F(Auth, HttpPublishWithBearerToken) {
   // None of the refused requests published anything.
   r = post_publish(port, R"({"tag":"news.today","data":3})", bearer);
   EXPECT_NE(r.body.find("{\"seq\":3}"), std::string::npos) << r.body;
+}
+
+// ---- Issuer and audience (--jwt-issuer, --jwt-audience; RFC 7519 4.1.1, 4.1.3) ---------
+
+TEST_F(Auth, ConfiguredIssuerAndAudienceAreRequiredEverywhere) {
+  server_process server(keys({"--jwt-issuer", "https://auth.example", "--jwt-audience",
+                              "wss://rt.example"}));
+  ASSERT_TRUE(server.start());
+  const int64_t exp = unix_now() + 3600;
+  const auto token = [&](std::string_view extra) {
+    return hs256(claims(exp, all_perm, extra));
+  };
+  const std::string good = token(R"(,"iss":"https://auth.example","aud":"wss://rt.example")");
+  const std::string in_list =
+      token(R"(,"iss":"https://auth.example","aud":["https://api.example","wss://rt.example"])");
+  EXPECT_EQ(ws_client::connect(server.port(), with_bearer(good)).hello().op(), "hello");
+  EXPECT_EQ(ws_client::connect(server.port(), with_query(in_list)).hello().op(), "hello");
+
+  const std::pair<const char*, std::string> refused[] = {
+      {"no iss, no aud", token("")},
+      {"no aud", token(R"(,"iss":"https://auth.example")")},
+      {"no iss", token(R"(,"aud":"wss://rt.example")")},
+      {"other issuer", token(R"(,"iss":"https://evil.example","aud":"wss://rt.example")")},
+      {"other audience", token(R"(,"iss":"https://auth.example","aud":"wss://other.example")")},
+      {"audience not in list", token(R"(,"iss":"https://auth.example","aud":["a","b"])")},
+  };
+  for (const auto& [name, bad] : refused) {
+    expect_refused_at_handshake(server.port(), bad, name);
+    // The same in an `auth` frame: err, then 4001.
+    ws_client c = ws_client::connect(server.port());
+    const json_message err = c.call(R"({"op":"auth","id":1,"token":")" + bad + "\"}");
+    EXPECT_EQ(err.str("/code"), "unauthorized") << name;
+    EXPECT_EQ(c.wait_close().close_code, 4001) << name;
+    // And for the publish API.
+    EXPECT_EQ(post_publish(server.port(), R"({"tag":"a","data":1})", "Bearer " + bad).status,
+              401)
+        << name;
+  }
+  EXPECT_EQ(post_publish(server.port(), R"({"tag":"a","data":1})", "Bearer " + good).status, 200);
+  EXPECT_NE(server.log().find("wrong_audience"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("wrong_issuer"), std::string::npos);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth_test_util.h"
@@ -354,6 +355,16 @@ TEST_F(auth_jwt, every_refusal_reason) {
   check(only_hmac, good, token_error::alg_not_allowed);
   check(only_ed, sign_hs256(hs_header, good_claims, secret), token_error::alg_not_allowed);
   check(two, eddsa(good_claims, R"({"alg":"EdDSA"})"), token_error::kid_required);
+  // Reasons that need a required issuer or audience.
+  token_verifier strict(keys_, verify_limits{8192, 30, "api", "auth"});
+  token_claims out;
+  for (const auto& [extra, expected] :
+       {std::pair{R"(,"aud":"api")", token_error::wrong_issuer},
+        std::pair{R"(,"iss":"auth")", token_error::wrong_audience}}) {
+    const token_status s = strict.verify(eddsa(claims(now + 60, extra)), now, out);
+    EXPECT_EQ(s.error, expected) << describe(s);
+    seen.insert(s.error);
+  }
 
   for (int e = 1; e < token_error_count; ++e) {
     EXPECT_TRUE(seen.count(static_cast<token_error>(e)) == 1)
@@ -388,6 +399,61 @@ TEST_F(auth_jwt, every_reason_has_a_name_and_a_sentence) {
             "expired (exp): the token has expired");
   EXPECT_EQ(describe(token_status{token_error::bad_signature, ""}),
             "bad_signature: the token's signature does not verify");
+}
+
+// --- Issuer and audience (RFC 7519 4.1.1, 4.1.3) -----------------------------------------
+
+TEST_F(auth_jwt, iss_and_aud_are_not_checked_unless_configured_but_must_be_well_formed) {
+  for (std::string_view extra : {R"(,"iss":"anyone")", R"(,"aud":"other")",
+                                 R"(,"aud":["a","b"])", R"(,"aud":[])"}) {
+    EXPECT_TRUE(run(eddsa(claims(now + 60, extra))).ok()) << extra;
+  }
+  EXPECT_EQ(run(eddsa(claims(now + 60, R"(,"iss":7)"))).error, token_error::bad_claim);
+  EXPECT_EQ(run(eddsa(claims(now + 60, R"(,"aud":{"x":1})"))).error, token_error::bad_claim);
+  EXPECT_EQ(run(eddsa(claims(now + 60, R"(,"aud":["a",2])"))).error, token_error::bad_claim);
+  EXPECT_EQ(run(eddsa(claims(now + 60, R"(,"aud":"a","aud":"b")"))).error,
+            token_error::bad_json);
+  EXPECT_EQ(run(eddsa(claims(now + 60, R"(,"iss":"a","iss":"a")"))).error,
+            token_error::bad_json);
+}
+
+TEST_F(auth_jwt, a_configured_audience_must_be_in_aud_as_a_string_or_in_an_array) {
+  token_verifier v(keys_, verify_limits{8192, 30, "https://api.example", ""});
+  token_claims out;
+  const auto verify = [&](std::string_view extra) {
+    return v.verify(eddsa(claims(now + 60, extra)), now, out);
+  };
+  EXPECT_TRUE(verify(R"(,"aud":"https://api.example")").ok());
+  EXPECT_TRUE(verify(R"(,"aud":["https://other.example","https://api.example"])").ok());
+  EXPECT_EQ(verify("").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"aud":"https://other.example")").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"aud":["https://other.example"])").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"aud":[])").error, token_error::wrong_audience);
+  // StringOrURI values compare as exact strings: no case folding, no prefix matching.
+  EXPECT_EQ(verify(R"(,"aud":"HTTPS://API.EXAMPLE")").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"aud":"https://api.example/")").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"aud":"https://api.exampl")").error, token_error::wrong_audience);
+  EXPECT_EQ(describe(verify("")),
+            "wrong_audience (no aud): the token is not meant for this server (aud lacks the "
+            "configured audience)");
+}
+
+TEST_F(auth_jwt, a_configured_issuer_must_be_iss_exactly_and_both_checks_apply) {
+  token_verifier v(keys_, verify_limits{8192, 30, "svc", "https://auth.example"});
+  token_claims out;
+  const auto verify = [&](std::string_view extra) {
+    return v.verify(eddsa(claims(now + 60, extra)), now, out);
+  };
+  EXPECT_TRUE(verify(R"(,"iss":"https://auth.example","aud":"svc")").ok());
+  EXPECT_EQ(verify(R"(,"aud":"svc")").error, token_error::wrong_issuer);
+  EXPECT_EQ(verify(R"(,"iss":"https://evil.example","aud":"svc")").error,
+            token_error::wrong_issuer);
+  EXPECT_EQ(verify(R"(,"iss":"https://auth.example")").error, token_error::wrong_audience);
+  EXPECT_EQ(verify(R"(,"iss":["https://auth.example"],"aud":"svc")").error,
+            token_error::bad_claim);
+  // A refused token leaves the claims of the last good one in place.
+  ASSERT_TRUE(verify(R"(,"iss":"https://auth.example","aud":"svc")").ok());
+  EXPECT_EQ(out.sub, "alice");
 }
 
 // --- Time ----------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ std::vector<sample> samples() {
       {"auth-timeout", "2s", [](const config& c) { return c.auth_timeout_ms == 2000; }},
       {"token-leeway", "1m", [](const config& c) { return c.token_leeway_s == 60; }},
       {"max-token-bytes", "4k", [](const config& c) { return c.max_token_bytes == 4096; }},
+      {"jwt-audience", "https://api.example",
+       [](const config& c) { return c.jwt_audience == "https://api.example"; }},
+      {"jwt-issuer", "auth.example", [](const config& c) { return c.jwt_issuer == "auth.example"; }},
       {"log-level", "debug", [](const config& c) { return c.log_level == log_level::debug; }},
       {"log-format", "json", [](const config& c) { return c.log_format == log_format::json; }},
   };

@@ -90,7 +90,8 @@ TEST(TokenArgs, AllOptionsAndRepeatedPatternsInOrder) {
   token_args a;
   std::string m;
   ASSERT_EQ(token({"--key", "k.jwk", "--sub", "alice", "--pub", "chat.*", "--pub=news",
-                   "--subscribe", "chat.>", "--subscribe", "alerts", "--ttl", "2h", "--kid", "k1"},
+                   "--subscribe", "chat.>", "--subscribe", "alerts", "--ttl", "2h", "--kid", "k1",
+                   "--iss", "https://auth.example", "--aud", "wss://rt.example"},
                   a, m),
             parse_status::ok)
       << m;
@@ -101,6 +102,8 @@ TEST(TokenArgs, AllOptionsAndRepeatedPatternsInOrder) {
   EXPECT_EQ(a.subscribe, (std::vector<std::string>{"chat.>", "alerts"}));
   EXPECT_EQ(a.ttl_s, 7200u);
   EXPECT_EQ(a.kid, "k1");
+  EXPECT_EQ(a.iss, "https://auth.example");
+  EXPECT_EQ(a.aud, "wss://rt.example");
 }
 
 TEST(TokenArgs, HmacDefaultsAndBareTtlInSeconds) {

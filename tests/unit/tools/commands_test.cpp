@@ -239,6 +239,21 @@ TEST_F(auth_tools, token_ttl_and_kid_override) {
   EXPECT_EQ(v.verify(short_lived, now + 2, c).error, token_error::expired);
 }
 
+TEST_F(auth_tools, token_carries_issuer_and_audience_for_a_server_that_requires_them) {
+  ASSERT_EQ(keygen(keygen_to("k1")).status, tool_ok);
+  key_set ks;
+  load_jwks(ks);
+  token_verifier strict(ks, verify_limits{8192, 0, "wss://rt.example", "https://auth.example"});
+  token_claims c;
+  token_args a = token_for("bob");
+  EXPECT_EQ(strict.verify(token_of(make_token(a, now)), now, c).error,
+            token_error::wrong_issuer);
+  a.iss = "https://auth.example";
+  a.aud = "wss://rt.example";
+  const token_status s = strict.verify(token_of(make_token(a, now)), now, c);
+  EXPECT_TRUE(s.ok()) << describe(s);
+}
+
 TEST_F(auth_tools, hs256_token_verifies_with_the_same_secret_file) {
   const std::string secret_file = dir_.file("secret");
   write_file(secret_file, "a shared secret of at least thirty-two bytes\n");
