@@ -44,6 +44,8 @@ struct alignas(64) shard_metrics {
   counter command_errors;          ///< `err` replies sent
   counter auth_failures;           ///< tokens refused (handshake 401, auth frame, API)
   counter token_expiries;          ///< connections closed with 4001 when exp passed
+  counter auth_timeouts;           ///< closed with 4001: no `auth` frame in time
+  counter idle_closes;             ///< silent peers dropped after an unanswered ping
   counter subscriptions;           ///< gauge: subscriptions held by this shard's clients
   counter tags_owned;              ///< gauge: tags whose order this shard keeps
   counter tags_forgotten;          ///< embedded: idle tags whose state was freed

@@ -541,6 +541,7 @@ void shard::on_timers(int64_t now) {
           respond_error(*c, 408, "request not received in time");
           break;
         case conn_state::websocket:
+          metrics_.auth_timeouts.add();
           close_ws(*c, 4001, "authentication timeout", false);
           break;
         case conn_state::flushing:
@@ -578,6 +579,7 @@ void shard::on_timers(int64_t now) {
     }
     const int64_t silent = now - c.last_rx_ms;
     if (silent >= idle && c.ping_sent) {
+      metrics_.idle_closes.add();
       abort_conn(c);  // no answer to our ping: the peer is gone
     } else if (silent >= idle / 2 && !c.ping_sent) {
       c.ping_sent = true;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "support/http_client.h"
+#include "support/metrics_reader.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
 
@@ -378,6 +379,7 @@ TEST_F(Auth, NoAuthFrameWithinTheTimeoutCloses4001) {
   EXPECT_EQ(close.close_code, 4001);
   EXPECT_GE(waited, 250ms);
   EXPECT_LT(waited, 3s);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_auth_timeouts_total"), 1u);
 }
 
 TEST_F(Auth, FirstFrameOtherThanAuthOrABadAuthTokenCloses4001) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/metrics_reader.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
 
@@ -330,6 +331,7 @@ TEST(WebSocketIdle, SilentPeerIsPingedThenDroppedWhileAnsweringPeerStays) {
 
   EXPECT_TRUE(silent.wait_eof(4s)) << "a peer that never answered was not dropped";
   EXPECT_EQ(answering.call(R"({"op":"ping","id":1})").op(), "ok");
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_idle_closes_total"), 1u);
 }
 
 TEST(WebSocketIdle, ShortTimeoutStillPingsBeforeDropping) {
