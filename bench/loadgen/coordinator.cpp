@@ -173,7 +173,7 @@ int run_coordinator(options opt) {
                  first_error.empty() ? "" : "; first error: ", first_error.c_str());
   }
   bool abort = false;
-  if (opt.scenario == scenario_kind::fanout && (subs_ready == 0 || pubs_ready == 0)) {
+  if (opt.scenario == scenario_kind::fanout && (subs_ready == 0 || (opt.pubs > 0 && pubs_ready == 0))) {
     abort = true;
   }
   if (opt.scenario == scenario_kind::conns && ready == 0) {

@@ -25,7 +25,9 @@ derived derive(const options& opt, const run_result& r, const server_samples& sr
   derived d;
   d.window_s = static_cast<double>(r.window_ns) / 1e9;
   d.expected = expected_deliveries(r);
-  d.loss = static_cast<int64_t>(d.expected) - static_cast<int64_t>(r.received_window);
+  // With --pubs 0 the server stamps and sends by itself: nothing is expected, loss unknown.
+  d.loss = opt.pubs == 0 ? 0
+                         : static_cast<int64_t>(d.expected) - static_cast<int64_t>(r.received_window);
   d.loss_pct = d.expected == 0 ? 0 : 100.0 * static_cast<double>(d.loss) / d.expected;
   if (d.window_s > 0) {
     d.published_per_s = r.published_window / d.window_s;
@@ -41,7 +43,6 @@ derived derive(const options& opt, const run_result& r, const server_samples& sr
                       static_cast<int64_t>(srv.before.rss_kib)) *
                      1024 / static_cast<int64_t>(r.conns_ready);
   }
-  (void)opt;
   return d;
 }
 
@@ -118,14 +119,20 @@ void print_text(std::FILE* out, const options& opt, const run_result& r,
                  opt.acks > 0 ? (", " + std::to_string(r.acked) + " acked").c_str() : "");
     std::fprintf(out, "  %-12s %llu msgs arrived in the window (%.0f msgs/s)\n", "delivered",
                  static_cast<ull>(r.delivered_window), d.delivered_per_s);
-    std::fprintf(out,
-                 "  %-12s expected %llu  received %llu  loss %lld (%.4f%%)  gaps %llu  "
-                 "reordered %llu  malformed %llu\n",
-                 "loss", static_cast<ull>(d.expected), static_cast<ull>(r.received_window),
-                 static_cast<long long>(d.loss), d.loss_pct, static_cast<ull>(r.gaps),
+    std::fprintf(out, "  %-12s ", "loss");
+    if (opt.pubs == 0) {
+      std::fprintf(out, "not measured (--pubs 0)  received %llu", static_cast<ull>(r.received_window));
+    } else {
+      std::fprintf(out, "expected %llu  received %llu  loss %lld (%.4f%%)",
+                   static_cast<ull>(d.expected), static_cast<ull>(r.received_window),
+                   static_cast<long long>(d.loss), d.loss_pct);
+    }
+    std::fprintf(out, "  gaps %llu  reordered %llu  malformed %llu\n", static_cast<ull>(r.gaps),
                  static_cast<ull>(r.reordered), static_cast<ull>(r.malformed));
     text_latency(out, "latency", r.latency,
-                 opt.rate > 0 ? ", from intended send time" : ", from enqueue time");
+                 opt.pubs == 0  ? ", from the server's stamp"
+                 : opt.rate > 0 ? ", from intended send time"
+                                : ", from enqueue time");
   } else if (opt.scenario == scenario_kind::conns) {
     std::fprintf(out, "  %-12s %llu idle subscribed connections held %.2f s, %.0f setups/s\n",
                  "conns", static_cast<ull>(r.conns_ready), d.window_s,
@@ -194,7 +201,7 @@ void print_json(std::FILE* out, const options& opt, const run_result& r,
                static_cast<ull>(r.delivered_window), d.delivered_per_s, static_cast<ull>(r.gaps),
                static_cast<ull>(r.reordered), static_cast<ull>(r.malformed),
                static_cast<ull>(r.received), static_cast<ull>(r.published),
-               opt.rate > 0 ? "intended" : "enqueued");
+               opt.pubs == 0 ? "server" : opt.rate > 0 ? "intended" : "enqueued");
   json_latency(out, "latency_ms", r.latency);
   std::fprintf(out,
                ",\"cycles_started\":%llu,\"cycles_ok\":%llu,\"cycles_failed\":%llu,"

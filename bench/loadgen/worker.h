@@ -116,6 +116,8 @@ class worker {
   void settle_ready(uint32_t slot);
   void settle_failed(uint32_t slot);
   void forget_subscriber(uint32_t slot);
+  // Publishers whose sequence numbers subscribers check (with --pubs 0: the server's own).
+  uint32_t seq_sources() const { return opt_.pubs == 0 ? 1 : opt_.pubs; }
 
   const options& opt_;
   uint32_t index_;

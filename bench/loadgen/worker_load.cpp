@@ -262,7 +262,7 @@ void worker::on_delivery(uint32_t slot, const char* p, std::size_t n) {
       --pb.owed;
     }
   }
-  if (c.next_seq && s.publisher < opt_.pubs) {
+  if (c.next_seq && s.publisher < seq_sources()) {
     uint32_t& next = c.next_seq[s.publisher];
     if (s.seq == next) {
       ++next;

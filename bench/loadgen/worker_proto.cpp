@@ -325,8 +325,8 @@ void worker::on_subscribed(uint32_t slot, const char* ok, std::size_t n) {
   }
   if (c.role != conn_role::churn) {
     c.state = conn_state::ready;
-    if (c.role == conn_role::sub && opt_.pubs > 0) {
-      c.next_seq.reset(new uint32_t[opt_.pubs]());
+    if (c.role == conn_role::sub) {
+      c.next_seq.reset(new uint32_t[seq_sources()]());
     }
     ++res_.subs_per_tag[c.tag];
     ++live_subs_[c.tag];

@@ -69,10 +69,13 @@ void ws_make_key(uint64_t seed_a, uint64_t seed_b, char key[ws_key_size],
   std::memcpy(raw + 8, &seed_b, 8);
   std::string k = base64_encode(raw, sizeof raw);
   std::memcpy(key, k.data(), ws_key_size);
+  ws_accept_of(std::string_view(key, ws_key_size), accept);
+}
 
+void ws_accept_of(std::string_view key, char accept[ws_accept_size]) {
   sha1_ctx ctx;
   sha1_init(&ctx);
-  sha1_update(&ctx, ws_key_size, reinterpret_cast<const uint8_t*>(key));
+  sha1_update(&ctx, key.size(), reinterpret_cast<const uint8_t*>(key.data()));
   sha1_update(&ctx, ws_guid.size(), reinterpret_cast<const uint8_t*>(ws_guid.data()));
   uint8_t digest[SHA1_DIGEST_SIZE];
   sha1_digest(&ctx, SHA1_DIGEST_SIZE, digest);
@@ -158,25 +161,29 @@ const char* ws_check_response(std::string_view head, const char accept[ws_accept
   return nullptr;
 }
 
-std::size_t ws_write_header(char* out, uint8_t opcode, std::size_t payload, uint32_t mask) {
+std::size_t ws_write_server_header(char* out, uint8_t opcode, std::size_t payload) {
   auto* o = reinterpret_cast<unsigned char*>(out);
   o[0] = static_cast<unsigned char>(0x80 | opcode);
-  std::size_t h;
   if (payload < 126) {
-    o[1] = static_cast<unsigned char>(0x80 | payload);
-    h = 2;
-  } else if (payload < 65536) {
-    o[1] = 0x80 | 126;
+    o[1] = static_cast<unsigned char>(payload);
+    return 2;
+  }
+  if (payload < 65536) {
+    o[1] = 126;
     o[2] = static_cast<unsigned char>(payload >> 8);
     o[3] = static_cast<unsigned char>(payload);
-    h = 4;
-  } else {
-    o[1] = 0x80 | 127;
-    for (int i = 0; i < 8; ++i) {
-      o[2 + i] = static_cast<unsigned char>(static_cast<uint64_t>(payload) >> (56 - 8 * i));
-    }
-    h = 10;
+    return 4;
   }
+  o[1] = 127;
+  for (int i = 0; i < 8; ++i) {
+    o[2 + i] = static_cast<unsigned char>(static_cast<uint64_t>(payload) >> (56 - 8 * i));
+  }
+  return 10;
+}
+
+std::size_t ws_write_header(char* out, uint8_t opcode, std::size_t payload, uint32_t mask) {
+  std::size_t h = ws_write_server_header(out, opcode, payload);
+  out[1] = static_cast<char>(static_cast<unsigned char>(out[1]) | 0x80);  // the MASK bit
   std::memcpy(out + h, &mask, 4);
   return h + 4;
 }

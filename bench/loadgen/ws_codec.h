@@ -27,6 +27,9 @@ constexpr std::size_t ws_accept_size = 28;  // base64 of a SHA-1 digest
 void ws_make_key(uint64_t seed_a, uint64_t seed_b, char key[ws_key_size],
                  char accept[ws_accept_size]);
 
+// The Sec-WebSocket-Accept of any client key (the trivial sender answers upgrades with it).
+void ws_accept_of(std::string_view key, char accept[ws_accept_size]);
+
 // Appends `GET path HTTP/1.1` with the upgrade headers; `subprotocol` and `token` may be
 // empty (the token travels as `Authorization: Bearer`).
 void ws_write_request(byte_buffer& out, std::string_view host, std::string_view path,
@@ -45,6 +48,12 @@ inline std::size_t ws_client_header_size(std::size_t payload) {
 
 // Writes a final, masked frame header and returns its size.
 std::size_t ws_write_header(char* out, uint8_t opcode, std::size_t payload, uint32_t mask);
+
+// Writes a final, unmasked (server-side) frame header and returns its size (2, 4 or 10).
+std::size_t ws_write_server_header(char* out, uint8_t opcode, std::size_t payload);
+inline std::size_t ws_server_header_size(std::size_t payload) {
+  return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+}
 
 // XORs p with the 4 mask bytes as they appear on the wire (mask is their memcpy image).
 void ws_mask(char* p, std::size_t n, uint32_t mask);
