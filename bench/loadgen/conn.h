@@ -9,6 +9,7 @@
 
 #include "byte_buffer.h"
 #include "ws_codec.h"
+#include "ws_reader.h"
 
 namespace wsa::loadgen {
 
@@ -37,7 +38,6 @@ struct conn {
   bool settled = false;  // its setup or churn-cycle outcome has been counted
   bool close_sent = false;
   bool live = false;     // a subscriber counted in its worker's live_subs_
-  uint8_t frag_opcode = 0;  // opcode of the fragmented message being collected, 0 if none
   uint32_t global = 0;      // index among its role over every process
   uint32_t tag = 0;
   uint32_t mask_state = 0x9e3779b9;  // xorshift32 source of masking keys
@@ -53,7 +53,7 @@ struct conn {
   byte_buffer sending;  // handed to the kernel, immutable while send_busy
   byte_buffer pending;  // appended to while a send is in flight
   byte_buffer carry;    // transport bytes of an incomplete frame / packet / HTTP head
-  byte_buffer frag;     // fragmented WebSocket message
+  ws_reader ws;         // WebSocket messages: the fragmented one being collected
   byte_buffer inner;    // MQTT over WebSocket: incomplete MQTT packet across messages
   std::unique_ptr<uint32_t[]> next_seq;  // subscribers: next expected seq per publisher
   char accept[ws_accept_size] = {};

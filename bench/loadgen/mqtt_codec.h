@@ -52,6 +52,25 @@ char* mqtt_write_publish_head(char* out, std::string_view topic, uint8_t qos,
 bool mqtt_parse_publish(uint8_t flags, const char* body, std::size_t n, std::string_view& topic,
                         uint16_t& packet_id, const char*& payload, std::size_t& payload_size);
 
+// The payload of a QoS 0 PUBLISH without DUP or RETAIN (what a broker forwards to a QoS 0
+// subscriber) in the packet p[0..total) whose fixed header has `header` bytes; false for any
+// other packet. Inline: the receive path asks it once per packet.
+inline bool mqtt_qos0_payload(const char* p, std::size_t header, std::size_t total,
+                              const char*& payload, std::size_t& n) {
+  if (static_cast<uint8_t>(p[0]) != (mqtt_publish << 4) || total - header < 2) {
+    return false;
+  }
+  const char* body = p + header;
+  std::size_t at = 2 + ((static_cast<std::size_t>(static_cast<uint8_t>(body[0])) << 8) |
+                        static_cast<uint8_t>(body[1]));
+  if (at > total - header) {
+    return false;
+  }
+  payload = body + at;
+  n = total - header - at;
+  return true;
+}
+
 // Topic for a tag per docs/protocol.md: '.' becomes '/'.
 void tag_to_topic(char* s, std::size_t n);
 

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace wsa::loadgen {
@@ -32,12 +33,26 @@ char* write_data(char* out, const stamp& s, std::size_t requested);
 char* write_u64(char* out, uint64_t v);
 std::size_t digits_u64(uint64_t v);
 
-// Finds the stamp inside a message (the whole server frame text, or the bare payload).
+// Finds the stamp inside a message (the whole server frame text, or the bare payload) by
+// searching for the keys: any layout, any whitespace. The general path.
 bool parse_stamp(const char* p, std::size_t n, stamp& out);
 
-// Same for a wsagent `msg` frame of a known tag, without searching when the envelope is
-// byte for byte {"op":"msg","tag":"<tag>","seq":N,"data":{"t":... (falls back otherwise).
-bool parse_msg_stamp(const char* p, std::size_t n, std::string_view tag, stamp& out);
+// The fixed start of a wsagent `msg` frame of one tag, up to the digits of its seq:
+// {"op":"msg","tag":"<tag>","seq":
+std::string msg_prefix(std::string_view tag);
+
+// The receive path's readers: they find the frame's fields at the places where our own
+// layout puts them, compare words and read digits eight at a time, with no search and no
+// per-byte loop, and answer false when the bytes are laid out any other way (then the
+// caller takes the general path). read_msg_stamp takes a frame that starts with `prefix`
+// (msg_prefix of the subscriber's tag) and goes on ...<seq>,"data":{"t":T,"i":I,"n":N;
+// read_data_stamp a bare payload that starts {"t":T,"i":I,"n":N (MQTT).
+bool read_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp& out);
+bool read_data_stamp(const char* p, std::size_t n, stamp& out);
+
+// read_msg_stamp, else parse_stamp; read_data_stamp, else parse_stamp.
+bool parse_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp& out);
+bool parse_data_stamp(const char* p, std::size_t n, stamp& out);
 
 // Value of "op" in a server frame, or empty.
 std::string_view json_op(const char* p, std::size_t n);

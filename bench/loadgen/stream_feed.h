@@ -13,15 +13,18 @@ namespace wsa::loadgen {
 
 constexpr std::size_t max_unit_bytes = std::size_t{64} << 20;
 
-// size_of(p, n, total) -> 1: total known; 0: need more header bytes; -1: malformed.
-// on_unit(p, total) -> false to stop (connection closed). Units are mutable (unmasking).
+// size_of(p, n, header, total) -> 1: header and total sizes known; 0: need more header
+// bytes; -1: malformed. on_unit(p, header, total) -> false to stop (connection closed).
+// Units are mutable (unmasking). Both are called once per unit: the sizes found by size_of
+// travel to on_unit, which need not parse the header again.
 // Returns false on malformed input, an oversized unit, or when on_unit stopped.
 template <class SizeOf, class OnUnit>
 bool feed_units(byte_buffer& carry, char* data, std::size_t len, SizeOf&& size_of,
                 OnUnit&& on_unit) {
   while (!carry.empty()) {
+    std::size_t header = 0;
     std::size_t total = 0;
-    int r = size_of(carry.data(), carry.size(), total);
+    int r = size_of(carry.data(), carry.size(), header, total);
     if (r < 0 || (r > 0 && total > max_unit_bytes)) {
       return false;
     }
@@ -45,22 +48,23 @@ bool feed_units(byte_buffer& carry, char* data, std::size_t len, SizeOf&& size_o
         return true;
       }
     }
-    if (!on_unit(carry.data(), total)) {
+    if (!on_unit(carry.data(), header, total)) {
       return false;
     }
     carry.consume_front(total);
   }
   std::size_t off = 0;
   while (off < len) {
+    std::size_t header = 0;
     std::size_t total = 0;
-    int r = size_of(data + off, len - off, total);
+    int r = size_of(data + off, len - off, header, total);
     if (r < 0 || (r > 0 && total > max_unit_bytes)) {
       return false;
     }
     if (r == 0 || total > len - off) {
       break;
     }
-    if (!on_unit(data + off, total)) {
+    if (!on_unit(data + off, header, total)) {
       return false;
     }
     off += total;

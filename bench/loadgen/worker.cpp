@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "mqtt_codec.h"
+#include "payload.h"
 #include "proc_stats.h"
 
 namespace wsa::loadgen {
@@ -47,6 +48,7 @@ bool worker::prepare(std::string& err) {
   for (uint32_t t = 0; t < opt_.tags; ++t) {
     std::string tag = opt_.tag_prefix + std::to_string(t);
     pub_tail_.push_back("\"tag\":\"" + tag + "\",\"data\":");
+    msg_prefix_.push_back(msg_prefix(tag));
     if (opt_.proto != proto_kind::wsagent) {
       tag_to_topic(tag.data(), tag.size());
     }

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "options.h"
+#include "payload.h"
 #include "result.h"
 #include "uring.h"
 
@@ -86,13 +87,19 @@ class worker {
   void fail(uint32_t slot, uint64_t& counter, std::string_view what);
   void note_error(std::string_view what);
 
-  // worker_proto.cpp: WebSocket, wsagent JSON, MQTT
+  // worker_recv.cpp: the receive path per frame, and the deliveries' fast path
+  struct ws_events;  // what ws_reader reports, for one connection
   void on_stream(uint32_t slot, char* data, std::size_t len);
+  bool on_mqtt_stream(uint32_t slot, byte_buffer& carry, char* data, std::size_t len);
+  bool on_ws_message(uint32_t slot, uint8_t opcode, char* p, std::size_t n);
+  void on_delivery(uint32_t slot, const char* p, std::size_t n);
+  void count_delivery(conn& c, const stamp& s);
+
+  // worker_proto.cpp: WebSocket, wsagent JSON, MQTT (the general path)
   void on_http(uint32_t slot, char* data, std::size_t len);
-  bool on_ws_frame(uint32_t slot, char* p, std::size_t total);
-  void on_ws_message(uint32_t slot, uint8_t opcode, char* p, std::size_t n);
+  bool on_ws_control(uint32_t slot, uint8_t opcode, char* payload, std::size_t n);
   void on_json(uint32_t slot, const char* p, std::size_t n);
-  bool on_mqtt_packet(uint32_t slot, char* p, std::size_t total);
+  bool on_mqtt_packet(uint32_t slot, char* p, std::size_t header, std::size_t total);
   void on_session_open(uint32_t slot);
   void on_subscribed(uint32_t slot, const char* ok, std::size_t n);
   void on_ack(uint32_t slot);
@@ -110,7 +117,6 @@ class worker {
   bool publisher_wants(const publisher& pb) const;
   uint64_t due_time(const publisher& pb) const;
   void write_publish(conn& c, publisher& pb, uint64_t t);
-  void on_delivery(uint32_t slot, const char* p, std::size_t n);
   void churn_phase(uint64_t now);
   void end_cycle(uint32_t slot, bool ok);
   void settle_ready(uint32_t slot);
@@ -138,6 +144,7 @@ class worker {
   std::vector<publisher> pubs_;
   std::vector<std::string> tag_names_;  // wsagent tags, or MQTT topics
   std::vector<std::string> pub_tail_;   // wsagent: `"tag":"<tag>","data":`
+  std::vector<std::string> msg_prefix_; // wsagent: `{"op":"msg","tag":"<tag>","seq":`
   std::vector<uint32_t> live_subs_;     // per tag: this process's ready subscribers
   std::vector<int32_t> local_pub_;      // global publisher -> index in pubs_, or -1
   run_result res_;

@@ -33,7 +33,7 @@ uint32_t worker::take_slot(conn_role role, uint32_t global, uint32_t tag) {
   c.settled = false;
   c.close_sent = false;
   c.live = false;
-  c.frag_opcode = 0;
+  c.ws.reset();
   c.acks_inflight = 0;
   c.mqtt_packet_id = 0;
   c.next_id = 2;
@@ -328,7 +328,7 @@ void worker::maybe_release(uint32_t slot) {
   c.sending.release();
   c.pending.release();
   c.carry.release();
-  c.frag.release();
+  c.ws.reset();
   c.inner.release();
   c.next_seq.reset();
   c.send_busy = false;

@@ -229,52 +229,6 @@ void worker::write_publish(conn& c, publisher& pb, uint64_t t) {
   }
 }
 
-void worker::on_delivery(uint32_t slot, const char* p, std::size_t n) {
-  conn& c = conns_[slot];
-  ++res_.received;
-  if (c.role == conn_role::churn) {
-    ++res_.replayed;
-    ++c.replay_got;
-    if (c.state == conn_state::ready && c.replay_got >= c.replay_expected) {
-      begin_close(slot);
-    }
-    return;
-  }
-  stamp s;
-  bool parsed = opt_.proto == proto_kind::wsagent ? parse_msg_stamp(p, n, tag_names_[c.tag], s)
-                                                 : parse_stamp(p, n, s);
-  if (!parsed) {
-    ++res_.malformed;
-    return;
-  }
-  uint64_t now = now_;
-  last_delivery_ = now;
-  if (now >= window_ && now < window_end_) {
-    ++res_.delivered_window;
-  }
-  if (s.t >= window_ && s.t < window_end_) {
-    ++res_.received_window;
-    res_.latency.record(now > s.t ? now - s.t : 0);
-  }
-  if (s.publisher < local_pub_.size() && local_pub_[s.publisher] >= 0) {
-    publisher& pb = pubs_[static_cast<std::size_t>(local_pub_[s.publisher])];
-    if (pb.owed > 0) {
-      --pb.owed;
-    }
-  }
-  if (c.next_seq && s.publisher < seq_sources()) {
-    uint32_t& next = c.next_seq[s.publisher];
-    if (s.seq == next) {
-      ++next;
-    } else if (s.seq > next) {
-      res_.gaps += s.seq - next;
-      next = s.seq + 1;
-    } else {
-      ++res_.reordered;
-    }
-  }
-}
-
 uint64_t worker::churn_due() const {
   double rate = opt_.rate;
   if (rate <= 0) {

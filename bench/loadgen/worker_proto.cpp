@@ -1,6 +1,7 @@
-// Worker protocol handling: the upgrade response, WebSocket frames (any size, fragmented,
-// interleaved control frames, ping -> pong, close), wsagent protocol v1 JSON frames, and
-// MQTT 3.1.1 packets over TCP or inside WebSocket binary messages.
+// Worker protocol handling, the general path: the upgrade response, WebSocket frames (any
+// size, fragmented, interleaved control frames, ping -> pong, close), wsagent protocol v1
+// JSON frames, and MQTT 3.1.1 packets over TCP or inside WebSocket binary messages. The
+// receive loop and the deliveries' fast path are in worker_recv.cpp.
 #include <cstring>
 #include <string>
 
@@ -15,47 +16,7 @@ namespace {
 
 constexpr std::size_t max_http_head = 16 * 1024;
 
-int ws_size_of(const char* p, std::size_t n, std::size_t& total) {
-  ws_frame_header h;
-  if (!ws_parse_header(p, n, h)) {
-    return 0;
-  }
-  if (h.payload > max_unit_bytes) {
-    return -1;
-  }
-  total = h.size + static_cast<std::size_t>(h.payload);
-  return 1;
-}
-
-int mqtt_size_of(const char* p, std::size_t n, std::size_t& total) {
-  std::size_t header = 0;
-  bool malformed = false;
-  if (!mqtt_packet_size(p, n, header, total, malformed)) {
-    return malformed ? -1 : 0;
-  }
-  return 1;
-}
-
 }  // namespace
-
-void worker::on_stream(uint32_t slot, char* data, std::size_t len) {
-  conn& c = conns_[slot];
-  if (c.state == conn_state::http) {
-    on_http(slot, data, len);
-    return;
-  }
-  bool ok;
-  if (opt_.proto == proto_kind::mqtt) {
-    ok = feed_units(c.carry, data, len, mqtt_size_of,
-                    [this, slot](char* p, std::size_t n) { return on_mqtt_packet(slot, p, n); });
-  } else {
-    ok = feed_units(c.carry, data, len, ws_size_of,
-                    [this, slot](char* p, std::size_t n) { return on_ws_frame(slot, p, n); });
-  }
-  if (!ok && conns_[slot].alive() && conns_[slot].state != conn_state::closing) {
-    fail(slot, res_.handshake_errors, "malformed or oversized frame from server");
-  }
-}
 
 void worker::on_http(uint32_t slot, char* data, std::size_t len) {
   conn& c = conns_[slot];
@@ -89,52 +50,9 @@ void worker::on_http(uint32_t slot, char* data, std::size_t len) {
   on_stream(slot, rest.data(), rest.size());
 }
 
-bool worker::on_ws_frame(uint32_t slot, char* p, std::size_t total) {
+bool worker::on_ws_control(uint32_t slot, uint8_t opcode, char* payload, std::size_t n) {
   conn& c = conns_[slot];
-  ws_frame_header h;
-  ws_parse_header(p, total, h);
-  char* payload = p + h.size;
-  std::size_t n = static_cast<std::size_t>(h.payload);
-  if (h.masked) {
-    ws_mask(payload, n, h.mask);  // servers must not mask; tolerate it anyway
-  }
-  switch (h.opcode) {
-    case ws_text:
-    case ws_binary:
-      if (c.frag_opcode != 0) {
-        fail(slot, res_.handshake_errors, "new message inside a fragmented one");
-        return false;
-      }
-      if (h.fin) {
-        on_ws_message(slot, h.opcode, payload, n);
-      } else {
-        c.frag_opcode = h.opcode;
-        c.frag.clear();
-        c.frag.append(payload, n);
-      }
-      break;
-    case ws_continuation:
-      if (c.frag_opcode == 0) {
-        fail(slot, res_.handshake_errors, "continuation without a message");
-        return false;
-      }
-      if (c.frag.size() + n > max_unit_bytes) {
-        fail(slot, res_.handshake_errors, "fragmented message too large");
-        return false;
-      }
-      c.frag.append(payload, n);
-      if (h.fin) {
-        uint8_t op = c.frag_opcode;
-        c.frag_opcode = 0;
-        byte_buffer msg = std::move(c.frag);
-        c.frag = byte_buffer();
-        on_ws_message(slot, op, msg.data(), msg.size());
-        if (conns_[slot].alive() && conns_[slot].frag.capacity() == 0 && msg.capacity() <= 65536) {
-          msg.clear();
-          conns_[slot].frag = std::move(msg);  // keep a small buffer for the next one
-        }
-      }
-      break;
+  switch (opcode) {
     case ws_ping:
       if (n <= 125) {
         queue_ws(slot, ws_pong, payload, n);
@@ -164,25 +82,9 @@ bool worker::on_ws_frame(uint32_t slot, char* p, std::size_t total) {
       return false;  // nothing after a close frame counts
     }
     default:
-      fail(slot, res_.handshake_errors, "unknown WebSocket opcode");
-      return false;
+      break;
   }
   return conns_[slot].alive();
-}
-
-void worker::on_ws_message(uint32_t slot, uint8_t opcode, char* p, std::size_t n) {
-  if (opt_.proto == proto_kind::wsagent) {
-    on_json(slot, p, n);
-    return;
-  }
-  (void)opcode;
-  conn& c = conns_[slot];
-  bool ok = feed_units(c.inner, p, n, mqtt_size_of, [this, slot](char* q, std::size_t m) {
-    return on_mqtt_packet(slot, q, m);
-  });
-  if (!ok && conns_[slot].alive() && conns_[slot].state != conn_state::closing) {
-    fail(slot, res_.handshake_errors, "malformed MQTT packet");
-  }
 }
 
 void worker::on_json(uint32_t slot, const char* p, std::size_t n) {
@@ -215,12 +117,8 @@ void worker::on_json(uint32_t slot, const char* p, std::size_t n) {
   }
 }
 
-bool worker::on_mqtt_packet(uint32_t slot, char* p, std::size_t total) {
+bool worker::on_mqtt_packet(uint32_t slot, char* p, std::size_t header, std::size_t total) {
   conn& c = conns_[slot];
-  std::size_t header = 0;
-  std::size_t t = 0;
-  bool malformed = false;
-  mqtt_packet_size(p, total, header, t, malformed);
   auto type = static_cast<uint8_t>(static_cast<uint8_t>(p[0]) >> 4);
   auto flags = static_cast<uint8_t>(p[0] & 0x0f);
   char* body = p + header;

@@ -205,40 +205,15 @@ void ws_mask(char* p, std::size_t n, uint32_t mask) {
 }
 
 bool ws_parse_header(const char* p, std::size_t n, ws_frame_header& h) {
-  if (n < 2) {
+  if (!ws_frame_size(p, n, h.size, h.payload)) {
     return false;
   }
-  auto* u = reinterpret_cast<const unsigned char*>(p);
-  h.fin = (u[0] & 0x80) != 0;
-  h.opcode = u[0] & 0x0f;
-  h.masked = (u[1] & 0x80) != 0;
-  uint64_t len = u[1] & 0x7f;
-  std::size_t size = 2;
-  if (len == 126) {
-    if (n < 4) {
-      return false;
-    }
-    len = (uint64_t{u[2]} << 8) | u[3];
-    size = 4;
-  } else if (len == 127) {
-    if (n < 10) {
-      return false;
-    }
-    len = 0;
-    for (int i = 0; i < 8; ++i) {
-      len = (len << 8) | u[2 + i];
-    }
-    size = 10;
-  }
+  h.fin = (static_cast<uint8_t>(p[0]) & 0x80) != 0;
+  h.opcode = static_cast<uint8_t>(p[0]) & 0x0f;
+  h.masked = (static_cast<uint8_t>(p[1]) & 0x80) != 0;
   if (h.masked) {
-    if (n < size + 4) {
-      return false;
-    }
-    std::memcpy(&h.mask, p + size, 4);
-    size += 4;
+    std::memcpy(&h.mask, p + h.size - 4, 4);
   }
-  h.payload = len;
-  h.size = size;
   return true;
 }
 

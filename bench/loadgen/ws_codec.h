@@ -67,6 +67,41 @@ struct ws_frame_header {
   std::size_t size = 0;  // header bytes, including the masking key
 };
 
+// Header and payload sizes of the frame at p[0..n): true when the header is complete,
+// false when more bytes are needed. Inline: the receive path calls it once per frame, and the
+// rest of the header (FIN, opcode, mask) is read from p[0], p[1] and p[header - 4] directly.
+inline bool ws_frame_size(const char* p, std::size_t n, std::size_t& header,
+                          uint64_t& payload) {
+  if (n < 2) {
+    return false;
+  }
+  auto* u = reinterpret_cast<const unsigned char*>(p);
+  uint64_t len = u[1] & 0x7f;
+  std::size_t h = (u[1] & 0x80) != 0 ? 6 : 2;
+  if (len == 126) {
+    h += 2;
+    if (n < 4) {
+      return false;
+    }
+    len = (uint64_t{u[2]} << 8) | u[3];
+  } else if (len == 127) {
+    h += 8;
+    if (n < 10) {
+      return false;
+    }
+    len = 0;
+    for (int i = 2; i < 10; ++i) {
+      len = (len << 8) | u[i];
+    }
+  }
+  if (n < h) {
+    return false;
+  }
+  header = h;
+  payload = len;
+  return true;
+}
+
 // Parses a frame header from p[0..n). Returns false if more bytes are needed.
 bool ws_parse_header(const char* p, std::size_t n, ws_frame_header& h);
 

@@ -45,13 +45,13 @@ TEST(payload, stamp_from_msg_envelope_and_reencoded_json) {
   EXPECT_EQ(got.seq, 9u);
 
   stamp fast;
-  ASSERT_TRUE(parse_msg_stamp(msg.data(), msg.size(), "bench.t0", fast));
+  ASSERT_TRUE(parse_msg_stamp(msg.data(), msg.size(), msg_prefix("bench.t0"), fast));
   EXPECT_EQ(fast.t, s.t);
   EXPECT_EQ(fast.seq, s.seq);
   // Another tag than the subscriber's, or another layout: the search path still finds it.
-  ASSERT_TRUE(parse_msg_stamp(msg.data(), msg.size(), "bench.t1", fast));
+  ASSERT_TRUE(parse_msg_stamp(msg.data(), msg.size(), msg_prefix("bench.t1"), fast));
   EXPECT_EQ(fast.t, s.t);
-  ASSERT_TRUE(parse_msg_stamp(spaced.data(), spaced.size(), "bench.t0", fast));
+  ASSERT_TRUE(parse_msg_stamp(spaced.data(), spaced.size(), msg_prefix("bench.t0"), fast));
   EXPECT_EQ(fast.t, 55u);
 
   std::string none = "{\"op\":\"msg\",\"tag\":\"x\",\"seq\":1,\"data\":{\"text\":\"hi\"}}";

@@ -12,17 +12,17 @@
 namespace wsa::loadgen {
 namespace {
 
-int ws_size(const char* p, std::size_t n, std::size_t& total) {
+int ws_size(const char* p, std::size_t n, std::size_t& header, std::size_t& total) {
   ws_frame_header h;
   if (!ws_parse_header(p, n, h)) {
     return 0;
   }
+  header = h.size;
   total = h.size + h.payload;
   return 1;
 }
 
-int mqtt_size(const char* p, std::size_t n, std::size_t& total) {
-  std::size_t header = 0;
+int mqtt_size(const char* p, std::size_t n, std::size_t& header, std::size_t& total) {
   bool malformed = false;
   if (!mqtt_packet_size(p, n, header, total, malformed)) {
     return malformed ? -1 : 0;
@@ -54,7 +54,7 @@ std::vector<std::string> feed_in_pieces(const std::string& stream, std::size_t c
   std::vector<std::string> units;
   byte_buffer carry;
   std::string copy = stream;
-  auto on_unit = [&units](char* p, std::size_t n) {
+  auto on_unit = [&units](char* p, std::size_t, std::size_t n) {
     units.emplace_back(p, n);
     return true;
   };
@@ -92,7 +92,7 @@ TEST(stream_feed, byte_by_byte) {
   std::vector<std::string> units;
   for (char ch : stream) {
     char c = ch;
-    ASSERT_TRUE(feed_units(carry, &c, 1, ws_size, [&units](char* p, std::size_t n) {
+    ASSERT_TRUE(feed_units(carry, &c, 1, ws_size, [&units](char* p, std::size_t, std::size_t n) {
       units.emplace_back(p, n);
       return true;
     }));
@@ -120,7 +120,7 @@ TEST(stream_feed, mqtt_packets_cut_anywhere_and_malformed_rejected) {
   byte_buffer carry;
   std::string bad("\x30\xff\xff\xff\xff\x01", 6);
   EXPECT_FALSE(feed_units(carry, bad.data(), bad.size(), mqtt_size,
-                          [](char*, std::size_t) { return true; }));
+                          [](char*, std::size_t, std::size_t) { return true; }));
 }
 
 TEST(stream_feed, stop_requested_by_handler) {
@@ -128,7 +128,7 @@ TEST(stream_feed, stop_requested_by_handler) {
   byte_buffer carry;
   int seen = 0;
   EXPECT_FALSE(feed_units(carry, stream.data(), stream.size(), ws_size,
-                          [&seen](char* p, std::size_t) {
+                          [&seen](char* p, std::size_t, std::size_t) {
                             ++seen;
                             return (static_cast<uint8_t>(p[0]) & 0x0f) != ws_close;
                           }));
