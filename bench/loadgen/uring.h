@@ -68,6 +68,7 @@ class uring {
   bool ring_ok_ = false;
   io_uring_buf_ring* br_ = nullptr;
   char* buffers_ = nullptr;
+  std::size_t buffers_bytes_ = 0;
   unsigned count_ = 0;
   unsigned size_ = 0;
   int mask_ = 0;
