@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The seed paper's design, written as the benchmark baseline.
 
-"A WebSocket-based Real-Time Messaging Platform" (../../../shared/seed/): Python asyncio, the
+"A WebSocket-based Real-Time Messaging Platform" (summarised in docs/paper.md): Python asyncio, the
 `websockets` library, Redis as the message broker with each tag mapped directly to a Redis
 channel. This is that design in its plainest reasonable form, with Debian's
 python3-websockets (10.4) and python3-redis (4.3, its asyncio client), speaking enough of
