@@ -22,13 +22,20 @@ constexpr std::size_t recv_buffer_bytes = 64 * 1024;
 constexpr uint32_t own_auth = 1;
 constexpr uint32_t own_select = 2;
 constexpr uint32_t own_ping = 3;
+constexpr uint32_t own_role = 4;
 
-bool is_push(resp_view reply) {
+// A pub/sub push rather than the reply to the next request. "sunsubscribe" is also the
+// reply to SUNSUBSCRIBE: it is a push unless such a request is next in line.
+bool is_push(resp_view reply, bool push_shaped_next) {
   if (!reply.is_array() || reply.size() < 3) {
     return false;
   }
   const std::string_view kind = reply[0].str();
-  return (kind == "message" && reply.size() == 3) || (kind == "pmessage" && reply.size() == 4);
+  if (reply.size() == 3) {
+    return kind == "message" || kind == "smessage" ||
+           (kind == "sunsubscribe" && !push_shaped_next);
+  }
+  return kind == "pmessage" && reply.size() == 4;
 }
 
 }  // namespace
@@ -114,6 +121,9 @@ void link::on_connected(int res) {
     const int n = std::snprintf(digits, sizeof digits, "%u", options_.db);
     queue_own({"SELECT", std::string_view(digits, static_cast<std::size_t>(n))}, own_select);
   }
+  if (options_.require_master) {
+    queue_own({"ROLE"}, own_role);
+  }
   // Up only once Redis has answered: a connection accepted by the kernel of a frozen or
   // overloaded server must not look ready.
   queue_own({"PING"}, own_ping);
@@ -132,6 +142,23 @@ void link::go_up() {
 }
 
 void link::fail(std::string_view why) { drop(why); }
+
+void link::retarget(const redis_address& address) {
+  options_.address = address;
+  backoff_ms_ = 0;
+  if (state_ == state::backoff) {
+    deadline_ms_ = 0;  // connect at the next poll
+    return;
+  }
+  drop("moving to " + address.text);
+  // drop() set a backoff delay (or will, when the cancelled ops end): the new address is
+  // tried at once rather than after it.
+  if (state_ == state::backoff) {
+    deadline_ms_ = 0;
+  } else if (state_ == state::closing) {
+    retarget_now_ = true;
+  }
+}
 
 void link::drop(std::string_view why) {
   if (state_ == state::idle || state_ == state::backoff || state_ == state::closing) {
@@ -178,7 +205,8 @@ void link::finish_close() {
   const int64_t half = backoff_ms_ / 2;
   const int64_t delay = half + static_cast<int64_t>(jitter_.next() % uint64_t(half + 1));
   state_ = state::backoff;
-  deadline_ms_ = monotonic_ms() + delay;
+  deadline_ms_ = retarget_now_ ? 0 : monotonic_ms() + delay;
+  retarget_now_ = false;
 }
 
 // ---- I/O ----
@@ -281,7 +309,7 @@ void link::on_received(int res) {
 }
 
 void link::handle_reply(resp_view reply) {
-  if (subscriber_ && is_push(reply)) {
+  if (subscriber_ && is_push(reply, !pending_.empty() && pending_.front().push_shaped)) {
     owner_.on_push(*this, reply);
     return;
   }
@@ -317,8 +345,17 @@ void link::handle_own_reply(const link_request& request, resp_view reply) {
   if (reply.is_error()) {
     const char* what = request.aux == own_auth     ? "AUTH refused: "
                        : request.aux == own_select ? "SELECT refused: "
+                       : request.aux == own_role   ? "ROLE refused: "
                                                    : "PING refused: ";
     drop(std::string(what) + std::string(reply.str()));
+    return;
+  }
+  if (request.aux == own_role && (!reply.is_array() || reply.size() == 0 ||
+                                  reply[0].str() != "master")) {
+    // Sentinel's answer was stale, or a failover is under way: never write to a replica.
+    const std::string role = reply.is_array() && reply.size() > 0 ? std::string(reply[0].str())
+                                                                   : std::string("?");
+    drop("not a master (ROLE: " + role + ")");
     return;
   }
   if (state_ == state::handshake && pending_.empty()) {

@@ -6,8 +6,11 @@
 // When the connection breaks (EOF, error, malformed reply, connect or reply timeout) every
 // pending request is failed, never guessed at, and the link reconnects with jittered
 // exponential backoff. A keepalive PING on an idle link finds a blackholed server.
-// A subscriber link (RESP2 SUBSCRIBE mode) also passes "message"/"pmessage" pushes,
+// A subscriber link (RESP2 SUBSCRIBE mode) also passes "message"/"pmessage" pushes, and the
+// sharded "smessage" and unsolicited "sunsubscribe" (Redis Cluster moved the slot away),
 // which are not replies to any request, to its owner.
+// A link may require a master (Sentinel: ROLE is checked before it is up), and be pointed
+// at another server (retarget) when the master moves.
 // Owned by one shard (its broker); that shard's thread only.
 #pragma once
 
@@ -35,6 +38,7 @@ struct link_options {
   std::string password;
   bool auth = false;  ///< send AUTH on connect
   uint32_t db = 0;    ///< SELECT on connect when not 0
+  bool require_master = false;  ///< up only if ROLE says "master" (Sentinel: a stale address)
   int64_t connect_timeout_ms = 2000;
   int64_t reply_timeout_ms = 3000;  ///< oldest unanswered request older than this: drop
   int64_t keepalive_ms = 1000;      ///< PING after this long without traffic
@@ -50,6 +54,10 @@ struct link_request {
   uint64_t token = 0;
   int64_t sent_ns = 0;    ///< set by the link: when it was queued (latency)
   uint32_t retained = 0;  ///< set by the link: bytes of the command kept for a resend
+  uint32_t route = 0;     ///< the owner's, like aux (the cluster client: slot and attempts)
+  /// Its reply has the shape of a push (SUNSUBSCRIBE's ["sunsubscribe", channel, n]): such
+  /// an array is its reply when it is next in line, and a push otherwise.
+  bool push_shaped = false;
 };
 
 class link_owner {
@@ -68,7 +76,8 @@ class link_owner {
                         std::string_view command) = 0;
   /// `request` will never be answered: the connection dropped first.
   virtual void on_failed(link& l, const link_request& request) = 0;
-  /// A pub/sub push ("message" or "pmessage" array) on a subscriber link.
+  /// A pub/sub push ("message", "pmessage", "smessage" or "sunsubscribe" array) on a
+  /// subscriber link.
   virtual void on_push(link& l, resp_view push) = 0;
 
  protected:
@@ -103,6 +112,10 @@ class link {
 
   /// Drops the connection now (the owner saw a reply it cannot accept), then reconnects.
   void fail(std::string_view why);
+  /// Connects to `address` from now on (Sentinel named a new master): drops the current
+  /// connection, if any, and tries the new address at the next poll.
+  void retarget(const redis_address& address);
+  const redis_address& address() const { return options_.address; }
 
   /// Once per loop turn: starts the batched send, runs connect/reply/keepalive timers and
   /// the reconnect schedule.
@@ -136,7 +149,7 @@ class link {
   ring& ring_;
   link_owner& owner_;
   const uint32_t id_;
-  const link_options options_;
+  link_options options_;  // address changes with retarget()
   const bool subscriber_;
 
   state state_ = state::idle;
@@ -146,6 +159,7 @@ class link {
   bool recv_in_flight_ = false;
   bool send_in_flight_ = false;
   bool ever_up_ = false;
+  bool retarget_now_ = false;  // the next attempt, to a new address, goes without backoff
   uint64_t reconnects_ = 0;
 
   int64_t now_ms_ = 0;
