@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,9 +19,8 @@
 #include <vector>
 
 namespace wsa::test {
-namespace {
 
-uint16_t free_port() {
+uint16_t free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -35,6 +35,11 @@ uint16_t free_port() {
   return port;
 }
 
+namespace {
+
+// The test thread may own an io_uring ring whose completions interrupt blocking calls
+// (task work is signalled like a signal; with SO_RCVTIMEO set, recv then fails with EINTR
+// rather than restarting): every call here retries on EINTR.
 int connect_to(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{5, 0};
@@ -45,13 +50,26 @@ int connect_to(uint16_t port) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    // Interrupted, the connection goes on in the background: wait for its outcome.
+    int error = errno;
+    if (error == EINTR) {
+      pollfd p{fd, POLLOUT, 0};
+      int n;
+      while ((n = ::poll(&p, 1, 5000)) < 0 && errno == EINTR) {
+      }
+      socklen_t len = sizeof error;
+      if (n == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0) {
+        return fd;
+      }
+    }
     ::close(fd);
     return -1;
   }
   return fd;
 }
 
-void encode(std::string& out, std::initializer_list<std::string_view> args) {
+template <class Args>
+void encode(std::string& out, const Args& args) {
   out += "*" + std::to_string(args.size()) + "\r\n";
   for (std::string_view a : args) {
     out += "$" + std::to_string(a.size()) + "\r\n";
@@ -63,6 +81,9 @@ void encode(std::string& out, std::initializer_list<std::string_view> args) {
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       return false;
     }
@@ -125,6 +146,9 @@ std::string read_reply(int fd, std::string& in, std::size_t& pos) {
     }
     char buf[4096];
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       return {};
     }
@@ -160,7 +184,7 @@ testing::AssertionResult redis_process::start(std::chrono::milliseconds timeout)
   // kill: the same port, which the dead process may just have released.
   while (std::chrono::steady_clock::now() < deadline) {
     if (!started_once_) {
-      port_ = free_port();
+      port_ = free_loopback_port();
     }
     if (spawn() && wait_ready(deadline)) {
       started_once_ = true;
@@ -228,6 +252,16 @@ bool redis_process::spawn() {
   if (!options_.password.empty()) {
     args.insert(args.end(), {"--requirepass", options_.password});
   }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (!options_.sentinel_config.empty()) {
+    // Written once: after a restart Sentinel goes on from what it rewrote there.
+    const std::string config = dir_ + "/sentinel.conf";
+    if (!std::filesystem::exists(config)) {
+      std::ofstream(config) << options_.sentinel_config;
+    }
+    args.insert(args.begin() + 1, config);
+    args.emplace_back("--sentinel");
+  }
   std::vector<char*> argv;
   for (std::string& a : args) {
     argv.push_back(a.data());
@@ -271,13 +305,17 @@ bool redis_process::wait_ready(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::string redis_process::command(std::initializer_list<std::string_view> args) const {
+  return command(std::vector<std::string_view>(args));
+}
+
+std::string redis_process::command(const std::vector<std::string_view>& args) const {
   const int fd = connect_to(port_);
   if (fd < 0) {
     return {};
   }
   std::string out;
   if (!options_.password.empty()) {
-    encode(out, {"AUTH", options_.password});
+    encode(out, std::initializer_list<std::string_view>{"AUTH", options_.password});
   }
   encode(out, args);
   std::string reply;

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -22,7 +23,14 @@ namespace wsa::test {
 struct redis_process_options {
   std::string password;     ///< empty: no AUTH required
   bool appendonly = false;  ///< append-only file, fsync'd on every write
+  std::vector<std::string> extra_args;  ///< more "--name value" settings
+  /// Non-empty: runs as a Sentinel with this configuration (written to dir()/sentinel.conf,
+  /// which Sentinel rewrites as it learns).
+  std::string sentinel_config;
 };
+
+/// A loopback TCP port that was free a moment ago.
+uint16_t free_loopback_port();
 
 class redis_process {
  public:
@@ -54,6 +62,7 @@ class redis_process {
   /// reply as text: +status, -error, :integer, $bulk, nil, [a,b,...]; empty when the server
   /// cannot be reached.
   std::string command(std::initializer_list<std::string_view> args) const;
+  std::string command(const std::vector<std::string_view>& args) const;
 
  private:
   bool spawn();
