@@ -6,7 +6,6 @@
 // Either way the owner hears on_channel_down, and the channel is subscribed again wherever
 // the slot lives then (a MOVED answer to SSUBSCRIBE updates the map on the way).
 #include "redis/cluster_client.h"
-
 #include "redis/cluster_map.h"
 #include "redis/slot.h"
 #include "util/clock.h"
@@ -103,8 +102,7 @@ void cluster_client::subscribe_pending(int64_t now_ms) {
   }
 }
 
-void cluster_client::on_ssubscribe_reply(uint16_t n, const link_request& request,
-                                         resp_view reply) {
+void cluster_client::on_ssubscribe_reply(uint16_t n, const link_request& request, resp_view reply) {
   const auto t = subscribing_.find(request.token);
   if (t == subscribing_.end()) {
     return;
@@ -124,8 +122,7 @@ void cluster_client::on_ssubscribe_reply(uint16_t n, const link_request& request
   channel_state& c = it->second;
   c.token = 0;
   if (!ok) {
-    const cluster_redirect r =
-        reply.is_error() ? parse_redirect(reply.str()) : cluster_redirect{};
+    const cluster_redirect r = reply.is_error() ? parse_redirect(reply.str()) : cluster_redirect{};
     if (r.type == cluster_redirect::kind::moved) {
       const uint16_t to = node_at(r.host, r.port, n);
       if (to != no_node) {

@@ -158,8 +158,7 @@ void cluster_client::on_failed(link& l, const link_request& request) {
   settle(slot);
 }
 
-void cluster_client::on_internal_reply(uint16_t n, const link_request& request,
-                                       resp_view reply) {
+void cluster_client::on_internal_reply(uint16_t n, const link_request& request, resp_view reply) {
   switch (request.kind) {
     case slots_request:
       refresh_in_flight_ = false;
@@ -167,8 +166,7 @@ void cluster_client::on_internal_reply(uint16_t n, const link_request& request,
       break;
     case script_request:
       if (reply.is_error()) {
-        note("SCRIPT LOAD refused by " + nodes_[n].address.text + ": " +
-             std::string(reply.str()));
+        note("SCRIPT LOAD refused by " + nodes_[n].address.text + ": " + std::string(reply.str()));
       }
       break;
     case ssubscribe_request:
@@ -181,8 +179,8 @@ void cluster_client::on_internal_reply(uint16_t n, const link_request& request,
 
 // A redirection or a retryable refusal: the command is parked behind its slot's fence and
 // resent by settle(). False for any other error: the owner gets it as the reply.
-bool cluster_client::follow_error(uint16_t n, const link_request& request,
-                                  std::string_view error, std::string_view command) {
+bool cluster_client::follow_error(uint16_t n, const link_request& request, std::string_view error,
+                                  std::string_view command) {
   const uint16_t slot = request.route & route_slot_mask;
   parked_command p;
   bool delay = false;
@@ -221,8 +219,7 @@ bool cluster_client::follow_error(uint16_t n, const link_request& request,
     return true;
   }
   p.request = request;
-  p.request.route = slot | (attempts << route_attempts_shift) |
-                    (tryagains << route_tryagain_shift);
+  p.request.route = slot | (attempts << route_attempts_shift) | (tryagains << route_tryagain_shift);
   p.bytes.assign(command);
   p.give_up_ms = now_ms_ + options_.link.connect_timeout_ms;
   slot_fence& f = fences_[slot];
@@ -259,12 +256,10 @@ void cluster_client::settle(uint16_t slot) {
 
 // Sends `list` in order, or nothing while a target link is still connecting (the fence
 // then waits a little): a later command must never overtake an earlier one.
-bool cluster_client::send_parked(uint16_t slot, std::vector<parked_command>& list,
-                                 slot_fence& f) {
+bool cluster_client::send_parked(uint16_t slot, std::vector<parked_command>& list, slot_fence& f) {
   for (const parked_command& p : list) {
     const uint16_t n = p.ask ? p.ask_node : slot_node_[slot];
-    if (n != no_node && nodes_[n].commands && !nodes_[n].commands->up() &&
-        now_ms_ < p.give_up_ms) {
+    if (n != no_node && nodes_[n].commands && !nodes_[n].commands->up() && now_ms_ < p.give_up_ms) {
       f.retry_at_ms = now_ms_ + link_wait_step_ms;
       return false;
     }
@@ -295,9 +290,7 @@ bool cluster_client::resend(uint16_t slot, parked_command& p) {
   return true;
 }
 
-void cluster_client::fail_owner(const link_request& request) {
-  owner_.on_cluster_failed(request);
-}
+void cluster_client::fail_owner(const link_request& request) { owner_.on_cluster_failed(request); }
 
 void cluster_client::load_scripts(link& l) {
   for (const std::string& lua : scripts_) {
@@ -322,8 +315,8 @@ void cluster_client::poll() {
       n.subscriber->poll(now_ms_);
     }
   }
-  if (!refresh_in_flight_ && ((refresh_wanted_ && now_ms_ >= next_refresh_ms_) ||
-                              now_ms_ >= periodic_refresh_ms_)) {
+  if (!refresh_in_flight_ &&
+      ((refresh_wanted_ && now_ms_ >= next_refresh_ms_) || now_ms_ >= periodic_refresh_ms_)) {
     send_refresh(now_ms_);
   }
   if (!fences_.empty()) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/ring.h"
+#include "pubsub/string_map.h"
 #include "redis/address.h"
 #include "redis/link.h"
 #include "redis/resp_reader.h"
@@ -48,12 +49,12 @@ struct cluster_options {
 
 /// What the client did, for /metrics and tests.
 struct cluster_stats {
-  uint64_t moved = 0;          ///< MOVED replies followed
-  uint64_t asked = 0;          ///< ASK replies followed
-  uint64_t tryagain = 0;       ///< TRYAGAIN replies, resent after a delay
-  uint64_t refreshes = 0;      ///< topologies applied
-  uint64_t refresh_errors = 0; ///< CLUSTER SLOTS refused or malformed
-  uint64_t channel_moves = 0;  ///< subscribed channels whose slot moved
+  uint64_t moved = 0;           ///< MOVED replies followed
+  uint64_t asked = 0;           ///< ASK replies followed
+  uint64_t tryagain = 0;        ///< TRYAGAIN replies, resent after a delay
+  uint64_t refreshes = 0;       ///< topologies applied
+  uint64_t refresh_errors = 0;  ///< CLUSTER SLOTS refused or malformed
+  uint64_t channel_moves = 0;   ///< subscribed channels whose slot moved
 };
 
 class cluster_owner {
@@ -156,7 +157,7 @@ class cluster_client final : private link_owner {
   struct parked_command {
     link_request request;
     std::string bytes;
-    bool ask = false;        // resend to ask_node, after ASKING
+    bool ask = false;  // resend to ask_node, after ASKING
     uint16_t ask_node = no_node;
     int64_t give_up_ms = 0;  // its target link still connecting past this: fail it
   };
@@ -170,16 +171,12 @@ class cluster_client final : private link_owner {
     uint16_t node = no_node;  // where the SSUBSCRIBE went (in flight or confirmed)
     bool confirmed = false;
     bool wanted = true;
-    uint64_t token = 0;       // of the SSUBSCRIBE in flight; 0: none
+    uint64_t token = 0;  // of the SSUBSCRIBE in flight; 0: none
     uint32_t refusals = 0;
     int64_t retry_at_ms = 0;
   };
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using channel_map =
-      std::unordered_map<std::string, channel_state, string_hash, std::equal_to<>>;
+  // Channels are named after tags, which clients choose: a seeded hash.
+  using channel_map = string_map<channel_state>;
 
   // link_owner
   void on_link_up(link& l) override;
@@ -227,9 +224,9 @@ class cluster_client final : private link_owner {
   std::vector<std::string> scripts_;
 
   std::vector<node> nodes_;
-  std::vector<uint16_t> slot_node_;     // per slot: index into nodes_, or no_node
-  std::vector<uint16_t> new_slot_node_; // scratch of apply_topology
-  std::vector<uint32_t> outstanding_;   // per slot: owner commands sent, not yet answered
+  std::vector<uint16_t> slot_node_;      // per slot: index into nodes_, or no_node
+  std::vector<uint16_t> new_slot_node_;  // scratch of apply_topology
+  std::vector<uint32_t> outstanding_;    // per slot: owner commands sent, not yet answered
   std::unordered_map<uint16_t, slot_fence> fences_;
   std::vector<uint16_t> settle_scratch_;
   uint32_t unserved_slots_ = 0;
@@ -238,8 +235,8 @@ class cluster_client final : private link_owner {
 
   bool refresh_wanted_ = true;
   bool refresh_in_flight_ = false;
-  int64_t next_refresh_ms_ = 0;     // earliest wanted refresh
-  int64_t periodic_refresh_ms_ = 0; // the periodic one
+  int64_t next_refresh_ms_ = 0;      // earliest wanted refresh
+  int64_t periodic_refresh_ms_ = 0;  // the periodic one
   uint16_t refresh_cursor_ = 0;
 
   channel_map channels_;

@@ -57,8 +57,7 @@ bool parse_master(resp_view node, cluster_slot_range& range, std::string& why) {
 
 }  // namespace
 
-bool parse_cluster_slots(resp_view reply, std::vector<cluster_slot_range>& out,
-                         std::string& why) {
+bool parse_cluster_slots(resp_view reply, std::vector<cluster_slot_range>& out, std::string& why) {
   out.clear();
   if (reply.is_error()) {
     why = std::string(reply.str());
@@ -107,10 +106,10 @@ bool split_host_port(std::string_view text, std::string_view& host, uint16_t& po
 cluster_redirect parse_redirect(std::string_view error) {
   cluster_redirect r;
   cluster_redirect::kind type;
-  if (starts_with_word(error, "MOVED")) {
+  if (error.starts_with("MOVED ")) {
     type = cluster_redirect::kind::moved;
     error.remove_prefix(6);
-  } else if (starts_with_word(error, "ASK")) {
+  } else if (error.starts_with("ASK ")) {
     type = cluster_redirect::kind::ask;
     error.remove_prefix(4);
   } else {
@@ -129,9 +128,7 @@ cluster_redirect parse_redirect(std::string_view error) {
 }
 
 bool is_tryagain_error(std::string_view error) { return starts_with_word(error, "TRYAGAIN"); }
-bool is_clusterdown_error(std::string_view error) {
-  return starts_with_word(error, "CLUSTERDOWN");
-}
+bool is_clusterdown_error(std::string_view error) { return starts_with_word(error, "CLUSTERDOWN"); }
 bool is_noscript_error(std::string_view error) { return starts_with_word(error, "NOSCRIPT"); }
 
 }  // namespace wsa

@@ -1,8 +1,7 @@
 // The cluster client's nodes, their links and the slot map; see cluster_client.h.
-#include "redis/cluster_client.h"
-
 #include <algorithm>
 
+#include "redis/cluster_client.h"
 #include "redis/cluster_map.h"
 #include "redis/slot.h"
 
@@ -66,7 +65,8 @@ link& cluster_client::command_link(uint16_t n) {
   if (!x.commands) {
     link_options o = options_.link;
     o.address = x.address;
-    x.commands = std::make_unique<link>(ring_, static_cast<link_owner&>(*this), std::move(o), false);
+    x.commands =
+        std::make_unique<link>(ring_, static_cast<link_owner&>(*this), std::move(o), false);
     x.commands->start();
   }
   return *x.commands;
@@ -188,8 +188,8 @@ void cluster_client::retire_idle_nodes() {
       continue;
     }
     const bool close_commands = x.commands && x.commands->pending() == 0;
-    const bool close_subscriber = x.subscriber && channel_count[n] == 0 &&
-                                  x.subscriber->pending() == 0;
+    const bool close_subscriber =
+        x.subscriber && channel_count[n] == 0 && x.subscriber->pending() == 0;
     if ((close_commands || close_subscriber) && !flushed) {
       // A link cancels what the kernel holds as it is destroyed; operations prepared this
       // turn but not yet submitted must reach the kernel first.
@@ -234,8 +234,8 @@ void cluster_client::on_link_up(link& l) {
 void cluster_client::on_link_down(link& l, std::string_view why) {
   bool subscriber = false;
   const uint16_t n = node_index(l, subscriber);
-  note((subscriber ? "subscriber link to " : "link to ") + l.address().text + " down: " +
-       std::string(why));
+  note((subscriber ? "subscriber link to " : "link to ") + l.address().text +
+       " down: " + std::string(why));
   if (subscriber) {
     channels_of_node_down(n);
   }

@@ -83,13 +83,13 @@ testing::AssertionResult redis_cluster::start_node(std::size_t i, clock_type::ti
       o.extra_args = {"--masterauth", password_};
     }
     bus_ports_[i] = free_loopback_port();
-    o.extra_args.insert(o.extra_args.end(),
-                        {"--cluster-enabled", "yes", "--cluster-port",
-                         std::to_string(bus_ports_[i]), "--cluster-node-timeout", "2000",
-                         "--cluster-require-full-coverage", "yes"});
+    o.extra_args.insert(
+        o.extra_args.end(),
+        {"--cluster-enabled", "yes", "--cluster-port", std::to_string(bus_ports_[i]),
+         "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "yes"});
     nodes_[i] = std::make_unique<redis_process>(std::move(o));
-    const auto attempt = std::min(deadline - clock_type::now(),
-                                  clock_type::duration(std::chrono::seconds(5)));
+    const auto attempt =
+        std::min(deadline - clock_type::now(), clock_type::duration(std::chrono::seconds(5)));
     const testing::AssertionResult started =
         nodes_[i]->start(std::chrono::duration_cast<std::chrono::milliseconds>(attempt));
     if (started) {
@@ -211,9 +211,8 @@ testing::AssertionResult redis_cluster::migrate_keys(uint16_t slot, std::size_t 
   if (names.empty()) {
     return testing::AssertionSuccess();
   }
-  std::vector<std::string> args = {"MIGRATE", "127.0.0.1",
-                                   std::to_string(nodes_[migration_to_]->port()), "", "0",
-                                   "5000"};
+  std::vector<std::string> args = {
+      "MIGRATE", "127.0.0.1", std::to_string(nodes_[migration_to_]->port()), "", "0", "5000"};
   if (!password_.empty()) {
     args.insert(args.end(), {"AUTH", password_});
   }

@@ -263,8 +263,8 @@ TEST_F(cluster_client_test, shard_channel_follows_its_slot) {
   const std::size_t to = other_node(from);
   ASSERT_TRUE(cluster_->move_slot(slot, to));
   ASSERT_TRUE(pump_until([&] { return owner_.count("up " + channel) == 2; })) << notes();
-  EXPECT_EQ(owner_.events, (std::vector<std::string>{"up " + channel, "down " + channel,
-                                                     "up " + channel}));
+  EXPECT_EQ(owner_.events,
+            (std::vector<std::string>{"up " + channel, "down " + channel, "up " + channel}));
   EXPECT_GE(client.stats().channel_moves, 1u);
   EXPECT_EQ(source.command({"PUBSUB", "SHARDNUMSUB", channel}), "[$" + channel + ",:0]");
   redis_process& target = cluster_->node(to);

@@ -37,9 +37,7 @@ struct cluster_recorder final : cluster_owner {
     replies[request.token] = text(reply);
     reply_order.push_back(request.token);
   }
-  void on_cluster_failed(const link_request& request) override {
-    failed.push_back(request.token);
-  }
+  void on_cluster_failed(const link_request& request) override { failed.push_back(request.token); }
   void on_shard_message(std::string_view channel, std::string_view payload) override {
     messages.push_back({std::string(channel), std::string(payload)});
   }
@@ -120,8 +118,7 @@ class cluster_harness : public ::testing::Test {
 
   /// Runs loop turns until `done()` or `timeout_ms`; true if done.
   bool pump_until(const std::function<bool()>& done, int64_t timeout_ms = 10000) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (true) {
       client_->poll();
       if (done()) {

@@ -1,6 +1,8 @@
 // Key slots (against the cluster spec's examples; the comparison with a real Redis is in
 // cluster_client_test.cpp), CLUSTER SLOTS replies as Redis 7 writes them and as a broken or
 // hostile server might, redirections and cluster errors, numeric addresses.
+#include "redis/cluster_map.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "redis/address.h"
-#include "redis/cluster_map.h"
 #include "redis/resp_reader.h"
 #include "redis/slot.h"
 
@@ -94,10 +95,10 @@ TEST(parse_cluster_slots, redis_7_reply_with_replicas) {
 
 TEST(parse_cluster_slots, hostname_endpoint_uses_the_ip_metadata) {
   reply_reader r;
-  const std::string bytes = array({array(
-      {integer(0), integer(16383),
-       master("redis-0.example", 6379, "aaa", {bulk("hostname"), bulk("redis-0.example"),
-                                               bulk("ip"), bulk("10.0.0.7")})})});
+  const std::string bytes = array(
+      {array({integer(0), integer(16383),
+              master("redis-0.example", 6379, "aaa",
+                     {bulk("hostname"), bulk("redis-0.example"), bulk("ip"), bulk("10.0.0.7")})})});
   std::vector<cluster_slot_range> out;
   std::string why;
   ASSERT_TRUE(parse_cluster_slots(r.parse(bytes), out, why)) << why;
