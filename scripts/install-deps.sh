@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
   nettle-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # redis-server also runs the sentinels (--sentinel, what Debian's redis-sentinel package
+  # starts) and the cluster nodes of tests/unit/redis: no other Redis package is needed.
   redis-server python3 python3-websockets python3-redis python3-yaml
   chromium
   # MQTT clients nobody here wrote, for the codec's interop tests (tests/unit/mqtt)
