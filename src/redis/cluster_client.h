@@ -191,8 +191,10 @@ class cluster_client final : private link_owner {
   uint16_t node_index(const link& l, bool& subscriber) const;
   uint16_t find_or_add_node(const redis_address& address);
   uint16_t node_at(std::string_view host, uint16_t port, uint16_t answering);
-  link& command_link(uint16_t n);
-  link& subscriber_link(uint16_t n);
+  // The node's command or subscriber link, created and started on first use.
+  link& node_link(uint16_t n, bool subscriber);
+  link& command_link(uint16_t n) { return node_link(n, false); }
+  link& subscriber_link(uint16_t n) { return node_link(n, true); }
   void send_refresh(int64_t now_ms);
   void apply_topology(uint16_t asked, resp_view reply);
   void assign_slot(uint16_t slot, uint16_t n);

@@ -60,28 +60,15 @@ uint16_t cluster_client::node_at(std::string_view host, uint16_t port, uint16_t 
   return find_or_add_node(address);
 }
 
-link& cluster_client::command_link(uint16_t n) {
-  node& x = nodes_[n];
-  if (!x.commands) {
+link& cluster_client::node_link(uint16_t n, bool subscriber) {
+  std::unique_ptr<link>& l = subscriber ? nodes_[n].subscriber : nodes_[n].commands;
+  if (!l) {
     link_options o = options_.link;
-    o.address = x.address;
-    x.commands =
-        std::make_unique<link>(ring_, static_cast<link_owner&>(*this), std::move(o), false);
-    x.commands->start();
+    o.address = nodes_[n].address;
+    l = std::make_unique<link>(ring_, static_cast<link_owner&>(*this), std::move(o), subscriber);
+    l->start();
   }
-  return *x.commands;
-}
-
-link& cluster_client::subscriber_link(uint16_t n) {
-  node& x = nodes_[n];
-  if (!x.subscriber) {
-    link_options o = options_.link;
-    o.address = x.address;
-    x.subscriber =
-        std::make_unique<link>(ring_, static_cast<link_owner&>(*this), std::move(o), true);
-    x.subscriber->start();
-  }
-  return *x.subscriber;
+  return *l;
 }
 
 // Asks a reachable node, in turn, for the slot map; with none reachable, makes sure every

@@ -65,11 +65,7 @@ void redis_cluster::stop() {
 }
 
 std::string redis_cluster::seeds() const {
-  std::string out;
-  for (const auto& n : nodes_) {
-    out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n->port());
-  }
-  return out;
+  return loopback_list(nodes_);
 }
 
 // A node on a free port with its bus on another one (the default, port + 10000, may be

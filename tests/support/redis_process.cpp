@@ -331,4 +331,12 @@ std::string redis_process::command(const std::vector<std::string_view>& args) co
   return reply;
 }
 
+std::string loopback_list(const std::vector<std::unique_ptr<redis_process>>& processes) {
+  std::string out;
+  for (const auto& p : processes) {
+    out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(p->port());
+  }
+  return out;
+}
+
 }  // namespace wsa::test

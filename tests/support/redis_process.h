@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,5 +75,8 @@ class redis_process {
   pid_t pid_ = -1;
   bool started_once_ = false;
 };
+
+/// "127.0.0.1:P1,127.0.0.1:P2,...": the processes' addresses, as a list of seeds.
+std::string loopback_list(const std::vector<std::unique_ptr<redis_process>>& processes);
 
 }  // namespace wsa::test

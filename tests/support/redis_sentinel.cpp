@@ -37,11 +37,7 @@ void redis_sentinels::stop() {
 }
 
 std::string redis_sentinels::sentinel_list() const {
-  std::string out;
-  for (const auto& s : sentinels_) {
-    out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(s->port());
-  }
-  return out;
+  return loopback_list(sentinels_);
 }
 
 testing::AssertionResult redis_sentinels::start(std::chrono::milliseconds timeout) {
