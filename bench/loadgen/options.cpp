@@ -35,6 +35,8 @@ Target:
   --url URL              ws://HOST:PORT/PATH for wsagent and mqtt-ws, mqtt://HOST:PORT (or
                          tcp://) for mqtt. HOST is an IPv4 address or localhost.
                          [default: ws://127.0.0.1:8080/ws, mqtt://127.0.0.1:1883]
+                         Several nodes of one cluster: URL1,URL2,... (same path);
+                         subscriber s goes to node s mod N, publisher p to node p mod N.
   --proto P              wsagent | mqtt | mqtt-ws                       [default: wsagent]
   --token T              wsagent: sent as `Authorization: Bearer T` in the upgrade.
 
@@ -179,8 +181,7 @@ bool parse_double(std::string_view s, double& out) {
   return end != tmp.c_str() && *end == '\0' && out >= 0;
 }
 
-bool parse_url(options& o, std::string& err) {
-  std::string_view u = o.url;
+bool parse_one_url(options& o, std::string_view u, std::string& err) {
   std::size_t scheme_end = u.find("://");
   if (scheme_end == std::string_view::npos) {
     err = "--url needs a scheme (ws:// or mqtt://)";
@@ -200,8 +201,14 @@ bool parse_url(options& o, std::string& err) {
   std::string_view rest = u.substr(scheme_end + 3);
   std::size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
-  o.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  o.host_header = std::string(hostport);
+  std::string path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (!o.targets.empty() && path != o.path) {
+    err = "--url: every node needs the same path";
+    return false;
+  }
+  o.path = path;
+  endpoint ep;
+  ep.host_header = std::string(hostport);
   std::size_t colon = hostport.rfind(':');
   std::string host(colon == std::string_view::npos ? hostport : hostport.substr(0, colon));
   uint32_t port = mqtt ? 1883 : 80;
@@ -221,10 +228,27 @@ bool parse_url(options& o, std::string& err) {
     err = "--url: cannot resolve " + host + " to IPv4";
     return false;
   }
-  std::memcpy(&o.target, res->ai_addr, sizeof(sockaddr_in));
+  std::memcpy(&ep.addr, res->ai_addr, sizeof(sockaddr_in));
   freeaddrinfo(res);
-  o.target.sin_port = htons(static_cast<uint16_t>(port));
+  ep.addr.sin_port = htons(static_cast<uint16_t>(port));
+  o.targets.push_back(std::move(ep));
   return true;
+}
+
+// --url U1,U2,...: the nodes of one cluster; connections are spread over them.
+bool parse_url(options& o, std::string& err) {
+  o.targets.clear();
+  std::string_view all = o.url;
+  while (true) {
+    std::size_t comma = all.find(',');
+    if (!parse_one_url(o, all.substr(0, comma), err)) {
+      return false;
+    }
+    if (comma == std::string_view::npos) {
+      return true;
+    }
+    all = all.substr(comma + 1);
+  }
 }
 
 }  // namespace

@@ -6,19 +6,25 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wsa::loadgen {
 
 enum class scenario_kind : uint8_t { fanout, conns, churn };
 enum class proto_kind : uint8_t { wsagent, mqtt, mqtt_ws };
 
+// One server address of --url (several for many nodes).
+struct endpoint {
+  sockaddr_in addr{};
+  std::string host_header;  // host[:port] as written in the URL
+};
+
 struct options {
   scenario_kind scenario = scenario_kind::fanout;
   proto_kind proto = proto_kind::wsagent;
-  std::string url;
-  std::string host_header;  // host[:port] as written in the URL
-  std::string path = "/";
-  sockaddr_in target{};
+  std::string url;              // as given: one URL, or several separated by commas
+  std::string path = "/";       // the same on every node
+  std::vector<endpoint> targets;  // connection i (its index among its role) goes to i mod N
   std::string token;
 
   uint32_t subs = 0;  // fanout: subscribers; conns: connections; churn: unused

@@ -67,8 +67,9 @@ void worker::open_conn(uint32_t slot, uint32_t src_index) {
     int sndbuf = static_cast<int>(opt_.pub_window);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   }
+  const endpoint& ep = opt_.targets[c.global % opt_.targets.size()];
   uint32_t src_addrs = opt_.src_addrs;
-  if (src_addrs > 1 && (ntohl(opt_.target.sin_addr.s_addr) >> 24) == 127) {
+  if (src_addrs > 1 && (ntohl(ep.addr.sin_addr.s_addr) >> 24) == 127) {
     // The port is chosen at connect() time for the whole 4-tuple, so every source address
     // brings its own ~28k ephemeral ports.
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
@@ -81,8 +82,7 @@ void worker::open_conn(uint32_t slot, uint32_t src_index) {
     }
   }
   io_uring_sqe* s = ring_.sqe();
-  io_uring_prep_connect(s, fd, reinterpret_cast<const sockaddr*>(&opt_.target),
-                        sizeof opt_.target);
+  io_uring_prep_connect(s, fd, reinterpret_cast<const sockaddr*>(&ep.addr), sizeof ep.addr);
   io_uring_sqe_set_data64(s, pack_op(op_kind::connect, c.gen, slot));
   ++c.inflight;
 }
@@ -139,7 +139,8 @@ void worker::on_connect(uint32_t slot, int res) {
   uint64_t seed_a = (static_cast<uint64_t>(getpid()) << 32) ^ c.t_start;
   uint64_t seed_b = (static_cast<uint64_t>(slot) << 32) ^ c.gen ^ c.global;
   ws_make_key(seed_a, seed_b, key, c.accept);
-  ws_write_request(c.pending, opt_.host_header, opt_.path, key,
+  ws_write_request(c.pending, opt_.targets[c.global % opt_.targets.size()].host_header,
+                   opt_.path, key,
                    opt_.proto == proto_kind::wsagent ? "wsagent.v1" : "mqtt", opt_.token);
   c.state = conn_state::http;
   c.carry.clear();
