@@ -150,7 +150,7 @@ def run_point(ctx, server, workload, workdir):
             if label != "main":
                 point["%s_cpu_pct" % label] = sampler.percent(label, start, end)
         point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)
-        if server.key == "wsagent-redis":
+        if server.key.startswith("wsagent-redis"):
             # Until the Redis broker is wired in, the server may accept --broker redis:// and
             # still serve from memory: only rows that went through Redis count.
             calls = servers_mod.redis_commands(running.redis_port)

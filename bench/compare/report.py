@@ -59,15 +59,22 @@ def row(point):
             loss += ", %d disconnected" % kicked
     cpu = srv.get("cpu_pct")
     cpu_cell = _pct(cpu)
+    others = sorted(k for k in point if k.startswith("node") and k.endswith("_cpu_pct"))
+    if others:  # several nodes: the first one's CPU, then each other node's
+        cpu_cell = " + ".join([_pct(cpu)] + [_pct(point[k]) for k in others])
     if point.get("redis_cpu_pct") is not None:
-        cpu_cell = "%s + redis %s" % (_pct(cpu), _pct(point["redis_cpu_pct"]))
+        cpu_cell = "%s + redis %s" % (cpu_cell, _pct(point["redis_cpu_pct"]))
     per_conn = srv.get("rss_per_conn_bytes") if lg.get("scenario") == "conns" else None
+    if per_conn is not None and others:
+        # The load generator divides node 0's growth by every connection; node 0 holds 1/N.
+        per_conn *= len(others) + 1
     per_conn = "—" if per_conn is None else "%.2f KiB" % (per_conn / 1024)
     lg_cpu = lg.get("loadgen_cpu_pct")
     lg_cell = _pct(lg_cpu)
     if lg_cpu is not None and lg_cpu >= LOADGEN_CPU_LIMIT:
         lg_cell = "**%s**" % lg_cell
-    return cells + [delivered, p50, p99, loss, cpu_cell, _mib(point.get("server_peak_rss_kib")),
+    peak = _mib(point.get("server_peak_rss_kib")) + (" (node 0)" if others else "")
+    return cells + [delivered, p50, p99, loss, cpu_cell, peak,
                     per_conn, lg_cell]
 
 

@@ -112,21 +112,33 @@ def redis_commands(port):
     return calls
 
 
-def _start_wsagent(server, ctx, workdir, broker=None):
-    port = free_port()
-    run = Running("ws://127.0.0.1:%d/ws" % port, server.proto)
+def _start_wsagent(server, ctx, workdir, broker=None, nodes=1):
+    """One wsagent node, or `nodes` of them sharing one Redis (the load generator spreads
+    its connections over them: subscriber s on node s mod N, the publisher on node 0)."""
+    ports = [free_port() for _ in range(nodes)]
+    run = Running(",".join("ws://127.0.0.1:%d/ws" % p for p in ports), server.proto)
     try:
-        cmd = [ctx.wsagent, "serve", "--no-auth", "--shards", "1",
-               "--listen", "127.0.0.1:%d" % port, "--log-level", "warn"]
+        extra = []
         if broker == "redis":
-            cmd += ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
-        run.main = run.spawn(_pinned(ctx.server_cpu, cmd), os.path.join(workdir, "server.log"))
-        _wait_port(port, run.main, "wsagent")
-        deadline = time.monotonic() + 5
-        while _http_status("http://127.0.0.1:%d/readyz" % port) != 200:
-            if time.monotonic() > deadline or run.main.poll() is not None:
-                raise NotAvailable("wsagent /readyz not 200 (broker %s)" % (broker or "embedded"))
-            time.sleep(0.1)
+            extra = ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
+        for k, port in enumerate(ports):
+            cmd = [ctx.wsagent, "serve", "--no-auth", "--shards", "1",
+                   "--listen", "127.0.0.1:%d" % port, "--log-level", "warn"] + extra
+            log = os.path.join(workdir, "server.log" if k == 0 else "node%d.log" % k)
+            proc = run.spawn(_pinned(ctx.server_cpu, cmd), log)
+            if k == 0:
+                run.main = proc
+            else:
+                run.helpers["node%d" % k] = proc
+        for k, port in enumerate(ports):
+            proc = run.main if k == 0 else run.helpers["node%d" % k]
+            _wait_port(port, proc, "wsagent")
+            deadline = time.monotonic() + 5
+            while _http_status("http://127.0.0.1:%d/readyz" % port) != 200:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise NotAvailable("wsagent /readyz not 200 (broker %s)" %
+                                       (broker or "embedded"))
+                time.sleep(0.1)
     except BaseException:
         run.stop()
         raise
@@ -189,6 +201,10 @@ SERVERS = [
     Server("wsagent", "wsagent (embedded)", "v1 / WS", "wsagent", _start_wsagent),
     Server("wsagent-redis", "wsagent (Redis)", "v1 / WS", "wsagent",
            lambda s, c, w: _start_wsagent(s, c, w, broker="redis")),
+    Server("wsagent-redis-2", "wsagent (Redis), 2 nodes", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=2)),
+    Server("wsagent-redis-3", "wsagent (Redis), 3 nodes", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=3)),
     Server("seed", "seed design (Python + Redis)", "v1 / WS", "wsagent", _start_seed),
     Server("mosquitto-tcp", "Mosquitto", "MQTT / TCP", "mqtt", _start_mosquitto),
     Server("mosquitto-ws", "Mosquitto", "MQTT / WS", "mqtt-ws", _start_mosquitto),
