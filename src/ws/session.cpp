@@ -72,7 +72,8 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
         length = (length << 8) | header_[2 + i];
       }
     }
-    const std::size_t header_start = at - header_have_;
+    // A header may have begun in an earlier input: then nothing of this one is usable.
+    const std::size_t header_start = at >= header_have_ ? at - header_have_ : 0;
     header_have_ = 0;
     payload_left_ = length;
     const unsigned opcode = header_[0] & 0x0f;

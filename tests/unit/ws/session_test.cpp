@@ -190,6 +190,33 @@ TEST_F(session_test, close_with_a_one_byte_payload_is_a_protocol_error) {
   EXPECT_EQ(sink_.messages.size(), 1u);
 }
 
+TEST_F(session_test, a_refused_header_split_across_receives_reads_nothing_past_the_input) {
+  // The header that must be refused (one-byte close, oversize message) may begin in one
+  // receive and end in the next: only the bytes given may be read (issue 14; found by the
+  // ws_frame_stream fuzz target: the session read far past the second receive).
+  const std::pair<std::string, std::size_t> frames[] = {
+      {client_frame(8, std::string(1, '\x03')), 6},          // header: 2 + mask
+      {client_frame(1, std::string(5000, 'z')), 8}};         // 2 + 16-bit length + mask
+  for (const auto& [frame, header] : frames) {
+    for (std::size_t cut = 1; cut < header; ++cut) {
+      SCOPED_TRACE("cut after " + std::to_string(cut) + " bytes of a frame starting " +
+                   std::to_string(static_cast<unsigned char>(frame[0])));
+      sink out;
+      ws_session s(&out, 1000, 64);
+      const std::string first = client_frame(1, "a") + frame.substr(0, cut);
+      ASSERT_EQ(s.feed(first.data(), first.size()), ws_session::result::ok);
+      // The rest of the header, in a buffer of its own with poison after it.
+      std::string second = frame.substr(cut, header - cut);
+      const std::size_t given = second.size();
+      second.append(64, '\x88');
+      const ws_session::result r = s.feed(second.data(), given);
+      EXPECT_TRUE(r == ws_session::result::protocol_error || r == ws_session::result::too_big);
+      EXPECT_EQ(out.messages.size(), 1u);
+      EXPECT_EQ(out.output, "") << "no frame may come out of bytes that were not given";
+    }
+  }
+}
+
 TEST_F(session_test, a_pong_goes_out_before_what_later_messages_cause) {
   // One read holding a message, a ping, a message split around another ping: each pong is
   // out before the message after it is handed over (RFC 6455 5.5.3 "as soon as practical").
