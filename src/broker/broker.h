@@ -46,12 +46,18 @@ class broker_listener {
   virtual void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) = 0;
   /// A message matching a watched pattern (Redis broker only: it subscribes to patterns
   /// itself, while the embedded broker reaches pattern subscribers through the owner of
-  /// each exact tag). `pattern` is what watch() was given, `tag` the concrete tag. A tag
-  /// that is also watched exactly arrives through on_tag_message too.
+  /// each exact tag). `pattern` is one watched pattern it matches, `tag` the concrete tag; a
+  /// publish matching several watched patterns comes once. A tag that is also watched
+  /// exactly arrives through on_tag_message too.
   virtual void on_pattern_message(std::string_view pattern, std::string_view tag,
                                   uint64_t seq, frame* msg) {
     (void)pattern, (void)tag, (void)seq, (void)msg;
   }
+  /// The live stream of a watched tag or pattern may have missed messages that the broker
+  /// cannot deliver (a pattern while the subscription was down; a tag whose history did not
+  /// reach back, or whose state was lost). Comes in stream order: after the messages before
+  /// the hole, before those after it. Its subscribers are told (PROTOCOL.md "Gap notices").
+  virtual void on_stream_gap(std::string_view key) { (void)key; }
   /// The answer to query(): position, then the retained messages after `since` in order.
   virtual void on_queried(uint64_t ticket, bool ok, const tag_position& position,
                           std::span<const history_entry> missed) = 0;

@@ -24,6 +24,15 @@ class pattern_set {
   bool empty() const { return ids_.empty(); }
   std::size_t size() const { return ids_.size(); }
 
+  /// Calls fn(std::string_view pattern) once for each pattern held.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (const std::string& pattern : patterns_) {
+      if (!pattern.empty()) {
+        fn(std::string_view(pattern));
+      }
+    }
+  }
   /// Calls fn(std::string_view pattern) once for each pattern matching the exact `tag`.
   template <class Fn>
   void for_each_match(std::string_view tag, Fn&& fn) const {

@@ -37,7 +37,7 @@ redis_broker::~redis_broker() {
 }
 
 bool redis_broker::ready() const {
-  return commands_.up() && scripts_ready() && subscriber_.up();
+  return commands_.up() && scripts_ready() && subscriber_.up() && resubscribed_;
 }
 
 void redis_broker::poll() {
@@ -89,6 +89,8 @@ void redis_broker::on_link_up(link& l) {
   for (auto& [glob, g] : globs_) {
     psubscribe(glob, g);
   }
+  // Answered after every confirmation above (one connection answers in order).
+  subscriber_.send({resubscribed_request, 0, 0}, {"PING"});
 }
 
 void redis_broker::on_link_down(link& l, std::string_view why) {
@@ -103,7 +105,9 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
   }
   // Answers that wait for the live stream, and queries that wait for a subscription,
   // cannot be given safely any more: their clients get `unavailable` and may retry.
+  resubscribed_ = false;
   for (auto& [glob, g] : globs_) {
+    g.lost = g.lost || g.confirmed;  // what is published until it is back goes unseen
     g.confirmed = false;
   }
   for (auto& [tag, w] : exact_) {
@@ -138,6 +142,9 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
         return;
       case barrier_request:
         on_barrier_reply(request);
+        return;
+      case resubscribed_request:
+        resubscribed_ = true;
         return;
       default:
         if (reply.is_error()) {

@@ -10,11 +10,15 @@
 //   twice), in seq order per tag. After the subscriber link reconnects, or on a seq jump,
 //   the broker reads what the live stream missed from the history and delivers it first
 //   (live messages meanwhile are held), so on_tag_message stays gap-free where the history
-//   allows; gaps it cannot fill are counted (live_gaps()).
+//   allows; gaps it cannot fill are counted (live_gaps()) and reported (on_stream_gap).
+//   Patterns have no history to read from: after their subscription was down, each watched
+//   pattern is reported with on_stream_gap once it is live again.
 // - query for a watched tag is sent only once the tag's SUBSCRIBE is confirmed, and its
 //   answer is held until every live message up to its top has been delivered (a PING on
 //   the subscriber link is the barrier), which is what the shard's merge relies on.
-// - ready(): both links up and the scripts loaded. Requests while the command link is down
+// - ready(): both links up, the scripts loaded, and every subscription of the last
+//   (re)connection confirmed, so that a node that says ready really receives what is
+//   published from then on. Requests while the command link is down
 //   fail at once; requests pending when a link drops fail then.
 // Shard thread only.
 #pragma once
@@ -72,6 +76,7 @@ class redis_broker final : public broker, private link_owner {
     psubscribe_request,
     punsubscribe_request,
     barrier_request,
+    resubscribed_request,  // a PING after the re-subscriptions: all confirmed when answered
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -105,6 +110,7 @@ class redis_broker final : public broker, private link_owner {
     pattern_set patterns;
     uint64_t token = 0;
     bool confirmed = false;        // Redis has answered the PSUBSCRIBE
+    bool lost = false;             // was live, then the link dropped: a gap to report
     std::vector<uint64_t> waiting;  // pattern queries answered once confirmed
   };
   // A query answer waiting for the live stream to catch up with its top.
@@ -181,7 +187,7 @@ class redis_broker final : public broker, private link_owner {
   void on_live(std::string_view tag, uint64_t seq, std::string_view epoch,
                std::string_view data);
   void on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
-                       std::string_view data);
+                       std::string_view epoch, std::string_view data);
   void start_resync(std::string_view tag, exact_watch& w);
   void on_resync_answer(const query_context& context, const tag_position& position,
                         std::span<const history_entry> missed);
@@ -207,12 +213,18 @@ class redis_broker final : public broker, private link_owner {
   std::vector<parked_answer> parked_;
   uint64_t next_token_ = 0;
   uint64_t barriers_sent_ = 0;
+  bool resubscribed_ = false;  // the subscriber link's subscriptions are all confirmed
+  // The last pattern message passed on: one publish matching several globs arrives once per
+  // glob, back to back. Its epoch tells a tag's new life (seq 1 again) from a repeat.
+  std::string last_pattern_tag_;
+  uint64_t last_pattern_seq_ = 0;
+  std::string last_pattern_epoch_;
 
   std::vector<query_context> contexts_;
   std::vector<uint32_t> free_contexts_;
   std::vector<history_entry> scratch_;
   std::string glob_scratch_;
-  std::vector<std::string> pattern_scratch_;
+  std::string pattern_scratch_;
   std::vector<std::string> resync_queue_;  // tags whose resync waits for the command link
   log_limiter error_log_;    // refused commands, malformed messages
   log_limiter connect_log_;  // failed connection attempts, both links

@@ -158,7 +158,16 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
       return;  // unwatched (or watched again) meanwhile
     }
     g->second.confirmed = true;
+    // Live again after the link was down: what was published meanwhile is lost to the
+    // pattern's subscribers (no history to read it from), and they are told.
+    std::vector<std::string> lost;
+    if (std::exchange(g->second.lost, false)) {
+      g->second.patterns.for_each([&](std::string_view p) { lost.emplace_back(p); });
+    }
     answer_pattern_waiters(std::exchange(g->second.waiting, {}));
+    for (const std::string& pattern : lost) {
+      listener_.on_stream_gap(pattern);
+    }
     return;
   }
   std::string_view tag;
@@ -198,7 +207,7 @@ void redis_broker::on_push(link&, resp_view push) {
     return;
   }
   if (pattern) {
-    on_pattern_live(push[1].str(), tag, seq, data);
+    on_pattern_live(push[1].str(), tag, seq, epoch, data);
   } else {
     on_live(tag, seq, epoch, data);
   }
@@ -243,27 +252,31 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
 }
 
 void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
-                                   std::string_view data) {
+                                   std::string_view epoch, std::string_view data) {
   auto g = globs_.find(glob);
   if (g == globs_.end()) {
     return;
   }
-  // The glob is a superset: keep the patterns that really match. Copied first, since a
-  // listener call may unwatch a pattern.
-  std::size_t matched = 0;
+  // The glob is a superset (the catch-all serves many patterns): pass the message on once if
+  // a watched pattern really matches.
+  bool matched = false;
   g->second.patterns.for_each_match(tag, [&](std::string_view pattern) {
-    if (matched == pattern_scratch_.size()) {
-      pattern_scratch_.emplace_back();
+    if (!matched) {
+      matched = true;
+      pattern_scratch_.assign(pattern);  // copied: the listener may unwatch the pattern
     }
-    pattern_scratch_[matched++].assign(pattern);
   });
-  if (matched == 0) {
+  if (!matched) {
     return;
   }
-  frame* msg = make_msg(tag, seq, data);
-  for (std::size_t i = 0; i < matched; ++i) {
-    listener_.on_pattern_message(pattern_scratch_[i], tag, seq, msg);
+  if (seq == last_pattern_seq_ && tag == last_pattern_tag_ && epoch == last_pattern_epoch_) {
+    return;  // the same publish through another glob (a new life of the tag differs in epoch)
   }
+  last_pattern_seq_ = seq;
+  last_pattern_tag_.assign(tag);
+  last_pattern_epoch_.assign(epoch);
+  frame* msg = make_msg(tag, seq, data);
+  listener_.on_pattern_message(pattern_scratch_, tag, seq, msg);
   msg->unref();
 }
 
@@ -314,6 +327,7 @@ void redis_broker::on_resync_answer(const query_context& context, const tag_posi
     WSA_LOG(warn, "redis live stream has a gap the history cannot fill")
         .kv("tag", context.tag)
         .kv("after", w.delivered);
+    out.push_back({0, nullptr, {}});  // where the subscribers learn of the hole
   }
   for (const history_entry& e : missed) {
     if (e.seq > w.delivered) {
@@ -333,6 +347,10 @@ void redis_broker::on_resync_answer(const query_context& context, const tag_posi
   w.resyncing = false;
   w.known = true;
   for (held_message& h : out) {
+    if (h.msg == nullptr) {
+      listener_.on_stream_gap(context.tag);
+      continue;
+    }
     listener_.on_tag_message(context.tag, h.seq, h.msg);
     h.msg->unref();
   }

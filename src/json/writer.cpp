@@ -203,6 +203,12 @@ void append_err(std::string& out, std::string_view id, std::string_view code,
   out.push_back('}');
 }
 
+void append_gap(std::string& out, std::string_view key) {
+  out.append(R"({"op":"gap","tags":[)");
+  append_json_string(out, key);
+  out.append("]}");
+}
+
 std::size_t msg_json_size(std::string_view tag, uint64_t seq, std::string_view data) {
   return msg_head.size() + json_string_size(tag) + msg_seq.size() + count_digits(seq) +
          msg_data.size() + data.size() + 1;

@@ -48,6 +48,9 @@ void append_ok_sub(std::string& out, std::string_view id, std::span<const sub_ac
 void append_err(std::string& out, std::string_view id, std::string_view code,
                 std::string_view reason);
 
+/// {"op":"gap","tags":[<key>]}: a subscription's live stream may have lost messages.
+void append_gap(std::string& out, std::string_view key);
+
 /// Exact size of the msg frame write_msg_json writes for these arguments.
 std::size_t msg_json_size(std::string_view tag, uint64_t seq, std::string_view data);
 

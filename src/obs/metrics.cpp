@@ -97,6 +97,9 @@ constexpr family families[] = {
     {"wsagent_redis_patterns_coalesced", "gauge",
      "Patterns past --redis-max-patterns, served by one catch-all PSUBSCRIBE.",
      &shard_metrics::redis_patterns_coalesced},
+    {"wsagent_gap_notices_total", "counter",
+     "gap notices sent: subscriptions whose live stream lost messages (Redis outages).",
+     &shard_metrics::gap_notices},
 };
 
 }  // namespace

@@ -62,6 +62,7 @@ struct alignas(64) shard_metrics {
   counter broker_latency_count;    ///< number of broker round trips measured
   counter redis_pattern_subscriptions;  ///< gauge: distinct PSUBSCRIBEs held
   counter redis_patterns_coalesced;     ///< gauge: patterns served by the catch-all glob
+  counter gap_notices;             ///< `gap` notices sent (live streams that lost messages)
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

@@ -304,6 +304,18 @@ std::span<const uint32_t> subscription_index::exact_subscribers(std::string_view
   return entry == npos ? std::span<const uint32_t>{} : exact_[entry].subscribers.span();
 }
 
+std::span<const uint32_t> subscription_index::subscribers_of(std::string_view pattern) const {
+  if (!is_wildcard(pattern)) {
+    return exact_subscribers(pattern);
+  }
+  const list_ref ref = find_pattern_list(pattern);
+  if (ref.node == npos) {
+    return {};
+  }
+  const trie_node& n = nodes_[ref.node];
+  return (ref.gt ? n.gt : n.here).span();
+}
+
 bool subscription_index::has_subscribers(std::string_view tag) const {
   if (!exact_subscribers(tag).empty()) {
     return true;

@@ -81,6 +81,10 @@ class subscription_index {
   /// remove.
   std::span<const uint32_t> exact_subscribers(std::string_view tag) const;
 
+  /// The subscribers of exactly `pattern`, a tag or a wildcard pattern (not those of other
+  /// patterns that match it). Valid until the next add or remove.
+  std::span<const uint32_t> subscribers_of(std::string_view pattern) const;
+
   /// Would for_each_subscriber(tag) report anyone? Stops at the first match: what a shard
   /// asks to decide whether it wants a tag's messages at all.
   bool has_subscribers(std::string_view tag) const;

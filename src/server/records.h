@@ -11,6 +11,8 @@
 //   queried   owner -> origin   the position; completes the tag's part of the sub
 //   interest  any -> owner      a shard gained its first / lost its last subscriber of a
 //                               tag (to the tag's owner) or pattern (to every shard)
+//   gap       owner -> others   a tag's or pattern's live stream lost messages (Redis):
+//                               its subscribers get a `gap` notice, in stream order
 #pragma once
 
 #include <cstdint>
@@ -114,6 +116,15 @@ struct interest {
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.added); field(self.key);
+  }
+};
+
+struct gap {
+  static constexpr uint32_t type = 8;
+  std::string_view key;  ///< the tag or pattern whose subscribers are told
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.key);
   }
 };
 

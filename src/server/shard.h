@@ -188,6 +188,9 @@ class shard final : private ws_sink, private broker_listener {
   void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override;
   void on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
                           frame* msg) override;
+  void on_stream_gap(std::string_view key) override;
+  /// Sends `gap` for `key` to the local connections holding exactly that subscription.
+  void notify_gap(std::string_view key);
   void on_queried(uint64_t ticket, bool ok, const tag_position& position,
                   std::span<const history_entry> missed) override;
   /// A record from another shard; a malformed one is logged and dropped (it is a bug).
@@ -217,10 +220,6 @@ class shard final : private ws_sink, private broker_listener {
   std::vector<bool> peer_marks_;
   std::unique_ptr<broker> broker_;
   bool shared_broker_ = false;  // Redis: tags and patterns arrive on their own channels
-  // The last message delivered through a pattern: one publish matching several watched
-  // patterns arrives once per pattern, back to back.
-  std::string last_pattern_tag_;
-  uint64_t last_pattern_seq_ = 0;
   command_parser parser_;
   command command_;  // reused for every frame
   shard_metrics metrics_;

@@ -75,14 +75,40 @@ void shard::on_tag_message(std::string_view tag, uint64_t seq, frame* msg) {
 
 void shard::on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
                                frame* msg) {
-  (void)pattern;
-  if (seq == last_pattern_seq_ && tag == last_pattern_tag_) {
-    return;  // the same publish through another matching pattern
-  }
-  last_pattern_seq_ = seq;
-  last_pattern_tag_.assign(tag);
+  (void)pattern;  // once per publish, however many watched patterns match (broker.h)
   fanout(tag, seq, msg, fanout_scope::patterns);
   forward(tag, seq, msg, fanout_scope::patterns);
+}
+
+void shard::on_stream_gap(std::string_view key) {
+  // The owner of the key (shard 0 for patterns) tells every shard with subscribers, through
+  // the mailboxes that carry the key's messages, so the notice keeps its place among them.
+  notify_gap(key);
+  const records::gap record{key};
+  for (const uint32_t peer : interest_.subscribers_of(key)) {
+    if (peer != id_) {
+      post_record(*this, peer, record);
+    }
+  }
+}
+
+void shard::notify_gap(std::string_view key) {
+  scratch_.clear();
+  append_gap(scratch_, key);
+  for (const uint32_t slot : subscriptions_.subscribers_of(key)) {
+    conn& c = conns_.at(slot);
+    if (c.state != conn_state::websocket) {
+      continue;
+    }
+    if (c.pending != nullptr) {
+      const pending_sub::tag_entry* entry = find_pending(c, key, 0);
+      if (entry != nullptr && entry->hold) {
+        continue;  // its sub's answer is still to come, and reports where the key stands
+      }
+    }
+    metrics_.gap_notices.add();
+    send_json(c, scratch_);
+  }
 }
 
 void shard::forward(std::string_view tag, uint64_t seq, frame* msg, fanout_scope scope) {
@@ -461,6 +487,13 @@ void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
         frame* msg = frame::make_raw(r.frame);
         on_replay(r.to, r.request, r.tag, r.seq, msg);
         msg->unref();
+      }
+      return;
+    }
+    case records::gap::type: {
+      records::gap r;
+      if (read(bytes, r)) {
+        notify_gap(r.key);
       }
       return;
     }

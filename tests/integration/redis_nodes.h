@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iterator>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +81,59 @@ inline uint64_t publish_ok(ws_client& client, std::string_view tag, uint64_t id,
   const json_message reply = client.call(pub_frame(tag, id, data));
   EXPECT_EQ(reply.op(), "ok") << reply.text();
   return reply.op() == "ok" ? reply.u64("/seq") : 0;
+}
+
+// ---- "nothing acknowledged is lost silently" (PROTOCOL.md "Gap notices") ----
+
+// What a subscriber saw, in order: message seqs of the tag, and gap notices between them.
+struct observed {
+  std::vector<uint64_t> seqs;
+  // For each gap notice: how many messages had come before it.
+  std::vector<std::size_t> gaps_after;
+};
+
+// Reads `c` until the message with seq `last` of `tag`; anything but msg and gap fails.
+inline void read_until(ws_client& c, std::string_view tag, std::string_view subscription,
+                       uint64_t last, observed& out) {
+  while (out.seqs.empty() || out.seqs.back() < last) {
+    const json_message m = c.next_json(std::chrono::seconds(15));
+    if (m.op() == "gap") {
+      ASSERT_EQ(m.str("/tags/0"), subscription) << m.text();
+      ASSERT_FALSE(m.has("/tags/1")) << m.text();
+      out.gaps_after.push_back(out.seqs.size());
+      continue;
+    }
+    ASSERT_EQ(m.op(), "msg") << m.text();
+    ASSERT_EQ(m.str("/tag"), tag) << m.text();
+    const uint64_t seq = m.u64("/seq");
+    ASSERT_TRUE(out.seqs.empty() || seq > out.seqs.back())
+        << "duplicate or out of order: " << m.text();
+    out.seqs.push_back(seq);
+  }
+}
+
+// Every acknowledged seq up to `last` was received, or a gap notice stands between the
+// messages received around it. Returns how many were announced by a gap instead.
+inline std::size_t expect_nothing_silently_missed(const observed& o, const std::set<uint64_t>& acked,
+                                           uint64_t last) {
+  const std::set<uint64_t> received(o.seqs.begin(), o.seqs.end());
+  std::size_t announced = 0;
+  for (const uint64_t seq : acked) {
+    if (seq > last || received.contains(seq)) {
+      continue;
+    }
+    // The messages received before it: a gap notice must come after them and before the
+    // next message received.
+    const auto next = received.upper_bound(seq);
+    const std::size_t before = static_cast<std::size_t>(std::distance(received.begin(), next));
+    bool covered = false;
+    for (const std::size_t g : o.gaps_after) {
+      covered = covered || g == before;
+    }
+    EXPECT_TRUE(covered) << "acknowledged seq " << seq << " silently missed";
+    ++announced;
+  }
+  return announced;
 }
 
 }  // namespace wsa::test

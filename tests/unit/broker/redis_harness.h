@@ -46,6 +46,13 @@ struct recorder final : broker_listener {
   std::vector<message> messages;
   std::vector<message> pattern_messages;
   std::map<uint64_t, answer> answers;
+  // on_stream_gap calls, with how many messages (exact, pattern) had come before each.
+  struct gap {
+    std::string key;
+    std::size_t after_messages;
+    std::size_t after_pattern_messages;
+  };
+  std::vector<gap> gaps;
 
   void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override {
     acks.push_back({ticket, ok, seq, error != nullptr ? error : ""});
@@ -58,6 +65,9 @@ struct recorder final : broker_listener {
                           frame* msg) override {
     pattern_messages.push_back(
         {std::string(tag), seq, std::string(msg->bytes()), std::string(pattern)});
+  }
+  void on_stream_gap(std::string_view key) override {
+    gaps.push_back({std::string(key), messages.size(), pattern_messages.size()});
   }
   void on_queried(uint64_t ticket, bool ok, const tag_position& p,
                   std::span<const history_entry> missed) override {
