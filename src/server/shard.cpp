@@ -583,7 +583,9 @@ void shard::on_timers(int64_t now) {
       abort_conn(c);  // no answer to our ping: the peer is gone
     } else if (silent >= idle / 2 && !c.ping_sent) {
       c.ping_sent = true;
-      enqueue(c, frame::make(ws_opcode::ping, {}));
+      frame* ping = frame::make(ws_opcode::ping, {});
+      enqueue(c, ping);  // takes its own reference
+      ping->unref();
     }
   });
 }
