@@ -68,22 +68,35 @@ unsigned to_unsigned(std::string_view text) {
 
 }  // namespace
 
-server_process::server_process(std::vector<std::string> args) : args_(std::move(args)) {
+server_process::server_process(std::vector<std::string> args, bool pinned)
+    : args_(std::move(args)) {
   if (!has_flag(args_, "--listen")) {
     args_.insert(args_.end(), {"--listen", "127.0.0.1:0"});
   }
   if (!has_flag(args_, "--shards")) {
     args_.insert(args_.end(), {"--shards", "1"});
   }
-  if (!has_flag(args_, "--no-pin")) {
+  if (!pinned && !has_flag(args_, "--no-pin")) {
     args_.push_back("--no-pin");
   }
 }
 
 server_process::~server_process() {
   if (pid_ > 0 && exit_status_ < 0) {
-    ::kill(pid_, SIGKILL);
-    reap(0);
+    // The normal way out: the drain closes what is left, LeakSanitizer checks at exit. (A
+    // second SIGTERM would make the server quit at once, with status 1.)
+    if (!stop_signalled_) {
+      signal(SIGTERM);
+    }
+    const int status = wait_exit(shutdown_timeout);
+    if (status < 0) {
+      ::kill(pid_, SIGKILL);
+      reap(0);
+      ADD_FAILURE() << "wsagent did not exit within " << shutdown_timeout.count()
+                    << " ms of SIGTERM (killed)";
+    } else if (status != 0) {
+      ADD_FAILURE() << "wsagent exited with status " << status << " after SIGTERM";
+    }
   }
   if (reader_.joinable()) {
     reader_.join();  // the pipe reached EOF when the process died
@@ -212,9 +225,10 @@ bool server_process::wait_for_log(std::string_view text, std::chrono::millisecon
   }) && output_.find(text) != std::string::npos;
 }
 
-void server_process::signal(int sig) const {
+void server_process::signal(int sig) {
   if (pid_ > 0 && exit_status_ < 0) {
     ::kill(pid_, sig);
+    stop_signalled_ = stop_signalled_ || sig == SIGTERM || sig == SIGINT;
   }
 }
 

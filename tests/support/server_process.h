@@ -1,5 +1,9 @@
 // Runs the real wsagent binary for a test: `wsagent serve` on a free loopback port, its
-// stderr kept for assertions, killed on every path (RAII), also when an assertion fails.
+// stderr kept for assertions, stopped on every path (RAII), also when an assertion fails.
+// A server still running at the end is stopped the way an operator stops it (SIGTERM, the
+// drain) and must exit 0 with no sanitizer report: that is what lets LeakSanitizer check
+// every server of the sanitizer build. SIGKILL is the fallback for a server that does not
+// stop in time, and fails the test.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,13 +26,15 @@ using namespace std::chrono_literals;
 class server_process {
  public:
   /// `args` follow `serve`. Added unless given: --listen 127.0.0.1:0, --shards 1 (tests want
-  /// a known shard count), and always --no-pin (the machine is shared). WSAGENT_* variables
-  /// of the test's environment are not passed on, so only `args` configure the server.
-  explicit server_process(std::vector<std::string> args);
+  /// a known shard count), and --no-pin (the machine is shared) unless `pinned` (the default
+  /// CPU pinning under test). WSAGENT_* variables of the test's environment are not passed
+  /// on, so only `args` configure the server.
+  explicit server_process(std::vector<std::string> args, bool pinned = false);
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
-  /// SIGKILL if still running. Fails the current test if the server's output holds a
-  /// sanitizer report or a failed check.
+  /// If still running: SIGTERM, and the test fails unless the server exits 0 within
+  /// shutdown_timeout (then it is SIGKILLed). Fails the current test if the server's output
+  /// holds a sanitizer report or a failed check.
   ~server_process();
 
   /// Starts the process with this RLIMIT_NOFILE (as `prlimit --nofile=SOFT:HARD` would).
@@ -37,6 +43,8 @@ class server_process {
     nofile_soft_ = soft;
     nofile_hard_ = hard;
   }
+  /// How long the destructor waits for a SIGTERMed server (its drain included).
+  static constexpr std::chrono::milliseconds shutdown_timeout = 30s;
 
   /// Starts the process and waits until every shard logged `listening`. On failure the
   /// result carries the log; use as ASSERT_TRUE(server.start()).
@@ -54,7 +62,7 @@ class server_process {
   bool wait_for_log(std::string_view text, std::chrono::milliseconds timeout = 5s) const;
 
   /// Sends a signal (SIGTERM by default) without waiting.
-  void signal(int sig = SIGTERM) const;
+  void signal(int sig = SIGTERM);
   /// Waits for the process to exit: its exit status (0..255), 128+N for a signal N, or -1
   /// on timeout (the process then keeps running; the destructor kills it).
   int wait_exit(std::chrono::milliseconds timeout);
@@ -71,6 +79,7 @@ class server_process {
   uint64_t nofile_hard_ = 0;
   pid_t pid_ = -1;
   int exit_status_ = -1;
+  bool stop_signalled_ = false;  // SIGTERM or SIGINT sent: draining
   uint16_t port_ = 0;
   unsigned shards_ = 0;
   std::string epoch_;
