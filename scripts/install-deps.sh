@@ -13,6 +13,7 @@ packages=(
   chromium
   # MQTT clients nobody here wrote, for the codec's interop tests (tests/unit/mqtt)
   mosquitto-clients python3-paho-mqtt
+  clang libclang-rt-14-dev   # libFuzzer targets (scripts/fuzz.sh)
 )
 # For the deployment tests and scripts/cluster.sh: a container engine without a daemon
 # (podman with runc: crun refuses hybrid cgroup hierarchies) and Debian's HAProxy. Their tests

@@ -56,7 +56,7 @@ class broker_listener {
   /// The live stream of a watched tag or pattern may have missed messages that the broker
   /// cannot deliver (a pattern while the subscription was down; a tag whose history did not
   /// reach back, or whose state was lost). Comes in stream order: after the messages before
-  /// the hole, before those after it. Its subscribers are told (PROTOCOL.md "Gap notices").
+  /// the hole, before those after it. Its subscribers are told (docs/protocol.md, gap notices).
   virtual void on_stream_gap(std::string_view key) { (void)key; }
   /// The answer to query(): position, then the retained messages after `since` in order.
   virtual void on_queried(uint64_t ticket, bool ok, const tag_position& position,

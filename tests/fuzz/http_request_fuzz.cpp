@@ -1,10 +1,5 @@
 // libFuzzer target for the HTTP request-head parser and what the server runs on its result
-// (handshake checks, accept key, query lookup). Not built by CMake; build and run with clang:
-//
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-//       -I src tests/fuzz/http_request_fuzz.cpp src/http/*.cpp -lnettle -o http_request_fuzz
-//   mkdir -p /tmp/http_corpus && ./http_request_fuzz -max_total_time=60 -max_len=1024 \
-//       /tmp/http_corpus
+// (handshake checks, accept key, query lookup). Run it with `scripts/fuzz.sh http_request`.
 //
 // Besides memory errors it checks the parser's contract: the head ends in CRLFCRLF within the
 // limit, every view lies inside the input, and feeding the same bytes in pieces (with a

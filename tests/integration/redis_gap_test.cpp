@@ -1,5 +1,5 @@
-// Nothing acknowledged is lost silently across Redis restarts (issue 14; PROTOCOL.md "Gap
-// notices"). Redis is SIGKILLed and restarted (append-only, so acknowledged messages survive)
+// Nothing acknowledged is lost silently across Redis restarts (issue 14; docs/protocol.md, `gap`
+// notices). Redis is SIGKILLed and restarted (append-only, so acknowledged messages survive)
 // a few times under a steady publisher on node A, while node B holds an exact and a pattern
 // subscriber of the published tag. The exact subscriber gets every acknowledged message (B
 // refills it from the history); the pattern subscriber gets each one or, for those published

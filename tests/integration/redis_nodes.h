@@ -83,7 +83,7 @@ inline uint64_t publish_ok(ws_client& client, std::string_view tag, uint64_t id,
   return reply.op() == "ok" ? reply.u64("/seq") : 0;
 }
 
-// ---- "nothing acknowledged is lost silently" (PROTOCOL.md "Gap notices") ----
+// ---- "nothing acknowledged is lost silently" (docs/protocol.md, gap notices) ----
 
 // What a subscriber saw, in order: message seqs of the tag, and gap notices between them.
 struct observed {
