@@ -38,6 +38,8 @@ struct conn {
   bool keep_alive = false;      ///< HTTP: more requests may follow
   bool cancel_sent = false;
   bool http_waiting = false;    ///< HTTP: a publish awaits the broker; later requests wait
+  bool draining = false;        ///< the node drains: no new request; closed once answered
+  uint32_t publishes_in_flight = 0;  ///< sent to the tag's owner, not answered yet
   uint16_t close_code = 0;      ///< what we sent, for logs and metrics
   uint16_t handshake_status = 0;  ///< HTTP status answered (for the log)
   int64_t deadline_ms = 0;      ///< handshake, close or auth deadline (when timed)

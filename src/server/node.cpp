@@ -92,6 +92,15 @@ bool node::brokers_ready() const {
   return true;
 }
 
+bool node::shards_quiet() const {
+  for (const auto& s : shards_) {
+    if (!s->quiet()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<const shard_metrics*> node::metrics() const {
   std::vector<const shard_metrics*> out;
   for (const auto& s : shards_) {

@@ -47,6 +47,10 @@ class node {
   bool brokers_ready() const;
   /// The --static files (read-only, any shard); null without --static.
   const static_files* web_files() const { return web_files_.get(); }
+  /// While draining: every shard has no connection left and owes no other shard an answer
+  /// (any thread; each shard refreshes its flag every turn). Until then all keep running,
+  /// so that a request in flight to another shard's broker is answered.
+  bool shards_quiet() const;
 
   std::atomic<uint32_t> connections{0};  ///< open client connections, all shards
   std::atomic<bool> draining{false};     ///< SIGTERM/SIGINT received

@@ -298,7 +298,9 @@ void shard::on_recv(conn& c, const completion& done) {
         on_http_bytes(c, data, size);
         break;
       case conn_state::websocket:
-        on_ws_bytes(c, data, size);
+        if (!c.draining) {
+          on_ws_bytes(c, data, size);
+        }
         break;
       case conn_state::flushing:
       case conn_state::lingering:
@@ -599,25 +601,41 @@ void shard::start_draining(int64_t now) {
     ::close(listen_fd_);
     listen_fd_ = -1;
   }
+  // Requests already taken in are answered before the connection closes (or their effect
+  // would be unknown to the client); nothing new is read.
   conns_.for_each([this](conn& c) {
     if (c.state == conn_state::websocket) {
-      close_ws(c, 1001, "server shutting down", false);
+      c.draining = true;
+      close_when_answered(c);
+    } else if (c.state == conn_state::http && c.http_waiting) {
+      c.draining = true;
+      c.keep_alive = false;  // answered, then closed
     } else if (c.state == conn_state::http) {
       abort_conn(c);
     }
   });
 }
 
-bool shard::drained(int64_t now) {
-  if (conns_.live() == 0) {
-    return true;
+void shard::close_when_answered(conn& c) {
+  if (c.state == conn_state::websocket && c.publishes_in_flight == 0 && c.pending == nullptr) {
+    close_ws(c, 1001, "server shutting down", false);
   }
+}
+
+bool shard::drained(int64_t now) {
   if (now >= drain_deadline_) {
+    quiet_.store(true, std::memory_order_release);
     conns_.for_each([this](conn& c) { abort_conn(c); });
     // Aborted sockets complete their operations at once; give them a moment, no more.
     return now >= drain_deadline_ + 500;
   }
-  return false;
+  // Another shard's client may still wait for an answer from this shard's broker: stop
+  // only once every shard is quiet.
+  const bool quiet = conns_.live() == 0 &&
+                     publish_waiters_.size() == free_publish_waiters_.size() &&
+                     query_waiters_.size() == free_query_waiters_.size();
+  quiet_.store(quiet, std::memory_order_release);
+  return quiet && node_.shards_quiet();
 }
 
 // ---- mail ----

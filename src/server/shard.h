@@ -62,6 +62,8 @@ class shard final : private ws_sink, private broker_listener {
   /// Whether this shard's broker could take publishes at its last loop turn (for /readyz,
   /// which needs every shard's: each owns a share of the tags).
   bool broker_ready() const { return broker_ready_.load(std::memory_order_relaxed); }
+  /// Draining, with no connection left and no answer owed to another shard.
+  bool quiet() const { return quiet_.load(std::memory_order_acquire); }
   shard_metrics& metrics() { return metrics_; }
   const shard_metrics& metrics() const { return metrics_; }
 
@@ -74,6 +76,9 @@ class shard final : private ws_sink, private broker_listener {
   void publish_mail();
   void free_dead();
   void start_draining(int64_t now);
+  /// Draining: the connection takes no new request and is closed with 1001 once every
+  /// request it made has been answered.
+  void close_when_answered(conn& c);
   bool drained(int64_t now);
 
   // ---- I/O and lifecycle (shard.cpp) ----
@@ -225,6 +230,7 @@ class shard final : private ws_sink, private broker_listener {
   shard_metrics metrics_;
   alignas(64) std::atomic<bool> asleep_{false};
   std::atomic<bool> broker_ready_{false};
+  std::atomic<bool> quiet_{false};
 
   bool accept_armed_ = false;
   bool accept_paused_ = false;

@@ -219,22 +219,27 @@ void shard::deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg) 
 void shard::on_publish_result(records::conn_address to, std::string_view id, bool ok,
                               uint64_t seq, std::string_view error) {
   conn* c = conns_.find(to.slot, to.generation);
-  if (c != nullptr && c->state == conn_state::http && c->http_waiting) {
+  if (c == nullptr) {
+    return;
+  }
+  --c->publishes_in_flight;
+  if (c->state == conn_state::http && c->http_waiting) {
     finish_http_publish(*c, ok, seq, error);
     return;
   }
-  if (c == nullptr || c->state != conn_state::websocket) {
+  if (c->state != conn_state::websocket) {
     return;
   }
   if (!ok) {
     send_err(*c, id, error.empty() ? "internal" : std::string(error).c_str(),
              "the broker did not accept the message");
-    return;
-  }
-  if (!id.empty()) {
+  } else if (!id.empty()) {
     scratch_.clear();
     append_ok_pub(scratch_, id, seq);
     send_json(*c, scratch_);
+  }
+  if (c->draining) {
+    close_when_answered(*c);
   }
 }
 
@@ -304,6 +309,16 @@ void shard::complete_sub(conn& c, pending_sub* p) {
   if (c.state != conn_state::websocket) {
     return;
   }
+  // Draining: the 1001 follows this answer (and the replay) once nothing else is owed.
+  struct close_after {
+    shard& s;
+    conn& c;
+    ~close_after() {
+      if (c.draining) {
+        s.close_when_answered(c);
+      }
+    }
+  } closing{*this, c};
   bool failed = false;
   std::vector<sub_ack_entry> positions;
   for (const pending_sub::tag_entry& t : p->tags) {

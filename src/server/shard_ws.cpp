@@ -168,6 +168,7 @@ void shard::on_pub(conn& c, const command& cmd) {
 
 void shard::submit_publish(conn& c, std::string_view id, std::string_view tag,
                            std::string_view data) {
+  ++c.publishes_in_flight;  // before: the answer may come at once (owner here)
   submit_publish(records::conn_address{c.slot, c.generation}, id, tag, data);
 }
 
