@@ -77,7 +77,6 @@ void shard::on_http_input(conn& c, const char* data, std::size_t size) {
     }
     const std::string_view body = input.substr(parsed.head_length, body_size);
     const std::string_view rest = input.substr(parsed.head_length + body_size);
-    metrics_.http_requests.add();
     if (!on_http_request(c, request, body, rest)) {
       return;  // upgraded, or closing: the HTTP buffer is gone
     }
@@ -105,6 +104,7 @@ bool shard::on_http_request(conn& c, const http_request& request, std::string_vi
     upgrade(c, request, rest);
     return false;
   }
+  metrics_.http_requests.add();  // plain requests only: upgrades are counted as connections
   c.keep_alive = keep_alive(request);
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     if (!get) {

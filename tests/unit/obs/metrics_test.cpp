@@ -108,7 +108,7 @@ std::string value_of(const exposition& e, const std::string& name, const std::st
   return "(absent)";
 }
 
-TEST(Metrics, EveryFamilyOnceWithHelpTypeAndOneSamplePerShard) {
+TEST(PrometheusRendering, EveryFamilyOnceWithHelpTypeAndOneSamplePerShard) {
   shard_metrics a;
   shard_metrics b;
   const shard_metrics* blocks[] = {&a, &b};
@@ -150,7 +150,7 @@ TEST(Metrics, EveryFamilyOnceWithHelpTypeAndOneSamplePerShard) {
   EXPECT_EQ(value_of(e, "wsagent_ready", ""), "1");
 }
 
-TEST(Metrics, ValuesArePerShardAndTheLatencySumIsInSeconds) {
+TEST(PrometheusRendering, ValuesArePerShardAndTheLatencySumIsInSeconds) {
   shard_metrics a;
   shard_metrics b;
   a.connections.add(3);
@@ -178,7 +178,7 @@ TEST(Metrics, ValuesArePerShardAndTheLatencySumIsInSeconds) {
   EXPECT_EQ(value_of(e, "wsagent_bytes_out_total", "shard=\"1\""), "18446744073709551615");
 }
 
-TEST(Metrics, RenderingAppendsAndScalesWithTheShardCount) {
+TEST(PrometheusRendering, RenderingAppendsAndScalesWithTheShardCount) {
   std::vector<shard_metrics> blocks(12);
   std::vector<const shard_metrics*> pointers;
   for (shard_metrics& m : blocks) {
