@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/frame_codec.h"
 #include "support/http_client.h"
@@ -340,6 +341,58 @@ TEST_F(Http, ConnectionsOverTheLimitGet503) {
     status = http_get(port(), "/healthz").status;
   }
   EXPECT_EQ(status, 200);
+}
+
+std::string api_publish(std::string_view tag, std::string_view data,
+                        std::string_view extra_headers = "") {
+  const std::string body = R"({"tag":")" + std::string(tag) + R"(","data":)" +
+                           std::string(data) + "}";
+  return "POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST_F(Http, ApiPublishKeepsTheConnectionAndAnswersPipelinedRequestsInOrder) {
+  ws_client sub = ws_client::connect(port());
+  ASSERT_EQ(sub.call(R"({"op":"sub","id":1,"tags":["api.a","api.b"]})").op(), "ok");
+  tcp_socket s = tcp_socket::connect(port());
+  std::string buffer;
+  // One at a time on a kept connection; a body that arrives after its head.
+  s.send_all(api_publish("api.a", "1"));
+  http_response r = read_http_response(s, buffer);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{\"seq\":1}\n");
+  const std::string second = api_publish("api.a", "2");
+  const std::size_t head_end = second.find("\r\n\r\n") + 4;
+  s.send_all(second.substr(0, head_end));
+  s.send_all(second.substr(head_end));
+  r = read_http_response(s, buffer);
+  EXPECT_EQ(r.body, "{\"seq\":2}\n");
+  // Pipelined in one write, to tags owned by either shard, then another endpoint and a
+  // last publish that closes: answers in request order.
+  s.send_all(api_publish("api.b", "3") + api_publish("api.a", "4") + api_publish("api.b", "5") +
+             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+             api_publish("api.a", "6", "Connection: close\r\n"));
+  for (const char* want : {"{\"seq\":1}\n", "{\"seq\":3}\n", "{\"seq\":2}\n"}) {
+    r = read_http_response(s, buffer);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, want);
+  }
+  r = read_http_response(s, buffer);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("ok"), std::string::npos) << "healthz, in its place: " << r.body;
+  r = read_http_response(s, buffer);
+  EXPECT_EQ(r.body, "{\"seq\":4}\n");
+  EXPECT_EQ(r.header("Connection"), "close");
+  EXPECT_TRUE(s.wait_eof(5s));
+  // Every one published, in order per tag.
+  std::map<std::string, std::vector<std::string>> got;
+  for (int k = 0; k < 6; ++k) {
+    const json_message m = sub.next_json();
+    got[m.str("/tag")].emplace_back(m.raw("data"));
+  }
+  EXPECT_EQ(got["api.a"], (std::vector<std::string>{"1", "2", "4", "6"}));
+  EXPECT_EQ(got["api.b"], (std::vector<std::string>{"3", "5"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "support/http_client.h"
 #include "support/server_process.h"
@@ -73,6 +74,109 @@ TEST(SlowConsumer, NonReaderIsClosedWith4008WhileFastReaderGetsEverything) {
   }
   EXPECT_TRUE(slow_checked) << "the slow reader was never closed";
   EXPECT_EQ(fast.call(R"({"op":"ping","id":2})").op(), "ok") << "the fast reader was hurt";
+}
+
+// wsagent's conn ids carry the shard above bit 40 (src/server/shard.cpp).
+unsigned shard_of(const ws_client& c) {
+  const std::string conn = c.hello().str("/conn");
+  return static_cast<unsigned>(std::stoull(conn.substr(2), nullptr, 16) >> 40);
+}
+
+// The 4008 close after a contiguous prefix of `tag` from seq `first`; the last seq read.
+uint64_t read_until_4008(ws_client& c, uint64_t first) {
+  uint64_t last = first - 1;
+  for (;;) {
+    const ws_message got = c.next_message(10s);
+    if (got.opcode == ws_op::close) {
+      EXPECT_EQ(got.close_code, 4008) << got.close_reason;
+      return last;
+    }
+    if (got.opcode != ws_op::text) {
+      continue;
+    }
+    const json_message msg{got.payload};
+    if (msg.op() != "msg") {
+      continue;  // the sub's ok
+    }
+    EXPECT_EQ(msg.u64("/seq"), last + 1) << "a gap before the close";
+    last = msg.u64("/seq");
+  }
+}
+
+TEST(SlowConsumer, ReplayLargerThanTheQueueClosesWith4008AndHarmsNoOne) {
+  // The replay of a `since` is queued like live messages: a history bigger than the
+  // outbound limit ends in 4008, and the node and the other subscribers carry on.
+  server_process server({"--no-auth", "--shards", "2", "--max-message-bytes", "16KiB",
+                         "--max-outbound-bytes", "64KiB", "--history-size", "200"});
+  ASSERT_TRUE(server.start());
+  ws_client publisher = ws_client::connect(server.port());
+  ws_client bystander = ws_client::connect(server.port());
+  ASSERT_EQ(bystander.call(R"({"op":"sub","id":1,"tags":["replayed"]})").op(), "ok");
+  const std::string filler(8 * 1024, 'r');
+  for (int n = 1; n <= 100; ++n) {  // 800 KiB of history
+    publisher.send_text(R"({"op":"pub","tag":"replayed","data":")" + filler + "\"}");
+    ASSERT_EQ(bystander.next_json().u64("/seq"), static_cast<uint64_t>(n));
+  }
+  for (int attempt = 0; attempt < 4; ++attempt) {  // on both shards, twice
+    ws_client late = ws_client::connect(server.port());
+    // Not read until everything is queued: ok + 100 replayed messages > 64 KiB.
+    late.send_text(R"({"op":"sub","id":1,"tags":["replayed"],"since":{"replayed":0}})");
+    const uint64_t last = read_until_4008(late, 1);
+    EXPECT_LT(last, 100u);
+    EXPECT_TRUE(late.wait_eof());
+  }
+  publisher.send_text(R"({"op":"pub","tag":"replayed","data":"after"})");
+  EXPECT_EQ(bystander.next_json().u64("/seq"), 101u);
+  const std::string metrics = http_get(server.port(), "/metrics").body;
+  EXPECT_EQ(metrics.find("wsagent_slow_consumer_closes_total{shard=\"0\"} 0\n"
+                         "wsagent_slow_consumer_closes_total{shard=\"1\"} 0"),
+            std::string::npos);
+}
+
+TEST(SlowConsumer, SubscriberFedFromAnotherShardIsClosedWith4008) {
+  // The slow reader's messages come through the mailbox from the publisher's shard: its own
+  // shard cuts it off, the publisher's shard and the fast reader go on.
+  server_process server({"--no-auth", "--shards", "2", "--max-message-bytes", "16KiB",
+                         "--max-outbound-bytes", "64KiB"});
+  ASSERT_TRUE(server.start());
+  std::vector<ws_client> pool;
+  for (int i = 0; i < 40; ++i) {
+    pool.push_back(ws_client::connect(server.port()));
+  }
+  auto take_on = [&](unsigned shard) {
+    for (auto it = pool.begin(); it != pool.end(); ++it) {
+      if (shard_of(*it) == shard) {
+        ws_client c = std::move(*it);
+        pool.erase(it);
+        return c;
+      }
+    }
+    throw std::runtime_error("no connection on shard " + std::to_string(shard));
+  };
+  ws_client slow = take_on(0);
+  ws_client fast = take_on(1);
+  ws_client publisher = take_on(1);
+  // Tags owned by either shard: each is published from shard 1.
+  ASSERT_EQ(slow.call(R"({"op":"sub","id":1,"tags":["fed.a","fed.b","fed.c","fed.d"]})").op(),
+            "ok");
+  ASSERT_EQ(fast.call(R"({"op":"sub","id":1,"tags":["fed.a","fed.b","fed.c","fed.d"]})").op(),
+            "ok");
+  const std::string filler(8 * 1024, 'f');
+  bool closed = false;
+  for (int n = 0; n < 1000 && !closed; ++n) {
+    const std::string tag = std::string("fed.") + static_cast<char>('a' + n % 4);
+    publisher.send_text(R"({"op":"pub","tag":")" + tag + R"(","data":")" + filler + "\"}");
+    ASSERT_EQ(fast.next_json().op(), "msg");
+    if (n % 20 == 19) {
+      const std::string metrics = http_get(server.port(), "/metrics").body;
+      closed = metrics.find("wsagent_slow_consumer_closes_total{shard=\"0\"} 1") !=
+               std::string::npos;
+    }
+  }
+  ASSERT_TRUE(closed) << "the slow reader on shard 0 was never cut off";
+  EXPECT_EQ(slow.wait_close(10s).close_code, 4008);
+  EXPECT_EQ(publisher.call(R"({"op":"ping","id":1})").op(), "ok");
+  EXPECT_EQ(fast.call(R"({"op":"ping","id":1})").op(), "ok");
 }
 
 }  // namespace

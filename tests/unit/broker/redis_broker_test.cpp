@@ -113,14 +113,23 @@ TEST_F(redis_broker_test, watched_tag_delivers_live_messages_of_every_node_in_or
   }
   EXPECT_EQ(payload_of(f), R"({"op":"msg","tag":"room","seq":1,"data":{"i":)" +
                                std::to_string(first) + "}}");
-  pump_for(50);
-  EXPECT_EQ(rec_a.messages.size(), 30u);  // each once
+  // Each once: a later publish (the fence: one Redis connection delivers in order) comes
+  // right after the 30.
+  b.publish("room", "\"fence\"", 98);
+  ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() >= 31; }));
+  EXPECT_EQ(rec_a.messages.size(), 31u);
+  EXPECT_EQ(rec_a.messages.back().seq, 31u);
 
+  // Unwatched: nothing more of the tag. The fence is a tag still watched, published after
+  // it by the same node (Redis runs one connection's commands in order and pushes to a
+  // subscriber connection in order).
   a.unwatch("room");
+  a.watch("fence");
+  ASSERT_TRUE(query_and_wait(a, rec_a, "fence", {}, 2));
   b.publish("room", "1", 99);
-  ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 16; }));
-  pump_for(50);
-  EXPECT_EQ(rec_a.messages.size(), 30u);
+  b.publish("fence", "1", 100);
+  ASSERT_TRUE(pump_until([&] { return !rec_a.seqs_of("fence").empty(); }));
+  EXPECT_EQ(rec_a.seqs_of("room").size(), 31u);
 }
 
 TEST_F(redis_broker_test, since_returns_exactly_the_missed_messages_and_the_gap_rules) {
@@ -248,7 +257,10 @@ TEST_F(redis_broker_test, password_is_required_and_used) {
   redis_broker& ok = add_broker(good, broker_options("s3cret pass"));
   redis_broker& refused = add_broker(bad, broker_options("wrong"));
   ASSERT_TRUE(pump_until([&] { return ok.ready(); }));
-  pump_for(200);
+  // Redis has refused the wrong password (its ACL log says so): not ready, however long.
+  ASSERT_TRUE(pump_until([&] {
+    return redis_->command({"ACL", "LOG"}).find("$reason,$auth") != std::string::npos;
+  }));
   EXPECT_FALSE(refused.ready());
   ok.publish("p", "1", 1);
   refused.publish("p", "2", 2);
@@ -309,7 +321,10 @@ TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {
   }
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 7; }));
   ASSERT_TRUE(pump_until([&] { return rec.pattern_messages.size() == 4; }));
-  pump_for(50);
+  b.publish("news.fence", "0", 0);  // the fence: published last, delivered last
+  ASSERT_TRUE(pump_until([&] { return rec.pattern_messages.size() >= 5; }));
+  ASSERT_EQ(rec.pattern_messages.back().tag, "news.fence");
+  rec.pattern_messages.pop_back();
   std::vector<std::string> got;
   for (const auto& m : rec.pattern_messages) {
     got.push_back(m.pattern + "=" + m.tag);
@@ -321,9 +336,11 @@ TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {
 
   b.unwatch("chat.*");
   b.publish("chat.x", "0", 0);
-  ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 8; }));
-  pump_for(50);
-  EXPECT_EQ(rec.pattern_messages.size(), 4u);
+  b.publish("news.fence", "0", 0);
+  ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 10; }));
+  ASSERT_TRUE(pump_until([&] { return rec.pattern_messages.size() >= 5; }));
+  EXPECT_EQ(rec.pattern_messages.size(), 5u);
+  EXPECT_EQ(rec.pattern_messages.back().tag, "news.fence");
 }
 
 }  // namespace
