@@ -103,9 +103,9 @@ void shard::run() {
 }
 
 void shard::turn() {
-  // 1. Submit and wait. Announce sleep first so that peers ring the doorbell (Dekker-style:
-  //    the store and the peers' load of `asleep_` are both sequentially consistent).
-  asleep_.store(true, std::memory_order_seq_cst);
+  // 1. Submit and wait. Announce sleep before the last look at the mailboxes, so that a
+  //    peer publishing meanwhile rings the doorbell (core/wakeup.h).
+  wakeup_.going_to_sleep();
   bool mail_waiting = false;
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
     if (peer != id_ && node_.mail(peer, id_).readable()) {
@@ -117,7 +117,7 @@ void shard::turn() {
   } else {
     ring_.submit_and_wait(tick_ms);
   }
-  asleep_.store(false, std::memory_order_relaxed);
+  wakeup_.awake();
   iov_used_ = 0;  // the kernel has consumed every iovec submitted (IORING_FEAT_SUBMIT_STABLE)
   msg_used_ = 0;
 
@@ -661,9 +661,8 @@ void shard::publish_mail() {
       metrics_.mailbox_overflows.add();
     }
     if (box.publish()) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       shard& other = node_.peer(peer);
-      if (other.asleep()) {
+      if (other.wakeup().must_ring()) {
         ring_.post_to(other.ring_fd(), encode_op(io_op::doorbell, 0, 0),
                       encode_op(io_op::cancel, 0, 0));
       }

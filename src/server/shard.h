@@ -28,6 +28,7 @@
 #include "broker/broker.h"
 #include "core/buf_ring.h"
 #include "core/ring.h"
+#include "core/wakeup.h"
 #include "http/static_files.h"
 #include "json/command.h"
 #include "obs/log_limiter.h"
@@ -58,7 +59,7 @@ class shard final : private ws_sink, private broker_listener {
 
   // Read by other shards (doorbells) and by whichever shard answers /metrics.
   int ring_fd() { return ring_.fd(); }
-  bool asleep() const { return asleep_.load(std::memory_order_seq_cst); }
+  wakeup_flag& wakeup() { return wakeup_; }
   /// Whether this shard's broker could take publishes at its last loop turn (for /readyz,
   /// which needs every shard's: each owns a share of the tags).
   bool broker_ready() const { return broker_ready_.load(std::memory_order_relaxed); }
@@ -228,7 +229,7 @@ class shard final : private ws_sink, private broker_listener {
   command_parser parser_;
   command command_;  // reused for every frame
   shard_metrics metrics_;
-  alignas(64) std::atomic<bool> asleep_{false};
+  wakeup_flag wakeup_;
   std::atomic<bool> broker_ready_{false};
   std::atomic<bool> quiet_{false};
 
