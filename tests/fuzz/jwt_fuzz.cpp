@@ -14,9 +14,9 @@
 
 #include "auth/jwt.h"
 #include "auth/keys.h"
-#include "auth/mint.h"
 #include "fuzz_support.h"
 #include "pubsub/tag.h"
+#include "tools/mint.h"
 
 namespace {
 

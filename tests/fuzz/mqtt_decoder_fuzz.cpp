@@ -9,26 +9,15 @@
 // - payloads map to valid JSON `data` (payload.h), and non-JSON payloads come back intact;
 // - CONNECT negotiation, SUBSCRIBE/UNSUBSCRIBE handling and topic mapping run on the
 //   decoded packets without breaking.
-// Build and run (scripts/fuzz.sh does it once the fuzz CMake convention is on main); the
-// commands are one line each, cut here to fit:
-//
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-//       -I src tests/fuzz/mqtt_decoder_fuzz.cpp src/mqtt/*.cpp src/pubsub/tag.cpp
-//       src/pubsub/hash.cpp src/json/validate.cpp src/json/writer.cpp -lsodium
-//       -o /tmp/mqtt_decoder_fuzz
-//   mkdir -p /tmp/mqtt_corpus
-//   /tmp/mqtt_decoder_fuzz -max_total_time=300 -dict=tests/fuzz/mqtt_decoder.dict
-//       /tmp/mqtt_corpus tests/fuzz/mqtt_decoder_seeds
-//
-// tests/unit/mqtt/fuzz_seeds_test.cpp replays the seeds through these checks in every build.
+// Run it with scripts/fuzz.sh mqtt_decoder [SECONDS]; every test build replays its seeds
+// (ctest -R fuzz.mqtt_decoder), see tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "json/validate.h"
 #include "mqtt/connect.h"
 #include "mqtt/payload.h"
@@ -39,14 +28,6 @@
 namespace {
 
 using namespace wsa::mqtt;
-
-#define MQTT_FUZZ_REQUIRE(condition)                                                        \
-  do {                                                                                      \
-    if (!(condition)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                         \
-    }                                                                                       \
-  } while (0)
 
 // Re-encodes a decoded PUBLISH as a server would send it and decodes that again.
 void check_publish_round_trip(protocol level, const publish_packet& p) {
@@ -64,9 +45,9 @@ void check_publish_round_trip(protocol level, const publish_packet& p) {
     reader r(block);
     properties back;
     property_error err;
-    MQTT_FUZZ_REQUIRE(read_properties(r, property_context::publish, back, err));
-    MQTT_FUZZ_REQUIRE(r.done());
-    MQTT_FUZZ_REQUIRE(back.user_property_count == p.props.user_property_count);
+    WSA_FUZZ_REQUIRE(read_properties(r, property_context::publish, back, err));
+    WSA_FUZZ_REQUIRE(r.done());
+    WSA_FUZZ_REQUIRE(back.user_property_count == p.props.user_property_count);
   }
   const outgoing_message m{p.topic, p.payload, props};
   const delivery d{.qos = p.qos, .packet_id = p.packet_id, .dup = p.dup, .retain = p.retain};
@@ -82,24 +63,24 @@ void check_publish_round_trip(protocol level, const publish_packet& p) {
   std::string_view in(bytes);
   packet again;
   decode_error e;
-  MQTT_FUZZ_REQUIRE(dec.next(in, again, e) == decode_status::packet);
-  MQTT_FUZZ_REQUIRE(dec.next(in, again, e) == decode_status::packet);
-  MQTT_FUZZ_REQUIRE(in.empty());
-  MQTT_FUZZ_REQUIRE(again.type == packet_type::publish);
-  MQTT_FUZZ_REQUIRE(again.publish.topic == p.topic);
-  MQTT_FUZZ_REQUIRE(again.publish.payload == p.payload);
-  MQTT_FUZZ_REQUIRE(again.publish.qos == p.qos && again.publish.packet_id == p.packet_id);
-  MQTT_FUZZ_REQUIRE(again.publish.dup == p.dup && again.publish.retain == p.retain);
+  WSA_FUZZ_REQUIRE(dec.next(in, again, e) == decode_status::packet);
+  WSA_FUZZ_REQUIRE(dec.next(in, again, e) == decode_status::packet);
+  WSA_FUZZ_REQUIRE(in.empty());
+  WSA_FUZZ_REQUIRE(again.type == packet_type::publish);
+  WSA_FUZZ_REQUIRE(again.publish.topic == p.topic);
+  WSA_FUZZ_REQUIRE(again.publish.payload == p.payload);
+  WSA_FUZZ_REQUIRE(again.publish.qos == p.qos && again.publish.packet_id == p.packet_id);
+  WSA_FUZZ_REQUIRE(again.publish.dup == p.dup && again.publish.retain == p.retain);
 }
 
 void check_payload(std::string_view payload) {
   std::string scratch;
   const std::string data(payload_to_data(payload, scratch));
-  MQTT_FUZZ_REQUIRE(wsa::is_valid_json(data));
+  WSA_FUZZ_REQUIRE(wsa::is_valid_json(data));
   std::string back_scratch;
   const std::string_view back = data_to_payload(data, back_scratch);
   if (classify_payload(payload) != payload_kind::json) {
-    MQTT_FUZZ_REQUIRE(back == payload);
+    WSA_FUZZ_REQUIRE(back == payload);
   }
 }
 
@@ -111,7 +92,7 @@ void exercise(protocol level, const packet& p, std::vector<session>& sessions) {
       const connect_outcome o = negotiate(p.connect, limits{}, "auto-1");
       const connack_fields f = connack_for(o, false);
       std::string out(connack_size(p.connect.level, f), '\0');
-      MQTT_FUZZ_REQUIRE(write_connack(out.data(), p.connect.level, f) == out.data() + out.size());
+      WSA_FUZZ_REQUIRE(write_connack(out.data(), p.connect.level, f) == out.data() + out.size());
       if (o.code == reason::success) {
         sessions.emplace_back(o.params, limits{}, 0);
       }
@@ -128,7 +109,7 @@ void exercise(protocol level, const packet& p, std::vector<session>& sessions) {
       if (!sessions.empty()) {
         subscribe_outcome out;
         sessions.back().on_subscribe(p.subscribe, allow, out);
-        MQTT_FUZZ_REQUIRE(out.codes.size() == p.subscribe.entries.size());
+        WSA_FUZZ_REQUIRE(out.codes.size() == p.subscribe.entries.size());
         std::string suback(suback_size(level, out.codes), '\0');
         write_suback(suback.data(), level, p.subscribe.packet_id, out.codes);
       }
@@ -138,7 +119,7 @@ void exercise(protocol level, const packet& p, std::vector<session>& sessions) {
         std::vector<reason> codes;
         std::vector<std::string> dropped;
         sessions.back().on_unsubscribe(p.unsubscribe, codes, dropped);
-        MQTT_FUZZ_REQUIRE(codes.size() == p.unsubscribe.filters.size());
+        WSA_FUZZ_REQUIRE(codes.size() == p.unsubscribe.filters.size());
       }
       break;
     case packet_type::pubrel:
@@ -174,11 +155,11 @@ std::vector<std::string> run(std::string_view stream, uint32_t max_packet, std::
       decode_error e;
       const decode_status s = d.next(input, p, e);
       if (s == decode_status::need_more) {
-        MQTT_FUZZ_REQUIRE(input.empty());
+        WSA_FUZZ_REQUIRE(input.empty());
         break;
       }
       if (s == decode_status::error) {
-        MQTT_FUZZ_REQUIRE(e.what != nullptr && e.what[0] != '\0');
+        WSA_FUZZ_REQUIRE(e.what != nullptr && e.what[0] != '\0');
         out.push_back(std::string("error ") + reason_name(e.code) + " " + e.what);
         return out;
       }
@@ -208,7 +189,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::size_t piece = (control >> 2) % 8;  // 0: whole; else pieces of 1..7 bytes
   const std::vector<std::string> whole = run(stream, max_packet, 0, true);
   if (piece != 0) {
-    MQTT_FUZZ_REQUIRE(run(stream, max_packet, piece, false) == whole);
+    WSA_FUZZ_REQUIRE(run(stream, max_packet, piece, false) == whole);
   }
   return 0;
 }
