@@ -9,9 +9,9 @@ namespace wsa::test {
 
 namespace {
 
-// Calls fn(labels, value) for every sample of metric `name`.
+// Calls fn(name, labels, value) for every sample line ("name{labels} value" or "name value").
 template <class Fn>
-void for_each_sample(std::string_view text, std::string_view name, Fn&& fn) {
+void for_each_line(std::string_view text, Fn&& fn) {
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
@@ -20,16 +20,26 @@ void for_each_sample(std::string_view text, std::string_view name, Fn&& fn) {
     }
     const std::string_view line = text.substr(start, end - start);
     start = end + 1;
-    // "name{labels} value" or "name value"; skips other metrics sharing the prefix.
-    if (!line.starts_with(name) || line.size() <= name.size() ||
-        (line[name.size()] != '{' && line[name.size()] != ' ')) {
+    const std::size_t space = line.rfind(' ');
+    if (line.empty() || line[0] == '#' || space == std::string_view::npos) {
       continue;
     }
-    const std::size_t space = line.rfind(' ');
-    uint64_t value = 0;
-    std::from_chars(line.data() + space + 1, line.data() + line.size(), value);
-    fn(line.substr(name.size(), space - name.size()), value);
+    const std::size_t name_end = std::min(line.find('{'), space);
+    fn(line.substr(0, name_end), line.substr(name_end, space - name_end),
+       line.substr(space + 1));
   }
+}
+
+// Calls fn(labels, value) for every sample of metric `name`.
+template <class Fn>
+void for_each_sample(std::string_view text, std::string_view name, Fn&& fn) {
+  for_each_line(text, [&](std::string_view n, std::string_view labels, std::string_view v) {
+    uint64_t value = 0;
+    if (n == name) {
+      std::from_chars(v.data(), v.data() + v.size(), value);
+      fn(labels, value);
+    }
+  });
 }
 
 }  // namespace
@@ -53,6 +63,14 @@ uint64_t metric_of_shard(std::string_view text, std::string_view name, unsigned 
 
 uint64_t metric_sum(uint16_t port, std::string_view name) {
   return metric_sum_in(http_get(port, "/metrics").body, name);
+}
+
+std::map<std::string, double> metric_sums_in(std::string_view text) {
+  std::map<std::string, double> sums;
+  for_each_line(text, [&](std::string_view name, std::string_view, std::string_view value) {
+    sums[std::string(name)] += std::stod(std::string(value));
+  });
+  return sums;
 }
 
 }  // namespace wsa::test

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
 namespace wsa::test {
@@ -15,5 +17,8 @@ uint64_t metric_sum_in(std::string_view text, std::string_view name);
 
 /// The value of `name` for one shard (the series labelled shard="N"); 0 when absent.
 uint64_t metric_of_shard(std::string_view text, std::string_view name, unsigned shard);
+
+/// Every metric of the text, summed over its series (latency sums are fractional).
+std::map<std::string, double> metric_sums_in(std::string_view text);
 
 }  // namespace wsa::test
