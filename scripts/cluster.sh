@@ -161,11 +161,19 @@ start_redis_single() {
   broker_url="redis://127.0.0.1:$redis_port/0"
   redis_desc="$broker_url (single)"
 }
-# A later release adds these: three redis-server processes plus three redis-sentinel
-# (broker redis-sentinel://127.0.0.1:P1,P2,P3/mymaster), and a 3-master Redis Cluster made
-# with `redis-cli --cluster create` (broker redis-cluster://127.0.0.1:P1,P2,P3).
-start_redis_sentinel() { fail "--redis sentinel is not available yet (needs broker support)"; }
-start_redis_cluster() { fail "--redis cluster is not available yet (needs broker support)"; }
+# A later release adds these: a master, its replica and three sentinels (redis-server
+# --sentinel; broker redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/wsamaster), and a
+# 3-master Redis Cluster made with `redis-cli --cluster create` (broker
+# redis-cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3). The Redis clients exist; the broker
+# does not use them yet (docs/redis-cluster.md).
+start_redis_sentinel() {
+  fail "--redis sentinel is not available yet: the broker does not follow Sentinel yet" \
+    "(docs/redis-cluster.md)"
+}
+start_redis_cluster() {
+  fail "--redis cluster is not available yet: the broker does not use Redis Cluster yet" \
+    "(docs/redis-cluster.md)"
+}
 
 case $redis_kind in
   single|sentinel|cluster) "start_redis_$redis_kind" ;;
