@@ -327,7 +327,8 @@ bool subscription_index::has_subscribers(std::string_view tag) const {
 }
 
 std::size_t subscription_index::memory_bytes() const {
-  constexpr std::size_t sso_capacity = std::string().capacity();
+  // Not constexpr: clang 14 cannot evaluate libstdc++ 12's string constructor at compile time.
+  static const std::size_t sso_capacity = std::string().capacity();
   const auto string_heap = [](const std::string& s) {
     return s.capacity() > sso_capacity ? s.capacity() + 1 : 0;
   };
