@@ -72,6 +72,12 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
         length = (length << 8) | header_[2 + i];
       }
     }
+    if (length >> 63 != 0) {
+      // Not a length (RFC 6455 section 5.2: the top bit is 0): wslay answers it with 1002,
+      // before any limit, wherever the input was cut.
+      header_have_ = 0;
+      return size;
+    }
     // A header may have begun in an earlier input: then nothing of this one is usable.
     const std::size_t header_start = at >= header_have_ ? at - header_have_ : 0;
     header_have_ = 0;
@@ -135,14 +141,16 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
       }
     }
   } while (fed < usable && !stopped_ && wslay_event_get_read_enabled(ctx_));
+  if (wslay_event_get_close_sent(ctx_)) {
+    // wslay refused (or closed on) a frame before the one scan() refused: its close stands,
+    // however the bytes were split.
+    return result::closing;
+  }
   if (bad_close_) {
     return result::protocol_error;
   }
   if (usable < size) {
     return result::too_big;
-  }
-  if (wslay_event_get_close_sent(ctx_)) {
-    return result::closing;
   }
   return stopped_ ? result::stopped : result::ok;
 }
