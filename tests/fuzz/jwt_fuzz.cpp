@@ -98,10 +98,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (shape == 2) {
     const std::size_t signed_part = token.rfind('.');
     if (tamper_at % 4 == 0) {
-      // Another signature: the other algorithm's, over the same text.
+      // Another signature: the other algorithm's, over the same text. The header's own
+      // `alg` decides which one is right, so one of the two may verify, never both.
+      const bool first_ok = verify(*f.verifier, token, claims).ok();
       const std::string other = hs256 ? wsa::sign_eddsa(header, payload, f.key)
                                       : wsa::sign_hs256(header, payload, hmac_secret);
       token = token.substr(0, signed_part) + other.substr(other.rfind('.'));
+      WSA_FUZZ_REQUIRE(!(first_ok && verify(*f.verifier, token, claims).ok()));
+      return 0;
     } else {
       const std::size_t at = (tamper_at >> 2) % signed_part;
       if (token[at] == static_cast<char>(tamper_with)) {
