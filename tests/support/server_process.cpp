@@ -106,7 +106,7 @@ server_process::~server_process() {
   }
   // A sanitizer report of the server fails the test even when every assertion held.
   for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                             "wsagent: fatal:"}) {
+                             "WARNING: ThreadSanitizer", "wsagent: fatal:"}) {
     if (output_.find(marker) != std::string::npos) {
       ADD_FAILURE() << "wsagent reported \"" << marker << "\":\n" << output_;
       break;
