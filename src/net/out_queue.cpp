@@ -46,6 +46,7 @@ void out_queue::consume(std::size_t sent) {
     f->unref();
     head_ = (head_ + 1) & (capacity_ - 1);
     --count_;
+    ++retired_;
   }
   in_flight_ = 0;
   if (count_ == 0 && capacity_ > 64) {
@@ -55,6 +56,22 @@ void out_queue::consume(std::size_t sent) {
     capacity_ = 0;
     head_ = 0;
   }
+}
+
+bool out_queue::replace_unsent(uint64_t position, frame* f) {
+  if (position < retired_ || position - retired_ >= count_) {
+    return false;  // sent already (or dropped)
+  }
+  const auto index = static_cast<uint32_t>(position - retired_);
+  if (index < in_flight_ || (index == 0 && head_offset_ != 0)) {
+    return false;  // the kernel has (some of) it
+  }
+  frame*& slot = frames_[(head_ + index) & (capacity_ - 1)];
+  bytes_ = bytes_ - slot->size() + f->size();
+  f->ref();
+  slot->unref();
+  slot = f;
+  return true;
 }
 
 std::size_t out_queue::drop_unsent() {
@@ -79,6 +96,7 @@ void out_queue::clear() {
   for (uint32_t i = 0; i < count_; ++i) {
     frames_[(head_ + i) & (capacity_ - 1)]->unref();
   }
+  retired_ += count_;  // positions handed out are never valid again
   std::free(frames_);
   frames_ = nullptr;
   capacity_ = 0;

@@ -2,6 +2,10 @@
 // shard sends them with one gathered sendmsg in flight at a time (guideline 6): gather()
 // fills an iovec array from the head, consume() retires what the kernel took, handling
 // short sends. An idle connection's queue owns no memory. Shard thread only.
+//
+// Every frame pushed gets a position (0, 1, 2... over the queue's life): a frame not yet
+// handed to the kernel can be replaced through it (the latest pong replaces an unsent one,
+// RFC 6455 5.5.3), without a search.
 #pragma once
 
 #include <sys/uio.h>
@@ -23,11 +27,13 @@ class out_queue {
   bool empty() const { return count_ == 0; }
   /// Bytes queued and not yet acknowledged by a send completion.
   std::size_t bytes() const { return bytes_; }
+  /// The position the next frame pushed will get.
+  uint64_t next_position() const { return retired_ + count_; }
   /// Frames handed to the kernel by the last gather() and not yet consumed.
   bool in_flight() const { return in_flight_ != 0; }
 
-  /// Appends a frame and takes one reference to it.
-  void push(frame* f) {
+  /// Appends a frame and takes one reference to it. Returns its position.
+  uint64_t push(frame* f) {
     if (count_ == capacity_) {
       grow();
     }
@@ -35,13 +41,19 @@ class out_queue {
     frames_[(head_ + count_) & (capacity_ - 1)] = f;
     ++count_;
     bytes_ += f->size();
+    return retired_ + count_ - 1;
   }
 
-  /// Appends a frame whose reference the caller hands over.
-  void push_adopt(frame* f) {
-    push(f);
+  /// Appends a frame whose reference the caller hands over. Returns its position.
+  uint64_t push_adopt(frame* f) {
+    const uint64_t position = push(f);
     f->unref();
+    return position;
   }
+
+  /// Puts `f` (taking a reference) in place of the frame at `position` if that frame is
+  /// still queued and no byte of it has been handed to the kernel; false otherwise.
+  bool replace_unsent(uint64_t position, frame* f);
 
   /// Fills at most `max` iovecs from the head; returns how many and marks them in flight.
   unsigned gather(iovec* iov, unsigned max);
@@ -50,7 +62,8 @@ class out_queue {
   void consume(std::size_t sent);
 
   /// Drops every frame not in flight (the slow-consumer close: only the close frame
-  /// follows). Returns the bytes dropped.
+  /// follows). Returns the bytes dropped. Positions of dropped frames may be handed out
+  /// again: callers forget the ones they kept.
   std::size_t drop_unsent();
 
   /// Drops everything (the connection is gone).
@@ -66,6 +79,7 @@ class out_queue {
   uint32_t head_offset_ = 0;  // bytes of the head frame already sent
   uint32_t in_flight_ = 0;    // frames from the head included in the send in flight
   std::size_t bytes_ = 0;
+  uint64_t retired_ = 0;      // frames that left the head: the head's position
 };
 
 }  // namespace wsa

@@ -100,6 +100,19 @@ constexpr family families[] = {
     {"wsagent_gap_notices_total", "counter",
      "gap notices sent: subscriptions whose live stream lost messages (Redis outages).",
      &shard_metrics::gap_notices},
+    {"wsagent_input_pauses_total", "counter",
+     "Times a connection stopped being read because its answers were not read (backpressure).",
+     &shard_metrics::input_pauses},
+    {"wsagent_connections_paused", "gauge", "Connections not read now (backpressure).",
+     &shard_metrics::connections_paused},
+    {"wsagent_pongs_replaced_total", "counter",
+     "Unsent pongs replaced by the answer to a later ping (one pending pong per connection).",
+     &shard_metrics::pongs_replaced},
+    {"wsagent_frames", "gauge",
+     "Outbound frames held in memory (queued to clients, held for subscribers, history).",
+     &shard_metrics::frames},
+    {"wsagent_frame_bytes", "gauge", "Bytes of the frames held in memory.",
+     &shard_metrics::frame_bytes},
 };
 
 }  // namespace

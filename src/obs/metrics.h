@@ -63,6 +63,12 @@ struct alignas(64) shard_metrics {
   counter redis_pattern_subscriptions;  ///< gauge: distinct PSUBSCRIBEs held
   counter redis_patterns_coalesced;     ///< gauge: patterns served by the catch-all glob
   counter gap_notices;             ///< `gap` notices sent (live streams that lost messages)
+  // Backpressure and limits (issue 8; docs/limits.md).
+  counter input_pauses;            ///< times a connection stopped being read (backpressure)
+  counter connections_paused;      ///< gauge: connections not read now
+  counter pongs_replaced;          ///< unsent pongs replaced by the latest ping's answer
+  counter frames;                  ///< gauge: frames held in memory (queued or retained)
+  counter frame_bytes;             ///< gauge: their bytes
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

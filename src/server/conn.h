@@ -25,6 +25,8 @@ enum class conn_state : uint8_t {
   dead,       ///< socket shut down; freed once its operations have completed
 };
 
+inline constexpr uint64_t no_pong = UINT64_MAX;
+
 struct conn {
   int fd = -1;
   uint32_t slot = 0;
@@ -40,14 +42,19 @@ struct conn {
   bool http_waiting = false;    ///< HTTP: a publish awaits the broker; later requests wait
   bool draining = false;        ///< the node drains: no new request; closed once answered
   uint32_t publishes_in_flight = 0;  ///< sent to the tag's owner, not answered yet
+  bool input_paused = false;    ///< not read: its answers wait to be sent (shard_flow.cpp)
   uint16_t close_code = 0;      ///< what we sent, for logs and metrics
   uint16_t handshake_status = 0;  ///< HTTP status answered (for the log)
   int64_t deadline_ms = 0;      ///< handshake, close or auth deadline (when timed)
   int64_t last_rx_ms = 0;       ///< last bytes received (idle pings)
   uint64_t id = 0;              ///< node-unique, for hello's "conn"
   uint64_t stamp = 0;           ///< fan-out de-duplication: the last message queued
+  uint64_t pong_at = no_pong;   ///< queue position of a pong not yet sent (one at most)
   int64_t token_exp = 0;        ///< unix seconds; 0: no expiry
   std::string* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
+  /// Bytes that arrived after input was paused (received before the pause took effect),
+  /// handled in order when it resumes.
+  std::unique_ptr<std::string> stash;
   ws_session* ws = nullptr;            ///< attached only mid-message
   /// What the token grants. Null: auth off (everything allowed), or, with auth on, not
   /// authenticated yet (only an `auth` frame is accepted).

@@ -48,6 +48,9 @@ shard::~shard() {
       body->unref();
     }
   }
+  if (ping_frame_ != nullptr) {
+    ping_frame_->unref();
+  }
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
   }
@@ -75,6 +78,7 @@ bool shard::init(std::string& error) {
     broker_ = std::make_unique<embedded_broker>(listener, std::move(options), metrics_);
   }
   init_auth();
+  ping_frame_ = frame::make(ws_opcode::ping, {});
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
   iov_arena_.resize(64 * 1024);
   msg_arena_.resize(4096);
@@ -124,7 +128,7 @@ void shard::turn() {
   // 2. Completions.
   ring_.drain([this](const completion& c) { on_completion(c); });
   for (conn* c : rearm_recv_) {
-    if (c->state != conn_state::dead && !c->recv_armed) {
+    if (c->state != conn_state::dead && !c->recv_armed && !c->input_paused) {
       arm_recv(*c);
     }
   }
@@ -146,6 +150,9 @@ void shard::turn() {
   on_timers(now);
   broker_->poll();
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
+
+  metrics_.frames.set(static_cast<uint64_t>(frames_alive.frames));
+  metrics_.frame_bytes.set(static_cast<uint64_t>(frames_alive.bytes));
 
   // 5-7.
   flush_dirty();
@@ -285,6 +292,7 @@ void shard::on_recv(conn& c, const completion& done) {
   const bool more = done.more();
   if (!more) {
     c.recv_armed = false;
+    c.cancel_sent = false;  // nothing left to cancel
   }
   if (done.result > 0) {
     const uint16_t id = done.buffer_id();
@@ -293,29 +301,22 @@ void shard::on_recv(conn& c, const completion& done) {
     metrics_.bytes_in.add(size);
     c.last_rx_ms = monotonic_ms();
     c.ping_sent = false;
-    switch (c.state) {
-      case conn_state::http:
-        on_http_bytes(c, data, size);
-        break;
-      case conn_state::websocket:
-        if (!c.draining) {
-          on_ws_bytes(c, data, size);
-        }
-        break;
-      case conn_state::flushing:
-      case conn_state::lingering:
-      case conn_state::dead:
-        break;  // closing: input is discarded
+    if (c.input_paused) {
+      stash_input(c, data, size);  // received before the pause took effect
+    } else {
+      dispatch_input(c, data, size);
+      pause_if_blocked(c);
     }
     buffers_.recycle(id);  // both parsers copied what they keep
-    if (!more && c.state != conn_state::dead) {
+    if (!c.recv_armed && !c.input_paused && c.state != conn_state::dead) {
       rearm_recv_.push_back(&c);
     }
     return;
   }
-  if (done.result == -ENOBUFS) {
-    // Every receive buffer is in use this turn: try again once they are recycled.
-    if (c.state != conn_state::dead) {
+  if (done.result == -ENOBUFS || (done.result == -ECANCELED && c.state != conn_state::dead)) {
+    // Every receive buffer is in use this turn: try again once they are recycled. Or the
+    // receive of a paused connection ended: it is armed again when the pause ends.
+    if (!c.recv_armed && !c.input_paused && c.state != conn_state::dead) {
       rearm_recv_.push_back(&c);
     }
     return;
@@ -323,6 +324,23 @@ void shard::on_recv(conn& c, const completion& done) {
   // End of stream, reset, or cancelled.
   if (c.state != conn_state::dead) {
     abort_conn(c);
+  }
+}
+
+void shard::dispatch_input(conn& c, const char* data, std::size_t size) {
+  switch (c.state) {
+    case conn_state::http:
+      on_http_bytes(c, data, size);
+      break;
+    case conn_state::websocket:
+      if (!c.draining) {
+        on_ws_bytes(c, data, size);
+      }
+      break;
+    case conn_state::flushing:
+    case conn_state::lingering:
+    case conn_state::dead:
+      break;  // closing: input is discarded
   }
 }
 
@@ -384,6 +402,14 @@ void shard::on_send(conn& c, int result) {
   metrics_.bytes_out.add(static_cast<uint64_t>(result));
   c.out.consume(static_cast<std::size_t>(result));
   mark_dirty(c);  // more to send, or a close to finish: flush_dirty decides
+  if (c.input_paused) {
+    // The peer takes what we send: it is alive even though we do not read it (idle checks
+    // measure silence from here while paused).
+    if (result > 0) {
+      c.last_rx_ms = monotonic_ms();
+    }
+    resume_if_unblocked(c);
+  }
 }
 
 void shard::flush_dirty() {
@@ -457,6 +483,7 @@ void shard::close_ws(conn& c, uint16_t code, std::string_view reason, bool drop_
   if (drop_unsent) {
     c.out.drop_unsent();
   }
+  c.pong_at = no_pong;
   if (queue_frame) {
     c.out.push_adopt(frame::make_close(code, reason));
   }
@@ -465,6 +492,7 @@ void shard::close_ws(conn& c, uint16_t code, std::string_view reason, bool drop_
   release_ws_session(c);
   drop_pending(c);
   c.state = conn_state::flushing;
+  stop_pause(c);
   set_deadline(c, monotonic_ms() + close_timeout_ms);
   mark_dirty(c);
 }
@@ -479,6 +507,7 @@ void shard::close_after_flush(conn& c) {
   delete c.http_buffer;
   c.http_buffer = nullptr;
   c.state = conn_state::flushing;
+  stop_pause(c);
   set_deadline(c, monotonic_ms() + close_timeout_ms);
   mark_dirty(c);
 }
@@ -493,6 +522,7 @@ void shard::abort_conn(conn& c) {
   c.state = conn_state::dead;
   clear_deadline(c);
   release_ws_session(c);
+  stop_pause(c);
   drop_pending(c);
   delete c.http_buffer;
   c.http_buffer = nullptr;
@@ -585,9 +615,7 @@ void shard::on_timers(int64_t now) {
       abort_conn(c);  // no answer to our ping: the peer is gone
     } else if (silent >= idle / 2 && !c.ping_sent) {
       c.ping_sent = true;
-      frame* ping = frame::make(ws_opcode::ping, {});
-      enqueue(c, ping);  // takes its own reference
-      ping->unref();
+      enqueue(c, ping_frame_);
     }
   });
 }

@@ -12,9 +12,10 @@
 //   6. publish mailboxes, ring the doorbell of peers that sleep
 //   7. free connections whose last operation has completed
 //
-// The implementation is split by concern: shard.cpp (loop, I/O, lifecycle), shard_http.cpp
-// (requests, upgrade, admin endpoints), shard_ws.cpp (frames, protocol commands),
-// shard_pubsub.cpp (ordering, fan-out, recovery, cross-shard records).
+// The implementation is split by concern: shard.cpp (loop, I/O, lifecycle), shard_flow.cpp
+// (backpressure: when a connection stops being read), shard_http.cpp (requests, upgrade,
+// admin endpoints), shard_ws.cpp (frames, protocol commands), shard_pubsub.cpp (ordering,
+// fan-out, recovery, cross-shard records).
 #pragma once
 
 #include <atomic>
@@ -92,6 +93,8 @@ class shard final : private ws_sink, private broker_listener {
   void resume_accept();
   void arm_recv(conn& c);
   void on_recv(conn& c, const completion& done);
+  /// Received bytes to the connection's parser (HTTP or WebSocket).
+  void dispatch_input(conn& c, const char* data, std::size_t size);
   void start_send(conn& c);
   void on_send(conn& c, int result);
   void set_deadline(conn& c, int64_t at);
@@ -109,6 +112,20 @@ class shard final : private ws_sink, private broker_listener {
   /// Ends a connection now; it is freed once its operations have completed.
   void abort_conn(conn& c);
   void release_ws_session(conn& c);
+
+  // ---- backpressure (shard_flow.cpp) ----
+  /// Whether `c` may not be read now: its HTTP answer is unsent (or a publish awaits the
+  /// broker), or its queue holds `out_limit` bytes or more.
+  bool input_blocked(const conn& c, std::size_t out_limit) const;
+  /// Stops reading `c` if it is blocked (queue at half its limit); checked after its input.
+  void pause_if_blocked(conn& c);
+  /// Reads `c` again once nothing blocks it (queue below a quarter of its limit): first what
+  /// arrived before the pause took effect, then the socket.
+  void resume_if_unblocked(conn& c);
+  /// The connection is closing: what it sends is read (to see its FIN) and discarded.
+  void stop_pause(conn& c);
+  /// Keeps bytes that arrived for a paused connection.
+  void stash_input(conn& c, const char* data, std::size_t size);
 
   // ---- HTTP (shard_http.cpp) ----
   void on_http_bytes(conn& c, const char* data, std::size_t size);
@@ -129,6 +146,8 @@ class shard final : private ws_sink, private broker_listener {
   bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
                      std::size_t capacity) override;
   void on_ws_output(void* owner, const char* data, std::size_t size) override;
+  /// Queues the pong for the latest ping: it replaces a pong still unsent (RFC 6455 5.5.3).
+  void queue_pong(conn& c, frame* pong);
   void send_json(conn& c, std::string_view json);
   void send_ok(conn& c, std::string_view id);
   void send_err(conn& c, std::string_view id, const char* code, std::string_view reason);
@@ -278,6 +297,7 @@ class shard final : private ws_sink, private broker_listener {
   std::string stats_json_;      // the --stats-tag report being published
   std::vector<frame*> static_bodies_;  // --static file bodies sent so far, by file index
   int64_t next_stats_ms_ = 0;
+  frame* ping_frame_ = nullptr;  // the idle ping, shared by every connection
 
   // Authentication (null verifier: --no-auth).
   std::unique_ptr<token_verifier> verifier_;
@@ -286,7 +306,6 @@ class shard final : private ws_sink, private broker_listener {
   std::string api_frame_;           // POST /api/publish body as a pub frame (padded)
   int auth_log_budget_ = 0;         // refusals still logged this second...
   int64_t auth_log_second_ = 0;     // ...which is this unix second
-  bool feeding_http_ = false;       // inside on_http_bytes: no re-entry
 };
 
 }  // namespace wsa

@@ -252,9 +252,7 @@ void shard::finish_http_publish(conn& c, bool ok, uint64_t seq, std::string_view
     return;
   }
   set_deadline(c, monotonic_ms() + node_.cfg().handshake_timeout_ms);
-  if (c.http_buffer != nullptr && !feeding_http_) {
-    on_http_bytes(c, nullptr, 0);  // requests pipelined behind the publish
-  }
+  // Requests pipelined behind the publish are read once this answer is sent (shard_flow).
 }
 
 }  // namespace wsa

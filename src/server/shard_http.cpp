@@ -1,6 +1,9 @@
 // HTTP on a shard: request heads parsed in place, the WebSocket upgrade, and the small
 // admin surface on the same port (docs/protocol.md "HTTP on the same port"). Slow or garbage
 // clients are bounded by the head size limit (431) and the handshake deadline (408).
+// Requests are answered one at a time: a pipelined request is parsed only once the answer
+// before it has been sent (shard_flow.cpp stops reading the connection meanwhile), so a
+// client that pipelines and never reads holds at most one response.
 #include <cstring>
 
 #include "http/request.h"
@@ -25,21 +28,19 @@ std::string hex_id(uint64_t id) {
 }  // namespace
 
 void shard::on_http_bytes(conn& c, const char* data, std::size_t size) {
-  if (c.http_waiting) {
-    // A publish awaits the broker: later requests wait their turn, unparsed.
-    if (c.http_buffer == nullptr) {
-      c.http_buffer = new std::string();
+  if (c.http_waiting || !c.out.empty()) {
+    // The answer before is not sent yet (or a publish awaits the broker): later requests
+    // wait their turn, unparsed. The connection is not read meanwhile, so these are only
+    // the bytes that had arrived already.
+    if (size > 0) {
+      if (c.http_buffer == nullptr) {
+        c.http_buffer = new std::string();
+      }
+      c.http_buffer->append(data, size);
     }
-    if (c.http_buffer->size() + size > node_.cfg().max_header_bytes + node_.cfg().max_message_bytes) {
-      respond_error(c, 413, "too many bytes pipelined behind a publish");
-      return;
-    }
-    c.http_buffer->append(data, size);
     return;
   }
-  feeding_http_ = true;
   on_http_input(c, data, size);
-  feeding_http_ = false;
 }
 
 void shard::on_http_input(conn& c, const char* data, std::size_t size) {
@@ -81,8 +82,8 @@ void shard::on_http_input(conn& c, const char* data, std::size_t size) {
       return;  // upgraded, or closing: the HTTP buffer is gone
     }
     input = rest;
-    if (c.http_waiting) {
-      break;  // keep the rest until the publish is answered
+    if (c.http_waiting || !c.out.empty()) {
+      break;  // keep the rest until this request's answer is sent
     }
   }
   // Keep what is left (a partial head or body) until more bytes arrive.

@@ -76,8 +76,24 @@ void shard::on_ws_output(void* owner, const char* data, std::size_t size) {
   }
   frame* f = frame::allocate(size);
   std::memcpy(f->data(), data, size);
-  c.out.push_adopt(f);  // control replies are tiny and never refused
-  mark_dirty(c);
+  if (static_cast<ws_opcode>(data[0] & 0x0f) == ws_opcode::pong) {
+    queue_pong(c, f);
+  } else {
+    c.out.push(f);  // the close reply: the last frame, at most 127 bytes
+    mark_dirty(c);
+  }
+  f->unref();
+}
+
+void shard::queue_pong(conn& c, frame* pong) {
+  if (c.pong_at != no_pong && c.out.replace_unsent(c.pong_at, pong)) {
+    metrics_.pongs_replaced.add();
+    return;
+  }
+  const uint64_t at = c.out.next_position();
+  if (enqueue(c, pong)) {
+    c.pong_at = at;
+  }
 }
 
 bool shard::on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,

@@ -44,11 +44,21 @@ inline std::size_t write_frame_header(char* out, ws_opcode opcode, std::size_t p
   return 10;
 }
 
+/// Frames alive on this thread and their bytes: a shard reports them as gauges, and the
+/// abuse tests read them to see that nothing is leaked or held past its limits.
+struct frame_census {
+  int64_t frames = 0;
+  int64_t bytes = 0;
+};
+inline thread_local frame_census frames_alive;
+
 class frame {
  public:
   /// A frame with room for `size` bytes, refcount 1. Aborts when out of memory.
   static frame* allocate(std::size_t size) {
     void* memory = ::operator new(sizeof(frame) + size);
+    ++frames_alive.frames;
+    frames_alive.bytes += static_cast<int64_t>(size);
     return new (memory) frame(static_cast<uint32_t>(size));
   }
 
@@ -89,6 +99,8 @@ class frame {
   void unref() {
     WSA_ASSERT(refs_ > 0);
     if (--refs_ == 0) {
+      --frames_alive.frames;
+      frames_alive.bytes -= size_;
       this->~frame();
       ::operator delete(this);
     }

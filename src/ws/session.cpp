@@ -140,6 +140,7 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
         return result::protocol_error;
       }
     }
+    flush_output();
   } while (fed < usable && !stopped_ && wslay_event_get_read_enabled(ctx_));
   if (wslay_event_get_close_sent(ctx_)) {
     // wslay refused (or closed on) a frame before the one scan() refused: its close stands,
@@ -156,7 +157,7 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
 }
 
 bool ws_session::idle() const {
-  return header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
+  return output_.empty() && header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
          wslay_event_get_read_enabled(ctx_) &&
          !wslay_event_want_write(ctx_) && !wslay_event_get_close_sent(ctx_) &&
          !wslay_event_get_close_received(ctx_);
@@ -181,8 +182,24 @@ ssize_t ws_session::recv_cb(wslay_event_context* ctx, uint8_t* buf, std::size_t 
 ssize_t ws_session::send_cb(wslay_event_context*, const uint8_t* data, std::size_t len, int,
                             void* user) {
   auto* self = static_cast<ws_session*>(user);
-  self->sink_->on_ws_output(self->owner_, reinterpret_cast<const char*>(data), len);
+  self->output_.append(reinterpret_cast<const char*>(data), len);
   return static_cast<ssize_t>(len);
+}
+
+void ws_session::flush_output() {
+  // wslay sends only control frames for us (pongs, close replies): unmasked, with a payload
+  // of at most 125 bytes, so a 2-byte header says where each ends.
+  std::size_t at = 0;
+  while (output_.size() - at >= 2) {
+    const std::size_t size = 2 + (static_cast<unsigned char>(output_[at + 1]) & 0x7f);
+    WSA_ASSERT(size <= 127);
+    if (output_.size() - at < size) {
+      break;
+    }
+    sink_->on_ws_output(owner_, output_.data() + at, size);
+    at += size;
+  }
+  output_.erase(0, at);
 }
 
 int ws_session::genmask_cb(wslay_event_context*, uint8_t* buf, std::size_t len, void*) {

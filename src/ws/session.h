@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "ws/frame.h"
 
@@ -30,7 +31,8 @@ class ws_sink {
   /// reading this connection's input (the shard is closing it).
   virtual bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
                              std::size_t capacity) = 0;
-  /// Bytes wslay wants on the wire (pong, the close reply): whole frames, in order.
+  /// A control frame wslay wants on the wire (a pong, the close reply): one whole frame, in
+  /// order.
   virtual void on_ws_output(void* owner, const char* data, std::size_t size) = 0;
 
  protected:
@@ -83,6 +85,8 @@ class ws_session {
   /// limit, or `size` if there is none.
   std::size_t scan(const unsigned char* data, std::size_t size);
   void note_ping_end(std::size_t at);
+  /// Hands what wslay wrote to the sink, one whole frame at a time.
+  void flush_output();
 
   wslay_event_context* ctx_ = nullptr;
   ws_sink* sink_;
@@ -113,6 +117,9 @@ class ws_session {
   bool bad_close_ = false;  // a close frame with a one-byte payload
   bool stopped_ = false;
   ws_opcode message_opcode_ = ws_opcode::text;
+
+  // Control frames wslay is writing: it writes a header and its payload in separate calls.
+  std::string output_;
 
   // The message being assembled (data frames only; wslay buffers control frames itself).
   char* message_ = nullptr;

@@ -88,6 +88,43 @@ TEST(out_queue, grows_past_its_first_capacity_and_shrinks_when_empty) {
   EXPECT_EQ(sent, expected);
 }
 
+TEST(out_queue, replaces_an_unsent_frame_by_its_position) {
+  out_queue q;
+  q.push_adopt(frame::make_raw("aa"));
+  const uint64_t pong = q.push_adopt(frame::make_raw("p1"));
+  q.push_adopt(frame::make_raw("cc"));
+  frame* latest = frame::make_raw("pong2");
+  EXPECT_TRUE(q.replace_unsent(pong, latest));
+  latest->unref();
+  EXPECT_EQ(q.bytes(), 9u);
+  EXPECT_EQ(gathered(q, 8), "aapong2cc");
+  q.consume(9);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(out_queue, never_replaces_what_the_kernel_has) {
+  out_queue q;
+  const uint64_t first = q.push_adopt(frame::make_raw("aaaa"));
+  const uint64_t second = q.push_adopt(frame::make_raw("bbbb"));
+  frame* other = frame::make_raw("xx");
+  EXPECT_EQ(gathered(q, 1), "aaaa");
+  EXPECT_FALSE(q.replace_unsent(first, other));  // in flight
+  q.consume(2);                                   // half of it sent
+  EXPECT_FALSE(q.replace_unsent(first, other));  // partly sent, no send in flight
+  EXPECT_TRUE(q.replace_unsent(second, other));
+  q.consume(2);
+  EXPECT_FALSE(q.replace_unsent(first, other));  // gone
+  EXPECT_EQ(gathered(q, 8), "xx");
+  q.consume(2);
+  EXPECT_FALSE(q.replace_unsent(second, other));
+  const uint64_t third = q.push_adopt(frame::make_raw("c"));
+  EXPECT_EQ(third, second + 1);
+  q.clear();
+  EXPECT_FALSE(q.replace_unsent(third, other));  // cleared positions are never reused
+  EXPECT_EQ(q.push_adopt(frame::make_raw("d")), third + 1);
+  other->unref();
+}
+
 TEST(frame_header, sizes_and_lengths_follow_rfc6455) {
   char out[10];
   EXPECT_EQ(write_frame_header(out, ws_opcode::text, 125), 2u);

@@ -1,0 +1,90 @@
+// Backpressure on a shard's connections (issue 8, "Output is bounded, all of it"). Whatever
+// a connection's input makes the server write counts against --max-outbound-bytes: command
+// replies, pongs, HTTP responses. Rather than queueing without end for a client that writes
+// and does not read, the shard stops reading it:
+//
+// - an HTTP connection is read one request at a time: the next pipelined request waits
+//   (unparsed, and then in the kernel) until the previous answer has been sent;
+// - a WebSocket stops being read once its queue holds half its limit, and is read again
+//   when the queue is down to a quarter (subscribers' messages can still fill it to the
+//   limit, which closes it with 4008 as before).
+//
+// Stopping means cancelling the connection's multishot receive. Completions already posted
+// before the cancel takes effect are kept in conn::stash and handled first on resume. The
+// client's further bytes wait in the kernel's socket buffers, whose window pushes back on the
+// client: its memory, not ours.
+#include "core/op.h"
+#include "server/node.h"
+#include "server/shard.h"
+
+namespace wsa {
+
+bool shard::input_blocked(const conn& c, std::size_t out_limit) const {
+  switch (c.state) {
+    case conn_state::http:
+      return !c.out.empty() || c.http_waiting;
+    case conn_state::websocket:
+      return c.out.bytes() >= out_limit;
+    case conn_state::flushing:
+    case conn_state::lingering:
+    case conn_state::dead:
+      return false;
+  }
+  return false;
+}
+
+void shard::pause_if_blocked(conn& c) {
+  if (c.input_paused || !input_blocked(c, node_.cfg().max_outbound_bytes / 2)) {
+    return;
+  }
+  c.input_paused = true;
+  metrics_.input_pauses.add();
+  metrics_.connections_paused.add();
+  if (c.recv_armed && !c.cancel_sent) {
+    ring_.cancel(encode_op(io_op::recv, c.slot, c.generation),
+                 encode_op(io_op::cancel, c.slot, c.generation));
+    c.cancel_sent = true;
+  }
+}
+
+void shard::resume_if_unblocked(conn& c) {
+  if (!c.input_paused || c.state == conn_state::dead ||
+      input_blocked(c, node_.cfg().max_outbound_bytes / 4)) {
+    return;
+  }
+  c.input_paused = false;
+  metrics_.connections_paused.sub();
+  // In arrival order: HTTP requests already received, then what came after the pause.
+  if (c.state == conn_state::http && c.http_buffer != nullptr) {
+    on_http_bytes(c, nullptr, 0);
+  }
+  if (c.stash != nullptr && !c.input_paused) {
+    const std::unique_ptr<std::string> stash = std::move(c.stash);
+    dispatch_input(c, stash->data(), stash->size());
+  }
+  pause_if_blocked(c);
+  if (!c.input_paused && !c.recv_armed && c.state != conn_state::dead) {
+    rearm_recv_.push_back(&c);
+  }
+}
+
+void shard::stop_pause(conn& c) {
+  c.stash.reset();
+  if (!c.input_paused) {
+    return;
+  }
+  c.input_paused = false;
+  metrics_.connections_paused.sub();
+  if (!c.recv_armed && c.state != conn_state::dead) {
+    rearm_recv_.push_back(&c);
+  }
+}
+
+void shard::stash_input(conn& c, const char* data, std::size_t size) {
+  if (c.stash == nullptr) {
+    c.stash = std::make_unique<std::string>();
+  }
+  c.stash->append(data, size);
+}
+
+}  // namespace wsa

@@ -1,0 +1,151 @@
+// Abuse: clients that make the server write and never read (issue 8, "Output is bounded, all
+// of it"). Every answer counts against --max-outbound-bytes, HTTP responses and pongs
+// included; a connection at its limit stops being read (its bytes wait in the kernel, which
+// pushes back on the client) or is closed with 4008, and never queues more. Each attack runs
+// against the real binary with small limits while a bystander on the same shard keeps
+// getting its pings answered; the server's memory is read from /proc.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/abuse.h"
+#include "support/frame_codec.h"
+#include "support/http_client.h"
+#include "support/process_probe.h"
+#include "support/server_process.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+constexpr std::size_t mib = 1024 * 1024;
+// Far above what a bounded server needs (its limits here are 64 KiB per connection; a flood
+// touches up to 16 MiB of the shard's receive buffers; kernel socket buffers are not in its
+// RSS), far below what each attack cost unbounded (hundreds of MiB).
+constexpr double growth_bound_mib = 40;
+
+uint64_t metric(uint16_t port, const std::string& name) {
+  const std::string body = http_get(port, "/metrics").body;
+  const std::string key = name + "{shard=\"0\"} ";
+  const std::size_t at = body.find(key);
+  if (at == std::string::npos) {
+    throw std::runtime_error("no metric " + name);
+  }
+  return std::stoull(body.substr(at + key.size()));
+}
+
+server_process small_server() {
+  return server_process({"--no-auth", "--max-message-bytes", "16KiB", "--max-outbound-bytes",
+                         "64KiB"});
+}
+
+// Before: ~6.6 MB of pipelined GET /metrics grew the server by ~420 MiB (every response
+// queued in full, outside the cap).
+TEST(AbuseOutput, PipelinedHttpFromANonReaderIsAnsweredOneResponseAtATime) {
+  server_process server = small_server();
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  const int64_t base = rss_kib(server.pid());
+
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
+  tcp_socket attacker = tcp_socket::connect(server.port());
+  attacker.set_receive_buffer(4096);
+  flood_result sent;
+  const int trips = keep_pinging_during(
+      by, [&] { sent = flood(attacker, request, 8 * mib, std::chrono::seconds(8)); });
+
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_LT(grown, growth_bound_mib) << "after " << sent.bytes << " bytes of requests";
+  EXPECT_GE(trips, 1);
+  // The server answered only what the attacker's kernel buffers took: far fewer requests
+  // than were sent (each answer waits for the one before it to be sent).
+  const uint64_t requests_sent = sent.bytes / request.size();
+  EXPECT_LT(metric(server.port(), "wsagent_http_requests_total"), requests_sent / 4 + 100);
+  EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total"), 1u);
+  by.round_trip();
+}
+
+// Before: ~11.7 MB of pings from a client that never reads grew the server by ~58 MiB (a
+// pong queued for each, outside the cap).
+TEST(AbuseOutput, PingFloodFromANonReaderKeepsOnePongPending) {
+  server_process server = small_server();
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  const int64_t base = rss_kib(server.pid());
+
+  ws_client attacker = ws_client::connect(server.port());
+  attacker.socket().set_receive_buffer(4096);
+  const std::string ping = encode_frame({.opcode = ws_op::ping, .payload = ""});
+  flood_result sent;
+  keep_pinging_during(by, [&] {
+    sent = flood(attacker.socket(), ping, 24 * mib, std::chrono::seconds(10));
+  });
+
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_LT(grown, growth_bound_mib) << "after " << sent.bytes << " bytes of pings";
+  by.round_trip();
+}
+
+// RFC 6455 5.5.3: with pongs still unsent, answering only the latest ping is allowed, and
+// the latest is the one that must be answered.
+TEST(AbuseOutput, UnsentPongsAreReplacedByTheLatestPingsAnswer) {
+  server_process server = small_server();
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  std::string pings;
+  constexpr int count = 5000;
+  for (int i = 1; i <= count; ++i) {
+    pings += encode_frame({.opcode = ws_op::ping, .payload = std::to_string(i)});
+  }
+  c.send_raw(pings);
+  c.send_text(R"({"op":"ping","id":"after"})");
+  std::string last;
+  int pongs = 0;
+  for (;;) {
+    const ws_message m = c.next_message();
+    if (m.opcode == ws_op::pong) {
+      last = m.payload;
+      ++pongs;
+      continue;
+    }
+    ASSERT_EQ(m.opcode, ws_op::text);
+    EXPECT_EQ(json_message(m.payload).raw("id"), "\"after\"");
+    break;
+  }
+  EXPECT_EQ(last, std::to_string(count)) << "the last ping must be answered";
+  EXPECT_GE(pongs, 1);
+  EXPECT_EQ(metric(server.port(), "wsagent_pongs_replaced_total"), static_cast<uint64_t>(count - pongs));
+  RecordProperty("pongs_for_5000_pings", pongs);
+}
+
+// Requests whose answers the client never reads: the connection stops being read once its
+// queue is half full (or is closed with 4008); it never holds more than its limit.
+TEST(AbuseOutput, RequestFloodFromANonReaderIsBounded) {
+  server_process server = small_server();
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  const int64_t base = rss_kib(server.pid());
+
+  ws_client attacker = ws_client::connect(server.port());
+  attacker.socket().set_receive_buffer(4096);
+  const std::string request = encode_frame({.payload = R"({"op":"ping","id":12345})"});
+  flood_result sent;
+  keep_pinging_during(by, [&] {
+    sent = flood(attacker.socket(), request, 16 * mib, std::chrono::seconds(8));
+  });
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_LT(grown, growth_bound_mib);
+  EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total") +
+                metric(server.port(), "wsagent_slow_consumer_closes_total"),
+            1u);
+  by.round_trip();
+}
+
+}  // namespace
+}  // namespace wsa::test

@@ -1,0 +1,101 @@
+#include "support/abuse.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+#include "support/process_probe.h"
+
+namespace wsa::test {
+
+flood_result flood(tcp_socket& socket, std::string_view unit, std::size_t max_bytes,
+                   std::chrono::milliseconds max_time, std::chrono::milliseconds stall) {
+  using clock = std::chrono::steady_clock;
+  std::string batch;
+  while (batch.size() < 64 * 1024) {
+    batch.append(unit);
+  }
+  flood_result result;
+  const auto end = clock::now() + max_time;
+  auto last_progress = clock::now();
+  std::size_t offset = 0;  // into batch: units are never cut between two sends
+  while (result.bytes < max_bytes && clock::now() < end) {
+    const std::size_t want = std::min(batch.size() - offset, max_bytes - result.bytes);
+    const ssize_t n = ::send(socket.fd(), batch.data() + offset, want, MSG_NOSIGNAL);
+    if (n > 0) {
+      result.bytes += static_cast<std::size_t>(n);
+      offset = (offset + static_cast<std::size_t>(n)) % batch.size();
+      last_progress = clock::now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+      result.closed = true;
+      break;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      throw std::runtime_error(std::string("flood: send: ") + std::strerror(errno));
+    }
+    if (clock::now() - last_progress >= stall) {
+      result.stalled = true;
+      break;
+    }
+    pollfd p{socket.fd(), POLLOUT, 0};
+    ::poll(&p, 1, 20);
+  }
+  return result;
+}
+
+bystander::bystander(uint16_t port) : client_(ws_client::connect(port)) {}
+
+void bystander::round_trip(std::chrono::milliseconds timeout) {
+  const int id = ++answered_;
+  const json_message answer =
+      client_.call(R"({"op":"ping","id":)" + std::to_string(id) + "}", timeout);
+  if (answer.op() != "ok") {
+    throw std::runtime_error("bystander's ping got " + answer.text());
+  }
+}
+
+int keep_pinging_during(bystander& by, const std::function<void()>& attack,
+                        std::chrono::milliseconds every) {
+  std::atomic<bool> done{false};
+  std::exception_ptr failure;
+  std::thread attacker([&] {
+    try {
+      attack();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    done.store(true);
+  });
+  int trips = 0;
+  try {
+    do {
+      by.round_trip();
+      ++trips;
+      std::this_thread::sleep_for(every);
+    } while (!done.load());
+  } catch (...) {
+    attacker.join();
+    throw;
+  }
+  attacker.join();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+  return trips;
+}
+
+double grown_mib(pid_t pid, int64_t base_kib) {
+  return static_cast<double>(rss_kib(pid) - base_kib) / 1024.0;
+}
+
+}  // namespace wsa::test
