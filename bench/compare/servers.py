@@ -118,9 +118,11 @@ def _start_wsagent(server, ctx, workdir, broker=None, nodes=1):
     ports = [free_port() for _ in range(nodes)]
     run = Running(",".join("ws://127.0.0.1:%d/ws" % p for p in ports), server.proto)
     try:
-        extra = []
+        # --pub-rate 0: the saturation workloads publish faster than the per-connection
+        # limit a public node keeps (docs/limits.md); the other servers have none either.
+        extra = ["--pub-rate", "0"]
         if broker == "redis":
-            extra = ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
+            extra += ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
         for k, port in enumerate(ports):
             cmd = [ctx.wsagent, "serve", "--no-auth", "--shards", "1",
                    "--listen", "127.0.0.1:%d" % port, "--log-level", "warn"] + extra

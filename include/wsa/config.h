@@ -58,6 +58,15 @@ struct config {
   uint32_t handshake_timeout_ms = 5000;       ///< time to send a complete request head
   uint32_t idle_timeout_ms = 60000;           ///< ping a silent client; close if no answer
   uint32_t drain_timeout_ms = 5000;           ///< SIGTERM: close clients, exit by then
+  // Per-connection rate limits (token buckets; rate 0: unlimited): past them `err
+  // rate_limited`, the request is not carried out and the connection stays open.
+  uint32_t pub_rate = 10000;                  ///< `pub` frames per second...
+  uint32_t pub_burst = 20000;                 ///< ...and at once
+  uint32_t sub_rate = 100;                    ///< `sub` and `unsub` frames per second...
+  uint32_t sub_burst = 1000;                  ///< ...and at once
+  uint32_t auth_rate = 10;                    ///< `auth` frames per second...
+  uint32_t auth_burst = 20;                   ///< ...and at once
+  uint32_t max_pending_recoveries = 4;        ///< `sub` with `since` waiting, per connection
 
   // Broker.
   broker_url broker;              ///< embedded, or Redis shared by many nodes

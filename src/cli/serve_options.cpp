@@ -113,7 +113,9 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "HTTP 503."},
           c.max_connections, 1, u32_max);
   o.count({"max-tags-per-connection", "N",
-           "Subscriptions one connection may hold (1..65536); a `sub` past it gets an error."},
+           "Subscriptions one connection may hold (1..65536); a `sub` past it, or a `sub` or "
+           "`unsub` listing more than twice this many tags (repeats included), gets `err "
+           "bad_request` and changes nothing."},
           c.max_tags_per_connection, 1, 65536);
   o.size({"max-outbound-bytes", "SIZE",
           "Bytes queued to one slow client (1KiB..1GiB, at least --max-message-bytes); past it "
@@ -135,6 +137,36 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
               "On SIGTERM or SIGINT: stop accepting, close clients with 1001, and exit within "
               "this time (0..1h; a bare number is milliseconds)."},
              c.drain_timeout_ms, ms, 0, hour_ms);
+  o.count({"pub-rate", "N",
+           "`pub` frames one connection may send per second, on average (0..4294967295; 0: no "
+           "limit). Past it (and its burst) a `pub` gets `err rate_limited` and is not "
+           "published; the connection stays open."},
+          c.pub_rate, 0, u32_max);
+  o.count({"pub-burst", "N",
+           "`pub` frames one connection may send at once before --pub-rate applies "
+           "(1..4294967295)."},
+          c.pub_burst, 1, u32_max);
+  o.count({"sub-rate", "N",
+           "`sub` and `unsub` frames one connection may send per second, on average "
+           "(0..4294967295; 0: no limit). Past it (and its burst) they get `err rate_limited`."},
+          c.sub_rate, 0, u32_max);
+  o.count({"sub-burst", "N",
+           "`sub` and `unsub` frames one connection may send at once before --sub-rate applies "
+           "(1..4294967295)."},
+          c.sub_burst, 1, u32_max);
+  o.count({"auth-rate", "N",
+           "`auth` frames one connection may send per second, on average (0..4294967295; 0: no "
+           "limit). Past it (and its burst) they get `err rate_limited` and the token in use "
+           "stays."},
+          c.auth_rate, 0, u32_max);
+  o.count({"auth-burst", "N",
+           "`auth` frames one connection may send at once before --auth-rate applies "
+           "(1..4294967295)."},
+          c.auth_burst, 1, u32_max);
+  o.count({"max-pending-recoveries", "N",
+           "`sub` requests with `since` one connection may have waiting for their replay "
+           "(1..1024); one more gets `err rate_limited`."},
+          c.max_pending_recoveries, 1, 1024);
 
   o.group("Broker");
   o.value({"broker", "URL",

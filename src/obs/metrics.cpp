@@ -113,6 +113,23 @@ constexpr family families[] = {
      &shard_metrics::frames},
     {"wsagent_frame_bytes", "gauge", "Bytes of the frames held in memory.",
      &shard_metrics::frame_bytes},
+    {"wsagent_rate_limited_publishes_total", "counter",
+     "pub frames refused with rate_limited (--pub-rate).", &shard_metrics::rate_limited_publishes},
+    {"wsagent_rate_limited_subscribes_total", "counter",
+     "sub and unsub frames refused with rate_limited (--sub-rate).",
+     &shard_metrics::rate_limited_subscribes},
+    {"wsagent_rate_limited_auths_total", "counter",
+     "auth frames refused with rate_limited (--auth-rate).", &shard_metrics::rate_limited_auths},
+    {"wsagent_tag_limit_refusals_total", "counter",
+     "sub and unsub requests refused for naming or holding too many tags "
+     "(--max-tags-per-connection).",
+     &shard_metrics::tag_limit_refusals},
+    {"wsagent_recoveries_refused_total", "counter",
+     "sub requests with since refused while too many were waiting (--max-pending-recoveries).",
+     &shard_metrics::recoveries_refused},
+    {"wsagent_auth_reused_total", "counter",
+     "auth frames carrying the token already in use (answered without verifying it again).",
+     &shard_metrics::auth_reused},
 };
 
 }  // namespace

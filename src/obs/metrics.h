@@ -69,6 +69,12 @@ struct alignas(64) shard_metrics {
   counter pongs_replaced;          ///< unsent pongs replaced by the latest ping's answer
   counter frames;                  ///< gauge: frames held in memory (queued or retained)
   counter frame_bytes;             ///< gauge: their bytes
+  counter rate_limited_publishes;  ///< `pub` frames refused by --pub-rate
+  counter rate_limited_subscribes; ///< `sub`/`unsub` frames refused by --sub-rate
+  counter rate_limited_auths;      ///< `auth` frames refused by --auth-rate
+  counter tag_limit_refusals;      ///< sub/unsub refused by --max-tags-per-connection
+  counter recoveries_refused;      ///< `sub` with `since` over --max-pending-recoveries
+  counter auth_reused;             ///< `auth` frames with the token in use (not verified)
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

@@ -11,6 +11,7 @@
 
 #include "auth/perm.h"
 #include "net/out_queue.h"
+#include "net/token_bucket.h"
 
 namespace wsa {
 
@@ -51,6 +52,10 @@ struct conn {
   uint64_t stamp = 0;           ///< fan-out de-duplication: the last message queued
   uint64_t pong_at = no_pong;   ///< queue position of a pong not yet sent (one at most)
   int64_t token_exp = 0;        ///< unix seconds; 0: no expiry
+  uint64_t token_hash = 0;      ///< of the token in use: the same one again is not verified
+  token_bucket pub_bucket;      ///< rate limits (--pub-rate, --sub-rate, --auth-rate)
+  token_bucket sub_bucket;
+  token_bucket auth_bucket;
   std::string* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
   /// Bytes that arrived after input was paused (received before the pause took effect),
   /// handled in order when it resumes.

@@ -37,6 +37,9 @@ shard::shard(node& owner, unsigned index, int listen_fd)
       listen_fd_(listen_fd),
       peer_marks_(owner.shard_count(), false),
       parser_(owner.cfg().max_message_bytes),
+      pub_rate_(rate_limit::of(owner.cfg().pub_rate, owner.cfg().pub_burst)),
+      sub_rate_(rate_limit::of(owner.cfg().sub_rate, owner.cfg().sub_burst)),
+      auth_rate_(rate_limit::of(owner.cfg().auth_rate, owner.cfg().auth_burst)),
       mail_written_(owner.shard_count(), false) {}
 
 shard::~shard() {

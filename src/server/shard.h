@@ -44,6 +44,7 @@
 namespace wsa {
 
 class node;
+class tag_set;
 struct http_request;
 
 class shard final : private ws_sink, private broker_listener {
@@ -151,6 +152,14 @@ class shard final : private ws_sink, private broker_listener {
   void send_json(conn& c, std::string_view json);
   void send_ok(conn& c, std::string_view id);
   void send_err(conn& c, std::string_view id, const char* code, std::string_view reason);
+  /// Takes a token from `bucket`; without one, answers `err rate_limited` and counts it.
+  bool within_rate(conn& c, token_bucket& bucket, const rate_limit& limit, counter& refusals,
+                   std::string_view op);
+  /// A sub/unsub naming more than twice as many tags (or `since` entries, repeats
+  /// included) as a connection may hold is refused before any other work.
+  bool within_tag_limit(conn& c, const command& cmd);
+  /// `sub` requests with `since` still waiting for their answers.
+  std::size_t pending_recoveries(const conn& c) const;
   void on_pub(conn& c, const command& cmd);
   void on_sub(conn& c, const command& cmd);
   void on_unsub(conn& c, const command& cmd);
@@ -202,11 +211,18 @@ class shard final : private ws_sink, private broker_listener {
                        bool ok, uint64_t top, std::string_view epoch, bool gap);
   void on_replay(records::conn_address to, uint32_t request, std::string_view tag,
                  uint64_t seq, frame* msg);
-  pending_sub::tag_entry* find_pending(conn& c, std::string_view tag, uint32_t request);
+  /// The oldest waiting request's entry that holds live messages of `tag`, or null.
+  pending_sub::tag_entry* find_holder(conn& c, std::string_view tag);
+  pending_sub* find_request(conn& c, uint32_t request);
   void complete_sub(conn& c, pending_sub* p);
+  /// Delivers a completed request's part for one tag (replay, then held messages, or hands
+  /// them to the next waiting holder). False if the connection was closed meanwhile.
+  bool release_entry(conn& c, pending_sub::tag_entry& t);
   void drop_pending(conn& c);
   void add_subscription(conn& c, std::string_view tag);
   void remove_subscription(conn& c, std::size_t index);
+  /// Removes every subscription of `c` whose tag is in `tags`, in one pass.
+  void remove_subscriptions_in(conn& c, const tag_set& tags);
   void announce_interest(std::string_view key, bool added);
   void apply_interest(unsigned from, std::string_view key, bool added);
   void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override;
@@ -247,6 +263,10 @@ class shard final : private ws_sink, private broker_listener {
   bool shared_broker_ = false;  // Redis: tags and patterns arrive on their own channels
   command_parser parser_;
   command command_;  // reused for every frame
+  // Per-connection rate limits, from the configuration.
+  rate_limit pub_rate_;
+  rate_limit sub_rate_;
+  rate_limit auth_rate_;
   shard_metrics metrics_;
   wakeup_flag wakeup_;
   std::atomic<bool> broker_ready_{false};
@@ -297,6 +317,7 @@ class shard final : private ws_sink, private broker_listener {
   std::string stats_json_;      // the --stats-tag report being published
   std::vector<frame*> static_bodies_;  // --static file bodies sent so far, by file index
   int64_t next_stats_ms_ = 0;
+  std::vector<std::string_view> since_scratch_;  // a sub's `since` tags
   frame* ping_frame_ = nullptr;  // the idle ping, shared by every connection
 
   // Authentication (null verifier: --no-auth).

@@ -9,6 +9,7 @@
 #include "http/request.h"
 #include "json/writer.h"
 #include "obs/log.h"
+#include "pubsub/hash.h"
 #include "pubsub/tag.h"
 #include "server/node.h"
 #include "server/shard.h"
@@ -84,10 +85,19 @@ token_status shard::authenticate(conn& c, std::string_view token, std::string_vi
   }
   *c.perms = std::move(claims_.perm);
   c.token_exp = saturating_add(claims_.exp_s, node_.cfg().token_leeway_s);
-  // A refreshed token replaces the permissions: subscriptions it no longer allows end.
+  c.token_hash = hash_bytes(token);
+  // A refreshed token replaces the permissions: subscriptions it no longer allows end, and
+  // so do the requests still waiting for such tags (they would be answered as if allowed).
   for (std::size_t i = c.subs.size(); i-- > 0;) {
     if (!c.perms->may_subscribe(c.subs[i])) {
       remove_subscription(c, i);
+    }
+  }
+  for (pending_sub* p = c.pending; p != nullptr; p = p->next) {
+    for (pending_sub::tag_entry& t : p->tags) {
+      if (!t.cancelled && !c.perms->may_subscribe(t.tag)) {
+        t.cancelled = true;
+      }
     }
   }
   return status;
@@ -139,6 +149,14 @@ bool shard::authenticate_upgrade(conn& c, const http_request& request) {
 void shard::on_auth(conn& c, const command& cmd) {
   if (!auth_required()) {
     send_ok(c, cmd.id);  // auth off: every connection may already do everything
+    return;
+  }
+  if (c.perms != nullptr && hash_bytes(cmd.token) == c.token_hash) {
+    // The token in use, sent again (a client refreshing too eagerly, or on purpose to make
+    // us verify signatures): its permissions and expiry are already the connection's. A
+    // collision of the seeded hash could only keep the current rights, never grant others.
+    metrics_.auth_reused.add();
+    send_ok(c, cmd.id);
     return;
   }
   const token_status status = authenticate(c, cmd.token, "auth_frame");

@@ -11,6 +11,7 @@
 #include "obs/stats_report.h"
 #include "pubsub/hash.h"
 #include "pubsub/tag.h"
+#include "pubsub/tag_set.h"
 #include "server/node.h"
 #include "server/shard.h"
 #include "util/check.h"
@@ -100,11 +101,8 @@ void shard::notify_gap(std::string_view key) {
     if (c.state != conn_state::websocket) {
       continue;
     }
-    if (c.pending != nullptr) {
-      const pending_sub::tag_entry* entry = find_pending(c, key, 0);
-      if (entry != nullptr && entry->hold) {
-        continue;  // its sub's answer is still to come, and reports where the key stands
-      }
+    if (c.pending != nullptr && find_holder(c, key) != nullptr) {
+      continue;  // its sub's answer is still to come, and reports where the key stands
     }
     metrics_.gap_notices.add();
     send_json(c, scratch_);
@@ -206,10 +204,9 @@ void shard::fanout(std::string_view tag, uint64_t seq, frame* msg, fanout_scope 
 
 void shard::deliver_to(conn& c, std::string_view tag, uint64_t seq, frame* msg) {
   if (c.pending != nullptr) [[unlikely]] {
-    pending_sub::tag_entry* entry = find_pending(c, tag, 0);
-    if (entry != nullptr && entry->hold) {
+    if (pending_sub::tag_entry* holder = find_holder(c, tag)) {
       msg->ref();
-      entry->held.push_back({seq, msg});
+      holder->held.push_back({seq, msg});
       return;
     }
   }
@@ -243,27 +240,30 @@ void shard::on_publish_result(records::conn_address to, std::string_view id, boo
   }
 }
 
-pending_sub::tag_entry* shard::find_pending(conn& c, std::string_view tag, uint32_t request) {
+pending_sub::tag_entry* shard::find_holder(conn& c, std::string_view tag) {
   for (pending_sub* p = c.pending; p != nullptr; p = p->next) {
-    if (request != 0 && p->request != request) {
-      continue;
-    }
-    for (pending_sub::tag_entry& t : p->tags) {
-      if (!t.cancelled && t.tag == tag) {
-        return &t;
-      }
+    pending_sub::tag_entry* t = p->find(tag);
+    if (t != nullptr && t->hold && !t->cancelled) {
+      return t;
     }
   }
   return nullptr;
 }
 
+pending_sub* shard::find_request(conn& c, uint32_t request) {
+  pending_sub* p = c.pending;
+  while (p != nullptr && p->request != request) {
+    p = p->next;
+  }
+  return p;
+}
+
 void shard::on_replay(records::conn_address to, uint32_t request, std::string_view tag,
                       uint64_t seq, frame* msg) {
   conn* c = conns_.find(to.slot, to.generation);
-  if (c == nullptr) {
-    return;
-  }
-  if (pending_sub::tag_entry* t = find_pending(*c, tag, request)) {
+  pending_sub* p = c == nullptr ? nullptr : find_request(*c, request);
+  pending_sub::tag_entry* t = p == nullptr ? nullptr : p->find(tag);
+  if (t != nullptr && !t->cancelled) {
     msg->ref();
     t->replay.push_back({seq, msg});
   }
@@ -272,26 +272,16 @@ void shard::on_replay(records::conn_address to, uint32_t request, std::string_vi
 void shard::on_query_result(records::conn_address to, uint32_t request, std::string_view tag,
                             bool ok, uint64_t top, std::string_view epoch, bool gap) {
   conn* c = conns_.find(to.slot, to.generation);
-  if (c == nullptr) {
+  pending_sub* p = c == nullptr ? nullptr : find_request(*c, request);
+  pending_sub::tag_entry* t = p == nullptr ? nullptr : p->find(tag);
+  if (t == nullptr || t->answered) {
     return;
   }
-  pending_sub* p = c->pending;
-  while (p != nullptr && p->request != request) {
-    p = p->next;
-  }
-  if (p == nullptr) {
-    return;
-  }
-  for (pending_sub::tag_entry& t : p->tags) {
-    if (t.tag == tag && !t.answered) {
-      t.answered = true;
-      t.ok = ok;
-      t.top = top;
-      t.epoch.assign(epoch);
-      t.gap = gap;
-      break;
-    }
-  }
+  t->answered = true;
+  t->ok = ok;
+  t->top = top;
+  t->epoch.assign(epoch);
+  t->gap = gap;
   if (--p->waiting == 0) {
     complete_sub(*c, p);
   }
@@ -334,45 +324,68 @@ void shard::complete_sub(conn& c, pending_sub* p) {
     }
   }
   if (failed) {
-    // The broker could not say where the tag stands: no silent half-subscription.
+    // The broker could not say where a tag stands: no silent half-subscription. What this
+    // request added ends; what the connection held before stays as it was (a refused
+    // request changes nothing).
+    std::vector<std::string_view> added;
     for (const pending_sub::tag_entry& t : p->tags) {
-      if (!t.ok && !t.cancelled && t.hold) {
-        for (std::size_t i = 0; i < c.subs.size(); ++i) {
-          if (c.subs[i] == t.tag) {
-            remove_subscription(c, i);
-            break;
-          }
-        }
+      if (!t.ok && !t.cancelled && t.added) {
+        added.push_back(t.tag);
       }
     }
+    remove_subscriptions_in(c, tag_set(added));
     send_err(c, p->id, "unavailable", "the broker did not answer for every tag");
   } else if (!p->id.empty()) {
     scratch_.clear();
     append_ok_sub(scratch_, p->id, positions);
     send_json(c, scratch_);
   }
-  for (const pending_sub::tag_entry& t : p->tags) {
-    if (t.cancelled || !t.ok) {
-      continue;
+  for (pending_sub::tag_entry& t : p->tags) {
+    // A tag still subscribed gets its replay (if answered) and its held live messages.
+    if (!t.cancelled && (t.ok || !t.added) && !release_entry(c, t)) {
+      return;  // closed as a slow consumer
     }
-    uint64_t last = 0;
+  }
+}
+
+bool shard::release_entry(conn& c, pending_sub::tag_entry& t) {
+  uint64_t last = t.floor;
+  if (t.ok) {
     for (const history_entry& e : t.replay) {
-      if (c.state != conn_state::websocket || !enqueue(c, e.msg)) {
-        return;
-      }
-      last = e.seq;
-    }
-    // Held live messages at or below the reported top were published before the
-    // subscription took effect (and the replay has them if they were asked for).
-    const uint64_t floor = t.top > last ? t.top : last;
-    for (const history_entry& e : t.held) {
-      if (e.seq > floor) {
+      if (e.seq > last) {
         if (c.state != conn_state::websocket || !enqueue(c, e.msg)) {
-          return;
+          return false;
         }
+        last = e.seq;
       }
     }
   }
+  // Held live messages at or below the reported top were published before the
+  // subscription took effect (and the replay has them if they were asked for). Those above
+  // go out now, or, if another request of this connection still waits for the tag, to that
+  // request: they must not overtake its replay.
+  const uint64_t floor = std::max(t.ok ? t.top : 0, last);
+  pending_sub::tag_entry* next = find_holder(c, t.tag);
+  for (const history_entry& e : t.held) {
+    if (e.seq <= floor) {
+      continue;
+    }
+    if (next != nullptr) {
+      e.msg->ref();
+      next->held.push_back(e);
+      continue;
+    }
+    if (c.state != conn_state::websocket || !enqueue(c, e.msg)) {
+      return false;
+    }
+    last = e.seq;
+  }
+  for (pending_sub* q = c.pending; q != nullptr; q = q->next) {
+    if (pending_sub::tag_entry* waiting = q->find(t.tag)) {
+      waiting->floor = std::max(waiting->floor, last);
+    }
+  }
+  return true;
 }
 
 void shard::drop_pending(conn& c) {
@@ -407,6 +420,16 @@ void shard::remove_subscription(conn& c, std::size_t index) {
   c.subs[index] = std::move(c.subs.back());
   c.subs.pop_back();
   metrics_.subscriptions.sub();
+}
+
+void shard::remove_subscriptions_in(conn& c, const tag_set& tags) {
+  // Highest index first: remove_subscription moves the last entry into the hole, and that
+  // entry has been looked at already.
+  for (std::size_t i = c.subs.size(); i-- > 0;) {
+    if (tags.contains(c.subs[i])) {
+      remove_subscription(c, i);
+    }
+  }
 }
 
 // ---- interest: which shards need which tags ----

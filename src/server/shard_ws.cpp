@@ -4,6 +4,7 @@
 
 #include "json/writer.h"
 #include "pubsub/tag.h"
+#include "pubsub/tag_set.h"
 #include "server/node.h"
 #include "server/shard.h"
 #include "util/clock.h"
@@ -13,13 +14,12 @@ namespace {
 
 constexpr std::size_t max_id_bytes = 128;
 
-bool holds(const conn& c, std::string_view tag) {
-  for (const std::string& held : c.subs) {
-    if (held == tag) {
-      return true;
-    }
+// Views of the tags a `since` names, in order (for a tag_set over them).
+void since_tags(const command& cmd, std::vector<std::string_view>& out) {
+  out.clear();
+  for (const since_entry& s : cmd.since) {
+    out.push_back(s.tag);
   }
-  return false;
 }
 
 }  // namespace
@@ -124,22 +124,63 @@ bool shard::on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t
   }
   switch (command_.op) {
     case op_kind::auth:
-      on_auth(c, command_);
+      if (within_rate(c, c.auth_bucket, auth_rate_, metrics_.rate_limited_auths, "auth")) {
+        on_auth(c, command_);
+      }
       break;
     case op_kind::sub:
-      on_sub(c, command_);
+      if (within_rate(c, c.sub_bucket, sub_rate_, metrics_.rate_limited_subscribes, "sub")) {
+        on_sub(c, command_);
+      }
       break;
     case op_kind::unsub:
-      on_unsub(c, command_);
+      if (within_rate(c, c.sub_bucket, sub_rate_, metrics_.rate_limited_subscribes, "unsub")) {
+        on_unsub(c, command_);
+      }
       break;
     case op_kind::pub:
-      on_pub(c, command_);
+      if (within_rate(c, c.pub_bucket, pub_rate_, metrics_.rate_limited_publishes, "pub")) {
+        on_pub(c, command_);
+      }
       break;
     case op_kind::ping:
       send_ok(c, command_.id);
       break;
   }
   return c.state == conn_state::websocket;
+}
+
+bool shard::within_rate(conn& c, token_bucket& bucket, const rate_limit& limit,
+                        counter& refusals, std::string_view op) {
+  if (bucket.take(limit, monotonic_ns())) [[likely]] {
+    return true;
+  }
+  refusals.add();
+  send_err(c, command_.id, "rate_limited",
+           std::string("too many ").append(op).append(" frames; slow down and retry (see "
+                                                      "wsagent serve --help)"));
+  return false;
+}
+
+bool shard::within_tag_limit(conn& c, const command& cmd) {
+  // Repeats are allowed (they count once), up to as many again as the limit itself.
+  const uint32_t limit = node_.cfg().max_tags_per_connection;
+  if (cmd.tags.size() <= 2 * std::size_t{limit} && cmd.since.size() <= 2 * std::size_t{limit}) {
+    return true;
+  }
+  metrics_.tag_limit_refusals.add();
+  send_err(c, cmd.id, "bad_request",
+           "more tags in one request than a connection may hold (" + std::to_string(limit) +
+               ")");
+  return false;
+}
+
+std::size_t shard::pending_recoveries(const conn& c) const {
+  std::size_t n = 0;
+  for (const pending_sub* p = c.pending; p != nullptr; p = p->next) {
+    n += p->recovers ? 1 : 0;
+  }
+  return n;
 }
 
 // ---- replies ----
@@ -199,53 +240,65 @@ void shard::submit_publish(records::conn_address from, std::string_view id, std:
 }
 
 void shard::on_sub(conn& c, const command& cmd) {
-  // Refuse the whole request before changing anything.
+  // Refuse the whole request before changing anything; the cheapest checks first, and no
+  // work that grows faster than the request.
+  if (!within_tag_limit(c, cmd)) {
+    return;
+  }
+  const tag_set request_tags(cmd.tags);
+  since_tags(cmd, since_scratch_);
+  const tag_set since_of = tag_set::last_wins(since_scratch_);
   std::size_t added = 0;
+  bool recovers = false;
   for (std::size_t i = 0; i < cmd.tags.size(); ++i) {
     const std::string_view tag = cmd.tags[i];
     if (!is_valid_pattern(tag)) {
       send_err(c, cmd.id, "bad_tag", "invalid tag or pattern");
       return;
     }
-    bool repeated = false;
-    for (std::size_t j = 0; j < i; ++j) {
-      repeated = repeated || cmd.tags[j] == tag;
-    }
-    if (!repeated && !holds(c, tag)) {
+    if (!request_tags.repeated(i) && !subscriptions_.contains(tag, c.slot)) {
       ++added;
     }
+    recovers = recovers || (!is_wildcard(tag) && since_of.contains(tag));
   }
   if (!may_subscribe(c, cmd)) {
     return;
   }
   if (c.subs.size() + added > node_.cfg().max_tags_per_connection) {
+    metrics_.tag_limit_refusals.add();
     send_err(c, cmd.id, "bad_request",
              "subscription limit reached (" +
                  std::to_string(node_.cfg().max_tags_per_connection) + " per connection)");
+    return;
+  }
+  if (recovers && pending_recoveries(c) >= node_.cfg().max_pending_recoveries) {
+    metrics_.recoveries_refused.add();
+    send_err(c, cmd.id, "rate_limited",
+             "too many sub requests with since waiting (" +
+                 std::to_string(node_.cfg().max_pending_recoveries) +
+                 " per connection); wait for their answers");
     return;
   }
 
   auto p = std::make_unique<pending_sub>();
   p->request = next_request_++;
   if (next_request_ == 0) {
-    next_request_ = 1;  // 0 means "any request" in find_pending
+    next_request_ = 1;  // 0 is never a request
   }
   p->id.assign(cmd.id);
+  p->recovers = recovers;
   for (std::size_t i = 0; i < cmd.tags.size(); ++i) {
     const std::string_view tag = cmd.tags[i];
-    bool repeated = false;
-    for (std::size_t j = 0; j < i; ++j) {
-      repeated = repeated || cmd.tags[j] == tag;
-    }
-    if (repeated) {
+    if (request_tags.repeated(i)) {
       continue;
     }
-    const bool held = holds(c, tag);
+    const bool held = subscriptions_.contains(tag, c.slot);
     if (!held) {
       add_subscription(c, tag);
     }
     pending_sub::tag_entry entry;
     entry.tag.assign(tag);
+    entry.added = !held;
     if (is_wildcard(tag)) {
       // Patterns have no position to report or replay. With the embedded broker their
       // messages flow at once; with Redis the `ok` waits until the pattern's stream does.
@@ -257,12 +310,11 @@ void shard::on_sub(conn& c, const command& cmd) {
       p->tags.push_back(std::move(entry));
       continue;
     }
-    for (const since_entry& s : cmd.since) {
-      if (s.tag == tag) {
-        entry.has_since = true;
-        entry.since_seq = s.seq;
-        entry.since_epoch.assign(s.epoch.substr(0, 64));  // ours are 8: longer never match
-      }
+    if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
+      entry.has_since = true;
+      entry.since_seq = cmd.since[s].seq;
+      // Our epochs are 8 characters: a longer one never matches, keep no more of it.
+      entry.since_epoch.assign(cmd.since[s].epoch.substr(0, 64));
     }
     // A new tag, or a replay, joins the live stream through the hold; a tag already held
     // without `since` keeps flowing untouched (only its position is reported).
@@ -279,6 +331,7 @@ void shard::on_sub(conn& c, const command& cmd) {
   }
 
   // Link at the end (answers complete requests in any order; each keeps its own tags).
+  p->index_tags();
   pending_sub* raw = p.release();
   raw->waiting = static_cast<uint32_t>(raw->tags.size());
   pending_sub** link = &c.pending;
@@ -308,24 +361,23 @@ void shard::on_sub(conn& c, const command& cmd) {
 }
 
 void shard::on_unsub(conn& c, const command& cmd) {
+  if (!within_tag_limit(c, cmd)) {
+    return;
+  }
   for (std::string_view tag : cmd.tags) {
     if (!is_valid_pattern(tag)) {
       send_err(c, cmd.id, "bad_tag", "invalid tag or pattern");
       return;
     }
   }
-  for (std::string_view tag : cmd.tags) {
-    for (std::size_t i = 0; i < c.subs.size(); ++i) {
-      if (c.subs[i] == tag) {
-        remove_subscription(c, i);
-        break;
-      }
-    }
-    for (pending_sub* p = c.pending; p != nullptr; p = p->next) {
-      for (pending_sub::tag_entry& t : p->tags) {
-        if (t.tag == tag && !t.cancelled) {
-          t.cancelled = true;
-        }
+  // One pass over what the connection holds and one over what it waits for, each looking
+  // the tag up in the request's set: linear in both.
+  const tag_set gone(cmd.tags);
+  remove_subscriptions_in(c, gone);
+  for (pending_sub* p = c.pending; p != nullptr; p = p->next) {
+    for (pending_sub::tag_entry& t : p->tags) {
+      if (!t.cancelled && gone.contains(t.tag)) {
+        t.cancelled = true;
       }
     }
   }

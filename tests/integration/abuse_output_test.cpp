@@ -24,15 +24,6 @@ constexpr std::size_t mib = 1024 * 1024;
 // RSS), far below what each attack cost unbounded (hundreds of MiB).
 constexpr double growth_bound_mib = 40;
 
-uint64_t metric(uint16_t port, const std::string& name) {
-  const std::string body = http_get(port, "/metrics").body;
-  const std::string key = name + "{shard=\"0\"} ";
-  const std::size_t at = body.find(key);
-  if (at == std::string::npos) {
-    throw std::runtime_error("no metric " + name);
-  }
-  return std::stoull(body.substr(at + key.size()));
-}
 
 server_process small_server() {
   return server_process({"--no-auth", "--max-message-bytes", "16KiB", "--max-outbound-bytes",
@@ -118,7 +109,8 @@ TEST(AbuseOutput, UnsentPongsAreReplacedByTheLatestPingsAnswer) {
   }
   EXPECT_EQ(last, std::to_string(count)) << "the last ping must be answered";
   EXPECT_GE(pongs, 1);
-  EXPECT_EQ(metric(server.port(), "wsagent_pongs_replaced_total"), static_cast<uint64_t>(count - pongs));
+  EXPECT_EQ(metric(server.port(), "wsagent_pongs_replaced_total"),
+            static_cast<uint64_t>(count - pongs));
   RecordProperty("pongs_for_5000_pings", pongs);
 }
 

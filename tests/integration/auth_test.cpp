@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/frame_codec.h"
 #include "support/hs256_token.h"
 #include "integration/redis_nodes.h"
 #include "support/http_client.h"
@@ -714,6 +715,96 @@ TEST_F(Auth, ConfiguredIssuerAndAudienceAreRequiredEverywhere) {
   EXPECT_EQ(post_publish(server.port(), R"({"tag":"a","data":1})", "Bearer " + good).status, 200);
   EXPECT_NE(server.log().find("wrong_audience"), std::string::npos) << server.log();
   EXPECT_NE(server.log().find("wrong_issuer"), std::string::npos);
+}
+
+// ---- Limits on auth frames (issue 8) ------------------------------------------------------
+
+TEST_F(Auth, AuthFramesPastTheRateAreRefusedAndTheTokenStays) {
+  server_process server(keys({"--auth-rate", "1", "--auth-burst", "3"}));
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port(), with_bearer(hs_token()));
+  int ok = 0;
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    // Each a different token (other subject), so that each would need verifying.
+    const std::string token =
+        hs256(claims(unix_now() + 3600, all_perm, "", "user" + std::to_string(i)));
+    const json_message r =
+        c.call(R"({"op":"auth","id":)" + std::to_string(i) + R"(,"token":")" + token + "\"}");
+    if (r.op() == "ok") {
+      ++ok;
+    } else {
+      ASSERT_EQ(r.str("/code"), "rate_limited") << r.text();
+      ++limited;
+    }
+  }
+  EXPECT_GE(ok, 3);
+  EXPECT_GE(limited, 3);
+  // Still open, still allowed what the last accepted token allows.
+  EXPECT_EQ(c.call(R"({"op":"sub","id":"s","tags":["any.thing"]})").op(), "ok");
+  const std::string m = http_get(server.port(), "/metrics").body;
+  EXPECT_NE(m.find("wsagent_rate_limited_auths_total{shard=\"0\"} " + std::to_string(limited)),
+            std::string::npos);
+}
+
+TEST_F(Auth, TheTokenInUseSentAgainIsNotVerifiedAgain) {
+  server_process server(keys({"--auth-rate", "0"}));
+  ASSERT_TRUE(server.start());
+  const std::string token = hs_token();
+  ws_client c = ws_client::connect(server.port(), with_bearer(token));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(c.call(R"({"op":"auth","id":)" + std::to_string(i) + R"(,"token":")" + token +
+                     "\"}")
+                  .op(),
+              "ok");
+  }
+  const std::string m = http_get(server.port(), "/metrics").body;
+  EXPECT_NE(m.find("wsagent_auth_reused_total{shard=\"0\"} 50"), std::string::npos) << m;
+  // A different token is verified as always (a bad one still closes).
+  c.send_text(R"({"op":"auth","id":"bad","token":")" + token + "x\"}");
+  EXPECT_EQ(c.wait_close().close_code, 4001);
+}
+
+// A refresh whose token no longer allows a tag also ends the requests still waiting for it:
+// they must not be answered as if allowed, nor replay the tag's history. (Two shards: a sub
+// whose tags the other shard owns waits a loop turn, so the auth frame sent in the same
+// write arrives while it waits.)
+TEST_F(Auth, RefreshEndsWaitingSubsOfTagsTheNewTokenForbids) {
+  server_process server(keys({"--shards", "2"}));
+  ASSERT_TRUE(server.start());
+  ws_client publisher = ws_client::connect(server.port(), with_bearer(hs_token()));
+  std::string tags;
+  std::string since;
+  for (int i = 0; i < 16; ++i) {
+    const std::string tag = "secret." + std::to_string(i);
+    ASSERT_EQ(publisher.call(R"({"op":"pub","id":1,"tag":")" + tag + R"(","data":1})").op(),
+              "ok");
+    tags += std::string(i ? "," : "") + "\"" + tag + "\"";
+    since += std::string(i ? "," : "") + "\"" + tag + "\":0";
+  }
+  ws_client c = ws_client::connect(server.port(), with_bearer(hs_token()));
+  const std::string narrower = hs_token(R"({"pub":[],"sub":["public.>"]})");
+  c.send_raw(encode_frame({.payload = R"({"op":"sub","id":"s","tags":[)" + tags +
+                                      R"(],"since":{)" + since + "}}"}) +
+             encode_frame({.payload = R"({"op":"auth","id":"a","token":")" + narrower + "\"}"}));
+  bool sub_answered = false;
+  bool auth_answered = false;
+  while (!sub_answered || !auth_answered) {
+    const json_message m = c.next_json();
+    ASSERT_NE(m.op(), "msg") << "a forbidden tag was replayed: " << m.text();
+    if (m.raw("id") == "\"s\"") {
+      sub_answered = true;
+      if (m.op() == "ok") {
+        EXPECT_EQ(m.size("/seq"), 0u) << "the ok lists forbidden tags: " << m.text();
+      }
+    } else if (m.raw("id") == "\"a\"") {
+      auth_answered = true;
+      EXPECT_EQ(m.op(), "ok") << m.text();
+    }
+  }
+  publisher.send_text(R"({"op":"pub","tag":"secret.3","data":2})");
+  EXPECT_EQ(c.call(R"({"op":"ping","id":"end"})").op(), "ok");
+  EXPECT_EQ(c.kept(), 0u) << c.next_json().text();
 }
 
 }  // namespace

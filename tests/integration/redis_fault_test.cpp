@@ -76,29 +76,6 @@ void expect_stream(ws_client& client, std::string_view tag, uint64_t first, uint
   }
 }
 
-// Sends `request` (with an id) until the answer is not `err unavailable`, for at most
-// `timeout`: after Redis comes back, a node's shards reconnect each on its own backoff, and
-// /readyz answers for whichever shard took the connection.
-json_message call_when_available(ws_client& c, const std::string& request,
-                                 std::chrono::milliseconds timeout) {
-  const auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    json_message reply = c.call(request);
-    if (reply.op() != "err" || !reply.has("/code") || reply.str("/code") != "unavailable" ||
-        clock_type::now() > deadline) {
-      return reply;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-uint64_t publish_when_available(ws_client& c, std::string_view tag, uint64_t id,
-                                std::string_view data, std::chrono::milliseconds timeout) {
-  const json_message reply = call_when_available(c, pub_frame(tag, id, data), timeout);
-  EXPECT_EQ(reply.op(), "ok") << reply.text();
-  return reply.op() == "ok" ? reply.u64("/seq") : 0;
-}
-
 TEST(redis_fault, redis_killed_mid_run_loses_no_acknowledged_message) {
   redis_process redis({.password = "fault-secret", .appendonly = true});
   ASSERT_TRUE(redis.start());

@@ -136,4 +136,28 @@ inline std::size_t expect_nothing_silently_missed(const observed& o, const std::
   return announced;
 }
 
+// Sends `request` (with an id) until the answer is not `err unavailable`, for at most
+// `timeout`: after Redis comes back, a node's shards reconnect each on its own backoff, and
+// /readyz answers for whichever shard took the connection.
+inline json_message call_when_available(ws_client& c, const std::string& request,
+                                        std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    json_message reply = c.call(request);
+    if (reply.op() != "err" || !reply.has("/code") || reply.str("/code") != "unavailable" ||
+        std::chrono::steady_clock::now() > deadline) {
+      return reply;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+inline uint64_t publish_when_available(ws_client& c, std::string_view tag, uint64_t id,
+                                       std::string_view data,
+                                       std::chrono::milliseconds timeout) {
+  const json_message reply = call_when_available(c, pub_frame(tag, id, data), timeout);
+  EXPECT_EQ(reply.op(), "ok") << reply.text();
+  return reply.op() == "ok" ? reply.u64("/seq") : 0;
+}
+
 }  // namespace wsa::test

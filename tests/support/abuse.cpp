@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/http_client.h"
 #include "support/process_probe.h"
 
 namespace wsa::test {
@@ -96,6 +97,24 @@ int keep_pinging_during(bystander& by, const std::function<void()>& attack,
 
 double grown_mib(pid_t pid, int64_t base_kib) {
   return static_cast<double>(rss_kib(pid) - base_kib) / 1024.0;
+}
+
+uint64_t metric(uint16_t port, std::string_view name, unsigned shard) {
+  const std::string body = http_get(port, "/metrics").body;
+  const std::string key = std::string(name) + "{shard=\"" + std::to_string(shard) + "\"} ";
+  const std::size_t at = body.find(key);
+  if (at == std::string::npos) {
+    throw std::runtime_error("no metric " + key);
+  }
+  return std::stoull(body.substr(at + key.size()));
+}
+
+uint64_t metric_total(uint16_t port, std::string_view name, unsigned shards) {
+  uint64_t total = 0;
+  for (unsigned shard = 0; shard < shards; ++shard) {
+    total += metric(port, name, shard);
+  }
+  return total;
 }
 
 }  // namespace wsa::test

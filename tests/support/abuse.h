@@ -53,4 +53,9 @@ int keep_pinging_during(bystander& by, const std::function<void()>& attack,
 /// RSS growth of the process in MiB since `base_kib` (from rss_kib).
 double grown_mib(pid_t pid, int64_t base_kib);
 
+/// The value of a per-shard metric from GET /metrics (throws if it is not there).
+uint64_t metric(uint16_t port, std::string_view name, unsigned shard = 0);
+/// The same summed over every shard.
+uint64_t metric_total(uint16_t port, std::string_view name, unsigned shards);
+
 }  // namespace wsa::test

@@ -133,7 +133,9 @@ if [ ! -x "$wsagent" ]; then
   echo "skip wsagent: $wsagent not built"
 else
   port=$(free_port)
-  "$wsagent" serve --listen 127.0.0.1:"$port" --no-auth --shards 1 --no-pin >"$tmp/wsagent.log" 2>&1 &
+  # --pub-rate 0: a saturating load generator publishes faster than any client should.
+  "$wsagent" serve --listen 127.0.0.1:"$port" --no-auth --shards 1 --no-pin --pub-rate 0 \
+    >"$tmp/wsagent.log" 2>&1 &
   ws=$!; pids+=("$ws"); wait_port "$port"
   url=ws://127.0.0.1:$port/ws
   check "wsagent fixed rate" "$lossless and r['server']['cpu_pct']>=0" -- \

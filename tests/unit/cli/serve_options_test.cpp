@@ -44,6 +44,14 @@ std::vector<sample> samples() {
       {"handshake-timeout", "250ms", [](const config& c) { return c.handshake_timeout_ms == 250; }},
       {"idle-timeout", "2m", [](const config& c) { return c.idle_timeout_ms == 120000; }},
       {"drain-timeout", "10s", [](const config& c) { return c.drain_timeout_ms == 10000; }},
+      {"pub-rate", "0", [](const config& c) { return c.pub_rate == 0; }},
+      {"pub-burst", "7", [](const config& c) { return c.pub_burst == 7; }},
+      {"sub-rate", "5", [](const config& c) { return c.sub_rate == 5; }},
+      {"sub-burst", "9", [](const config& c) { return c.sub_burst == 9; }},
+      {"auth-rate", "2", [](const config& c) { return c.auth_rate == 2; }},
+      {"auth-burst", "3", [](const config& c) { return c.auth_burst == 3; }},
+      {"max-pending-recoveries", "2",
+       [](const config& c) { return c.max_pending_recoveries == 2; }},
       {"broker", "redis://127.0.0.1:6380/1",
        [](const config& c) {
          return c.broker.type == broker_url::kind::redis && c.broker.redis.host == "127.0.0.1" &&

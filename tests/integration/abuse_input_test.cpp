@@ -1,0 +1,190 @@
+// Abuse: clients that make the server work (issue 8, "Input work is bounded"). Requests past
+// a per-connection rate get `err rate_limited` (not carried out, the connection stays open);
+// a sub/unsub listing far more tags than a connection may hold is refused before anything
+// else is looked at; the work of a large sub grows linearly with it; and only a few `sub`
+// requests with `since` may wait at once. Against the real binary, small limits.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/abuse.h"
+#include "support/frame_codec.h"
+#include "support/process_probe.h"
+#include "support/server_process.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+std::string pub(int id, std::string_view tag) {
+  return R"({"op":"pub","id":)" + std::to_string(id) + R"(,"tag":")" + std::string(tag) +
+         R"(","data":)" + std::to_string(id) + "}";
+}
+
+// Answers to requests 1..n (ok or err), in whatever order they come, by id.
+std::vector<json_message> answers(ws_client& c, int n) {
+  std::vector<json_message> out;
+  while (static_cast<int>(out.size()) < n) {
+    json_message m = c.next_json();
+    if (m.op() == "ok" || m.op() == "err") {
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+TEST(AbuseInput, PublishesPastTheRateAreRefusedAndNotPublished) {
+  server_process server({"--no-auth", "--pub-rate", "1", "--pub-burst", "5"});
+  ASSERT_TRUE(server.start());
+  ws_client subscriber = ws_client::connect(server.port());
+  ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["rl"]})").op(), "ok");
+  ws_client c = ws_client::connect(server.port());
+  std::string burst;
+  for (int id = 1; id <= 20; ++id) {
+    c.send_text(pub(id, "rl"));
+  }
+  int ok = 0;
+  int limited = 0;
+  for (const json_message& m : answers(c, 20)) {
+    if (m.op() == "ok") {
+      ++ok;
+    } else {
+      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
+      ++limited;
+    }
+  }
+  // The burst, and at most a token or two more if a second passed meanwhile.
+  EXPECT_GE(ok, 5);
+  EXPECT_LE(ok, 8);
+  EXPECT_EQ(ok + limited, 20);
+  // Only the accepted ones were published: seqs 1..ok, nothing after.
+  for (int seq = 1; seq <= ok; ++seq) {
+    EXPECT_EQ(subscriber.wait_for("msg").u64("/seq"), static_cast<uint64_t>(seq));
+  }
+  EXPECT_EQ(c.call(R"({"op":"ping","id":"still open"})").op(), "ok");
+  EXPECT_EQ(subscriber.call(R"({"op":"ping","id":"none"})").op(), "ok");
+  EXPECT_EQ(subscriber.kept(), 0u) << "a refused pub was published";
+  EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_publishes_total"),
+            static_cast<uint64_t>(limited));
+}
+
+TEST(AbuseInput, SubAndUnsubShareOneRate) {
+  server_process server({"--no-auth", "--sub-rate", "1", "--sub-burst", "4"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  for (int id = 1; id <= 10; ++id) {
+    c.send_text(std::string(id % 2 ? R"({"op":"sub")" : R"({"op":"unsub")") +
+                R"(,"id":)" + std::to_string(id) + R"(,"tags":["s"]})");
+  }
+  int limited = 0;
+  for (const json_message& m : answers(c, 10)) {
+    if (m.op() == "err") {
+      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
+      ++limited;
+    }
+  }
+  EXPECT_GE(limited, 3);
+  EXPECT_LE(limited, 6);
+  EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_subscribes_total"),
+            static_cast<uint64_t>(limited));
+  EXPECT_EQ(c.call(R"({"op":"ping","id":"open"})").op(), "ok");
+}
+
+// Refused from the count alone: the invalid tag in the list is never looked at.
+TEST(AbuseInput, RequestListingFarMoreTagsThanAllowedIsRefusedFirst) {
+  server_process server({"--no-auth", "--max-tags-per-connection", "10"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  std::string tags = R"("not a tag")";
+  for (int i = 0; i < 20; ++i) {
+    tags += ",\"t" + std::to_string(i) + "\"";
+  }
+  for (const char* op : {"sub", "unsub"}) {
+    const json_message err =
+        c.call(std::string(R"({"op":")") + op + R"(","id":1,"tags":[)" + tags + "]}");
+    ASSERT_EQ(err.op(), "err") << err.text();
+    EXPECT_EQ(err.str("/code"), "bad_request") << err.text();
+    EXPECT_NE(err.str("/reason").find("more tags"), std::string::npos) << err.text();
+  }
+  EXPECT_EQ(metric(server.port(), "wsagent_tag_limit_refusals_total"), 2u);
+  // Twenty entries naming ten tags are fine: repeats count once.
+  std::string repeated;
+  for (int i = 0; i < 20; ++i) {
+    repeated += std::string(i ? "," : "") + "\"t" + std::to_string(i % 10) + "\"";
+  }
+  EXPECT_EQ(c.call(R"({"op":"sub","id":2,"tags":[)" + repeated + "]}").op(), "ok");
+}
+
+// A sub of 65536 tags (then again, half of them repeated, then an unsub of all) costs the
+// server linear work. Pairwise repeat checks and lookups in the connection's list cost
+// billions of comparisons per request (tens of CPU seconds for these four).
+TEST(AbuseInput, HugeSubscriptionRequestsCostLinearWork) {
+  constexpr int count = 65536;
+  server_process server({"--no-auth", "--max-tags-per-connection", "65536",
+                         "--max-message-bytes", "4MiB", "--max-outbound-bytes", "8MiB"});
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  std::string all;
+  std::string halves;
+  for (int i = 0; i < count; ++i) {
+    all += std::string(i ? "," : "") + "\"k" + std::to_string(i) + "\"";
+    halves += std::string(i ? "," : "") + "\"k" + std::to_string(i % (count / 2)) + "\"";
+  }
+  ws_client c = ws_client::connect(server.port());
+  const double cpu_before = cpu_seconds(server.pid());
+  const auto ok = [&](const std::string& frame) {
+    const json_message reply = c.call(frame, std::chrono::seconds(120));
+    EXPECT_EQ(reply.op(), "ok") << reply.text().substr(0, 200);
+  };
+  ok(R"({"op":"sub","id":1,"tags":[)" + all + "]}");
+  by.round_trip();
+  ok(R"({"op":"sub","id":2,"tags":[)" + halves + "]}");
+  ok(R"({"op":"sub","id":3,"tags":[)" + all + "]}");
+  ok(R"({"op":"unsub","id":4,"tags":[)" + all + "]}");
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  RecordProperty("server_cpu_ms", static_cast<int>(cpu * 1000));
+  EXPECT_LT(cpu, 8.0) << "CPU seconds for four requests of 65536 tags";
+  EXPECT_EQ(metric(server.port(), "wsagent_subscriptions"), 0u);
+  by.round_trip();
+}
+
+TEST(AbuseInput, OnlyAFewSubsWithSinceMayWait) {
+  // Two shards: a sub whose tags' owner is the other shard waits a loop turn for its
+  // answer, so requests sent in one write are pending together.
+  server_process server({"--no-auth", "--shards", "2", "--max-pending-recoveries", "2"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  std::string tags;
+  std::string since;
+  for (int i = 0; i < 16; ++i) {
+    const std::string tag = "r" + std::to_string(i);
+    tags += std::string(i ? "," : "") + "\"" + tag + "\"";
+    since += std::string(i ? "," : "") + "\"" + tag + "\":0";
+  }
+  std::string batch;
+  for (int id = 1; id <= 8; ++id) {
+    batch += encode_frame({.payload = R"({"op":"sub","id":)" + std::to_string(id) +
+                                      R"(,"tags":[)" + tags + R"(],"since":{)" + since + "}}"});
+  }
+  c.send_raw(batch);
+  int ok = 0;
+  int limited = 0;
+  for (const json_message& m : answers(c, 8)) {
+    if (m.op() == "ok") {
+      ++ok;
+    } else {
+      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
+      ++limited;
+    }
+  }
+  EXPECT_GE(ok, 2);
+  EXPECT_GE(limited, 1) << "eight subs with since were all pending at once";
+  EXPECT_EQ(metric_total(server.port(), "wsagent_recoveries_refused_total", 2),
+            static_cast<uint64_t>(limited));
+  // Once answered, more may come.
+  EXPECT_EQ(c.call(R"({"op":"sub","id":9,"tags":["r1"],"since":{"r1":0}})").op(), "ok");
+}
+
+}  // namespace
+}  // namespace wsa::test
