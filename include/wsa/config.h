@@ -67,6 +67,10 @@ struct config {
   uint32_t auth_rate = 10;                    ///< `auth` frames per second...
   uint32_t auth_burst = 20;                   ///< ...and at once
   uint32_t max_pending_recoveries = 4;        ///< `sub` with `since` waiting, per connection
+  // Queues between parts of a node, per shard: past them, requests that would add to them
+  // get `err unavailable` (and the Redis live stream is not read meanwhile).
+  uint32_t max_shard_backlog = 64 * 1024 * 1024;   ///< bytes waiting for one other shard
+  uint32_t max_broker_backlog = 64 * 1024 * 1024;  ///< bytes of Redis commands in flight
 
   // Broker.
   broker_url broker;              ///< embedded, or Redis shared by many nodes

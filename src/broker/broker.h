@@ -22,13 +22,16 @@ struct since_request {
   bool present = false;
   uint64_t seq = 0;
   std::string_view epoch;  ///< empty: the client gave a bare number
+  /// The replay stops before its frames pass this many bytes (the subscriber's outbound
+  /// limit): the rest is reported as a gap, which a later `since` recovers.
+  uint64_t max_bytes = UINT64_MAX;
 };
 
 /// Where the tag's history stands for a subscriber, and what it missed.
 struct tag_position {
   uint64_t top = 0;         ///< highest seq assigned so far (0: none yet)
   std::string_view epoch;   ///< valid during the listener call
-  bool gap = false;         ///< recovery could not reach back to `since`
+  bool gap = false;         ///< recovery could not reach back to `since`, or stopped short
 };
 
 /// One retained message: its seq and its encoded `msg` frame (owned by the broker).
@@ -85,6 +88,9 @@ class broker {
   virtual bool ready() const = 0;
   /// Called once per loop turn: flush batched requests, handle timers.
   virtual void poll() {}
+  /// While paused, live messages from outside the process (Redis) are not read: the shard
+  /// cannot pass more on to its peers for now.
+  virtual void pause_live(bool paused) { (void)paused; }
   /// A completion whose user_data has kind io_op::link (the Redis broker's sockets).
   virtual void on_completion(const completion& c) { (void)c; }
 };

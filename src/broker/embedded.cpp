@@ -208,8 +208,16 @@ void embedded_broker::query(std::string_view tag, const since_request& since, ui
       if (oldest > after + 1) {
         position.gap = true;  // trimmed, evicted or expired
       }
+      uint64_t bytes = 0;
       for (uint64_t seq = std::max(after + 1, oldest); seq <= t->top; ++seq) {
-        scratch_.push_back({seq, t->history.at(static_cast<uint32_t>(seq - oldest))});
+        frame* msg = t->history.at(static_cast<uint32_t>(seq - oldest));
+        bytes += msg->size();
+        if (bytes > since.max_bytes) {
+          position.gap = true;  // the rest would pass the subscriber's limit
+          metrics_.replays_truncated.add();
+          break;
+        }
+        scratch_.push_back({seq, msg});
       }
     } else if (position.top > after) {
       position.gap = true;  // messages were published but none is retained

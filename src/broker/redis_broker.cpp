@@ -50,7 +50,7 @@ void redis_broker::poll() {
       if (it != exact_.end() && it->second.resyncing && it->second.resync_waiting) {
         exact_watch& w = it->second;
         w.resync_waiting = false;
-        send_query(tag, true, w.delivered, w.epoch, 0, true, w.resync_token);
+        send_query(tag, true, w.delivered, w.epoch, UINT64_MAX, 0, true, w.resync_token);
       }
     }
   }
@@ -236,8 +236,25 @@ std::string_view redis_broker::epoch_candidate() {
 
 // ---- publish ----
 
+bool redis_broker::backlogged() {
+  if (commands_.backlog_bytes() <= options_.max_backlog_bytes) {
+    return false;
+  }
+  metrics_.broker_backlog_refusals.add();
+  return true;
+}
+
+bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
+  if (data_bytes <= options_.max_data_bytes) {
+    return false;
+  }
+  metrics_.broker_oversized.add();
+  note_error("message from Redis larger than this node's max-message-bytes dropped", tag);
+  return true;
+}
+
 void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
-  if (!commands_.up() || !scripts_ready()) {
+  if (!commands_.up() || !scripts_ready() || backlogged()) {
     metrics_.broker_errors.add();
     listener_.on_published(ticket, false, 0, "unavailable");
     return;
@@ -304,7 +321,7 @@ void redis_broker::query(std::string_view tag, const since_request& since, uint6
     query_pattern(tag, ticket);
     return;
   }
-  if (!commands_.up() || !scripts_ready()) {
+  if (!commands_.up() || !scripts_ready() || backlogged()) {
     answer_failed(ticket);
     return;
   }
@@ -315,10 +332,11 @@ void redis_broker::query(std::string_view tag, const since_request& since, uint6
       return;
     }
     // The answer must not be older than the subscription: wait for its confirmation.
-    it->second.deferred.push_back({since.present, since.seq, std::string(since.epoch), ticket});
+    it->second.deferred.push_back(
+        {since.present, since.seq, std::string(since.epoch), since.max_bytes, ticket});
     return;
   }
-  send_query(tag, since.present, since.seq, since.epoch, ticket, false, 0);
+  send_query(tag, since.present, since.seq, since.epoch, since.max_bytes, ticket, false, 0);
 }
 
 uint32_t redis_broker::acquire_context() {
@@ -332,8 +350,8 @@ uint32_t redis_broker::acquire_context() {
 }
 
 bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t since_seq,
-                              std::string_view since_epoch, uint64_t ticket, bool resync,
-                              uint64_t resync_token) {
+                              std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
+                              bool resync, uint64_t resync_token) {
   if (!commands_.up() || !scripts_ready()) {
     if (!resync) {
       answer_failed(ticket);
@@ -351,7 +369,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   c.resync_token = resync_token;
 
   std::string& out = commands_.begin();
-  resp_array(out, 11);
+  resp_array(out, 14);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, query_sha_);
   resp_bulk(out, "2");
@@ -363,6 +381,11 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, since_epoch);
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
   resp_bulk(out, key_ttl_ms());
+  // At most what this node keeps per tag, and what the subscriber can be sent: Redis may
+  // hold more (another node's --history-size).
+  resp_bulk(out, uint64_t{std::max<uint32_t>(options_.history_size, 1)});
+  resp_bulk(out, max_bytes);
+  resp_bulk(out, uint64_t{options_.max_data_bytes});
   commands_.commit({query_request, index, ticket}, true);
   if (!resync) {
     metrics_.broker_pending.add();
@@ -382,7 +405,7 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
     metrics_.broker_pending.sub();
   }
   const std::size_t n = reply.size();
-  if (!reply.is_array() || n < 3 || (n - 3) % 2 != 0 ||
+  if (!reply.is_array() || n < 4 || (n - 4) % 2 != 0 ||
       reply[0].type() != resp_type::integer || reply[1].type() != resp_type::string) {
     note_error("query failed", reply.str());
     if (context.resync) {
@@ -401,20 +424,29 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
   position.top = static_cast<uint64_t>(reply[0].integer());
   position.epoch = reply[1].str();
   const bool restart = reply[2].integer() != 0;
+  bool incomplete = reply[3].integer() != 0;  // stopped at the count or byte limit
 
   std::vector<history_entry> missed;
   missed.swap(scratch_);  // reused, and safe if the listener re-enters the broker
   missed.clear();
-  for (std::size_t i = 3; i + 1 < n; i += 2) {
+  for (std::size_t i = 4; i + 1 < n; i += 2) {
     const auto seq = static_cast<uint64_t>(reply[i].integer());
-    missed.push_back({seq, make_msg(context.tag, seq, reply[i + 1].str())});
+    const std::string_view data = reply[i + 1].str();
+    if (oversized(context.tag, data.size())) {
+      incomplete = true;
+      continue;
+    }
+    missed.push_back({seq, make_msg(context.tag, seq, data)});
   }
   if (context.since_present) {
-    // The rules of embedded.cpp: a restart, or history that does not reach back to
-    // since + 1, is a gap.
+    // The rules of embedded.cpp: a restart, history that does not reach back to since + 1,
+    // or a replay that stopped short of the top, is a gap.
     const uint64_t after = restart ? 0 : context.since_seq;
-    position.gap = restart || (missed.empty() ? position.top > after
-                                              : missed.front().seq > after + 1);
+    position.gap = restart || incomplete ||
+                   (missed.empty() ? position.top > after : missed.front().seq > after + 1);
+    if (incomplete && !context.resync) {
+      metrics_.replays_truncated.add();
+    }
   }
   if (context.resync) {
     on_resync_answer(context, position, missed);

@@ -44,6 +44,12 @@ struct redis_broker_options {
   uint32_t history_max_age_s = 0;  ///< also drop history older than this (0: no age limit)
   uint32_t key_ttl_s = 86400;    ///< a tag's keys expire after this long without use
   uint32_t max_patterns = 64;    ///< distinct PSUBSCRIBEs; past it, one catch-all glob
+  /// Messages larger than this (another node may allow more) are dropped and counted: this
+  /// node could not carry them to its subscribers.
+  uint32_t max_data_bytes = 64 * 1024;
+  /// Past this many bytes of commands queued or awaiting replies, publishes and queries are
+  /// refused at once (unavailable) until Redis catches up.
+  uint64_t max_backlog_bytes = 64 * 1024 * 1024;
 };
 
 class redis_broker final : public broker, private link_owner {
@@ -59,6 +65,7 @@ class redis_broker final : public broker, private link_owner {
   void unwatch(std::string_view tag) override;
   bool ready() const override;
   void poll() override;
+  void pause_live(bool paused) override { subscriber_.set_reading_paused(paused); }
   void on_completion(const completion& c) override;
 
   /// Live-stream gaps the history could not fill (trimmed, or the tag's state was lost).
@@ -84,6 +91,7 @@ class redis_broker final : public broker, private link_owner {
     bool since_present;
     uint64_t since_seq;
     std::string since_epoch;
+    uint64_t max_bytes;
     uint64_t ticket;
   };
   struct held_message {
@@ -148,8 +156,12 @@ class redis_broker final : public broker, private link_owner {
   bool scripts_ready() const { return !publish_sha_.empty() && !query_sha_.empty(); }
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
-                  std::string_view since_epoch, uint64_t ticket, bool resync,
-                  uint64_t resync_token);
+                  std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
+                  bool resync, uint64_t resync_token);
+  /// Over max_backlog_bytes: the request is refused (counted) rather than queued.
+  bool backlogged();
+  /// A message this node cannot carry (over max_data_bytes): counted, logged, dropped.
+  bool oversized(std::string_view tag, std::size_t data_bytes);
   void on_publish_reply(const link_request& request, resp_view reply, std::string_view command);
   void on_query_reply(const link_request& request, resp_view reply, std::string_view command);
   bool retry_noscript(const link_request& request, resp_view reply, std::string_view command);

@@ -57,7 +57,7 @@ end
 local ttl = tonumber(ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-local res = {top, epoch, 0}
+local res = {top, epoch, 0, 0}
 if ARGV[2] == '1' then
   local after = tonumber(ARGV[3])
   if (ARGV[4] ~= '' and ARGV[4] ~= epoch) or after > top then
@@ -65,7 +65,12 @@ if ARGV[2] == '1' then
     res[3] = 1
   end
   if after < top then
-    local entries = redis.call('XRANGE', KEYS[2], string.format('%d-0', after + 1), '+')
+    local count = tonumber(ARGV[7])
+    local entries = redis.call('XRANGE', KEYS[2], string.format('%d-0', after + 1), '+',
+                               'COUNT', count)
+    if #entries == count and tonumber(string.match(entries[#entries][1], '^(%d+)')) < top then
+      res[4] = 1
+    end
     local first = 1
     local age = tonumber(ARGV[5])
     if age > 0 then
@@ -75,9 +80,21 @@ if ARGV[2] == '1' then
         first = first + 1
       end
     end
+    local budget = tonumber(ARGV[8])
+    local largest = tonumber(ARGV[9])
     for i = first, #entries do
-      res[#res + 1] = tonumber(string.match(entries[i][1], '^(%d+)'))
-      res[#res + 1] = entries[i][2][2]
+      local data = entries[i][2][2]
+      if #data > largest then
+        res[4] = 1
+      else
+        budget = budget - #data
+        if budget < 0 then
+          res[4] = 1
+          break
+        end
+        res[#res + 1] = tonumber(string.match(entries[i][1], '^(%d+)'))
+        res[#res + 1] = data
+      end
     end
   end
 end

@@ -32,10 +32,13 @@ namespace wsa {
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
-///   <since epoch> <max age ms> <key ttl ms>
+///   <since epoch> <max age ms> <key ttl ms> <max count> <max total bytes> <max message bytes>
 ///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
-///        history is replayed from the start of this life), seq1, data1, seq2, data2, ...]
-/// where the pairs are the retained messages after `since` (after 0 on a restart).
+///        history is replayed from the start of this life), incomplete (1: messages were
+///        left out), seq1, data1, seq2, data2, ...]
+/// where the pairs are the oldest retained messages after `since` (after 0 on a restart),
+/// at most <max count> of them and <max total bytes> of data in all; messages larger than
+/// <max message bytes> (another node allowed them; this one cannot carry them) are left out.
 extern const std::string_view redis_query_script;
 
 inline constexpr std::string_view redis_key_prefix = "wsa:{";

@@ -167,6 +167,16 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "`sub` requests with `since` one connection may have waiting for their replay "
            "(1..1024); one more gets `err rate_limited`."},
           c.max_pending_recoveries, 1, 1024);
+  o.size({"max-shard-backlog", "SIZE",
+          "Bytes one shard may have waiting for another beyond the ring between them "
+          "(1MiB..4GiB). Past it, publishes and subscriptions that would add to it get `err "
+          "unavailable` (HTTP 503), and the Redis live stream is not read until it drains."},
+         c.max_shard_backlog, mib, u32_max);
+  o.size({"max-broker-backlog", "SIZE",
+          "Redis broker: bytes of commands one shard may have queued or awaiting replies "
+          "(64KiB..4GiB). Past it, publishes and subscriptions get `err unavailable` (HTTP "
+          "503) until Redis catches up."},
+         c.max_broker_backlog, 64 * kib, u32_max);
 
   o.group("Broker");
   o.value({"broker", "URL",

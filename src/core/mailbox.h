@@ -6,7 +6,8 @@
 //
 // When the ring is full the producer keeps records in a private overflow list, still in
 // order, and moves them into the ring on later turns; nothing is dropped and the producer
-// never blocks. Only the data moves through memory here; waking a sleeping consumer is
+// never blocks. The overflow's size is the producer's to bound (overflow_bytes): a shard
+// stops producing for a peer whose backlog passed its limit (docs/limits.md). Only the data moves through memory here; waking a sleeping consumer is
 // the shard's job (MSG_RING doorbell).
 #pragma once
 
@@ -36,6 +37,10 @@ class mailbox {
   /// far visible. Returns true if anything new became visible.
   bool publish();
   bool has_overflow() const { return !overflow_.empty(); }
+  /// Bytes waiting in the overflow list (records the ring had no room for yet).
+  std::size_t overflow_bytes() const { return overflow_bytes_; }
+  /// The largest record payload the mailbox can carry (larger ones are the caller's bug).
+  std::size_t max_record_bytes() const { return capacity_ / 2 - sizeof(header) - 8; }
 
   // ---- consumer thread ----
 
@@ -64,6 +69,7 @@ class mailbox {
   alignas(64) uint64_t write_ = 0;
   uint64_t head_cache_ = 0;
   std::deque<std::string> overflow_;  // whole records (header + payload), in order
+  std::size_t overflow_bytes_ = 0;
   bool writing_overflow_ = false;
   char* pending_ = nullptr;  // record being written (ring)
 

@@ -130,6 +130,22 @@ constexpr family families[] = {
     {"wsagent_auth_reused_total", "counter",
      "auth frames carrying the token already in use (answered without verifying it again).",
      &shard_metrics::auth_reused},
+    {"wsagent_replays_truncated_total", "counter",
+     "since replays cut at the subscriber's outbound limit (the rest reported as a gap).",
+     &shard_metrics::replays_truncated},
+    {"wsagent_shard_backlog_bytes", "gauge",
+     "Bytes waiting for other shards beyond the rings between them (--max-shard-backlog).",
+     &shard_metrics::shard_backlog_bytes},
+    {"wsagent_shard_backlog_refusals_total", "counter",
+     "Publishes and subscriptions refused (unavailable) while a cross-shard backlog was full.",
+     &shard_metrics::shard_backlog_refusals},
+    {"wsagent_broker_backlog_refusals_total", "counter",
+     "Publishes and subscriptions refused (unavailable) while the Redis command backlog was "
+     "full (--max-broker-backlog).",
+     &shard_metrics::broker_backlog_refusals},
+    {"wsagent_broker_oversized_total", "counter",
+     "Messages from Redis larger than this node's --max-message-bytes, dropped.",
+     &shard_metrics::broker_oversized},
 };
 
 }  // namespace

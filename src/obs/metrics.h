@@ -75,6 +75,11 @@ struct alignas(64) shard_metrics {
   counter tag_limit_refusals;      ///< sub/unsub refused by --max-tags-per-connection
   counter recoveries_refused;      ///< `sub` with `since` over --max-pending-recoveries
   counter auth_reused;             ///< `auth` frames with the token in use (not verified)
+  counter replays_truncated;       ///< replays cut at the subscriber's limit (reported gaps)
+  counter shard_backlog_bytes;     ///< gauge: bytes waiting for other shards past the rings
+  counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
+  counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full
+  counter broker_oversized;        ///< messages from Redis over this node's size, dropped
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

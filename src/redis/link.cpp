@@ -305,7 +305,16 @@ void link::on_received(int res) {
       return;  // the owner or the handshake dropped the connection
     }
   }
-  arm_recv();
+  if (!reading_paused_ || state_ != state::up) {
+    arm_recv();
+  }
+}
+
+void link::set_reading_paused(bool paused) {
+  reading_paused_ = paused;
+  if (!paused && !recv_in_flight_ && (state_ == state::up || state_ == state::handshake)) {
+    arm_recv();
+  }
 }
 
 void link::handle_reply(resp_view reply) {

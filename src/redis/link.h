@@ -99,6 +99,14 @@ class link {
   bool up() const { return state_ == state::up; }
   /// Requests sent and not yet answered (the link's own included).
   std::size_t pending() const { return pending_.size(); }
+  /// Bytes of commands queued, being sent, or kept for a resend: what the owner bounds.
+  std::size_t backlog_bytes() const {
+    const std::size_t unsent = sending_.size() > sent_ ? sending_.size() - sent_ : 0;
+    return queued_.size() + unsent + (retained_.size() - retained_head_);
+  }
+  /// While paused, nothing more is read once the link is up (replies and pushes wait in
+  /// the kernel and in Redis): the owner cannot take more. Pending requests still time out.
+  void set_reading_paused(bool paused);
 
   /// Queues one command. False (nothing queued) when the link is not up.
   bool send(const link_request& request, std::initializer_list<std::string_view> args,
@@ -160,6 +168,7 @@ class link {
   bool send_in_flight_ = false;
   bool ever_up_ = false;
   bool retarget_now_ = false;  // the next attempt, to a new address, goes without backoff
+  bool reading_paused_ = false;
   uint64_t reconnects_ = 0;
 
   int64_t now_ms_ = 0;

@@ -163,6 +163,8 @@ bool node::prepare_broker(std::string& error) {
   options->history_max_age_s = cfg_.history_max_age_s;
   options->key_ttl_s = cfg_.redis_key_ttl_s;
   options->max_patterns = cfg_.redis_max_patterns;
+  options->max_data_bytes = cfg_.max_message_bytes;
+  options->max_backlog_bytes = cfg_.max_broker_backlog;
   redis_ = std::move(options);
   return true;
 }

@@ -71,12 +71,13 @@ struct query {
   uint32_t request = 0;  ///< the connection's pending sub
   bool has_since = false;
   uint64_t since_seq = 0;
+  uint64_t max_bytes = 0;  ///< the replay's share of the subscriber's outbound limit
   std::string_view tag;
   std::string_view since_epoch;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.from); field(self.request); field(self.has_since); field(self.since_seq);
-    field(self.tag); field(self.since_epoch);
+    field(self.max_bytes); field(self.tag); field(self.since_epoch);
   }
 };
 

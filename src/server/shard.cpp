@@ -160,6 +160,7 @@ void shard::turn() {
   // 5-7.
   flush_dirty();
   publish_mail();
+  refresh_backlog();
   free_dead();
 }
 
@@ -676,7 +677,10 @@ char* shard::begin_record(unsigned to, uint32_t type, std::size_t size) {
   return node_.mail(id_, to).begin_record(type, static_cast<uint32_t>(size));
 }
 
-void shard::end_record(unsigned to) { node_.mail(id_, to).end_record(); }
+void shard::end_record(unsigned to) {
+  node_.mail(id_, to).end_record();
+  any_backlogged_ = any_backlogged_ || backlogged(to);
+}
 
 void shard::publish_mail() {
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {

@@ -127,6 +127,14 @@ class shard final : private ws_sink, private broker_listener {
   void stop_pause(conn& c);
   /// Keeps bytes that arrived for a paused connection.
   void stash_input(conn& c, const char* data, std::size_t size);
+  /// More than --max-shard-backlog waits for `peer` beyond the ring between us: requests
+  /// that would add to it are refused (unavailable) until it drains.
+  bool backlogged(unsigned peer) const;
+  /// Would a message of `tag` published here be copied to a backlogged peer?
+  bool fanout_backlogged(std::string_view tag);
+  /// Once a turn, after the mail went out: the gauge, any_backlogged_, and whether the
+  /// broker may read live messages from Redis.
+  void refresh_backlog();
 
   // ---- HTTP (shard_http.cpp) ----
   void on_http_bytes(conn& c, const char* data, std::size_t size);
@@ -215,6 +223,9 @@ class shard final : private ws_sink, private broker_listener {
   pending_sub::tag_entry* find_holder(conn& c, std::string_view tag);
   pending_sub* find_request(conn& c, uint32_t request);
   void complete_sub(conn& c, pending_sub* p);
+  /// Cuts a completed request's replays to what the connection may still have queued; a
+  /// tag cut short is reported in `gaps` (a later `since` recovers the rest).
+  void fit_replays(conn& c, pending_sub& p);
   /// Delivers a completed request's part for one tag (replay, then held messages, or hands
   /// them to the next waiting holder). False if the connection was closed meanwhile.
   bool release_entry(conn& c, pending_sub::tag_entry& t);
@@ -226,6 +237,9 @@ class shard final : private ws_sink, private broker_listener {
   void announce_interest(std::string_view key, bool added);
   void apply_interest(unsigned from, std::string_view key, bool added);
   void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override;
+  /// A publish's outcome to its origin (this shard or another).
+  void answer_publish(unsigned origin, records::conn_address from, std::string_view id,
+                      bool ok, uint64_t seq, std::string_view error);
   void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override;
   void on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
                           frame* msg) override;
@@ -277,6 +291,8 @@ class shard final : private ws_sink, private broker_listener {
   int64_t accept_resume_ms_ = 0;
   int64_t accept_backoff_ms_ = 0;  // doubles while accepts keep failing, up to a second
   log_limiter accept_log_;
+  bool any_backlogged_ = false;  // some peer is backlogged(): checked before producing
+  bool live_paused_ = false;     // the broker was told not to read live messages
   bool draining_ = false;
   int64_t drain_deadline_ = 0;
   int64_t next_sweep_ms_ = 0;

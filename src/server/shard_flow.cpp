@@ -87,4 +87,41 @@ void shard::stash_input(conn& c, const char* data, std::size_t size) {
   c.stash->append(data, size);
 }
 
+// ---- backlogs between shards ----
+//
+// A shard whose peer is slower than the records sent to it keeps the excess in the
+// mailbox's overflow list. Past --max-shard-backlog it stops adding to it: publishes and
+// subscriptions whose records would join that backlog are refused (unavailable) at their
+// source, and the Redis broker stops reading live messages (they wait in Redis) until it
+// drains. Answers and interest records, small and owed, are always sent.
+
+bool shard::backlogged(unsigned peer) const {
+  return node_.mail(id_, peer).overflow_bytes() > node_.cfg().max_shard_backlog;
+}
+
+bool shard::fanout_backlogged(std::string_view tag) {
+  bool blocked = false;
+  interest_.for_each_subscriber(tag, [&](uint32_t peer) {
+    blocked = blocked || (peer != id_ && backlogged(peer));
+  });
+  return blocked;
+}
+
+void shard::refresh_backlog() {
+  std::size_t waiting = 0;
+  bool any = false;
+  for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
+    if (peer != id_) {
+      waiting += node_.mail(id_, peer).overflow_bytes();
+      any = any || backlogged(peer);
+    }
+  }
+  metrics_.shard_backlog_bytes.set(waiting);
+  any_backlogged_ = any;
+  if (any != live_paused_) {
+    live_paused_ = any;
+    broker_->pause_live(any);
+  }
+}
+
 }  // namespace wsa

@@ -42,6 +42,12 @@ void shard::publish_stats(int64_t now) {
 
 void shard::publish(unsigned origin, records::conn_address from, std::string_view id,
                     std::string_view tag, std::string_view data) {
+  if (any_backlogged_ && !shared_broker_ && fanout_backlogged(tag)) [[unlikely]] {
+    // Its copies would wait behind a full backlog to a peer: refused, not queued.
+    metrics_.shard_backlog_refusals.add();
+    answer_publish(origin, from, id, false, 0, "unavailable");
+    return;
+  }
   uint32_t ticket;
   if (!free_publish_waiters_.empty()) {
     ticket = free_publish_waiters_.back();
@@ -59,13 +65,17 @@ void shard::publish(unsigned origin, records::conn_address from, std::string_vie
 
 void shard::on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) {
   publish_waiter& w = publish_waiters_[ticket];
-  const std::string_view code = error != nullptr ? error : "";
-  if (w.origin == id_) {
-    on_publish_result(w.from, w.id, ok, seq, code);
-  } else {
-    post_record(*this, w.origin, records::published{w.from, seq, ok, w.id, code});
-  }
+  answer_publish(w.origin, w.from, w.id, ok, seq, error != nullptr ? error : "");
   free_publish_waiters_.push_back(static_cast<uint32_t>(ticket));
+}
+
+void shard::answer_publish(unsigned origin, records::conn_address from, std::string_view id,
+                           bool ok, uint64_t seq, std::string_view error) {
+  if (origin == id_) {
+    on_publish_result(from, id, ok, seq, error);
+  } else {
+    post_record(*this, origin, records::published{from, seq, ok, id, error});
+  }
 }
 
 void shard::on_tag_message(std::string_view tag, uint64_t seq, frame* msg) {
@@ -142,6 +152,12 @@ void shard::query(unsigned origin, records::conn_address from, uint32_t request,
   w.from = from;
   w.request = request;
   w.tag.assign(tag);
+  if (since.present && origin != id_ && any_backlogged_ && backlogged(origin)) [[unlikely]] {
+    // The replay would wait behind a full backlog to the subscriber's shard.
+    metrics_.shard_backlog_refusals.add();
+    on_queried(ticket, false, tag_position{}, {});
+    return;
+  }
   broker_->query(tag, since, ticket);
 }
 
@@ -309,6 +325,7 @@ void shard::complete_sub(conn& c, pending_sub* p) {
       }
     }
   } closing{*this, c};
+  fit_replays(c, *p);
   bool failed = false;
   std::vector<sub_ack_entry> positions;
   for (const pending_sub::tag_entry& t : p->tags) {
@@ -344,6 +361,34 @@ void shard::complete_sub(conn& c, pending_sub* p) {
     // A tag still subscribed gets its replay (if answered) and its held live messages.
     if (!t.cancelled && (t.ok || !t.added) && !release_entry(c, t)) {
       return;  // closed as a slow consumer
+    }
+  }
+}
+
+void shard::fit_replays(conn& c, pending_sub& p) {
+  // Room for the ok first (about a tag name and two numbers per tag), then the replays in
+  // order: what does not fit is dropped and the tag reported in `gaps`.
+  const std::size_t limit = node_.cfg().max_outbound_bytes;
+  std::size_t used = c.out.bytes() + 64;
+  for (const pending_sub::tag_entry& t : p.tags) {
+    used += t.tag.size() * 2 + 48;
+  }
+  for (pending_sub::tag_entry& t : p.tags) {
+    if (t.cancelled || !t.ok) {
+      continue;
+    }
+    std::size_t keep = 0;
+    while (keep < t.replay.size() && used + t.replay[keep].msg->size() <= limit) {
+      used += t.replay[keep].msg->size();
+      ++keep;
+    }
+    if (keep < t.replay.size()) {
+      for (std::size_t k = keep; k < t.replay.size(); ++k) {
+        t.replay[k].msg->unref();
+      }
+      t.replay.resize(keep);
+      t.gap = true;
+      metrics_.replays_truncated.add();
     }
   }
 }
@@ -508,7 +553,7 @@ void shard::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       records::query r;
       if (read(bytes, r)) {
         query(from, r.from, r.request, r.tag,
-              since_request{r.has_since, r.since_seq, r.since_epoch});
+              since_request{r.has_since, r.since_seq, r.since_epoch, r.max_bytes});
       }
       return;
     }

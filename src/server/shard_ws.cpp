@@ -236,6 +236,11 @@ void shard::submit_publish(records::conn_address from, std::string_view id, std:
     publish(id_, from, id, tag, data);
     return;
   }
+  if (any_backlogged_ && backlogged(owner)) [[unlikely]] {
+    metrics_.shard_backlog_refusals.add();
+    on_publish_result(from, id, false, 0, "unavailable");
+    return;
+  }
   post_record(*this, owner, records::publish{from, tag, id, data});
 }
 
@@ -343,6 +348,13 @@ void shard::on_sub(conn& c, const command& cmd) {
   const records::conn_address from{c.slot, c.generation};
   const uint32_t request = raw->request;
   const std::size_t count = raw->tags.size();
+  // The replays of one request share the subscriber's outbound limit: no owner copies or
+  // holds more than its share (what does not fit is reported as a gap).
+  std::size_t replays = 0;
+  for (const pending_sub::tag_entry& t : raw->tags) {
+    replays += t.has_since ? 1 : 0;
+  }
+  const uint64_t share = node_.cfg().max_outbound_bytes / std::max<std::size_t>(replays, 1);
   for (std::size_t i = 0; i < count; ++i) {
     // The last local answer may complete and free the request: read it before asking.
     const pending_sub::tag_entry& t = raw->tags[i];
@@ -350,13 +362,19 @@ void shard::on_sub(conn& c, const command& cmd) {
     since.present = t.has_since;
     since.seq = t.since_seq;
     since.epoch = t.since_epoch;
+    since.max_bytes = share;
     const unsigned owner = owner_of(t.tag);
     if (owner == id_) {
       query(id_, from, request, t.tag, since);
       continue;
     }
-    post_record(*this, owner,
-                records::query{from, request, since.present, since.seq, t.tag, since.epoch});
+    if (any_backlogged_ && backlogged(owner)) [[unlikely]] {
+      metrics_.shard_backlog_refusals.add();
+      on_query_result(from, request, t.tag, false, 0, {}, false);  // the request: unavailable
+      continue;
+    }
+    post_record(*this, owner, records::query{from, request, since.present, since.seq,
+                                             since.max_bytes, t.tag, since.epoch});
   }
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/abuse.h"
@@ -184,6 +185,84 @@ TEST(AbuseInput, OnlyAFewSubsWithSinceMayWait) {
             static_cast<uint64_t>(limited));
   // Once answered, more may come.
   EXPECT_EQ(c.call(R"({"op":"sub","id":9,"tags":["r1"],"since":{"r1":0}})").op(), "ok");
+}
+
+
+// A replay is cut at the subscriber's outbound limit: the oldest missed messages come, the
+// tag is reported in `gaps`, and a later `since` from the last one received goes on.
+TEST(AbuseInput, ReplayStopsAtTheSubscribersLimitAndALaterSinceGoesOn) {
+  server_process server({"--no-auth", "--max-message-bytes", "8KiB", "--max-outbound-bytes",
+                         "64KiB", "--history-size", "100"});
+  ASSERT_TRUE(server.start());
+  ws_client publisher = ws_client::connect(server.port());
+  const std::string data = "\"" + std::string(4000, 'r') + "\"";
+  for (int i = 0; i < 50; ++i) {
+    publisher.send_text(R"({"op":"pub","tag":"long","data":)" + data + "}");
+  }
+  ASSERT_EQ(publisher.call(R"({"op":"ping","id":0})").op(), "ok");
+  ws_client c = ws_client::connect(server.port());
+  uint64_t last = 0;
+  for (int round = 1; last < 50 && round <= 10; ++round) {
+    const json_message ok = c.call(R"({"op":"sub","id":)" + std::to_string(round) +
+                                   R"(,"tags":["long"],"since":{"long":)" +
+                                   std::to_string(last) + "}}");
+    ASSERT_EQ(ok.op(), "ok") << ok.text();
+    const bool cut = ok.has("/gaps");
+    uint64_t got = 0;
+    while (const auto m = c.try_next_message(300ms)) {
+      const json_message msg(m->payload);
+      ASSERT_EQ(msg.u64("/seq"), last + 1) << "round " << round;
+      last = msg.u64("/seq");
+      ++got;
+    }
+    EXPECT_LE(got * 4000, 64u * 1024) << "round " << round;
+    EXPECT_EQ(cut, last < 50) << ok.text();
+  }
+  EXPECT_EQ(last, 50u) << "later rounds recover the rest";
+  EXPECT_GE(metric(server.port(), "wsagent_replays_truncated_total"), 1u);
+}
+
+// Before: 40 `sub` requests with `since` over 32 tags (32 MiB retained) from a client that
+// never reads grew the node by ~1.1 GiB: every replay was copied across shards and held
+// whole. Now a few may wait, each replay within the subscriber's limit.
+TEST(AbuseInput, RepeatedRecoveriesFromANonReaderAreBounded) {
+  server_process server({"--no-auth", "--shards", "2", "--max-message-bytes", "16KiB",
+                         "--history-size", "64"});
+  ASSERT_TRUE(server.start());
+  ws_client publisher = ws_client::connect(server.port());
+  const std::string data = "\"" + std::string(16000, 'h') + "\"";
+  std::string tags;
+  std::string since;
+  for (int t = 0; t < 32; ++t) {
+    const std::string tag = "hist." + std::to_string(t);
+    for (int i = 0; i < 64; ++i) {
+      publisher.send_text(R"({"op":"pub","tag":")" + tag + R"(","data":)" + data + "}");
+    }
+    ASSERT_EQ(publisher.call(R"({"op":"ping","id":0})").op(), "ok");
+    tags += std::string(t ? "," : "") + "\"" + tag + "\"";
+    since += std::string(t ? "," : "") + "\"" + tag + "\":0";
+  }
+  bystander by(server.port());
+  const int64_t base = rss_kib(server.pid());
+  ws_client attacker = ws_client::connect(server.port());
+  attacker.socket().set_receive_buffer(4096);
+  std::string requests;
+  for (int id = 1; id <= 40; ++id) {
+    requests += encode_frame({.payload = R"({"op":"sub","id":)" + std::to_string(id) +
+                                         R"(,"tags":[)" + tags + R"(],"since":{)" + since +
+                                         "}}"});
+  }
+  keep_pinging_during(by, [&] {
+    flood(attacker.socket(), requests, requests.size(), std::chrono::seconds(5));
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the shards work it through
+  });
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_LT(grown, 64.0);
+  EXPECT_GE(metric_total(server.port(), "wsagent_recoveries_refused_total", 2) +
+                metric_total(server.port(), "wsagent_replays_truncated_total", 2),
+            1u);
+  by.round_trip();
 }
 
 }  // namespace

@@ -52,6 +52,10 @@ std::vector<sample> samples() {
       {"auth-burst", "3", [](const config& c) { return c.auth_burst == 3; }},
       {"max-pending-recoveries", "2",
        [](const config& c) { return c.max_pending_recoveries == 2; }},
+      {"max-shard-backlog", "8MiB",
+       [](const config& c) { return c.max_shard_backlog == 8 * 1024 * 1024; }},
+      {"max-broker-backlog", "1MiB",
+       [](const config& c) { return c.max_broker_backlog == 1024 * 1024; }},
       {"broker", "redis://127.0.0.1:6380/1",
        [](const config& c) {
          return c.broker.type == broker_url::kind::redis && c.broker.redis.host == "127.0.0.1" &&

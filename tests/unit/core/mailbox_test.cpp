@@ -78,6 +78,24 @@ TEST(mailbox, overflow_keeps_order_and_drains_as_space_frees) {
   EXPECT_FALSE(box.has_overflow());
 }
 
+TEST(mailbox, counts_the_bytes_waiting_in_overflow) {
+  mailbox box(4096);
+  EXPECT_EQ(box.overflow_bytes(), 0u);
+  for (uint32_t i = 1; i <= 100; ++i) {
+    write(box, i, std::string(92, 'x'));  // 8-byte header + 92
+  }
+  const std::size_t waiting = box.overflow_bytes();
+  EXPECT_GT(waiting, 100u * 100 - 4096);
+  EXPECT_LE(waiting, 100u * 100);
+  EXPECT_EQ(waiting % 100, 0u);
+  while (box.has_overflow()) {
+    box.publish();
+    read_all(box);
+  }
+  EXPECT_EQ(box.overflow_bytes(), 0u);
+  EXPECT_GE(box.max_record_bytes(), 1024u);
+}
+
 TEST(mailbox, two_threads_exchange_a_million_records_in_order) {
   mailbox box(1 << 16);
   constexpr uint32_t count = 1000000;
