@@ -1,6 +1,7 @@
 // HTTP request-head parsing and the WebSocket handshake, per request: a browser's upgrade
 // (~500 bytes, 13 fields), a Prometheus scrape of /metrics, the same upgrade arriving in
-// 64-byte pieces (with parse_progress), and the whole 101 answer (checks, SHA-1, response).
+// 64-byte pieces (with parse_progress), heads arriving a byte at a time (resumed, or parsed
+// from the start each time), and the whole 101 answer (checks, SHA-1, response).
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -76,6 +77,39 @@ void BM_parse_browser_upgrade_in_64_byte_pieces(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * browser_upgrade.size()));
 }
 BENCHMARK(BM_parse_browser_upgrade_in_64_byte_pieces);
+
+// A head of state.range(0) bytes (filler headers) arriving one byte at a time, as a slow
+// client sends it: each arrival is parsed as the shard does, resuming from parse_progress
+// (linear in the head), or from the start every time as the shard did before (quadratic).
+std::string long_head(std::size_t size) {
+  // 32 fields (the parser allows 64), as long as it takes.
+  std::string head = "GET /metrics HTTP/1.1\r\nHost: h\r\n";
+  const std::size_t value = size / 32 > 16 ? size / 32 - 16 : 1;
+  for (int i = 0; i < 32; ++i) {
+    head += "X-Filler-" + std::to_string(i) + ": " + std::string(value, 'f') + "\r\n";
+  }
+  return head + "\r\n";
+}
+
+void head_byte_by_byte(benchmark::State& state, bool resume) {
+  const std::string head = long_head(static_cast<std::size_t>(state.range(0)));
+  wsa::http_request r;
+  for (auto _ : state) {
+    wsa::parse_progress progress{};
+    std::string received;
+    wsa::parse_result res;
+    for (const char byte : head) {
+      received.push_back(byte);
+      res = wsa::parse_request(received, 1 << 20, r, resume ? &progress : nullptr);
+    }
+    benchmark::DoNotOptimize(res);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * head.size()));
+}
+void BM_head_byte_by_byte_resumed(benchmark::State& state) { head_byte_by_byte(state, true); }
+BENCHMARK(BM_head_byte_by_byte_resumed)->Arg(1024)->Arg(8192)->Arg(65536);
+void BM_head_byte_by_byte_from_start(benchmark::State& state) { head_byte_by_byte(state, false); }
+BENCHMARK(BM_head_byte_by_byte_from_start)->Arg(1024)->Arg(8192)->Arg(65536);
 
 void BM_upgrade_answer(benchmark::State& state) {
   wsa::http_request r;

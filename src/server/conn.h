@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/perm.h"
+#include "http/request.h"
 #include "net/out_queue.h"
 #include "net/token_bucket.h"
 
@@ -17,6 +18,16 @@ namespace wsa {
 
 class ws_session;
 struct pending_sub;
+
+/// HTTP bytes received and not handled yet (an incomplete request, or requests pipelined
+/// behind an answer not sent yet), with how far the request at their front was parsed: a
+/// head arriving in pieces is scanned once, and a body arriving in pieces is not looked at
+/// until it is whole, so a client sending a byte at a time costs linear time.
+struct http_pending {
+  std::string bytes;
+  parse_progress progress;   ///< of the request at the front of `bytes`
+  std::size_t awaiting = 0;  ///< its head is complete: bytes needed before its body is
+};
 
 enum class conn_state : uint8_t {
   http,       ///< reading an HTTP request head (an upgrade or an admin request)
@@ -56,7 +67,7 @@ struct conn {
   token_bucket pub_bucket;      ///< rate limits (--pub-rate, --sub-rate, --auth-rate)
   token_bucket sub_bucket;
   token_bucket auth_bucket;
-  std::string* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
+  http_pending* http_buffer = nullptr;  ///< partial request head or body (HTTP only)
   /// Bytes that arrived after input was paused (received before the pause took effect),
   /// handled in order when it resumes.
   std::unique_ptr<std::string> stash;

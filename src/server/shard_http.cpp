@@ -34,9 +34,9 @@ void shard::on_http_bytes(conn& c, const char* data, std::size_t size) {
     // the bytes that had arrived already.
     if (size > 0) {
       if (c.http_buffer == nullptr) {
-        c.http_buffer = new std::string();
+        c.http_buffer = new http_pending();
       }
-      c.http_buffer->append(data, size);
+      c.http_buffer->bytes.append(data, size);
     }
     return;
   }
@@ -45,18 +45,26 @@ void shard::on_http_bytes(conn& c, const char* data, std::size_t size) {
 
 void shard::on_http_input(conn& c, const char* data, std::size_t size) {
   std::string_view input;
+  parse_progress fresh;
+  parse_progress* progress = &fresh;  // of the request at the front of `input`
   if (c.http_buffer != nullptr) {
+    http_pending& pending = *c.http_buffer;
     if (size > 0) {
-      c.http_buffer->append(data, size);
+      pending.bytes.append(data, size);
     }
-    input = *c.http_buffer;
+    if (pending.bytes.size() < pending.awaiting) {
+      return;  // a body still on its way: nothing to look at yet
+    }
+    input = pending.bytes;
+    progress = &pending.progress;
   } else {
     input = std::string_view(data, size);
   }
   const config& cfg = node_.cfg();
+  std::size_t awaiting = 0;
   while (!input.empty()) {
     http_request request;
-    const parse_result parsed = parse_request(input, cfg.max_header_bytes, request);
+    const parse_result parsed = parse_request(input, cfg.max_header_bytes, request, progress);
     if (parsed.status == parse_status::incomplete) {
       break;
     }
@@ -73,9 +81,11 @@ void shard::on_http_input(conn& c, const char* data, std::size_t size) {
       }
       body_size = static_cast<std::size_t>(request.content_length);
       if (input.size() - parsed.head_length < body_size) {
+        awaiting = parsed.head_length + body_size;
         break;  // the body is still on its way
       }
     }
+    *progress = parse_progress{};  // the next request starts after this one
     const std::string_view body = input.substr(parsed.head_length, body_size);
     const std::string_view rest = input.substr(parsed.head_length + body_size);
     if (!on_http_request(c, request, body, rest)) {
@@ -90,11 +100,14 @@ void shard::on_http_input(conn& c, const char* data, std::size_t size) {
   if (input.empty()) {
     delete c.http_buffer;
     c.http_buffer = nullptr;
-  } else if (c.http_buffer == nullptr || input.data() != c.http_buffer->data()) {
-    auto* kept = new std::string(input);
+    return;
+  }
+  if (c.http_buffer == nullptr || input.data() != c.http_buffer->bytes.data()) {
+    auto* kept = new http_pending{std::string(input), *progress, 0};
     delete c.http_buffer;
     c.http_buffer = kept;
   }
+  c.http_buffer->awaiting = awaiting;
 }
 
 bool shard::on_http_request(conn& c, const http_request& request, std::string_view body,

@@ -11,6 +11,7 @@
 
 #include "support/abuse.h"
 #include "support/frame_codec.h"
+#include "support/http_client.h"
 #include "support/process_probe.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
@@ -263,6 +264,36 @@ TEST(AbuseInput, RepeatedRecoveriesFromANonReaderAreBounded) {
                 metric_total(server.port(), "wsagent_replays_truncated_total", 2),
             1u);
   by.round_trip();
+}
+
+
+// A request arriving a byte at a time: its head is checked once (each byte resumes where
+// the last stopped) and its body is looked at only once whole (bench/http_parse_bench
+// BM_head_byte_by_byte_* shows the cost: linear now, quadratic before). The answers are
+// the same as for a request sent at once, and a pipelined request after it still works.
+TEST(AbuseInput, RequestArrivingByteByByteIsAnsweredOnceWhole) {
+  server_process server({"--no-auth", "--max-header-bytes", "16KiB"});
+  ASSERT_TRUE(server.start());
+  ws_client subscriber = ws_client::connect(server.port());
+  ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["slow"]})").op(), "ok");
+  const std::string body = R"({"tag":"slow","data":")" + std::string(2000, 'b') + "\"}";
+  std::string request = "POST /api/publish HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 20; ++i) {
+    request += "X-Filler-" + std::to_string(i) + ": " + std::string(300, 'f') + "\r\n";
+  }
+  request += "Content-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body +
+             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  tcp_socket s = tcp_socket::connect(server.port());
+  for (const char byte : request) {
+    s.send_all(std::string(1, byte));
+  }
+  std::string buffer;
+  const http_response published = read_http_response(s, buffer);
+  EXPECT_EQ(published.status, 200) << published.body;
+  EXPECT_NE(published.body.find("\"seq\":1"), std::string::npos) << published.body;
+  EXPECT_EQ(read_http_response(s, buffer).status, 200);
+  EXPECT_EQ(subscriber.wait_for("msg").raw("data").size(), 2002u);
 }
 
 }  // namespace
