@@ -24,38 +24,16 @@ std::string pub(int id, std::string_view tag) {
          R"(","data":)" + std::to_string(id) + "}";
 }
 
-// Answers to requests 1..n (ok or err), in whatever order they come, by id.
-std::vector<json_message> answers(ws_client& c, int n) {
-  std::vector<json_message> out;
-  while (static_cast<int>(out.size()) < n) {
-    json_message m = c.next_json();
-    if (m.op() == "ok" || m.op() == "err") {
-      out.push_back(std::move(m));
-    }
-  }
-  return out;
-}
-
 TEST(AbuseInput, PublishesPastTheRateAreRefusedAndNotPublished) {
   server_process server({"--no-auth", "--pub-rate", "1", "--pub-burst", "5"});
   ASSERT_TRUE(server.start());
   ws_client subscriber = ws_client::connect(server.port());
   ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["rl"]})").op(), "ok");
   ws_client c = ws_client::connect(server.port());
-  std::string burst;
   for (int id = 1; id <= 20; ++id) {
     c.send_text(pub(id, "rl"));
   }
-  int ok = 0;
-  int limited = 0;
-  for (const json_message& m : answers(c, 20)) {
-    if (m.op() == "ok") {
-      ++ok;
-    } else {
-      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
-      ++limited;
-    }
-  }
+  const auto [ok, limited] = count_answers(c, 20);
   // The burst, and at most a token or two more if a second passed meanwhile.
   EXPECT_GE(ok, 5);
   EXPECT_LE(ok, 8);
@@ -79,13 +57,7 @@ TEST(AbuseInput, SubAndUnsubShareOneRate) {
     c.send_text(std::string(id % 2 ? R"({"op":"sub")" : R"({"op":"unsub")") +
                 R"(,"id":)" + std::to_string(id) + R"(,"tags":["s"]})");
   }
-  int limited = 0;
-  for (const json_message& m : answers(c, 10)) {
-    if (m.op() == "err") {
-      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
-      ++limited;
-    }
-  }
+  const int limited = count_answers(c, 10).rate_limited;
   EXPECT_GE(limited, 3);
   EXPECT_LE(limited, 6);
   EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_subscribes_total"),
@@ -170,16 +142,7 @@ TEST(AbuseInput, OnlyAFewSubsWithSinceMayWait) {
                                       R"(,"tags":[)" + tags + R"(],"since":{)" + since + "}}"});
   }
   c.send_raw(batch);
-  int ok = 0;
-  int limited = 0;
-  for (const json_message& m : answers(c, 8)) {
-    if (m.op() == "ok") {
-      ++ok;
-    } else {
-      EXPECT_EQ(m.str("/code"), "rate_limited") << m.text();
-      ++limited;
-    }
-  }
+  const auto [ok, limited] = count_answers(c, 8);
   EXPECT_GE(ok, 2);
   EXPECT_GE(limited, 1) << "eight subs with since were all pending at once";
   EXPECT_EQ(metric_total(server.port(), "wsagent_recoveries_refused_total", 2),

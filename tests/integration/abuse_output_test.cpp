@@ -25,6 +25,28 @@ constexpr std::size_t mib = 1024 * 1024;
 constexpr double growth_bound_mib = 40;
 
 
+struct attack_outcome {
+  flood_result sent;
+  double grown_mib = 0;  // the server's RSS growth during the attack
+  int round_trips = 0;   // the bystander's, all answered
+};
+
+// Writes `unit` to `socket` (whose owner never reads: a tiny receive buffer) for up to
+// `bytes` or `time` while the bystander keeps pinging, and records what it cost the server.
+attack_outcome attack_without_reading(const server_process& server, bystander& by,
+                                      tcp_socket& socket, std::string_view unit,
+                                      std::size_t bytes, std::chrono::seconds time) {
+  socket.set_receive_buffer(4096);
+  const int64_t base = rss_kib(server.pid());
+  attack_outcome out;
+  out.round_trips =
+      keep_pinging_during(by, [&] { out.sent = flood(socket, unit, bytes, time); });
+  out.grown_mib = grown_mib(server.pid(), base);
+  testing::Test::RecordProperty("attack_bytes", static_cast<int>(out.sent.bytes));
+  testing::Test::RecordProperty("rss_growth_kib", static_cast<int>(out.grown_mib * 1024));
+  return out;
+}
+
 server_process small_server() {
   return server_process({"--no-auth", "--max-message-bytes", "16KiB", "--max-outbound-bytes",
                          "64KiB"});
@@ -36,23 +58,15 @@ TEST(AbuseOutput, PipelinedHttpFromANonReaderIsAnsweredOneResponseAtATime) {
   server_process server = small_server();
   ASSERT_TRUE(server.start());
   bystander by(server.port());
-  const int64_t base = rss_kib(server.pid());
-
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
   tcp_socket attacker = tcp_socket::connect(server.port());
-  attacker.set_receive_buffer(4096);
-  flood_result sent;
-  const int trips = keep_pinging_during(
-      by, [&] { sent = flood(attacker, request, 8 * mib, std::chrono::seconds(8)); });
-
-  const double grown = grown_mib(server.pid(), base);
-  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
-  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
-  EXPECT_LT(grown, growth_bound_mib) << "after " << sent.bytes << " bytes of requests";
-  EXPECT_GE(trips, 1);
+  const attack_outcome attack = attack_without_reading(server, by, attacker, request, 8 * mib,
+                                                       std::chrono::seconds(8));
+  EXPECT_LT(attack.grown_mib, growth_bound_mib) << "after " << attack.sent.bytes << " bytes";
+  EXPECT_GE(attack.round_trips, 1);
   // The server answered only what the attacker's kernel buffers took: far fewer requests
   // than were sent (each answer waits for the one before it to be sent).
-  const uint64_t requests_sent = sent.bytes / request.size();
+  const uint64_t requests_sent = attack.sent.bytes / request.size();
   EXPECT_LT(metric(server.port(), "wsagent_http_requests_total"), requests_sent / 4 + 100);
   EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total"), 1u);
   by.round_trip();
@@ -64,20 +78,11 @@ TEST(AbuseOutput, PingFloodFromANonReaderKeepsOnePongPending) {
   server_process server = small_server();
   ASSERT_TRUE(server.start());
   bystander by(server.port());
-  const int64_t base = rss_kib(server.pid());
-
   ws_client attacker = ws_client::connect(server.port());
-  attacker.socket().set_receive_buffer(4096);
   const std::string ping = encode_frame({.opcode = ws_op::ping, .payload = ""});
-  flood_result sent;
-  keep_pinging_during(by, [&] {
-    sent = flood(attacker.socket(), ping, 24 * mib, std::chrono::seconds(10));
-  });
-
-  const double grown = grown_mib(server.pid(), base);
-  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
-  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
-  EXPECT_LT(grown, growth_bound_mib) << "after " << sent.bytes << " bytes of pings";
+  const attack_outcome attack = attack_without_reading(server, by, attacker.socket(), ping,
+                                                       24 * mib, std::chrono::seconds(10));
+  EXPECT_LT(attack.grown_mib, growth_bound_mib) << "after " << attack.sent.bytes << " bytes";
   by.round_trip();
 }
 
@@ -120,19 +125,11 @@ TEST(AbuseOutput, RequestFloodFromANonReaderIsBounded) {
   server_process server = small_server();
   ASSERT_TRUE(server.start());
   bystander by(server.port());
-  const int64_t base = rss_kib(server.pid());
-
   ws_client attacker = ws_client::connect(server.port());
-  attacker.socket().set_receive_buffer(4096);
   const std::string request = encode_frame({.payload = R"({"op":"ping","id":12345})"});
-  flood_result sent;
-  keep_pinging_during(by, [&] {
-    sent = flood(attacker.socket(), request, 16 * mib, std::chrono::seconds(8));
-  });
-  const double grown = grown_mib(server.pid(), base);
-  RecordProperty("attack_bytes", static_cast<int>(sent.bytes));
-  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
-  EXPECT_LT(grown, growth_bound_mib);
+  const attack_outcome attack = attack_without_reading(server, by, attacker.socket(), request,
+                                                       16 * mib, std::chrono::seconds(8));
+  EXPECT_LT(attack.grown_mib, growth_bound_mib) << "after " << attack.sent.bytes << " bytes";
   EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total") +
                 metric(server.port(), "wsagent_slow_consumer_closes_total"),
             1u);

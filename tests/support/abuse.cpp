@@ -95,6 +95,22 @@ int keep_pinging_during(bystander& by, const std::function<void()>& attack,
   return trips;
 }
 
+answer_counts count_answers(ws_client& c, int n) {
+  answer_counts counts;
+  while (counts.ok + counts.rate_limited < n) {
+    const json_message m = c.next_json();
+    if (m.op() == "ok") {
+      ++counts.ok;
+    } else if (m.op() == "err") {
+      if (m.str("/code") != "rate_limited") {
+        throw std::runtime_error("unexpected answer " + m.text());
+      }
+      ++counts.rate_limited;
+    }
+  }
+  return counts;
+}
+
 double grown_mib(pid_t pid, int64_t base_kib) {
   return static_cast<double>(rss_kib(pid) - base_kib) / 1024.0;
 }
