@@ -145,7 +145,7 @@ TEST(AbuseInput, OnlyAFewSubsWithSinceMayWait) {
   const auto [ok, limited] = count_answers(c, 8);
   EXPECT_GE(ok, 2);
   EXPECT_GE(limited, 1) << "eight subs with since were all pending at once";
-  EXPECT_EQ(metric_total(server.port(), "wsagent_recoveries_refused_total", 2),
+  EXPECT_EQ(metric_total(server.port(), "wsagent_recoveries_refused_total"),
             static_cast<uint64_t>(limited));
   // Once answered, more may come.
   EXPECT_EQ(c.call(R"({"op":"sub","id":9,"tags":["r1"],"since":{"r1":0}})").op(), "ok");
@@ -223,8 +223,8 @@ TEST(AbuseInput, RepeatedRecoveriesFromANonReaderAreBounded) {
   const double grown = grown_mib(server.pid(), base);
   RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
   EXPECT_LT(grown, 64.0);
-  EXPECT_GE(metric_total(server.port(), "wsagent_recoveries_refused_total", 2) +
-                metric_total(server.port(), "wsagent_replays_truncated_total", 2),
+  EXPECT_GE(metric_total(server.port(), "wsagent_recoveries_refused_total") +
+                metric_total(server.port(), "wsagent_replays_truncated_total"),
             1u);
   by.round_trip();
 }

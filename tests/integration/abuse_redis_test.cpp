@@ -41,7 +41,7 @@ TEST(AbuseRedis, MessagesLargerThanThisNodeAllowsAreDroppedNotFatal) {
   EXPECT_EQ(exact.wait_for("msg", 10s).u64("/seq"), fence);
   EXPECT_EQ(pattern.wait_for("msg", 10s).u64("/seq"), fence);
   EXPECT_TRUE(small.running());
-  EXPECT_GE(metric_total(small.port(), "wsagent_broker_oversized_total", 2), 3u);
+  EXPECT_GE(metric_total(small.port(), "wsagent_broker_oversized_total"), 3u);
   // A late subscriber's replay skips them too, and says so.
   ws_client late = ws_client::connect(small.port());
   const json_message ok =

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/http_client.h"
+#include "support/metrics_reader.h"
 #include "support/process_probe.h"
 
 namespace wsa::test {
@@ -115,22 +116,25 @@ double grown_mib(pid_t pid, int64_t base_kib) {
   return static_cast<double>(rss_kib(pid) - base_kib) / 1024.0;
 }
 
-uint64_t metric(uint16_t port, std::string_view name, unsigned shard) {
-  const std::string body = http_get(port, "/metrics").body;
-  const std::string key = std::string(name) + "{shard=\"" + std::to_string(shard) + "\"} ";
-  const std::size_t at = body.find(key);
-  if (at == std::string::npos) {
-    throw std::runtime_error("no metric " + key);
+namespace {
+
+// The exposition text, which must hold metric `name` (a misspelt name would read as 0).
+std::string metrics_with(uint16_t port, std::string_view name) {
+  std::string text = http_get(port, "/metrics").body;
+  if (text.find(std::string(name) + "{") == std::string::npos) {
+    throw std::runtime_error("no metric " + std::string(name));
   }
-  return std::stoull(body.substr(at + key.size()));
+  return text;
 }
 
-uint64_t metric_total(uint16_t port, std::string_view name, unsigned shards) {
-  uint64_t total = 0;
-  for (unsigned shard = 0; shard < shards; ++shard) {
-    total += metric(port, name, shard);
-  }
-  return total;
+}  // namespace
+
+uint64_t metric(uint16_t port, std::string_view name, unsigned shard) {
+  return metric_of_shard(metrics_with(port, name), name, shard);
+}
+
+uint64_t metric_total(uint16_t port, std::string_view name) {
+  return metric_sum_in(metrics_with(port, name), name);
 }
 
 }  // namespace wsa::test

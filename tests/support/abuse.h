@@ -62,9 +62,10 @@ answer_counts count_answers(ws_client& c, int n);
 /// RSS growth of the process in MiB since `base_kib` (from rss_kib).
 double grown_mib(pid_t pid, int64_t base_kib);
 
-/// The value of a per-shard metric from GET /metrics (throws if it is not there).
+/// The value of a per-shard metric from GET /metrics (metrics_reader.h), throwing if the
+/// server does not export it at all.
 uint64_t metric(uint16_t port, std::string_view name, unsigned shard = 0);
 /// The same summed over every shard.
-uint64_t metric_total(uint16_t port, std::string_view name, unsigned shards);
+uint64_t metric_total(uint16_t port, std::string_view name);
 
 }  // namespace wsa::test
