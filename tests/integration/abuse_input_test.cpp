@@ -259,5 +259,34 @@ TEST(AbuseInput, RequestArrivingByteByByteIsAnsweredOnceWhole) {
   EXPECT_EQ(subscriber.wait_for("msg").raw("data").size(), 2002u);
 }
 
+// The same attack at scale: a 192 KiB head a byte per segment. Parsed from the start at each
+// arrival it would cost the server time quadratic in the head (tens of seconds of CPU when
+// the bytes arrive one by one); resumed, it costs little more than the reads themselves.
+TEST(AbuseInput, HeadSentAByteAtATimeCostsLinearWork) {
+  server_process server({"--no-auth", "--max-header-bytes", "256KiB", "--handshake-timeout",
+                         "60s"});
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; head.size() < 192 * 1024; ++i) {
+    head += "X-Filler-" + std::to_string(i) + ": " + std::string(4000, 'f') + "\r\n";
+  }
+  head += "\r\n";
+  tcp_socket s = tcp_socket::connect(server.port());
+  const double cpu_before = cpu_seconds(server.pid());
+  keep_pinging_during(by, [&] {
+    for (const char byte : head) {
+      s.send_all(std::string_view(&byte, 1));
+    }
+  });
+  std::string buffer;
+  EXPECT_EQ(read_http_response(s, buffer).status, 200);
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  RecordProperty("head_bytes", static_cast<int>(head.size()));
+  RecordProperty("server_cpu_ms", static_cast<int>(cpu * 1000));
+  EXPECT_LT(cpu, 4.0) << "CPU seconds for one " << head.size() << "-byte head a byte at a time";
+  by.round_trip();
+}
+
 }  // namespace
 }  // namespace wsa::test

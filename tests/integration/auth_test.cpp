@@ -31,6 +31,7 @@
 #include "integration/redis_nodes.h"
 #include "support/http_client.h"
 #include "support/metrics_reader.h"
+#include "support/process_probe.h"
 #include "support/scratch_dir.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
@@ -738,6 +739,37 @@ TEST_F(Auth, AuthFramesPastTheRateAreRefusedAndTheTokenStays) {
   const std::string m = http_get(server.port(), "/metrics").body;
   EXPECT_NE(m.find("wsagent_rate_limited_auths_total{shard=\"0\"} " + std::to_string(limited)),
             std::string::npos);
+}
+
+// An auth flood costs the server no signature checks: 20,000 frames carrying a valid EdDSA
+// token (each would be a signature verification, about 60 us) answered while a bystander
+// on the same shard keeps its round trips.
+TEST_F(Auth, AuthFloodCostsNoSignatureChecks) {
+  const std::string jwks = keygen("flood", "flood");
+  server_process server({"--jwks", jwks});
+  ASSERT_TRUE(server.start());
+  const std::string token = eddsa_token("flood", {"--sub", "svc", "--ttl", "1h"});
+  bystander by(server.port(), with_bearer(token));
+  ws_client attacker = ws_client::connect(server.port(), with_bearer(token));
+  std::string batch;
+  for (int i = 0; i < 500; ++i) {
+    batch += encode_frame({.payload = R"({"op":"auth","id":1,"token":")" + token + "\"}"});
+  }
+  const double cpu_before = cpu_seconds(server.pid());
+  answer_counts total;
+  keep_pinging_during(by, [&] {
+    for (int round = 0; round < 40; ++round) {
+      attacker.send_raw(batch);
+      const answer_counts counts = count_answers(attacker, 500);
+      total.ok += counts.ok;
+      total.rate_limited += counts.rate_limited;
+    }
+  });
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  RecordProperty("server_cpu_ms", static_cast<int>(cpu * 1000));
+  EXPECT_EQ(total.ok + total.rate_limited, 20000);
+  EXPECT_LT(cpu, 0.8) << "CPU seconds for 20,000 auth frames";
+  EXPECT_EQ(attacker.call(R"({"op":"ping","id":"end"})").op(), "ok");
 }
 
 TEST_F(Auth, TheTokenInUseSentAgainIsNotVerifiedAgain) {

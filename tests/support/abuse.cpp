@@ -55,7 +55,8 @@ flood_result flood(tcp_socket& socket, std::string_view unit, std::size_t max_by
   return result;
 }
 
-bystander::bystander(uint16_t port) : client_(ws_client::connect(port)) {}
+bystander::bystander(uint16_t port, const ws_options& options)
+    : client_(ws_client::connect(port, options)) {}
 
 void bystander::round_trip(std::chrono::milliseconds timeout) {
   const int id = ++answered_;

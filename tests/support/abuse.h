@@ -33,7 +33,7 @@ flood_result flood(tcp_socket& socket, std::string_view unit, std::size_t max_by
 /// the server answers its pings while others attack it.
 class bystander {
  public:
-  explicit bystander(uint16_t port);
+  explicit bystander(uint16_t port, const ws_options& options = {});
   /// One `ping` request answered with its `ok`; throws (failing the test) if none comes
   /// within the timeout.
   void round_trip(std::chrono::milliseconds timeout = std::chrono::seconds(10));
