@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Replays the attacks of issue 8 against a wsagent binary and prints what they cost it.
 
-    perf/abuse_probe.py BINARY ATTACK [--bytes N] [-- SERVER FLAGS...]
+    bench/abuse/abuse_probe.py BINARY ATTACK [--bytes N] [-- SERVER FLAGS...]
 
 ATTACK is one of:
   metrics   pipelined `GET /metrics` from a client that never reads
@@ -24,13 +24,7 @@ import subprocess
 import sys
 import time
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
+from history_flood import rss_kib  # this directory
 
 
 def cpu_ticks(pid):
