@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from history_flood import rss_kib  # this directory
+from history_flood import http_get, rss_kib  # this directory
 
 
 def cpu_ticks(pid):
@@ -129,6 +129,10 @@ def main():
         grown = (rss_kib(proc.pid) - base) / 1024
         print(f"{attack}: server took {sent / 1e6:.1f} MB in {time.time() - t0:.1f} s; "
               f"RSS grew {grown:.1f} MiB (from {base / 1024:.1f} MiB)")
+        for line in http_get(port, "/metrics").splitlines():
+            if re.match(r"wsagent_(input_pauses|slow_consumer_closes|pongs_replaced|"
+                        r"http_requests)_total", line):
+                print("  " + line)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
