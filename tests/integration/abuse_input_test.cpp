@@ -190,6 +190,7 @@ TEST(AbuseInput, ReplayStopsAtTheSubscribersLimitAndALaterSinceGoesOn) {
 // never reads grew the node by ~1.1 GiB: every replay was copied across shards and held
 // whole. Now a few may wait, each replay within the subscriber's limit.
 TEST(AbuseInput, RepeatedRecoveriesFromANonReaderAreBounded) {
+  small_sanitizer_quarantine();
   server_process server({"--no-auth", "--shards", "2", "--max-message-bytes", "16KiB",
                          "--history-size", "64"});
   ASSERT_TRUE(server.start());

@@ -48,6 +48,7 @@ attack_outcome attack_without_reading(const server_process& server, bystander& b
 }
 
 server_process small_server() {
+  small_sanitizer_quarantine();
   return server_process({"--no-auth", "--max-message-bytes", "16KiB", "--max-outbound-bytes",
                          "64KiB"});
 }

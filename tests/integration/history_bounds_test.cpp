@@ -5,7 +5,6 @@
 // position, or from a forgotten life of a tag, is a gap, never a wrong or missing message.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,17 +16,6 @@
 
 namespace wsa::test {
 namespace {
-
-// Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default) before it
-// is reused, which would hide any bound on the server's RSS: keep it small for the server.
-void small_sanitizer_quarantine() {
-  const char* current = std::getenv("ASAN_OPTIONS");
-  std::string options = current != nullptr ? current : "";
-  if (options.find("quarantine_size_mb") == std::string::npos) {
-    options += options.empty() ? "quarantine_size_mb=8" : ":quarantine_size_mb=8";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
-}
 
 std::string pub(std::string_view tag, std::string_view data, int id = 0) {
   std::string out = R"({"op":"pub","tag":")" + std::string(tag) + R"(","data":)" +

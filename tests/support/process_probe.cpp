@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,15 @@ double cpu_meter::cores_used() const {
     return 0;
   }
   return (cpu_seconds(pid_) - start_cpu_) / wall;
+}
+
+void small_sanitizer_quarantine() {
+  const char* current = std::getenv("ASAN_OPTIONS");
+  std::string options = current != nullptr ? current : "";
+  if (options.find("quarantine_size_mb") == std::string::npos) {
+    options += options.empty() ? "quarantine_size_mb=8" : ":quarantine_size_mb=8";
+    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+  }
 }
 
 }  // namespace wsa::test
