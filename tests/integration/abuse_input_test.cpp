@@ -57,7 +57,7 @@ TEST(AbuseInput, SubAndUnsubShareOneRate) {
     c.send_text(std::string(id % 2 ? R"({"op":"sub")" : R"({"op":"unsub")") +
                 R"(,"id":)" + std::to_string(id) + R"(,"tags":["s"]})");
   }
-  const int limited = count_answers(c, 10).rate_limited;
+  const int limited = count_answers(c, 10).refused;
   EXPECT_GE(limited, 3);
   EXPECT_LE(limited, 6);
   EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_subscribes_total"),

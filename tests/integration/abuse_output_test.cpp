@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "support/abuse.h"
 #include "support/frame_codec.h"
@@ -47,16 +48,19 @@ attack_outcome attack_without_reading(const server_process& server, bystander& b
   return out;
 }
 
-server_process small_server() {
+server_process small_server(std::vector<std::string> extra = {}) {
   small_sanitizer_quarantine();
-  return server_process({"--no-auth", "--max-message-bytes", "16KiB", "--max-outbound-bytes",
-                         "64KiB"});
+  std::vector<std::string> flags = {"--no-auth", "--max-message-bytes", "16KiB",
+                                    "--max-outbound-bytes", "64KiB"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return server_process(flags);
 }
 
 // Before: ~6.6 MB of pipelined GET /metrics grew the server by ~420 MiB (every response
 // queued in full, outside the cap).
 TEST(AbuseOutput, PipelinedHttpFromANonReaderIsAnsweredOneResponseAtATime) {
-  server_process server = small_server();
+  // A paused HTTP client is closed after --handshake-timeout: long enough here to see it.
+  server_process server = small_server({"--handshake-timeout", "60s"});
   ASSERT_TRUE(server.start());
   bystander by(server.port());
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -70,6 +74,7 @@ TEST(AbuseOutput, PipelinedHttpFromANonReaderIsAnsweredOneResponseAtATime) {
   const uint64_t requests_sent = attack.sent.bytes / request.size();
   EXPECT_LT(metric(server.port(), "wsagent_http_requests_total"), requests_sent / 4 + 100);
   EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total"), 1u);
+  EXPECT_EQ(metric(server.port(), "wsagent_connections_paused"), 1u) << "the attacker";
   by.round_trip();
 }
 

@@ -27,6 +27,7 @@ TEST(HardeningFixes, IdlePingsDoNotLeakTheirFrames) {
   ASSERT_TRUE(server.start());
   ws_client c = ws_client::connect(server.port());
   const uint64_t before = metric(server.port(), "wsagent_frames");
+  const uint64_t bytes_before = metric(server.port(), "wsagent_frame_bytes");
   int pings = 0;
   const auto end = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < end) {
@@ -41,6 +42,7 @@ TEST(HardeningFixes, IdlePingsDoNotLeakTheirFrames) {
   ASSERT_GE(pings, 8) << "the server did not ping a quiet client";
   const uint64_t after = metric(server.port(), "wsagent_frames");
   EXPECT_LT(after, before + 3) << pings << " idle pings";
+  EXPECT_LT(metric(server.port(), "wsagent_frame_bytes"), bytes_before + 64);
 }
 
 

@@ -67,6 +67,22 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_history_expired_total", "history_bounds_test.cpp"},
     {"wsagent_redis_pattern_subscriptions", "redis_bounds_test.cpp"},
     {"wsagent_redis_patterns_coalesced", "redis_bounds_test.cpp"},
+    {"wsagent_input_pauses_total", "abuse_output_test.cpp"},
+    {"wsagent_connections_paused", "abuse_output_test.cpp"},
+    {"wsagent_pongs_replaced_total", "abuse_output_test.cpp"},
+    {"wsagent_frames", "hardening_fixes_test.cpp"},
+    {"wsagent_frame_bytes", "hardening_fixes_test.cpp"},
+    {"wsagent_rate_limited_publishes_total", "abuse_input_test.cpp"},
+    {"wsagent_rate_limited_subscribes_total", "abuse_input_test.cpp"},
+    {"wsagent_rate_limited_auths_total", "auth_test.cpp"},
+    {"wsagent_auth_reused_total", "auth_test.cpp"},
+    {"wsagent_tag_limit_refusals_total", "abuse_input_test.cpp"},
+    {"wsagent_recoveries_refused_total", "abuse_input_test.cpp"},
+    {"wsagent_replays_truncated_total", "abuse_input_test.cpp"},
+    {"wsagent_shard_backlog_bytes", "abuse_queues_test.cpp"},
+    {"wsagent_shard_backlog_refusals_total", "abuse_queues_test.cpp"},
+    {"wsagent_broker_backlog_refusals_total", "abuse_redis_test.cpp"},
+    {"wsagent_broker_oversized_total", "abuse_redis_test.cpp"},
 };
 
 // One scrape: family -> sum over shards (wsagent_ready has no shard label).

@@ -97,17 +97,17 @@ int keep_pinging_during(bystander& by, const std::function<void()>& attack,
   return trips;
 }
 
-answer_counts count_answers(ws_client& c, int n) {
+answer_counts count_answers(ws_client& c, int n, std::string_view refusal) {
   answer_counts counts;
-  while (counts.ok + counts.rate_limited < n) {
+  while (counts.ok + counts.refused < n) {
     const json_message m = c.next_json();
     if (m.op() == "ok") {
       ++counts.ok;
     } else if (m.op() == "err") {
-      if (m.str("/code") != "rate_limited") {
+      if (m.str("/code") != refusal) {
         throw std::runtime_error("unexpected answer " + m.text());
       }
-      ++counts.rate_limited;
+      ++counts.refused;
     }
   }
   return counts;

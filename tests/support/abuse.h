@@ -51,13 +51,13 @@ int keep_pinging_during(bystander& by, const std::function<void()>& attack,
                         std::chrono::milliseconds every = std::chrono::milliseconds(100));
 
 /// Answers to `n` requests (by `ok` or `err`, in whatever order; other messages are
-/// skipped): how many were ok and how many refused with `rate_limited`. Any other `err`
+/// skipped): how many were ok and how many refused with the `refusal` code. Any other `err`
 /// throws.
 struct answer_counts {
   int ok = 0;
-  int rate_limited = 0;
+  int refused = 0;
 };
-answer_counts count_answers(ws_client& c, int n);
+answer_counts count_answers(ws_client& c, int n, std::string_view refusal = "rate_limited");
 
 /// RSS growth of the process in MiB since `base_kib` (from rss_kib).
 double grown_mib(pid_t pid, int64_t base_kib);
