@@ -8,17 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "auth/base64url.h"
+#include "json/document.h"
 #include "pubsub/tag.h"
 #include "util/ascii.h"
 #include "util/check.h"
 
 namespace wsa {
 namespace {
-
-namespace dom = simdjson::dom;
 
 constexpr int64_t date_limit = int64_t{1} << 62;  // exp + leeway never overflows
 
@@ -29,22 +26,22 @@ int64_t clamp_date(int64_t v) {
 }
 
 // A NumericDate (RFC 7519 section 2): any JSON number. `round_up` picks ceil for fractions.
-bool numeric_date(dom::element v, bool round_up, int64_t& out) {
+bool numeric_date(const json_value& v, bool round_up, int64_t& out) {
   switch (v.type()) {
-    case dom::element_type::INT64: {
+    case json_type::integer: {
       int64_t i = 0;
-      if (v.get_int64().get(i) != simdjson::SUCCESS) {
+      if (!v.get(i)) {
         return false;
       }
       out = clamp_date(i);
       return true;
     }
-    case dom::element_type::UINT64:  // above INT64_MAX
+    case json_type::big_integer:  // above INT64_MAX
       out = date_limit;
       return true;
-    case dom::element_type::DOUBLE: {
+    case json_type::number: {
       double d = 0;
-      if (v.get_double().get(d) != simdjson::SUCCESS) {
+      if (!v.get(d)) {
         return false;
       }
       d = round_up ? std::ceil(d) : std::floor(d);
@@ -58,14 +55,13 @@ bool numeric_date(dom::element v, bool round_up, int64_t& out) {
 }
 
 // Appends the entries of one `perm` list; false if it is not an array of valid patterns.
-bool read_patterns(dom::element v, std::vector<std::string_view>& out) {
-  dom::array arr;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) {
+bool read_patterns(const json_value& v, std::vector<std::string_view>& out) {
+  if (v.type() != json_type::array) {
     return false;
   }
-  for (dom::element item : arr) {
+  for (const json_member& item : v.elements()) {
     std::string_view s;
-    if (item.get_string().get(s) != simdjson::SUCCESS || !is_valid_pattern(s)) {
+    if (!item.value.get(s) || !is_valid_pattern(s)) {
       return false;
     }
     out.push_back(s);
@@ -75,19 +71,18 @@ bool read_patterns(dom::element v, std::vector<std::string_view>& out) {
 
 // `aud` (RFC 7519 4.1.3): one string, or an array of strings. Sets `holds` when `wanted`
 // is among them; false when the claim has another shape.
-bool audience_holds(dom::element v, std::string_view wanted, bool& holds) {
+bool audience_holds(const json_value& v, std::string_view wanted, bool& holds) {
   std::string_view one;
-  if (v.get_string().get(one) == simdjson::SUCCESS) {
+  if (v.get(one)) {
     holds = one == wanted;
     return true;
   }
-  dom::array arr;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) {
+  if (v.type() != json_type::array) {
     return false;
   }
   holds = false;
-  for (dom::element item : arr) {
-    if (item.get_string().get(one) != simdjson::SUCCESS) {
+  for (const json_member& item : v.elements()) {
+    if (!item.value.get(one)) {
       return false;
     }
     holds = holds || one == wanted;
@@ -165,7 +160,8 @@ std::string describe(token_status status) {
 }
 
 struct token_verifier::impl {
-  impl(const key_set& k, std::size_t cap) : keys(k), capacity(cap), parser(cap) {}
+  impl(const key_set& k, std::size_t cap)
+      : keys(k), capacity(cap), parser(cap, /*allocate_now=*/true) {}
 
   // Decodes base64url `text` into `buf` (which has room for `capacity` bytes + padding).
   bool decode(std::string_view text, char* buf, std::size_t& len) const {
@@ -178,7 +174,8 @@ struct token_verifier::impl {
 
   const key_set& keys;
   const std::size_t capacity;  // largest decoded part
-  dom::parser parser;
+  json_document parser;
+  std::string parse_error;  // unused detail of a refusal
   std::unique_ptr<char[]> header_buf;
   std::unique_ptr<char[]> payload_buf;
   std::size_t payload_len = 0;
@@ -193,11 +190,9 @@ struct token_verifier::impl {
 };
 
 token_status token_verifier::impl::parse_header(std::size_t len) {
-  dom::element root;
-  dom::object obj;
-  if (parser.parse(reinterpret_cast<const uint8_t*>(header_buf.get()), len, false).get(root) !=
-          simdjson::SUCCESS ||
-      root.get_object().get(obj) != simdjson::SUCCESS) {
+  json_value root;
+  if (!parser.parse_padded(header_buf.get(), len, root, parse_error) ||
+      root.type() != json_type::object) {
     return fail(token_error::bad_json, "header");
   }
   std::string_view alg_text;
@@ -205,7 +200,7 @@ token_status token_verifier::impl::parse_header(std::size_t len) {
   bool has_alg = false;
   bool has_typ = false;
   has_kid = false;
-  for (dom::key_value_pair field : obj) {
+  for (const json_member& field : root.members()) {
     if (field.key == "crit") {
       return fail(token_error::crit_unsupported, "crit");
     }
@@ -228,7 +223,7 @@ token_status token_verifier::impl::parse_header(std::size_t len) {
       return fail(token_error::bad_json, "a header member appears twice");
     }
     *seen = true;
-    if (field.value.get_string().get(*value) != simdjson::SUCCESS) {
+    if (!field.value.get(*value)) {
       return fail(token_error::bad_header,
                   value == &alg_text ? "alg is not a string"
                                      : (value == &typ ? "typ is not a string" : "kid is not a string"));
@@ -259,11 +254,9 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
                                           const verify_limits& limits, jwt_alg a,
                                           std::string_view k, token_claims& out) {
   const uint32_t leeway_s = limits.leeway_s;
-  dom::element root;
-  dom::object obj;
-  if (parser.parse(reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), false)
-              .get(root) != simdjson::SUCCESS ||
-      root.get_object().get(obj) != simdjson::SUCCESS) {
+  json_value root;
+  if (!parser.parse_padded(payload.data(), payload.size(), root, parse_error) ||
+      root.type() != json_type::object) {
     return fail(token_error::bad_json, "claims");
   }
   token_claims& c = scratch;
@@ -278,7 +271,7 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
   c.has_iat = false;
   pub.clear();
   sub.clear();
-  for (dom::key_value_pair field : obj) {
+  for (const json_member& field : root.members()) {
     const std::string_view key = field.key;
     if (key == "sub") {
       std::string_view s;
@@ -286,7 +279,7 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
         return fail(token_error::bad_json, "sub appears twice");
       }
       has_sub = true;
-      if (field.value.get_string().get(s) != simdjson::SUCCESS) {
+      if (!field.value.get(s)) {
         return fail(token_error::bad_claim, "sub is not a string");
       }
       if (s.empty()) {
@@ -314,7 +307,7 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
       }
       has_iss = true;
       std::string_view iss;
-      if (field.value.get_string().get(iss) != simdjson::SUCCESS) {
+      if (!field.value.get(iss)) {
         return fail(token_error::bad_claim, "iss is not a string");
       }
       issuer_matches = iss == limits.issuer;
@@ -331,13 +324,12 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
         return fail(token_error::bad_json, "perm appears twice");
       }
       has_perm = true;
-      dom::object perm;
-      if (field.value.get_object().get(perm) != simdjson::SUCCESS) {
+      if (field.value.type() != json_type::object) {
         return fail(token_error::bad_perm, "perm is not an object");
       }
       bool has_pub_list = false;
       bool has_sub_list = false;
-      for (dom::key_value_pair list : perm) {
+      for (const json_member& list : field.value.members()) {
         const bool is_pub = list.key == "pub";
         if (!is_pub && list.key != "sub") {
           continue;  // room for future kinds of permission
@@ -387,9 +379,8 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
 token_verifier::token_verifier(const key_set& keys, verify_limits limits) : limits_(limits) {
   const std::size_t cap = base64url_decoded_max(limits.max_token_bytes);
   impl_ = std::make_unique<impl>(keys, cap);
-  WSA_CHECK(impl_->parser.allocate(cap) == simdjson::SUCCESS, "JSON parser allocation");
-  impl_->header_buf = std::make_unique<char[]>(cap + simdjson::SIMDJSON_PADDING);
-  impl_->payload_buf = std::make_unique<char[]>(cap + simdjson::SIMDJSON_PADDING);
+  impl_->header_buf = std::make_unique<char[]>(cap + json_document::padding());
+  impl_->payload_buf = std::make_unique<char[]>(cap + json_document::padding());
 }
 
 token_verifier::~token_verifier() = default;

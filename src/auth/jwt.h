@@ -123,7 +123,7 @@ class token_verifier {
   const verify_limits& limits() const { return limits_; }
 
  private:
-  struct impl;  // simdjson stays out of this header
+  struct impl;  // the JSON parser stays out of this header
   verify_limits limits_;
   std::unique_ptr<impl> impl_;
 };

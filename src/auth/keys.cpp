@@ -10,15 +10,14 @@
 #include <cstring>
 #include <utility>
 
-#include <simdjson.h>
 #include <sodium.h>
 
 #include "auth/base64url.h"
+#include "json/document.h"
 
 namespace wsa {
 namespace {
 
-namespace dom = simdjson::dom;
 
 // The members of one JWK we read; each may appear once (a duplicate member is refused, as a
 // first-wins and a last-wins reader would see different keys).
@@ -36,9 +35,9 @@ std::string in_quotes(std::string_view s) {
 
 // Reads the string members of a JWK object; false with `error` on a duplicate or a
 // non-string value of a member we use.
-bool read_jwk(dom::object obj, jwk_fields& f, std::string& error) {
+bool read_jwk(const json_value& obj, jwk_fields& f, std::string& error) {
   uint32_t seen = 0;
-  for (dom::key_value_pair field : obj) {
+  for (const json_member& field : obj.members()) {
     struct slot {
       const char* name;
       std::string_view* value;
@@ -58,7 +57,7 @@ bool read_jwk(dom::object obj, jwk_fields& f, std::string& error) {
         return false;
       }
       seen |= 1u << i;
-      if (field.value.get_string().get(*slots[i].value) != simdjson::SUCCESS) {
+      if (!field.value.get(*slots[i].value)) {
         error = "member " + in_quotes(field.key) + " is not a string";
         return false;
       }
@@ -78,14 +77,13 @@ bool decode_exact(std::string_view text, unsigned char* out, std::size_t n) {
   return base64url_decode(text, out, n, len) && len == n;
 }
 
-bool parse_json_object(dom::parser& parser, const simdjson::padded_string& text,
-                       dom::object& obj, std::string& error) {
-  dom::element root;
-  if (auto e = parser.parse(text).get(root); e != simdjson::SUCCESS) {
-    error = std::string("not valid JSON (") + simdjson::error_message(e) + ")";
+bool parse_json_object(json_document& parser, std::string_view text, json_value& obj,
+                       std::string& error) {
+  if (!parser.parse(text, obj, error)) {
+    error = "not valid JSON (" + error + ")";
     return false;
   }
-  if (root.get_object().get(obj) != simdjson::SUCCESS) {
+  if (obj.type() != json_type::object) {
     error = "not a JSON object";
     return false;
   }
@@ -131,11 +129,10 @@ bool read_small_file(const std::string& path, std::string& out, std::string& err
 }
 
 bool parse_private_jwk(std::string_view json, ed25519_private_key& out, std::string& error) {
-  dom::parser parser;
-  const simdjson::padded_string text(json.data(), json.size());
-  dom::object obj;
+  json_document parser(max_key_file_bytes, /*allocate_now=*/false);
+  json_value obj;
   jwk_fields f;
-  if (!parse_json_object(parser, text, obj, error) || !read_jwk(obj, f, error)) {
+  if (!parse_json_object(parser, json, obj, error) || !read_jwk(obj, f, error)) {
     error = "private JWK: " + error;
     return false;
   }
@@ -246,22 +243,21 @@ bool key_set::add_ed25519(const ed25519_public_key& key, std::string& error) {
 
 bool key_set::add_jwks(std::string_view json, std::string& error,
                        std::vector<std::string>& warnings) {
-  dom::parser parser;
-  const simdjson::padded_string text(json.data(), json.size());
-  dom::object root;
-  if (!parse_json_object(parser, text, root, error)) {
+  json_document parser(max_key_file_bytes, /*allocate_now=*/false);
+  json_value root;
+  if (!parse_json_object(parser, json, root, error)) {
     error = "JWKS: " + error;
     return false;
   }
-  dom::array keys;
-  if (auto e = root["keys"].get_array().get(keys); e != simdjson::SUCCESS) {
-    if (e == simdjson::NO_SUCH_FIELD) {
-      error = root["kty"].error() == simdjson::SUCCESS
-                  ? "JWKS: this is a single JWK; wrap it as {\"keys\":[...]}"
-                  : "JWKS: no \"keys\" member";
-    } else {
-      error = "JWKS: \"keys\" is not an array";
-    }
+  json_value keys;
+  if (!root.member("keys", keys)) {
+    json_value kty;
+    error = root.member("kty", kty) ? "JWKS: this is a single JWK; wrap it as {\"keys\":[...]}"
+                                    : "JWKS: no \"keys\" member";
+    return false;
+  }
+  if (keys.type() != json_type::array) {
+    error = "JWKS: \"keys\" is not an array";
     return false;
   }
   key_set staged;  // all or nothing: checked against the keys already here, then moved in
@@ -269,15 +265,14 @@ bool key_set::add_jwks(std::string_view json, std::string& error,
   std::vector<std::string> notes;
   std::size_t index = 0;
   std::size_t added = 0;
-  for (dom::element item : keys) {
+  for (const json_member& item : keys.elements()) {
     const std::string where = "JWKS key " + std::to_string(index++);
-    dom::object obj;
     jwk_fields f;
-    if (item.get_object().get(obj) != simdjson::SUCCESS) {
+    if (item.value.type() != json_type::object) {
       error = where + ": not a JSON object";
       return false;
     }
-    if (!read_jwk(obj, f, error)) {
+    if (!read_jwk(item.value, f, error)) {
       error = where + ": " + error;
       return false;
     }
