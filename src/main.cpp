@@ -56,13 +56,13 @@ int main(int argc, char** argv) {
   wsa::invocation inv;
   std::string message;
   switch (wsa::parse_command_line(argc, argv, inv, message)) {
-    case wsa::parse_status::exit_success:
+    case wsa::cli_status::exit_success:
       std::fputs(message.c_str(), stdout);
       return 0;
-    case wsa::parse_status::error:
+    case wsa::cli_status::error:
       std::fprintf(stderr, "%s\n", message.c_str());
       return wsa::usage_error_exit;
-    case wsa::parse_status::ok:
+    case wsa::cli_status::ok:
       break;
   }
   wsa::set_log_level(inv.serve.log_level);

@@ -220,20 +220,20 @@ std::vector<std::string> words_for_cli11(command_tree& tree, std::span<const std
   return {words.rbegin(), words.rend()};
 }
 
-parse_status after_parse(command_tree& tree, std::span<const std::string> args, invocation& parsed,
+cli_status after_parse(command_tree& tree, std::span<const std::string> args, invocation& parsed,
                          std::string& message) {
   if (tree.help->parsed()) {
     const CLI::App* topic = tree.help_topic.empty() ? &tree.app : tree.find(tree.help_topic);
     if (topic == nullptr) {
       message = unknown_command(tree.help_topic);
-      return parse_status::error;
+      return cli_status::error;
     }
     message = topic->help();
-    return parse_status::exit_success;
+    return cli_status::exit_success;
   }
   if (tree.version->parsed() || tree.app.count("--version") > 0) {
     parsed.command = subcommand::version;
-    return parse_status::ok;
+    return cli_status::ok;
   }
   std::string why;
   if (tree.serve->parsed()) {
@@ -241,61 +241,61 @@ parse_status after_parse(command_tree& tree, std::span<const std::string> args, 
     if (!finish_serve(*tree.serve, args.subspan(1), tree.config_file, parsed.serve, why,
                       parsed.warnings)) {
       message = "wsagent serve: " + why;
-      return parse_status::error;
+      return cli_status::error;
     }
   } else if (tree.keygen->parsed()) {
     parsed.command = subcommand::keygen;
     if (!check_keygen(parsed.keygen, why)) {
       message = "wsagent keygen: " + why;
-      return parse_status::error;
+      return cli_status::error;
     }
   } else if (tree.token->parsed()) {
     parsed.command = subcommand::token;
     if (!check_token(parsed.token, why)) {
       message = "wsagent token: " + why;
-      return parse_status::error;
+      return cli_status::error;
     }
   } else {
     message = "wsagent: missing command\n\n" + tree.app.help();
-    return parse_status::error;
+    return cli_status::error;
   }
-  return parse_status::ok;
+  return cli_status::ok;
 }
 
 }  // namespace
 
-parse_status parse_command_line(std::span<const std::string> args, invocation& out,
+cli_status parse_command_line(std::span<const std::string> args, invocation& out,
                                 std::string& message) {
   invocation parsed;
   command_tree tree(parsed);
   if (args.empty()) {
     message = "wsagent: missing command\n\n" + tree.app.help();
-    return parse_status::error;
+    return cli_status::error;
   }
   if (const CLI::App* command = help_asked(tree, args)) {
     message = command->help();
-    return parse_status::exit_success;
+    return cli_status::exit_success;
   }
   if (const CLI::App* command = tree.find(args[0]);
       command != nullptr && forgotten_value(*command, args.subspan(1), message)) {
-    return parse_status::error;
+    return cli_status::error;
   }
   try {
     std::vector<std::string> reversed = words_for_cli11(tree, args);
     tree.app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     message = describe_error(tree, args, e);
-    return parse_status::error;
+    return cli_status::error;
   }
-  const parse_status status = after_parse(tree, args, parsed, message);
-  if (status == parse_status::ok) {
+  const cli_status status = after_parse(tree, args, parsed, message);
+  if (status == cli_status::ok) {
     message.clear();
     out = std::move(parsed);
   }
   return status;
 }
 
-parse_status parse_command_line(int argc, char** argv, invocation& out, std::string& message) {
+cli_status parse_command_line(int argc, char** argv, invocation& out, std::string& message) {
   const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   return parse_command_line(args, out, message);
 }

@@ -14,7 +14,7 @@
 
 namespace wsa {
 
-enum class parse_status {
+enum class cli_status {
   ok,            ///< settings filled in; go on
   exit_success,  ///< help was asked for: print the message to stdout, exit 0
   error,         ///< print the message to stderr, exit 2
@@ -34,11 +34,11 @@ struct invocation {
 /// environment. ok: run `out.command`. exit_success: print `message` (help) to stdout,
 /// exit 0. error: print `message` (starting "wsagent: " or "wsagent <command>: ") to
 /// stderr, exit 2. `out` is left alone unless ok.
-parse_status parse_command_line(std::span<const std::string> args, invocation& out,
+cli_status parse_command_line(std::span<const std::string> args, invocation& out,
                                 std::string& message);
 
 /// The same from main's argc/argv.
-parse_status parse_command_line(int argc, char** argv, invocation& out, std::string& message);
+cli_status parse_command_line(int argc, char** argv, invocation& out, std::string& message);
 
 /// What `wsagent <command> --help` prints ("" for the top level).
 std::string help_text(std::string_view command);

@@ -56,7 +56,7 @@ class scoped_env {
 };
 
 struct run_result {
-  parse_status status = parse_status::error;
+  cli_status status = cli_status::error;
   invocation inv;
   std::string message;
 };
@@ -70,7 +70,7 @@ inline run_result run(std::vector<std::string> args, const std::vector<std::stri
 }
 
 struct serve_run {
-  parse_status status = parse_status::error;
+  cli_status status = cli_status::error;
   config cfg;
   std::string message;  ///< without the "wsagent serve: " prefix
   std::vector<std::string> warnings;

@@ -20,7 +20,7 @@ std::string token_help() { return help_text("token"); }
 TEST(CommandLine, ServeFillsTheConfigFromFlagsAndEnvironment) {
   const outcome o =
       run({"serve", "--listen", "127.0.0.1:0"}, {"WSAGENT_NO_AUTH=1", "WSAGENT_NOPE=1"});
-  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  ASSERT_EQ(o.status, cli_status::ok) << o.message;
   EXPECT_EQ(o.inv.command, subcommand::serve);
   EXPECT_EQ(o.inv.serve.listen.text(), "127.0.0.1:0");
   EXPECT_TRUE(o.inv.serve.no_auth);
@@ -30,12 +30,12 @@ TEST(CommandLine, ServeFillsTheConfigFromFlagsAndEnvironment) {
 
 TEST(CommandLine, KeygenAndToken) {
   outcome o = run({"keygen", "--out-private", "k", "--out-jwks", "j"});
-  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  ASSERT_EQ(o.status, cli_status::ok) << o.message;
   EXPECT_EQ(o.inv.command, subcommand::keygen);
   EXPECT_EQ(o.inv.keygen.out_jwks, "j");
 
   o = run({"token", "--key", "k", "--sub", "alice", "--pub", "a.*"});
-  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  ASSERT_EQ(o.status, cli_status::ok) << o.message;
   EXPECT_EQ(o.inv.command, subcommand::token);
   EXPECT_EQ(o.inv.token.sub, "alice");
 }
@@ -43,11 +43,11 @@ TEST(CommandLine, KeygenAndToken) {
 TEST(CommandLine, Version) {
   for (const char* word : {"version", "--version", "-V"}) {
     const outcome o = run({word});
-    ASSERT_EQ(o.status, parse_status::ok) << word;
+    ASSERT_EQ(o.status, cli_status::ok) << word;
     EXPECT_EQ(o.inv.command, subcommand::version);
   }
   const outcome o = run({"version", "extra"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_EQ(o.message, "wsagent version: unexpected argument 'extra'");
 }
 
@@ -65,28 +65,28 @@ TEST(CommandLine, HelpInEveryForm) {
   EXPECT_TRUE(contains(run({"version", "--help"}).message, "Usage: wsagent version"));
   for (auto args : std::vector<std::vector<std::string>>{
            {"--help"}, {"help", "serve"}, {"serve", "-h"}, {"token", "-h"}}) {
-    EXPECT_EQ(run(args).status, parse_status::exit_success);
+    EXPECT_EQ(run(args).status, cli_status::exit_success);
   }
 }
 
 TEST(CommandLine, UsageErrors) {
   outcome o = run({});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_TRUE(o.message.starts_with("wsagent: missing command\n\n")) << o.message;
   EXPECT_TRUE(contains(o.message, top_level_help()));
 
   o = run({"serv"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_EQ(o.message,
             "wsagent: unknown command 'serv' (did you mean serve?)\n"
             "(run 'wsagent --help' to list the commands)");
 
   o = run({"help", "tokne"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_TRUE(contains(o.message, "unknown command 'tokne' (did you mean token?)")) << o.message;
 
   o = run({"--listen=:80", "serve"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_TRUE(contains(o.message,
                        "wsagent: unknown option '--listen' (options go after the "
                        "command, e.g. wsagent serve --listen :8080)"))
@@ -95,7 +95,7 @@ TEST(CommandLine, UsageErrors) {
 
 TEST(CommandLine, SubcommandErrorsArePrefixedWithTheCommand) {
   outcome o = run({"serve", "--shards", "x", "--no-auth"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_EQ(o.message, "wsagent serve: --shards: bad number 'x' (expected a whole decimal number)");
 
   o = run({"keygen"});
@@ -114,19 +114,19 @@ TEST(CommandLine, ArgcArgvOverloadSkipsTheProgramNameAndReadsTheEnvironment) {
   testing_cli::scoped_env env({"WSAGENT_LOG_LEVEL=warn"});
   invocation inv;
   std::string message;
-  ASSERT_EQ(parse_command_line(4, argv, inv, message), parse_status::ok) << message;
+  ASSERT_EQ(parse_command_line(4, argv, inv, message), cli_status::ok) << message;
   EXPECT_EQ(inv.serve.shards, 2u);
   EXPECT_EQ(inv.serve.log_level, log_level::warn);
 
   char* only_name[] = {a0, nullptr};
-  EXPECT_EQ(parse_command_line(1, only_name, inv, message), parse_status::error);
+  EXPECT_EQ(parse_command_line(1, only_name, inv, message), cli_status::error);
   EXPECT_TRUE(message.starts_with("wsagent: missing command")) << message;
 }
 
 TEST(CommandLine, TheConfigIsTypedOnce) {
   const outcome o = run({"serve", "--no-auth", "--listen", "[::1]:0", "--log-level", "error",
                          "--broker", "redis://u:p%40ss@cache:6380/4"});
-  ASSERT_EQ(o.status, parse_status::ok) << o.message;
+  ASSERT_EQ(o.status, cli_status::ok) << o.message;
   const config& c = o.inv.serve;
   EXPECT_EQ(c.listen.host, "::1");
   EXPECT_TRUE(c.listen.ipv6);
@@ -143,7 +143,7 @@ TEST(CommandLine, TheConfigIsTypedOnce) {
 
 TEST(CommandLine, TwoCommandsAreOneTooMany) {
   const outcome o = run({"serve", "--no-auth", "token"});
-  ASSERT_EQ(o.status, parse_status::error);
+  ASSERT_EQ(o.status, cli_status::error);
   EXPECT_TRUE(contains(o.message, "wsagent serve: unexpected argument 'token'")) << o.message;
 }
 

@@ -119,7 +119,7 @@ TEST(ServeHelp, TheConfigFileExampleParses) {
   }
   testing_cli::temp_file file(example);
   const testing_cli::serve_run r = testing_cli::run_serve({"--config", file.path()});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message << "\n" << example;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message << "\n" << example;
   EXPECT_EQ(r.cfg.max_message_bytes, 256u * 1024);
   EXPECT_EQ(r.cfg.idle_timeout_ms, 120000u);
   EXPECT_EQ(r.cfg.broker.redis.host, "10.0.0.5");

@@ -117,7 +117,7 @@ TEST(ServeOptions, EveryOptionAsFlagWithEquals) {
     std::vector<std::string> args = base_args(s);
     args.push_back("--" + s.name + "=" + s.value);
     const serve_run r = run_serve(args);
-    ASSERT_EQ(r.status, parse_status::ok) << s.name << ": " << r.message;
+    ASSERT_EQ(r.status, cli_status::ok) << s.name << ": " << r.message;
     EXPECT_TRUE(s.applied(r.cfg)) << s.name;
   }
 }
@@ -130,7 +130,7 @@ TEST(ServeOptions, EveryOptionAsFlagWithSeparateValueOrBare) {
       args.push_back(s.value);
     }
     const serve_run r = run_serve(args);
-    ASSERT_EQ(r.status, parse_status::ok) << s.name << ": " << r.message;
+    ASSERT_EQ(r.status, cli_status::ok) << s.name << ": " << r.message;
     EXPECT_TRUE(s.applied(r.cfg)) << s.name;
   }
 }
@@ -139,7 +139,7 @@ TEST(ServeOptions, EveryOptionAsEnvironmentVariable) {
   for (const sample& s : samples()) {
     const std::string var = env_name(s.name);
     const serve_run r = run_serve(base_args(s), {"PATH=/usr/bin", var + "=" + s.value});
-    ASSERT_EQ(r.status, parse_status::ok) << var << ": " << r.message;
+    ASSERT_EQ(r.status, cli_status::ok) << var << ": " << r.message;
     EXPECT_TRUE(s.applied(r.cfg)) << var;
     for (const std::string& w : r.warnings) {
       EXPECT_FALSE(contains(w, "is not an option")) << var << ": " << w;
@@ -154,26 +154,26 @@ TEST(ServeOptions, EveryOptionInTheConfigFile) {
     args.push_back("--config");
     args.push_back(file.path());
     const serve_run r = run_serve(args);
-    ASSERT_EQ(r.status, parse_status::ok) << s.name << ": " << r.message;
+    ASSERT_EQ(r.status, cli_status::ok) << s.name << ": " << r.message;
     EXPECT_TRUE(s.applied(r.cfg)) << s.name;
   }
 }
 
 TEST(ServeOptions, FlagsCanBeTurnedOffExplicitly) {
   serve_run r = run_serve({"--jwks", "/k", "--no-auth=false", "--no-pin=0"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_FALSE(r.cfg.no_auth);
   EXPECT_TRUE(r.cfg.pin_shards);
 
   r = run_serve({"--jwks", "/k"}, {"WSAGENT_NO_AUTH=off", "WSAGENT_NO_PIN=no"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_FALSE(r.cfg.no_auth);
   EXPECT_TRUE(r.cfg.pin_shards);
 }
 
 TEST(ServeOptions, DefaultsWhenNothingIsGiven) {
   const serve_run r = run_serve({"--no-auth"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   config expected;
   expected.no_auth = true;
   EXPECT_EQ(r.cfg.listen.text(), expected.listen.text());
@@ -189,7 +189,7 @@ TEST(ServeOptions, DefaultsWhenNothingIsGiven) {
 TEST(ServeOptions, BareNumbersTakeEachFieldsUnit) {
   const serve_run r = run_serve({"--no-auth", "--idle-timeout", "1500", "--token-leeway", "45",
                                  "--history-max-age", "90", "--drain-timeout=0"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.idle_timeout_ms, 1500u);
   EXPECT_EQ(r.cfg.token_leeway_s, 45u);
   EXPECT_EQ(r.cfg.history_max_age_s, 90u);
@@ -204,20 +204,20 @@ TEST(ServePrecedence, FlagOverEnvOverFileOverDefault) {
   const std::string env_shards = "WSAGENT_SHARDS=3";
 
   serve_run r = run_serve({cfg_flag, "--shards", "4"}, {env_shards});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 4u) << "flag wins";
   EXPECT_EQ(r.cfg.log_level, log_level::warn) << "options not overridden keep the file's value";
 
   r = run_serve({cfg_flag}, {env_shards});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 3u) << "environment over file";
 
   r = run_serve({cfg_flag});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 2u) << "file over default";
 
   r = run_serve({"--no-auth"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 0u) << "default";
 }
 
@@ -225,22 +225,22 @@ TEST(ServePrecedence, ConfigPathFromEnvironmentAndFlagWins) {
   temp_file from_env("shards = 5\nno-auth = 1\n");
   temp_file from_flag("shards = 6\nno-auth = 1\n");
   serve_run r = run_serve({}, {"WSAGENT_CONFIG=" + from_env.path()});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 5u);
 
   r = run_serve({"--config", from_flag.path()}, {"WSAGENT_CONFIG=" + from_env.path()});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 6u);
 }
 
 TEST(ServePrecedence, LastFlagWinsAndEmptyVariablesAreUnset) {
   serve_run r = run_serve({"--no-auth", "--shards", "2", "--shards=3"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 3u);
 
   temp_file file("shards = 2\n");
   r = run_serve({"--no-auth", "--config", file.path()}, {"WSAGENT_SHARDS=", "WSAGENT_CONFIG="});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 2u);
 }
 
@@ -248,7 +248,7 @@ TEST(ServePrecedence, FlagOverridesAnInvalidCombinationFromLowerLayers) {
   // The environment alone would fail validation; checks run on the merged result only.
   const serve_run r = run_serve({"--max-outbound-bytes", "4m"},
                                 {"WSAGENT_MAX_MESSAGE_BYTES=2m", "WSAGENT_NO_AUTH=1"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.max_message_bytes, 2u << 20);
 }
 
@@ -266,7 +266,7 @@ TEST(ServeConfigFile, CommentsBlanksQuotesSpacesCrlfAndBom) {
       "jwks = \"/etc/my keys, v2/jwks.json\"\n"
       "no-auth = true");  // no final newline
   const serve_run r = run_serve({"--config", file.path()});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.listen.text(), "[::1]:7000") << "a value starting with '[' is not an array";
   EXPECT_EQ(r.cfg.node_id, "edge-1");
   EXPECT_EQ(r.cfg.broker.redis.password, "pa=ss#1;x") << "'=', '#' and ';' inside a value";
@@ -277,7 +277,7 @@ TEST(ServeConfigFile, CommentsBlanksQuotesSpacesCrlfAndBom) {
 TEST(ServeConfigFile, AFlagAloneOnItsLineIsSet) {
   temp_file file("no-auth\nno-pin = off\n");
   const serve_run r = run_serve({"--config", file.path()});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_TRUE(r.cfg.no_auth);
   EXPECT_TRUE(r.cfg.pin_shards);
 }
@@ -306,7 +306,7 @@ TEST(ServeConfigFile, ErrorsNameTheFileAndTheKey) {
   for (const file_error& c : cases) {
     temp_file file(c.contents);
     const serve_run r = run_serve({"--no-auth", "--config", file.path()});
-    ASSERT_EQ(r.status, parse_status::error) << c.contents;
+    ASSERT_EQ(r.status, cli_status::error) << c.contents;
     EXPECT_TRUE(contains(r.message, file.path() + ": " + c.expected)) << r.message;
     EXPECT_FALSE(contains(r.message, "hunter2")) << r.message;
   }
@@ -317,7 +317,7 @@ TEST(ServeConfigFile, ABadValueUnderAFlagOrVariableIsNotRead) {
   temp_file file("shards = many\nlog-level = loud\n");
   const serve_run r =
       run_serve({"--no-auth", "--config", file.path(), "--shards", "2"}, {"WSAGENT_LOG_LEVEL=warn"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_EQ(r.cfg.shards, 2u);
   EXPECT_EQ(r.cfg.log_level, log_level::warn);
 }
@@ -325,28 +325,28 @@ TEST(ServeConfigFile, ABadValueUnderAFlagOrVariableIsNotRead) {
 TEST(ServeConfigFile, UnreadableFileNamesItsSource) {
   const std::string missing = ::testing::TempDir() + "wsagent_no_such_file.conf";
   serve_run r = run_serve({"--no-auth", "--config", missing});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message,
             "--config: cannot read config file '" + missing + "': No such file or directory");
 
   r = run_serve({"--no-auth"}, {"WSAGENT_CONFIG=" + missing});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message, "WSAGENT_CONFIG: cannot read config file '" + missing + "'"))
       << r.message;
 
   r = run_serve({"--no-auth", "--config="});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message, "--config: empty file name");
 
   r = run_serve({"--no-auth", "--config", ::testing::TempDir()});
-  ASSERT_EQ(r.status, parse_status::error) << "a directory is not a config file";
+  ASSERT_EQ(r.status, cli_status::error) << "a directory is not a config file";
   EXPECT_TRUE(contains(r.message, "--config: cannot read config file")) << r.message;
 }
 
 TEST(ServeConfigFile, RefusesHugeFiles) {
   temp_file file(std::string(2 << 20, '#'));
   const serve_run r = run_serve({"--no-auth", "--config", file.path()});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message, "is larger than 1MiB")) << r.message;
 }
 
@@ -354,7 +354,7 @@ TEST(ServeConfigFile, RefusesHugeFiles) {
 
 TEST(ServeErrors, UnknownOptionSuggestsTheClosestAndHintsAtHelp) {
   serve_run r = run_serve({"--no-auth", "--lisen", ":80"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message,
             "unknown option '--lisen' (did you mean --listen?)\n"
             "(run 'wsagent serve --help' to list the options)");
@@ -379,7 +379,7 @@ TEST(ServeErrors, UnknownOptionSuggestsTheClosestAndHintsAtHelp) {
 
 TEST(ServeErrors, UnknownOptionValuesAreNeverRepeated) {
   const serve_run r = run_serve({"--hmac-secrett=hunter2"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message, "unknown option '--hmac-secrett'")) << r.message;
   EXPECT_FALSE(contains(r.message, "hunter2")) << r.message;
 }
@@ -387,7 +387,7 @@ TEST(ServeErrors, UnknownOptionValuesAreNeverRepeated) {
 TEST(ServeErrors, SecretOnTheCommandLineIsRefusedWithTheWayOut) {
   for (const char* arg : {"--hmac-secret=hunter2", "--hmac-secret"}) {
     const serve_run r = run_serve({"--no-auth", arg, "hunter2"});
-    ASSERT_EQ(r.status, parse_status::error) << arg;
+    ASSERT_EQ(r.status, cli_status::error) << arg;
     EXPECT_TRUE(contains(r.message, "--hmac-secret: secrets are not accepted on the command line"))
         << r.message;
     EXPECT_TRUE(contains(r.message, "--hmac-secret-file FILE")) << r.message;
@@ -402,12 +402,12 @@ TEST(ServeErrors, SecretOnTheCommandLineIsRefusedWithTheWayOut) {
 
 TEST(ServeErrors, MissingValue) {
   serve_run r = run_serve({"--no-auth", "--listen"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message,
             "missing value for --listen\n(run 'wsagent serve --help' to list the options)");
 
   r = run_serve({"--listen", "--no-auth"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message,
                        "missing value for --listen (the next word, '--no-auth', is an "
                        "option; write --listen=VALUE"))
@@ -416,14 +416,14 @@ TEST(ServeErrors, MissingValue) {
 
 TEST(ServeErrors, UnexpectedPositionalArguments) {
   serve_run r = run_serve({"--no-auth", "8080"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message, "unexpected argument '8080'")) << r.message;
 
   r = run_serve({"--no-auth", "--", "x"});
   EXPECT_TRUE(contains(r.message, "unexpected argument 'x'")) << r.message;
 
   r = run_serve({"--no-auth", "--"});
-  EXPECT_EQ(r.status, parse_status::ok) << "a lone -- ends the options";
+  EXPECT_EQ(r.status, cli_status::ok) << "a lone -- ends the options";
 }
 
 struct value_error {
@@ -481,7 +481,7 @@ TEST(ServeErrors, BadValuesNameTheOptionAndTheText) {
     untouched.serve.shards = 77;
     std::string message;
     testing_cli::scoped_env no_variables({});
-    ASSERT_EQ(parse_command_line(args, untouched, message), parse_status::error) << c.expected;
+    ASSERT_EQ(parse_command_line(args, untouched, message), cli_status::error) << c.expected;
     EXPECT_TRUE(contains(message, c.expected)) << "got: " << message << "\nwant: " << c.expected;
     EXPECT_FALSE(contains(message, "hunter2")) << message;
     EXPECT_EQ(untouched.serve.shards, 77u) << "the output is left alone on error";
@@ -490,23 +490,23 @@ TEST(ServeErrors, BadValuesNameTheOptionAndTheText) {
 
 TEST(ServeErrors, EnvironmentErrorsNameTheVariable) {
   serve_run r = run_serve({"--no-auth"}, {"WSAGENT_SHARDS=lots"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message, "WSAGENT_SHARDS: bad number 'lots' (expected a whole decimal number)");
 
   r = run_serve({}, {"WSAGENT_NO_AUTH=perhaps"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message, "WSAGENT_NO_AUTH: bad boolean 'perhaps'")) << r.message;
 }
 
 TEST(ServeErrors, CombinationsAreCheckedAfterAllSources) {
   serve_run r = run_serve({"--no-auth", "--max-message-bytes", "2m"});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_EQ(r.message,
             "--max-outbound-bytes (1MiB) must be at least --max-message-bytes (2MiB), or no "
             "subscriber could be sent a message of the largest size");
 
   r = run_serve({});
-  ASSERT_EQ(r.status, parse_status::error);
+  ASSERT_EQ(r.status, cli_status::error);
   EXPECT_TRUE(contains(r.message,
                        "authentication is on and no key is configured: give --jwks "
                        "FILE"))
@@ -515,18 +515,18 @@ TEST(ServeErrors, CombinationsAreCheckedAfterAllSources) {
 
   for (const char* key : {"--jwks=/k.json", "--hmac-secret-file=/s"}) {
     r = run_serve({key});
-    EXPECT_EQ(r.status, parse_status::ok) << key << ": " << r.message;
+    EXPECT_EQ(r.status, cli_status::ok) << key << ": " << r.message;
   }
 }
 
 TEST(ServeErrors, HelpWinsOverEverythingElse) {
   for (const char* help : {"--help", "-h"}) {
     const serve_run r = run_serve({"--bogus", "--shards", "9999", help});
-    ASSERT_EQ(r.status, parse_status::exit_success) << help;
+    ASSERT_EQ(r.status, cli_status::exit_success) << help;
     EXPECT_TRUE(contains(r.message, "Usage: wsagent serve")) << r.message;
   }
   const serve_run r = run_serve({"--no-auth", "--", "--help"});
-  EXPECT_EQ(r.status, parse_status::error) << "after --, --help is just a word";
+  EXPECT_EQ(r.status, cli_status::error) << "after --, --help is just a word";
 }
 
 // --- warnings ----------------------------------------------------------------------------
@@ -534,7 +534,7 @@ TEST(ServeErrors, HelpWinsOverEverythingElse) {
 TEST(ServeWarnings, UnknownWsagentVariablesAreReportedOthersIgnored) {
   const serve_run r = run_serve({"--no-auth"}, {"WSAGENT_SHRADS=4", "WSAGENT_WITH_PEERS=1",
                                                 "HOME=/root", "WSAGENT_HMAC_SECRET=hunter2"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 3u);
   const auto warned = [&r](std::string_view text) {
     for (const std::string& w : r.warnings) {
@@ -555,13 +555,13 @@ TEST(ServeWarnings, UnknownWsagentVariablesAreReportedOthersIgnored) {
 
 TEST(ServeWarnings, RedisPasswordOnTheCommandLine) {
   serve_run r = run_serve({"--no-auth", "--broker", "redis://:pw@127.0.0.1:6379"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(contains(r.warnings[0], "Redis password in --broker is visible")) << r.warnings[0];
   EXPECT_FALSE(contains(r.warnings[0], "pw@"));
 
   r = run_serve({"--no-auth"}, {"WSAGENT_BROKER=redis://:pw@127.0.0.1:6379"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_TRUE(r.warnings.empty()) << "the environment is not world-readable";
 
   r = run_serve({"--no-auth", "--broker", "redis://127.0.0.1:6379"});
@@ -570,21 +570,21 @@ TEST(ServeWarnings, RedisPasswordOnTheCommandLine) {
 
 TEST(ServeWarnings, SettingsThatHaveNoEffect) {
   serve_run r = run_serve({"--no-auth", "--history-max-age", "1h"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   EXPECT_TRUE(r.warnings.empty()) << "both brokers drop history by age";
 
   r = run_serve({"--no-auth", "--redis-max-patterns", "8"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(contains(r.warnings[0], "apply to the Redis broker only"));
 
   r = run_serve({"--no-auth", "--broker", "redis://127.0.0.1:6379", "--history-max-bytes", "1g"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(contains(r.warnings[0], "--history-max-bytes applies to the embedded broker only"));
 
   r = run_serve({"--no-auth", "--jwks", "/k"});
-  ASSERT_EQ(r.status, parse_status::ok) << r.message;
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(contains(r.warnings[0], "--no-auth is set: the configured keys are ignored"));
 }
