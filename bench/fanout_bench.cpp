@@ -6,6 +6,7 @@
 
 #include "net/out_queue.h"
 #include "pubsub/subscription_index.h"
+#include "ws/frame.h"
 
 namespace {
 
@@ -19,7 +20,7 @@ void BM_fanout_enqueue(benchmark::State& state) {
   std::vector<uint64_t> stamps(subscribers, 0);
   iovec iov[128];
   uint64_t stamp = 0;
-  wsa::frame* f = wsa::frame::make(wsa::ws_opcode::text, std::string(100, 'x'));
+  wsa::frame* f = wsa::make_ws_frame(wsa::ws_opcode::text, std::string(100, 'x'));
   int batch = 0;
   for (auto _ : state) {
     ++stamp;

@@ -1,21 +1,32 @@
-// The broker seam (docs/architecture.md "Publishing, ordering and fan-out"): what the shard
-// that owns a tag asks of whatever keeps that tag's sequence and history. Every tag has one
-// owner shard per node (chosen by hash); only the owner calls the broker for it, so per-tag
-// order on a node is the order of one thread. Two implementations: embedded (in process, the
-// default) and Redis (many nodes). Answers come back through broker_listener, synchronously
-// (embedded) or on a later loop turn (Redis); either way on the owner shard's thread.
+// The broker seam (docs/architecture.md "Brokers"): what the shard that owns a tag asks of
+// whatever keeps that tag's sequence and history. It speaks tags, seqs, publication times
+// and data bytes, never a transport: messages are message handles (broker/message.h) that
+// each transport encodes for itself.
+//
+// Every tag has one owner shard per node (chosen by hash); only the owner calls the broker
+// for it, so per-tag order on a node is the order of one thread. Implementations: embedded
+// (in process, the default) and Redis (many nodes); the interface leaves room for Redis
+// Cluster and Sentinel. Results go to the broker_events queue given at construction and come
+// back in the shard's "broker results" phase, never through calls into the caller.
+// One instance per shard; shard thread only.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string_view>
 
-#include "ws/frame.h"
-
+#include "broker/events.h"
 
 namespace wsa {
 
 struct completion;
+
+/// A message to number and keep.
+struct publish_request {
+  std::string_view tag;
+  std::string_view data;  ///< raw JSON, byte for byte
+  uint64_t ticket = 0;    ///< comes back in the `published` event
+  // Protocol 1.1 adds the idempotency key here (`idem`): one more field the brokers read.
+};
 
 /// A `since` request for one exact tag.
 struct since_request {
@@ -27,72 +38,41 @@ struct since_request {
   uint64_t max_bytes = UINT64_MAX;
 };
 
-/// Where the tag's history stands for a subscriber, and what it missed.
-struct tag_position {
-  uint64_t top = 0;         ///< highest seq assigned so far (0: none yet)
-  std::string_view epoch;   ///< valid during the listener call
-  bool gap = false;         ///< recovery could not reach back to `since`, or stopped short
-};
-
-/// One retained message: its seq and its encoded `msg` frame (owned by the broker).
-struct history_entry {
-  uint64_t seq;
-  frame* msg;
-};
-
-class broker_listener {
- public:
-  /// A publish finished: ok with its seq, or failed (`error` is a protocol error code such
-  /// as "unavailable"; the client gets an err, never a false ok).
-  virtual void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) = 0;
-  /// A message of an owned tag, in seq order: the owner fans it out on this node.
-  virtual void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) = 0;
-  /// A message matching a watched pattern (Redis broker only: it subscribes to patterns
-  /// itself, while the embedded broker reaches pattern subscribers through the owner of
-  /// each exact tag). `pattern` is one watched pattern it matches, `tag` the concrete tag; a
-  /// publish matching several watched patterns comes once. A tag that is also watched
-  /// exactly arrives through on_tag_message too.
-  virtual void on_pattern_message(std::string_view pattern, std::string_view tag,
-                                  uint64_t seq, frame* msg) {
-    (void)pattern, (void)tag, (void)seq, (void)msg;
-  }
-  /// The live stream of a watched tag or pattern may have missed messages that the broker
-  /// cannot deliver (a pattern while the subscription was down; a tag whose history did not
-  /// reach back, or whose state was lost). Comes in stream order: after the messages before
-  /// the hole, before those after it. Its subscribers are told (docs/protocol.md, gap notices).
-  virtual void on_stream_gap(std::string_view key) { (void)key; }
-  /// The answer to query(): position, then the retained messages after `since` in order.
-  virtual void on_queried(uint64_t ticket, bool ok, const tag_position& position,
-                          std::span<const history_entry> missed) = 0;
-
- protected:
-  ~broker_listener() = default;
-};
-
 class broker {
  public:
+  explicit broker(broker_events& results) : results_(results) {}
   virtual ~broker() = default;
-  /// Assigns the tag's next seq to `data` (raw JSON) and makes it a message.
-  virtual void publish(std::string_view tag, std::string_view data, uint64_t ticket) = 0;
-  /// Reports the tag's position and, if `since` is present, what came after it. For a
-  /// watched tag the answer comes only after every live message up to the reported top has
-  /// gone to on_tag_message, so a subscriber holding live messages until the answer can
-  /// drop those <= top. Call watch() before query() when the subscriber needs live messages.
-  /// For a watched pattern (Redis) the answer, with no position, comes once its live
-  /// stream flows, so that the subscriber's `ok` promises live messages truthfully.
-  virtual void query(std::string_view tag, const since_request& since, uint64_t ticket) = 0;
-  /// The owner shard starts or stops needing a tag's live messages (Redis subscribes).
-  virtual void watch(std::string_view tag) = 0;
-  virtual void unwatch(std::string_view tag) = 0;
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  /// Assigns the tag's next seq to the data and makes it a message: a `published` event,
+  /// then (for a watched tag, or always with the embedded broker) a `message` event.
+  virtual void publish(const publish_request& request) = 0;
+  /// Reports the key's position and, if `since` is present, the retained messages after it
+  /// (a `queried` event). For a watched tag the answer comes only after every message up to
+  /// the reported top has been queued, so a subscriber holding live messages until the
+  /// answer can drop those <= top: call watch() before query() when the subscriber needs
+  /// live messages. For a watched pattern, when pattern_streams(), the answer (with no
+  /// position) comes once the pattern's own stream flows.
+  virtual void query(std::string_view key, const since_request& since, uint64_t ticket) = 0;
+  /// The owner shard starts or stops needing a key's live messages.
+  virtual void watch(std::string_view key) = 0;
+  virtual void unwatch(std::string_view key) = 0;
   /// Can it take publishes now (for /readyz)?
   virtual bool ready() const = 0;
-  /// Called once per loop turn: flush batched requests, handle timers.
+  /// Whether patterns have live streams of their own (`patterns` scope, Redis) rather than
+  /// reaching their subscribers through each exact tag's stream (embedded).
+  virtual bool pattern_streams() const = 0;
+  /// Once per loop turn: flush batched requests, run timers.
   virtual void poll() {}
   /// While paused, live messages from outside the process (Redis) are not read: the shard
   /// cannot pass more on to its peers for now.
   virtual void pause_live(bool paused) { (void)paused; }
-  /// A completion whose user_data has kind io_op::link (the Redis broker's sockets).
+  /// A completion whose user_data has kind io_op::link (the broker's own sockets).
   virtual void on_completion(const completion& c) { (void)c; }
+
+ protected:
+  broker_events& results_;
 };
 
 }  // namespace wsa

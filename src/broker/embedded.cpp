@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "json/writer.h"
+#include "broker/recovery.h"
 #include "pubsub/hash.h"
 #include "pubsub/tag.h"
 #include "util/check.h"
@@ -12,21 +12,29 @@ namespace wsa {
 namespace {
 
 // What the accounting adds to the bytes it can see: the allocator's header and rounding of
-// each frame and tag state (mimalloc's size classes round up by at most 1/8).
-constexpr uint64_t frame_overhead = sizeof(frame) + 16;
+// each allocation (mimalloc's size classes round up by at most 1/8).
+constexpr uint64_t allocation_overhead = 16;
 constexpr uint64_t tag_overhead = 16;
+
+// What a retained message is charged against the budget: itself, and the one encoding that
+// its first subscriber or replay caches on it (charged up front, so that the same figure is
+// taken off when it goes, whenever that encoding was made).
+uint64_t retained_charge(const message& m) {
+  return sizeof(message) + m.tag().size() + m.data().size() + allocation_overhead +
+         sizeof(frame) + m.wire_bytes() + allocation_overhead;
+}
 
 }  // namespace
 
-embedded_broker::embedded_broker(broker_listener& listener, embedded_options options,
+embedded_broker::embedded_broker(broker_events& results, embedded_options options,
                                  shard_metrics& metrics)
-    : listener_(listener), options_(std::move(options)), metrics_(metrics) {
+    : broker(results), options_(std::move(options)), metrics_(metrics) {
   now_ms_ = monotonic_ms();
 }
 
 embedded_broker::~embedded_broker() {
   for (tag_state* t : tags_) {
-    delete t;  // its history unrefs the frames
+    delete t;  // its history unrefs the messages
   }
 }
 
@@ -122,7 +130,7 @@ std::string_view embedded_broker::epoch_of(uint64_t life) {
 
 uint64_t embedded_broker::tag_bytes(const tag_state& t) const {
   const uint64_t heap_tag = t.tag.capacity() > 15 ? t.tag.capacity() + 1 : 0;
-  return sizeof(tag_state) + tag_overhead + heap_tag + t.history.capacity() * sizeof(frame*);
+  return sizeof(tag_state) + tag_overhead + heap_tag + t.history.capacity() * sizeof(message*);
 }
 
 uint64_t embedded_broker::structure_bytes() const {
@@ -144,28 +152,24 @@ bool embedded_broker::is_retained(const retained_entry& e) const {
 
 // ---- publish and query ----
 
-void embedded_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
-  uint32_t slot = find(tag);
+void embedded_broker::publish(const publish_request& request) {
+  uint32_t slot = find(request.tag);
   if (slot == none) {
-    slot = create(tag);
+    slot = create(request.tag);
   }
   tag_state& t = *tags_[slot];
   const uint64_t seq = ++t.top;
-
-  // Encode once: this frame is the history entry and what every subscriber is sent.
-  const std::size_t json_size = msg_json_size(tag, seq, data);
-  const std::size_t header = frame_header_size(json_size);
-  frame* msg = frame::allocate(header + json_size);
-  write_frame_header(msg->data(), ws_opcode::text, json_size);
-  write_msg_json(msg->data() + header, tag, seq, data);
+  const int64_t ts = unix_ms();
+  // The message is the history entry and what every subscriber is sent.
+  message* m = message::make(request.tag, seq, ts, request.data);
 
   if (options_.history_size > 0) {
     dynamic_bytes_ -= tag_bytes(t);
-    frame* dropped = t.history.push(msg, options_.history_size);
-    dynamic_bytes_ += tag_bytes(t) + msg->size() + frame_overhead;
+    message* dropped = t.history.push(m, options_.history_size);
+    dynamic_bytes_ += tag_bytes(t) + retained_charge(*m);
     if (dropped != nullptr) {
       // Over history_size: its FIFO entry is stale now.
-      dynamic_bytes_ -= dropped->size() + frame_overhead;
+      dynamic_bytes_ -= retained_charge(*dropped);
       dropped->unref();
     } else {
       ++retained_;
@@ -181,49 +185,39 @@ void embedded_broker::publish(std::string_view tag, std::string_view data, uint6
   enforce_budget();  // may forget this very tag (its state, not the message)
   update_gauges();
 
-  listener_.on_published(ticket, true, seq, nullptr);
-  listener_.on_tag_message(tag, seq, msg);
-  msg->unref();
+  results_.published(request.ticket, seq, ts);
+  results_.message(message_ref::adopt(m), delivery_scope::all);
 }
 
 void embedded_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {
   const uint32_t slot = find(tag);
   const tag_state* t = slot == none ? nullptr : tags_[slot];
-  tag_position position;
   // An unknown tag reports the epoch its next life would get.
-  position.epoch = epoch_of(t != nullptr ? t->life : lives_);
-  position.top = t != nullptr ? t->top : 0;
-  scratch_.clear();
-  if (since.present) {
-    uint64_t after = since.seq;
-    // A different epoch, or a seq we never reached, means the client's numbers belong to
-    // another life of this tag: report a gap and replay all we have.
-    if ((!since.epoch.empty() && since.epoch != position.epoch) || since.seq > position.top) {
-      position.gap = true;
-      after = 0;
-    }
-    const uint32_t count = t != nullptr ? t->history.count() : 0;
-    if (count > 0) {
-      const uint64_t oldest = t->top - count + 1;
-      if (oldest > after + 1) {
-        position.gap = true;  // trimmed, evicted or expired
+  const std::string_view epoch = epoch_of(t != nullptr ? t->life : lives_);
+  const uint64_t top = t != nullptr ? t->top : 0;
+  if (!since.present) {
+    results_.queried(ticket, top, epoch, false);
+    return;
+  }
+  const recovery_plan plan = plan_recovery(since, epoch, top);
+  // What is retained may not reach back to since: trimmed, evicted or expired.
+  const uint32_t count = t != nullptr ? t->history.count() : 0;
+  const uint64_t oldest = count > 0 ? top - count + 1 : 0;
+  const uint64_t first = count > 0 && top > plan.after ? std::max(oldest, plan.after + 1) : 0;
+  broker_event& answer = results_.queried(ticket, top, epoch, recovery_gap(plan, top, first));
+  if (first != 0) {
+    uint64_t bytes = 0;
+    for (uint64_t seq = first; seq <= top; ++seq) {
+      message* m = t->history.at(static_cast<uint32_t>(seq - oldest));
+      bytes += m->wire_bytes();
+      if (bytes > since.max_bytes) {
+        answer.position.gap = true;  // the rest would pass the subscriber's limit
+        metrics_.replays_truncated.add();
+        break;
       }
-      uint64_t bytes = 0;
-      for (uint64_t seq = std::max(after + 1, oldest); seq <= t->top; ++seq) {
-        frame* msg = t->history.at(static_cast<uint32_t>(seq - oldest));
-        bytes += msg->size();
-        if (bytes > since.max_bytes) {
-          position.gap = true;  // the rest would pass the subscriber's limit
-          metrics_.replays_truncated.add();
-          break;
-        }
-        scratch_.push_back({seq, msg});
-      }
-    } else if (position.top > after) {
-      position.gap = true;  // messages were published but none is retained
+      answer.missed.push_back(message_ref::share(m));
     }
   }
-  listener_.on_queried(ticket, true, position, scratch_);
 }
 
 // ---- subscribers ----
@@ -273,10 +267,10 @@ bool embedded_broker::drop_oldest(bool expired) {
     }
     tag_state& t = *tags_[e.slot];
     dynamic_bytes_ -= tag_bytes(t);
-    frame* f = t.history.pop_oldest();
+    message* m = t.history.pop_oldest();
     dynamic_bytes_ += tag_bytes(t);
-    dynamic_bytes_ -= f->size() + frame_overhead;
-    f->unref();
+    dynamic_bytes_ -= retained_charge(*m);
+    m->unref();
     --retained_;
     (expired ? metrics_.history_expired : metrics_.history_evictions).add();
     if (t.history.empty() && t.watchers == 0) {

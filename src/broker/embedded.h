@@ -1,9 +1,11 @@
 // The embedded broker: one node, in memory. Per tag: the last seq and the newest
-// `history_size` messages (their encoded frames, shared with the fan-out), for `since`
-// recovery. One instance per shard, for the tags that shard owns; shard thread only.
+// `history_size` messages (message handles, shared with the fan-out), for `since` recovery.
+// One instance per shard, for the tags that shard owns; every result is queued at once
+// (publish and query never wait). Shard thread only.
 //
 // Retained state is bounded (issue 8; docs/limits.md "Retained history"):
-// - Bytes. Every retained frame, every tag's entry and the bookkeeping count against
+// - Bytes. Every retained message (with one transport's encoding of it, which the first
+//   subscriber or replay caches on it), every tag's entry and the bookkeeping count against
 //   `history_max_bytes` (this shard's share of --history-max-bytes). Past it, idle tags are
 //   forgotten first (no subscriber, nothing retained: only their numbering is lost), then
 //   the oldest retained messages of the shard are dropped, whatever their tag, in publish
@@ -38,16 +40,17 @@ struct embedded_options {
 
 class embedded_broker final : public broker {
  public:
-  embedded_broker(broker_listener& listener, embedded_options options, shard_metrics& metrics);
+  embedded_broker(broker_events& results, embedded_options options, shard_metrics& metrics);
   ~embedded_broker() override;
   embedded_broker(const embedded_broker&) = delete;
   embedded_broker& operator=(const embedded_broker&) = delete;
 
-  void publish(std::string_view tag, std::string_view data, uint64_t ticket) override;
+  void publish(const publish_request& request) override;
   void query(std::string_view tag, const since_request& since, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
   bool ready() const override { return true; }
+  bool pattern_streams() const override { return false; }
   void poll() override;
 
   /// The clock of the broker (poll() passes the monotonic clock; tests pass their own):
@@ -92,7 +95,6 @@ class embedded_broker final : public broker {
   /// Drops the oldest retained message of the shard (skipping stale FIFO entries); false
   /// when nothing is retained.
   bool drop_oldest(bool expired);
-  void after_drop(uint32_t slot, frame* dropped);
   void enforce_budget();
   void compact_order();
   bool is_retained(const retained_entry& e) const;
@@ -100,7 +102,6 @@ class embedded_broker final : public broker {
   uint64_t structure_bytes() const;
   void update_gauges();
 
-  broker_listener& listener_;
   const embedded_options options_;
   shard_metrics& metrics_;
   // Slots: a tag's state is allocated on its own, so that forgetting it gives the memory
@@ -112,14 +113,13 @@ class embedded_broker final : public broker {
   std::vector<retained_entry> order_;  // from order_head_: oldest first (some stale)
   std::size_t order_head_ = 0;
   uint64_t retained_ = 0;       // live entries of order_
-  uint64_t dynamic_bytes_ = 0;  // frames and per-tag memory
+  uint64_t dynamic_bytes_ = 0;  // retained messages and per-tag memory
   uint32_t idle_head_ = none;
   uint32_t idle_tail_ = none;
   uint64_t lives_ = 0;  // tags with numbers forgotten so far: the next life's epoch suffix
   int64_t now_ms_ = 0;
   int64_t next_idle_sweep_ms_ = 0;
   std::string epoch_scratch_;
-  std::vector<history_entry> scratch_;  // reused for query answers
 };
 
 }  // namespace wsa

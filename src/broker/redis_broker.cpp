@@ -5,7 +5,7 @@
 #include "broker/redis_scripts.h"
 #include "pubsub/tag.h"
 #include "core/op.h"
-#include "json/writer.h"
+#include "broker/recovery.h"
 #include "obs/log.h"
 #include "redis/resp_writer.h"
 #include "util/clock.h"
@@ -13,9 +13,9 @@
 
 namespace wsa {
 
-redis_broker::redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
+redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options options,
                            shard_metrics& metrics)
-    : listener_(listener),
+    : broker(results),
       metrics_(metrics),
       options_(std::move(options)),
       commands_(r, *this, options_.link, false),
@@ -25,16 +25,7 @@ redis_broker::redis_broker(broker_listener& listener, ring& r, redis_broker_opti
   subscriber_.start();
 }
 
-redis_broker::~redis_broker() {
-  for (auto& [tag, w] : exact_) {
-    drop_held(w);
-  }
-  for (parked_answer& p : parked_) {
-    for (history_entry& e : p.missed) {
-      e.msg->unref();
-    }
-  }
-}
+redis_broker::~redis_broker() = default;
 
 bool redis_broker::ready() const {
   return commands_.up() && scripts_ready() && subscriber_.up() && resubscribed_;
@@ -90,7 +81,7 @@ void redis_broker::on_link_up(link& l) {
     psubscribe(glob, g);
   }
   // Answered after every confirmation above (one connection answers in order).
-  subscriber_.send({resubscribed_request, 0, 0}, {"PING"});
+  subscriber_.send({resubscribed_cmd, 0, 0}, {"PING"});
 }
 
 void redis_broker::on_link_down(link& l, std::string_view why) {
@@ -136,14 +127,14 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
                             std::string_view command) {
   if (&l == &subscriber_) {
     switch (request.kind) {
-      case subscribe_request:
-      case psubscribe_request:
+      case subscribe_cmd:
+      case psubscribe_cmd:
         on_subscribe_reply(request, reply);
         return;
-      case barrier_request:
+      case barrier_cmd:
         on_barrier_reply(request);
         return;
-      case resubscribed_request:
+      case resubscribed_cmd:
         resubscribed_ = true;
         return;
       default:
@@ -166,10 +157,10 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
       }
       return;
     }
-    case publish_request:
+    case publish_cmd:
       on_publish_reply(request, reply, command);
       return;
-    case query_request:
+    case query_cmd:
       on_query_reply(request, reply, command);
       return;
     default:
@@ -181,9 +172,9 @@ void redis_broker::on_failed(link& l, const link_request& request) {
   if (&l != &commands_) {
     return;  // the subscriber link's requests are redone when it comes back
   }
-  if (request.kind == publish_request) {
+  if (request.kind == publish_cmd) {
     fail_request(request);
-  } else if (request.kind == query_request) {
+  } else if (request.kind == query_cmd) {
     const uint32_t index = request.aux & ~retried_bit;
     query_context context = std::move(contexts_[index]);
     free_contexts_.push_back(index);
@@ -253,10 +244,11 @@ bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
   return true;
 }
 
-void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t ticket) {
+void redis_broker::publish(const publish_request& request) {
+  const std::string_view tag = request.tag;
   if (!commands_.up() || !scripts_ready() || backlogged()) {
     metrics_.broker_errors.add();
-    listener_.on_published(ticket, false, 0, "unavailable");
+    results_.publish_failed(request.ticket, "unavailable");
     return;
   }
   std::string& out = commands_.begin();
@@ -267,12 +259,12 @@ void redis_broker::publish(std::string_view tag, std::string_view data, uint64_t
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-  resp_bulk(out, data);
+  resp_bulk(out, request.data);
   resp_bulk(out, epoch_candidate());
   resp_bulk(out, uint64_t{options_.history_size});
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
   resp_bulk(out, key_ttl_ms());
-  commands_.commit({publish_request, 0, ticket}, true);
+  commands_.commit({publish_cmd, 0, request.ticket}, true);
   metrics_.broker_pending.add();
 }
 
@@ -281,8 +273,8 @@ void redis_broker::on_publish_reply(const link_request& request, resp_view reply
   if (reply.type() == resp_type::integer && reply.integer() > 0) {
     metrics_.broker_pending.sub();
     count_round_trip(request);
-    listener_.on_published(request.token, true, static_cast<uint64_t>(reply.integer()),
-                           nullptr);
+    // ts: the live payload does not carry Redis' time yet (protocol 1.1 adds it).
+    results_.published(request.token, static_cast<uint64_t>(reply.integer()), 0);
     return;
   }
   if (reply.is_error() && retry_noscript(request, reply, command)) {
@@ -295,7 +287,7 @@ void redis_broker::on_publish_reply(const link_request& request, resp_view reply
 void redis_broker::fail_request(const link_request& request) {
   metrics_.broker_pending.sub();
   metrics_.broker_errors.add();
-  listener_.on_published(request.token, false, 0, "unavailable");
+  results_.publish_failed(request.token, "unavailable");
 }
 
 void redis_broker::count_round_trip(const link_request& request) {
@@ -386,7 +378,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, uint64_t{std::max<uint32_t>(options_.history_size, 1)});
   resp_bulk(out, max_bytes);
   resp_bulk(out, uint64_t{options_.max_data_bytes});
-  commands_.commit({query_request, index, ticket}, true);
+  commands_.commit({query_cmd, index, ticket}, true);
   if (!resync) {
     metrics_.broker_pending.add();
   }
@@ -426,8 +418,7 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
   const bool restart = reply[2].integer() != 0;
   bool incomplete = reply[3].integer() != 0;  // stopped at the count or byte limit
 
-  std::vector<history_entry> missed;
-  missed.swap(scratch_);  // reused, and safe if the listener re-enters the broker
+  std::vector<message_ref>& missed = scratch_;
   missed.clear();
   for (std::size_t i = 4; i + 1 < n; i += 2) {
     const auto seq = static_cast<uint64_t>(reply[i].integer());
@@ -436,14 +427,14 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
       incomplete = true;
       continue;
     }
-    missed.push_back({seq, make_msg(context.tag, seq, data)});
+    missed.push_back(make_msg(context.tag, seq, data));
   }
   if (context.since_present) {
-    // The rules of embedded.cpp: a restart, history that does not reach back to since + 1,
-    // or a replay that stopped short of the top, is a gap.
-    const uint64_t after = restart ? 0 : context.since_seq;
-    position.gap = restart || incomplete ||
-                   (missed.empty() ? position.top > after : missed.front().seq > after + 1);
+    // The script applied the first rule (restart); the second is recovery_gap's. A replay
+    // that stopped short of the top (count or byte limit) is a gap too.
+    const recovery_plan plan{restart ? 0 : context.since_seq, restart};
+    position.gap = incomplete ||
+                   recovery_gap(plan, position.top, missed.empty() ? 0 : missed.front()->seq());
     if (incomplete && !context.resync) {
       metrics_.replays_truncated.add();
     }
@@ -459,30 +450,23 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
       answer(context.ticket, position, missed);
     }
   }
-  for (history_entry& e : missed) {
-    e.msg->unref();
-  }
   missed.clear();
-  scratch_.swap(missed);
 }
 
 void redis_broker::answer(uint64_t ticket, const tag_position& position,
-                          std::span<const history_entry> missed) {
-  listener_.on_queried(ticket, true, position, missed);
+                          std::span<const message_ref> missed) {
+  broker_event& e = results_.queried(ticket, position.top, position.epoch, position.gap);
+  e.missed.assign(missed.begin(), missed.end());
 }
 
 void redis_broker::answer_failed(uint64_t ticket) {
   metrics_.broker_errors.add();
-  listener_.on_queried(ticket, false, tag_position{}, {});
+  results_.query_failed(ticket, "unavailable");
 }
 
-frame* redis_broker::make_msg(std::string_view tag, uint64_t seq, std::string_view data) {
-  const std::size_t json_size = msg_json_size(tag, seq, data);
-  const std::size_t header = frame_header_size(json_size);
-  frame* msg = frame::allocate(header + json_size);
-  write_frame_header(msg->data(), ws_opcode::text, json_size);
-  write_msg_json(msg->data() + header, tag, seq, data);
-  return msg;
+message_ref redis_broker::make_msg(std::string_view tag, uint64_t seq, std::string_view data) {
+  // ts: not in the live payload or the query script's reply yet (protocol 1.1 adds it).
+  return message_ref::adopt(message::make(tag, seq, 0, data));
 }
 
 }  // namespace wsa

@@ -5,14 +5,16 @@
 // link (SUBSCRIBE/PSUBSCRIBE). What lives in Redis is described in redis_scripts.h.
 //
 // - publish: one EVALSHA assigns the seq, appends to the history and PUBLISHes, atomically;
-//   on_published comes with the reply (never before), or fails with "unavailable".
+//   `published` comes with the reply (never before), or fails with "unavailable".
 // - live messages come only from Redis (a node's own publishes too, so nothing is delivered
 //   twice), in seq order per tag. After the subscriber link reconnects, or on a seq jump,
 //   the broker reads what the live stream missed from the history and delivers it first
-//   (live messages meanwhile are held), so on_tag_message stays gap-free where the history
-//   allows; gaps it cannot fill are counted (live_gaps()) and reported (on_stream_gap).
-//   Patterns have no history to read from: after their subscription was down, each watched
-//   pattern is reported with on_stream_gap once it is live again.
+//   (live messages meanwhile are held), so a tag's `message` events stay gap-free where
+//   the history allows; gaps it cannot fill are counted (live_gaps()) and reported (a
+//   `stream_gap` event, in stream order). Patterns have no history to read from: after
+//   their subscription was down, each watched pattern is reported with a `stream_gap` once
+//   it is live again. A tag's messages come in the `exact` scope, a pattern's in the
+//   `patterns` scope (delivery_scope).
 // - query for a watched tag is sent only once the tag's SUBSCRIBE is confirmed, and its
 //   answer is held until every live message up to its top has been delivered (a PING on
 //   the subscriber link is the barrier), which is what the shard's merge relies on.
@@ -55,15 +57,16 @@ struct redis_broker_options {
 class redis_broker final : public broker, private link_owner {
  public:
   /// Starts connecting at once; its links' operations go on `r`.
-  redis_broker(broker_listener& listener, ring& r, redis_broker_options options,
+  redis_broker(broker_events& results, ring& r, redis_broker_options options,
                shard_metrics& metrics);
   ~redis_broker() override;
 
-  void publish(std::string_view tag, std::string_view data, uint64_t ticket) override;
+  void publish(const publish_request& request) override;
   void query(std::string_view tag, const since_request& since, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
   bool ready() const override;
+  bool pattern_streams() const override { return true; }
   void poll() override;
   void pause_live(bool paused) override { subscriber_.set_reading_paused(paused); }
   void on_completion(const completion& c) override;
@@ -76,14 +79,14 @@ class redis_broker final : public broker, private link_owner {
   enum request_kind : uint32_t {
     load_publish = 1,
     load_query,
-    publish_request,
-    query_request,
-    subscribe_request,
-    unsubscribe_request,
-    psubscribe_request,
-    punsubscribe_request,
-    barrier_request,
-    resubscribed_request,  // a PING after the re-subscriptions: all confirmed when answered
+    publish_cmd,
+    query_cmd,
+    subscribe_cmd,
+    unsubscribe_cmd,
+    psubscribe_cmd,
+    punsubscribe_cmd,
+    barrier_cmd,
+    resubscribed_cmd,  // a PING after the re-subscriptions: all confirmed when answered
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -95,8 +98,7 @@ class redis_broker final : public broker, private link_owner {
     uint64_t ticket;
   };
   struct held_message {
-    uint64_t seq;
-    frame* msg;  // a reference
+    message_ref msg;
     std::string epoch;
   };
   // An exact tag the owner watches: its subscription, and how far its live stream has been
@@ -130,7 +132,7 @@ class redis_broker final : public broker, private link_owner {
     bool gap;
     uint64_t barrier;
     bool barrier_passed = false;
-    std::vector<history_entry> missed;  // references
+    std::vector<message_ref> missed;
   };
   // What a query in flight needs when its reply comes.
   struct query_context {
@@ -177,9 +179,9 @@ class redis_broker final : public broker, private link_owner {
                              : options_.history_max_age_s;
     return ttl * 1000;
   }
-  static frame* make_msg(std::string_view tag, uint64_t seq, std::string_view data);
+  static message_ref make_msg(std::string_view tag, uint64_t seq, std::string_view data);
   void answer(uint64_t ticket, const tag_position& position,
-              std::span<const history_entry> missed);
+              std::span<const message_ref> missed);
   void answer_failed(uint64_t ticket);
 
   // subscriptions and the live stream (redis_watch.cpp)
@@ -202,14 +204,13 @@ class redis_broker final : public broker, private link_owner {
                        std::string_view epoch, std::string_view data);
   void start_resync(std::string_view tag, exact_watch& w);
   void on_resync_answer(const query_context& context, const tag_position& position,
-                        std::span<const history_entry> missed);
+                        std::span<const message_ref> missed);
   void on_watched_answer(const query_context& context, exact_watch& w,
-                         const tag_position& position, std::span<const history_entry> missed);
+                         const tag_position& position, std::span<const message_ref> missed);
   void release_parked(std::string_view tag, exact_watch* w);
   void fail_parked_and_deferred();
   void drop_held(exact_watch& w);
 
-  broker_listener& listener_;
   shard_metrics& metrics_;
   const redis_broker_options options_;
   link commands_;
@@ -234,9 +235,8 @@ class redis_broker final : public broker, private link_owner {
 
   std::vector<query_context> contexts_;
   std::vector<uint32_t> free_contexts_;
-  std::vector<history_entry> scratch_;
+  std::vector<message_ref> scratch_;
   std::string glob_scratch_;
-  std::string pattern_scratch_;
   std::vector<std::string> resync_queue_;  // tags whose resync waits for the command link
   log_limiter error_log_;    // refused commands, malformed messages
   log_limiter connect_log_;  // failed connection attempts, both links

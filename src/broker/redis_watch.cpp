@@ -2,9 +2,8 @@
 // filling holes in the live stream from the history (resync), and query answers held until
 // the live stream has caught up with them. See redis_broker.h.
 //
-// Re-entrancy: every listener call may come back into the broker (a slow consumer closed
-// during fan-out unwatches its tags), so state is updated first and the listener is called
-// last, with nothing read from a watch entry after the call.
+// Results go to the broker_events queue (never a call back into the router), so nothing
+// here is re-entered while it runs.
 #include <algorithm>
 #include <utility>
 
@@ -74,7 +73,7 @@ void redis_broker::unwatch(std::string_view tag) {
           resp_array(out, 2);
           resp_bulk(out, "PUNSUBSCRIBE");
           resp_bulk(out, g->first);
-          subscriber_.commit({punsubscribe_request, 0, 0});
+          subscriber_.commit({punsubscribe_cmd, 0, 0});
         }
         const std::vector<uint64_t> waiting = std::exchange(g->second.waiting, {});
         globs_.erase(g);
@@ -97,7 +96,7 @@ void redis_broker::unwatch(std::string_view tag) {
     resp_array(out, 2);
     resp_bulk(out, "UNSUBSCRIBE");
     resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-    subscriber_.commit({unsubscribe_request, 0, 0});
+    subscriber_.commit({unsubscribe_cmd, 0, 0});
   }
   // Nobody needs the live stream any more: whoever still waits gets a plain answer.
   const std::string tag_copy(tag);
@@ -115,7 +114,7 @@ void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
   resp_array(out, 2);
   resp_bulk(out, "SUBSCRIBE");
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-  subscriber_.commit({subscribe_request, 0, w.token});
+  subscriber_.commit({subscribe_cmd, 0, w.token});
 }
 
 void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
@@ -145,7 +144,7 @@ void redis_broker::psubscribe(std::string_view glob, glob_watch& g) {
   resp_array(out, 2);
   resp_bulk(out, "PSUBSCRIBE");
   resp_bulk(out, glob);
-  subscriber_.commit({psubscribe_request, 0, g.token});
+  subscriber_.commit({psubscribe_cmd, 0, g.token});
 }
 
 void redis_broker::on_subscribe_reply(const link_request& request, resp_view reply) {
@@ -153,7 +152,7 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
     subscriber_.fail(std::string("SUBSCRIBE refused: ") + std::string(reply.str()));
     return;
   }
-  if (request.kind == psubscribe_request) {
+  if (request.kind == psubscribe_cmd) {
     auto g = globs_.find(reply[1].str());
     if (g == globs_.end() || g->second.token != request.token) {
       return;  // unwatched (or watched again) meanwhile
@@ -167,7 +166,7 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
     }
     answer_pattern_waiters(std::exchange(g->second.waiting, {}));
     for (const std::string& pattern : lost) {
-      listener_.on_stream_gap(pattern);
+      results_.stream_gap(pattern);
     }
     return;
   }
@@ -229,33 +228,31 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
     return;
   }
   exact_watch& w = it->second;
-  frame* msg = make_msg(tag, seq, data);
+  if (w.known && w.epoch == epoch && !w.resyncing && seq <= w.delivered) {
+    return;  // already delivered from the history
+  }
+  message_ref msg = make_msg(tag, seq, data);
   if (w.resyncing) {
-    w.held.push_back({seq, msg, std::string(epoch)});
+    w.held.push_back({std::move(msg), std::string(epoch)});
     return;
   }
   if (w.known && w.epoch == epoch) {
-    if (seq <= w.delivered) {
-      msg->unref();  // already delivered from the history
-      return;
-    }
     if (seq > w.delivered + 1) {
       // A hole (the subscription was down): fill it from the history first.
-      w.held.push_back({seq, msg, std::string(epoch)});
+      w.held.push_back({std::move(msg), std::string(epoch)});
       start_resync(tag, w);
       return;
     }
   } else if (w.known && seq != 1) {
     // A new life of the tag whose beginning the live stream missed.
-    w.held.push_back({seq, msg, std::string(epoch)});
+    w.held.push_back({std::move(msg), std::string(epoch)});
     start_resync(tag, w);
     return;
   }
   w.known = true;
   w.epoch.assign(epoch);
   w.delivered = seq;
-  listener_.on_tag_message(tag, seq, msg);
-  msg->unref();
+  results_.message(std::move(msg), delivery_scope::exact);
 }
 
 void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
@@ -264,15 +261,9 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
   if (g == globs_.end()) {
     return;
   }
-  // The glob is a superset (the catch-all serves many patterns): pass the message on once if
-  // a watched pattern really matches.
+  // The glob is a superset: pass the message on if a watched pattern really matches.
   bool matched = false;
-  g->second.patterns.for_each_match(tag, [&](std::string_view pattern) {
-    if (!matched) {
-      matched = true;
-      pattern_scratch_.assign(pattern);  // copied: the listener may unwatch the pattern
-    }
-  });
+  g->second.patterns.for_each_match(tag, [&matched](std::string_view) { matched = true; });
   if (!matched) {
     return;
   }
@@ -282,17 +273,10 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
   last_pattern_seq_ = seq;
   last_pattern_tag_.assign(tag);
   last_pattern_epoch_.assign(epoch);
-  frame* msg = make_msg(tag, seq, data);
-  listener_.on_pattern_message(pattern_scratch_, tag, seq, msg);
-  msg->unref();
+  results_.message(make_msg(tag, seq, data), delivery_scope::patterns);
 }
 
-void redis_broker::drop_held(exact_watch& w) {
-  for (held_message& h : w.held) {
-    h.msg->unref();
-  }
-  w.held.clear();
-}
+void redis_broker::drop_held(exact_watch& w) { w.held.clear(); }
 
 // ---- resync: filling a hole in the live stream from the history ----
 
@@ -307,22 +291,19 @@ void redis_broker::start_resync(std::string_view tag, exact_watch& w) {
 }
 
 void redis_broker::on_resync_answer(const query_context& context, const tag_position& position,
-                                    std::span<const history_entry> missed) {
+                                    std::span<const message_ref> missed) {
   auto it = exact_.find(context.tag);
   if (it == exact_.end() || !it->second.resyncing ||
       it->second.resync_token != context.resync_token) {
     return;
   }
   exact_watch& w = it->second;
-  // Work out the whole delivery first, then hand it out.
-  std::vector<held_message> out;
   if (position.epoch != w.epoch) {
     // The tag started a new life: first what the live stream had of the old one.
     for (held_message& h : w.held) {
-      if (h.epoch == w.epoch && h.seq > w.delivered) {
-        w.delivered = h.seq;
-        h.msg->ref();
-        out.push_back({h.seq, h.msg, {}});
+      if (h.epoch == w.epoch && h.msg->seq() > w.delivered) {
+        w.delivered = h.msg->seq();
+        results_.message(h.msg, delivery_scope::exact);
       }
     }
     ++live_gaps_;
@@ -335,42 +316,31 @@ void redis_broker::on_resync_answer(const query_context& context, const tag_posi
     WSA_LOG(warn, "redis live stream has a gap the history cannot fill")
         .kv("tag", context.tag)
         .kv("after", w.delivered);
-    out.push_back({0, nullptr, {}});  // where the subscribers learn of the hole
+    results_.stream_gap(context.tag);  // where the subscribers learn of the hole
   }
-  for (const history_entry& e : missed) {
-    if (e.seq > w.delivered) {
-      w.delivered = e.seq;
-      e.msg->ref();
-      out.push_back({e.seq, e.msg, {}});
+  for (const message_ref& m : missed) {
+    if (m->seq() > w.delivered) {
+      w.delivered = m->seq();
+      results_.message(m, delivery_scope::exact);
     }
   }
   for (held_message& h : w.held) {
-    if (h.epoch == w.epoch && h.seq > w.delivered) {
-      w.delivered = h.seq;
-      h.msg->ref();
-      out.push_back({h.seq, h.msg, {}});
+    if (h.epoch == w.epoch && h.msg->seq() > w.delivered) {
+      w.delivered = h.msg->seq();
+      results_.message(h.msg, delivery_scope::exact);
     }
   }
   drop_held(w);
   w.resyncing = false;
   w.known = true;
-  for (held_message& h : out) {
-    if (h.msg == nullptr) {
-      listener_.on_stream_gap(context.tag);
-      continue;
-    }
-    listener_.on_tag_message(context.tag, h.seq, h.msg);
-    h.msg->unref();
-  }
-  it = exact_.find(context.tag);
-  release_parked(context.tag, it == exact_.end() ? nullptr : &it->second);
+  release_parked(context.tag, &w);
 }
 
 // ---- query answers for watched tags ----
 
 void redis_broker::on_watched_answer(const query_context& context, exact_watch& w,
                                      const tag_position& position,
-                                     std::span<const history_entry> missed) {
+                                     std::span<const message_ref> missed) {
   if (!w.confirmed) {
     answer_failed(context.ticket);  // the subscription broke after the query left
     return;
@@ -394,14 +364,11 @@ void redis_broker::on_watched_answer(const query_context& context, exact_watch& 
   p.epoch.assign(position.epoch);
   p.gap = position.gap;
   p.barrier = ++barriers_sent_;
-  if (!subscriber_.send({barrier_request, 0, p.barrier}, {"PING"})) {
+  if (!subscriber_.send({barrier_cmd, 0, p.barrier}, {"PING"})) {
     answer_failed(context.ticket);
     return;
   }
-  for (const history_entry& e : missed) {
-    e.msg->ref();
-    p.missed.push_back(e);
-  }
+  p.missed.assign(missed.begin(), missed.end());
   parked_.push_back(std::move(p));
 }
 
@@ -458,9 +425,6 @@ void redis_broker::release_parked(std::string_view tag, exact_watch* w) {
     position.epoch = p.epoch;
     position.gap = p.gap;
     answer(p.ticket, position, p.missed);
-    for (history_entry& e : p.missed) {
-      e.msg->unref();
-    }
   }
 }
 
@@ -480,9 +444,6 @@ void redis_broker::fail_parked_and_deferred() {
   }
   for (parked_answer& p : parked) {
     answer_failed(p.ticket);
-    for (history_entry& e : p.missed) {
-      e.msg->unref();
-    }
   }
   for (uint64_t ticket : tickets) {
     answer_failed(ticket);

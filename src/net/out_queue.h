@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ws/frame.h"
+#include "net/frame.h"
 
 namespace wsa {
 

@@ -29,9 +29,7 @@ void conn_table::release(conn* c) {
   c->fd = -1;
   c->state = conn_state::dead;
   c->out.clear();
-  c->subs.clear();
-  c->subs.shrink_to_fit();
-  c->perms.reset();
+  c->ws.perms.reset();
   free_.push_back(c->slot);
   --live_;
 }

@@ -1,6 +1,6 @@
 // Backpressure on a shard's connections (issue 8, "Output is bounded, all of it"). Whatever
 // a connection's input makes the server write counts against --max-outbound-bytes: command
-// replies, pongs, HTTP responses. Rather than queueing without end for a client that writes
+// replies, pongs, HTTP responses (one at a time). Rather than queueing without end for a client that writes
 // and does not read, the shard stops reading it:
 //
 // - an HTTP connection is read one request at a time: the next pipelined request waits
@@ -14,21 +14,21 @@
 // client's further bytes wait in the kernel's socket buffers, whose window pushes back on the
 // client: its memory, not ours.
 #include "core/op.h"
+#include "handlers/http_endpoints.h"
 #include "server/node.h"
 #include "server/shard.h"
 
 namespace wsa {
 
 bool shard::input_blocked(const conn& c, std::size_t out_limit) const {
-  switch (c.state) {
-    case conn_state::http:
-      return !c.out.empty() || c.http_waiting;
-    case conn_state::websocket:
+  if (c.state != conn_state::open) {
+    return false;  // closing: read (to see the FIN) and discarded
+  }
+  switch (c.protocol) {
+    case conn_protocol::http:
+      return !c.out.empty() || c.http.waiting;
+    case conn_protocol::ws_v1:
       return c.out.bytes() >= out_limit;
-    case conn_state::flushing:
-    case conn_state::lingering:
-    case conn_state::dead:
-      return false;
   }
   return false;
 }
@@ -55,8 +55,8 @@ void shard::resume_if_unblocked(conn& c) {
   c.input_paused = false;
   metrics_.connections_paused.sub();
   // In arrival order: HTTP requests already received, then what came after the pause.
-  if (c.state == conn_state::http && c.http_buffer != nullptr) {
-    on_http_bytes(c, nullptr, 0);
+  if (c.open_as(conn_protocol::http) && c.http.buffer != nullptr) {
+    http_->on_bytes(c, nullptr, 0);
   }
   if (c.stash != nullptr && !c.input_paused) {
     const std::unique_ptr<std::string> stash = std::move(c.stash);
@@ -90,21 +90,13 @@ void shard::stash_input(conn& c, const char* data, std::size_t size) {
 // ---- backlogs between shards ----
 //
 // A shard whose peer is slower than the records sent to it keeps the excess in the
-// mailbox's overflow list. Past --max-shard-backlog it stops adding to it: publishes and
-// subscriptions whose records would join that backlog are refused (unavailable) at their
-// source, and the Redis broker stops reading live messages (they wait in Redis) until it
-// drains. Answers and interest records, small and owed, are always sent.
+// mailbox's overflow list. Past --max-shard-backlog it stops adding to it: the router
+// refuses publishes and subscriptions whose records would join that backlog (unavailable)
+// at their source, and the Redis broker stops reading live messages (they wait in Redis)
+// until it drains. Answers and interest records, small and owed, are always sent.
 
 bool shard::backlogged(unsigned peer) const {
   return node_.mail(id_, peer).overflow_bytes() > node_.cfg().max_shard_backlog;
-}
-
-bool shard::fanout_backlogged(std::string_view tag) {
-  bool blocked = false;
-  interest_.for_each_subscriber(tag, [&](uint32_t peer) {
-    blocked = blocked || (peer != id_ && backlogged(peer));
-  });
-  return blocked;
 }
 
 void shard::refresh_backlog() {

@@ -20,7 +20,8 @@ inline int64_t monotonic_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-/// Milliseconds since the Unix epoch (wall clock, for timestamps shown to people).
+/// Milliseconds since the Unix epoch (wall clock): publication times (`ts`), timestamps
+/// shown to people.
 inline int64_t unix_ms() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);

@@ -1,4 +1,4 @@
-// libFuzzer target: the cross-shard records (src/server/records.h, core/record.h) and the
+// libFuzzer target: the cross-shard records (src/router/records.h, core/record.h) and the
 // mailbox that carries them (core/mailbox.h). Records only ever come from the process's own
 // shards, so what is checked is the codec's and the ring's contract, not hostile input:
 // - read_record on any bytes, for every record type: refused, or every view lies inside the
@@ -16,7 +16,7 @@
 #include "core/mailbox.h"
 #include "core/record.h"
 #include "fuzz_support.h"
-#include "server/records.h"
+#include "router/records.h"
 
 namespace {
 
@@ -67,7 +67,7 @@ void read_any(std::string_view bytes) {
 // A publish record (three strings and a value) as text, for comparisons.
 std::string describe(const records::publish& r) {
   return std::to_string(r.from.slot) + "/" + std::to_string(r.from.generation) + "|" +
-         std::string(r.tag) + "|" + std::string(r.id) + "|" + std::string(r.data);
+         std::string(r.tag) + "|" + std::string(r.request_id) + "|" + std::string(r.data);
 }
 
 // The port post_record() writes through: one mailbox, as a shard's mail to one peer.
@@ -92,7 +92,7 @@ void through_a_mailbox(fuzz::input& in) {
       records::publish r;
       r.from = {in.u32(), in.u32()};
       r.tag = in.bytes(in.byte() % 64);
-      r.id = in.bytes(in.byte() % 32);
+      r.request_id = in.bytes(in.byte() % 32);
       r.data = in.bytes((std::size_t{in.byte()} << 3) % 1800);
       post_record(port, 0, r);
       written.push_back(describe(r));

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "broker/embedded.h"
-#include "embedded_recorder.h"
+#include "events_recorder.h"
 
 namespace wsa {
 namespace {
@@ -21,26 +21,31 @@ class embedded_bounds_test : public ::testing::Test {
  protected:
   void start(uint32_t history_size, uint64_t max_bytes, int64_t max_age_ms = 0) {
     broker_ = std::make_unique<embedded_broker>(
-        rec_, embedded_options{std::string(epoch0), history_size, max_bytes, max_age_ms},
+        events_, embedded_options{std::string(epoch0), history_size, max_bytes, max_age_ms},
         metrics_);
     broker_->advance(1000);
   }
   uint64_t publish(std::string_view tag, std::size_t bytes = 10) {
-    broker_->publish(tag, "\"" + std::string(bytes, 'x') + "\"", 1);
+    const std::string data = "\"" + std::string(bytes, 'x') + "\"";
+    broker_->publish({tag, data, 1});
+    rec_.take(events_);
     return rec_.acks.back().seq;
   }
-  // The retained seqs of `tag` (since 0), and whether that was a gap.
+  /// The broker's answer to a query (it answers at once).
+  test::recorded_events::answer ask(std::string_view tag, since_request since) {
+    broker_->query(tag, since, 1);
+    rec_.take(events_);
+    return rec_.answers[1];
+  }
+  // The retained seqs of `tag` (since 0).
   std::vector<uint64_t> retained(std::string_view tag) {
-    broker_->query(tag, since_request{true, 0, {}}, 1);
-    return rec_.replayed;
+    return ask(tag, since_request{true, 0, {}}).seqs;
   }
-  std::string epoch_of(std::string_view tag) {
-    broker_->query(tag, since_request{}, 1);
-    return rec_.epoch;
-  }
+  std::string epoch_of(std::string_view tag) { return ask(tag, since_request{}).epoch; }
 
   shard_metrics metrics_;
-  embedded_recorder rec_;
+  broker_events events_;
+  test::recorded_events rec_;
   std::unique_ptr<embedded_broker> broker_;
 };
 
@@ -81,14 +86,14 @@ TEST_F(embedded_bounds_test, since_an_evicted_position_is_a_gap_with_what_is_ret
   const std::vector<uint64_t> kept = retained("t");
   ASSERT_FALSE(kept.empty());
   ASSERT_GT(kept.front(), 2u);
-  broker_->query("t", since_request{true, 1, epoch0}, 1);
-  EXPECT_TRUE(rec_.position.gap);
-  EXPECT_EQ(rec_.replayed, kept);  // every retained message, in order, none invented
-  EXPECT_EQ(rec_.position.top, 100u);
+  auto answer = ask("t", since_request{true, 1, epoch0});
+  EXPECT_TRUE(answer.gap);
+  EXPECT_EQ(answer.seqs, kept);  // every retained message, in order, none invented
+  EXPECT_EQ(answer.top, 100u);
   // A position the history still reaches is no gap.
-  broker_->query("t", since_request{true, kept.front() - 1, epoch0}, 1);
-  EXPECT_FALSE(rec_.position.gap);
-  EXPECT_EQ(rec_.replayed, kept);
+  answer = ask("t", since_request{true, kept.front() - 1, epoch0});
+  EXPECT_FALSE(answer.gap);
+  EXPECT_EQ(answer.seqs, kept);
 }
 
 TEST_F(embedded_bounds_test, a_forgotten_tag_starts_a_new_life_with_a_new_epoch) {
@@ -108,19 +113,19 @@ TEST_F(embedded_bounds_test, a_forgotten_tag_starts_a_new_life_with_a_new_epoch)
   EXPECT_NE(epoch1, epoch0);
   EXPECT_TRUE(epoch1.starts_with(epoch0));
   // A client of the first life (seq 3 there) is told it has a gap and gets the new life.
-  broker_->query("t", since_request{true, 3, epoch0}, 1);
-  EXPECT_TRUE(rec_.position.gap);
-  EXPECT_EQ(rec_.replayed, (std::vector<uint64_t>{1}));
+  auto answer = ask("t", since_request{true, 3, epoch0});
+  EXPECT_TRUE(answer.gap);
+  EXPECT_EQ(answer.seqs, (std::vector<uint64_t>{1}));
   // Even when the new life has passed the old seq.
   publish("t");
   publish("t");
   publish("t");
-  broker_->query("t", since_request{true, 3, epoch0}, 1);
-  EXPECT_TRUE(rec_.position.gap);
-  EXPECT_EQ(rec_.replayed, (std::vector<uint64_t>{1, 2, 3, 4}));
-  broker_->query("t", since_request{true, 3, epoch1}, 1);
-  EXPECT_FALSE(rec_.position.gap);
-  EXPECT_EQ(rec_.replayed, (std::vector<uint64_t>{4}));
+  answer = ask("t", since_request{true, 3, epoch0});
+  EXPECT_TRUE(answer.gap);
+  EXPECT_EQ(answer.seqs, (std::vector<uint64_t>{1, 2, 3, 4}));
+  answer = ask("t", since_request{true, 3, epoch1});
+  EXPECT_FALSE(answer.gap);
+  EXPECT_EQ(answer.seqs, (std::vector<uint64_t>{4}));
 }
 
 TEST_F(embedded_bounds_test, every_life_of_a_tag_has_its_own_epoch) {
@@ -168,7 +173,7 @@ TEST_F(embedded_bounds_test, a_watched_tag_keeps_its_numbers_when_its_history_go
   broker_->unwatch("w");
   broker_->advance(3500);
   EXPECT_EQ(retained("w"), (std::vector<uint64_t>{4}));
-  EXPECT_EQ(rec_.position.top, 4u);
+  EXPECT_EQ(rec_.answers[1].top, 4u);
   broker_->advance(4001);
   EXPECT_EQ(broker_->tag_count(), 0u);
   EXPECT_EQ(metrics_.tags_owned.get(), 0u);

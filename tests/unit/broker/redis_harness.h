@@ -1,6 +1,7 @@
 // Driving Redis brokers in a test the way a shard does: a real io_uring ring on the test
 // thread, completions of kind io_op::link dispatched to the brokers, poll() once per turn;
-// and a broker_listener that records every call in order. Test thread only.
+// and a recorder per broker that takes its results (broker_events) in order after each
+// turn. Test thread only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,87 +16,16 @@
 #include "broker/redis_broker.h"
 #include "core/op.h"
 #include "core/ring.h"
+#include "events_recorder.h"
 #include "redis_fixture.h"
 
 namespace wsa::test {
 
-struct recorder final : broker_listener {
-  struct ack {
-    uint64_t ticket;
-    bool ok;
-    uint64_t seq;
-    std::string error;
-  };
-  struct message {
-    std::string tag;
-    uint64_t seq;
-    std::string frame;  // the whole WebSocket frame
-    std::string pattern;  // for on_pattern_message
-  };
-  struct answer {
-    bool ok;
-    uint64_t top;
-    std::string epoch;
-    bool gap;
-    std::vector<uint64_t> seqs;
-    std::vector<std::string> frames;
-  };
-  // One line per call, in order: "msg <tag> <seq>" or "ans <ticket> <top>".
-  std::vector<std::string> log;
-  std::vector<ack> acks;
-  std::vector<message> messages;
-  std::vector<message> pattern_messages;
-  std::map<uint64_t, answer> answers;
-  // on_stream_gap calls, with how many messages (exact, pattern) had come before each.
-  struct gap {
-    std::string key;
-    std::size_t after_messages;
-    std::size_t after_pattern_messages;
-  };
-  std::vector<gap> gaps;
-
-  void on_published(uint64_t ticket, bool ok, uint64_t seq, const char* error) override {
-    acks.push_back({ticket, ok, seq, error != nullptr ? error : ""});
-  }
-  void on_tag_message(std::string_view tag, uint64_t seq, frame* msg) override {
-    messages.push_back({std::string(tag), seq, std::string(msg->bytes()), {}});
-    log.push_back("msg " + std::string(tag) + " " + std::to_string(seq));
-  }
-  void on_pattern_message(std::string_view pattern, std::string_view tag, uint64_t seq,
-                          frame* msg) override {
-    pattern_messages.push_back(
-        {std::string(tag), seq, std::string(msg->bytes()), std::string(pattern)});
-  }
-  void on_stream_gap(std::string_view key) override {
-    gaps.push_back({std::string(key), messages.size(), pattern_messages.size()});
-  }
-  void on_queried(uint64_t ticket, bool ok, const tag_position& p,
-                  std::span<const history_entry> missed) override {
-    answer a{ok, p.top, std::string(p.epoch), p.gap, {}, {}};
-    for (const history_entry& e : missed) {
-      a.seqs.push_back(e.seq);
-      a.frames.emplace_back(e.msg->bytes());
-    }
-    answers[ticket] = std::move(a);
-    log.push_back("ans " + std::to_string(ticket) + " " + std::to_string(p.top));
-  }
-
-  std::vector<uint64_t> seqs_of(std::string_view tag) const {
-    std::vector<uint64_t> out;
-    for (const message& m : messages) {
-      if (m.tag == tag) {
-        out.push_back(m.seq);
-      }
-    }
-    return out;
-  }
+/// One broker's results, as a shard's router would take them: its event queue, drained
+/// into plain values after every loop turn of the harness.
+struct recorder : recorded_events {
+  broker_events events;
 };
-
-/// The JSON of a frame (its payload), for frames under 126 bytes of payload or more.
-inline std::string payload_of(const std::string& frame) {
-  const auto len = static_cast<unsigned char>(frame[1]);
-  return frame.substr(len < 126 ? 2 : len == 126 ? 4 : 10);
-}
 
 class redis_broker_harness : public ::testing::Test {
  protected:
@@ -128,8 +58,10 @@ class redis_broker_harness : public ::testing::Test {
 
   /// A broker as a shard would own it, on this test's ring (several may share it, as
   /// several nodes would share Redis).
-  redis_broker& add_broker(recorder& listener, redis_broker_options o) {
-    brokers_.push_back(std::make_unique<redis_broker>(listener, ring_, std::move(o), metrics_));
+  redis_broker& add_broker(recorder& results, redis_broker_options o) {
+    brokers_.push_back(
+        std::make_unique<redis_broker>(results.events, ring_, std::move(o), metrics_));
+    recorders_.push_back(&results);
     return *brokers_.back();
   }
 
@@ -141,6 +73,7 @@ class redis_broker_harness : public ::testing::Test {
       for (auto& b : brokers_) {
         b->poll();
       }
+      take_results();
       if (done()) {
         return true;
       }
@@ -160,6 +93,14 @@ class redis_broker_harness : public ::testing::Test {
         }
       }
     });
+    take_results();
+  }
+
+  /// Moves every broker's queued results into its recorder (the "broker results" phase).
+  void take_results() {
+    for (recorder* r : recorders_) {
+      r->take(r->events);
+    }
   }
 
   /// One loop turn that does not wait: poll, submit, dispatch what has completed.
@@ -167,6 +108,7 @@ class redis_broker_harness : public ::testing::Test {
     for (auto& b : brokers_) {
       b->poll();
     }
+    take_results();
     ring_.submit_no_wait();
     dispatch();
   }
@@ -195,6 +137,7 @@ class redis_broker_harness : public ::testing::Test {
   shard_metrics metrics_;
   std::unique_ptr<redis_server> redis_;
   std::vector<std::unique_ptr<redis_broker>> brokers_;
+  std::vector<recorder*> recorders_;
 };
 
 }  // namespace wsa::test

@@ -17,14 +17,14 @@ class redis_pattern_gap_test : public redis_broker_harness {
   bool await_pattern_message(const recorder& rec, std::string_view tag) {
     return pump_until([&] {
       return std::any_of(rec.pattern_messages.begin(), rec.pattern_messages.end(),
-                         [&](const recorder::message& m) { return m.tag == tag; });
+                         [&](const recorder::live& m) { return m.tag == tag; });
     });
   }
-  static std::size_t count_tag(const std::vector<recorder::message>& messages,
+  static std::size_t count_tag(const std::vector<recorder::live>& messages,
                                std::string_view tag) {
     return static_cast<std::size_t>(
         std::count_if(messages.begin(), messages.end(),
-                      [&](const recorder::message& m) { return m.tag == tag; }));
+                      [&](const recorder::live& m) { return m.tag == tag; }));
   }
 };
 
@@ -38,13 +38,13 @@ TEST_F(redis_pattern_gap_test, a_pattern_live_before_the_link_dropped_is_reporte
   a.watch("p.*");
   a.query("p.*", {}, 1);  // answered once the PSUBSCRIBE is confirmed
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(1) != 0; }));
-  b.publish("p.before", "1", 1);
+  b.publish({"p.before", "1", 1});
   ASSERT_TRUE(await_pattern_message(rec_a, "p.before"));
   EXPECT_TRUE(rec_a.gaps.empty());
 
   // The subscriber link drops; b publishes while a's pattern is not in Redis.
   EXPECT_EQ(redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"}), ":1");
-  b.publish("p.lost", "2", 2);
+  b.publish({"p.lost", "2", 2});
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 2; }));
   ASSERT_TRUE(pump_until([&] { return !a.ready(); }));
   ASSERT_TRUE(pump_until([&] { return a.ready(); }));
@@ -52,7 +52,7 @@ TEST_F(redis_pattern_gap_test, a_pattern_live_before_the_link_dropped_is_reporte
   // made now reaches the pattern.
   ASSERT_EQ(rec_a.gaps.size(), 1u);
   EXPECT_EQ(rec_a.gaps[0].key, "p.*");
-  b.publish("p.after", "3", 3);
+  b.publish({"p.after", "3", 3});
   ASSERT_TRUE(await_pattern_message(rec_a, "p.after"));
   EXPECT_EQ(rec_a.gaps.size(), 1u) << "reported once";
   // The gap came after what was delivered before the drop and before what came after.
@@ -81,8 +81,8 @@ TEST_F(redis_pattern_gap_test, ready_only_once_every_subscription_is_confirmed) 
     ASSERT_TRUE(pump_until([&] { return !a.ready(); }));
     ASSERT_TRUE(pump_until([&] { return a.ready(); }));
     const std::string tag = "w19.r" + std::to_string(round);
-    b.publish(tag, "0", 0);
-    b.publish("x.t", "0", 0);
+    b.publish({tag, "0", 0});
+    b.publish({"x.t", "0", 0});
     ASSERT_TRUE(await_pattern_message(rec_a, tag)) << "published after ready, never seen";
   }
   // The exact tag's stream had no hole at all.
@@ -107,20 +107,20 @@ TEST_F(redis_pattern_gap_test, a_publish_matching_several_patterns_comes_once_al
   a.watch("*.t");
   a.watch("fence.>");
   ASSERT_TRUE(pump_until([&] { return redis_->command({"PUBSUB", "NUMPAT"}) == ":3"; }));
-  b.publish("life.t", "\"old\"", 1);
+  b.publish({"life.t", "\"old\"", 1});
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 1; }));
   ASSERT_EQ(rec_b.acks[0].seq, 1u);
   // Redis loses the tag's state (as after a restart without persistence): the next publish
   // is seq 1 again, in a new epoch, and is a new message.
   EXPECT_EQ(redis_->command({"FLUSHALL"}), "+OK");
-  b.publish("life.t", "\"new\"", 2);
-  b.publish("fence.x", "0", 3);
+  b.publish({"life.t", "\"new\"", 2});
+  b.publish({"fence.x", "0", 3});
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 3; }));
   ASSERT_EQ(rec_b.acks[1].seq, 1u);
   ASSERT_TRUE(await_pattern_message(rec_a, "fence.x"));
   ASSERT_EQ(count_tag(rec_a.pattern_messages, "life.t"), 2u);
-  EXPECT_NE(payload_of(rec_a.pattern_messages[0].frame).find("\"old\""), std::string::npos);
-  EXPECT_NE(payload_of(rec_a.pattern_messages[1].frame).find("\"new\""), std::string::npos);
+  EXPECT_NE(rec_a.pattern_messages[0].data.find("\"old\""), std::string::npos);
+  EXPECT_NE(rec_a.pattern_messages[1].data.find("\"new\""), std::string::npos);
 }
 
 TEST_F(redis_pattern_gap_test, an_exact_hole_the_history_cannot_fill_is_reported_in_place) {
@@ -135,11 +135,11 @@ TEST_F(redis_pattern_gap_test, an_exact_hole_the_history_cannot_fill_is_reported
   a.watch("r");
   a.query("r", {}, 1);
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(1) != 0; }));
-  b.publish("r", "1", 1);
+  b.publish({"r", "1", 1});
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 1; }));
   EXPECT_EQ(redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"}), ":1");
   for (int i = 2; i <= 6; ++i) {
-    b.publish("r", std::to_string(i), i);
+    b.publish({"r", std::to_string(i), uint64_t(i)});
   }
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 3; }));
   EXPECT_EQ(rec_a.seqs_of("r"), (std::vector<uint64_t>{1, 5, 6}));
@@ -158,13 +158,13 @@ TEST_F(redis_pattern_gap_test, a_hole_the_history_fills_is_not_reported) {
   a.watch("f");
   a.query("f", {}, 1);
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(1) != 0; }));
-  b.publish("f", "1", 1);
+  b.publish({"f", "1", 1});
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 1; }));
   EXPECT_EQ(redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"}), ":1");
-  b.publish("f", "2", 2);
+  b.publish({"f", "2", 2});
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 2; }));
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 2; }));
-  b.publish("f", "3", 3);  // the fence: the live stream is back and in order
+  b.publish({"f", "3", 3});  // the fence: the live stream is back and in order
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 3; }));
   EXPECT_EQ(rec_a.seqs_of("f"), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_TRUE(rec_a.gaps.empty());

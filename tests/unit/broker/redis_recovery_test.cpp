@@ -45,7 +45,7 @@ TEST_F(redis_recovery_test, redis_killed_mid_run_fails_pending_publishes_and_com
   int turns_after_kill = 0;
   ASSERT_TRUE(pump_until([&] {
     for (int i = 0; i < 5; ++i, ++ticket) {
-      (ticket % 2 ? a : b).publish("k", data_of(ticket), ticket);
+      (ticket % 2 ? a : b).publish({"k", data_of(ticket), ticket});
       ++(ticket % 2 ? published_a : published_b);
     }
     if (!killed && rec_a.acks.size() + rec_b.acks.size() >= 100) {
@@ -73,7 +73,7 @@ TEST_F(redis_recovery_test, redis_killed_mid_run_fails_pending_publishes_and_com
   EXPECT_GT(ok_seq.size(), 0u);
   EXPECT_GT(failed, 0u);
   // A publish refused while Redis is away is refused at once.
-  a.publish("k", "0", 999);
+  a.publish({"k", "0", 999});
   EXPECT_FALSE(rec_a.acks.back().ok);
 
   ASSERT_TRUE(redis_->start());
@@ -88,7 +88,7 @@ TEST_F(redis_recovery_test, redis_killed_mid_run_fails_pending_publishes_and_com
   EXPECT_EQ(history.epoch, rec_a.answers[1].epoch);
   std::map<uint64_t, std::string> by_seq;
   for (std::size_t i = 0; i < history.seqs.size(); ++i) {
-    by_seq[history.seqs[i]] = payload_of(history.frames[i]);
+    by_seq[history.seqs[i]] = history.data[i];
   }
   for (const auto& [t, seq] : ok_seq) {
     ASSERT_TRUE(by_seq.count(seq)) << "acknowledged seq " << seq << " is missing";
@@ -96,10 +96,10 @@ TEST_F(redis_recovery_test, redis_killed_mid_run_fails_pending_publishes_and_com
   }
 
   // The live stream re-subscribed and has no hole: every acknowledged message once, in order.
-  b.publish("k", "\"after\"", 5000);
+  b.publish({"k", "\"after\"", 5000});
   ASSERT_TRUE(pump_until([&] {
-    return !rec_a.messages.empty() && payload_of(rec_a.messages.back().frame).find("after") !=
-                                          std::string::npos;
+    return !rec_a.messages.empty() &&
+           rec_a.messages.back().data.find("after") != std::string::npos;
   }));
   EXPECT_TRUE(consecutive(rec_a, "k"));
   EXPECT_EQ(a.live_gaps(), 0u);
@@ -116,8 +116,8 @@ TEST_F(redis_recovery_test, a_frozen_redis_times_out_requests_and_readiness) {
   redis_broker& b = add_broker(rec, o);
   ASSERT_TRUE(all_ready());
   redis_->pause();
-  b.publish("f", "1", 1);
-  b.publish("f", "2", 2);
+  b.publish({"f", "1", 1});
+  b.publish({"f", "2", 2});
   b.query("f", {}, 3);
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 2 && rec.answers.count(3); }, 3000));
   for (const auto& ack : rec.acks) {
@@ -129,7 +129,7 @@ TEST_F(redis_recovery_test, a_frozen_redis_times_out_requests_and_readiness) {
   EXPECT_FALSE(b.ready());
   redis_->resume();
   ASSERT_TRUE(pump_until([&] { return b.ready(); }));
-  b.publish("f", "3", 4);
+  b.publish({"f", "3", 4});
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 3; }));
   EXPECT_TRUE(rec.acks[2].ok);
   // The timed-out publishes may still have run when Redis thawed (their bytes were in its
@@ -163,20 +163,20 @@ TEST_F(redis_recovery_test, subscriber_reconnect_fills_the_hole_from_history) {
   a.query("r", {}, 1);
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(1) != 0; }));
   for (int i = 0; i < 3; ++i) {
-    b.publish("r", data_of(i), i);
+    b.publish({"r", data_of(i), uint64_t(i)});
   }
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 3; }));
   // Drop a's subscriber connection; b publishes while a is not subscribed.
   EXPECT_EQ(redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"}), ":1");
   for (int i = 3; i < 6; ++i) {
-    b.publish("r", data_of(i), i);
+    b.publish({"r", data_of(i), uint64_t(i)});
   }
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 6; }));
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 6; }));
   EXPECT_TRUE(consecutive(rec_a, "r"));
   EXPECT_EQ(a.live_gaps(), 0u);
-  b.publish("r", data_of(6), 6);  // and the live stream goes on
-  b.publish("r", data_of(7), 7);  // the fence: nothing comes twice before it
+  b.publish({"r", data_of(6), 6});  // and the live stream goes on
+  b.publish({"r", data_of(7), 7});  // the fence: nothing comes twice before it
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() >= 8; }));
   EXPECT_TRUE(consecutive(rec_a, "r"));
   EXPECT_EQ(rec_a.messages.size(), 8u);
@@ -194,11 +194,11 @@ TEST_F(redis_recovery_test, a_hole_the_trimmed_history_cannot_fill_is_counted) {
   a.watch("r");
   a.query("r", {}, 1);
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(1) != 0; }));
-  b.publish("r", "1", 1);
+  b.publish({"r", "1", 1});
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 1; }));
   EXPECT_EQ(redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"}), ":1");
   for (int i = 2; i <= 6; ++i) {
-    b.publish("r", std::to_string(i), i);
+    b.publish({"r", std::to_string(i), uint64_t(i)});
   }
   ASSERT_TRUE(pump_until([&] { return rec_a.messages.size() == 3; }));
   EXPECT_EQ(rec_a.seqs_of("r"), (std::vector<uint64_t>{1, 5, 6}));
@@ -213,15 +213,15 @@ TEST_F(redis_recovery_test, answer_for_a_tag_with_history_comes_before_its_later
   redis_broker& b = add_broker(rec_b, broker_options());
   ASSERT_TRUE(all_ready());
   for (int i = 1; i <= 5; ++i) {
-    b.publish("h", std::to_string(i), i);
+    b.publish({"h", std::to_string(i), uint64_t(i)});
   }
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 5; }));
   a.watch("h");
   a.query("h", {true, 2, {}}, 1);  // sent once the subscription is confirmed
-  b.publish("h", "6", 6);
-  b.publish("h", "7", 7);
+  b.publish({"h", "6", 6});
+  b.publish({"h", "7", 7});
   ASSERT_TRUE(pump_until([&] { return rec_b.acks.size() == 7 && rec_a.answers.count(1); }));
-  b.publish("h", "8", 8);  // surely after the subscription
+  b.publish({"h", "8", 8});  // surely after the subscription
   ASSERT_TRUE(pump_until([&] { return !rec_a.messages.empty() &&
                                       rec_a.messages.back().seq == 8; }));
   const recorder::answer& ans = rec_a.answers[1];
@@ -275,7 +275,7 @@ TEST_F(redis_recovery_test, answers_never_precede_live_messages_at_or_below_thei
   uint64_t queries = 0;
   for (int round = 0; round < 200; ++round) {
     for (int i = 0; i < 3; ++i) {
-      b.publish("s", "0", ticket++);
+      b.publish({"s", "0", ticket++});
     }
     if (round % 4 == 0) {
       a.query("s", {}, queries++);

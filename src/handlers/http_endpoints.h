@@ -1,0 +1,88 @@
+// HTTP/1.1 on a shard's connections (docs/protocol.md "HTTP on the same port"): request heads
+// parsed in place (http/request.h), the admin endpoints (/healthz, /readyz, /metrics), the
+// publish API (POST /api/publish, through the router), the --static files and the WebSocket
+// upgrade, after which the connection belongs to the WebSocket v1 handler. Slow or garbage
+// clients are bounded by the head size limit (431) and the handshake deadline (408).
+// Requests are answered one at a time: a pipelined request is parsed only once the answer
+// before it has been sent (the shard stops reading the connection meanwhile), so a client
+// that pipelines and never reads holds at most one response. It acts on its connections
+// only through conn_host. One per shard; shard thread only.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/static_files.h"
+#include "json/command.h"
+#include "obs/metrics.h"
+#include "router/router.h"
+#include "server/conn_host.h"
+#include "wsa/config.h"
+
+namespace wsa {
+
+class node;
+class token_gate;
+class ws_v1_handler;
+struct http_request;
+
+class http_endpoints {
+ public:
+  /// `draining` is the shard's flag (readiness); `ws` takes upgraded connections.
+  http_endpoints(conn_host& host, router& r, token_gate& gate, command_parser& parser,
+                 ws_v1_handler& ws, const node& owner, const bool& draining,
+                 shard_metrics& metrics);
+  ~http_endpoints();
+  http_endpoints(const http_endpoints&) = delete;
+  http_endpoints& operator=(const http_endpoints&) = delete;
+
+  /// A new connection: the handshake deadline starts.
+  void on_open(conn& c);
+  void on_bytes(conn& c, const char* data, std::size_t size);
+  /// No complete request in time: 408.
+  void on_deadline(conn& c);
+  /// The node drains: a publish in flight is answered, then the connection closes; an idle
+  /// one closes now.
+  void on_drain(conn& c);
+  /// The connection left the open state, whoever ended it.
+  void on_closed(conn& c);
+  /// The publish of POST /api/publish ended: answer it (pipelined requests are read once
+  /// the answer is sent).
+  void on_published(conn& c, const publish_outcome& outcome);
+
+ private:
+  void on_input(conn& c, const char* data, std::size_t size);
+  /// Handles one complete request; false when the connection stops reading HTTP.
+  bool on_request(conn& c, const http_request& request, std::string_view body,
+                  std::string_view rest);
+  void respond(conn& c, int status, std::string_view content_type, std::string_view body);
+  void respond_error(conn& c, int status, std::string_view reason,
+                     std::string_view extra_headers = {});
+  void respond_unauthorized(conn& c, std::string_view reason);
+  void upgrade(conn& c, const http_request& request, std::string_view rest);
+  /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
+  bool authenticate_upgrade(conn& c, const http_request& request);
+  /// POST /api/publish; true while the connection goes on reading HTTP.
+  bool publish(conn& c, const http_request& request, std::string_view body);
+  void queue_text(conn& c, const std::string& text);
+  /// The --static file body of `answer`, made once per shard and shared by reference.
+  frame* static_body(const static_files::answer_body& answer);
+
+  conn_host& host_;
+  router& router_;
+  token_gate& gate_;
+  command_parser& parser_;
+  ws_v1_handler& ws_;
+  const node& node_;
+  const bool& draining_;
+  shard_metrics& metrics_;
+  const config& cfg_;
+  command command_;          // the API body parsed as a pub frame
+  std::string api_frame_;    // POST /api/publish body as a pub frame (padded)
+  std::string scratch_;
+  std::vector<frame*> static_bodies_;  // --static file bodies sent so far, by file index
+};
+
+}  // namespace wsa

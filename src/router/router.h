@@ -1,0 +1,191 @@
+// The pub/sub router of one shard (docs/architecture.md "Publishing, ordering and
+// fan-out"): everything between a protocol handler's request and the broker, and between
+// the broker's results and the connections that get them.
+//
+// - Owner choice: each key has one owner shard (router/owner.h); publishes and queries go
+//   to it (a record when it is another shard), and only the owner calls its broker.
+// - Interest: a shard announces its first and last local subscriber of a tag to the tag's
+//   owner and of a pattern to every shard (router/interest.h); the owner watches a key with
+//   its broker while any shard is interested, and forwards live messages only to shards
+//   that can use them.
+// - Fan-out: a live message reaches each local subscriber once (router/subscriptions.h),
+//   in one router_client::deliver call per message and shard.
+// - The pending-subscription merge (router/pending.h): a new subscription joins the live
+//   stream without a gap or a duplicate, replay first.
+// - The typed records between shards (router/records.h).
+//
+// It has no sockets, no threads and no transport: its ports (router/ports.h) are the
+// mailboxes and the local connections, so unit tests run several routers in one thread
+// with a fake broker and fake mailboxes. Requests from handlers never call back into the
+// handler (answers come from records or broker events, in later phases of the loop turn).
+// One per shard; shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.h"
+#include "obs/metrics.h"
+#include "pubsub/tag_set.h"
+#include "router/interest.h"
+#include "router/pending.h"
+#include "router/ports.h"
+#include "router/subscriptions.h"
+
+namespace wsa {
+
+/// One key of a subscribe request.
+struct sub_item {
+  std::string_view key;  ///< a tag or a pattern
+  bool has_since = false;
+  uint64_t since_seq = 0;
+  std::string_view since_epoch;
+  // Protocol 1.1 adds the subscription's options here (a conflation mode and interval, an
+  // interest in presence); the router keeps them with the key in router/subscriptions.h.
+};
+
+class router {
+ public:
+  router(unsigned shard, unsigned shards, broker& b, mail_port& mail, router_client& client,
+         shard_metrics& metrics);
+  ~router();
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  // ---- requests of the local connections (already validated by their handler) ----
+
+  /// Publishes `data` on `tag`; the outcome comes to router_client::published. False when
+  /// refused at once (the tag's owner, or its fan-out, has a full backlog between shards):
+  /// the caller answers `unavailable`.
+  bool publish(subscriber_id from, std::string_view request_id, std::string_view tag,
+               std::string_view data);
+
+  enum class sub_status : uint8_t {
+    waiting,   ///< the answer comes to router_client::subscribed
+    done,      ///< nothing to wait for (only patterns that flow at once): answer ok now
+    answered,  ///< refused at once (backlogs): router_client::subscribed has been called
+  };
+  /// Subscribes `who` to every key of `items` (repeats count once; keys held already stay
+  /// held and, if exact, get their position again). The replays of one request share
+  /// `max_replay_bytes` (the subscriber's outbound limit): no owner copies more than its
+  /// share, and what does not fit is reported as a gap.
+  sub_status subscribe(subscriber_id who, std::string_view request_id,
+                       std::span<const sub_item> items, uint64_t max_replay_bytes);
+  /// Ends `who`'s subscription to `key` (and the key's part of its waiting requests).
+  void unsubscribe(subscriber_id who, std::string_view key);
+  /// The same for every key of `keys`, in one pass over what `who` holds and waits for.
+  void unsubscribe(subscriber_id who, const tag_set& keys);
+  /// A new token: every subscription and waiting entry of `who` that allowed(key) refuses
+  /// ends.
+  template <class Allowed>
+  void restrict(subscriber_id who, Allowed&& allowed);
+  /// Whether some subscribe request of `slot` waits for its answer.
+  bool waiting(uint32_t slot) const { return pending_.any(slot); }
+  /// Whether this shard's broker still owes an answer (to any shard's connection).
+  bool owes_answers() const {
+    return publish_waiters_.size() != free_publish_waiters_.size() ||
+           query_waiters_.size() != free_query_waiters_.size();
+  }
+  /// Subscribe requests of `slot` with `since` still waiting (--max-pending-recoveries).
+  std::size_t pending_recoveries(uint32_t slot) const { return pending_.recoveries(slot); }
+  /// The connection in `slot` is closing: everything it held or waited for ends.
+  void drop(uint32_t slot);
+
+  bool holds(uint32_t slot, std::string_view key) const { return local_.holds(slot, key); }
+  std::size_t subscription_count(uint32_t slot) const { return local_.count(slot); }
+  std::span<const std::string> keys(uint32_t slot) const { return local_.keys(slot); }
+
+  // ---- the loop ----
+
+  /// A record from shard `from`; a malformed one is dropped (and counted) as the bug it is.
+  void on_record(unsigned from, uint32_t type, std::string_view bytes);
+  /// One result of this shard's broker (the "broker results" phase).
+  void on_broker_event(broker_event& e);
+
+  /// Records that did not parse (each one a bug).
+  uint64_t bad_records() const { return bad_records_; }
+
+ private:
+  // owner side
+  void owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
+                     std::string_view tag, std::string_view data);
+  void owner_query(unsigned origin, subscriber_id from, uint32_t request, std::string_view key,
+                   const since_request& since);
+  void on_published(broker_event& e);
+  void on_queried(broker_event& e);
+  void on_live(message& m, delivery_scope scope);
+  void on_stream_gap(std::string_view key);
+  /// Would a message of `tag` published here be copied to a backlogged peer?
+  bool fanout_backlogged(std::string_view tag) const;
+  // subscriber side
+  void fan_out(message& m, delivery_scope scope);
+  void notify_gap(std::string_view key);
+  void on_answer(subscriber_id to, uint32_t request, std::string_view key, bool ok,
+                 uint64_t top, std::string_view epoch, bool gap);
+  void complete(std::unique_ptr<pending_request> request);
+  void add(subscriber_id who, std::string_view key);
+  void remove(uint32_t slot, std::string_view key);
+  /// Removes every key of `slot` that pred(key) selects, in one pass.
+  template <class Pred>
+  void remove_if(uint32_t slot, Pred&& pred);
+  void announce(std::string_view key, bool added);
+  void apply_interest(unsigned from, std::string_view key, bool added);
+  template <class R>
+  void send(unsigned to, const R& record);
+  template <class R>
+  bool read(std::string_view bytes, R& record);
+
+  const unsigned shard_;
+  const unsigned shards_;
+  broker& broker_;
+  mail_port& mail_;
+  router_client& client_;
+  shard_metrics& metrics_;
+
+  subscriptions local_;
+  pending_requests pending_;
+  interest interest_;
+
+  // Owner side: who waits for a broker answer (index = ticket).
+  struct publish_waiter {
+    unsigned origin;
+    subscriber_id from;
+    std::string request_id;
+  };
+  struct query_waiter {
+    unsigned origin;
+    subscriber_id from;
+    uint32_t request;
+    std::string key;
+  };
+  std::vector<publish_waiter> publish_waiters_;
+  std::vector<uint32_t> free_publish_waiters_;
+  std::vector<query_waiter> query_waiters_;
+  std::vector<uint32_t> free_query_waiters_;
+
+  std::vector<uint32_t> targets_;  // one message's local subscribers (reused)
+  std::vector<std::string_view> keys_scratch_;  // a request's keys (reused)
+  std::vector<bool> peer_marks_;   // one message's peers (reused)
+  sub_delivery delivery_;          // a completed request's answer (reused)
+  uint64_t bad_records_ = 0;
+};
+
+template <class Pred>
+void router::remove_if(uint32_t slot, Pred&& pred) {
+  const std::size_t removed = local_.remove_if(
+      slot, pred, [this](std::string_view key) { announce(key, false); });
+  metrics_.subscriptions.sub(removed);
+}
+
+template <class Allowed>
+void router::restrict(subscriber_id who, Allowed&& allowed) {
+  remove_if(who.slot, [&](std::string_view key) { return !allowed(key); });
+  // Waiting requests would be answered (and replayed) as if still allowed.
+  pending_.cancel_if(who.slot, [&](std::string_view key) { return !allowed(key); });
+}
+
+}  // namespace wsa
