@@ -5,6 +5,7 @@
 // requests with `since` may wait at once. Against the real binary, small limits.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,45 @@ TEST(AbuseInput, PublishesPastTheRateAreRefusedAndNotPublished) {
   EXPECT_EQ(subscriber.kept(), 0u) << "a refused pub was published";
   EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_publishes_total"),
             static_cast<uint64_t>(limited));
+}
+
+// A publisher far past its rate that never reads its answers: the refused frames cost the
+// server little (no broker work, a short `err` each), the refusals count against its
+// output like any reply, so its input is paused rather than piling up errors, and only what
+// the bucket allowed is published.
+TEST(AbuseInput, PublishFloodFromANonReaderIsRefusedCheaply) {
+  small_sanitizer_quarantine();
+  server_process server({"--no-auth", "--shards", "1", "--pub-rate", "100", "--pub-burst",
+                         "100", "--max-outbound-bytes", "1MiB"});
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  ws_client attacker = ws_client::connect(server.port());
+  attacker.socket().set_receive_buffer(4096);
+  const std::string unit = encode_frame(
+      {.payload = R"({"op":"pub","tag":"flood","data":")" + std::string(1000, 'p') + R"("})"});
+  const int64_t base = rss_kib(server.pid());
+  const double cpu_before = cpu_seconds(server.pid());
+  const auto started = std::chrono::steady_clock::now();
+  flood_result result;
+  keep_pinging_during(by, [&] {
+    result = flood(attacker.socket(), unit, 64u << 20, std::chrono::seconds(4));
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double grown = grown_mib(server.pid(), base);
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  RecordProperty("flood_bytes", static_cast<int>(result.bytes));
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  RecordProperty("server_cpu_ms", static_cast<int>(cpu * 1000));
+  EXPECT_LT(grown, 48.0);
+  // The bucket: its burst plus its rate over the flood, with a second of slack.
+  const uint64_t published = metric(server.port(), "wsagent_publishes_total");
+  EXPECT_GE(published, 100u);
+  EXPECT_LE(published, static_cast<uint64_t>(100 + 100 * (seconds + 1)));
+  EXPECT_GT(metric(server.port(), "wsagent_rate_limited_publishes_total"), published);
+  // A non-reader's refusals do not grow without bound: its input was paused at least once.
+  EXPECT_GE(metric(server.port(), "wsagent_input_pauses_total"), 1u);
+  by.round_trip();
 }
 
 TEST(AbuseInput, SubAndUnsubShareOneRate) {
