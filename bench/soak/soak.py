@@ -193,8 +193,17 @@ async def chaos_client(port, n, stop, stats):
 
 async def bystander(port, stop, rtts, stats):
     """Publishes to its own tag every 250 ms and times the message's way back (ms)."""
-    c = await WsClient.connect(port)
-    c.send('{"op":"sub","id":0,"tags":["soak.bystander"]}')
+    async def subscribed():
+        # Publishes only once the sub is answered: a pub sent before may reach the broker
+        # ahead of the subscription (Redis) and rightly never come back.
+        c = await WsClient.connect(port)
+        c.send('{"op":"sub","id":0,"tags":["soak.bystander"]}')
+        while True:
+            opcode, payload = await asyncio.wait_for(c.recv(), 10)
+            if opcode == 1 and b'"op":"ok"' in payload:
+                return c
+
+    c = await subscribed()
     n = 0
     while not stop.is_set():
         n += 1
@@ -208,8 +217,7 @@ async def bystander(port, stop, rtts, stats):
         except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             stats["bystander_lost"] += 1
             c.close()
-            c = await WsClient.connect(port)
-            c.send('{"op":"sub","id":0,"tags":["soak.bystander"]}')
+            c = await subscribed()
             continue
         rtts.append(1000 * (time.monotonic() - sent))
         await asyncio.sleep(0.25)
