@@ -48,6 +48,9 @@ struct config {
   unsigned shards = 0;     ///< 0: one per CPU the process may run on
   bool pin_shards = true;  ///< pin shard i to the i-th allowed CPU
   std::string node_id;     ///< "node" in hello; empty: the host name
+  bool mqtt_tcp = false;   ///< accept MQTT over TCP on mqtt_listen (--mqtt-listen given)
+  listen_endpoint mqtt_listen{"0.0.0.0", 1883, false};
+  bool mqtt_ws = false;    ///< accept MQTT over WebSocket at /mqtt on `listen`
 
   // Limits (bad or greedy clients).
   uint32_t max_message_bytes = 64 * 1024;     ///< inbound WebSocket message (1009 past it)
@@ -71,6 +74,10 @@ struct config {
   // get `err unavailable` (and the Redis live stream is not read meanwhile).
   uint32_t max_shard_backlog = 64 * 1024 * 1024;   ///< bytes waiting for one other shard
   uint32_t max_broker_backlog = 64 * 1024 * 1024;  ///< bytes of Redis commands in flight
+  uint32_t mqtt_max_packet_bytes = 1024 * 1024;  ///< largest MQTT packet from a client
+  uint32_t mqtt_max_inflight = 32;     ///< QoS 1 deliveries awaiting PUBACK per session
+  uint32_t mqtt_max_pending = 1000;    ///< deliveries queued behind them; past it: closed
+  uint32_t mqtt_max_subscriptions = 100;  ///< topic filters per MQTT session
 
   // Broker.
   broker_url broker;              ///< embedded, or Redis shared by many nodes

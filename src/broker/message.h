@@ -20,9 +20,10 @@
 namespace wsa {
 
 /// Which cached encoding: each transport owns one number (ws/msg_frame.h: WebSocket v1;
-/// later MQTT). The broker and the router never look at encodings.
+/// handlers/mqtt_frames.h: MQTT 3.1.1 and 5.0, over TCP and over WebSocket). The broker and
+/// the router never look at encodings.
 using encoding_slot = uint8_t;
-inline constexpr unsigned max_encodings = 2;
+inline constexpr unsigned max_encodings = 5;
 
 class message {
  public:

@@ -279,6 +279,36 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
             return true;
           });
 
+  o.group("MQTT (docs/mqtt.md)");
+  o.value({"mqtt-listen", "HOST:PORT",
+           "Accept MQTT 3.1.1 and 5.0 over TCP on this address (same forms as --listen; 1883 "
+           "is MQTT's port). The token is the CONNECT password. Off unless given."},
+          [&c](std::string_view v, std::string& why) {
+            c.mqtt_tcp = parse_listen(v, c.mqtt_listen, why);
+            return c.mqtt_tcp;
+          },
+          "off");
+  o.flag({"mqtt-ws", "",
+          "Accept MQTT over WebSocket at GET /mqtt (subprotocol `mqtt`) on the --listen "
+          "address, for browsers and MQTT.js. Off unless given."},
+         c.mqtt_ws);
+  o.size({"mqtt-max-packet-bytes", "SIZE",
+          "Largest MQTT packet a client may send (16..256MiB), told to MQTT 5.0 clients; a "
+          "larger one closes the connection (5.0: DISCONNECT 0x95)."},
+         c.mqtt_max_packet_bytes, 16, 256 * mib);
+  o.count({"mqtt-max-inflight", "N",
+           "QoS 1 messages sent to one MQTT client and not yet acknowledged (1..65535); more "
+           "wait in its queue."},
+          c.mqtt_max_inflight, 1, 65535);
+  o.count({"mqtt-max-queued", "N",
+           "Messages waiting behind a full in-flight window per MQTT client (0..1000000); past "
+           "it the client is closed as a slow consumer."},
+          c.mqtt_max_pending, 0, 1000000);
+  o.count({"mqtt-max-subscriptions", "N",
+           "Topic filters one MQTT session may hold (1..65536); SUBACK refuses the next "
+           "(0x97, 3.1.1: 0x80)."},
+          c.mqtt_max_subscriptions, 1, 65536);
+
   o.group("Web");
   o.path({"static", "DIR",
           "Serve the files of DIR under / beside /ws (web pages that use the server, e.g. "

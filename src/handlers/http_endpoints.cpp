@@ -2,6 +2,7 @@
 // http_endpoints.h.
 #include "handlers/http_endpoints.h"
 
+#include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
 #include "http/query.h"
@@ -24,13 +25,14 @@ bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '
 }  // namespace
 
 http_endpoints::http_endpoints(conn_host& host, router& r, token_gate& gate,
-                               command_parser& parser, ws_v1_handler& ws, const node& owner,
-                               const bool& draining, shard_metrics& metrics)
+                               command_parser& parser, ws_v1_handler& ws, mqtt_handler* mqtt,
+                               const node& owner, const bool& draining, shard_metrics& metrics)
     : host_(host),
       router_(r),
       gate_(gate),
       parser_(parser),
       ws_(ws),
+      mqtt_(mqtt),
       node_(owner),
       draining_(draining),
       metrics_(metrics),
@@ -164,6 +166,10 @@ bool http_endpoints::on_request(conn& c, const http_request& request, std::strin
     upgrade(c, request, rest);
     return false;
   }
+  if (path == "/mqtt" && mqtt_ != nullptr) {
+    upgrade_mqtt(c, request, rest);
+    return false;
+  }
   metrics_.http_requests.add();  // plain requests only: upgrades are counted as connections
   c.http.keep_alive = keep_alive(request);
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
@@ -261,6 +267,26 @@ void http_endpoints::upgrade(conn& c, const http_request& request, std::string_v
   host_.clear_deadline(c);
   host_.switch_protocol(c, conn_protocol::ws_v1);
   ws_.on_open(c, early);
+}
+
+void http_endpoints::upgrade_mqtt(conn& c, const http_request& request, std::string_view rest) {
+  const upgrade_check check = check_upgrade(request, mqtt_subprotocol);
+  if (!check.ok()) {
+    metrics_.handshake_failures.add();
+    respond_error(c, check.status, check.reason, check.extra_headers);
+    return;
+  }
+  scratch_.clear();
+  const auto accept = accept_key(request.sec_websocket_key);
+  build_switching_protocols(scratch_, std::string_view(accept.data(), accept.size()),
+                            check.select_subprotocol, mqtt_subprotocol);
+  queue_text(c, scratch_);
+  const std::string early(rest);
+  delete c.http.buffer;
+  c.http.buffer = nullptr;
+  host_.clear_deadline(c);
+  host_.switch_protocol(c, conn_protocol::mqtt);
+  mqtt_->on_open(c, /*over_ws=*/true, early);
 }
 
 bool http_endpoints::authenticate_upgrade(conn& c, const http_request& request) {

@@ -26,14 +26,16 @@ namespace wsa {
 class node;
 class token_gate;
 class ws_v1_handler;
+class mqtt_handler;
 struct http_request;
 
 class http_endpoints {
  public:
-  /// `draining` is the shard's flag (readiness); `ws` takes upgraded connections.
+  /// `draining` is the shard's flag (readiness); `ws` takes upgraded connections, `mqtt`
+  /// (null: --mqtt-ws is off) upgrades at /mqtt.
   http_endpoints(conn_host& host, router& r, token_gate& gate, command_parser& parser,
-                 ws_v1_handler& ws, const node& owner, const bool& draining,
-                 shard_metrics& metrics);
+                 ws_v1_handler& ws, mqtt_handler* mqtt, const node& owner,
+                 const bool& draining, shard_metrics& metrics);
   ~http_endpoints();
   http_endpoints(const http_endpoints&) = delete;
   http_endpoints& operator=(const http_endpoints&) = delete;
@@ -62,6 +64,8 @@ class http_endpoints {
                      std::string_view extra_headers = {});
   void respond_unauthorized(conn& c, std::string_view reason);
   void upgrade(conn& c, const http_request& request, std::string_view rest);
+  /// GET /mqtt: MQTT over WebSocket (the token comes in CONNECT).
+  void upgrade_mqtt(conn& c, const http_request& request, std::string_view rest);
   /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
   bool authenticate_upgrade(conn& c, const http_request& request);
   /// POST /api/publish; true while the connection goes on reading HTTP.
@@ -75,6 +79,7 @@ class http_endpoints {
   token_gate& gate_;
   command_parser& parser_;
   ws_v1_handler& ws_;
+  mqtt_handler* mqtt_;
   const node& node_;
   const bool& draining_;
   shard_metrics& metrics_;

@@ -75,7 +75,7 @@ bool valid_websocket_key(std::string_view key) {
   return (base64_value(key[21]) & 0x0f) == 0;
 }
 
-upgrade_check check_upgrade(const http_request& request) {
+upgrade_check check_upgrade(const http_request& request, std::string_view subprotocol) {
   if (request.method != "GET") {
     return refuse(405, "a WebSocket handshake must use GET", "Allow: GET\r\n");
   }
@@ -107,7 +107,7 @@ upgrade_check check_upgrade(const http_request& request) {
   }
   upgrade_check ok;
   for (uint8_t i = 0; i < request.sec_websocket_protocol.count; ++i) {
-    if (list_has_exact(request.sec_websocket_protocol.values[i], ws_subprotocol)) {
+    if (list_has_exact(request.sec_websocket_protocol.values[i], subprotocol)) {
       ok.select_subprotocol = true;
       break;
     }
@@ -137,7 +137,8 @@ std::array<char, accept_key_size> accept_key(std::string_view key) {
   return out;
 }
 
-void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol) {
+void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol,
+                               std::string_view subprotocol) {
   out.append(
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
@@ -147,7 +148,7 @@ void build_switching_protocols(std::string& out, std::string_view accept, bool s
   out.append("\r\n");
   if (select_subprotocol) {
     out.append("Sec-WebSocket-Protocol: ");
-    out.append(ws_subprotocol);
+    out.append(subprotocol);
     out.append("\r\n");
   }
   out.append("\r\n");

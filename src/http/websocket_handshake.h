@@ -16,6 +16,8 @@ namespace wsa {
 
 /// The one subprotocol we speak; selected when the client offers it (docs/protocol.md).
 inline constexpr std::string_view ws_subprotocol = "wsagent.v1";
+/// MQTT over WebSocket's subprotocol (MQTT 5.0 section 6, [MQTT-6.0.0-3]), at /mqtt.
+inline constexpr std::string_view mqtt_subprotocol = "mqtt";
 
 /// Outcome of check_upgrade. On failure the caller answers `status` with `reason` in the body
 /// and `extra_headers` (whole CRLF-terminated lines, static storage) in the head, e.g. via
@@ -24,7 +26,7 @@ struct upgrade_check {
   uint16_t status = 101;            ///< 101 when acceptable; else 400, 405 or 426
   std::string_view reason;          ///< why not, for the error body
   std::string_view extra_headers;   ///< "Allow: GET\r\n", "Upgrade: websocket\r\n...", ...
-  bool select_subprotocol = false;  ///< the client offered ws_subprotocol
+  bool select_subprotocol = false;  ///< the client offered the endpoint's subprotocol
 
   bool ok() const { return status == 101; }
 };
@@ -41,7 +43,9 @@ struct upgrade_check {
 ///     the key, whose form another version may define differently);
 ///   Sec-WebSocket-Key is the canonical base64 of 16 bytes, else 400.
 /// Origin is not checked here. Authentication is the caller's (401 after this passes).
-upgrade_check check_upgrade(const http_request& request);
+/// `subprotocol` is the endpoint's (ws_subprotocol at /ws, mqtt_subprotocol at /mqtt).
+upgrade_check check_upgrade(const http_request& request,
+                            std::string_view subprotocol = ws_subprotocol);
 
 inline constexpr std::size_t accept_key_size = 28;  // base64 of a 20-byte SHA-1
 
@@ -52,7 +56,8 @@ std::array<char, accept_key_size> accept_key(std::string_view key);
 bool valid_websocket_key(std::string_view key);
 
 /// Appends the 101 Switching Protocols response; with select_subprotocol it names
-/// ws_subprotocol in Sec-WebSocket-Protocol, otherwise that field is absent.
-void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol);
+/// `subprotocol` in Sec-WebSocket-Protocol, otherwise that field is absent.
+void build_switching_protocols(std::string& out, std::string_view accept, bool select_subprotocol,
+                               std::string_view subprotocol = ws_subprotocol);
 
 }  // namespace wsa

@@ -80,6 +80,16 @@ struct alignas(64) shard_metrics {
   counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
   counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full
   counter broker_oversized;        ///< messages from Redis over this node's size, dropped
+  // MQTT (handlers/mqtt).
+  counter mqtt_connections;         ///< gauge: open MQTT connections (TCP and WebSocket)
+  counter mqtt_connect_refusals;    ///< CONNECTs refused (bad token, identifier, will...)
+  counter mqtt_connect_timeouts;    ///< no CONNECT in time
+  counter mqtt_protocol_errors;     ///< closed for a malformed packet or a protocol error
+  counter mqtt_keep_alive_timeouts; ///< closed after 1.5 keep-alive periods of silence
+  counter mqtt_wills;               ///< will messages published
+  counter mqtt_publish_refusals;    ///< PUBLISHes refused (permission, topic, payload format)
+  counter mqtt_subscribe_refusals;  ///< SUBSCRIBE filters refused (permission, invalid, quota)
+  counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.

@@ -18,6 +18,7 @@
 namespace wsa {
 
 class ws_session;
+struct mqtt_conn;
 
 /// Where a connection is in its life (the shard's business).
 enum class conn_state : uint8_t {
@@ -31,6 +32,7 @@ enum class conn_state : uint8_t {
 enum class conn_protocol : uint8_t {
   http,   ///< handlers/http_endpoints: request heads, admin endpoints, the upgrade
   ws_v1,  ///< handlers/ws_v1: protocol v1 over WebSocket
+  mqtt,   ///< handlers/mqtt: MQTT over TCP (--mqtt-listen) or over WebSocket (/mqtt)
 };
 
 /// HTTP bytes received and not handled yet (an incomplete request, or requests pipelined
@@ -93,6 +95,7 @@ struct conn {
   std::unique_ptr<std::string> stash;
   http_conn_state http;
   ws_conn_state ws;
+  mqtt_conn* mqtt = nullptr;  ///< the MQTT handler's state (handlers/mqtt_conn.h), owned by it
 
   /// Open and served by `p`.
   bool open_as(conn_protocol p) const { return state == conn_state::open && protocol == p; }

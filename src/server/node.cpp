@@ -81,6 +81,11 @@ node::~node() {
       ::close(fd);
     }
   }
+  for (int fd : mqtt_listen_fds_) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
 }
 
 bool node::brokers_ready() const {
@@ -110,8 +115,17 @@ std::vector<const shard_metrics*> node::metrics() const {
 }
 
 bool node::bind_listeners(std::string& error) {
+  if (!bind_listener_set(cfg_.listen, listen_fds_, bound_address_, error)) {
+    return false;
+  }
+  return !cfg_.mqtt_tcp ||
+         bind_listener_set(cfg_.mqtt_listen, mqtt_listen_fds_, mqtt_bound_address_, error);
+}
+
+bool node::bind_listener_set(const listen_endpoint& endpoint, std::vector<int>& fds,
+                             std::string& bound_text, std::string& error) {
   listen_address address;
-  if (!resolve_listen_address(cfg_.listen, address, error)) {
+  if (!resolve_listen_address(endpoint, address, error)) {
     return false;
   }
   for (unsigned i = 0; i < cfg_.shards; ++i) {
@@ -120,13 +134,13 @@ bool node::bind_listeners(std::string& error) {
       error = std::string("socket: ") + std::strerror(errno);
       return false;
     }
-    listen_fds_.push_back(fd);
+    fds.push_back(fd);
     int one = 1;
     // One listener per shard on the same port: the kernel spreads connections.
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-      error = "bind " + cfg_.listen.text() + ": " + std::strerror(errno);
+      error = "bind " + endpoint.text() + ": " + std::strerror(errno);
       return false;
     }
     if (::listen(fd, 4096) != 0) {
@@ -140,7 +154,7 @@ bool node::bind_listeners(std::string& error) {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
       address.storage = bound;
       address.length = length;
-      bound_address_ = format_address(bound);
+      bound_text = format_address(bound);
     }
   }
   return true;
@@ -212,8 +226,12 @@ int node::run() {
     }
   }
   for (unsigned i = 0; i < count; ++i) {
-    shards_.push_back(std::make_unique<shard>(*this, i, listen_fds_[i]));
-    listen_fds_[i] = -1;  // the shard owns it now
+    const int mqtt_fd = cfg_.mqtt_tcp ? mqtt_listen_fds_[i] : -1;
+    shards_.push_back(std::make_unique<shard>(*this, i, listen_fds_[i], mqtt_fd));
+    listen_fds_[i] = -1;  // the shard owns them now
+    if (cfg_.mqtt_tcp) {
+      mqtt_listen_fds_[i] = -1;
+    }
   }
 
   // Signals are taken by this thread only (sigwait); shards inherit the blocked mask.
@@ -244,6 +262,9 @@ int node::run() {
         // One line per shard, in a fixed form that scripts and tests read.
         log_line line(log_level::info, "listening");
         line.kv("addr", bound_address_);
+        if (cfg_.mqtt_tcp) {
+          line.kv("mqtt", mqtt_bound_address_);
+        }
         if (pin) {
           line.kv("cpu", cpus[i]);
         }

@@ -57,6 +57,10 @@ class node {
 
  private:
   bool bind_listeners(std::string& error);
+  /// One SO_REUSEPORT listener per shard on `endpoint` into `fds`; the address bound (port 0
+  /// resolved) into `bound`.
+  bool bind_listener_set(const listen_endpoint& endpoint, std::vector<int>& fds,
+                         std::string& bound, std::string& error);
   /// Parses --broker and resolves a Redis host (blocking: before the shards start).
   bool prepare_broker(std::string& error);
 
@@ -68,6 +72,8 @@ class node {
   std::string node_id_;
   std::string bound_address_;
   std::vector<int> listen_fds_;
+  std::string mqtt_bound_address_;  // --mqtt-listen, once bound
+  std::vector<int> mqtt_listen_fds_;  // one per shard, when --mqtt-listen is given
   std::vector<std::unique_ptr<shard>> shards_;
   std::vector<std::unique_ptr<mailbox>> mailboxes_;
 };

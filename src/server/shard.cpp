@@ -12,6 +12,7 @@
 #include "broker/redis_broker.h"
 #include "core/op.h"
 #include "handlers/http_endpoints.h"
+#include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
 #include "obs/log.h"
@@ -32,10 +33,11 @@ constexpr int64_t close_timeout_ms = 2000;  // flush + wait for the peer's FIN
 
 }  // namespace
 
-shard::shard(node& owner, unsigned index, int listen_fd)
+shard::shard(node& owner, unsigned index, int listen_fd, int mqtt_listen_fd)
     : node_(owner),
       id_(index),
       listen_fd_(listen_fd),
+      mqtt_listen_fd_(mqtt_listen_fd),
       parser_(owner.cfg().max_message_bytes),
       mail_written_(owner.shard_count(), false) {}
 
@@ -44,10 +46,14 @@ shard::~shard() {
   // on the ring: all go before the ring (declared first, destroyed last).
   http_.reset();
   ws_.reset();
+  mqtt_.reset();
   router_.reset();
   broker_.reset();
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
+  }
+  if (mqtt_listen_fd_ >= 0) {
+    ::close(mqtt_listen_fd_);
   }
 }
 
@@ -78,7 +84,11 @@ bool shard::init(std::string& error) {
   conn_host& host = *this;
   ws_ = std::make_unique<ws_v1_handler>(host, *router_, *gate_, parser_, cfg, metrics_,
                                         node_.node_id());
-  http_ = std::make_unique<http_endpoints>(host, *router_, *gate_, parser_, *ws_, node_,
+  if (cfg.mqtt_tcp || cfg.mqtt_ws) {
+    mqtt_ = std::make_unique<mqtt_handler>(host, *router_, *gate_, cfg, metrics_, id_);
+  }
+  http_ = std::make_unique<http_endpoints>(host, *router_, *gate_, parser_, *ws_,
+                                           cfg.mqtt_ws ? mqtt_.get() : nullptr, node_,
                                            draining_, metrics_);
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
   iov_arena_.resize(64 * 1024);
@@ -187,6 +197,9 @@ void shard::on_timers(int64_t now) {
             case conn_protocol::ws_v1:
               ws_->on_deadline(*c);
               break;
+            case conn_protocol::mqtt:
+              mqtt_->on_deadline(*c);
+              break;
           }
           break;
         case conn_state::flushing:
@@ -213,6 +226,8 @@ void shard::on_timers(int64_t now) {
   conns_.for_each([&](conn& c) {
     if (c.open_as(conn_protocol::ws_v1)) {
       ws_->on_sweep(c, now, unix_now);
+    } else if (c.open_as(conn_protocol::mqtt)) {
+      mqtt_->on_sweep(c, now, unix_now);
     }
   });
 }
@@ -234,9 +249,17 @@ void shard::start_draining(int64_t now) {
     ::close(listen_fd_);
     listen_fd_ = -1;
   }
+  if (mqtt_listen_fd_ >= 0) {
+    ring_.cancel(encode_op(io_op::accept, 1, 0), encode_op(io_op::cancel, 0, 0));
+    ::shutdown(mqtt_listen_fd_, SHUT_RDWR);
+    ::close(mqtt_listen_fd_);
+    mqtt_listen_fd_ = -1;
+  }
   conns_.for_each([this](conn& c) {
     if (c.open_as(conn_protocol::ws_v1)) {
       ws_->on_drain(c);
+    } else if (c.open_as(conn_protocol::mqtt)) {
+      mqtt_->on_drain(c);
     } else if (c.open_as(conn_protocol::http)) {
       http_->on_drain(c);
     }
@@ -272,6 +295,9 @@ void shard::published(subscriber_id to, std::string_view request_id,
     case conn_protocol::ws_v1:
       ws_->on_published(*c, request_id, outcome);
       return;
+    case conn_protocol::mqtt:
+      mqtt_->on_published(*c, request_id, outcome);
+      return;
   }
 }
 
@@ -279,6 +305,8 @@ void shard::subscribed(subscriber_id to, const sub_outcome& outcome) {
   conn* c = conns_.find(to.slot, to.generation);
   if (c != nullptr && c->open_as(conn_protocol::ws_v1)) {
     ws_->on_subscribed(*c, outcome);
+  } else if (c != nullptr && c->open_as(conn_protocol::mqtt)) {
+    mqtt_->on_subscribed(*c, outcome);
   }
 }
 

@@ -48,10 +48,12 @@ class router;
 class token_gate;
 class http_endpoints;
 class ws_v1_handler;
+class mqtt_handler;
 
 class shard final : private conn_host, private router_client, private mail_port {
  public:
-  shard(node& owner, unsigned index, int listen_fd);
+  /// `mqtt_listen_fd`: the --mqtt-listen socket of this shard, or -1.
+  shard(node& owner, unsigned index, int listen_fd, int mqtt_listen_fd);
   ~shard();
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
@@ -89,6 +91,7 @@ class shard final : private conn_host, private router_client, private mail_port 
 
   // ---- sockets and the connections' life (shard_io.cpp) ----
   void arm_accept();
+  void arm_accept(unsigned listener);
   void on_accept(const completion& done);
   /// Out of descriptors or memory: stop accepting for a while (connections wait in the
   /// listen backlog) instead of re-arming into the same error at once.
@@ -153,6 +156,7 @@ class shard final : private conn_host, private router_client, private mail_port 
   node& node_;
   const unsigned id_;
   int listen_fd_;
+  int mqtt_listen_fd_;
   ring ring_;
   buf_ring buffers_;
   conn_table conns_;
@@ -163,6 +167,7 @@ class shard final : private conn_host, private router_client, private mail_port 
   command_parser parser_;  // client frames and API bodies, shared by the handlers
   std::unique_ptr<token_gate> gate_;
   std::unique_ptr<ws_v1_handler> ws_;
+  std::unique_ptr<mqtt_handler> mqtt_;  // null unless --mqtt-listen or --mqtt-ws
   std::unique_ptr<http_endpoints> http_;
   wakeup_flag wakeup_;
   std::atomic<bool> broker_ready_{false};
@@ -175,6 +180,7 @@ class shard final : private conn_host, private router_client, private mail_port 
   log_limiter accept_log_;
   bool any_backlogged_ = false;  // some peer is backlogged(): checked before producing
   bool live_paused_ = false;     // the broker was told not to read live messages
+  bool mqtt_accept_armed_ = false;
   bool draining_ = false;
   int64_t drain_deadline_ = 0;
   int64_t next_sweep_ms_ = 0;

@@ -5,8 +5,8 @@
 //
 // - an HTTP connection is read one request at a time: the next pipelined request waits
 //   (unparsed, and then in the kernel) until the previous answer has been sent;
-// - a WebSocket stops being read once its queue holds half its limit, and is read again
-//   when the queue is down to a quarter (subscribers' messages can still fill it to the
+// - a WebSocket (or MQTT) connection stops being read once its queue holds half its limit,
+//   and is read again when the queue is down to a quarter (subscribers' messages can still fill it to the
 //   limit, which closes it with 4008 as before).
 //
 // Stopping means cancelling the connection's multishot receive. Completions already posted
@@ -28,6 +28,7 @@ bool shard::input_blocked(const conn& c, std::size_t out_limit) const {
     case conn_protocol::http:
       return !c.out.empty() || c.http.waiting;
     case conn_protocol::ws_v1:
+    case conn_protocol::mqtt:
       return c.out.bytes() >= out_limit;
   }
   return false;

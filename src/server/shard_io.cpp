@@ -13,6 +13,7 @@
 
 #include "core/op.h"
 #include "handlers/http_endpoints.h"
+#include "handlers/mqtt.h"
 #include "handlers/ws_v1.h"
 #include "obs/log.h"
 #include "router/router.h"
@@ -77,12 +78,20 @@ void shard::on_completion(const completion& done) {
 
 // ---- accept ----
 
+// Listener 0 is --listen (HTTP first), listener 1 --mqtt-listen (MQTT from the first byte);
+// the slot field of the accept's user_data says which.
 void shard::arm_accept() {
-  if (listen_fd_ < 0) {
+  arm_accept(0);
+  arm_accept(1);
+}
+
+void shard::arm_accept(unsigned listener) {
+  const int fd = listener == 0 ? listen_fd_ : mqtt_listen_fd_;
+  if (fd < 0 || (listener == 0 ? accept_armed_ : mqtt_accept_armed_)) {
     return;
   }
-  ring_.accept_multishot(listen_fd_, encode_op(io_op::accept, 0, 0));
-  accept_armed_ = true;
+  ring_.accept_multishot(fd, encode_op(io_op::accept, listener, 0));
+  (listener == 0 ? accept_armed_ : mqtt_accept_armed_) = true;
 }
 
 void shard::pause_accept(int64_t now) {
@@ -92,23 +101,28 @@ void shard::pause_accept(int64_t now) {
     accept_paused_ = true;
     metrics_.accept_paused.set(1);
   }
+  // A multishot accept that survived the error would fail again at once.
   if (accept_armed_) {
-    // A multishot accept that survived the error would fail again at once.
     ring_.cancel(encode_op(io_op::accept, 0, 0), encode_op(io_op::cancel, 0, 0));
+  }
+  if (mqtt_accept_armed_) {
+    ring_.cancel(encode_op(io_op::accept, 1, 0), encode_op(io_op::cancel, 0, 0));
   }
 }
 
 void shard::resume_accept() {
   accept_paused_ = false;
   metrics_.accept_paused.set(0);
-  if (!accept_armed_ && !draining_) {
-    arm_accept();
+  if (!draining_) {
+    arm_accept();  // each listener not armed
   }
 }
 
 void shard::on_accept(const completion& done) {
+  const unsigned listener = decode_op(done.user_data).slot == 1 ? 1 : 0;
+  bool& armed = listener == 0 ? accept_armed_ : mqtt_accept_armed_;
   if (!done.more()) {
-    accept_armed_ = false;
+    armed = false;
   }
   if (done.result < 0) {
     const int error = -done.result;
@@ -151,16 +165,20 @@ void shard::on_accept(const completion& done) {
       conn* c = conns_.acquire();
       c->fd = fd;
       c->state = conn_state::open;
-      c->protocol = conn_protocol::http;
+      c->protocol = listener == 0 ? conn_protocol::http : conn_protocol::mqtt;
       c->id = (uint64_t{id_} << 40) | ++next_conn_id_;
       c->last_rx_ms = monotonic_ms();
       metrics_.connections.add();
-      http_->on_open(*c);
+      if (listener == 0) {
+        http_->on_open(*c);
+      } else {
+        mqtt_->on_open(*c, /*over_ws=*/false);
+      }
       arm_recv(*c);
     }
   }
-  if (!accept_armed_ && !draining_ && !accept_paused_) {
-    arm_accept();
+  if (!armed && !draining_ && !accept_paused_) {
+    arm_accept(listener);
   }
 }
 
@@ -218,6 +236,9 @@ void shard::dispatch_input(conn& c, const char* data, std::size_t size) {
     case conn_protocol::ws_v1:
       ws_->on_bytes(c, data, size);
       break;
+    case conn_protocol::mqtt:
+      mqtt_->on_bytes(c, data, size);
+      break;
   }
 }
 
@@ -235,6 +256,9 @@ bool shard::enqueue(conn& c, frame* f) {
     switch (c.protocol) {
       case conn_protocol::ws_v1:
         ws_->on_overflow(c);
+        break;
+      case conn_protocol::mqtt:
+        mqtt_->on_overflow(c);
         break;
       case conn_protocol::http:
         abort(c);
@@ -348,6 +372,9 @@ void shard::deliver(message& m, std::span<const uint32_t> subscribers) {
         enqueue(c, ws_frame);
         ++delivered;
         break;
+      case conn_protocol::mqtt:
+        mqtt_->deliver(c, m);  // counts its own deliveries (some wait in its QoS 1 window)
+        break;
       case conn_protocol::http:
         break;
     }
@@ -397,6 +424,9 @@ void shard::closing(conn& c) {
       break;
     case conn_protocol::ws_v1:
       ws_->on_closed(c);
+      break;
+    case conn_protocol::mqtt:
+      mqtt_->on_closed(c);
       break;
   }
 }

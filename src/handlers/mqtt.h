@@ -1,0 +1,118 @@
+// MQTT 3.1.1 and 5.0 for devices (docs/mqtt.md): a sibling of the WebSocket v1 handler,
+// serving connections accepted on --mqtt-listen (MQTT over TCP) and WebSocket upgrades at
+// /mqtt with subprotocol `mqtt` (MQTT over WebSocket). Packets are decoded and judged by
+// src/mqtt (decoder, session logic); publishes and subscriptions go through the router like
+// a WebSocket client's, so both kinds of clients share one tag space, one permission model
+// (the token's perm.pub / perm.sub) and one cluster. It acts on its connections only
+// through conn_host.
+//
+// Connection life: on_open -> on_bytes... -> on_closed (whoever ends it, the will is
+// published then unless a DISCONNECT with reason 0 came). The shard calls on_deadline (no
+// CONNECT in time), on_sweep (keep-alive, token expiry), on_overflow (a slow consumer) and
+// on_drain (SIGTERM). One per shard; shard thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handlers/mqtt_conn.h"
+#include "mqtt/limits.h"
+#include "obs/metrics.h"
+#include "router/router.h"
+#include "server/conn_host.h"
+#include "ws/session.h"
+#include "wsa/config.h"
+
+namespace wsa {
+
+class token_gate;
+
+/// The server's MQTT limits from its options.
+mqtt::limits mqtt_limits_of(const config& cfg);
+
+class mqtt_handler final : private ws_sink {
+ public:
+  mqtt_handler(conn_host& host, router& r, token_gate& gate, const config& cfg,
+               shard_metrics& metrics, unsigned shard);
+  ~mqtt_handler();
+  mqtt_handler(const mqtt_handler&) = delete;
+  mqtt_handler& operator=(const mqtt_handler&) = delete;
+
+  // ---- connection life (called by the shard) ----
+
+  /// A new MQTT connection: over TCP (accepted on --mqtt-listen), or over WebSocket after
+  /// the /mqtt upgrade with the bytes that followed the request head.
+  void on_open(conn& c, bool over_ws, std::string_view early = {});
+  void on_bytes(conn& c, const char* data, std::size_t size);
+  /// No CONNECT in time.
+  void on_deadline(conn& c);
+  /// About once a second: keep-alive and token expiry.
+  void on_sweep(conn& c, int64_t now_ms, int64_t unix_now);
+  void on_overflow(conn& c);
+  void on_drain(conn& c);
+  void on_closed(conn& c);
+
+  // ---- the router's answers ----
+
+  /// A live message for a subscriber. False if the connection closed.
+  bool deliver(conn& c, message& m);
+  void on_published(conn& c, std::string_view request_id, const publish_outcome& outcome);
+  void on_subscribed(conn& c, const sub_outcome& outcome);
+
+ private:
+  // ws_sink (MQTT over WebSocket: one binary message holds MQTT bytes)
+  bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
+                     std::size_t capacity) override;
+  void on_ws_output(void* owner, const char* data, std::size_t size) override;
+
+  void feed(conn& c, std::string_view input);
+  void on_packet(conn& c, const mqtt::packet& p);
+  void on_connect(conn& c, const mqtt::connect_packet& p);
+  void on_publish(conn& c, const mqtt::publish_packet& p);
+  void on_puback(conn& c, uint16_t packet_id);
+  void on_subscribe(conn& c, const mqtt::subscribe_packet& p);
+  void on_unsubscribe(conn& c, const mqtt::unsubscribe_packet& p);
+  void on_disconnect(conn& c, const mqtt::disconnect_packet& p);
+  void on_decode_error(conn& c, const mqtt::decode_error& err);
+
+  /// Sends one QoS 1 delivery now (it holds `packet_id` in the window).
+  bool send_publish(conn& c, message& m, uint16_t packet_id);
+  void send_suback(conn& c, uint16_t packet_id, std::span<const mqtt::reason> codes);
+  void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
+  void send_connack(conn& c, mqtt::protocol level, const mqtt::connack_fields& f);
+  bool send(conn& c, frame* f);
+  /// Ends the connection; a 5.0 client is told `code` in a DISCONNECT first (unless
+  /// success: a plain close).
+  void close(conn& c, mqtt::reason code, bool drop_unsent = false);
+  void publish_will(conn& c);
+  /// A wslay context no connection uses any more: pooled, or deleted mid-message.
+  void recycle(ws_session* s);
+  bool may_publish(const conn& c, std::string_view tag) const;
+  bool may_subscribe(const conn& c, std::string_view pattern) const;
+
+  conn_host& host_;
+  router& router_;
+  token_gate& gate_;
+  const config& cfg_;
+  shard_metrics& metrics_;
+  const mqtt::limits limits_;
+  const unsigned shard_;
+  uint64_t next_client_id_ = 0;
+  std::vector<ws_session*> ws_pool_;
+  ws_session* feeding_ = nullptr;
+  // Reused between calls.
+  mqtt::packet packet_;
+  mqtt::subscribe_outcome sub_out_;
+  mqtt::delivery_plan plan_;
+  std::vector<sub_item> sub_items_;
+  std::vector<mqtt::reason> codes_;
+  std::vector<std::string> patterns_;
+  std::string topic_;
+  std::string scratch_;
+  std::string request_id_;
+};
+
+}  // namespace wsa

@@ -1,0 +1,46 @@
+// What the MQTT handler keeps per connection (conn::mqtt points here; the handler owns it):
+// the decoder from the first byte, and from an accepted CONNECT on the session logic, the
+// QoS 1 outbound window, the token's permissions and the SUBACKs waiting for the router.
+// Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "auth/perm.h"
+#include "broker/message.h"
+#include "handlers/mqtt_frames.h"
+#include "mqtt/decoder.h"
+#include "mqtt/outbound.h"
+#include "mqtt/session.h"
+
+namespace wsa {
+
+class ws_session;
+
+/// A SUBSCRIBE whose new subscriptions wait for the router's answer.
+struct mqtt_pending_suback {
+  uint16_t packet_id = 0;
+  std::vector<mqtt::reason> codes;
+};
+
+struct mqtt_conn {
+  explicit mqtt_conn(uint32_t max_packet_size, bool over_ws)
+      : decoder(max_packet_size), wire{mqtt::protocol::v311, over_ws} {}
+
+  mqtt::decoder decoder;
+  mqtt_wire wire;
+  ws_session* ws = nullptr;  ///< over WebSocket: the wslay context, attached mid-message
+  /// Set by an accepted CONNECT.
+  std::optional<mqtt::session> session;
+  std::optional<mqtt::outbound_window<message_ref>> window;
+  /// What the token grants; null with --no-auth (everything allowed).
+  std::unique_ptr<permissions> perms;
+  int64_t token_exp = 0;  ///< unix seconds; 0: none
+  bool clean_end = false;  ///< a DISCONNECT with reason 0 came: no will
+  std::vector<mqtt_pending_suback> subacks;
+};
+
+}  // namespace wsa

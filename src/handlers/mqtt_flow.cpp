@@ -1,0 +1,248 @@
+// MQTT messages both ways: PUBLISH from a client to the router (with its QoS 1 and 2
+// exchanges), SUBSCRIBE and UNSUBSCRIBE to the router, and the router's messages to the
+// client (QoS 0 by reference to the message's shared PUBLISH, QoS 1 through the session's
+// bounded in-flight window). See mqtt.h.
+#include <charconv>
+
+#include "handlers/mqtt.h"
+#include "mqtt/payload.h"
+#include "util/clock.h"
+
+namespace wsa {
+namespace {
+
+subscriber_id subscriber_of(const conn& c) { return {c.slot, c.generation}; }
+
+// A publish's request id carries what its acknowledgement needs: "<qos>:<packet id>" (QoS 0
+// publishes have none and get no answer).
+void write_publish_id(std::string& out, uint8_t qos, uint16_t packet_id) {
+  out.assign(1, static_cast<char>('0' + qos));
+  out += ':';
+  out += std::to_string(packet_id);
+}
+
+bool read_publish_id(std::string_view id, uint8_t& qos, uint16_t& packet_id) {
+  if (id.size() < 3 || id[1] != ':' || (id[0] != '1' && id[0] != '2')) {
+    return false;
+  }
+  qos = static_cast<uint8_t>(id[0] - '0');
+  const auto [end, ec] = std::from_chars(id.data() + 2, id.data() + id.size(), packet_id);
+  return ec == std::errc() && end == id.data() + id.size();
+}
+
+bool read_packet_id(std::string_view id, uint16_t& packet_id) {
+  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), packet_id);
+  return ec == std::errc() && end == id.data() + id.size();
+}
+
+// What the broker keeps about a message for MQTT is not carried yet: every message counts as
+// published with QoS 1, no retain flag and no expiry (docs/mqtt.md, "Not yet").
+mqtt::message_info info_of(const message& m) { return {1, false, 0, m.ts_ms()}; }
+
+}  // namespace
+
+// ---- PUBLISH from the client ----
+
+void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
+  mqtt_conn& mc = *c.mqtt;
+  auto allow = [&](std::string_view tag) { return may_publish(c, tag); };
+  const mqtt::publish_decision d = mc.session->on_publish(p, allow);
+  switch (d.what) {
+    case mqtt::publish_decision::action::close:
+      metrics_.mqtt_publish_refusals.add();
+      close(c, d.code);
+      return;
+    case mqtt::publish_decision::action::refuse_ack:
+      metrics_.mqtt_publish_refusals.add();
+      send_ack(c, p.qos == 1 ? mqtt::packet_type::puback : mqtt::packet_type::pubrec,
+               mc.session->publish_done(p.qos, p.packet_id, d.code));
+      return;
+    case mqtt::publish_decision::action::publish:
+      break;
+  }
+  if (d.duplicate) {
+    // A QoS 2 PUBLISH retransmitted before its PUBREL: published once already (exactly
+    // once), so only its PUBREC is due again.
+    send_ack(c, mqtt::packet_type::pubrec,
+             mc.session->publish_done(2, p.packet_id, mqtt::reason::success));
+    return;
+  }
+  metrics_.publishes.add();
+  request_id_.clear();
+  if (p.qos > 0) {
+    write_publish_id(request_id_, p.qos, p.packet_id);
+  }
+  router_.publish(subscriber_of(c), request_id_, d.tag,
+                  mqtt::payload_to_data(p.payload, scratch_));
+}
+
+void mqtt_handler::on_published(conn& c, std::string_view request_id,
+                                const publish_outcome& outcome) {
+  uint8_t qos = 0;
+  uint16_t packet_id = 0;
+  if (!read_publish_id(request_id, qos, packet_id)) {
+    return;  // QoS 0: nobody waits
+  }
+  if (!outcome.ok && c.mqtt->wire.level == mqtt::protocol::v311) {
+    // 3.1.1 acknowledgements cannot say "failed", and acknowledging would lose the
+    // message: close, so that the client publishes it again on its next connection.
+    close(c, mqtt::reason::success);
+    return;
+  }
+  const mqtt::reason code =
+      outcome.ok ? mqtt::reason::success : mqtt::reason::implementation_specific_error;
+  send_ack(c, qos == 1 ? mqtt::packet_type::puback : mqtt::packet_type::pubrec,
+           c.mqtt->session->publish_done(qos, packet_id, code));
+}
+
+// ---- SUBSCRIBE, UNSUBSCRIBE, DISCONNECT ----
+
+void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
+  mqtt_conn& mc = *c.mqtt;
+  auto allow = [&](std::string_view pattern) { return may_subscribe(c, pattern); };
+  mc.session->on_subscribe(p, allow, sub_out_);
+  for (const mqtt::reason code : sub_out_.codes) {
+    if (static_cast<uint8_t>(code) >= 0x80) {
+      metrics_.mqtt_subscribe_refusals.add();
+    }
+  }
+  sub_items_.clear();
+  for (const std::string& pattern : sub_out_.new_patterns) {
+    sub_items_.push_back(sub_item{pattern});
+  }
+  request_id_ = std::to_string(p.packet_id);
+  if (sub_items_.empty() ||
+      router_.subscribe(subscriber_of(c), request_id_, sub_items_) == router::sub_status::done) {
+    send_suback(c, p.packet_id, sub_out_.codes);
+    return;
+  }
+  mc.subacks.push_back({p.packet_id, sub_out_.codes});
+}
+
+void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
+  mqtt_conn& mc = *c.mqtt;
+  uint16_t packet_id = 0;
+  if (!read_packet_id(outcome.request_id, packet_id)) {
+    return;
+  }
+  for (std::size_t i = 0; i < mc.subacks.size(); ++i) {
+    if (mc.subacks[i].packet_id != packet_id) {
+      continue;
+    }
+    mqtt_pending_suback pending = std::move(mc.subacks[i]);
+    mc.subacks.erase(mc.subacks.begin() + static_cast<std::ptrdiff_t>(i));
+    if (!outcome.ok) {
+      // The broker could not take the subscription (Redis away): say it per filter.
+      for (mqtt::reason& code : pending.codes) {
+        if (static_cast<uint8_t>(code) < 0x80) {
+          code = mqtt::reason::unspecified_error;
+        }
+      }
+    }
+    send_suback(c, packet_id, pending.codes);
+    break;
+  }
+  for (message* m : outcome.messages) {
+    if (!c.open_as(conn_protocol::mqtt) || !deliver(c, *m)) {
+      return;
+    }
+  }
+}
+
+void mqtt_handler::on_unsubscribe(conn& c, const mqtt::unsubscribe_packet& p) {
+  mqtt_conn& mc = *c.mqtt;
+  patterns_.clear();
+  mc.session->on_unsubscribe(p, codes_, patterns_);
+  for (const std::string& pattern : patterns_) {
+    router_.unsubscribe(subscriber_of(c), pattern);
+  }
+  const mqtt::protocol level = mc.wire.level;
+  send(c, make_mqtt_frame(mc.wire.over_ws, mqtt::unsuback_size(level, codes_), [&](char* out) {
+    mqtt::write_unsuback(out, level, p.packet_id, codes_);
+  }));
+}
+
+void mqtt_handler::on_disconnect(conn& c, const mqtt::disconnect_packet& p) {
+  const mqtt::reason verdict = c.mqtt->session->on_disconnect(p);
+  c.mqtt->clean_end = verdict == mqtt::reason::success;
+  close(c, verdict);
+}
+
+// ---- messages to the client ----
+
+bool mqtt_handler::deliver(conn& c, message& m) {
+  mqtt_conn& mc = *c.mqtt;
+  if (!mc.session || !mc.session->plan_delivery(m.tag(), false, plan_)) {
+    return true;  // not connected yet, or no subscription of this session matches
+  }
+  if (plan_.qos >= 1) {
+    uint16_t packet_id = 0;
+    switch (mc.window->offer(message_ref::share(&m), packet_id)) {
+      case mqtt::outbound_window<message_ref>::offer_result::send:
+        return send_publish(c, m, packet_id);
+      case mqtt::outbound_window<message_ref>::offer_result::queued:
+        return true;
+      case mqtt::outbound_window<message_ref>::offer_result::full:
+        metrics_.slow_consumer_closes.add();
+        close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
+        return false;
+    }
+  }
+  mqtt::outgoing_message om;
+  if (!mqtt_view(m, topic_, scratch_, om)) {
+    return true;  // the tag has no MQTT topic
+  }
+  mqtt::delivery d;
+  if (mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) !=
+      mqtt::prepare_result::send) {
+    metrics_.mqtt_deliveries_dropped.add();
+    return true;
+  }
+  metrics_.deliveries.add();
+  if (mqtt::uses_shared_frame(d)) {
+    return host_.queue(c, mqtt_shared_publish(m, mc.wire, om));
+  }
+  return send(c, mqtt_own_publish(mc.wire, om, d));
+}
+
+bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
+  mqtt_conn& mc = *c.mqtt;
+  mqtt::outgoing_message om;
+  mqtt::delivery d;
+  // Planned again now: a queued message goes out with the subscription options of now.
+  if (!mc.session->plan_delivery(m.tag(), false, plan_)) {
+    plan_.qos = 1;
+    plan_.retain_as_published = false;
+    plan_.subscription_ids.clear();
+  }
+  if (!mqtt_view(m, topic_, scratch_, om) ||
+      mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) !=
+          mqtt::prepare_result::send) {
+    // Not deliverable to this client (no topic, over its maximum packet size): MQTT drops
+    // it as if delivered ([MQTT-3.1.2-25]); its slot goes to the next one.
+    metrics_.mqtt_deliveries_dropped.add();
+    on_puback(c, packet_id);
+    return c.open_as(conn_protocol::mqtt);
+  }
+  d.qos = 1;
+  d.packet_id = packet_id;
+  metrics_.deliveries.add();
+  return send(c, mqtt_own_publish(mc.wire, om, d));
+}
+
+void mqtt_handler::on_puback(conn& c, uint16_t packet_id) {
+  mqtt_conn& mc = *c.mqtt;
+  message_ref acked;
+  if (!mc.window->acknowledge(packet_id, acked)) {
+    return;  // a stray or late PUBACK: MQTT says to ignore it
+  }
+  uint16_t next_id = 0;
+  while (const message_ref* next = mc.window->promote(next_id)) {
+    message_ref m = *next;
+    if (!send_publish(c, *m, next_id)) {
+      return;
+    }
+  }
+}
+
+}  // namespace wsa

@@ -1,0 +1,53 @@
+// MQTT bytes on the wire for the MQTT handler: every packet the server sends, over TCP as it
+// is or over WebSocket (subprotocol mqtt) inside one binary frame, and the PUBLISH of a
+// message, encoded once per message, protocol version and transport and cached on the
+// message (as ws/msg_frame.h caches the WebSocket `msg` frame), so that every QoS 0
+// subscriber of that kind on the shard gets the same frame by reference.
+// Shard thread only (the message's).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "broker/message.h"
+#include "mqtt/publish.h"
+#include "mqtt/reason.h"
+#include "net/frame.h"
+
+namespace wsa {
+
+/// How a connection carries MQTT: level (3.1.1 or 5.0) and transport.
+struct mqtt_wire {
+  mqtt::protocol level = mqtt::protocol::v311;
+  bool over_ws = false;
+};
+
+/// A frame of `size` packet bytes (plus, over WebSocket, the binary frame header in front);
+/// returns it with `body` pointing where the packet goes.
+frame* allocate_mqtt_frame(bool over_ws, std::size_t size, char*& body);
+
+/// Writes a packet with a sizer and a writer (the encoder.h pairs) into a new frame.
+template <class Write>
+frame* make_mqtt_frame(bool over_ws, std::size_t size, Write&& write) {
+  char* body = nullptr;
+  frame* f = allocate_mqtt_frame(over_ws, size, body);
+  write(body);
+  return f;
+}
+
+/// What a message looks like to MQTT: its topic and payload (false: the tag has no topic).
+/// `scratch` holds the payload when it is not a view of the message's data.
+bool mqtt_view(const message& m, std::string& topic, std::string& scratch,
+               mqtt::outgoing_message& out);
+
+/// The shared QoS 0 PUBLISH of `m` for `wire` (cached on the message; no reference is handed
+/// over). `om` must be mqtt_view's answer for `m`.
+frame* mqtt_shared_publish(message& m, const mqtt_wire& wire, const mqtt::outgoing_message& om);
+
+/// A PUBLISH of its own for one delivery (QoS 1, or per-delivery properties): its head and
+/// the body (the payload is copied).
+frame* mqtt_own_publish(const mqtt_wire& wire, const mqtt::outgoing_message& om,
+                        const mqtt::delivery& d);
+
+}  // namespace wsa
