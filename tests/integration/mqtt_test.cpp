@@ -1,0 +1,341 @@
+// MQTT against the real server with clients nobody here wrote (docs/mqtt.md; issue 12):
+// Debian's mosquitto_pub / mosquitto_sub 2.0 and python3-paho-mqtt (mqtt_paho.py), over TCP
+// (--mqtt-listen) and over WebSocket (/mqtt, --mqtt-ws); the WebSocket v1 clients are the
+// suite's own ws_client. QoS 0/1/2 both versions, WebSocket <-> MQTT both ways, the token's
+// permissions with the codes each version has for a refusal, the will of a killed client,
+// keep-alive, and a malformed packet that closes one connection and nothing else.
+// Every wait is bounded; every child is killed on every path.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/http_client.h"
+#include "support/server_process.h"
+#include "support/tcp_socket.h"
+#include "support/ws_client.h"
+
+namespace wsa::test {
+namespace {
+
+const std::string mosquitto_pub = "/usr/bin/mosquitto_pub";
+const std::string mosquitto_sub = "/usr/bin/mosquitto_sub";
+const std::string python = "/usr/bin/python3";
+const std::string paho_script = std::string(WSAGENT_SOURCE_DIR) + "/tests/integration/mqtt_paho.py";
+constexpr auto wait_time = 20s;
+
+bool have_clients() {
+  for (const std::string& path : {mosquitto_pub, mosquitto_sub, python}) {
+    if (access(path.c_str(), X_OK) != 0) {
+      ADD_FAILURE() << path << " is missing: scripts/install-deps.sh installs it";
+      return false;
+    }
+  }
+  return true;
+}
+
+// The --mqtt-listen port, from the `listening` line (mqtt=HOST:PORT).
+uint16_t mqtt_port(const server_process& server) {
+  const std::string log = server.log();
+  const std::size_t at = log.find(" mqtt=");
+  if (at == std::string::npos) {
+    return 0;
+  }
+  const std::size_t end = log.find_first_of(" \n", at + 6);
+  const std::string addr = log.substr(at + 6, end - at - 6);
+  return static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+}
+
+// A server with MQTT on both listeners; `extra` adds options (auth).
+std::vector<std::string> mqtt_args(std::vector<std::string> extra = {"--no-auth"}) {
+  std::vector<std::string> args{"--mqtt-listen", "127.0.0.1:0", "--mqtt-ws", "--shards", "2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::vector<std::string> with(std::vector<std::string> base, std::vector<std::string> more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+// mosquitto_sub printing "topic payload" lines; ready() once its SUBACK arrived (-d). Its
+// output is line-buffered (stdbuf), so that lines reach the test as they are printed.
+struct subscriber {
+  child_process process;
+  subscriber(uint16_t port, std::vector<std::string> options)
+      : process(with({"/usr/bin/stdbuf", "-oL", mosquitto_sub, "-h", "127.0.0.1", "-p",
+                      std::to_string(port), "-v", "-d"},
+                     std::move(options))) {}
+  bool ready() { return process.started() && process.wait_for("received SUBACK", wait_time); }
+};
+
+int publish(uint16_t port, std::vector<std::string> options) {
+  child_process pub(
+      with({mosquitto_pub, "-h", "127.0.0.1", "-p", std::to_string(port)}, std::move(options)));
+  const int status = pub.wait_exit(wait_time);
+  if (status != 0) {
+    ADD_FAILURE() << "mosquitto_pub exited " << status << ":\n" << pub.output();
+  }
+  return status;
+}
+
+std::string metrics(uint16_t port) { return http_get(port, "/metrics").body; }
+
+// The sum over shards of a counter (lines "name{shard=...} N").
+uint64_t metric_total(uint16_t port, const std::string& name) {
+  const std::string text = metrics(port);
+  uint64_t total = 0;
+  for (std::size_t at = text.find("\n" + name + "{"); at != std::string::npos;
+       at = text.find("\n" + name + "{", at + 1)) {
+    const std::size_t space = text.find(' ', at + 1);
+    total += std::stoull(text.substr(space + 1, text.find('\n', space) - space - 1));
+  }
+  return total;
+}
+
+TEST(mqtt, qos_0_1_2_in_both_versions) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  ASSERT_NE(port, 0) << server.log();
+  for (const char* version : {"mqttv311", "mqttv5"}) {
+    SCOPED_TRACE(version);
+    subscriber sub(port, {"-V", version, "-q", "1", "-t", "qos/#", "-C", "3"});
+    ASSERT_TRUE(sub.ready()) << sub.process.output();
+    for (const char* qos : {"0", "1", "2"}) {
+      ASSERT_EQ(publish(port, {"-V", version, "-q", qos, "-t", std::string("qos/") + qos, "-m",
+                               std::string("{\"qos\":") + qos + "}"}),
+                0);
+    }
+    EXPECT_EQ(sub.process.wait_exit(wait_time), 0) << sub.process.output();
+    const std::string& out = sub.process.output();
+    EXPECT_NE(out.find("qos/0 {\"qos\":0}"), std::string::npos) << out;
+    EXPECT_NE(out.find("qos/1 {\"qos\":1}"), std::string::npos) << out;
+    EXPECT_NE(out.find("qos/2 {\"qos\":2}"), std::string::npos) << out;
+  }
+}
+
+TEST(mqtt, paho_over_websocket_and_tcp) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  // A 5.0 subscriber over WebSocket at /mqtt, a 3.1.1 publisher over TCP (QoS 1 and 2).
+  child_process sub({python, paho_script, "--port", std::to_string(server.port()), "--ws",
+                     "--v5", "--id", "paho-ws", "--sub", "room/#:1", "--expect", "2"});
+  ASSERT_TRUE(sub.wait_for("\"suback\", \"granted\": [1]", wait_time)) << sub.output();
+  child_process pub({python, paho_script, "--port", std::to_string(port), "--id", "paho-tcp",
+                     "--pub", "room/a:1:first", "--pub", "room:2:{\"n\":2}"});
+  EXPECT_EQ(pub.wait_exit(wait_time), 0) << pub.output();
+  EXPECT_EQ(sub.wait_exit(wait_time), 0) << sub.output();
+  EXPECT_NE(sub.output().find("\"topic\": \"room/a\", \"payload\": \"first\", \"qos\": 1"),
+            std::string::npos)
+      << sub.output();
+  EXPECT_NE(sub.output().find("\"topic\": \"room\", \"payload\": \"{\\\"n\\\":2}\""),
+            std::string::npos)
+      << sub.output();
+}
+
+TEST(mqtt, websocket_and_mqtt_reach_each_other) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+
+  // MQTT -> WebSocket: the message has its seq; a JSON payload is the data as it is.
+  ws_client ws = ws_client::connect(server.port());
+  const json_message subbed = ws.call(R"({"op":"sub","id":"s","tags":["dev.>"]})");
+  ASSERT_EQ(subbed.op(), "ok") << subbed.raw("op");
+  ASSERT_EQ(publish(port, {"-q", "1", "-t", "dev/7/temp", "-m", "{\"c\":21.5}"}), 0);
+  const json_message msg = ws.wait_for("msg");
+  EXPECT_EQ(msg.str("/tag"), "dev.7.temp");
+  EXPECT_EQ(msg.u64("/seq"), 1u);
+  EXPECT_EQ(msg.raw("data"), "{\"c\":21.5}");
+  // Text that is not JSON arrives as a JSON string.
+  ASSERT_EQ(publish(port, {"-V", "mqttv5", "-t", "dev/7/note", "-m", "hot today"}), 0);
+  EXPECT_EQ(ws.wait_for("msg").str("/data"), "hot today");
+
+  // WebSocket -> MQTT: a JSON string arrives as its text, other JSON as it is.
+  subscriber sub(port, {"-q", "1", "-t", "cmd/+", "-C", "2"});
+  ASSERT_TRUE(sub.ready()) << sub.process.output();
+  ASSERT_EQ(ws.call(R"({"op":"pub","id":"p1","tag":"cmd.7","data":"reboot"})").op(), "ok");
+  ASSERT_EQ(ws.call(R"({"op":"pub","id":"p2","tag":"cmd.8","data":{"at":5}})").op(), "ok");
+  EXPECT_EQ(sub.process.wait_exit(wait_time), 0) << sub.process.output();
+  EXPECT_NE(sub.process.output().find("cmd/7 reboot"), std::string::npos)
+      << sub.process.output();
+  EXPECT_NE(sub.process.output().find("cmd/8 {\"at\":5}"), std::string::npos)
+      << sub.process.output();
+}
+
+// Tokens from the binary's own `wsagent token` with an HS256 secret.
+class mqtt_auth : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("wsa-mqtt-" + std::to_string(getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    secret_ = (dir_ / "secret").string();
+    std::ofstream(secret_) << "an MQTT test secret of enough length";
+    chmod(secret_.c_str(), 0600);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string token(std::vector<std::string> claims) {
+    child_process tool(with({WSAGENT_BINARY, "token", "--hmac-secret-file", secret_, "--ttl",
+                             "1h"},
+                            std::move(claims)));
+    EXPECT_EQ(tool.wait_exit(wait_time), 0) << tool.output();
+    std::string out = tool.output();
+    const std::size_t end = out.find('\n');
+    return out.substr(0, end);
+  }
+
+  std::filesystem::path dir_;
+  std::string secret_;
+};
+
+TEST_F(mqtt_auth, refusals_have_each_versions_codes) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args({"--hmac-secret-file", secret_}));
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  const std::string device =
+      token({"--sub", "dev1", "--pub", "dev.>", "--subscribe", "cmd", "--subscribe", "cmd.>"});
+
+  auto run = [&](std::vector<std::string> options) {
+    auto p = std::make_unique<child_process>(
+        with({mosquitto_pub, "-h", "127.0.0.1", "-p", std::to_string(port)}, std::move(options)));
+    p->wait_exit(wait_time);
+    return p;
+  };
+  // A bad or missing token: CONNACK 5 (3.1.1) / 0x87 (5.0); mosquitto_pub exits with it.
+  {
+    child_process p({mosquitto_pub, "-p", std::to_string(port), "-u", "x", "-P", "bad", "-t",
+                     "dev/1", "-m", "x"});
+    EXPECT_EQ(p.wait_exit(wait_time), 5) << p.output();
+  }
+  {
+    child_process p({mosquitto_pub, "-p", std::to_string(port), "-V", "mqttv5", "-t", "dev/1",
+                     "-m", "x"});
+    EXPECT_EQ(p.wait_exit(wait_time), 135) << p.output();
+  }
+  // Allowed.
+  EXPECT_EQ(publish(port, {"-u", "x", "-P", device, "-q", "1", "-t", "dev/1", "-m", "ok"}), 0);
+  // A PUBLISH outside perm.pub: 5.0 QoS 1 gets PUBACK 0x87 and stays connected...
+  {
+    auto p = run({"-V", "mqttv5", "-P", device, "-q", "1", "-t", "other/1", "-m", "x", "-d"});
+    EXPECT_NE(p->output().find("received PUBACK (Mid: 1, RC:135)"), std::string::npos)
+        << p->output();
+  }
+  // ...3.1.1 has no way to say it but closing.
+  {
+    child_process p({mosquitto_pub, "-p", std::to_string(port), "-u", "x", "-P", device, "-q",
+                     "1", "-t", "other/1", "-m", "x"});
+    EXPECT_NE(p.wait_exit(wait_time), 0) << p.output();
+  }
+  // SUBSCRIBE: each filter answered on its own (3.1.1: 0x80, 5.0: 0x87 for a refusal).
+  for (const char* version : {"mqttv311", "mqttv5"}) {
+    child_process sub({mosquitto_sub, "-p", std::to_string(port), "-V", version, "-u", "x", "-P",
+                       device, "-t", "other/#", "-t", "cmd/#", "-d", "-W", "1"});
+    ASSERT_TRUE(sub.wait_for("Subscribed", wait_time)) << sub.output();
+    const bool v5 = std::string(version) == "mqttv5";
+    sub.wait_for("\n", 1s);
+    EXPECT_NE(sub.output().find(v5 ? "Subscribed (mid: 1): 135, 0" : "Subscribed (mid: 1): 128, 0"),
+              std::string::npos)
+        << sub.output();
+  }
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_publish_refusals_total"), 2u);
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 2u);
+}
+
+TEST(mqtt, will_of_a_killed_client_and_not_of_a_clean_one) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  subscriber watcher(port, {"-t", "status/#", "-q", "1"});
+  ASSERT_TRUE(watcher.ready()) << watcher.process.output();
+
+  // A clean DISCONNECT discards the will: the marker published after it comes first.
+  ASSERT_EQ(publish(port, {"-t", "status/x", "-m", "data", "--will-topic", "status/clean",
+                           "--will-payload", "gone-clean"}),
+            0);
+  ASSERT_EQ(publish(port, {"-t", "status/marker", "-m", "after-clean"}), 0);
+  ASSERT_TRUE(watcher.process.wait_for("status/marker after-clean", wait_time))
+      << watcher.process.output();
+
+  // A killed client's will is published.
+  subscriber device(port, {"-t", "idle/topic", "-i", "dev-9", "--will-topic", "status/dev-9",
+                           "--will-payload", "offline", "--will-qos", "1"});
+  ASSERT_TRUE(device.ready()) << device.process.output();
+  device.process.kill_now();
+  ASSERT_TRUE(watcher.process.wait_for("status/dev-9 offline", wait_time))
+      << watcher.process.output();
+  EXPECT_EQ(watcher.process.output().find("gone-clean"), std::string::npos)
+      << watcher.process.output();
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_wills_total"), 1u);
+}
+
+// A 3.1.1 CONNECT with keep-alive `seconds` and client id "raw".
+std::string connect_packet(uint8_t seconds) {
+  std::string p = {0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, static_cast<char>(seconds),
+                   0, 3, 'r', 'a', 'w'};
+  return p;
+}
+
+TEST(mqtt, keep_alive_closes_a_silent_client) {
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  tcp_socket s = tcp_socket::connect(mqtt_port(server));
+  s.send_all(connect_packet(1));
+  std::string got;
+  ASSERT_TRUE(s.wait_eof(10s, &got)) << "still open after 10 s of silence (keep-alive 1 s)";
+  EXPECT_EQ(got.substr(0, 4), std::string("\x20\x02\x00\x00", 4)) << "CONNACK first";
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_keep_alive_timeouts_total"), 1u);
+}
+
+TEST(mqtt, malformed_packet_closes_that_connection_only) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  subscriber bystander(port, {"-t", "b/#", "-C", "1"});
+  ASSERT_TRUE(bystander.ready()) << bystander.process.output();
+
+  tcp_socket s = tcp_socket::connect(port);
+  s.send_all(connect_packet(0));
+  // PUBLISH with QoS 3 (flags 0110): malformed ([MQTT-3.3.1-4]); 3.1.1 can only close.
+  s.send_all(std::string("\x36\x05\x00\x01x\x00\x01", 7));
+  std::string got;
+  ASSERT_TRUE(s.wait_eof(wait_time, &got));
+  // A first packet that is not CONNECT is closed too.
+  tcp_socket t = tcp_socket::connect(port);
+  t.send_all(std::string("\xc0\x00", 2));  // PINGREQ
+  ASSERT_TRUE(t.wait_eof(wait_time));
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_protocol_errors_total"), 2u);
+
+  ASSERT_EQ(publish(port, {"-t", "b/c", "-m", "still here"}), 0);
+  EXPECT_EQ(bystander.process.wait_exit(wait_time), 0) << bystander.process.output();
+  EXPECT_NE(bystander.process.output().find("b/c still here"), std::string::npos);
+}
+
+TEST(mqtt, off_unless_configured) {
+  server_process server({"--no-auth"});
+  ASSERT_TRUE(server.start());
+  EXPECT_EQ(mqtt_port(server), 0);
+  // /mqtt is no endpoint without --mqtt-ws.
+  EXPECT_EQ(http_get(server.port(), "/mqtt").status, 404);
+}
+
+}  // namespace
+}  // namespace wsa::test
