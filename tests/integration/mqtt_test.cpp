@@ -329,6 +329,72 @@ TEST(mqtt, malformed_packet_closes_that_connection_only) {
   EXPECT_NE(bystander.process.output().find("b/c still here"), std::string::npos);
 }
 
+// A 3.1.1 SUBSCRIBE of one filter at QoS 1.
+std::string subscribe_packet(uint16_t id, std::string_view filter) {
+  std::string p = {static_cast<char>(0x82), static_cast<char>(2 + 2 + filter.size() + 1),
+                   static_cast<char>(id >> 8), static_cast<char>(id & 0xff), 0,
+                   static_cast<char>(filter.size())};
+  p.append(filter);
+  p += '\x01';
+  return p;
+}
+
+// Reads until `count` bytes arrived (or EOF/timeout); what arrived.
+std::string read_at_least(tcp_socket& s, std::size_t count) {
+  std::string got;
+  while (got.size() < count &&
+         s.read_some(got, wait_time) == tcp_socket::read_status::data) {
+  }
+  return got;
+}
+
+TEST(mqtt, bounds_packet_size_subscriptions_and_unacknowledged_deliveries) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args({"--no-auth", "--mqtt-max-packet-bytes", "1k",
+                                   "--mqtt-max-subscriptions", "2", "--mqtt-max-inflight", "4",
+                                   "--mqtt-max-queued", "8"}));
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+
+  // A packet over --mqtt-max-packet-bytes is refused from its fixed header: closed.
+  {
+    tcp_socket s = tcp_socket::connect(port);
+    s.send_all(connect_packet(0));
+    ASSERT_EQ(read_at_least(s, 4).size(), 4u);
+    s.try_send_all(std::string("\x30\xd0\x0f", 3));  // PUBLISH of 2000 bytes announced
+    EXPECT_TRUE(s.wait_eof(wait_time));
+  }
+  // The third topic filter of a session is refused (SUBACK 0x80), the session goes on.
+  {
+    subscriber sub(port, {"-t", "f/1", "-t", "f/2", "-t", "f/3", "-W", "2"});
+    ASSERT_TRUE(sub.ready()) << sub.process.output();
+    ASSERT_TRUE(sub.process.wait_for("Subscribed (mid: 1): 0, 0, 128", wait_time))
+        << sub.process.output();
+  }
+  // A subscriber that never sends PUBACK gets 4 in flight, 8 queued, then it is closed as a
+  // slow consumer; the server goes on.
+  tcp_socket s = tcp_socket::connect(port);
+  s.send_all(connect_packet(0));
+  ASSERT_EQ(read_at_least(s, 4).size(), 4u);
+  s.send_all(subscribe_packet(1, "flood"));
+  ASSERT_EQ(read_at_least(s, 5), std::string("\x90\x03\x00\x01\x01", 5));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(publish(port, {"-q", "1", "-t", "flood", "-m", std::to_string(i)}), 0);
+  }
+  std::string got;
+  EXPECT_TRUE(s.wait_eof(wait_time, &got));
+  std::size_t publishes = 0;
+  for (std::size_t at = 0; at < got.size();) {  // count the PUBLISH packets received
+    publishes += (static_cast<uint8_t>(got[at]) >> 4) == 3 ? 1 : 0;
+    at += 2 + static_cast<uint8_t>(got[at + 1]);
+  }
+  EXPECT_EQ(publishes, 4u) << "the in-flight window";
+  EXPECT_GE(metric_total(server.port(), "wsagent_slow_consumer_closes_total"), 1u);
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_protocol_errors_total"), 1u);
+  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 1u);
+  ASSERT_EQ(publish(port, {"-q", "1", "-t", "after", "-m", "fine"}), 0);
+}
+
 TEST(mqtt, off_unless_configured) {
   server_process server({"--no-auth"});
   ASSERT_TRUE(server.start());
