@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Newcomer's first command: install what is missing, build (Release), start one wsagent node
 # with the embedded broker serving the demo applications (chat, IoT board, live dashboard)
-# with a few simulated devices, and say how to connect. Extra arguments go to
-# `wsagent serve`. WSAGENT_DEVICES=0 starts no device simulator.
+# with a few simulated devices, MQTT for devices on 127.0.0.1:1883 (TCP) and at /mqtt
+# (WebSocket), and say how to connect. Extra arguments go to `wsagent serve`.
+# WSAGENT_DEVICES=0 starts no device simulator; WSAGENT_MQTT_LISTEN moves the MQTT port.
 #
 # Authentication stays on, as in production: the first run makes a development key pair in
 # .dev-keys/ (never used unless you point a server at it) and every run prints a fresh token
@@ -30,6 +31,9 @@ for device in d1 d2 d3; do
 done
 
 listen="${WSAGENT_LISTEN:-127.0.0.1:8080}"
+mqtt_listen="${WSAGENT_MQTT_LISTEN:-127.0.0.1:1883}"
+mqtt_host="${mqtt_listen/#0.0.0.0:/127.0.0.1:}"
+mqtt_host="${mqtt_host/#:/127.0.0.1:}"
 host="${listen/#0.0.0.0:/127.0.0.1:}"
 host="${host/#:/127.0.0.1:}"
 cat <<MSG
@@ -44,6 +48,8 @@ wsagent is starting on ${listen} (embedded broker, token authentication on).
               (a development token for every tag, valid 24 h; send it as
                "Authorization: Bearer <token>", as ?token=<token>, or in an auth frame)
   try it:     /usr/bin/python3 scripts/try_client.py ws://${host}/ws --token ${token}
+  MQTT:       mqtt://${mqtt_host} (TCP) and ws://${host}/mqtt (WebSocket, subprotocol mqtt);
+              the token is the password: mosquitto_sub -h ${mqtt_host%:*} -p ${mqtt_host##*:} -u dev -P ${token} -t 'iot/#' -v
   publish:    curl -H 'Authorization: Bearer ${token}' -d '{"tag":"chat.lobby","data":"hi"}' http://${host}/api/publish
   health:     curl http://${host}/healthz    metrics: curl http://${host}/metrics
 More tokens: build/wsagent token --key ${keys}/private.jwk --sub NAME --pub 'chat.*' --subscribe 'chat.>' --ttl 1h
@@ -57,4 +63,4 @@ if [ "${WSAGENT_DEVICES:-1}" != 0 ]; then
 fi
 trap '[ -n "$simulator" ] && kill "$simulator" 2>/dev/null; true' EXIT
 build/wsagent serve --listen "${listen}" --jwks "$keys/jwks.json" --static build/demo-site \
-  --stats-tag sys.wsagent.stats "$@"
+  --stats-tag sys.wsagent.stats --mqtt-listen "${mqtt_listen}" --mqtt-ws "$@"

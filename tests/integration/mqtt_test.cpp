@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "redis_nodes.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/tcp_socket.h"
@@ -393,6 +394,33 @@ TEST(mqtt, bounds_packet_size_subscriptions_and_unacknowledged_deliveries) {
   EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_protocol_errors_total"), 1u);
   EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 1u);
   ASSERT_EQ(publish(port, {"-q", "1", "-t", "after", "-m", "fine"}), 0);
+}
+
+TEST(mqtt, two_nodes_on_redis_share_tags_with_mqtt_and_websocket) {
+  ASSERT_TRUE(have_clients());
+  redis_process redis({.password = "mqtt-test-password"});
+  ASSERT_TRUE(redis.start());
+  server_process a(redis_node_args(redis, "node-a", {"--mqtt-listen", "127.0.0.1:0"}));
+  server_process b(redis_node_args(redis, "node-b", {"--mqtt-listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(start_redis_node(a));
+  ASSERT_TRUE(start_redis_node(b));
+  // An MQTT subscriber and a WebSocket subscriber on node B; an MQTT publisher on node A.
+  subscriber sub(mqtt_port(b), {"-q", "1", "-t", "plant/+/temp", "-C", "2"});
+  ASSERT_TRUE(sub.ready()) << sub.process.output();
+  ws_client ws = ws_client::connect(b.port());
+  ASSERT_EQ(ws.call(R"({"op":"sub","id":"s","tags":["plant.*.temp"]})").op(), "ok");
+  ASSERT_EQ(publish(mqtt_port(a), {"-q", "1", "-t", "plant/1/temp", "-m", "{\"c\":30}"}), 0);
+  // A WebSocket publisher on node A reaches the MQTT subscriber on node B.
+  ws_client wa = ws_client::connect(a.port());
+  EXPECT_EQ(publish_ok(wa, "plant.2.temp", 1, "\"warm\""), 1u);
+  EXPECT_EQ(sub.process.wait_exit(wait_time), 0) << sub.process.output();
+  EXPECT_NE(sub.process.output().find("plant/1/temp {\"c\":30}"), std::string::npos)
+      << sub.process.output();
+  EXPECT_NE(sub.process.output().find("plant/2/temp warm"), std::string::npos)
+      << sub.process.output();
+  const json_message msg = ws.wait_for("msg");
+  EXPECT_EQ(msg.str("/tag"), "plant.1.temp");
+  EXPECT_EQ(msg.u64("/seq"), 1u);
 }
 
 TEST(mqtt, off_unless_configured) {
