@@ -57,7 +57,9 @@ inline frame* make_ws_close(uint16_t code, std::string_view reason) {
   payload[0] = static_cast<char>(code >> 8);
   payload[1] = static_cast<char>(code & 0xff);
   const std::size_t n = reason.size() < 123 ? reason.size() : 123;
-  std::memcpy(payload + 2, reason.data(), n);
+  if (n != 0) {  // an empty view may hold a null pointer, which memcpy must not get
+    std::memcpy(payload + 2, reason.data(), n);
+  }
   return make_ws_frame(ws_opcode::close, std::string_view(payload, 2 + n));
 }
 
