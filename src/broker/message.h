@@ -23,7 +23,7 @@ namespace wsa {
 /// handlers/mqtt_frames.h: MQTT 3.1.1 and 5.0, over TCP and over WebSocket). The broker and
 /// the router never look at encodings.
 using encoding_slot = uint8_t;
-inline constexpr unsigned max_encodings = 5;
+inline constexpr unsigned max_encodings = 6;
 
 class message {
  public:

@@ -80,6 +80,9 @@ class mqtt_handler final : private ws_sink {
 
   /// Sends one QoS 1 delivery now (it holds `packet_id` in the window).
   bool send_publish(conn& c, message& m, uint16_t packet_id);
+  /// A delivery with a head of its own, followed by the message's shared body.
+  bool send_own(conn& c, message& m, const mqtt::outgoing_message& om,
+                const mqtt::delivery& d);
   void send_suback(conn& c, uint16_t packet_id, std::span<const mqtt::reason> codes);
   void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
   void send_connack(conn& c, mqtt::protocol level, const mqtt::connack_fields& f);

@@ -202,7 +202,15 @@ bool mqtt_handler::deliver(conn& c, message& m) {
   if (mqtt::uses_shared_frame(d)) {
     return host_.queue(c, mqtt_shared_publish(m, mc.wire, om));
   }
-  return send(c, mqtt_own_publish(mc.wire, om, d));
+  return send_own(c, m, om, d);
+}
+
+bool mqtt_handler::send_own(conn& c, message& m, const mqtt::outgoing_message& om,
+                            const mqtt::delivery& d) {
+  // Two frames, gathered into one send: the delivery's own head, then the body every
+  // delivery of this message shares.
+  return send(c, mqtt_own_head(c.mqtt->wire, om, d)) &&
+         host_.queue(c, mqtt_shared_body(m, om));
 }
 
 bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
@@ -227,7 +235,7 @@ bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
   d.qos = 1;
   d.packet_id = packet_id;
   metrics_.deliveries.add();
-  return send(c, mqtt_own_publish(mc.wire, om, d));
+  return send_own(c, m, om, d);
 }
 
 void mqtt_handler::on_puback(conn& c, uint16_t packet_id) {

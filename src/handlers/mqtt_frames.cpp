@@ -1,7 +1,5 @@
 #include "handlers/mqtt_frames.h"
 
-#include <cstring>
-
 #include "mqtt/payload.h"
 #include "mqtt/topic.h"
 #include "ws/frame.h"
@@ -9,7 +7,10 @@
 namespace wsa {
 namespace {
 
-// One encoding slot per protocol version and transport (ws/msg_frame.h has slot 0).
+// One encoding slot per protocol version and transport for the whole QoS 0 PUBLISH, and one
+// for the body that per-delivery heads share (ws/msg_frame.h has slot 0).
+constexpr encoding_slot mqtt_body_encoding = 5;
+
 encoding_slot slot_of(const mqtt_wire& wire) {
   const unsigned base = wire.over_ws ? 3 : 1;
   return static_cast<encoding_slot>(base + (wire.level == mqtt::protocol::v5 ? 1 : 0));
@@ -53,20 +54,27 @@ frame* mqtt_shared_publish(message& m, const mqtt_wire& wire, const mqtt::outgoi
   return f;
 }
 
-frame* mqtt_own_publish(const mqtt_wire& wire, const mqtt::outgoing_message& om,
-                        const mqtt::delivery& d) {
+frame* mqtt_shared_body(message& m, const mqtt::outgoing_message& om) {
+  if (frame* cached = m.encoded(mqtt_body_encoding)) {
+    return cached;
+  }
+  frame* f = frame::make_raw(om.payload);  // forwarded properties: none carried yet
+  m.set_encoded(mqtt_body_encoding, f);
+  f->unref();  // the message holds it
+  return f;
+}
+
+frame* mqtt_own_head(const mqtt_wire& wire, const mqtt::outgoing_message& om,
+                     const mqtt::delivery& d) {
   const std::size_t head = mqtt::head_size(wire.level, om, d);
   const std::size_t body = mqtt::body_size(wire.level, om);
-  return make_mqtt_frame(wire.over_ws, head + body, [&](char* out) {
-    char* end = mqtt::write_head(out, wire.level, om, d);
-    if (wire.level == mqtt::protocol::v5 && !om.forwarded_properties.empty()) {
-      std::memcpy(end, om.forwarded_properties.data(), om.forwarded_properties.size());
-      end += om.forwarded_properties.size();
-    }
-    if (!om.payload.empty()) {
-      std::memcpy(end, om.payload.data(), om.payload.size());
-    }
-  });
+  const std::size_t ws_header = wire.over_ws ? frame_header_size(head + body) : 0;
+  frame* f = frame::allocate(ws_header + head);
+  if (wire.over_ws) {
+    write_frame_header(f->data(), ws_opcode::binary, head + body);
+  }
+  mqtt::write_head(f->data() + ws_header, wire.level, om, d);
+  return f;
 }
 
 }  // namespace wsa

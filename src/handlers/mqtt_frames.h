@@ -45,9 +45,14 @@ bool mqtt_view(const message& m, std::string& topic, std::string& scratch,
 /// over). `om` must be mqtt_view's answer for `m`.
 frame* mqtt_shared_publish(message& m, const mqtt_wire& wire, const mqtt::outgoing_message& om);
 
-/// A PUBLISH of its own for one delivery (QoS 1, or per-delivery properties): its head and
-/// the body (the payload is copied).
-frame* mqtt_own_publish(const mqtt_wire& wire, const mqtt::outgoing_message& om,
-                        const mqtt::delivery& d);
+/// The shared body of `m`'s PUBLISH (the payload; in 5.0 the forwarded properties first,
+/// none yet): cached on the message, the same bytes for every level and transport.
+frame* mqtt_shared_body(message& m, const mqtt::outgoing_message& om);
+
+/// The head of one delivery's PUBLISH (QoS 1, or per-delivery properties), to be followed
+/// on the wire by mqtt_shared_body: over WebSocket it starts with the binary frame header
+/// of the whole packet. The payload is never copied per delivery.
+frame* mqtt_own_head(const mqtt_wire& wire, const mqtt::outgoing_message& om,
+                     const mqtt::delivery& d);
 
 }  // namespace wsa
