@@ -162,12 +162,8 @@ bool http_endpoints::on_request(conn& c, const http_request& request, std::strin
                                 std::string_view rest) {
   const std::string_view path = request.path;
   const bool get = request.method == "GET";
-  if (path == "/ws") {
-    upgrade(c, request, rest);
-    return false;
-  }
-  if (path == "/mqtt" && mqtt_ != nullptr) {
-    upgrade_mqtt(c, request, rest);
+  if (path == "/ws" || (path == "/mqtt" && mqtt_ != nullptr)) {
+    upgrade(c, request, rest, path == "/ws" ? conn_protocol::ws_v1 : conn_protocol::mqtt);
     return false;
   }
   metrics_.http_requests.add();  // plain requests only: upgrades are counted as connections
@@ -244,20 +240,24 @@ frame* http_endpoints::static_body(const static_files::answer_body& answer) {
 
 // ---- the upgrade ----
 
-void http_endpoints::upgrade(conn& c, const http_request& request, std::string_view rest) {
-  const upgrade_check check = check_upgrade(request);
+void http_endpoints::upgrade(conn& c, const http_request& request, std::string_view rest,
+                             conn_protocol to) {
+  const bool mqtt = to == conn_protocol::mqtt;
+  const std::string_view subprotocol = mqtt ? mqtt_subprotocol : ws_subprotocol;
+  const upgrade_check check = check_upgrade(request, subprotocol);
   if (!check.ok()) {
     metrics_.handshake_failures.add();
     respond_error(c, check.status, check.reason, check.extra_headers);
     return;
   }
-  if (gate_.required() && !authenticate_upgrade(c, request)) {
+  // MQTT's token comes in its CONNECT packet.
+  if (!mqtt && gate_.required() && !authenticate_upgrade(c, request)) {
     return;  // answered 401, no upgrade
   }
   scratch_.clear();
   const auto accept = accept_key(request.sec_websocket_key);
   build_switching_protocols(scratch_, std::string_view(accept.data(), accept.size()),
-                            check.select_subprotocol);
+                            check.select_subprotocol, subprotocol);
   queue_text(c, scratch_);
   // Bytes that followed the head (a client may send its first frame at once) must survive
   // the HTTP buffer.
@@ -265,28 +265,12 @@ void http_endpoints::upgrade(conn& c, const http_request& request, std::string_v
   delete c.http.buffer;
   c.http.buffer = nullptr;
   host_.clear_deadline(c);
-  host_.switch_protocol(c, conn_protocol::ws_v1);
-  ws_.on_open(c, early);
-}
-
-void http_endpoints::upgrade_mqtt(conn& c, const http_request& request, std::string_view rest) {
-  const upgrade_check check = check_upgrade(request, mqtt_subprotocol);
-  if (!check.ok()) {
-    metrics_.handshake_failures.add();
-    respond_error(c, check.status, check.reason, check.extra_headers);
-    return;
+  host_.switch_protocol(c, to);
+  if (mqtt) {
+    mqtt_->on_open(c, /*over_ws=*/true, early);
+  } else {
+    ws_.on_open(c, early);
   }
-  scratch_.clear();
-  const auto accept = accept_key(request.sec_websocket_key);
-  build_switching_protocols(scratch_, std::string_view(accept.data(), accept.size()),
-                            check.select_subprotocol, mqtt_subprotocol);
-  queue_text(c, scratch_);
-  const std::string early(rest);
-  delete c.http.buffer;
-  c.http.buffer = nullptr;
-  host_.clear_deadline(c);
-  host_.switch_protocol(c, conn_protocol::mqtt);
-  mqtt_->on_open(c, /*over_ws=*/true, early);
 }
 
 bool http_endpoints::authenticate_upgrade(conn& c, const http_request& request) {

@@ -63,9 +63,8 @@ class http_endpoints {
   void respond_error(conn& c, int status, std::string_view reason,
                      std::string_view extra_headers = {});
   void respond_unauthorized(conn& c, std::string_view reason);
-  void upgrade(conn& c, const http_request& request, std::string_view rest);
-  /// GET /mqtt: MQTT over WebSocket (the token comes in CONNECT).
-  void upgrade_mqtt(conn& c, const http_request& request, std::string_view rest);
+  /// GET /ws (to ws_v1) or GET /mqtt (to mqtt: MQTT over WebSocket, --mqtt-ws).
+  void upgrade(conn& c, const http_request& request, std::string_view rest, conn_protocol to);
   /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
   bool authenticate_upgrade(conn& c, const http_request& request);
   /// POST /api/publish; true while the connection goes on reading HTTP.

@@ -7,14 +7,10 @@
 // shows that they read our PUBLISHes right. Every wait is bounded; children are killed on
 // every path.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,8 +25,7 @@
 #include "mqtt/payload.h"
 #include "mqtt/publish.h"
 #include "mqtt/session.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace wsa::mqtt::test {
 namespace {
@@ -38,80 +33,12 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr auto io_timeout = std::chrono::seconds(20);
 
-// A child process with its stdout and stderr in one pipe; killed if still running at the end.
-class child {
+// A client program with its stdout and stderr in one pipe, killed if still running at the end.
+class child : public wsa::test::child_process {
  public:
-  explicit child(std::vector<std::string> argv) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      return;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    std::vector<char*> args;
-    for (std::string& a : argv) {
-      args.push_back(a.data());
-    }
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) {
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_fd_ = fds[0];
-  }
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-  ~child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) {
-      close(out_fd_);
-    }
-  }
-
-  bool started() const { return pid_ > 0; }
-
+  using child_process::child_process;
   /// Waits for the exit (reading its output meanwhile): the exit status, or -1 on timeout.
-  int wait() {
-    const auto deadline = clock_type::now() + io_timeout;
-    for (;;) {
-      drain(100);
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        drain(0);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (clock_type::now() > deadline) {
-        return -1;
-      }
-    }
-  }
-
-  const std::string& output() const { return output_; }
-
- private:
-  void drain(int timeout_ms) {
-    pollfd p{out_fd_, POLLIN, 0};
-    while (poll(&p, 1, timeout_ms) > 0) {
-      char buf[4096];
-      const ssize_t n = read(out_fd_, buf, sizeof buf);
-      if (n <= 0) {
-        return;
-      }
-      output_.append(buf, static_cast<std::size_t>(n));
-      timeout_ms = 0;
-    }
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string output_;
+  int wait() { return wait_exit(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout)); }
 };
 
 // One client connection to the test's broker.
