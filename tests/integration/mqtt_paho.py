@@ -3,16 +3,15 @@
 against the real server, over TCP or WebSocket, MQTT 3.1.1 or 5.0.
 
   mqtt_paho.py --port P [--ws] [--v5] [--id ID] [--password TOKEN]
-               [--sub FILTER:QOS]... [--pub TOPIC:QOS:PAYLOAD]... [--expect N] [--stay]
+               [--sub FILTER:QOS]... [--pub TOPIC:QOS:PAYLOAD]... [--expect N]
 
 Connects, subscribes (waiting for SUBACK), publishes (waiting for each acknowledgement), then
-waits for N messages, and disconnects cleanly unless --stay (then it waits to be killed).
+waits for N messages, and disconnects cleanly.
 Every event is one JSON line on stdout, for the test to check; exit 0 when all went as asked."""
 import argparse
 import json
 import sys
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 
@@ -25,7 +24,6 @@ parser.add_argument("--password")
 parser.add_argument("--sub", action="append", default=[])
 parser.add_argument("--pub", action="append", default=[])
 parser.add_argument("--expect", type=int, default=0)
-parser.add_argument("--stay", action="store_true")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -93,9 +91,6 @@ for entry in args.pub:
 if args.expect:
     ok = got_all.wait(20) and ok
 say(event="ready" if ok else "failed")
-if args.stay:
-    while True:
-        time.sleep(1)
 client.disconnect()
 client.loop_stop()
 sys.exit(0 if ok else 1)

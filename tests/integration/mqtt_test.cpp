@@ -259,6 +259,36 @@ TEST_F(mqtt_auth, refusals_have_each_versions_codes) {
   EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 2u);
 }
 
+TEST_F(mqtt_auth, an_expired_token_ends_the_session_with_not_authorized) {
+  ASSERT_TRUE(have_clients());
+  server_process server(
+      mqtt_args({"--hmac-secret-file", secret_, "--token-leeway", "0"}));
+  ASSERT_TRUE(server.start());
+  child_process tool({WSAGENT_BINARY, "token", "--hmac-secret-file", secret_, "--sub", "brief",
+                      "--subscribe", ">", "--ttl", "2s"});
+  ASSERT_EQ(tool.wait_exit(wait_time), 0) << tool.output();
+  const std::string brief = tool.output().substr(0, tool.output().find('\n'));
+  // (mosquitto_sub prints the server's DISCONNECT reason; paho 1.6 reads none from a
+  // DISCONNECT without properties, which MQTT 5.0 section 3.14.2.2.1 allows.)
+  subscriber sub(mqtt_port(server), {"-V", "mqttv5", "-P", brief, "-t", "x/#"});
+  ASSERT_TRUE(sub.ready()) << sub.process.output();
+  // DISCONNECT 0x87 once exp has passed (the sweep runs once a second).
+  EXPECT_TRUE(sub.process.wait_for("Received DISCONNECT (135)", wait_time))
+      << sub.process.output();
+  EXPECT_GE(metric_total(server.port(), "wsagent_token_expiries_total"), 1u);
+}
+
+TEST(mqtt, draining_tells_5_0_clients_server_shutting_down) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  subscriber sub(mqtt_port(server), {"-V", "mqttv5", "-t", "x/#"});
+  ASSERT_TRUE(sub.ready()) << sub.process.output();
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(sub.process.wait_for("Received DISCONNECT (139)", wait_time))
+      << sub.process.output();
+}
+
 TEST(mqtt, will_of_a_killed_client_and_not_of_a_clean_one) {
   ASSERT_TRUE(have_clients());
   server_process server(mqtt_args());
