@@ -80,6 +80,8 @@ class mqtt_handler final : private ws_sink {
 
   /// Sends one QoS 1 delivery now (it holds `packet_id` in the window).
   bool send_publish(conn& c, message& m, uint16_t packet_id);
+  /// `m`'s topic and payload (false: its tag has no topic), worked out once per message.
+  bool view_of(message& m, mqtt::outgoing_message& om);
   /// A delivery with a head of its own, followed by the message's shared body.
   bool send_own(conn& c, message& m, const mqtt::outgoing_message& om,
                 const mqtt::delivery& d);
@@ -113,8 +115,13 @@ class mqtt_handler final : private ws_sink {
   std::vector<sub_item> sub_items_;
   std::vector<mqtt::reason> codes_;
   std::vector<std::string> patterns_;
-  std::string topic_;
   std::string scratch_;
+  // The last message's MQTT view (view_of).
+  message_ref view_message_;
+  mqtt::outgoing_message view_;
+  std::string view_topic_;
+  std::string view_payload_;
+  bool view_ok_ = false;
   std::string request_id_;
 };
 

@@ -189,7 +189,7 @@ bool mqtt_handler::deliver(conn& c, message& m) {
     }
   }
   mqtt::outgoing_message om;
-  if (!mqtt_view(m, topic_, scratch_, om)) {
+  if (!view_of(m, om)) {
     return true;  // the tag has no MQTT topic
   }
   mqtt::delivery d;
@@ -213,6 +213,17 @@ bool mqtt_handler::send_own(conn& c, message& m, const mqtt::outgoing_message& o
          host_.queue(c, mqtt_shared_body(m, om));
 }
 
+bool mqtt_handler::view_of(message& m, mqtt::outgoing_message& om) {
+  if (view_message_.get() != &m) {
+    // A new message: its topic and payload once, for all its subscribers on this shard. The
+    // reference keeps the message (and so the address compared above) alive meanwhile.
+    view_message_ = message_ref::share(&m);
+    view_ok_ = mqtt_view(m, view_topic_, view_payload_, view_);
+  }
+  om = view_;
+  return view_ok_;
+}
+
 bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
   mqtt_conn& mc = *c.mqtt;
   mqtt::outgoing_message om;
@@ -223,7 +234,7 @@ bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
     plan_.retain_as_published = false;
     plan_.subscription_ids.clear();
   }
-  if (!mqtt_view(m, topic_, scratch_, om) ||
+  if (!view_of(m, om) ||
       mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) !=
           mqtt::prepare_result::send) {
     // Not deliverable to this client (no topic, over its maximum packet size): MQTT drops
