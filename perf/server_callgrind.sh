@@ -6,6 +6,8 @@
 # warm-up), and deliveries come from the server's own wsagent_deliveries_total.
 #   perf/server_callgrind.sh WSAGENT LOADGEN [SUBS] [RATE] [SECONDS]
 # e.g. perf/server_callgrind.sh build/wsagent build/bench/loadgen/wsagent-loadgen 100 100 10
+# PROTO=mqtt (MQTT 3.1.1 over TCP, --mqtt-listen) or PROTO=mqtt-ws (/mqtt) measures the same
+# fan-out to MQTT subscribers; QOS=1 makes them QoS 1 (default 0).
 # The figure includes everything the server runs in the window (loop turns, sends, timers),
 # not only fan-out; compare runs with the same arguments.
 set -euo pipefail
@@ -15,10 +17,28 @@ subs=${3:-100}
 rate=${4:-100}
 seconds=${5:-10}
 out=$(mktemp -d)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+proto=${PROTO:-wsagent}
+server_args=()
+url="ws://127.0.0.1:$port/ws"
+case $proto in
+  mqtt)
+    mqtt_port=$(free_port)
+    server_args=(--mqtt-listen "127.0.0.1:$mqtt_port")
+    url="mqtt://127.0.0.1:$mqtt_port"
+    ;;
+  mqtt-ws)
+    server_args=(--mqtt-ws)
+    url="ws://127.0.0.1:$port/mqtt"
+    ;;
+esac
 
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.out" \
-  "$server" serve --no-auth --shards 1 --listen "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+  "$server" serve --no-auth --shards 1 --listen "127.0.0.1:$port" "${server_args[@]}" \
+  >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do
@@ -33,7 +53,7 @@ deliveries() {
     awk '/^wsagent_deliveries_total/ { sum += $2 } END { printf "%d\n", sum }'
 }
 
-"$loadgen" fanout --url "ws://127.0.0.1:$port/ws" --subs "$subs" --rate "$rate" --size 64 \
+"$loadgen" fanout --proto "$proto" --url "$url" --qos "${QOS:-0}" --subs "$subs" --rate "$rate" --size 64 \
   --warmup 3s --duration "$((seconds + 4))s" --drain 2s >"$out/loadgen.txt" 2>&1 &
 load=$!
 sleep 5  # connected, subscribed and warm

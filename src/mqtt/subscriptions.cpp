@@ -32,7 +32,8 @@ subscription_set::add_result subscription_set::add(std::string_view filter,
   if (!patterns.second.empty()) {
     acquire(patterns.second, new_patterns);
   }
-  subs_.push_back({std::string(filter), granted, std::move(patterns)});
+  const bool exact = filter.find_first_of("+#") == std::string_view::npos;
+  subs_.push_back({std::string(filter), granted, std::move(patterns), exact});
   return add_result::added;
 }
 
@@ -59,8 +60,11 @@ bool subscription_set::plan(std::string_view tag, bool from_this_client, deliver
     if (from_this_client && s.options.no_local) {
       continue;  // [MQTT-3.8.3-3]
     }
-    if (!pattern_matches(s.patterns.first, tag) &&
-        (s.patterns.second.empty() || !pattern_matches(s.patterns.second, tag))) {
+    const bool matches =
+        s.exact ? s.patterns.first == tag
+                : pattern_matches(s.patterns.first, tag) ||
+                      (!s.patterns.second.empty() && pattern_matches(s.patterns.second, tag));
+    if (!matches) {
       continue;
     }
     matched = true;

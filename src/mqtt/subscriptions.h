@@ -35,6 +35,7 @@ struct subscription {
   std::string filter;
   subscription_options options;
   filter_patterns patterns;
+  bool exact = false;  ///< no wildcard: the pattern is the tag itself (plan compares bytes)
 };
 
 /// What one message becomes for a session.
