@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/child_process.h"
@@ -451,6 +452,34 @@ TEST(mqtt, two_nodes_on_redis_share_tags_with_mqtt_and_websocket) {
   const json_message msg = ws.wait_for("msg");
   EXPECT_EQ(msg.str("/tag"), "plant.1.temp");
   EXPECT_EQ(msg.u64("/seq"), 1u);
+}
+
+TEST(mqtt, gauge_connect_timeout_and_deliveries_over_the_clients_maximum_packet_size) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args({"--no-auth", "--auth-timeout", "300ms"}));
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  // No CONNECT in time: closed.
+  tcp_socket silent = tcp_socket::connect(port);
+  EXPECT_TRUE(silent.wait_eof(wait_time));
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connect_timeouts_total"), 1u);
+  // A 5.0 client that takes packets of at most 40 bytes gets the short message only; the
+  // long one is dropped as MQTT says ([MQTT-3.1.2-25]) and counted.
+  subscriber small(port, {"-V", "mqttv5", "-t", "m/#", "-C", "1", "-D", "connect",
+                          "maximum-packet-size", "40"});
+  ASSERT_TRUE(small.ready()) << small.process.output();
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connections"), 1u);
+  ASSERT_EQ(publish(port, {"-t", "m/long", "-m", std::string(100, 'x')}), 0);
+  ASSERT_EQ(publish(port, {"-t", "m/short", "-m", "ok"}), 0);
+  EXPECT_EQ(small.process.wait_exit(wait_time), 0) << small.process.output();
+  EXPECT_NE(small.process.output().find("m/short ok"), std::string::npos);
+  EXPECT_EQ(small.process.output().find("m/long"), std::string::npos);
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_deliveries_dropped_total"), 1u);
+  // Everyone gone: the gauge is back to zero (the server may take a moment to see them go).
+  for (int i = 0; i < 200 && metric_total(server.port(), "wsagent_mqtt_connections") != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connections"), 0u);
 }
 
 TEST(mqtt, off_unless_configured) {
