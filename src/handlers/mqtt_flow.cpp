@@ -72,8 +72,12 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
   if (p.qos > 0) {
     write_publish_id(request_id_, p.qos, p.packet_id);
   }
-  router_.publish(subscriber_of(c), request_id_, d.tag,
-                  mqtt::payload_to_data(p.payload, scratch_));
+  if (!router_.publish(subscriber_of(c), request_id_, d.tag,
+                       mqtt::payload_to_data(p.payload, scratch_))) {
+    // Refused at once (a full backlog between shards): answered as a failed publish (QoS 0:
+    // dropped, as at-most-once allows).
+    on_published(c, request_id_, publish_outcome{});
+  }
 }
 
 void mqtt_handler::on_published(conn& c, std::string_view request_id,
@@ -110,13 +114,18 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
   for (const std::string& pattern : sub_out_.new_patterns) {
     sub_items_.push_back(sub_item{pattern});
   }
-  request_id_ = std::to_string(p.packet_id);
-  if (sub_items_.empty() ||
-      router_.subscribe(subscriber_of(c), request_id_, sub_items_) == router::sub_status::done) {
+  if (sub_items_.empty()) {
     send_suback(c, p.packet_id, sub_out_.codes);
     return;
   }
+  // Waiting before asking: a refusal at once (backlogs) answers through on_subscribed.
   mc.subacks.push_back({p.packet_id, sub_out_.codes});
+  request_id_ = std::to_string(p.packet_id);
+  if (router_.subscribe(subscriber_of(c), request_id_, sub_items_, cfg_.max_outbound_bytes) ==
+      router::sub_status::done) {
+    mc.subacks.pop_back();
+    send_suback(c, p.packet_id, sub_out_.codes);
+  }
 }
 
 void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
