@@ -58,6 +58,15 @@ const std::set<std::string> redis_families = {
 };
 // Families of limits, each asserted by the test of its limit (file named here).
 const std::map<std::string, std::string> driven_elsewhere = {
+    {"wsagent_mqtt_connections", "mqtt_test.cpp"},
+    {"wsagent_mqtt_connect_refusals_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_connect_timeouts_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_protocol_errors_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_keep_alive_timeouts_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_wills_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_publish_refusals_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_subscribe_refusals_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_deliveries_dropped_total", "mqtt_test.cpp"},
     {"wsagent_accept_errors_total", "fd_limit_test.cpp"},
     {"wsagent_accept_paused", "fd_limit_test.cpp"},
     {"wsagent_auth_timeouts_total", "auth_test.cpp"},
