@@ -2,6 +2,8 @@
 // http_endpoints.h.
 #include "handlers/http_endpoints.h"
 
+#include <charconv>
+
 #include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
@@ -386,9 +388,12 @@ void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
                   "the broker did not accept the message (" + std::string(outcome.error) + ")");
     return;
   }
-  scratch_.assign("{\"seq\":").append(std::to_string(outcome.seq)).append("}\n");
-  const std::string body = scratch_;
-  respond(c, 200, "application/json", body);
+  // On the stack: respond() builds the answer in scratch_.
+  char body[32] = "{\"seq\":";
+  char* end = std::to_chars(body + 7, body + sizeof body - 2, outcome.seq).ptr;
+  *end++ = '}';
+  *end++ = '\n';
+  respond(c, 200, "application/json", std::string_view(body, end - body));
   if (!c.http.keep_alive) {
     host_.close_after_flush(c);
     return;

@@ -226,8 +226,7 @@ bool ws_v1_handler::on_ws_message(void* owner, ws_opcode opcode, char* data, std
   }
   parse_error error;
   if (!parser_.parse(data, size, capacity, command_, error)) {
-    constexpr std::size_t max_id_bytes = 128;
-    send_err(c, error.id.size() <= max_id_bytes ? error.id : std::string_view{}, error.code,
+    send_err(c, error.id.size() <= max_request_id_bytes ? error.id : std::string_view{}, error.code,
              error.reason);
     return c.open_as(conn_protocol::ws_v1);
   }

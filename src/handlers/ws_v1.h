@@ -27,6 +27,9 @@
 
 namespace wsa {
 
+/// A request `id` longer than this is refused (`bad_request`) and never echoed back.
+inline constexpr std::size_t max_request_id_bytes = 128;
+
 class token_gate;
 
 class ws_v1_handler final : private ws_sink {
@@ -96,7 +99,7 @@ class ws_v1_handler final : private ws_sink {
   bool may_subscribe(conn& c, const command& cmd);
   /// Takes a token from `bucket`; without one, answers `err rate_limited` and counts it.
   bool within_rate(conn& c, const command& cmd, token_bucket& bucket, const rate_limit& limit,
-                   counter& refusals, std::string_view op);
+                   counter& refusals, std::string_view refusal);
   /// A sub/unsub naming more than twice as many tags (or `since` entries, repeats
   /// included) as a connection may hold is refused before any other work.
   bool within_tag_limit(conn& c, const command& cmd);

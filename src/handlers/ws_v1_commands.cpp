@@ -13,8 +13,6 @@
 namespace wsa {
 namespace {
 
-constexpr std::size_t max_id_bytes = 128;
-
 int64_t saturating_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
 
 subscriber_id subscriber_of(const conn& c) { return {c.slot, c.generation}; }
@@ -30,7 +28,7 @@ void since_tags(const command& cmd, std::vector<std::string_view>& out) {
 }  // namespace
 
 void ws_v1_handler::on_command(conn& c, const command& cmd) {
-  if (cmd.id.size() > max_id_bytes) {
+  if (cmd.id.size() > max_request_id_bytes) {
     send_err(c, {}, "bad_request", "id longer than 128 bytes");
     return;
   }
@@ -42,25 +40,25 @@ void ws_v1_handler::on_command(conn& c, const command& cmd) {
   switch (cmd.op) {
     case op_kind::auth:
       if (within_rate(c, cmd, c.ws.auth_bucket, auth_rate_, metrics_.rate_limited_auths,
-                      "auth")) {
+                      "too many auth frames; slow down and retry (see wsagent serve --help)")) {
         on_auth(c, cmd);
       }
       return;
     case op_kind::sub:
       if (within_rate(c, cmd, c.ws.sub_bucket, sub_rate_, metrics_.rate_limited_subscribes,
-                      "sub")) {
+                      "too many sub frames; slow down and retry (see wsagent serve --help)")) {
         on_sub(c, cmd);
       }
       return;
     case op_kind::unsub:
       if (within_rate(c, cmd, c.ws.sub_bucket, sub_rate_, metrics_.rate_limited_subscribes,
-                      "unsub")) {
+                      "too many unsub frames; slow down and retry (see wsagent serve --help)")) {
         on_unsub(c, cmd);
       }
       return;
     case op_kind::pub:
       if (within_rate(c, cmd, c.ws.pub_bucket, pub_rate_, metrics_.rate_limited_publishes,
-                      "pub")) {
+                      "too many pub frames; slow down and retry (see wsagent serve --help)")) {
         on_pub(c, cmd);
       }
       return;
@@ -72,14 +70,12 @@ void ws_v1_handler::on_command(conn& c, const command& cmd) {
 
 bool ws_v1_handler::within_rate(conn& c, const command& cmd, token_bucket& bucket,
                                 const rate_limit& limit, counter& refusals,
-                                std::string_view op) {
+                                std::string_view refusal) {
   if (bucket.take(limit, monotonic_ns())) [[likely]] {
     return true;
   }
   refusals.add();
-  send_err(c, cmd.id, "rate_limited",
-           std::string("too many ").append(op).append(" frames; slow down and retry (see "
-                                                      "wsagent serve --help)"));
+  send_err(c, cmd.id, "rate_limited", refusal);
   return false;
 }
 

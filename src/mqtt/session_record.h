@@ -17,8 +17,8 @@
 
 #include "mqtt/position.h"
 #include "mqtt/reason.h"
-#include "mqtt/string_hash.h"
 #include "mqtt/subscriptions.h"
+#include "pubsub/string_map.h"
 
 namespace wsa::mqtt {
 
@@ -89,7 +89,7 @@ class position_tracker {
   };
 
   uint32_t maximum_;
-  std::unordered_map<std::string, entry, seeded_string_hash, std::equal_to<>> map_;
+  string_map<entry> map_;
   int64_t newest_ts_ms_ = 0;
   int64_t restored_resume_ts_ms_ = 0;
 };

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "mqtt/string_hash.h"
+#include "pubsub/string_map.h"
 
 namespace wsa::mqtt {
 

@@ -50,11 +50,9 @@ TEST_F(redis_broker_test, publish_assigns_gap_free_seqs_per_tag_after_the_reply)
 }
 
 TEST_F(redis_broker_test, two_nodes_publishing_on_one_tag_get_distinct_gap_free_seqs) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   constexpr int rounds = 20;
   for (int round = 0; round < rounds; ++round) {
@@ -81,11 +79,9 @@ TEST_F(redis_broker_test, two_nodes_publishing_on_one_tag_get_distinct_gap_free_
 }
 
 TEST_F(redis_broker_test, watched_tag_delivers_live_messages_of_every_node_in_order) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("room");
   ASSERT_TRUE(query_and_wait(a, rec_a, "room", {}, 1));  // answered once subscribed

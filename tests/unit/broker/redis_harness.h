@@ -65,6 +65,28 @@ class redis_broker_harness : public ::testing::Test {
     return *brokers_.back();
   }
 
+  /// Two nodes sharing one Redis, each a broker with its own recorder.
+  struct two_nodes {
+    redis_broker& a;
+    redis_broker& b;
+  };
+
+  /// Starts Redis and adds two brokers, each with broker_options() changed by `adjust` (if
+  /// given); readiness is left to the test (ASSERT_TRUE(all_ready())).
+  two_nodes start_two_nodes(recorder& rec_a, recorder& rec_b,
+                            const std::function<void(redis_broker_options&)>& adjust = {}) {
+    start_redis();
+    redis_broker_options oa = broker_options();
+    redis_broker_options ob = broker_options();
+    if (adjust) {
+      adjust(oa);
+      adjust(ob);
+    }
+    redis_broker& a = add_broker(rec_a, std::move(oa));
+    redis_broker& b = add_broker(rec_b, std::move(ob));
+    return {a, b};
+  }
+
   /// Runs loop turns until `done()` or `timeout_ms`; true if done.
   bool pump_until(const std::function<bool()>& done, int64_t timeout_ms = 5000) {
     const auto deadline =

@@ -29,11 +29,9 @@ class redis_pattern_gap_test : public redis_broker_harness {
 };
 
 TEST_F(redis_pattern_gap_test, a_pattern_live_before_the_link_dropped_is_reported_once_back) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("p.*");
   a.query("p.*", {}, 1);  // answered once the PSUBSCRIBE is confirmed
@@ -63,11 +61,9 @@ TEST_F(redis_pattern_gap_test, a_pattern_live_before_the_link_dropped_is_reporte
 TEST_F(redis_pattern_gap_test, ready_only_once_every_subscription_is_confirmed) {
   // At the first turn a broker says ready after its subscriber link came back, a publish
   // from another node reaches its patterns and tags: repeated, since the race is short.
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   for (int i = 0; i < 20; ++i) {
     a.watch("w" + std::to_string(i) + ".>");
@@ -97,11 +93,9 @@ TEST_F(redis_pattern_gap_test, ready_only_once_every_subscription_is_confirmed) 
 }
 
 TEST_F(redis_pattern_gap_test, a_publish_matching_several_patterns_comes_once_also_in_a_new_life) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("life.*");  // two globs: each publish of life.t arrives twice from Redis
   a.watch("*.t");
@@ -124,13 +118,9 @@ TEST_F(redis_pattern_gap_test, a_publish_matching_several_patterns_comes_once_al
 }
 
 TEST_F(redis_pattern_gap_test, an_exact_hole_the_history_cannot_fill_is_reported_in_place) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker_options o = broker_options();
-  o.history_size = 2;
-  redis_broker& a = add_broker(rec_a, o);
-  redis_broker& b = add_broker(rec_b, o);
+  auto [a, b] = start_two_nodes(rec_a, rec_b, [](redis_broker_options& o) { o.history_size = 2; });
   ASSERT_TRUE(all_ready());
   a.watch("r");
   a.query("r", {}, 1);
@@ -149,11 +139,9 @@ TEST_F(redis_pattern_gap_test, an_exact_hole_the_history_cannot_fill_is_reported
 }
 
 TEST_F(redis_pattern_gap_test, a_hole_the_history_fills_is_not_reported) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("f");
   a.query("f", {}, 1);

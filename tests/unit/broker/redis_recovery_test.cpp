@@ -153,11 +153,9 @@ TEST_F(redis_recovery_test, an_idle_link_to_a_frozen_redis_turns_not_ready) {
 }
 
 TEST_F(redis_recovery_test, subscriber_reconnect_fills_the_hole_from_history) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("r");
   a.query("r", {}, 1);
@@ -183,13 +181,9 @@ TEST_F(redis_recovery_test, subscriber_reconnect_fills_the_hole_from_history) {
 }
 
 TEST_F(redis_recovery_test, a_hole_the_trimmed_history_cannot_fill_is_counted) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker_options o = broker_options();
-  o.history_size = 2;
-  redis_broker& a = add_broker(rec_a, o);
-  redis_broker& b = add_broker(rec_b, o);
+  auto [a, b] = start_two_nodes(rec_a, rec_b, [](redis_broker_options& o) { o.history_size = 2; });
   ASSERT_TRUE(all_ready());
   a.watch("r");
   a.query("r", {}, 1);
@@ -206,11 +200,9 @@ TEST_F(redis_recovery_test, a_hole_the_trimmed_history_cannot_fill_is_counted) {
 }
 
 TEST_F(redis_recovery_test, answer_for_a_tag_with_history_comes_before_its_later_messages) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   for (int i = 1; i <= 5; ++i) {
     b.publish({"h", std::to_string(i), uint64_t(i)});
@@ -260,11 +252,9 @@ TEST_F(redis_recovery_test, answer_for_a_tag_with_history_comes_before_its_later
 }
 
 TEST_F(redis_recovery_test, answers_never_precede_live_messages_at_or_below_their_top) {
-  start_redis();
   recorder rec_a;
   recorder rec_b;
-  redis_broker& a = add_broker(rec_a, broker_options());
-  redis_broker& b = add_broker(rec_b, broker_options());
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
   ASSERT_TRUE(all_ready());
   a.watch("s");
   a.query("s", {}, 1000);  // answered once subscribed: every publish below comes live
