@@ -25,9 +25,14 @@ mint() { build/wsagent token --key "$keys/private.jwk" --ttl 24h "$@"; }
 token=$(mint --sub dev --pub '>' --subscribe '>')
 # Each simulated device may publish only its telemetry and read only its commands.
 : >"$keys/devices.txt"
+device_token() { mint --sub "device-$1" --pub "iot.$1.telemetry" --subscribe "iot.$1.cmd"; }
 for device in d1 d2 d3; do
-  echo "$device $(mint --sub "device-$device" --pub "iot.$device.telemetry" --subscribe "iot.$device.cmd")" \
-    >>"$keys/devices.txt"
+  echo "$device $(device_token "$device")" >>"$keys/devices.txt"
+done
+# These two speak MQTT over TCP (MQTT.js), as real hardware would.
+: >"$keys/mqtt-devices.txt"
+for device in m1 m2; do
+  echo "$device $(device_token "$device")" >>"$keys/mqtt-devices.txt"
 done
 
 listen="${WSAGENT_LISTEN:-127.0.0.1:8080}"
@@ -53,12 +58,16 @@ wsagent is starting on ${listen} (embedded broker, token authentication on).
   publish:    curl -H 'Authorization: Bearer ${token}' -d '{"tag":"chat.lobby","data":"hi"}' http://${host}/api/publish
   health:     curl http://${host}/healthz    metrics: curl http://${host}/metrics
 More tokens: build/wsagent token --key ${keys}/private.jwk --sub NAME --pub 'chat.*' --subscribe 'chat.>' --ttl 1h
-Simulated devices d1 d2 d3 log to ${keys}/devices.log. Stop with Ctrl-C.
+Simulated devices d1 d2 d3 (WebSocket) and m1 m2 (MQTT) log to ${keys}/devices.log.
+  A device of your own on the IoT board, from a shell:
+    mosquitto_pub -h ${mqtt_host%:*} -p ${mqtt_host##*:} -u dev -P ${token} -t iot/m9/telemetry -m '{"temperature":30.5}'
+Stop with Ctrl-C.
 
 MSG
 simulator=
 if [ "${WSAGENT_DEVICES:-1}" != 0 ]; then
-  node demo/iot/devices.mjs --url "ws://${host}/ws" --tokens "$keys/devices.txt" >"$keys/devices.log" 2>&1 &
+  node demo/iot/devices.mjs --url "ws://${host}/ws" --tokens "$keys/devices.txt" \
+    --mqtt-url "mqtt://${mqtt_host}" --mqtt-tokens "$keys/mqtt-devices.txt" >"$keys/devices.log" 2>&1 &
   simulator=$!
 fi
 trap '[ -n "$simulator" ] && kill "$simulator" 2>/dev/null; true' EXIT

@@ -1,4 +1,5 @@
-// IoT board: one pattern subscription (iot.*.telemetry) shows each device's current value;
+// IoT board: one pattern subscription (iot.*.telemetry) shows each device's current value,
+// whether the device speaks WebSocket or MQTT (iot/<device>/telemetry is the same tag);
 // commands go to iot.<device>.cmd, which only that device may read. With protocol 1.1 the
 // subscription is conflated ("latest", one value per device every 250 ms): a board wants
 // the current value, not every value.
@@ -24,10 +25,11 @@ function card(id) {
   const fields = {};
   const row = (key, label) => [el('dt', {}, label), (fields[key] = el('dd', { dataset: { field: key } }, '–'))];
   const led = el('span', { class: 'led', title: 'LED' });
+  const via = el('span', { class: 'via' });
   const status = el('div', { class: 'status' });
   const command = (label, body) => el('button', { onclick: () => send(id, body, status) }, label);
   const node = el('article', { class: 'device', dataset: { device: id } },
-    el('h3', {}, id, led),
+    el('h3', {}, id, via, led),
     el('dl', {}, ...row('temperature', 'temperature'), ...row('humidity', 'humidity'),
       ...row('battery', 'battery'), ...row('seen', 'last seen')),
     el('div', { class: 'commands' },
@@ -35,7 +37,7 @@ function card(id) {
       command('LED off', { command: 'led', value: 'off' }),
       command('Report now', { command: 'report' })),
     status);
-  d = { node, fields, led, status, last: 0 };
+  d = { node, fields, led, via, status, last: 0 };
   devices.set(id, d);
   container.append(node);
   document.getElementById('empty').hidden = true;
@@ -48,10 +50,16 @@ function update(id, data, ts) {
   const d = card(id);
   d.last = Date.now();
   d.node.dataset.stale = 'false';
-  d.fields.temperature.textContent = `${Number(data.temperature).toFixed(1)} °C`;
-  d.fields.humidity.textContent = `${Number(data.humidity).toFixed(0)} %`;
-  d.fields.battery.textContent = `${Number(data.battery).toFixed(0)} %`;
-  d.fields.seen.textContent = timeOf(ts ?? data.at ?? Date.now());
+  // Any device may report (mosquitto_pub from a shell too): show what it sent, '–' otherwise.
+  const show = (field, digits, unit) => {
+    const value = Number(data[field]);
+    d.fields[field].textContent = Number.isFinite(value) ? `${value.toFixed(digits)} ${unit}` : '–';
+  };
+  show('temperature', 1, '°C');
+  show('humidity', 0, '%');
+  show('battery', 0, '%');
+  d.fields.seen.textContent = timeOf(ts ?? (Number.isFinite(data.at) ? data.at : Date.now()));
+  d.via.textContent = data.via === 'ws' ? 'WebSocket' : data.via === 'mqtt' ? 'MQTT' : '';
   d.led.dataset.on = String(data.led === 'on');
   if (data.ack) {
     d.status.textContent = `done: ${data.ack}`;

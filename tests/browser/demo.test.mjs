@@ -1,7 +1,8 @@
 // The three demo applications in headless Chromium (Debian's package, driven by npm's
 // playwright-core) against the real server with Redis and the demo's device simulator:
-// two chat pages talk and see each other, the IoT board shows device values and a command
-// reaches its device, the dashboard's charts move, and after the server is killed and
+// two chat pages talk and see each other, the IoT board shows the values of WebSocket and
+// MQTT devices (MQTT.js over /mqtt, mosquitto_pub over TCP) and a command reaches its device
+// over either protocol, the dashboard's charts move, and after the server is killed and
 // restarted every page recovers what was sent while it was away. Screenshots go to
 // $WSAGENT_ARTIFACTS. Where Chromium cannot start, the test fails and says why.
 
@@ -50,19 +51,19 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
   // ---- the back end: Redis, a node serving the site, tokens, simulated devices ----
   const redis = await startRedis(t, work);
   const keys = await makeKeys(work);
-  const serverArgs = ['--broker', redis.url, '--static', site, '--stats-tag', 'sys.wsagent.stats'];
+  const serverArgs = ['--broker', redis.url, '--static', site, '--stats-tag', 'sys.wsagent.stats',
+    '--mqtt-listen', '127.0.0.1:0', '--mqtt-ws'];
   let server = await Server.start({ jwks: keys.jwks, args: serverArgs });
   defer(() => server.stop('SIGKILL'));
   const origin = `http://127.0.0.1:${server.port}`;
   const pageToken = (name) => keys.mint({ sub: name, pub: ['chat.>', 'iot.*.cmd'], subscribe: ['chat.>', 'iot.>', 'sys.>'] });
-  const devices = ['d1', 'd2'];
-  const tokenLines = [];
-  for (const d of devices) {
-    tokenLines.push(`${d} ${await keys.mint({ sub: `device-${d}`, pub: [`iot.${d}.telemetry`], subscribe: [`iot.${d}.cmd`] })}`);
-  }
-  writeFileSync(path.join(work, 'devices.txt'), tokenLines.join('\n'));
+  const deviceToken = (d) => keys.mint({ sub: `device-${d}`, pub: [`iot.${d}.telemetry`], subscribe: [`iot.${d}.cmd`] });
+  const devices = ['d1', 'd2', 'm1'];  // m1 speaks MQTT (MQTT.js over WebSocket at /mqtt)
+  writeFileSync(path.join(work, 'devices.txt'), `d1 ${await deviceToken('d1')}\nd2 ${await deviceToken('d2')}\n`);
+  writeFileSync(path.join(work, 'mqtt-devices.txt'), `m1 ${await deviceToken('m1')}\n`);
   const simulator = spawn(process.execPath, [path.join(repo, 'demo/iot/devices.mjs'), '--url', `ws://127.0.0.1:${server.port}/ws`,
-    '--tokens', path.join(work, 'devices.txt'), '--interval-ms', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--tokens', path.join(work, 'devices.txt'), '--mqtt-url', `ws://127.0.0.1:${server.port}/mqtt`,
+    '--mqtt-tokens', path.join(work, 'mqtt-devices.txt'), '--interval-ms', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let deviceLog = '';
   simulator.stdout.on('data', (b) => (deviceLog += b));
   simulator.stderr.on('data', (b) => (deviceLog += b));
@@ -107,19 +108,41 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
     chat = { alice, bob };
   });
 
-  await t.test('the IoT board shows device values and a command reaches its device', async () => {
+  await t.test('the IoT board shows WebSocket and MQTT devices and commands reach them', async () => {
     const board = await open('iot', 'operator');
+    const temperatureShown = (id) => board.waitForFunction((device) => {
+      const value = document.querySelector(`article[data-device="${device}"] dd[data-field=temperature]`);
+      return value && value.textContent.endsWith('°C');
+    }, id, { timeout: 20000 });
     for (const d of devices) {
-      await board.waitForFunction((id) => {
-        const value = document.querySelector(`article[data-device="${id}"] dd[data-field=temperature]`);
-        return value && value.textContent.endsWith('°C');
-      }, d, { timeout: 20000 });
+      await temperatureShown(d);
     }
-    await board.click('article[data-device="d1"] button:text("LED on")');
-    await waitFor(() => /d1: command \{"command":"led","value":"on"/.test(deviceLog), 10000, () => `the command in the device log: ${deviceLog}`);
-    await board.waitForSelector('article[data-device="d1"] .led[data-on=true]', { timeout: 10000 });
+    assert.equal(await board.textContent('article[data-device="m1"] .via'), 'MQTT');
+    for (const d of ['d1', 'm1']) {
+      await board.click(`article[data-device="${d}"] button:text("LED on")`);
+      const logged = new RegExp(`${d}: command \\{"command":"led","value":"on"`);
+      await waitFor(() => logged.test(deviceLog), 10000, () => `the command in the device log: ${deviceLog}`);
+      await board.waitForSelector(`article[data-device="${d}"] .led[data-on=true]`, { timeout: 10000 });
+    }
+    assert.match(deviceLog, /m1: command .* \(mqtt\)/);
     assert.equal(await board.getAttribute('article[data-device="d2"] .led', 'data-on'), 'false');
     assert.doesNotMatch(deviceLog, /d2: command/);  // d2 cannot read d1's commands
+    // A reading from a shell over MQTT/TCP, with the device's own token as the password.
+    const mqttPort = / mqtt=127\.0\.0\.1:(\d+)/.exec(server.log)?.[1];
+    assert.ok(mqttPort, `no mqtt= in the listening line: ${server.log}`);
+    const shell = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-u', 'device-m9', '-P', await deviceToken('m9'),
+      '-q', '1', '-t', 'iot/m9/telemetry', '-m', '{"temperature":30.5,"humidity":40}'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    defer(() => shell.kill('SIGKILL'));
+    let shellLog = '';
+    shell.stdout.on('data', (b) => (shellLog += b));
+    shell.stderr.on('data', (b) => (shellLog += b));
+    const exitCode = await new Promise((resolve) => {
+      shell.on('exit', resolve);
+      shell.on('error', (error) => resolve(`${error.message} (scripts/install-deps.sh installs mosquitto-clients)`));
+    });
+    assert.equal(exitCode, 0, `mosquitto_pub: ${shellLog}`);
+    await board.waitForFunction(() => document.querySelector('article[data-device="m9"] dd[data-field=temperature]')
+      ?.textContent === '30.5 °C', null, { timeout: 10000 });
     await board.screenshot({ path: path.join(artifacts, 'iot.png') });
   });
 
