@@ -146,6 +146,40 @@ test('demo applications in headless Chromium', { timeout: 240000 }, async (t) =>
     await board.screenshot({ path: path.join(artifacts, 'iot.png') });
   });
 
+  await t.test('the library in a page reconnects at once when the network is back or the page is shown', async () => {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`library page: ${error.message}`));
+    await page.goto(`${origin}/`);
+    await page.evaluate(async (token) => {
+      const { Client } = await import('/lib/wsagent/index.js');
+      // After a loss its backoff would wait ten minutes: only the browser's signals bring it back sooner.
+      const client = new Client(undefined, { token, minReconnectDelayMs: 600000, maxReconnectDelayMs: 600000, random: () => 0.99 });
+      window.libClient = client;
+      await new Promise((resolve) => {
+        client.once('connected', resolve);
+        client.connect();
+      });
+    }, await pageToken('library'));
+    const state = (wanted) => page.waitForFunction((s) => window.libClient.state === s, wanted, { timeout: 20000 });
+    // The browser goes offline: the client lets its socket go at once, and comes back as soon as
+    // the browser is online again.
+    await context.setOffline(true);
+    try {
+      await state('connecting');
+    } finally {
+      await context.setOffline(false);  // whatever happens: the other pages need the network
+    }
+    await state('connected');
+    // The connection is lost while the page is hidden (here: only the offline event, the network
+    // stays up); the page becomes visible again (a laptop waking up): it reconnects then.
+    await page.evaluate(() => window.dispatchEvent(new Event('offline')));
+    await state('connecting');
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await state('connected');
+    await page.evaluate(() => window.libClient.close());
+    await page.close();
+  });
+
   await t.test('the dashboard charts the node and the devices', async () => {
     const dashboard = await open('dashboard', 'viewer');
     await dashboard.waitForFunction(() => window.dashboard.connections.updates >= 3 && window.dashboard.messages.updates >= 2
