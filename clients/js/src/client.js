@@ -454,6 +454,11 @@ export class Client extends Emitter {
   }
 
   #onHello(serial, m) {
+    if (this.#hello !== null) {
+      // Once per connection: another would subscribe and resend everything again.
+      this.#report('bad_frame', 'a second hello on the same connection');
+      return;
+    }
     this.#hello = m;
     this.#features = new Set(Array.isArray(m.features) ? m.features.filter((f) => typeof f === 'string') : []);
     if (this.#token === null) {
