@@ -78,6 +78,7 @@ struct config {
   uint32_t mqtt_max_inflight = 32;     ///< QoS 1 deliveries awaiting PUBACK per session
   uint32_t mqtt_max_pending = 1000;    ///< deliveries queued behind them; past it: closed
   uint32_t mqtt_max_subscriptions = 100;  ///< topic filters per MQTT session
+  uint32_t mqtt_max_will_bytes = 65535;   ///< will payload in CONNECT (MQTT allows 65535)
 
   // Broker.
   broker_url broker;              ///< embedded, or Redis shared by many nodes

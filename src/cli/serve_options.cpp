@@ -308,6 +308,10 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "Topic filters one MQTT session may hold (1..65536); SUBACK refuses the next "
            "(0x97, 3.1.1: 0x80)."},
           c.mqtt_max_subscriptions, 1, 65536);
+  o.size({"mqtt-max-will-bytes", "SIZE",
+          "Largest will payload in a CONNECT (0..65535, MQTT's own maximum); a larger one is "
+          "refused (CONNACK 3, 5.0: 0x97)."},
+         c.mqtt_max_will_bytes, 0, 65535);
 
   o.group("Web");
   o.path({"static", "DIR",

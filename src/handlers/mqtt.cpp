@@ -28,6 +28,8 @@ mqtt::limits mqtt_limits_of(const config& cfg) {
   l.max_inflight = static_cast<uint16_t>(cfg.mqtt_max_inflight);
   l.max_pending = cfg.mqtt_max_pending;
   l.max_subscriptions = cfg.mqtt_max_subscriptions;
+  l.idle_timeout_ms = cfg.idle_timeout_ms;
+  l.max_will_payload = cfg.mqtt_max_will_bytes;
   return l;
 }
 
@@ -39,6 +41,8 @@ mqtt_handler::mqtt_handler(conn_host& host, router& r, token_gate& gate, const c
       cfg_(cfg),
       metrics_(metrics),
       limits_(mqtt_limits_of(cfg)),
+      pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),
+      sub_rate_(rate_limit::of(cfg.sub_rate, cfg.sub_burst)),
       shard_(shard) {}
 
 mqtt_handler::~mqtt_handler() {
@@ -155,9 +159,21 @@ void mqtt_handler::on_sweep(conn& c, int64_t now_ms, int64_t unix_now) {
     return;
   }
   if (mc.session->keep_alive_expired(now_ms)) {
-    metrics_.mqtt_keep_alive_timeouts.add();
+    // Keep-alive 0 from a 3.1.1 client: silent for the server's idle timeout.
+    (mc.session->params().keep_alive == 0 ? metrics_.idle_closes
+                                          : metrics_.mqtt_keep_alive_timeouts)
+        .add();
     close(c, mqtt::reason::keep_alive_timeout);
   }
+}
+
+bool mqtt_handler::input_blocked(const conn& c) const {
+  // 3.1.1 has no Receive Maximum to tell the client: past it, the client is not read until
+  // acknowledgements go out (TCP pushes back). 5.0 clients were told; past it they are
+  // closed (session::on_publish).
+  const mqtt_conn* mc = c.mqtt;
+  return mc != nullptr && mc->session && mc->wire.level == mqtt::protocol::v311 &&
+         mc->session->reading_paused();
 }
 
 void mqtt_handler::on_overflow(conn& c) {

@@ -20,6 +20,7 @@
 
 #include "handlers/mqtt_conn.h"
 #include "mqtt/limits.h"
+#include "net/token_bucket.h"
 #include "obs/metrics.h"
 #include "router/router.h"
 #include "server/conn_host.h"
@@ -54,6 +55,8 @@ class mqtt_handler final : private ws_sink {
   void on_overflow(conn& c);
   void on_drain(conn& c);
   void on_closed(conn& c);
+  /// Whether the shard is to stop reading `c` (beyond its output bound).
+  bool input_blocked(const conn& c) const;
 
   // ---- the router's answers ----
 
@@ -78,8 +81,9 @@ class mqtt_handler final : private ws_sink {
   void on_disconnect(conn& c, const mqtt::disconnect_packet& p);
   void on_decode_error(conn& c, const mqtt::decode_error& err);
 
-  /// Sends one QoS 1 delivery now (it holds `packet_id` in the window).
-  bool send_publish(conn& c, message& m, uint16_t packet_id);
+  /// Sends the QoS 1 delivery in flight under `packet_id` (dropping undeliverable ones and
+  /// sending the next instead). False if the connection closed.
+  bool send_in_flight(conn& c, uint16_t packet_id);
   /// `m`'s topic and payload (false: its tag has no topic), worked out once per message.
   bool view_of(message& m, mqtt::outgoing_message& om);
   /// A delivery with a head of its own, followed by the message's shared body.
@@ -104,6 +108,8 @@ class mqtt_handler final : private ws_sink {
   const config& cfg_;
   shard_metrics& metrics_;
   const mqtt::limits limits_;
+  const rate_limit pub_rate_;  // --pub-rate / --pub-burst, as for WebSocket `pub`
+  const rate_limit sub_rate_;  // --sub-rate / --sub-burst, as for `sub`
   const unsigned shard_;
   uint64_t next_client_id_ = 0;
   std::vector<ws_session*> ws_pool_;

@@ -15,6 +15,7 @@
 #include "mqtt/decoder.h"
 #include "mqtt/outbound.h"
 #include "mqtt/session.h"
+#include "net/token_bucket.h"
 
 namespace wsa {
 
@@ -26,6 +27,15 @@ struct mqtt_pending_suback {
   std::vector<mqtt::reason> codes;
 };
 
+/// A QoS 1 delivery in the session's window or queue: the message, and how it goes out as
+/// planned once, when it arrived (a subscription changed meanwhile does not re-plan it:
+/// MQTT lets a server finish delivering what it had buffered, [MQTT-3.10.4-3]).
+struct mqtt_outgoing {
+  message_ref m;
+  bool retain_as_published = false;
+  std::vector<uint32_t> subscription_ids;  ///< 5.0 Subscription Identifiers; mostly empty
+};
+
 struct mqtt_conn {
   explicit mqtt_conn(uint32_t max_packet_size, bool over_ws)
       : decoder(max_packet_size), wire{mqtt::protocol::v311, over_ws} {}
@@ -35,10 +45,12 @@ struct mqtt_conn {
   ws_session* ws = nullptr;  ///< over WebSocket: the wslay context, attached mid-message
   /// Set by an accepted CONNECT.
   std::optional<mqtt::session> session;
-  std::optional<mqtt::outbound_window<message_ref>> window;
+  std::optional<mqtt::outbound_window<mqtt_outgoing>> window;
   /// What the token grants; null with --no-auth (everything allowed).
   std::unique_ptr<permissions> perms;
   int64_t token_exp = 0;  ///< unix seconds; 0: none
+  token_bucket pub_bucket;  ///< --pub-rate, as a WebSocket's
+  token_bucket sub_bucket;  ///< --sub-rate
   bool clean_end = false;  ///< a DISCONNECT with reason 0 came: no will
   std::vector<mqtt_pending_suback> subacks;
 };

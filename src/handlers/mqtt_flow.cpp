@@ -2,6 +2,7 @@
 // exchanges), SUBSCRIBE and UNSUBSCRIBE to the router, and the router's messages to the
 // client (QoS 0 by reference to the message's shared PUBLISH, QoS 1 through the session's
 // bounded in-flight window). See mqtt.h.
+#include <algorithm>
 #include <charconv>
 
 #include "handlers/mqtt.h"
@@ -67,6 +68,18 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
              mc.session->publish_done(2, p.packet_id, mqtt::reason::success));
     return;
   }
+  if (!mc.pub_bucket.take(pub_rate_, monotonic_ns())) [[unlikely]] {
+    // Past --pub-rate: 5.0 QoS 1/2 are answered "message rate too high" and the connection
+    // stays; a QoS 0 or 3.1.1 PUBLISH can only be refused by closing (as for permissions).
+    metrics_.rate_limited_publishes.add();
+    if (p.qos == 0 || mc.wire.level != mqtt::protocol::v5) {
+      close(c, mqtt::reason::message_rate_too_high);
+      return;
+    }
+    send_ack(c, p.qos == 1 ? mqtt::packet_type::puback : mqtt::packet_type::pubrec,
+             mc.session->publish_done(p.qos, p.packet_id, mqtt::reason::message_rate_too_high));
+    return;
+  }
   metrics_.publishes.add();
   request_id_.clear();
   if (p.qos > 0) {
@@ -103,6 +116,13 @@ void mqtt_handler::on_published(conn& c, std::string_view request_id,
 
 void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
   mqtt_conn& mc = *c.mqtt;
+  if (!mc.sub_bucket.take(sub_rate_, monotonic_ns())) [[unlikely]] {
+    // Past --sub-rate: every filter refused (quota exceeded; 3.1.1 0x80), nothing changes.
+    metrics_.rate_limited_subscribes.add();
+    codes_.assign(p.entries.size(), mqtt::reason::quota_exceeded);
+    send_suback(c, p.packet_id, codes_);
+    return;
+  }
   auto allow = [&](std::string_view pattern) { return may_subscribe(c, pattern); };
   mc.session->on_subscribe(p, allow, sub_out_);
   for (const mqtt::reason code : sub_out_.codes) {
@@ -181,17 +201,22 @@ void mqtt_handler::on_disconnect(conn& c, const mqtt::disconnect_packet& p) {
 
 bool mqtt_handler::deliver(conn& c, message& m) {
   mqtt_conn& mc = *c.mqtt;
+  // Matched once per message: the plan travels with the delivery from here on.
   if (!mc.session || !mc.session->plan_delivery(m.tag(), false, plan_)) {
     return true;  // not connected yet, or no subscription of this session matches
   }
-  if (plan_.qos >= 1) {
+  const mqtt::message_info info = info_of(m);
+  if (std::min(plan_.qos, info.qos) >= 1) {
+    using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
     uint16_t packet_id = 0;
-    switch (mc.window->offer(message_ref::share(&m), packet_id)) {
-      case mqtt::outbound_window<message_ref>::offer_result::send:
-        return send_publish(c, m, packet_id);
-      case mqtt::outbound_window<message_ref>::offer_result::queued:
+    switch (mc.window->offer(
+        mqtt_outgoing{message_ref::share(&m), plan_.retain_as_published, plan_.subscription_ids},
+        packet_id)) {
+      case offer::send:
+        return send_in_flight(c, packet_id);
+      case offer::queued:
         return true;
-      case mqtt::outbound_window<message_ref>::offer_result::full:
+      case offer::full:
         metrics_.slow_consumer_closes.add();
         close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
         return false;
@@ -202,8 +227,7 @@ bool mqtt_handler::deliver(conn& c, message& m) {
     return true;  // the tag has no MQTT topic
   }
   mqtt::delivery d;
-  if (mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) !=
-      mqtt::prepare_result::send) {
+  if (mc.session->prepare(om, plan_, info, false, unix_ms(), d) != mqtt::prepare_result::send) {
     metrics_.mqtt_deliveries_dropped.add();
     return true;
   }
@@ -233,41 +257,45 @@ bool mqtt_handler::view_of(message& m, mqtt::outgoing_message& om) {
   return view_ok_;
 }
 
-bool mqtt_handler::send_publish(conn& c, message& m, uint16_t packet_id) {
+bool mqtt_handler::send_in_flight(conn& c, uint16_t packet_id) {
   mqtt_conn& mc = *c.mqtt;
-  mqtt::outgoing_message om;
-  mqtt::delivery d;
-  // Planned again now: a queued message goes out with the subscription options of now.
-  if (!mc.session->plan_delivery(m.tag(), false, plan_)) {
+  // A delivery that cannot go to this client (no topic, over its Maximum Packet Size) is
+  // dropped as if delivered ([MQTT-3.1.2-25]) and its slot goes to the next one: a loop,
+  // so that a run of such messages never recurses.
+  while (true) {
+    const mqtt_outgoing* out = mc.window->in_flight(packet_id);
+    message& m = *out->m;
     plan_.qos = 1;
-    plan_.retain_as_published = false;
-    plan_.subscription_ids.clear();
-  }
-  if (!view_of(m, om) ||
-      mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) !=
-          mqtt::prepare_result::send) {
-    // Not deliverable to this client (no topic, over its maximum packet size): MQTT drops
-    // it as if delivered ([MQTT-3.1.2-25]); its slot goes to the next one.
+    plan_.retain_as_published = out->retain_as_published;
+    plan_.subscription_ids.assign(out->subscription_ids.begin(), out->subscription_ids.end());
+    mqtt::outgoing_message om;
+    mqtt::delivery d;
+    if (view_of(m, om) &&
+        mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) ==
+            mqtt::prepare_result::send) {
+      d.qos = 1;
+      d.packet_id = packet_id;
+      metrics_.deliveries.add();
+      return send_own(c, m, om, d);
+    }
     metrics_.mqtt_deliveries_dropped.add();
-    on_puback(c, packet_id);
-    return c.open_as(conn_protocol::mqtt);
+    mqtt_outgoing dropped;
+    mc.window->acknowledge(packet_id, dropped);
+    if (mc.window->promote(packet_id) == nullptr) {
+      return true;
+    }
   }
-  d.qos = 1;
-  d.packet_id = packet_id;
-  metrics_.deliveries.add();
-  return send_own(c, m, om, d);
 }
 
 void mqtt_handler::on_puback(conn& c, uint16_t packet_id) {
   mqtt_conn& mc = *c.mqtt;
-  message_ref acked;
+  mqtt_outgoing acked;
   if (!mc.window->acknowledge(packet_id, acked)) {
     return;  // a stray or late PUBACK: MQTT says to ignore it
   }
   uint16_t next_id = 0;
-  while (const message_ref* next = mc.window->promote(next_id)) {
-    message_ref m = *next;
-    if (!send_publish(c, *m, next_id)) {
+  while (mc.window->promote(next_id) != nullptr) {
+    if (!send_in_flight(c, next_id)) {
       return;
     }
   }

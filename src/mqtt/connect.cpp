@@ -110,6 +110,20 @@ connect_outcome negotiate(const connect_packet& c, const limits& lim,
     o.connack.server_keep_alive = s.keep_alive;
   }
   s.keep_alive_deadline_ms = int64_t{s.keep_alive} * 1500;  // [MQTT-3.1.2-24]
+  if (s.keep_alive == 0 && lim.idle_timeout_ms != 0) {
+    // Keep-alive 0 would let a silent (or half-open) connection live for ever: the server's
+    // idle timeout bounds it. 5.0 clients are told a keep-alive that fits in it (Server
+    // Keep Alive, so they send PINGREQ); 3.1.1 has no way to say it.
+    if (v5) {
+      s.keep_alive = static_cast<uint16_t>(
+          std::clamp<uint32_t>(lim.idle_timeout_ms / 1500, 1, UINT16_MAX));
+      s.keep_alive_deadline_ms = int64_t{s.keep_alive} * 1500;
+      o.connack.has_server_keep_alive = true;
+      o.connack.server_keep_alive = s.keep_alive;
+    } else {
+      s.keep_alive_deadline_ms = lim.idle_timeout_ms;
+    }
+  }
 
   const uint16_t client_receive_maximum = v5 ? c.props.receive_maximum : 65535;
   s.outbound_window = std::max<uint16_t>(1, std::min(client_receive_maximum, lim.max_inflight));

@@ -31,6 +31,9 @@ struct limits {
   /// Keep-alive the server imposes on 5.0 clients that ask for none or for longer (Server
   /// Keep Alive in CONNACK); 0 accepts the client's value.
   uint16_t max_keep_alive = 0;
+  /// Silence allowed from a client that asks for keep-alive 0 (the server's idle timeout;
+  /// 5.0 clients are told a Server Keep Alive within it); 0: unbounded.
+  uint32_t idle_timeout_ms = 0;
   /// Client identifiers: 1 to this many bytes of printable ASCII.
   uint16_t max_client_id = 128;
   /// Topic filters held per session.
@@ -38,7 +41,7 @@ struct limits {
   /// Exact tags whose last acknowledged seq a session remembers (others resume by time).
   uint32_t max_positions = 1000;
   /// Will payload bytes.
-  uint32_t max_will_payload = 64 * 1024;
+  uint32_t max_will_payload = 65535;  // MQTT's own maximum (a two-byte length)
 };
 
 }  // namespace wsa::mqtt

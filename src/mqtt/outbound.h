@@ -76,6 +76,9 @@ class outbound_window {
     return &slots_[packet_id - 1].message;
   }
 
+  /// The message in flight under `packet_id` (which must be in flight).
+  const Message* in_flight(uint16_t packet_id) const { return &slots_[packet_id - 1].message; }
+
   /// Calls f(packet_id, message) for each in-flight message in the order first sent.
   template <class F>
   void for_each_in_flight(F&& f) const {

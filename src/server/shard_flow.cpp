@@ -7,7 +7,8 @@
 //   (unparsed, and then in the kernel) until the previous answer has been sent;
 // - a WebSocket (or MQTT) connection stops being read once its queue holds half its limit,
 //   and is read again when the queue is down to a quarter (subscribers' messages can still fill it to the
-//   limit, which closes it with 4008 as before).
+//   limit, which closes it with 4008 as before); an MQTT 3.1.1 client is not read either
+//   while it has the Receive Maximum of QoS 1/2 PUBLISHes unanswered (mqtt_handler).
 //
 // Stopping means cancelling the connection's multishot receive. Completions already posted
 // before the cancel takes effect are kept in conn::stash and handled first on resume. The
@@ -15,6 +16,7 @@
 // client: its memory, not ours.
 #include "core/op.h"
 #include "handlers/http_endpoints.h"
+#include "handlers/mqtt.h"
 #include "server/node.h"
 #include "server/shard.h"
 
@@ -28,8 +30,9 @@ bool shard::input_blocked(const conn& c, std::size_t out_limit) const {
     case conn_protocol::http:
       return !c.out.empty() || c.http.waiting;
     case conn_protocol::ws_v1:
-    case conn_protocol::mqtt:
       return c.out.bytes() >= out_limit;
+    case conn_protocol::mqtt:
+      return c.out.bytes() >= out_limit || mqtt_->input_blocked(c);
   }
   return false;
 }

@@ -38,6 +38,8 @@ std::vector<sample> samples() {
       {"mqtt-max-queued", "50", [](const config& c) { return c.mqtt_max_pending == 50; }},
       {"mqtt-max-subscriptions", "20",
        [](const config& c) { return c.mqtt_max_subscriptions == 20; }},
+      {"mqtt-max-will-bytes", "1k",
+       [](const config& c) { return c.mqtt_max_will_bytes == 1024; }},
       {"stats-tag", "sys.stats", [](const config& c) { return c.stats_tag == "sys.stats"; }},
       {"static", "demo", [](const config& c) { return c.static_dir == "demo"; }},
       {"no-pin", "true", [](const config& c) { return !c.pin_shards; }},

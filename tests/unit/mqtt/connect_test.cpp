@@ -170,6 +170,23 @@ TEST_F(mqtt_connect, keep_alive) {
   EXPECT_EQ(o.params.keep_alive, 300);
 }
 
+TEST_F(mqtt_connect, keep_alive_0_bounded_by_the_idle_timeout) {
+  lim_.idle_timeout_ms = 60'000;
+  // 3.1.1 cannot be told: silence is allowed for the idle timeout.
+  connect_outcome o = negotiate(decode(connect_frame("00044d51545404020000 0001 63")), lim_, "");
+  EXPECT_EQ(o.params.keep_alive, 0);
+  EXPECT_EQ(o.params.keep_alive_deadline_ms, 60'000);
+  // 5.0 is told a keep-alive whose 1.5 times fits in it.
+  o = negotiate(decode(connect_frame("00044d51545405020000 00 0001 63")), lim_, "");
+  EXPECT_EQ(o.params.keep_alive, 40);
+  EXPECT_EQ(o.params.keep_alive_deadline_ms, 60'000);
+  EXPECT_TRUE(o.connack.has_server_keep_alive);
+  EXPECT_EQ(o.connack.server_keep_alive, 40);
+  // A client's own keep-alive stands.
+  o = negotiate(decode(connect_frame("00044d5154540402012c 0001 63")), lim_, "");
+  EXPECT_EQ(o.params.keep_alive_deadline_ms, 450'000);
+}
+
 TEST_F(mqtt_connect, wills) {
   // Will topic mapping to no tag ("a b"): 5.0 topic name invalid, 3.1.1 not authorized.
   connect_outcome o = negotiate(
