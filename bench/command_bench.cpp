@@ -70,8 +70,8 @@ void bm_write_msg(benchmark::State& state) {
   char buf[256];
   uint64_t seq = 1234567;
   for (auto _ : state) {
-    const std::size_t size = msg_json_size("chat.lobby", seq, data_64);
-    char* end = write_msg_json(buf, "chat.lobby", seq, data_64);
+    const std::size_t size = msg_json_size("chat.lobby", seq, 1764950400123, data_64);
+    char* end = write_msg_json(buf, "chat.lobby", seq, 1764950400123, data_64);
     benchmark::DoNotOptimize(size);
     benchmark::DoNotOptimize(end);
     benchmark::ClobberMemory();

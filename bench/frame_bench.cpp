@@ -14,10 +14,10 @@ void BM_encode_msg_frame(benchmark::State& state) {
   const std::string data = "{\"text\":\"" + std::string(static_cast<std::size_t>(state.range(0)), 'x') + "\"}";
   uint64_t seq = 1;
   for (auto _ : state) {
-    const std::size_t json = wsa::msg_json_size("chat.lobby", seq, data);
+    const std::size_t json = wsa::msg_json_size("chat.lobby", seq, 1764950400123, data);
     wsa::frame* f = wsa::frame::allocate(wsa::frame_header_size(json) + json);
     const std::size_t header = wsa::write_frame_header(f->data(), wsa::ws_opcode::text, json);
-    wsa::write_msg_json(f->data() + header, "chat.lobby", seq++, data);
+    wsa::write_msg_json(f->data() + header, "chat.lobby", seq++, 1764950400123, data);
     benchmark::DoNotOptimize(f->data());
     f->unref();
   }

@@ -285,6 +285,11 @@ bool read_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp
   }
   const char* e = p + n;
   const char* q = skip_digits(p + prefix.size(), e);
+  constexpr std::size_t ts_len = 6;  // ,"ts": (protocol 1.1: every msg has one)
+  if (q != nullptr && e - q > static_cast<std::ptrdiff_t>(ts_len) &&
+      std::memcmp(q, ",\"ts\":", ts_len) == 0) {
+    q = skip_digits(q + ts_len, e);
+  }
   if (q == nullptr || e - q < static_cast<std::ptrdiff_t>(data_len) ||
       std::memcmp(q, ",\"data\":{\"t\":", data_len) != 0) {
     return false;

@@ -45,7 +45,7 @@ std::string msg_prefix(std::string_view tag);
 // layout puts them, compare words and read digits eight at a time, with no search and no
 // per-byte loop, and answer false when the bytes are laid out any other way (then the
 // caller takes the general path). read_msg_stamp takes a frame that starts with `prefix`
-// (msg_prefix of the subscriber's tag) and goes on ...<seq>,"data":{"t":T,"i":I,"n":N;
+// (msg_prefix of the subscriber's tag) and goes on ...<seq>[,"ts":TS],"data":{"t":T,"i":I,"n":N;
 // read_data_stamp a bare payload that starts {"t":T,"i":I,"n":N (MQTT).
 bool read_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp& out);
 bool read_data_stamp(const char* p, std::size_t n, stamp& out);

@@ -159,7 +159,9 @@ void embedded_broker::publish(const publish_request& request) {
   }
   tag_state& t = *tags_[slot];
   const uint64_t seq = ++t.top;
-  const int64_t ts = unix_ms();
+  // Within a tag ts never decreases, even if the wall clock steps back.
+  const int64_t ts = std::max(unix_ms(), t.last_ts_ms);
+  t.last_ts_ms = ts;
   // The message is the history entry and what every subscriber is sent.
   message* m = message::make(request.tag, seq, ts, request.data);
 

@@ -70,6 +70,7 @@ class embedded_broker final : public broker {
   struct tag_state {
     std::string tag;          // empty while the slot is free
     uint64_t top = 0;         // highest seq of this life
+    int64_t last_ts_ms = 0;   // ts of the message numbered top
     uint64_t life = 0;        // 0: the node's epoch; n: the epoch with suffix n
     uint32_t watchers = 0;    // watch() minus unwatch(): shards with subscribers
     uint32_t idle_prev = none;

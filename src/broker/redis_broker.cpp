@@ -270,11 +270,12 @@ void redis_broker::publish(const publish_request& request) {
 
 void redis_broker::on_publish_reply(const link_request& request, resp_view reply,
                                     std::string_view command) {
-  if (reply.type() == resp_type::integer && reply.integer() > 0) {
+  if (reply.is_array() && reply.size() == 2 && reply[0].type() == resp_type::integer &&
+      reply[0].integer() > 0 && reply[1].type() == resp_type::integer) {
     metrics_.broker_pending.sub();
     count_round_trip(request);
-    // ts: the live payload does not carry Redis' time yet (protocol 1.1 adds it).
-    results_.published(request.token, static_cast<uint64_t>(reply.integer()), 0);
+    results_.published(request.token, static_cast<uint64_t>(reply[0].integer()),
+                       reply[1].integer());
     return;
   }
   if (reply.is_error() && retry_noscript(request, reply, command)) {
@@ -397,7 +398,7 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
     metrics_.broker_pending.sub();
   }
   const std::size_t n = reply.size();
-  if (!reply.is_array() || n < 4 || (n - 4) % 2 != 0 ||
+  if (!reply.is_array() || n < 4 || (n - 4) % 3 != 0 ||
       reply[0].type() != resp_type::integer || reply[1].type() != resp_type::string) {
     note_error("query failed", reply.str());
     if (context.resync) {
@@ -420,14 +421,15 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
 
   std::vector<message_ref>& missed = scratch_;
   missed.clear();
-  for (std::size_t i = 4; i + 1 < n; i += 2) {
+  for (std::size_t i = 4; i + 2 < n; i += 3) {
     const auto seq = static_cast<uint64_t>(reply[i].integer());
-    const std::string_view data = reply[i + 1].str();
+    const int64_t ts_ms = reply[i + 1].integer();
+    const std::string_view data = reply[i + 2].str();
     if (oversized(context.tag, data.size())) {
       incomplete = true;
       continue;
     }
-    missed.push_back(make_msg(context.tag, seq, data));
+    missed.push_back(make_msg(context.tag, seq, ts_ms, data));
   }
   if (context.since_present) {
     // The script applied the first rule (restart); the second is recovery_gap's. A replay
@@ -464,9 +466,9 @@ void redis_broker::answer_failed(uint64_t ticket) {
   results_.query_failed(ticket, "unavailable");
 }
 
-message_ref redis_broker::make_msg(std::string_view tag, uint64_t seq, std::string_view data) {
-  // ts: not in the live payload or the query script's reply yet (protocol 1.1 adds it).
-  return message_ref::adopt(message::make(tag, seq, 0, data));
+message_ref redis_broker::make_msg(std::string_view tag, uint64_t seq, int64_t ts_ms,
+                                   std::string_view data) {
+  return message_ref::adopt(message::make(tag, seq, ts_ms, data));
 }
 
 }  // namespace wsa

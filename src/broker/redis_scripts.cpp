@@ -8,19 +8,27 @@
 namespace wsa {
 
 const std::string_view redis_publish_script = R"lua(
-local epoch = redis.call('HGET', KEYS[1], 'e')
+local m = redis.call('HMGET', KEYS[1], 'e', 't')
+local epoch = m[1]
+local last = 0
 if not epoch then
   epoch = ARGV[3]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+else
+  last = tonumber(m[2]) or 0
 end
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now < last then
+  now = last
+end
+local ts = string.format('%d', now)
+redis.call('HSET', KEYS[1], 't', ts)
 local keep = tonumber(ARGV[4])
 if keep > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('XADD', KEYS[2], 'MAXLEN', keep, string.format('%d-0', seq),
-             'd', ARGV[2], 't', string.format('%d', now))
+  redis.call('XADD', KEYS[2], 'MAXLEN', keep, string.format('%d-0', seq), 'd', ARGV[2], 't', ts)
   local age = tonumber(ARGV[5])
   if age > 0 then
     local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
@@ -39,8 +47,9 @@ end
 local ttl = tonumber(ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ARGV[2])
-return seq
+redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ts .. ' ' ..
+           ARGV[2])
+return {seq, now}
 )lua";
 
 const std::string_view redis_query_script = R"lua(
@@ -93,6 +102,7 @@ if ARGV[2] == '1' then
           break
         end
         res[#res + 1] = tonumber(string.match(entries[i][1], '^(%d+)'))
+        res[#res + 1] = tonumber(entries[i][2][4])
         res[#res + 1] = data
       end
     end
@@ -141,7 +151,7 @@ void redis_pattern_glob(std::string_view pattern, std::string& out) {
 }
 
 bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,
-                      std::string_view& data) {
+                      int64_t& ts_ms, std::string_view& data) {
   const std::size_t space1 = payload.find(' ');
   if (space1 == std::string_view::npos || space1 == 0) {
     return false;
@@ -155,7 +165,16 @@ bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view&
     return false;
   }
   epoch = payload.substr(space1 + 1, space2 - space1 - 1);
-  data = payload.substr(space2 + 1);
+  const std::size_t space3 = payload.find(' ', space2 + 1);
+  if (space3 == std::string_view::npos) {
+    return false;
+  }
+  const auto [ts_end, ts_ec] =
+      std::from_chars(payload.data() + space2 + 1, payload.data() + space3, ts_ms);
+  if (ts_ec != std::errc() || ts_end != payload.data() + space3) {
+    return false;
+  }
+  data = payload.substr(space3 + 1);
   return true;
 }
 

@@ -1,14 +1,16 @@
 // What the Redis broker keeps in Redis, and the Lua scripts that change it atomically.
 //
 // Per exact tag T (the braces are a Redis Cluster hash tag: a tag's keys share one slot):
-//   wsa:{T}:seq  HASH  e = epoch (8 hex digits), s = last seq. Created, with a fresh epoch,
+//   wsa:{T}:seq  HASH  e = epoch (8 hex digits), s = last seq, t = last publish time (Redis'
+//                      TIME in ms; a message's ts is max(TIME, t), so within a tag ts never
+//                      decreases even if Redis' clock steps back). Created, with a fresh epoch,
 //                      whenever it is missing: a tag whose state Redis lost starts a new
 //                      life (seq from 1, new epoch), so numbers of two lives never mix.
 //   wsa:{T}:log  STREAM the history: entry id "<seq>-0", fields d = data, t = Redis time
 //                      in ms. Trimmed to history_size entries (exact MAXLEN) and, when a
 //                      max age is set, entries older than it are trimmed by the next
 //                      publish and never returned by a query.
-//   wsa:{T}      CHANNEL live messages; payload "<seq> <epoch> <data>".
+//   wsa:{T}      CHANNEL live messages; payload "<seq> <epoch> <ts> <data>".
 // Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
 // publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
 // live as long as the tag is used. A query of a tag that has no keys creates the seq key
@@ -28,14 +30,15 @@
 namespace wsa {
 
 /// EVALSHA <sha> 2 <seq key> <log key> <channel> <data> <epoch candidate> <history size>
-///   <max age ms> <key ttl ms>  ->  integer: the seq the message got.
+///   <max age ms> <key ttl ms>  ->  [seq, ts]: the seq the message got and its publication
+///   time (Unix ms, Redis' clock: the same for every node and every replay).
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
 ///   <since epoch> <max age ms> <key ttl ms> <max count> <max total bytes> <max message bytes>
 ///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
 ///        history is replayed from the start of this life), incomplete (1: messages were
-///        left out), seq1, data1, seq2, data2, ...]
+///        left out), seq1, ts1, data1, seq2, ts2, data2, ...]
 /// where the pairs are the oldest retained messages after `since` (after 0 on a restart),
 /// at most <max count> of them and <max total bytes> of data in all; messages larger than
 /// <max message bytes> (another node allowed them; this one cannot carry them) are left out.
@@ -55,8 +58,8 @@ bool redis_channel_tag(std::string_view channel, std::string_view& tag);
 /// become `*`, glob metacharacters of literal parts are escaped.
 void redis_pattern_glob(std::string_view pattern, std::string& out);
 
-/// Splits a live payload "<seq> <epoch> <data>". False when malformed.
+/// Splits a live payload "<seq> <epoch> <ts> <data>". False when malformed.
 bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,
-                      std::string_view& data);
+                      int64_t& ts_ms, std::string_view& data);
 
 }  // namespace wsa

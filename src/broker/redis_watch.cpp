@@ -200,10 +200,11 @@ void redis_broker::on_push(link&, resp_view push) {
   std::string_view tag;
   uint64_t seq = 0;
   std::string_view epoch;
+  int64_t ts_ms = 0;
   std::string_view data;
   const resp_view channel = push[pattern ? 2 : 1];
   if (!redis_channel_tag(channel.str(), tag) ||
-      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, data)) {
+      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, ts_ms, data)) {
     note_error("malformed message from Redis", channel.str());
     return;
   }
@@ -213,14 +214,14 @@ void redis_broker::on_push(link&, resp_view push) {
     return;
   }
   if (pattern) {
-    on_pattern_live(push[1].str(), tag, seq, epoch, data);
+    on_pattern_live(push[1].str(), tag, seq, epoch, ts_ms, data);
   } else {
-    on_live(tag, seq, epoch, data);
+    on_live(tag, seq, epoch, ts_ms, data);
   }
 }
 
 void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view epoch,
-                           std::string_view data) {
+                           int64_t ts_ms, std::string_view data) {
   auto it = exact_.find(tag);
   if (it == exact_.end() || !it->second.confirmed) {
     // Not watched (any more); or the tail of an earlier subscription of a tag watched
@@ -231,7 +232,7 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
   if (w.known && w.epoch == epoch && !w.resyncing && seq <= w.delivered) {
     return;  // already delivered from the history
   }
-  message_ref msg = make_msg(tag, seq, data);
+  message_ref msg = make_msg(tag, seq, ts_ms, data);
   if (w.resyncing) {
     w.held.push_back({std::move(msg), std::string(epoch)});
     return;
@@ -256,7 +257,8 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
 }
 
 void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
-                                   std::string_view epoch, std::string_view data) {
+                                   std::string_view epoch, int64_t ts_ms,
+                                   std::string_view data) {
   auto g = globs_.find(glob);
   if (g == globs_.end()) {
     return;
@@ -273,7 +275,7 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
   last_pattern_seq_ = seq;
   last_pattern_tag_.assign(tag);
   last_pattern_epoch_.assign(epoch);
-  results_.message(make_msg(tag, seq, data), delivery_scope::patterns);
+  results_.message(make_msg(tag, seq, ts_ms, data), delivery_scope::patterns);
 }
 
 void redis_broker::drop_held(exact_watch& w) { w.held.clear(); }

@@ -3,6 +3,7 @@
 #include "handlers/http_endpoints.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
@@ -389,8 +390,11 @@ void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
     return;
   }
   // On the stack: respond() builds the answer in scratch_.
-  char body[32] = "{\"seq\":";
-  char* end = std::to_chars(body + 7, body + sizeof body - 2, outcome.seq).ptr;
+  // {"seq":<20 digits at most>,"ts":<19 at most>}\n
+  char body[64] = "{\"seq\":";
+  char* end = std::to_chars(body + 7, body + 27, outcome.seq).ptr;
+  std::memcpy(end, ",\"ts\":", 6);
+  end = std::to_chars(end + 6, end + 26, outcome.ts_ms < 0 ? 0 : outcome.ts_ms).ptr;
   *end++ = '}';
   *end++ = '\n';
   respond(c, 200, "application/json", std::string_view(body, end - body));

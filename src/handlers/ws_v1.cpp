@@ -53,7 +53,7 @@ ws_v1_handler::~ws_v1_handler() {
 void ws_v1_handler::on_open(conn& c, std::string_view early) {
   metrics_.websockets.add();
   scratch_.clear();
-  append_hello(scratch_, node_id_, conn_name(c.id), version);
+  append_hello(scratch_, node_id_, conn_name(c.id), version, protocol_features);
   send_json(c, scratch_);
   if (gate_.required() && c.ws.perms == nullptr) {
     // No token in the handshake: the first frame must be `auth`, in time.
@@ -271,7 +271,7 @@ void ws_v1_handler::on_published(conn& c, std::string_view request_id,
              "the broker did not accept the message");
   } else if (!request_id.empty()) {
     scratch_.clear();
-    append_ok_pub(scratch_, request_id, outcome.seq);
+    append_ok_pub(scratch_, request_id, outcome.seq, outcome.ts_ms);
     send_json(c, scratch_);
   }
   if (c.ws.draining) {

@@ -30,6 +30,10 @@ namespace wsa {
 /// A request `id` longer than this is refused (`bad_request`) and never echoed back.
 inline constexpr std::size_t max_request_id_bytes = 128;
 
+/// What `hello` lists as "features" (protocol 1.1): exactly the additions this server
+/// implements, so that a client uses only those.
+inline constexpr std::string_view protocol_features = R"(["ts","gap"])";
+
 class token_gate;
 
 class ws_v1_handler final : private ws_sink {

@@ -104,7 +104,10 @@ void append_id(std::string& out, std::string_view id) {
 
 constexpr std::string_view msg_head = R"({"op":"msg","tag":)";
 constexpr std::string_view msg_seq = R"(,"seq":)";
+constexpr std::string_view msg_ts = R"(,"ts":)";
 constexpr std::string_view msg_data = R"(,"data":)";
+
+uint64_t ts_value(int64_t ts_ms) { return ts_ms < 0 ? 0 : static_cast<uint64_t>(ts_ms); }
 
 }  // namespace
 
@@ -123,13 +126,15 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_hello(std::string& out, std::string_view node, std::string_view conn,
-                  std::string_view version) {
+                  std::string_view version, std::string_view features) {
   out.append(R"({"op":"hello","node":)");
   append_json_string(out, node);
   out.append(R"(,"conn":)");
   append_json_string(out, conn);
   out.append(R"(,"version":)");
   append_json_string(out, version);
+  out.append(R"(,"features":)");
+  out.append(features);
   out.push_back('}');
 }
 
@@ -142,11 +147,13 @@ void append_ok(std::string& out, std::string_view id) {
   out.push_back('}');
 }
 
-void append_ok_pub(std::string& out, std::string_view id, uint64_t seq) {
+void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms) {
   out.append(R"({"op":"ok",)");
   append_id(out, id);
   out.append(R"("seq":)");
   append_u64(out, seq);
+  out.append(msg_ts);
+  append_u64(out, ts_value(ts_ms));
   out.push_back('}');
 }
 
@@ -209,16 +216,21 @@ void append_gap(std::string& out, std::string_view key) {
   out.append("]}");
 }
 
-std::size_t msg_json_size(std::string_view tag, uint64_t seq, std::string_view data) {
+std::size_t msg_json_size(std::string_view tag, uint64_t seq, int64_t ts_ms,
+                          std::string_view data) {
   return msg_head.size() + json_string_size(tag) + msg_seq.size() + count_digits(seq) +
-         msg_data.size() + data.size() + 1;
+         msg_ts.size() + count_digits(ts_value(ts_ms)) + msg_data.size() + data.size() + 1;
 }
 
-char* write_msg_json(char* out, std::string_view tag, uint64_t seq, std::string_view data) {
+char* write_msg_json(char* out, std::string_view tag, uint64_t seq, int64_t ts_ms,
+                     std::string_view data) {
   std::memcpy(out, msg_head.data(), msg_head.size());
   out = write_json_string(out + msg_head.size(), tag);
   std::memcpy(out, msg_seq.data(), msg_seq.size());
   out = write_u64(out + msg_seq.size(), seq, count_digits(seq));
+  const uint64_t ts = ts_value(ts_ms);
+  std::memcpy(out, msg_ts.data(), msg_ts.size());
+  out = write_u64(out + msg_ts.size(), ts, count_digits(ts));
   std::memcpy(out, msg_data.data(), msg_data.size());
   out += msg_data.size();
   std::memcpy(out, data.data(), data.size());

@@ -21,16 +21,17 @@ void append_json_string(std::string& out, std::string_view s);
 /// Length of `s` once escaped by append_json_string, quotes included.
 std::size_t json_string_size(std::string_view s);
 
-/// {"op":"hello","node":...,"conn":...,"version":...}
+/// {"op":"hello","node":...,"conn":...,"version":...,"features":<features>}; `features` is
+/// a raw JSON array (the protocol 1.1 features this server implements).
 void append_hello(std::string& out, std::string_view node, std::string_view conn,
-                  std::string_view version);
+                  std::string_view version, std::string_view features);
 
 /// {"op":"ok","id":<id>} for auth, unsub and ping. `id` is raw JSON; empty omits it (the
 /// server answers ok only to requests with an id, so that is for completeness).
 void append_ok(std::string& out, std::string_view id);
 
-/// {"op":"ok","id":<id>,"seq":<seq>} for pub.
-void append_ok_pub(std::string& out, std::string_view id, uint64_t seq);
+/// {"op":"ok","id":<id>,"seq":<seq>,"ts":<ts>} for pub.
+void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms);
 
 /// One exact tag of a sub's answer (patterns have none).
 struct sub_ack_entry {
@@ -52,11 +53,13 @@ void append_err(std::string& out, std::string_view id, std::string_view code,
 void append_gap(std::string& out, std::string_view key);
 
 /// Exact size of the msg frame write_msg_json writes for these arguments.
-std::size_t msg_json_size(std::string_view tag, uint64_t seq, std::string_view data);
+std::size_t msg_json_size(std::string_view tag, uint64_t seq, int64_t ts_ms,
+                          std::string_view data);
 
-/// Writes {"op":"msg","tag":<tag>,"seq":<seq>,"data":<data>} at `out`, which has room for
-/// msg_json_size(tag, seq, data) bytes; returns the end of what was written. `data` is raw
-/// JSON. No allocation.
-char* write_msg_json(char* out, std::string_view tag, uint64_t seq, std::string_view data);
+/// Writes {"op":"msg","tag":<tag>,"seq":<seq>,"ts":<ts>,"data":<data>} at `out`, which has
+/// room for msg_json_size(tag, seq, ts_ms, data) bytes; returns the end of what was written.
+/// `data` is raw JSON; a negative ts (a clock before 1970) is written as 0. No allocation.
+char* write_msg_json(char* out, std::string_view tag, uint64_t seq, int64_t ts_ms,
+                     std::string_view data);
 
 }  // namespace wsa

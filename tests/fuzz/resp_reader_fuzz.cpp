@@ -38,8 +38,9 @@ void describe(const wsa::resp_view& v, std::string& out, int depth) {
         }
         uint64_t seq = 0;
         std::string_view epoch;
+        int64_t ts_ms = 0;
         std::string_view data;
-        if (wsa::redis_parse_live(s, seq, epoch, data)) {
+        if (wsa::redis_parse_live(s, seq, epoch, ts_ms, data)) {
           WSA_FUZZ_REQUIRE(epoch.find(' ') == std::string_view::npos);
           WSA_FUZZ_REQUIRE(data.data() + data.size() == s.data() + s.size());
         }

@@ -655,9 +655,9 @@ TEST_F(Auth, HttpPublishWithBearerToken) {
 
   http_response r = post_publish(port, R"({"tag":"news.today","data":{"n":1}})", bearer);
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.body.find("{\"seq\":1}"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("{\"seq\":1,\"ts\":"), std::string::npos) << r.body;
   r = post_publish(port, R"({"tag":"news.today","data":{"n":2}})", bearer);
-  EXPECT_NE(r.body.find("{\"seq\":2}"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("{\"seq\":2,\"ts\":"), std::string::npos) << r.body;
   const json_message m = sub.wait_for("msg");
   EXPECT_EQ(m.str("/tag"), "news.today");
   EXPECT_EQ(m.raw("data"), R"({"n":1})");
@@ -675,7 +675,7 @@ TEST_F(Auth, HttpPublishWithBearerToken) {
   EXPECT_EQ(post_publish(port, big, bearer).status, 413);
   // None of the refused requests published anything.
   r = post_publish(port, R"({"tag":"news.today","data":3})", bearer);
-  EXPECT_NE(r.body.find("{\"seq\":3}"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("{\"seq\":3,\"ts\":"), std::string::npos) << r.body;
 }
 
 // ---- Issuer and audience (--jwt-issuer, --jwt-audience; RFC 7519 4.1.1, 4.1.3) ---------

@@ -54,6 +54,14 @@ TEST(payload, stamp_from_msg_envelope_and_reencoded_json) {
   ASSERT_TRUE(parse_msg_stamp(spaced.data(), spaced.size(), msg_prefix("bench.t0"), fast));
   EXPECT_EQ(fast.t, 55u);
 
+  // Protocol 1.1 frames carry "ts" between seq and data: still the fast path's layout.
+  std::string with_ts =
+      "{\"op\":\"msg\",\"tag\":\"bench.t0\",\"seq\":58,\"ts\":1764950400123,\"data\":" +
+      body(s, 80) + "}";
+  ASSERT_TRUE(read_msg_stamp(with_ts.data(), with_ts.size(), msg_prefix("bench.t0"), fast));
+  EXPECT_EQ(fast.t, s.t);
+  EXPECT_EQ(fast.seq, s.seq);
+
   std::string none = "{\"op\":\"msg\",\"tag\":\"x\",\"seq\":1,\"data\":{\"text\":\"hi\"}}";
   EXPECT_FALSE(parse_stamp(none.data(), none.size(), got));
 }

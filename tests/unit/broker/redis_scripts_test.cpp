@@ -29,20 +29,26 @@ TEST(redis_scripts, pattern_globs_are_supersets_with_literals_escaped) {
   EXPECT_EQ(glob, "wsa:{a\\[1\\]\\?\\\\b.*}");
 }
 
-TEST(redis_scripts, live_payload_splits_at_the_first_two_spaces_only) {
+TEST(redis_scripts, live_payload_splits_at_the_first_three_spaces_only) {
   uint64_t seq = 0;
   std::string_view epoch;
+  int64_t ts = 0;
   std::string_view data;
-  ASSERT_TRUE(redis_parse_live("42 9f2c0a1b {\"a\": \"b c\"}", seq, epoch, data));
+  ASSERT_TRUE(
+      redis_parse_live("42 9f2c0a1b 1764950400123 {\"a\": \"b c\"}", seq, epoch, ts, data));
   EXPECT_EQ(seq, 42u);
   EXPECT_EQ(epoch, "9f2c0a1b");
+  EXPECT_EQ(ts, 1764950400123);
   EXPECT_EQ(data, "{\"a\": \"b c\"}");
-  ASSERT_TRUE(redis_parse_live("1 e ", seq, epoch, data));
+  ASSERT_TRUE(redis_parse_live("1 e 5 ", seq, epoch, ts, data));
+  EXPECT_EQ(ts, 5);
   EXPECT_EQ(data, "");
-  EXPECT_FALSE(redis_parse_live("x e d", seq, epoch, data));
-  EXPECT_FALSE(redis_parse_live("12", seq, epoch, data));
-  EXPECT_FALSE(redis_parse_live("12 e", seq, epoch, data));
-  EXPECT_FALSE(redis_parse_live(" 1 e d", seq, epoch, data));
+  EXPECT_FALSE(redis_parse_live("x e 1 d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("12", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("12 e", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("12 e 7", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("12 e x7 d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live(" 1 e 1 d", seq, epoch, ts, data));
 }
 
 }  // namespace

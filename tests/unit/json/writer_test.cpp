@@ -57,11 +57,12 @@ TEST(json_writer, appends_to_existing_content) {
 
 TEST(json_writer, hello) {
   std::string out;
-  append_hello(out, "n1", "c-7f3a", "0.1.0");
-  EXPECT_EQ(out, R"({"op":"hello","node":"n1","conn":"c-7f3a","version":"0.1.0"})");
+  append_hello(out, "n1", "c-7f3a", "0.1.0", R"(["ts"])");
+  EXPECT_EQ(out,
+            R"({"op":"hello","node":"n1","conn":"c-7f3a","version":"0.1.0","features":["ts"]})");
   out.clear();
-  append_hello(out, "n\"1", "c", "v");
-  EXPECT_EQ(out, R"({"op":"hello","node":"n\"1","conn":"c","version":"v"})");
+  append_hello(out, "n\"1", "c", "v", "[]");
+  EXPECT_EQ(out, R"({"op":"hello","node":"n\"1","conn":"c","version":"v","features":[]})");
 }
 
 TEST(json_writer, ok) {
@@ -78,14 +79,14 @@ TEST(json_writer, ok) {
 
 TEST(json_writer, ok_pub) {
   std::string out;
-  append_ok_pub(out, "4", 58);
-  EXPECT_EQ(out, R"({"op":"ok","id":4,"seq":58})");
+  append_ok_pub(out, "4", 58, 1764950400123);
+  EXPECT_EQ(out, R"({"op":"ok","id":4,"seq":58,"ts":1764950400123})");
   out.clear();
-  append_ok_pub(out, "", UINT64_MAX);
-  EXPECT_EQ(out, R"({"op":"ok","seq":18446744073709551615})");
+  append_ok_pub(out, "", UINT64_MAX, 0);
+  EXPECT_EQ(out, R"({"op":"ok","seq":18446744073709551615,"ts":0})");
   out.clear();
-  append_ok_pub(out, "-1", 0);
-  EXPECT_EQ(out, R"({"op":"ok","id":-1,"seq":0})");
+  append_ok_pub(out, "-1", 0, -5);
+  EXPECT_EQ(out, R"({"op":"ok","id":-1,"seq":0,"ts":0})");
 }
 
 TEST(json_writer, ok_sub) {
@@ -132,20 +133,21 @@ TEST(json_writer, err) {
 }
 
 // write_msg_json into a heap buffer of exactly msg_json_size bytes (ASan catches any overrun).
-std::string msg(std::string_view tag, uint64_t seq, std::string_view data) {
-  const std::size_t size = msg_json_size(tag, seq, data);
+std::string msg(std::string_view tag, uint64_t seq, std::string_view data, int64_t ts = 7) {
+  const std::size_t size = msg_json_size(tag, seq, ts, data);
   auto buf = std::make_unique<char[]>(size);
-  char* end = write_msg_json(buf.get(), tag, seq, data);
+  char* end = write_msg_json(buf.get(), tag, seq, ts, data);
   EXPECT_EQ(static_cast<std::size_t>(end - buf.get()), size);
   return std::string(buf.get(), size);
 }
 
 TEST(json_writer, msg_exact_bytes) {
-  EXPECT_EQ(msg("chat.lobby", 58, R"({"text":"hi"})"),
-            R"({"op":"msg","tag":"chat.lobby","seq":58,"data":{"text":"hi"}})");
-  EXPECT_EQ(msg("a", 0, "null"), R"({"op":"msg","tag":"a","seq":0,"data":null})");
+  EXPECT_EQ(msg("chat.lobby", 58, R"({"text":"hi"})", 1764950400123),
+            R"({"op":"msg","tag":"chat.lobby","seq":58,"ts":1764950400123,"data":{"text":"hi"}})");
+  EXPECT_EQ(msg("a", 0, "null", 0), R"({"op":"msg","tag":"a","seq":0,"ts":0,"data":null})");
+  EXPECT_EQ(msg("a", 1, "1", -3), R"({"op":"msg","tag":"a","seq":1,"ts":0,"data":1})");
   EXPECT_EQ(msg(R"(q"b\s)", 7, R"({ "a" : 1 })"),
-            R"({"op":"msg","tag":"q\"b\\s","seq":7,"data":{ "a" : 1 }})");
+            R"({"op":"msg","tag":"q\"b\\s","seq":7,"ts":7,"data":{ "a" : 1 }})");
 }
 
 TEST(json_writer, msg_size_is_exact_and_parses_back) {
@@ -165,7 +167,8 @@ TEST(json_writer, msg_size_is_exact_and_parses_back) {
       for (const char* data : datas) {
         const std::string frame = msg(tag, seq, data);
         const std::string expected = R"({"op":"msg","tag":)" + json_string(tag) +
-                                     R"(,"seq":)" + std::to_string(seq) + R"(,"data":)" +
+                                     R"(,"seq":)" + std::to_string(seq) +
+                                     R"(,"ts":7,"data":)" +
                                      data + "}";
         ASSERT_EQ(frame, expected);
         const auto root = parse_back(dom, frame);
@@ -193,7 +196,8 @@ TEST(json_writer, pub_data_round_trip) {
   frame.resize(size + json_padding());
   ASSERT_TRUE(parser.parse(frame.data(), size, frame.size(), cmd, err)) << err.reason;
   EXPECT_EQ(msg(cmd.tag, 9, cmd.data),
-            R"({"op":"msg","tag":"chat.lobby","seq":9,"data":{"t" : "h\u00e9" , "n":[ 1 ]}})");
+            R"({"op":"msg","tag":"chat.lobby","seq":9,"ts":7,)"
+            R"("data":{"t" : "h\u00e9" , "n":[ 1 ]}})");
 }
 
 }  // namespace
