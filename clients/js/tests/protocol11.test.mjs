@@ -120,62 +120,60 @@ test('pattern-since: a pattern subscription recovers what it missed while discon
   assert.deepEqual(gaps, []);
 });
 
-test('gap notices: a pattern subscription recovers what its node missed while Redis was away', { skip: needs('gap', 'pattern-since') }, async (t) => {
-  const dir = tempDir(t);
-  const redis = await startRedis(t, dir);
-  const nodeA = await Server.start({ args: ['--broker', redis.url] });
-  t.after(() => nodeA.stop('SIGKILL'));
-  const nodeB = await Server.start({ args: ['--broker', redis.url] });
-  t.after(() => nodeB.stop('SIGKILL'));
-  const c = await connected(client(t, nodeA.url, fast));
-  const sub = c.subscribe('sensors.>');
-  const { messages } = collect(sub);
-  await sub.ready();
-  const publisher = await connected(client(t, nodeB.url, fast));
-  await publisher.publish('sensors.x.t', 'before');
-  await waitFor(() => messages.length === 1);
-  await redis.restart();  // both nodes lose their links and their pattern subscriptions
-  const sent = [];
-  const deadline = Date.now() + 5000;
-  for (let i = 0; Date.now() < deadline && sent.length < 5; i++) {
-    try {
-      await publisher.publish(`sensors.y${i}.t`, i);
-      sent.push(i);
-    } catch {
-      await sleep(50);  // unavailable until node B is back on Redis
-    }
+/**
+ * Two nodes on one Redis: `c` subscribed to `tag` on node A, `publisher` on node B.
+ * `restartRedis()` restarts Redis without persistence (every tag starts again).
+ */
+async function twoNodesOnRedis(t, tag) {
+  const redis = await startRedis(t, tempDir(t));
+  const nodes = [];
+  for (let i = 0; i < 2; i++) {
+    const node = await Server.start({ args: ['--broker', redis.url] });
+    t.after(() => node.stop('SIGKILL'));
+    nodes.push(node);
   }
-  assert.ok(sent.length > 0, 'node B never published after the Redis restart');
-  await waitFor(() => sent.every((i) => messages.some((m) => m.data === i)), 15000,
-    () => `sent ${JSON.stringify(sent)}, got ${JSON.stringify(messages.map((m) => m.data))}`);
-});
-
-test('gap notices: an exact subscription goes on after Redis lost the tag (new numbering)', { skip: needs('gap') }, async (t) => {
-  const dir = tempDir(t);
-  const redis = await startRedis(t, dir);
-  const nodeA = await Server.start({ args: ['--broker', redis.url] });
-  t.after(() => nodeA.stop('SIGKILL'));
-  const nodeB = await Server.start({ args: ['--broker', redis.url] });
-  t.after(() => nodeB.stop('SIGKILL'));
-  const c = await connected(client(t, nodeA.url, fast));
-  const sub = c.subscribe('room.x');
-  const { messages, gaps } = collect(sub);
+  const c = await connected(client(t, nodes[0].url, fast));
+  const sub = c.subscribe(tag);
   await sub.ready();
-  const publisher = await connected(client(t, nodeB.url, fast));
-  for (let i = 1; i <= 3; i++) await publisher.publish('room.x', `old ${i}`);
-  await waitFor(() => messages.length === 3);
-  await redis.restart();  // without persistence: room.x starts again at seq 1, another epoch
+  const publisher = await connected(client(t, nodes[1].url, fast));
+  return { sub, publisher, restartRedis: () => redis.restart() };
+}
+
+/** Publishes, retrying while node B is not back on Redis yet (unavailable); false if never. */
+async function publishOnceBack(publisher, tag, data) {
   const deadline = Date.now() + 10000;
-  let sent = false;
-  while (!sent && Date.now() < deadline) {
+  while (Date.now() < deadline) {
     try {
-      await publisher.publish('room.x', 'new');  // seq 1 of the new numbering: not a duplicate of 'old 1'
-      sent = true;
+      await publisher.publish(tag, data);
+      return true;
     } catch {
       await sleep(50);
     }
   }
-  assert.ok(sent, 'node B never published after the Redis restart');
+  return false;
+}
+
+test('gap notices: a pattern subscription recovers what its node missed while Redis was away', { skip: needs('gap', 'pattern-since') }, async (t) => {
+  const { sub, publisher, restartRedis } = await twoNodesOnRedis(t, 'sensors.>');
+  const { messages } = collect(sub);
+  await publisher.publish('sensors.x.t', 'before');
+  await waitFor(() => messages.length === 1);
+  await restartRedis();  // both nodes lose their links and their pattern subscriptions
+  for (let i = 0; i < 3; i++) {
+    assert.ok(await publishOnceBack(publisher, `sensors.y${i}.t`, i), 'node B never published after the Redis restart');
+  }
+  await waitFor(() => [0, 1, 2].every((i) => messages.some((m) => m.data === i)), 15000,
+    () => `got ${JSON.stringify(messages.map((m) => m.data))}`);
+});
+
+test('gap notices: an exact subscription goes on after Redis lost the tag (new numbering)', { skip: needs('gap') }, async (t) => {
+  const { sub, publisher, restartRedis } = await twoNodesOnRedis(t, 'room.x');
+  const { messages, gaps } = collect(sub);
+  for (let i = 1; i <= 3; i++) await publisher.publish('room.x', `old ${i}`);
+  await waitFor(() => messages.length === 3);
+  await restartRedis();  // without persistence: room.x starts again at seq 1, another epoch
+  // seq 1 of the new numbering: not a duplicate of 'old 1'
+  assert.ok(await publishOnceBack(publisher, 'room.x', 'new'), 'node B never published after the Redis restart');
   await waitFor(() => messages.some((m) => m.data === 'new'), 15000,
     () => `got ${JSON.stringify(messages.map((m) => [m.seq, m.data]))}, gaps ${JSON.stringify(gaps.map((g) => g.reason))}`);
 });
