@@ -154,11 +154,15 @@ export class Subscription extends Emitter {
       }
       this.#epoch = epoch ?? this.#epoch;
     } else if (sentSince) {
-      // Only replayed tags need de-duplication; the others start afresh (their numbering
-      // may have restarted with no message retained to show it).
       for (const tag of [...this.#positions.keys()]) {
         if (typeof tops[tag] !== 'number') {
-          this.#positions.delete(tag);
+          // Not replayed: nothing new, or a numbering that restarted with nothing retained to
+          // show it. Where messages carry `ts`, the position stays (named in the next `since`,
+          // so that nothing is replayed twice) and a newer `ts` tells a new numbering's
+          // messages from duplicates (_deliver); without `ts` it is forgotten.
+          if (!features.has('ts')) {
+            this.#positions.delete(tag);
+          }
         } else {
           const p = this.#positions.get(tag);
           const e = typeof epochs[tag] === 'string' ? epochs[tag] : null;
@@ -207,10 +211,15 @@ export class Subscription extends Emitter {
       this.#seq = message.seq;
     } else {
       const p = this.#positions.get(message.tag);
-      if (p && message.seq <= p.seq) {
+      // Within one numbering `ts` never decreases as `seq` grows: an older seq with a newer
+      // ts belongs to a numbering that restarted.
+      const newer = typeof message.ts === 'number' && typeof p?.ts === 'number' && message.ts > p.ts;
+      if (p && message.seq <= p.seq && !newer) {
         return;
       }
-      this.#remember(message.tag, message.seq, p ? p.epoch : null);
+      // After a restart seen that way the epoch is unknown until the server names it again.
+      const epoch = p && message.seq > p.seq ? p.epoch : null;
+      this.#remember(message.tag, message.seq, epoch, message.ts);
       if (typeof message.ts === 'number' && (this.#lastTs === null || message.ts > this.#lastTs)) {
         this.#lastTs = message.ts;
       }
@@ -232,9 +241,9 @@ export class Subscription extends Emitter {
     return this.#state === 'subscribing' || this.#state === 'subscribed';
   }
 
-  #remember(tag, seq, epoch) {
+  #remember(tag, seq, epoch, ts) {
     this.#positions.delete(tag);
-    this.#positions.set(tag, { seq, epoch });
+    this.#positions.set(tag, { seq, epoch, ts });
     const max = this.#options.maxTrackedTags;
     while (this.#positions.size > max) {
       this.#positions.delete(this.#positions.keys().next().value);
