@@ -3,6 +3,7 @@
 #include <liburing.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,7 +22,7 @@ buf_ring::~buf_ring() {
 }
 
 bool buf_ring::init(ring& owner, uint16_t group, unsigned count, unsigned size,
-                    std::string& error) {
+                    unsigned initial, std::string& error) {
   ring_ = &owner;
   group_ = group;
   count_ = count;
@@ -55,12 +56,26 @@ bool buf_ring::init(ring& owner, uint16_t group, unsigned count, unsigned size,
   }
   memory_ = static_cast<char*>(memory);
   io_uring_buf_ring_init(entries_);
-  int mask = io_uring_buf_ring_mask(count);
-  for (unsigned id = 0; id < count; ++id) {
-    io_uring_buf_ring_add(entries_, buffer(static_cast<uint16_t>(id)), size,
-                          static_cast<unsigned short>(id), mask, static_cast<int>(id));
+  provide(std::min(std::max(initial, 1u), count));
+  return true;
+}
+
+void buf_ring::provide(unsigned total) {
+  const int mask = io_uring_buf_ring_mask(count_);
+  int added = 0;
+  for (unsigned id = provided_; id < total; ++id) {
+    io_uring_buf_ring_add(entries_, buffer(static_cast<uint16_t>(id)), size_,
+                          static_cast<unsigned short>(id), mask, added++);
   }
-  io_uring_buf_ring_advance(entries_, static_cast<int>(count));
+  io_uring_buf_ring_advance(entries_, added);
+  provided_ = total;
+}
+
+bool buf_ring::grow() {
+  if (provided_ >= count_) {
+    return false;
+  }
+  provide(std::min(provided_ * 2, count_));
   return true;
 }
 

@@ -1,7 +1,11 @@
-// The shard's provided-buffer ring for multishot receive: `count` buffers of `size` bytes
-// that the kernel fills as data arrives on any of the shard's sockets. A buffer is handed
-// back (recycle) as soon as its bytes have been consumed, so receive memory is per shard,
-// not per connection: an idle connection holds none. Shard thread only.
+// The shard's provided-buffer ring for multishot receive: up to `count` buffers of `size`
+// bytes that the kernel fills as data arrives on any of the shard's sockets. A buffer is
+// handed back (recycle) as soon as its bytes have been consumed, so receive memory is per
+// shard, not per connection: an idle connection holds none. The kernel takes buffers in
+// ring order (FIFO), so every buffer provided is touched sooner or later: only `initial`
+// are provided at first, and more (doubling) once a receive found none left (grow), so a
+// lightly loaded shard keeps a few pages resident instead of count x size. Shard thread
+// only.
 // liburing 2.3 has no io_uring_setup_buf_ring (2.4), so the ring is mapped by hand.
 #pragma once
 
@@ -22,8 +26,15 @@ class buf_ring {
   buf_ring& operator=(const buf_ring&) = delete;
   ~buf_ring();
 
-  /// Registers `count` (a power of two) buffers of `size` bytes as group `group`.
-  bool init(ring& owner, uint16_t group, unsigned count, unsigned size, std::string& error);
+  /// Registers a ring for `count` (a power of two) buffers of `size` bytes as group `group`
+  /// and provides the first `initial` of them (at most count).
+  bool init(ring& owner, uint16_t group, unsigned count, unsigned size, unsigned initial,
+            std::string& error);
+
+  /// A receive found no buffer: provide twice as many (up to count). False at the maximum.
+  bool grow();
+  /// Buffers provided so far.
+  unsigned provided() const { return provided_; }
 
   uint16_t group() const { return group_; }
   char* buffer(uint16_t id) { return memory_ + std::size_t{id} * size_; }
@@ -33,11 +44,14 @@ class buf_ring {
   void recycle(uint16_t id);
 
  private:
+  void provide(unsigned total);  // buffers [provided_, total) to the kernel
+
   ring* ring_ = nullptr;
   io_uring_buf_ring* entries_ = nullptr;
   char* memory_ = nullptr;
   std::size_t entries_bytes_ = 0;
   unsigned count_ = 0;
+  unsigned provided_ = 0;
   unsigned size_ = 0;
   uint16_t group_ = 0;
 };

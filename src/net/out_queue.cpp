@@ -7,22 +7,40 @@
 namespace wsa {
 
 void out_queue::grow() {
-  const uint32_t capacity = capacity_ == 0 ? 8 : capacity_ * 2;
+  if (capacity_ == 0) {
+    one_ = nullptr;
+    capacity_ = 1;
+    head_ = 0;
+    return;
+  }
+  const uint32_t capacity = capacity_ == 1 ? 8 : capacity_ * 2;
   auto** frames = static_cast<frame**>(std::malloc(sizeof(frame*) * capacity));
   WSA_CHECK(frames != nullptr, "out of memory");
+  frame** old = slots();
   for (uint32_t i = 0; i < count_; ++i) {
-    frames[i] = frames_[(head_ + i) & (capacity_ - 1)];
+    frames[i] = old[(head_ + i) & (capacity_ - 1)];
   }
-  std::free(frames_);
+  if (capacity_ > 1) {
+    std::free(frames_);
+  }
   frames_ = frames;
   capacity_ = capacity;
+  head_ = 0;
+}
+
+void out_queue::release_array() {
+  if (capacity_ > 1) {
+    std::free(frames_);
+    frames_ = nullptr;
+    capacity_ = 0;
+  }
   head_ = 0;
 }
 
 unsigned out_queue::gather(iovec* iov, unsigned max) {
   unsigned n = 0;
   for (; n < count_ && n < max; ++n) {
-    frame* f = frames_[(head_ + n) & (capacity_ - 1)];
+    frame* f = slots()[(head_ + n) & (capacity_ - 1)];
     const uint32_t skip = n == 0 ? head_offset_ : 0;
     iov[n].iov_base = f->data() + skip;
     iov[n].iov_len = f->size() - skip;
@@ -35,7 +53,7 @@ void out_queue::consume(std::size_t sent) {
   WSA_ASSERT(sent <= bytes_);
   bytes_ -= sent;
   while (sent > 0) {
-    frame* f = frames_[head_];
+    frame* f = slots()[head_];
     const std::size_t left = f->size() - head_offset_;
     if (sent < left) {
       head_offset_ += static_cast<uint32_t>(sent);
@@ -49,12 +67,8 @@ void out_queue::consume(std::size_t sent) {
     ++retired_;
   }
   in_flight_ = 0;
-  if (count_ == 0 && capacity_ > 64) {
-    // A burst is over: give the big array back so idle connections stay small.
-    std::free(frames_);
-    frames_ = nullptr;
-    capacity_ = 0;
-    head_ = 0;
+  if (count_ == 0) {
+    release_array();  // idle connections hold no queue memory
   }
 }
 
@@ -66,7 +80,7 @@ bool out_queue::replace_unsent(uint64_t position, frame* f) {
   if (index < in_flight_ || (index == 0 && head_offset_ != 0)) {
     return false;  // the kernel has (some of) it
   }
-  frame*& slot = frames_[(head_ + index) & (capacity_ - 1)];
+  frame*& slot = slots()[(head_ + index) & (capacity_ - 1)];
   bytes_ = bytes_ - slot->size() + f->size();
   f->ref();
   slot->unref();
@@ -83,7 +97,7 @@ std::size_t out_queue::drop_unsent() {
   }
   std::size_t dropped = 0;
   while (count_ > keep) {
-    frame* f = frames_[(head_ + count_ - 1) & (capacity_ - 1)];
+    frame* f = slots()[(head_ + count_ - 1) & (capacity_ - 1)];
     dropped += f->size();
     f->unref();
     --count_;
@@ -94,13 +108,10 @@ std::size_t out_queue::drop_unsent() {
 
 void out_queue::clear() {
   for (uint32_t i = 0; i < count_; ++i) {
-    frames_[(head_ + i) & (capacity_ - 1)]->unref();
+    slots()[(head_ + i) & (capacity_ - 1)]->unref();
   }
   retired_ += count_;  // positions handed out are never valid again
-  std::free(frames_);
-  frames_ = nullptr;
-  capacity_ = 0;
-  head_ = 0;
+  release_array();
   count_ = 0;
   head_offset_ = 0;
   in_flight_ = 0;

@@ -1,7 +1,9 @@
 // A connection's outbound frames, in order, held by reference (docs/style.md guideline 4). The
 // shard sends them with one gathered sendmsg in flight at a time (guideline 6): gather()
 // fills an iovec array from the head, consume() retires what the kernel took, handling
-// short sends. An idle connection's queue owns no memory. Shard thread only.
+// short sends. An idle connection's queue owns no memory: one frame is held inline (the
+// usual case at light load), more in a heap array that is given back as soon as the queue
+// is empty again. Shard thread only.
 //
 // Every frame pushed gets a position (0, 1, 2... over the queue's life): a frame not yet
 // handed to the kernel can be replaced through it (the latest pong replaces an unsent one,
@@ -38,7 +40,7 @@ class out_queue {
       grow();
     }
     f->ref();
-    frames_[(head_ + count_) & (capacity_ - 1)] = f;
+    slots()[(head_ + count_) & (capacity_ - 1)] = f;
     ++count_;
     bytes_ += f->size();
     return retired_ + count_ - 1;
@@ -71,8 +73,13 @@ class out_queue {
 
  private:
   void grow();
+  void release_array();  // the heap array, once empty
+  frame** slots() { return capacity_ == 1 ? &one_ : frames_; }
 
-  frame** frames_ = nullptr;
+  union {
+    frame** frames_ = nullptr;  // capacity_ > 1
+    frame* one_;                // capacity_ == 1: the one slot, inline
+  };
   uint32_t capacity_ = 0;  // power of two, or 0
   uint32_t head_ = 0;
   uint32_t count_ = 0;

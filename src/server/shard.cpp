@@ -25,7 +25,8 @@ namespace wsa {
 namespace {
 
 constexpr unsigned ring_entries = 4096;
-constexpr unsigned recv_buffers = 1024;  // per shard, shared by all connections
+constexpr unsigned recv_buffers = 1024;  // per shard at most, shared by all connections
+constexpr unsigned recv_buffers_initial = 32;  // more once a receive finds none (buf_ring.h)
 constexpr unsigned recv_buffer_size = 16384;
 constexpr uint16_t recv_group = 0;
 constexpr int64_t tick_ms = 20;             // deadlines are checked this often
@@ -62,7 +63,8 @@ bool shard::init(std::string& error) {
   if (!ring_.init(ring_entries, error)) {
     return false;
   }
-  if (!buffers_.init(ring_, recv_group, recv_buffers, recv_buffer_size, error)) {
+  if (!buffers_.init(ring_, recv_group, recv_buffers, recv_buffer_size, recv_buffers_initial,
+                     error)) {
     return false;
   }
   const config& cfg = node_.cfg();

@@ -173,6 +173,7 @@ class shard final : private conn_host, private router_client, private mail_port 
   std::atomic<bool> broker_ready_{false};
   std::atomic<bool> quiet_{false};
 
+  bool out_of_buffers_ = false;  // a receive found no buffer this turn: provide more
   bool accept_armed_ = false;
   bool accept_paused_ = false;
   int64_t accept_resume_ms_ = 0;

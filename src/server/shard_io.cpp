@@ -35,6 +35,10 @@ constexpr int64_t close_timeout_ms = 2000;  // flush + wait for the peer's FIN
 void shard::reap_completions() {
   // Here, with the handlers of each kind, so that the dispatch inlines them.
   ring_.drain([this](const completion& c) { on_completion(c); });
+  if (out_of_buffers_) {
+    out_of_buffers_ = false;
+    buffers_.grow();  // once per turn, before the receives that found none are armed again
+  }
   for (conn* c : rearm_recv_) {
     if (c->state != conn_state::dead && !c->recv_armed && !c->input_paused) {
       arm_recv(*c);
@@ -213,6 +217,9 @@ void shard::on_recv(conn& c, const completion& done) {
     }
     return;
   }
+  if (done.result == -ENOBUFS) {
+    out_of_buffers_ = true;
+  }
   if (done.result == -ENOBUFS || (done.result == -ECANCELED && c.state != conn_state::dead)) {
     // Every receive buffer is in use this turn: try again once they are recycled. Or the
     // receive of a paused connection ended: it is armed again when the pause ends.
@@ -369,8 +376,9 @@ void shard::deliver(message& m, std::span<const uint32_t> subscribers) {
         if (ws_frame == nullptr) {
           ws_frame = ws_msg_frame(m);
         }
-        enqueue(c, ws_frame);
-        ++delivered;
+        if (enqueue(c, ws_frame)) {
+          ++delivered;  // not when the queue was full and the connection closed (4008)
+        }
         break;
       case conn_protocol::mqtt:
         mqtt_->deliver(c, m);  // counts its own deliveries (some wait in its QoS 1 window)

@@ -88,6 +88,30 @@ TEST(out_queue, grows_past_its_first_capacity_and_shrinks_when_empty) {
   EXPECT_EQ(sent, expected);
 }
 
+// One frame is held inline (no array); a second one moves both to a heap array, in order,
+// with a partly sent head; empty again, the queue starts over inline and positions go on.
+TEST(out_queue, moves_from_its_inline_frame_to_an_array_and_back) {
+  out_queue q;
+  EXPECT_EQ(q.push_adopt(frame::make_raw("abc")), 0u);
+  EXPECT_EQ(gathered(q, 4), "abc");
+  q.consume(1);
+  const uint64_t second = q.push_adopt(frame::make_raw("de"));
+  EXPECT_EQ(second, 1u);
+  q.push_adopt(frame::make_raw("f"));
+  EXPECT_EQ(gathered(q, 8), "bcdef");
+  q.consume(5);
+  EXPECT_TRUE(q.empty());
+  const uint64_t pong = q.push_adopt(frame::make_raw("p1"));
+  EXPECT_EQ(pong, 3u);
+  frame* latest = frame::make_raw("pong2");
+  EXPECT_TRUE(q.replace_unsent(pong, latest));  // the inline frame is replaceable too
+  latest->unref();
+  EXPECT_EQ(gathered(q, 8), "pong2");
+  q.consume(5);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.next_position(), 4u);
+}
+
 TEST(out_queue, replaces_an_unsent_frame_by_its_position) {
   out_queue q;
   q.push_adopt(frame::make_raw("aa"));
