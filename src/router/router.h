@@ -97,7 +97,6 @@ class router {
 
   bool holds(uint32_t slot, std::string_view key) const { return local_.holds(slot, key); }
   std::size_t subscription_count(uint32_t slot) const { return local_.count(slot); }
-  std::span<const std::string> keys(uint32_t slot) const { return local_.keys(slot); }
 
   // ---- the loop ----
 

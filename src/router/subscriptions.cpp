@@ -1,14 +1,103 @@
 #include "router/subscriptions.h"
 
-#include <algorithm>
+#include "pubsub/hash.h"
 
 namespace wsa {
+namespace {
+
+// A slot's key list gets a position table beyond this many keys, and loses it again at
+// unindex_at, so a slot hovering around the threshold does not rebuild it (as the index).
+constexpr uint32_t index_above = 16;
+constexpr uint32_t unindex_at = 8;
+
+}  // namespace
 
 subscriptions::slot_state& subscriptions::at(uint32_t slot) {
-  if (slot >= slots_.size()) {
-    slots_.resize(std::max<std::size_t>(slot + 1, slots_.size() * 2));
+  const uint32_t chunk = slot / chunk_size;
+  if (chunk >= chunks_.size()) {
+    chunks_.resize(chunk + 1);
   }
-  return slots_[slot];
+  if (!chunks_[chunk]) {
+    chunks_[chunk] = std::make_unique<slot_state[]>(chunk_size);
+  }
+  return chunks_[chunk][slot % chunk_size];
+}
+
+uint32_t subscriptions::next_stamp() {
+  if (++stamp_ == 0) {
+    // Wrapped: a slot stamped 2^32 fan-outs ago must not look reached by this one.
+    for (auto& chunk : chunks_) {
+      for (uint32_t i = 0; chunk && i < chunk_size; ++i) {
+        chunk[i].stamp = 0;
+      }
+    }
+    stamp_ = 1;
+  }
+  return stamp_;
+}
+
+uint32_t subscriptions::find_key(std::string_view key) const {
+  return key_ids_.find(hash_bytes(key), [&](uint32_t id) { return keys_[id] == key; });
+}
+
+uint32_t subscriptions::intern(std::string_view key) {
+  const uint64_t hash = hash_bytes(key);
+  uint32_t id = key_ids_.find(hash, [&](uint32_t i) { return keys_[i] == key; });
+  if (id != id_table::npos) {
+    return id;
+  }
+  if (!free_keys_.empty()) {
+    id = free_keys_.back();
+    free_keys_.pop_back();
+    keys_[id].assign(key);
+  } else {
+    id = static_cast<uint32_t>(keys_.size());
+    keys_.emplace_back(key);
+  }
+  key_ids_.insert(hash, id);
+  return id;
+}
+
+void subscriptions::forget_key(uint32_t id) {
+  key_ids_.erase(hash_bytes(keys_[id]), id);
+  std::string().swap(keys_[id]);
+  free_keys_.push_back(id);
+}
+
+void subscriptions::slot_add(uint32_t slot, slot_state& s, uint32_t id) {
+  const uint32_t position = s.keys.size();
+  s.keys.push_back(id);
+  if (s.keys.indexed()) {
+    key_positions_.insert(slot, id, position);
+  } else if (s.keys.size() > index_above) {
+    for (uint32_t i = 0; i < s.keys.size(); ++i) {
+      key_positions_.insert(slot, s.keys[i], i);
+    }
+    s.keys.set_indexed(true);
+  }
+}
+
+void subscriptions::slot_remove(uint32_t slot, slot_state& s, uint32_t position) {
+  const uint32_t id = s.keys[position];
+  const uint32_t moved = s.keys.swap_remove(position);
+  if (!s.keys.indexed()) {
+    return;
+  }
+  key_positions_.erase(slot, id);
+  if (s.keys.size() <= unindex_at) {
+    for (uint32_t i = 0; i < s.keys.size(); ++i) {
+      key_positions_.erase(slot, s.keys[i]);
+    }
+    s.keys.set_indexed(false);
+  } else if (moved != subscriber_list::npos) {
+    key_positions_.update(slot, moved, position);
+  }
+}
+
+bool subscriptions::unhold(uint32_t slot, slot_state& s, uint32_t position, uint32_t id) {
+  slot_remove(slot, s, position);
+  index_.remove(keys_[id], slot);
+  return index_.subscribers_of(keys_[id]).empty();
 }
 
 bool subscriptions::add(subscriber_id who, std::string_view key, bool& added) {
@@ -17,38 +106,25 @@ bool subscriptions::add(subscriber_id who, std::string_view key, bool& added) {
     return false;  // held already
   }
   added = true;
-  at(who.slot).keys.emplace_back(key);
-  auto it = per_key_.find(key);
-  if (it == per_key_.end()) {
-    per_key_.emplace(std::string(key), 1);
-    return true;
-  }
-  ++it->second;
-  return false;
+  slot_add(who.slot, at(who.slot), intern(key));
+  return index_.subscribers_of(key).size() == 1;
 }
 
 bool subscriptions::remove(uint32_t slot, std::string_view key, bool& removed) {
   removed = false;
-  if (slot >= slots_.size() || !index_.remove(key, slot)) {
+  if (find_slot(slot) == nullptr || !index_.contains(key, slot)) {
     return false;
   }
+  const uint32_t id = find_key(key);
+  slot_state& s = slot_at(slot);
+  const uint32_t position =
+      s.keys.indexed() ? key_positions_.find(slot, id) : s.keys.find(id);
   removed = true;
-  bool last = false;
-  auto it = per_key_.find(key);
-  if (it != per_key_.end() && --it->second == 0) {
-    per_key_.erase(it);
-    last = true;
+  if (!unhold(slot, s, position, id)) {
+    return false;
   }
-  // Last, since `key` may be a view of the entry removed here.
-  std::vector<std::string>& keys = slots_[slot].keys;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] == key) {
-      keys[i] = std::move(keys.back());
-      keys.pop_back();
-      break;
-    }
-  }
-  return last;
+  forget_key(id);  // last: `key` may be a view of keys_[id]
+  return true;
 }
 
 bool subscriptions::holds(uint32_t slot, std::string_view key) const {
@@ -56,14 +132,8 @@ bool subscriptions::holds(uint32_t slot, std::string_view key) const {
 }
 
 std::size_t subscriptions::count(uint32_t slot) const {
-  return slot < slots_.size() ? slots_[slot].keys.size() : 0;
-}
-
-std::span<const std::string> subscriptions::keys(uint32_t slot) const {
-  if (slot >= slots_.size()) {
-    return {};
-  }
-  return slots_[slot].keys;
+  const slot_state* s = find_slot(slot);
+  return s == nullptr ? 0 : s->keys.size();
 }
 
 }  // namespace wsa

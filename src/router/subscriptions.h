@@ -3,17 +3,27 @@
 // fan-out's de-duplication stamp. It answers "who on this shard gets this message" without
 // allocating, and says when a key gains its first or loses its last local subscriber (the
 // moments the router announces interest to the key's owner). Shard thread only.
+//
+// Sized for many idle connections: a key's bytes are stored once per shard (keys_, by id),
+// a slot holds the ids of its keys (two inline, so most slots own no heap block), and slots
+// live in fixed chunks (no doubling slack, no copies when the table grows): 24 bytes per
+// slot. A slot with many keys keeps their positions in a side table, so removing one key is
+// O(1) whatever the slot holds. Whether a key has local subscribers is the index's answer,
+// not a separate count.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "broker/events.h"
-#include "pubsub/string_map.h"
+#include "pubsub/id_table.h"
+#include "pubsub/position_table.h"
+#include "pubsub/subscriber_list.h"
 #include "pubsub/subscription_index.h"
 #include "router/ports.h"
 
@@ -29,7 +39,9 @@ class subscriptions {
   /// Removes every key of `slot`, calling last_on_shard(key) for each key that lost its last
   /// local subscriber.
   template <class Fn>
-  void remove_all(uint32_t slot, Fn&& last_on_shard);
+  void remove_all(uint32_t slot, Fn&& last_on_shard) {
+    remove_if(slot, [](std::string_view) { return true; }, last_on_shard);
+  }
   /// Removes every key of `slot` that pred(key) selects, in one pass, calling
   /// last_on_shard(key) as remove_all does. Returns how many were removed.
   template <class Pred, class Fn>
@@ -37,11 +49,10 @@ class subscriptions {
 
   bool holds(uint32_t slot, std::string_view key) const;
   std::size_t count(uint32_t slot) const;
-  std::span<const std::string> keys(uint32_t slot) const;
 
   /// Marks whether `slot` has a subscribe request waiting (the fan-out then asks `hold`).
   void set_waiting(uint32_t slot, bool waiting) {
-    if (waiting || slot < slots_.size()) {
+    if (waiting || find_slot(slot) != nullptr) {
       at(slot).waiting = waiting;
     }
   }
@@ -58,58 +69,57 @@ class subscriptions {
   }
 
  private:
+  static constexpr uint32_t chunk_size = 1024;
   struct slot_state {
-    uint64_t stamp = 0;    // the last fan-out that reached this slot
+    uint32_t stamp = 0;    // the last fan-out that reached this slot
     bool waiting = false;  // a subscribe request of this slot waits for its answer
-    std::vector<std::string> keys;
+    subscriber_list keys;  // ids of the keys held (keys_)
   };
+  // Only slots that ever subscribed have a chunk: at() creates it.
   slot_state& at(uint32_t slot);
-  subscription_index index_;  // slots by key
-  std::vector<slot_state> slots_;
-  // Local subscribers per key: 0 -> 1 and 1 -> 0 are the interest announcements.
-  string_map<uint32_t> per_key_;
-  uint64_t stamp_ = 0;
-};
+  slot_state& slot_at(uint32_t slot) { return chunks_[slot / chunk_size][slot % chunk_size]; }
+  const slot_state* find_slot(uint32_t slot) const {
+    return slot / chunk_size < chunks_.size() && chunks_[slot / chunk_size]
+               ? &chunks_[slot / chunk_size][slot % chunk_size]
+               : nullptr;
+  }
+  uint32_t find_key(std::string_view key) const;
+  uint32_t intern(std::string_view key);
+  void forget_key(uint32_t id);
+  void slot_add(uint32_t slot, slot_state& s, uint32_t id);
+  void slot_remove(uint32_t slot, slot_state& s, uint32_t position);
+  /// Ends slot's hold of key `id` (at `position` in its list) in the index; true when that
+  /// was the key's last local subscriber (the id is then free once its bytes are used).
+  bool unhold(uint32_t slot, slot_state& s, uint32_t position, uint32_t id);
+  uint32_t next_stamp();
 
-template <class Fn>
-void subscriptions::remove_all(uint32_t slot, Fn&& last_on_shard) {
-  if (slot >= slots_.size()) {
-    return;
-  }
-  std::vector<std::string>& keys = slots_[slot].keys;
-  while (!keys.empty()) {
-    const std::string key = std::move(keys.back());
-    keys.pop_back();
-    index_.remove(key, slot);
-    auto it = per_key_.find(key);
-    if (it != per_key_.end() && --it->second == 0) {
-      per_key_.erase(it);
-      last_on_shard(std::string_view(key));
-    }
-  }
-  keys.shrink_to_fit();
-}
+  subscription_index index_;  // slots by key
+  std::vector<std::unique_ptr<slot_state[]>> chunks_;
+  std::vector<std::string> keys_;  // by key id; empty while on the free list
+  std::vector<uint32_t> free_keys_;
+  id_table key_ids_;              // hash(key) -> id
+  position_table key_positions_;  // (slot, key id) -> position, for slots with many keys
+  uint32_t stamp_ = 0;
+};
 
 template <class Pred, class Fn>
 std::size_t subscriptions::remove_if(uint32_t slot, Pred&& pred, Fn&& last_on_shard) {
-  if (slot >= slots_.size()) {
+  if (find_slot(slot) == nullptr) {
     return 0;
   }
-  std::vector<std::string>& keys = slots_[slot].keys;
+  slot_state& s = slot_at(slot);
   std::size_t removed = 0;
-  // Highest index first: the last key moves into a hole, and it has been looked at already.
-  for (std::size_t i = keys.size(); i-- > 0;) {
-    if (!pred(std::string_view(keys[i]))) {
+  // Highest position first: the last id moves into a hole, and it has been looked at already.
+  for (uint32_t i = s.keys.size(); i-- > 0;) {
+    const uint32_t id = s.keys[i];
+    if (!pred(std::string_view(keys_[id]))) {
       continue;
     }
-    const std::string key = std::move(keys[i]);
-    keys[i] = std::move(keys.back());
-    keys.pop_back();
     ++removed;
-    index_.remove(key, slot);
-    auto it = per_key_.find(key);
-    if (it != per_key_.end() && --it->second == 0) {
-      per_key_.erase(it);
+    if (unhold(slot, s, i, id)) {
+      // A copy: what last_on_shard does may add keys (and move keys_).
+      const std::string key = keys_[id];
+      forget_key(id);
       last_on_shard(std::string_view(key));
     }
   }
@@ -121,22 +131,22 @@ void subscriptions::collect(std::string_view tag, delivery_scope scope, std::vec
                             Hold&& hold) {
   if (scope == delivery_scope::exact) {
     for (const uint32_t slot : index_.exact_subscribers(tag)) {
-      if (!slots_[slot].waiting || !hold(slot)) {
+      if (!slot_at(slot).waiting || !hold(slot)) {
         out.push_back(slot);
       }
     }
     return;
   }
-  const uint64_t stamp = ++stamp_;
+  const uint32_t stamp = next_stamp();
   if (scope == delivery_scope::patterns) {
     // Exact subscribers get this message from the tag's own stream.
     for (const uint32_t slot : index_.exact_subscribers(tag)) {
-      slots_[slot].stamp = stamp;
+      slot_at(slot).stamp = stamp;
     }
   }
   index_.for_each_subscriber(tag, [&](uint32_t slot) {
     // A slot whose subscriptions match several times gets the message once.
-    slot_state& s = slots_[slot];
+    slot_state& s = slot_at(slot);
     if (s.stamp == stamp) {
       return;
     }
