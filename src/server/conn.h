@@ -81,14 +81,12 @@ struct conn {
   bool recv_armed = false;      ///< a multishot recv is in flight
   bool send_in_flight = false;  ///< the one send is in flight
   bool dirty = false;           ///< in the shard's flush list for this turn
-  bool timed = false;           ///< in the shard's deadline list
+  bool timed = false;           ///< has a deadline in the shard's list (timed_index)
   bool cancel_sent = false;
   bool input_paused = false;    ///< not read: its answers wait to be sent (shard_flow.cpp)
-  int64_t deadline_ms = 0;      ///< the handler's deadline (when timed)
+  uint32_t timed_index = 0;     ///< where its deadline is in the shard's list (when timed)
   int64_t last_rx_ms = 0;       ///< last bytes received (idle pings)
   uint64_t id = 0;              ///< node-unique, for hello's "conn"
-  conn* timed_prev = nullptr;
-  conn* timed_next = nullptr;
   out_queue out;
   /// Bytes that arrived after input was paused (received before the pause took effect),
   /// handled in order when it resumes.

@@ -186,9 +186,14 @@ void shard::on_timers(int64_t now) {
   if (accept_paused_ && now >= accept_resume_ms_) {
     resume_accept();
   }
-  for (conn* c = timed_head_; c != nullptr;) {
-    conn* next = c->timed_next;
-    if (c->deadline_ms <= now) {
+  for (const timed_conn& t : timed_) {
+    if (t.deadline_ms <= now) {
+      expired_.push_back(t.c);
+    }
+  }
+  // Handled after the scan: a handler may set or clear deadlines (its own or another's).
+  for (conn* c : expired_) {
+    if (c->timed && timed_[c->timed_index].deadline_ms <= now) {
       clear_deadline(*c);
       switch (c->state) {
         case conn_state::open:
@@ -212,8 +217,8 @@ void shard::on_timers(int64_t now) {
           break;
       }
     }
-    c = next;
   }
+  expired_.clear();
   if (id_ == 0 && now >= next_stats_ms_ && !draining_ && !node_.cfg().stats_tag.empty()) {
     publish_stats(now);
   }

@@ -189,7 +189,14 @@ class shard final : private conn_host, private router_client, private mail_port 
   std::string stats_json_;  // the --stats-tag report being published
   uint64_t next_conn_id_ = 0;
 
-  conn* timed_head_ = nullptr;    // connections with a deadline (few)
+  /// The connections with a deadline (few: those in a handshake, an auth wait or a
+  /// closing), kept here rather than in every connection's slot.
+  struct timed_conn {
+    conn* c;
+    int64_t deadline_ms;
+  };
+  std::vector<timed_conn> timed_;
+  std::vector<conn*> expired_;  // this turn's, handled after the scan
   std::vector<conn*> dirty_;      // output to flush this turn
   std::vector<conn*> dead_;       // to free once their operations complete
   std::vector<conn*> rearm_recv_;  // multishot recv ended for lack of buffers

@@ -393,15 +393,12 @@ void shard::deliver(message& m, std::span<const uint32_t> subscribers) {
 // ---- deadlines ----
 
 void shard::set_deadline(conn& c, int64_t at) {
-  c.deadline_ms = at;
   if (!c.timed) {
     c.timed = true;
-    c.timed_prev = nullptr;
-    c.timed_next = timed_head_;
-    if (timed_head_ != nullptr) {
-      timed_head_->timed_prev = &c;
-    }
-    timed_head_ = &c;
+    c.timed_index = static_cast<uint32_t>(timed_.size());
+    timed_.push_back({&c, at});
+  } else {
+    timed_[c.timed_index].deadline_ms = at;
   }
 }
 
@@ -409,16 +406,11 @@ void shard::clear_deadline(conn& c) {
   if (!c.timed) {
     return;
   }
-  if (c.timed_prev != nullptr) {
-    c.timed_prev->timed_next = c.timed_next;
-  } else {
-    timed_head_ = c.timed_next;
-  }
-  if (c.timed_next != nullptr) {
-    c.timed_next->timed_prev = c.timed_prev;
-  }
+  const uint32_t at = c.timed_index;
+  timed_[at] = timed_.back();
+  timed_[at].c->timed_index = at;
+  timed_.pop_back();
   c.timed = false;
-  c.timed_prev = c.timed_next = nullptr;
 }
 
 // ---- the connections' life ----
