@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "obs/log.h"
 
@@ -33,12 +34,23 @@ struct redis_endpoint {
   uint32_t db = 0;  ///< SELECT index
 };
 
-/// `--broker`. A new scheme (redis-cluster://, redis-sentinel://, with several seed
-/// endpoints) adds a kind here and a row to the scheme table in src/cli/endpoints.cpp.
+/// One server of a redis-cluster:// or redis-sentinel:// list.
+struct redis_host {
+  std::string host;  ///< name, IPv4 or IPv6 (without brackets)
+  uint16_t port = 0;
+};
+
+/// `--broker`. A new scheme adds a kind here and a row to the scheme table in
+/// src/cli/endpoints.cpp.
 struct broker_url {
-  enum class kind { embedded, redis };
+  enum class kind { embedded, redis, redis_cluster, redis_sentinel };
   kind type = kind::embedded;
-  redis_endpoint redis;          ///< when type == redis
+  /// redis: the server. redis-cluster and redis-sentinel: the credentials (of the data
+  /// servers) and the database; host and port unused.
+  redis_endpoint redis;
+  /// redis-cluster: seed nodes (the rest is discovered); redis-sentinel: the sentinels.
+  std::vector<redis_host> hosts;
+  std::string master_name;         ///< redis-sentinel: the name the sentinels monitor
   std::string shown = "embedded";  ///< the URL with any password as "***": for logs and help
 };
 

@@ -131,9 +131,9 @@ bool percent_decode(std::string_view text, std::string& out) {
   return true;
 }
 
-// [[USER]:PASSWORD@]HOST[:PORT][/DB], after the scheme.
-bool parse_redis_authority(std::string_view rest, redis_endpoint& out, std::string& why) {
-  redis_endpoint redis;
+// "[[USER]:PASSWORD@]" at the front of `rest`: removed, and decoded into `out`. What is
+// left may not hold URL parameters.
+bool take_credentials(std::string_view& rest, redis_endpoint& out, std::string& why) {
   // The last '@' ends the credentials, so a password may hold '@', '/' or ':' unencoded.
   const std::size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
@@ -143,29 +143,24 @@ bool parse_redis_authority(std::string_view rest, redis_endpoint& out, std::stri
       why = "credentials need a ':' before the password, e.g. redis://:PASSWORD@HOST";
       return false;
     }
-    if (!percent_decode(userinfo.substr(0, colon), redis.username) ||
-        !percent_decode(userinfo.substr(colon + 1), redis.password)) {
+    if (!percent_decode(userinfo.substr(0, colon), out.username) ||
+        !percent_decode(userinfo.substr(colon + 1), out.password)) {
       why = "bad %-escape in the credentials";
       return false;
     }
-    redis.has_password = true;
+    out.has_password = true;
     rest.remove_prefix(at + 1);
   }
   if (rest.find_first_of("?#") != std::string_view::npos) {
     why = "URL parameters are not supported";
     return false;
   }
-  const std::size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string detail;
-  if (slash != std::string_view::npos && slash + 1 < rest.size()) {
-    uint64_t db = 0;
-    if (!parse_count(rest.substr(slash + 1), 0, 2147483647, db, detail)) {
-      why = "bad database number '" + std::string(rest.substr(slash + 1)) + "'";
-      return false;
-    }
-    redis.db = static_cast<uint32_t>(db);
-  }
+  return true;
+}
+
+// "HOST[:PORT]": a checked host, and the port (`port` keeps its default when absent).
+bool parse_redis_host(std::string_view authority, std::string& host_out, uint16_t& port_out,
+                      std::string& why) {
   std::string_view host;
   std::string_view port;
   bool ipv6 = false;
@@ -180,17 +175,127 @@ bool parse_redis_authority(std::string_view rest, redis_endpoint& out, std::stri
     return false;
   }
   if (!port.empty() || authority.ends_with(':')) {
-    if (!parse_port(port, 1, redis.port, why)) {
+    if (!parse_port(port, 1, port_out, why)) {
       return false;
     }
   }
-  redis.host = std::string(host);
-  out = std::move(redis);
+  host_out = std::string(host);
   return true;
 }
 
+bool parse_db(std::string_view text, uint32_t& out, std::string& why) {
+  uint64_t db = 0;
+  std::string detail;
+  if (!parse_count(text, 0, 2147483647, db, detail)) {
+    why = "bad database number '" + std::string(text) + "'";
+    return false;
+  }
+  out = static_cast<uint32_t>(db);
+  return true;
+}
+
+// [[USER]:PASSWORD@]HOST[:PORT][/DB], after the scheme.
+bool parse_redis_url(std::string_view rest, broker_url& out, std::string& why) {
+  redis_endpoint redis;
+  if (!take_credentials(rest, redis, why)) {
+    return false;
+  }
+  const std::size_t slash = rest.find('/');
+  if (slash != std::string_view::npos && slash + 1 < rest.size() &&
+      !parse_db(rest.substr(slash + 1), redis.db, why)) {
+    return false;
+  }
+  if (!parse_redis_host(rest.substr(0, slash), redis.host, redis.port, why)) {
+    return false;
+  }
+  out.redis = std::move(redis);
+  return true;
+}
+
+// Seed nodes or sentinels: "HOST[:PORT],HOST[:PORT]..." (at most max_broker_hosts).
+constexpr std::size_t max_broker_hosts = 64;
+
+bool parse_host_list(std::string_view list, uint16_t default_port, std::vector<redis_host>& out,
+                     std::string& why) {
+  out.clear();
+  while (true) {
+    const std::size_t comma = list.find(',');
+    redis_host h;
+    h.port = default_port;
+    if (!parse_redis_host(list.substr(0, comma), h.host, h.port, why)) {
+      return false;
+    }
+    if (out.size() == max_broker_hosts) {
+      why = "more than " + std::to_string(max_broker_hosts) + " servers";
+      return false;
+    }
+    out.push_back(std::move(h));
+    if (comma == std::string_view::npos) {
+      return true;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// [[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...], after the scheme.
+bool parse_cluster_url(std::string_view rest, broker_url& out, std::string& why) {
+  if (!take_credentials(rest, out.redis, why)) {
+    return false;
+  }
+  if (rest.find('/') != std::string_view::npos) {
+    why = "Redis Cluster has no database to choose: nothing goes after the nodes";
+    return false;
+  }
+  return parse_host_list(rest, 6379, out.hosts, why);
+}
+
+// A name Sentinel monitors: printable, no space or '/', at most 128 bytes.
+bool check_master_name(std::string_view name, std::string& why) {
+  if (name.empty()) {
+    why = "missing master name after the sentinels (.../MASTER-NAME)";
+    return false;
+  }
+  if (name.size() > 128) {
+    why = "master name longer than 128 bytes";
+    return false;
+  }
+  for (char c : name) {
+    if (c <= ' ' || c > '~') {
+      why = "bad character in the master name";
+      return false;
+    }
+  }
+  return true;
+}
+
+// [[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER-NAME[/DB], after the scheme.
+bool parse_sentinel_url(std::string_view rest, broker_url& out, std::string& why) {
+  if (!take_credentials(rest, out.redis, why)) {
+    return false;
+  }
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) {
+    why = "missing master name after the sentinels (.../MASTER-NAME)";
+    return false;
+  }
+  std::string_view path = rest.substr(slash + 1);
+  const std::size_t db_slash = path.find('/');
+  if (db_slash != std::string_view::npos && db_slash + 1 < path.size() &&
+      !parse_db(path.substr(db_slash + 1), out.redis.db, why)) {
+    return false;
+  }
+  path = path.substr(0, db_slash);
+  if (!check_master_name(path, why)) {
+    return false;
+  }
+  out.master_name = std::string(path);
+  return parse_host_list(rest.substr(0, slash), 26379, out.hosts, why);
+}
+
 constexpr std::string_view broker_syntax =
-    "expected 'embedded' or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]";
+    "expected 'embedded', redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], "
+    "redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...] or "
+    "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER-NAME[/DB]";
 
 }  // namespace
 
@@ -233,14 +338,16 @@ bool parse_broker(std::string_view text, broker_url& out, std::string& why) {
   if (istarts_with(text, "rediss://")) {
     return fail("TLS connections to Redis are not supported");
   }
-  // One row per scheme; redis-cluster:// and redis-sentinel:// come here.
+  // One row per scheme.
   struct scheme {
     std::string_view prefix;
     broker_url::kind type;
-    bool (*parse)(std::string_view rest, redis_endpoint& out, std::string& why);
+    bool (*parse)(std::string_view rest, broker_url& out, std::string& why);
   };
   static constexpr scheme schemes[] = {
-      {"redis://", broker_url::kind::redis, parse_redis_authority},
+      {"redis://", broker_url::kind::redis, parse_redis_url},
+      {"redis-cluster://", broker_url::kind::redis_cluster, parse_cluster_url},
+      {"redis-sentinel://", broker_url::kind::redis_sentinel, parse_sentinel_url},
   };
   for (const scheme& s : schemes) {
     if (!istarts_with(text, s.prefix)) {
@@ -248,7 +355,7 @@ bool parse_broker(std::string_view text, broker_url& out, std::string& why) {
     }
     broker_url url;
     std::string detail;
-    if (!s.parse(text.substr(s.prefix.size()), url.redis, detail)) {
+    if (!s.parse(text.substr(s.prefix.size()), url, detail)) {
       return fail(detail);
     }
     url.type = s.type;

@@ -182,9 +182,13 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
   o.value({"broker", "URL",
            "`embedded` (one node, in process) or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] "
            "for many nodes sharing one Redis (port 6379 and database 0 by default; %-escape "
-           "special characters in the password). Prefer WSAGENT_BROKER or the config file "
-           "when the URL holds a password: the command line is visible to every user of the "
-           "machine."},
+           "special characters in the password); "
+           "redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...] (seed nodes) for "
+           "Redis Cluster, "
+           "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...]/MASTER-NAME[/DB] (sentinels, "
+           "port 26379 by default) for a Redis followed through Sentinel. Prefer "
+           "WSAGENT_BROKER or the config file when the URL holds a password: the command line "
+           "is visible to every user of the machine."},
           [&c](std::string_view v, std::string& why) { return parse_broker(v, c.broker, why); },
           c.broker.shown);
   o.count({"history-size", "N",

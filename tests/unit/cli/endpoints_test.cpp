@@ -163,13 +163,14 @@ TEST(ParseBroker, ErrorsNeverRepeatThePassword) {
       "redis://:hunter2@h/x",  "redis://:hunter2@h/-1",     "redis://:hunter2%zz@h",
       "rediss://:hunter2@h",   "redis://:hunter2@h?db=1",   "redis://:hunter2@bad_host",
       "redis://:hunter2@[::1", "redis://:hunter2@::1:6379", "redis://hunter2@h",
-      "http://:hunter2@h",
+      "http://:hunter2@h",     "redis-cluster://:hunter2@h/0", "redis-cluster://:hunter2@h,",
+      "redis-sentinel://:hunter2@h",   "redis-sentinel://:hunter2@h/m/x",
   };
   for (const char* text : bad) {
     const std::string why = broker_error(text);
     EXPECT_EQ(why.find("hunter2"), std::string::npos) << why;
     EXPECT_NE(why.find("bad broker '"), std::string::npos) << why;
-    EXPECT_NE(why.find("expected 'embedded' or redis://"), std::string::npos) << why;
+    EXPECT_NE(why.find("expected 'embedded', redis://"), std::string::npos) << why;
   }
 }
 
@@ -189,6 +190,63 @@ TEST(ParseBroker, ErrorsSayWhatIsWrong) {
   EXPECT_NE(broker_error("redis://pw@h").find("credentials need a ':'"), std::string::npos);
   EXPECT_NE(broker_error("redis://:a%4@h").find("bad %-escape"), std::string::npos);
   EXPECT_NE(broker_error("redis://h_x").find("bad host name 'h_x'"), std::string::npos);
+}
+
+TEST(ParseBroker, RedisClusterSeeds) {
+  broker_url s = broker_ok("redis-cluster://:pw@10.0.0.1:7000,redis-b,[::1]:7002");
+  EXPECT_EQ(s.type, broker_url::kind::redis_cluster);
+  ASSERT_EQ(s.hosts.size(), 3u);
+  EXPECT_EQ(s.hosts[0].host, "10.0.0.1");
+  EXPECT_EQ(s.hosts[0].port, 7000);
+  EXPECT_EQ(s.hosts[1].host, "redis-b");
+  EXPECT_EQ(s.hosts[1].port, 6379);
+  EXPECT_EQ(s.hosts[2].host, "::1");
+  EXPECT_EQ(s.hosts[2].port, 7002);
+  EXPECT_TRUE(s.redis.has_password);
+  EXPECT_EQ(s.redis.password, "pw");
+  EXPECT_EQ(s.shown, "redis-cluster://:***@10.0.0.1:7000,redis-b,[::1]:7002");
+
+  s = broker_ok("REDIS-CLUSTER://h:1");
+  ASSERT_EQ(s.hosts.size(), 1u);
+  EXPECT_FALSE(s.redis.has_password);
+
+  EXPECT_NE(broker_error("redis-cluster://").find("missing host"), std::string::npos);
+  EXPECT_NE(broker_error("redis-cluster://a:1,,b:2").find("missing host"), std::string::npos);
+  EXPECT_NE(broker_error("redis-cluster://a:1,b:0").find("bad port '0'"), std::string::npos);
+  EXPECT_NE(broker_error("redis-cluster://a:1/0").find("no database"), std::string::npos);
+  std::string many = "redis-cluster://h:1";
+  for (int i = 0; i < 64; ++i) {
+    many += ",h:1";
+  }
+  EXPECT_NE(broker_error(many.c_str()).find("more than 64 servers"), std::string::npos);
+}
+
+TEST(ParseBroker, RedisSentinelListNameAndDb) {
+  broker_url s = broker_ok("redis-sentinel://app:p%2Fw@s1,s2:26380,10.0.0.3/mymaster/2");
+  EXPECT_EQ(s.type, broker_url::kind::redis_sentinel);
+  ASSERT_EQ(s.hosts.size(), 3u);
+  EXPECT_EQ(s.hosts[0].host, "s1");
+  EXPECT_EQ(s.hosts[0].port, 26379);
+  EXPECT_EQ(s.hosts[1].port, 26380);
+  EXPECT_EQ(s.hosts[2].host, "10.0.0.3");
+  EXPECT_EQ(s.master_name, "mymaster");
+  EXPECT_EQ(s.redis.db, 2u);
+  EXPECT_EQ(s.redis.username, "app");
+  EXPECT_EQ(s.redis.password, "p/w");
+
+  s = broker_ok("redis-sentinel://s1/mymaster/");
+  EXPECT_EQ(s.master_name, "mymaster");
+  EXPECT_EQ(s.redis.db, 0u);
+
+  EXPECT_NE(broker_error("redis-sentinel://s1").find("missing master name"), std::string::npos);
+  EXPECT_NE(broker_error("redis-sentinel://s1/").find("missing master name"), std::string::npos);
+  EXPECT_NE(broker_error("redis-sentinel://s1/m x").find("bad character in the master name"),
+            std::string::npos);
+  EXPECT_NE(broker_error("redis-sentinel://s1/m/x").find("bad database number 'x'"),
+            std::string::npos);
+  EXPECT_NE(broker_error("redis-sentinel:///m").find("missing host"), std::string::npos);
+  const std::string long_name = "redis-sentinel://s1/" + std::string(129, 'm');
+  EXPECT_NE(broker_error(long_name.c_str()).find("longer than 128"), std::string::npos);
 }
 
 TEST(ParseBroker, ShownTextHidesThePassword) {
