@@ -252,7 +252,7 @@ void redis_broker::publish(const publish_request& request) {
     return;
   }
   std::string& out = commands_.begin();
-  resp_array(out, 11);
+  resp_array(out, 12);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, publish_sha_);
   resp_bulk(out, "2");
@@ -264,6 +264,7 @@ void redis_broker::publish(const publish_request& request) {
   resp_bulk(out, uint64_t{options_.history_size});
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
   resp_bulk(out, key_ttl_ms());
+  resp_bulk(out, replid_);
   commands_.commit({publish_cmd, 0, request.ticket}, true);
   metrics_.broker_pending.add();
 }
@@ -362,7 +363,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   c.resync_token = resync_token;
 
   std::string& out = commands_.begin();
-  resp_array(out, 14);
+  resp_array(out, 15);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, query_sha_);
   resp_bulk(out, "2");
@@ -379,6 +380,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, uint64_t{std::max<uint32_t>(options_.history_size, 1)});
   resp_bulk(out, max_bytes);
   resp_bulk(out, uint64_t{options_.max_data_bytes});
+  resp_bulk(out, replid_);
   commands_.commit({query_cmd, index, ticket}, true);
   if (!resync) {
     metrics_.broker_pending.add();

@@ -216,6 +216,9 @@ class redis_broker final : public broker, private link_owner {
   const redis_broker_options options_;
   link commands_;
   link subscriber_;
+  /// Sentinel: the master's replication id (INFO replication master_replid), given to the
+  /// scripts: a tag last written under another id takes a new epoch. Empty without Sentinel.
+  std::string replid_;
 
   std::string publish_sha_;
   std::string query_sha_;

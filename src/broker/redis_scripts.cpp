@@ -18,6 +18,10 @@ if not epoch then
 else
   last = tonumber(m[2]) or 0
 end
+if ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'g') ~= ARGV[7] then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
+end
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -62,6 +66,10 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
 else
   top = tonumber(m[2]) or 0
+end
+if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'g') ~= ARGV[10] then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[10])
 end
 local ttl = tonumber(ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ttl)

@@ -6,6 +6,10 @@
 //                      decreases even if Redis' clock steps back). Created, with a fresh epoch,
 //                      whenever it is missing: a tag whose state Redis lost starts a new
 //                      life (seq from 1, new epoch), so numbers of two lives never mix.
+//                      g = the replication id of the master that last wrote it (Sentinel
+//                      only; absent otherwise): written under another master, the tag
+//                      takes a new epoch, its numbers and history go on (a failover may
+//                      have lost the tail the old master had not replicated).
 //   wsa:{T}:log  STREAM the history: entry id "<seq>-0", fields d = data, t = Redis time
 //                      in ms. Trimmed to history_size entries (exact MAXLEN) and, when a
 //                      max age is set, entries older than it are trimmed by the next
@@ -30,12 +34,13 @@
 namespace wsa {
 
 /// EVALSHA <sha> 2 <seq key> <log key> <channel> <data> <epoch candidate> <history size>
-///   <max age ms> <key ttl ms>  ->  [seq, ts]: the seq the message got and its publication
-///   time (Unix ms, Redis' clock: the same for every node and every replay).
+///   <max age ms> <key ttl ms> <replication id>  ->  [seq, ts]: the seq the message got and
+///   its publication time (Unix ms, Redis' clock: the same for every node and every replay).
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
 ///   <since epoch> <max age ms> <key ttl ms> <max count> <max total bytes> <max message bytes>
+///   <replication id>
 ///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
 ///        history is replayed from the start of this life), incomplete (1: messages were
 ///        left out), seq1, ts1, data1, seq2, ts2, data2, ...]
