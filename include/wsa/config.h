@@ -99,6 +99,8 @@ struct config {
   uint64_t history_max_bytes = 256ull << 20;  ///< embedded: all retained history, node-wide
   uint32_t redis_key_ttl_s = 86400;  ///< Redis: a tag's keys expire this long after last use
   uint32_t redis_max_patterns = 64;  ///< Redis: distinct PSUBSCRIBEs per node
+  uint32_t redis_wait_replicas = 0;  ///< Redis: replicas that must have a publish before ok
+  uint32_t redis_wait_timeout_ms = 1000;  ///< Redis: how long a publish waits for them
 
   // Authentication.
   bool no_auth = false;             ///< development only: everyone may do everything

@@ -13,14 +13,34 @@
 
 namespace wsa {
 
+namespace {
+
+link_options links_of(const redis_broker_options& o) {
+  link_options l = o.link;
+  // Behind Sentinel an address may be stale: a link is up only on a server that says master.
+  l.require_master = l.require_master || o.sentinel.has_value();
+  return l;
+}
+
+}  // namespace
+
 redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options options,
                            shard_metrics& metrics)
     : broker(results),
       metrics_(metrics),
       options_(std::move(options)),
-      commands_(r, *this, options_.link, false),
-      subscriber_(r, *this, options_.link, true),
+      commands_(r, *this, links_of(options_), false),
+      subscriber_(r, *this, links_of(options_), true),
       rng_(commands_.id()) {
+  if (options_.sentinel) {
+    // The links start once a sentinel has named the master, and follow every new one.
+    sentinel_owner& owner = *this;
+    sentinel_ = std::make_unique<sentinel_watch>(r, owner, *options_.sentinel);
+    sentinel_->follow(commands_);
+    sentinel_->follow(subscriber_);
+    sentinel_->start();
+    return;
+  }
   commands_.start();
   subscriber_.start();
 }
@@ -45,6 +65,12 @@ void redis_broker::poll() {
       }
     }
   }
+  if (sentinel_) {
+    sentinel_->poll();
+  }
+  if (publishes_since_wait_ > 0) {
+    send_wait();
+  }
   commands_.poll(now);
   subscriber_.poll(now);
 }
@@ -55,6 +81,8 @@ void redis_broker::on_completion(const completion& c) {
     commands_.on_completion(c);
   } else if (link == subscriber_.id()) {
     subscriber_.on_completion(c);
+  } else if (sentinel_) {
+    sentinel_->on_completion(c);  // ignores other links' completions
   }  // else another broker's (tests run several on one ring)
 }
 
@@ -67,8 +95,10 @@ void redis_broker::on_link_up(link& l) {
   }
   WSA_LOG(info, "redis connected")
       .kv("link", commands ? "commands" : "subscriber")
-      .kv("address", options_.link.address.text);
+      .kv("address", l.address().text);
   if (commands) {
+    // Behind Sentinel, which master this is comes first: nothing is written before.
+    ask_replication_id();
     // Every connection loads the scripts first (Redis forgets them on restart); commands
     // pipelined behind the loads find them.
     load_scripts();
@@ -88,10 +118,14 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
   const bool commands = &l == &commands_;
   WSA_LOG(warn, "redis connection lost")
       .kv("link", commands ? "commands" : "subscriber")
-      .kv("address", options_.link.address.text)
+      .kv("address", l.address().text)
       .kv("reason", why);
+  if (sentinel_) {
+    sentinel_->recheck();  // the master may have moved: ask now rather than in 10 s
+  }
   if (commands) {
     reloading_ = false;
+    fail_awaiting();
     return;
   }
   // Answers that wait for the live stream, and queries that wait for a subscription,
@@ -117,9 +151,12 @@ void redis_broker::on_link_failed(link& l, std::string_view why) {
   if (connect_log_.allow(monotonic_ms(), suppressed)) {
     WSA_LOG(warn, "redis connection failed")
         .kv("link", &l == &commands_ ? "commands" : "subscriber")
-        .kv("address", options_.link.address.text)
+        .kv("address", l.address().text)
         .kv("reason", why)
         .kv("suppressed", suppressed);
+  }
+  if (sentinel_) {
+    sentinel_->recheck();
   }
 }
 
@@ -163,6 +200,12 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
     case query_cmd:
       on_query_reply(request, reply, command);
       return;
+    case replid_cmd:
+      on_replication_id(reply);
+      return;
+    case wait_cmd:
+      on_wait_reply(reply);
+      return;
     default:
       return;
   }
@@ -174,6 +217,8 @@ void redis_broker::on_failed(link& l, const link_request& request) {
   }
   if (request.kind == publish_cmd) {
     fail_request(request);
+  } else if (request.kind == wait_cmd) {
+    fail_awaiting();
   } else if (request.kind == query_cmd) {
     const uint32_t index = request.aux & ~retried_bit;
     query_context context = std::move(contexts_[index]);
@@ -213,6 +258,9 @@ bool redis_broker::retry_noscript(const link_request& request, resp_view reply,
   }
   link_request again = request;
   again.aux |= retried_bit;
+  if (request.kind == publish_cmd && options_.wait_replicas > 0) {
+    ++publishes_since_wait_;  // the resend comes after the WAIT already queued
+  }
   return commands_.resend(again, command);
 }
 
@@ -267,16 +315,21 @@ void redis_broker::publish(const publish_request& request) {
   resp_bulk(out, replid_);
   commands_.commit({publish_cmd, 0, request.ticket}, true);
   metrics_.broker_pending.add();
+  publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
 }
 
 void redis_broker::on_publish_reply(const link_request& request, resp_view reply,
                                     std::string_view command) {
   if (reply.is_array() && reply.size() == 2 && reply[0].type() == resp_type::integer &&
       reply[0].integer() > 0 && reply[1].type() == resp_type::integer) {
-    metrics_.broker_pending.sub();
     count_round_trip(request);
-    results_.published(request.token, static_cast<uint64_t>(reply[0].integer()),
-                       reply[1].integer());
+    const auto seq = static_cast<uint64_t>(reply[0].integer());
+    if (options_.wait_replicas > 0) {
+      await_replicas(request.token, seq, reply[1].integer());
+      return;
+    }
+    metrics_.broker_pending.sub();
+    results_.published(request.token, seq, reply[1].integer());
     return;
   }
   if (reply.is_error() && retry_noscript(request, reply, command)) {

@@ -26,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,7 @@
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
 #include "redis/link.h"
+#include "redis/sentinel.h"
 #include "util/xorshift.h"
 
 namespace wsa {
@@ -52,9 +55,18 @@ struct redis_broker_options {
   /// Past this many bytes of commands queued or awaiting replies, publishes and queries are
   /// refused at once (unavailable) until Redis catches up.
   uint64_t max_backlog_bytes = 64 * 1024 * 1024;
+  /// Sentinel (redis-sentinel://): the master is asked of these sentinels and followed
+  /// after a failover (link.address is then unused); the links check ROLE before use, and
+  /// every tag takes a new epoch on a master that is not the one it was last written on
+  /// (docs/redis-cluster.md "What Sentinel promises").
+  std::optional<sentinel_options> sentinel;
+  /// Before a publish's `ok`, wait until this many replicas have it (Redis WAIT, one per
+  /// loop turn's batch); fewer within wait_timeout_ms: `unavailable`. 0: do not wait.
+  uint32_t wait_replicas = 0;
+  uint32_t wait_timeout_ms = 1000;
 };
 
-class redis_broker final : public broker, private link_owner {
+class redis_broker final : public broker, private link_owner, private sentinel_owner {
  public:
   /// Starts connecting at once; its links' operations go on `r`.
   redis_broker(broker_events& results, ring& r, redis_broker_options options,
@@ -73,6 +85,8 @@ class redis_broker final : public broker, private link_owner {
 
   /// Live-stream gaps the history could not fill (trimmed, or the tag's state was lost).
   uint64_t live_gaps() const { return live_gaps_; }
+  /// Sentinel: masters named after the first (0 without Sentinel).
+  uint64_t master_switches() const { return sentinel_ ? sentinel_->switches() : 0; }
 
  private:
   // link_request::kind of the broker's requests (0 belongs to the link itself).
@@ -87,6 +101,8 @@ class redis_broker final : public broker, private link_owner {
     punsubscribe_cmd,
     barrier_cmd,
     resubscribed_cmd,  // a PING after the re-subscriptions: all confirmed when answered
+    replid_cmd,        // INFO replication: which master's history this connection sees
+    wait_cmd,          // WAIT after a batch of publishes (wait_replicas)
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -154,8 +170,23 @@ class redis_broker final : public broker, private link_owner {
   void on_failed(link& l, const link_request& request) override;
   void on_push(link& l, resp_view push) override;
 
+  // sentinel_owner
+  void on_master(const redis_address& master) override;
+  void on_sentinel_note(std::string_view what) override;
+
+  // failover (redis_failover.cpp): the master's replication id, WAIT
+  void ask_replication_id();
+  void on_replication_id(resp_view reply);
+  /// A publish's seq, given to its client once the batch's WAIT confirms it.
+  void await_replicas(uint64_t ticket, uint64_t seq, int64_t ts);
+  void send_wait();
+  void on_wait_reply(resp_view reply);
+  void fail_awaiting();
+
   // commands (redis_broker.cpp)
-  bool scripts_ready() const { return !publish_sha_.empty() && !query_sha_.empty(); }
+  bool scripts_ready() const {
+    return !publish_sha_.empty() && !query_sha_.empty() && !replid_pending_;
+  }
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                   std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
@@ -216,9 +247,20 @@ class redis_broker final : public broker, private link_owner {
   const redis_broker_options options_;
   link commands_;
   link subscriber_;
-  /// Sentinel: the master's replication id (INFO replication master_replid), given to the
-  /// scripts: a tag last written under another id takes a new epoch. Empty without Sentinel.
+  std::unique_ptr<sentinel_watch> sentinel_;
+  /// Sentinel: the master's replication id (INFO replication master_replid), asked on every
+  /// command connection before anything is written; a tag last written under another id
+  /// takes a new epoch. Empty without Sentinel.
   std::string replid_;
+  bool replid_pending_ = false;
+  // wait_replicas: publishes answered by Redis, waiting for the WAIT behind them.
+  struct awaiting_publish {
+    uint64_t ticket;
+    uint64_t seq;
+    int64_t ts;
+  };
+  std::vector<awaiting_publish> awaiting_;  // every one of them was sent before the next WAIT
+  uint32_t publishes_since_wait_ = 0;
 
   std::string publish_sha_;
   std::string query_sha_;

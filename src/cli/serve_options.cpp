@@ -218,6 +218,16 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "channel, filtered on the node: clients cannot make Redis test an unbounded number "
            "of patterns per publish."},
           c.redis_max_patterns, 1, 100000);
+  o.count({"redis-wait-replicas", "N",
+           "Redis broker: a publish is acknowledged (`ok`) only once this many replicas have "
+           "it (Redis WAIT, once per batch); fewer within --redis-wait-timeout: `unavailable`. "
+           "With Sentinel and N >= 1, an acknowledged message survives a failover to an "
+           "up-to-date replica (0..16; 0: acknowledge on the master's reply)."},
+          c.redis_wait_replicas, 0, 16);
+  o.duration({"redis-wait-timeout", "DURATION",
+              "How long a publish waits for --redis-wait-replicas (1ms..1h; a bare number is "
+              "milliseconds)."},
+             c.redis_wait_timeout_ms, ms, 1, hour_ms);
 
   o.group("Authentication");
   o.flag({"no-auth", "",

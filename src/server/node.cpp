@@ -166,7 +166,21 @@ bool node::prepare_broker(std::string& error) {
   }
   auto options = std::make_unique<redis_broker_options>();
   const redis_endpoint& endpoint = cfg_.broker.redis;
-  if (!resolve_redis_address(endpoint.host, endpoint.port, options->link.address, error)) {
+  if (cfg_.broker.type == broker_url::kind::redis_cluster) {
+    error = "redis-cluster:// is not served yet (docs/redis-cluster.md)";
+    return false;
+  }
+  if (cfg_.broker.type == broker_url::kind::redis_sentinel) {
+    // Sentinels are resolved once here; the masters they name must be numeric addresses.
+    sentinel_options& s = options->sentinel.emplace();
+    for (const redis_host& h : cfg_.broker.hosts) {
+      if (!resolve_redis_address(h.host, h.port, s.sentinels.emplace_back(), error)) {
+        return false;
+      }
+    }
+    s.master_name = cfg_.broker.master_name;
+  } else if (!resolve_redis_address(endpoint.host, endpoint.port, options->link.address,
+                                    error)) {
     return false;
   }
   options->link.username = endpoint.username;
@@ -179,6 +193,8 @@ bool node::prepare_broker(std::string& error) {
   options->max_patterns = cfg_.redis_max_patterns;
   options->max_data_bytes = cfg_.max_message_bytes;
   options->max_backlog_bytes = cfg_.max_broker_backlog;
+  options->wait_replicas = cfg_.redis_wait_replicas;
+  options->wait_timeout_ms = cfg_.redis_wait_timeout_ms;
   redis_ = std::move(options);
   return true;
 }
