@@ -73,6 +73,7 @@ struct config {
   uint32_t handshake_timeout_ms = 5000;       ///< time to send a complete request head
   uint32_t idle_timeout_ms = 60000;           ///< ping a silent client; close if no answer
   uint32_t drain_timeout_ms = 5000;           ///< SIGTERM: close clients, exit by then
+  uint32_t drain_spread_ms = 0;  ///< SIGTERM: clients told to go at random moments within it
   // Per-connection rate limits (token buckets; rate 0: unlimited): past them `err
   // rate_limited`, the request is not carried out and the connection stays open.
   uint32_t pub_rate = 10000;                  ///< `pub` frames per second...

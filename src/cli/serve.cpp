@@ -186,6 +186,12 @@ bool validate_config(const config& cfg, std::string& why) {
           "), or no subscriber could be sent a message of the largest size";
     return false;
   }
+  if (cfg.drain_spread_ms != 0 && cfg.drain_spread_ms >= cfg.drain_timeout_ms) {
+    why = "--drain-spread (" + std::to_string(cfg.drain_spread_ms) +
+          " ms) must be less than --drain-timeout (" + std::to_string(cfg.drain_timeout_ms) +
+          " ms): the last clients told to go need time to leave";
+    return false;
+  }
   if (!cfg.no_auth && cfg.jwks_file.empty() && cfg.hmac_secret_file.empty()) {
     why =
         "authentication is on and no key is configured: give --jwks FILE (Ed25519 public "

@@ -137,6 +137,13 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
               "On SIGTERM or SIGINT: stop accepting, close clients with 1001, and exit within "
               "this time (0..1h; a bare number is milliseconds)."},
              c.drain_timeout_ms, ms, 0, hour_ms);
+  o.duration({"drain-spread", "DURATION",
+              "On SIGTERM or SIGINT: WebSocket and MQTT clients are told to go (WebSocket: "
+              "`reconnect` with within_ms = this, then 1001) at random moments within this "
+              "time rather than all at once, so that they do not all arrive at the other nodes "
+              "together; until its moment a client is served as usual (0..1h, less than "
+              "--drain-timeout; a bare number is milliseconds; 0: all at once)."},
+             c.drain_spread_ms, ms, 0, hour_ms);
   o.count({"pub-rate", "N",
            "`pub` frames one connection may send per second, on average (0..4294967295; 0: no "
            "limit). Past it (and its burst) a `pub` gets `err rate_limited` and is not "

@@ -143,7 +143,14 @@ void ws_v1_handler::on_overflow(conn& c) {
   close(c, 4008, "slow consumer", /*drop_unsent=*/true);
 }
 
-void ws_v1_handler::on_drain(conn& c) {
+void ws_v1_handler::on_drain(conn& c, uint32_t reconnect_within_ms) {
+  if (c.ws.draining) {
+    return;
+  }
+  scratch_.assign(R"({"op":"reconnect","within_ms":)");
+  scratch_.append(std::to_string(reconnect_within_ms));
+  scratch_.push_back('}');
+  send_json(c, scratch_);
   // Requests already taken in are answered before the connection closes (or their effect
   // would be unknown to the client); nothing new is read.
   c.ws.draining = true;

@@ -32,7 +32,7 @@ inline constexpr std::size_t max_request_id_bytes = 128;
 
 /// What `hello` lists as "features" (protocol 1.1): exactly the additions this server
 /// implements, so that a client uses only those.
-inline constexpr std::string_view protocol_features = R"(["ts","gap"])";
+inline constexpr std::string_view protocol_features = R"(["ts","gap","reconnect"])";
 
 class token_gate;
 
@@ -56,9 +56,10 @@ class ws_v1_handler final : private ws_sink {
   void on_sweep(conn& c, int64_t now_ms, int64_t unix_now);
   /// The outbound bound was passed: close as a slow consumer (4008).
   void on_overflow(conn& c);
-  /// The node drains: the connection reads no new request and is closed with 1001 once
-  /// its publishes and subs in flight are answered.
-  void on_drain(conn& c);
+  /// The node drains: the client is sent `{"op":"reconnect","within_ms":N}` (PROTOCOL
+  /// "Draining"), the connection reads no new request and is closed with 1001 once its
+  /// publishes and subs in flight are answered.
+  void on_drain(conn& c, uint32_t reconnect_within_ms);
   /// The connection left the open state, whoever ended it.
   void on_closed(conn& c);
 

@@ -20,6 +20,7 @@
 #include "router/router.h"
 #include "server/node.h"
 #include "util/clock.h"
+#include "util/xorshift.h"
 
 namespace wsa {
 namespace {
@@ -150,6 +151,9 @@ void shard::turn() {
     start_draining(now);
   }
   on_timers(now);
+  if (draining_) {
+    drain_due(now);
+  }
 
   // 5. Broker results, 6. the broker's own turn.
   drain_broker_results();
@@ -262,15 +266,39 @@ void shard::start_draining(int64_t now) {
     ::close(mqtt_listen_fd_);
     mqtt_listen_fd_ = -1;
   }
-  conns_.for_each([this](conn& c) {
-    if (c.open_as(conn_protocol::ws_v1)) {
-      ws_->on_drain(c);
-    } else if (c.open_as(conn_protocol::mqtt)) {
-      mqtt_->on_drain(c);
-    } else if (c.open_as(conn_protocol::http)) {
-      http_->on_drain(c);
+  // Plain HTTP goes at once; WebSocket and MQTT clients at random moments within the
+  // spread (they would all reconnect to the other nodes at once otherwise).
+  const uint32_t spread = node_.cfg().drain_spread_ms;
+  xorshift64 rng(static_cast<uint64_t>(now) * 0x9e3779b97f4a7c15ull + id_ + 1);
+  conns_.for_each([&](conn& c) {
+    if (spread != 0 && (c.open_as(conn_protocol::ws_v1) || c.open_as(conn_protocol::mqtt))) {
+      drain_turns_.push_back({now + static_cast<int64_t>(rng.next() % spread), c.slot,
+                              c.generation});
+    } else {
+      drain_conn(c);
     }
   });
+  std::sort(drain_turns_.begin(), drain_turns_.end(),
+            [](const drain_turn& a, const drain_turn& b) { return a.at_ms < b.at_ms; });
+}
+
+void shard::drain_conn(conn& c) {
+  if (c.open_as(conn_protocol::ws_v1)) {
+    ws_->on_drain(c, node_.cfg().drain_spread_ms);
+  } else if (c.open_as(conn_protocol::mqtt)) {
+    mqtt_->on_drain(c);
+  } else if (c.open_as(conn_protocol::http)) {
+    http_->on_drain(c);
+  }
+}
+
+void shard::drain_due(int64_t now) {
+  while (drain_next_ < drain_turns_.size() && drain_turns_[drain_next_].at_ms <= now) {
+    const drain_turn& t = drain_turns_[drain_next_++];
+    if (conn* c = conns_.find(t.slot, t.generation)) {
+      drain_conn(*c);
+    }
+  }
 }
 
 bool shard::drained(int64_t now) {

@@ -87,6 +87,8 @@ class shard final : private conn_host, private router_client, private mail_port 
   void publish_stats(int64_t now);
   void send_mail();
   void start_draining(int64_t now);
+  void drain_conn(conn& c);
+  void drain_due(int64_t now);
   bool drained(int64_t now);
 
   // ---- sockets and the connections' life (shard_io.cpp) ----
@@ -184,6 +186,14 @@ class shard final : private conn_host, private router_client, private mail_port 
   bool mqtt_accept_armed_ = false;
   bool draining_ = false;
   int64_t drain_deadline_ = 0;
+  // --drain-spread: when each client connection is told to go, earliest first.
+  struct drain_turn {
+    int64_t at_ms;
+    uint32_t slot;
+    uint32_t generation;
+  };
+  std::vector<drain_turn> drain_turns_;
+  std::size_t drain_next_ = 0;
   int64_t next_sweep_ms_ = 0;
   int64_t next_stats_ms_ = 0;
   std::string stats_json_;  // the --stats-tag report being published

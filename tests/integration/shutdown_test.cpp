@@ -1,11 +1,15 @@
 // Draining (docs/protocol.md "Close codes": 1001 going away; docs/protocol.md "Draining"): on
-// SIGTERM/SIGINT the node stops accepting, closes every WebSocket with 1001 and exits 0 once
-// they are gone, or after --drain-timeout.
+// SIGTERM/SIGINT the node stops accepting, tells every WebSocket client to reconnect
+// elsewhere (`reconnect`, at moments spread over --drain-spread), closes it with 1001 and
+// exits 0 once they are gone, or after --drain-timeout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "support/server_process.h"
@@ -86,6 +90,50 @@ TEST(Shutdown, QueuedMessagesGoOutBeforeThe1001) {
     ASSERT_EQ(m.u64("/seq"), static_cast<uint64_t>(n));
   }
   EXPECT_EQ(reader.wait_close().close_code, 1001);
+}
+
+TEST(Shutdown, ClientsAreToldToReconnectAtMomentsSpreadOverTheDrainSpread) {
+  server_process server(
+      {"--no-auth", "--shards", "2", "--drain-spread", "2s", "--drain-timeout", "20s"});
+  ASSERT_TRUE(server.start());
+  std::vector<ws_client> clients;
+  for (int i = 0; i < 12; ++i) {
+    clients.push_back(ws_client::connect(server.port()));
+    EXPECT_NE(clients.back().hello().text().find(R"("reconnect")"), std::string::npos)
+        << "hello.features lists reconnect: " << clients.back().hello().text();
+    ASSERT_EQ(clients.back().call(R"({"op":"sub","id":1,"tags":["spread"]})").op(), "ok");
+  }
+
+  server.signal(SIGTERM);
+  // Each client: the reconnect notice, then 1001, at its own moment.
+  // Each client read by its own thread, so that each time is when its close arrived.
+  std::vector<clock_type::time_point> closed_at(clients.size());
+  std::vector<std::string> notices(clients.size());
+  std::vector<uint16_t> codes(clients.size());
+  std::vector<std::thread> readers;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    readers.emplace_back([&, i] {
+      try {
+        notices[i] = clients[i].wait_for("reconnect", 10s).text();
+        codes[i] = clients[i].wait_close(10s).close_code;
+        closed_at[i] = clock_type::now();
+        clients[i].send_close(1001);
+      } catch (const std::exception& e) {
+        notices[i] = e.what();
+      }
+    });
+  }
+  for (std::thread& t : readers) {
+    t.join();
+  }
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    EXPECT_EQ(notices[i], R"({"op":"reconnect","within_ms":2000})");
+    EXPECT_EQ(codes[i], 1001);
+  }
+  std::sort(closed_at.begin(), closed_at.end());
+  // Twelve moments drawn within 2 s: all within 200 ms of each other has odds of ~1e-10.
+  EXPECT_GE(closed_at.back() - closed_at.front(), 200ms) << "closed all at once";
+  EXPECT_EQ(server.wait_exit(30s), 0) << server.log();
 }
 
 TEST(Shutdown, SigintDrainsLikeSigterm) {

@@ -55,6 +55,7 @@ std::vector<sample> samples() {
       {"handshake-timeout", "250ms", [](const config& c) { return c.handshake_timeout_ms == 250; }},
       {"idle-timeout", "2m", [](const config& c) { return c.idle_timeout_ms == 120000; }},
       {"drain-timeout", "10s", [](const config& c) { return c.drain_timeout_ms == 10000; }},
+      {"drain-spread", "2s", [](const config& c) { return c.drain_spread_ms == 2000; }},
       {"pub-rate", "0", [](const config& c) { return c.pub_rate == 0; }},
       {"pub-burst", "7", [](const config& c) { return c.pub_burst == 7; }},
       {"sub-rate", "5", [](const config& c) { return c.sub_rate == 5; }},
