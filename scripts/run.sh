@@ -23,6 +23,10 @@ if [ ! -f "$keys/private.jwk" ]; then
 fi
 mint() { build/wsagent token --key "$keys/private.jwk" --ttl 24h "$@"; }
 token=$(mint --sub dev --pub '>' --subscribe '>')
+# Two chat users with tokens of their own: who is online (presence) shows them by name.
+chat_token() { mint --sub "$1" --pub 'chat.>' --subscribe 'chat.>'; }
+alice=$(chat_token alice)
+bob=$(chat_token bob)
 # Each simulated device may publish only its telemetry and read only its commands.
 : >"$keys/devices.txt"
 device_token() { mint --sub "device-$1" --pub "iot.$1.telemetry" --subscribe "iot.$1.cmd"; }
@@ -45,7 +49,8 @@ cat <<MSG
 
 wsagent is starting on ${listen} (embedded broker, token authentication on).
   Demo applications (the development token rides in the URL fragment):
-    chat:       http://${host}/chat/#token=${token}
+    chat:       http://${host}/chat/#token=${alice}&name=alice
+                (a second user: http://${host}/chat/#token=${bob}&name=bob)
     IoT board:  http://${host}/iot/#token=${token}
     dashboard:  http://${host}/dashboard/#token=${token}
   WebSocket:  ws://${host}/ws   (subprotocol wsagent.v1)
