@@ -333,6 +333,14 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           "Largest will payload in a CONNECT (0..65535, MQTT's own maximum); a larger one is "
           "refused (CONNACK 3, 5.0: 0x97)."},
          c.mqtt_max_will_bytes, 0, 65535);
+  o.count({"mqtt-retained-max", "N",
+           "Retained MQTT messages a node keeps (0..10000000; each shard holds a copy); a "
+           "retained PUBLISH for a new topic past it is published but not retained."},
+          c.mqtt_retained_max, 0, 10000000);
+  o.size({"mqtt-retained-max-bytes", "SIZE",
+          "Bytes of retained MQTT messages (topics and payloads) a node keeps, per copy "
+          "(0..16GiB); past it as for --mqtt-retained-max."},
+         c.mqtt_retained_max_bytes, 0, 16 * gib);
 
   o.group("Web");
   o.path({"static", "DIR",

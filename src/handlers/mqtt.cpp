@@ -33,17 +33,21 @@ mqtt::limits mqtt_limits_of(const config& cfg) {
   return l;
 }
 
-mqtt_handler::mqtt_handler(conn_host& host, router& r, token_gate& gate, const config& cfg,
-                           shard_metrics& metrics, unsigned shard)
+mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_gate& gate,
+                           const config& cfg, shard_metrics& metrics, unsigned shard,
+                           unsigned shards)
     : host_(host),
       router_(r),
+      mail_(mail),
       gate_(gate),
       cfg_(cfg),
       metrics_(metrics),
       limits_(mqtt_limits_of(cfg)),
       pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),
       sub_rate_(rate_limit::of(cfg.sub_rate, cfg.sub_burst)),
-      shard_(shard) {}
+      shard_(shard),
+      shards_(shards),
+      retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}) {}
 
 mqtt_handler::~mqtt_handler() {
   for (ws_session* s : ws_pool_) {

@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/retained_store.h"
 #include "handlers/mqtt_conn.h"
+#include "handlers/mqtt_records.h"
 #include "mqtt/limits.h"
 #include "net/token_bucket.h"
 #include "obs/metrics.h"
@@ -36,8 +38,8 @@ mqtt::limits mqtt_limits_of(const config& cfg);
 
 class mqtt_handler final : private ws_sink {
  public:
-  mqtt_handler(conn_host& host, router& r, token_gate& gate, const config& cfg,
-               shard_metrics& metrics, unsigned shard);
+  mqtt_handler(conn_host& host, router& r, mail_port& mail, token_gate& gate,
+               const config& cfg, shard_metrics& metrics, unsigned shard, unsigned shards);
   ~mqtt_handler();
   mqtt_handler(const mqtt_handler&) = delete;
   mqtt_handler& operator=(const mqtt_handler&) = delete;
@@ -65,6 +67,9 @@ class mqtt_handler final : private ws_sink {
   void on_published(conn& c, std::string_view request_id, const publish_outcome& outcome);
   void on_subscribed(conn& c, const sub_outcome& outcome);
 
+  /// A record of another shard's MQTT handler (type >= mqtt_records::base).
+  void on_record(unsigned from, uint32_t type, std::string_view bytes);
+
  private:
   // ws_sink (MQTT over WebSocket: one binary message holds MQTT bytes)
   bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
@@ -90,6 +95,14 @@ class mqtt_handler final : private ws_sink {
   bool send_own(conn& c, message& m, const mqtt::outgoing_message& om,
                 const mqtt::delivery& d);
   void send_suback(conn& c, uint16_t packet_id, std::span<const mqtt::reason> codes);
+  /// Retained messages (mqtt_retained.cpp).
+  /// A retained PUBLISH the router took: `tag`'s retained message on every shard (empty
+  /// `data`: cleared).
+  void keep_retained(std::string_view tag, uint8_t qos, std::string_view data);
+  retained_store::put_result apply_retained(const mqtt_records::retain& r, bool origin);
+  /// Sends the retained messages of `filters` after their SUBACK. False if `c` closed.
+  bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
+  bool deliver_retained(conn& c, const retained_store::entry& e);
   void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
   void send_connack(conn& c, mqtt::protocol level, const mqtt::connack_fields& f);
   bool send(conn& c, frame* f);
@@ -104,6 +117,7 @@ class mqtt_handler final : private ws_sink {
 
   conn_host& host_;
   router& router_;
+  mail_port& mail_;
   token_gate& gate_;
   const config& cfg_;
   shard_metrics& metrics_;
@@ -111,6 +125,9 @@ class mqtt_handler final : private ws_sink {
   const rate_limit pub_rate_;  // --pub-rate / --pub-burst, as for WebSocket `pub`
   const rate_limit sub_rate_;  // --sub-rate / --sub-burst, as for `sub`
   const unsigned shard_;
+  const unsigned shards_;
+  retained_store retained_;  // this shard's replica of the node's retained messages
+  uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
   std::vector<ws_session*> ws_pool_;
   ws_session* feeding_ = nullptr;

@@ -25,6 +25,7 @@ class ws_session;
 struct mqtt_pending_suback {
   uint16_t packet_id = 0;
   std::vector<mqtt::reason> codes;
+  std::vector<mqtt::filter_patterns> retained;  ///< whose retained messages follow the SUBACK
 };
 
 /// A QoS 1 delivery in the session's window or queue: the message, and how it goes out as
@@ -33,6 +34,7 @@ struct mqtt_pending_suback {
 struct mqtt_outgoing {
   message_ref m;
   bool retain_as_published = false;
+  bool retained = false;  ///< a retained message sent on SUBSCRIBE (retain flag set)
   std::vector<uint32_t> subscription_ids;  ///< 5.0 Subscription Identifiers; mostly empty
 };
 

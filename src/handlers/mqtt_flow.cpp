@@ -81,15 +81,21 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
     return;
   }
   metrics_.publishes.add();
+  const std::string_view data = mqtt::payload_to_data(p.payload, scratch_);
   request_id_.clear();
   if (p.qos > 0) {
     write_publish_id(request_id_, p.qos, p.packet_id);
   }
-  if (!router_.publish(subscriber_of(c), request_id_, d.tag,
-                       mqtt::payload_to_data(p.payload, scratch_))) {
+  if (!router_.publish(subscriber_of(c), request_id_, d.tag, data)) {
     // Refused at once (a full backlog between shards): answered as a failed publish (QoS 0:
     // dropped, as at-most-once allows).
     on_published(c, request_id_, publish_outcome{});
+    return;
+  }
+  if (p.retain) {
+    // An empty payload clears the tag's retained message ([MQTT-3.3.1-6]); it is still
+    // published to the subscribers of now, as a normal message ([MQTT-3.3.1-10]).
+    keep_retained(d.tag, p.qos, p.payload.empty() ? std::string_view() : data);
   }
 }
 
@@ -136,15 +142,18 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
   }
   if (sub_items_.empty()) {
     send_suback(c, p.packet_id, sub_out_.codes);
+    send_retained(c, sub_out_.send_retained);
     return;
   }
   // Waiting before asking: a refusal at once (backlogs) answers through on_subscribed.
-  mc.subacks.push_back({p.packet_id, sub_out_.codes});
+  mc.subacks.push_back({p.packet_id, sub_out_.codes, sub_out_.send_retained});
   request_id_ = std::to_string(p.packet_id);
   if (router_.subscribe(subscriber_of(c), request_id_, sub_items_, cfg_.max_outbound_bytes) ==
       router::sub_status::done) {
+    mqtt_pending_suback done = std::move(mc.subacks.back());
     mc.subacks.pop_back();
-    send_suback(c, p.packet_id, sub_out_.codes);
+    send_suback(c, p.packet_id, done.codes);
+    send_retained(c, done.retained);
   }
 }
 
@@ -169,6 +178,9 @@ void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
       }
     }
     send_suback(c, packet_id, pending.codes);
+    if (outcome.ok && !send_retained(c, pending.retained)) {
+      return;
+    }
     break;
   }
   for (message* m : outcome.messages) {
@@ -209,9 +221,9 @@ bool mqtt_handler::deliver(conn& c, message& m) {
   if (std::min(plan_.qos, info.qos) >= 1) {
     using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
     uint16_t packet_id = 0;
-    switch (mc.window->offer(
-        mqtt_outgoing{message_ref::share(&m), plan_.retain_as_published, plan_.subscription_ids},
-        packet_id)) {
+    switch (mc.window->offer(mqtt_outgoing{message_ref::share(&m), plan_.retain_as_published,
+                                           false, plan_.subscription_ids},
+                             packet_id)) {
       case offer::send:
         return send_in_flight(c, packet_id);
       case offer::queued:
@@ -271,7 +283,7 @@ bool mqtt_handler::send_in_flight(conn& c, uint16_t packet_id) {
     mqtt::outgoing_message om;
     mqtt::delivery d;
     if (view_of(m, om) &&
-        mc.session->prepare(om, plan_, info_of(m), false, unix_ms(), d) ==
+        mc.session->prepare(om, plan_, info_of(m), out->retained, unix_ms(), d) ==
             mqtt::prepare_result::send) {
       d.qos = 1;
       d.packet_id = packet_id;

@@ -89,6 +89,9 @@ struct alignas(64) shard_metrics {
   counter mqtt_wills;               ///< will messages published
   counter mqtt_publish_refusals;    ///< PUBLISHes refused (permission, topic, payload format)
   counter mqtt_subscribe_refusals;  ///< SUBSCRIBE filters refused (permission, invalid, quota)
+  counter mqtt_retained_messages;   ///< gauge: retained messages in this shard's replica
+  counter mqtt_retained_bytes;      ///< gauge: their bytes
+  counter mqtt_retained_refusals;   ///< retained PUBLISHes published but not retained (bounds)
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };
 

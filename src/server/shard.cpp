@@ -88,7 +88,8 @@ bool shard::init(std::string& error) {
   ws_ = std::make_unique<ws_v1_handler>(host, *router_, *gate_, parser_, cfg, metrics_,
                                         node_.node_id());
   if (cfg.mqtt_tcp || cfg.mqtt_ws) {
-    mqtt_ = std::make_unique<mqtt_handler>(host, *router_, *gate_, cfg, metrics_, id_);
+    mqtt_ = std::make_unique<mqtt_handler>(host, *router_, static_cast<mail_port&>(*this),
+                                           *gate_, cfg, metrics_, id_, node_.shard_count());
   }
   http_ = std::make_unique<http_endpoints>(host, *router_, *gate_, parser_, *ws_,
                                            cfg.mqtt_ws ? mqtt_.get() : nullptr, node_,
@@ -174,7 +175,11 @@ void shard::receive_mail() {
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
     if (peer != id_) {
       node_.mail(peer, id_).consume([this, peer](uint32_t type, std::string_view bytes) {
-        router_->on_record(peer, type, bytes);
+        if (type >= mqtt_records::base && mqtt_ != nullptr) {
+          mqtt_->on_record(peer, type, bytes);  // MQTT's own (retained messages)
+        } else {
+          router_->on_record(peer, type, bytes);
+        }
       });
     }
   }

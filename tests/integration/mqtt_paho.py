@@ -3,7 +3,7 @@
 against the real server, over TCP or WebSocket, MQTT 3.1.1 or 5.0.
 
   mqtt_paho.py --port P [--ws] [--v5] [--id ID] [--password TOKEN]
-               [--sub FILTER:QOS]... [--pub TOPIC:QOS:PAYLOAD]... [--expect N]
+               [--sub FILTER:QOS[:RETAIN_HANDLING]]... [--pub TOPIC:QOS:PAYLOAD]... [--expect N]
 
 Connects, subscribes (waiting for SUBACK), publishes (waiting for each acknowledgement), then
 waits for N messages, and disconnects cleanly.
@@ -78,9 +78,15 @@ client.connect("127.0.0.1", args.port, keepalive=30)
 client.loop_start()
 ok = connected.wait(20)
 for entry in args.sub:
-    topic, qos = entry.rsplit(":", 1)
+    # FILTER:QOS, or FILTER:QOS:RH with a 5.0 Retain Handling (0 always, 1 if new, 2 never)
+    topic, qos, *handling = entry.split(":")
     subscribed.clear()
-    client.subscribe(topic, int(qos))
+    if handling:
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+        client.subscribe(topic, options=SubscribeOptions(qos=int(qos),
+                                                         retainHandling=int(handling[0])))
+    else:
+        client.subscribe(topic, int(qos))
     ok = ok and subscribed.wait(20)
 for entry in args.pub:
     topic, qos, payload = entry.split(":", 2)

@@ -1,0 +1,107 @@
+// Retained messages (docs/mqtt.md "Retained messages"): a PUBLISH with the retain flag is
+// published like any other and, once the router has taken it, becomes its tag's retained
+// message in every shard's replica (broker/retained_store.h: the publisher's shard applies
+// it and sends a `retain` record to the others). A SUBSCRIBE reads this shard's replica
+// and sends the matching retained messages after its SUBACK, with the retain flag set.
+#include "handlers/mqtt.h"
+
+#include <algorithm>
+
+#include "obs/log.h"
+#include "util/clock.h"
+
+namespace wsa {
+
+void mqtt_handler::keep_retained(std::string_view tag, uint8_t qos, std::string_view data) {
+  // Kept when the server takes the PUBLISH (as Mosquitto does), not when the broker has
+  // numbered it: a QoS 0 publisher may be gone by then. The order among the shards' updates
+  // is (publication time here, then a per-shard count with the shard in its low part), one
+  // total order every copy applies alike.
+  const uint64_t order = ++retained_count_ * shards_ + shard_;
+  const mqtt_records::retain r{order, unix_ms(), qos, tag, data};
+  if (apply_retained(r, /*origin=*/true) == retained_store::put_result::full) {
+    metrics_.mqtt_retained_refusals.add();
+    return;  // published, not retained: the other copies are not told either
+  }
+  for (unsigned peer = 0; peer < shards_; ++peer) {
+    if (peer != shard_) {
+      post_record(mail_, peer, r);
+    }
+  }
+}
+
+retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::retain& r,
+                                                        bool origin) {
+  const auto result = retained_.put(r.tag, r.seq, r.ts_ms, r.data, r.qos, origin);
+  // Gauges of this shard's replica (each shard holds the node's retained messages).
+  metrics_.mqtt_retained_messages.set(retained_.size());
+  metrics_.mqtt_retained_bytes.set(retained_.bytes());
+  return result;
+}
+
+void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view bytes) {
+  mqtt_records::retain r;
+  if (type != mqtt_records::retain::type || !read_record(bytes, r)) {
+    // Every record comes from this process's own shards: one that does not parse is a bug.
+    WSA_LOG(error, "malformed MQTT record between shards dropped")
+        .kv("type", type)
+        .kv("from", from);
+    return;
+  }
+  apply_retained(r, /*origin=*/false);
+}
+
+bool mqtt_handler::send_retained(conn& c, std::span<const mqtt::filter_patterns> filters) {
+  for (const mqtt::filter_patterns& f : filters) {
+    for (const std::string* pattern : {&f.first, &f.second}) {
+      if (pattern->empty()) {
+        continue;
+      }
+      bool open = true;
+      retained_.for_each_match(*pattern, [&](const retained_store::entry& e) {
+        open = open && deliver_retained(c, e);
+      });
+      if (!open) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool mqtt_handler::deliver_retained(conn& c, const retained_store::entry& e) {
+  mqtt_conn& mc = *c.mqtt;
+  message& m = *e.m;
+  if (!mc.session->plan_delivery(m.tag(), false, plan_)) {
+    return true;  // (a subscription refused in the same SUBSCRIBE)
+  }
+  const uint8_t qos = std::min(plan_.qos, e.qos);
+  if (qos >= 1) {
+    using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
+    uint16_t packet_id = 0;
+    switch (mc.window->offer(mqtt_outgoing{e.m, plan_.retain_as_published, true,
+                                           plan_.subscription_ids},
+                             packet_id)) {
+      case offer::send:
+        return send_in_flight(c, packet_id);
+      case offer::queued:
+        return true;
+      case offer::full:
+        metrics_.slow_consumer_closes.add();
+        close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
+        return false;
+    }
+  }
+  mqtt::outgoing_message om;
+  mqtt::delivery d;
+  if (!view_of(m, om) ||
+      mc.session->prepare(om, plan_, {0, true, 0, m.ts_ms()}, /*retained=*/true, unix_ms(),
+                          d) != mqtt::prepare_result::send) {
+    metrics_.mqtt_deliveries_dropped.add();
+    return true;
+  }
+  metrics_.deliveries.add();
+  return send_own(c, m, om, d);
+}
+
+}  // namespace wsa

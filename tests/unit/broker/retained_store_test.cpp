@@ -1,0 +1,81 @@
+// The retained messages' replica (broker/retained_store.h): newest by (ts, seq) whatever the
+// order updates arrive in, cleared by empty data, bounded, looked up by tag or pattern.
+#include "broker/retained_store.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace wsa {
+namespace {
+
+using put_result = retained_store::put_result;
+
+std::set<std::string> matches(const retained_store& s, std::string_view pattern) {
+  std::set<std::string> out;
+  s.for_each_match(pattern, [&](const retained_store::entry& e) {
+    out.insert(std::string(e.m->tag()) + "=" + std::string(e.m->data()));
+  });
+  return out;
+}
+
+TEST(retained_store, newest_wins_whatever_the_order_of_arrival) {
+  retained_store s({10, 1 << 20});
+  EXPECT_EQ(s.put("a.b", 2, 100, "\"two\"", 1, true), put_result::stored);
+  EXPECT_EQ(s.put("a.b", 1, 100, "\"one\"", 1, false), put_result::stale);  // arrived late
+  EXPECT_EQ(s.put("a.b", 1, 99, "\"older\"", 1, false), put_result::stale);
+  EXPECT_EQ(s.find("a.b")->m->data(), "\"two\"");
+  EXPECT_EQ(s.put("a.b", 3, 101, "\"three\"", 0, false), put_result::stored);
+  EXPECT_EQ(s.find("a.b")->m->data(), "\"three\"");
+  EXPECT_EQ(s.find("a.b")->qos, 0);
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(retained_store, empty_data_clears_and_frees_its_bytes) {
+  retained_store s({10, 1 << 20});
+  s.put("a", 1, 1, "1", 1, true);
+  const uint64_t one = s.bytes();
+  s.put("b", 1, 1, "22", 1, true);
+  EXPECT_GT(s.bytes(), one);
+  EXPECT_EQ(s.put("b", 2, 2, "", 1, true), put_result::cleared);
+  EXPECT_EQ(s.find("b"), nullptr);
+  EXPECT_EQ(s.bytes(), one);
+  EXPECT_EQ(s.put("never", 1, 1, "", 1, true), put_result::cleared);  // nothing to clear
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(retained_store, bounded_by_count_and_bytes_the_origin_deciding) {
+  retained_store s({2, 1 << 20});
+  EXPECT_EQ(s.put("t1", 1, 1, "x", 1, true), put_result::stored);
+  EXPECT_EQ(s.put("t2", 1, 1, "x", 1, true), put_result::stored);
+  EXPECT_EQ(s.put("t3", 1, 1, "x", 1, true), put_result::full);  // a new tag past the bound
+  EXPECT_EQ(s.put("t1", 2, 2, "y", 1, true), put_result::stored);  // a kept tag is replaced
+  // Another shard's accepted update is taken up to twice the bound (replicas near the bound
+  // may have seen updates in another order), never past it.
+  EXPECT_EQ(s.put("t3", 1, 1, "x", 1, false), put_result::stored);
+  EXPECT_EQ(s.put("t4", 1, 1, "x", 1, false), put_result::stored);
+  EXPECT_EQ(s.put("t5", 1, 1, "x", 1, false), put_result::full);
+  EXPECT_EQ(s.size(), 4u);
+
+  retained_store small({100, 400});
+  EXPECT_EQ(small.put("big", 1, 1, std::string(300, 'x'), 1, true), put_result::full);
+  EXPECT_EQ(small.size(), 0u);
+  EXPECT_EQ(small.bytes(), 0u);
+}
+
+TEST(retained_store, lookup_by_tag_or_pattern) {
+  retained_store s({10, 1 << 20});
+  s.put("s.1.temp", 1, 1, "21", 1, true);
+  s.put("s.2.temp", 1, 1, "22", 1, true);
+  s.put("s.2.hum", 1, 1, "40", 1, true);
+  s.put("s", 1, 1, "0", 1, true);
+  EXPECT_EQ(matches(s, "s.*.temp"), (std::set<std::string>{"s.1.temp=21", "s.2.temp=22"}));
+  EXPECT_EQ(matches(s, "s.>"),
+            (std::set<std::string>{"s.1.temp=21", "s.2.temp=22", "s.2.hum=40"}));
+  EXPECT_EQ(matches(s, "s"), (std::set<std::string>{"s=0"}));
+  EXPECT_EQ(matches(s, "s.3.temp"), (std::set<std::string>{}));
+}
+
+}  // namespace
+}  // namespace wsa
