@@ -183,6 +183,11 @@ export class Proxy {
     }
   }
 
+  /** New connections go to `port` (a balancer taking a node out); open ones stay. */
+  retarget(port) {
+    this.targetPort = port;
+  }
+
   set(mode) {
     this.mode = mode;
     if (mode === 'refuse') {
