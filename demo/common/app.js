@@ -47,6 +47,7 @@ export function startClient(params) {
     document.body.dataset.connected = 'yes';
   });
   client.on('disconnected', ({ reason }) => show('disconnected', reason));
+  client.on('draining', ({ withinMs }) => show('connected', `the node is shutting down: moving to another within ${(withinMs / 1000).toFixed(1)} s`));
   client.on('error', (error) => console.warn('wsagent:', error.code, error.reason));
   show('connecting');
   client.connect();
