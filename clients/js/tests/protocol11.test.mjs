@@ -97,15 +97,21 @@ test('latest: a conflated subscription gets the newest value, not every value', 
   assert.ok(messages.length < 100, `${messages.length} messages`);
 });
 
-test('pattern-since: a pattern subscription recovers what it missed while disconnected', { skip: needs('pattern-since') }, async (t) => {
+/** `c` subscribed to `pattern` through a proxy (to cut it), `publisher` directly. */
+async function patternBehindProxy(t, pattern) {
   const server = await Server.start();
   t.after(() => server.stop('SIGKILL'));
   const proxy = await Proxy.start(t, server.port);
   const c = await connected(client(t, proxy.url, fast));
-  const sub = c.subscribe('sensors.>');
+  const sub = c.subscribe(pattern);
   const { messages, gaps } = collect(sub);
   await sub.ready();
   const publisher = await connected(client(t, server.url));
+  return { proxy, c, sub, messages, gaps, publisher };
+}
+
+test('pattern-since: a pattern subscription recovers what it missed while disconnected', { skip: needs('pattern-since') }, async (t) => {
+  const { proxy, c, messages, gaps, publisher } = await patternBehindProxy(t, 'sensors.>');
   await publisher.publish('sensors.a.t', 1);
   await waitFor(() => messages.length === 1);
   proxy.set('refuse');
@@ -121,14 +127,7 @@ test('pattern-since: a pattern subscription recovers what it missed while discon
 });
 
 test('pattern-since: reconnecting again and again with nothing new brings no duplicates', { skip: needs('pattern-since') }, async (t) => {
-  const server = await Server.start();
-  t.after(() => server.stop('SIGKILL'));
-  const proxy = await Proxy.start(t, server.port);
-  const c = await connected(client(t, proxy.url, fast));
-  const sub = c.subscribe('meters.>');
-  const { messages, gaps } = collect(sub);
-  await sub.ready();
-  const publisher = await connected(client(t, server.url));
+  const { proxy, c, sub, messages, gaps, publisher } = await patternBehindProxy(t, 'meters.>');
   await publisher.publish('meters.a', 'a1');
   await publisher.publish('meters.b', 'b1');
   await waitFor(() => messages.length === 2);
