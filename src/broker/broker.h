@@ -25,7 +25,9 @@ struct publish_request {
   std::string_view tag;
   std::string_view data;  ///< raw JSON, byte for byte
   uint64_t ticket = 0;    ///< comes back in the `published` event
-  // Protocol 1.1 adds the idempotency key here (`idem`): one more field the brokers read.
+  /// Protocol 1.1 `idem` (empty: none): if (tag, idem) was published inside the window, the
+  /// `published` event repeats that publish's seq and ts with `dup`, and nothing is published.
+  std::string_view idem;
 };
 
 /// A `since` request for one exact tag.
@@ -46,7 +48,8 @@ class broker {
   broker& operator=(const broker&) = delete;
 
   /// Assigns the tag's next seq to the data and makes it a message: a `published` event,
-  /// then (for a watched tag, or always with the embedded broker) a `message` event.
+  /// then (for a watched tag, or always with the embedded broker) a `message` event. A
+  /// repeated idem key gets only the `published` event, marked dup, in the same atomic step.
   virtual void publish(const publish_request& request) = 0;
   /// Reports the key's position and, if `since` is present, the retained messages after it
   /// (a `queried` event). For a watched tag the answer comes only after every message up to

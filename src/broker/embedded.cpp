@@ -28,7 +28,10 @@ uint64_t retained_charge(const message& m) {
 
 embedded_broker::embedded_broker(broker_events& results, embedded_options options,
                                  shard_metrics& metrics)
-    : broker(results), options_(std::move(options)), metrics_(metrics) {
+    : broker(results),
+      options_(std::move(options)),
+      metrics_(metrics),
+      idem_(options_.idem_window_ms, options_.idem_max_keys, metrics) {
   now_ms_ = monotonic_ms();
 }
 
@@ -153,6 +156,14 @@ bool embedded_broker::is_retained(const retained_entry& e) const {
 // ---- publish and query ----
 
 void embedded_broker::publish(const publish_request& request) {
+  if (!request.idem.empty()) {
+    const idem_window::first_publish* first = idem_.find(request.tag, request.idem, now_ms_);
+    if (first != nullptr) {
+      metrics_.idem_duplicates.add();
+      results_.published(request.ticket, first->seq, first->ts_ms, true);
+      return;
+    }
+  }
   uint32_t slot = find(request.tag);
   if (slot == none) {
     slot = create(request.tag);
@@ -187,6 +198,9 @@ void embedded_broker::publish(const publish_request& request) {
   enforce_budget();  // may forget this very tag (its state, not the message)
   update_gauges();
 
+  if (!request.idem.empty()) {
+    idem_.remember(request.tag, request.idem, {seq, ts}, now_ms_);
+  }
   results_.published(request.ticket, seq, ts);
   results_.message(message_ref::adopt(m), delivery_scope::all);
 }
@@ -334,6 +348,7 @@ void embedded_broker::poll() { advance(monotonic_ms()); }
 
 void embedded_broker::advance(int64_t now_ms) {
   now_ms_ = now_ms;
+  idem_.expire(now_ms);
   const int64_t max_age = options_.history_max_age_ms;
   if (max_age <= 0) {
     return;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/idem_window.h"
 #include "broker/tag_history.h"
 #include "obs/metrics.h"
 #include "pubsub/id_table.h"
@@ -36,6 +37,8 @@ struct embedded_options {
   uint32_t history_size = 256;           ///< messages kept per tag (0: none)
   uint64_t history_max_bytes = 1 << 26;  ///< this shard's share of the node's budget
   int64_t history_max_age_ms = 0;        ///< 0: no age limit
+  int64_t idem_window_ms = 300000;       ///< how long an idem key is remembered
+  uint32_t idem_max_keys = 100000;       ///< this shard's share of --idempotency-max-keys
 };
 
 class embedded_broker final : public broker {
@@ -121,6 +124,7 @@ class embedded_broker final : public broker {
   int64_t now_ms_ = 0;
   int64_t next_idle_sweep_ms_ = 0;
   std::string epoch_scratch_;
+  idem_window idem_;
 };
 
 }  // namespace wsa

@@ -45,6 +45,7 @@ struct broker_event {
   const char* error = nullptr;  ///< a protocol error code ("unavailable") when not ok
   uint64_t seq = 0;             ///< published
   int64_t ts_ms = 0;            ///< published: the broker's publication time (0: unknown)
+  bool dup = false;             ///< published: an idem repeat (seq and ts are the first's)
   message_ref msg;              ///< message
   delivery_scope scope = delivery_scope::all;  ///< message
   tag_position position;                       ///< queried
@@ -54,11 +55,12 @@ struct broker_event {
 
 class broker_events {
  public:
-  void published(uint64_t ticket, uint64_t seq, int64_t ts_ms) {
+  void published(uint64_t ticket, uint64_t seq, int64_t ts_ms, bool dup = false) {
     broker_event& e = push(broker_event::kind::published);
     e.ticket = ticket;
     e.seq = seq;
     e.ts_ms = ts_ms;
+    e.dup = dup;
   }
   void publish_failed(uint64_t ticket, const char* error) {
     broker_event& e = push(broker_event::kind::published);

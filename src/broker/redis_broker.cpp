@@ -299,13 +299,17 @@ void redis_broker::publish(const publish_request& request) {
     results_.publish_failed(request.ticket, "unavailable");
     return;
   }
+  const bool idem = !request.idem.empty();
   std::string& out = commands_.begin();
-  resp_array(out, 12);
+  resp_array(out, idem ? 14 : 12);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, publish_sha_);
-  resp_bulk(out, "2");
+  resp_bulk(out, idem ? "3" : "2");
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
+  if (idem) {
+    resp_bulk_concat(out, {redis_key_prefix, tag, redis_idem_infix, request.idem});
+  }
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
   resp_bulk(out, request.data);
   resp_bulk(out, epoch_candidate());
@@ -313,6 +317,9 @@ void redis_broker::publish(const publish_request& request) {
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
   resp_bulk(out, key_ttl_ms());
   resp_bulk(out, replid_);
+  if (idem) {
+    resp_bulk(out, options_.idem_window_ms);
+  }
   commands_.commit({publish_cmd, 0, request.ticket}, true);
   metrics_.broker_pending.add();
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
@@ -320,16 +327,22 @@ void redis_broker::publish(const publish_request& request) {
 
 void redis_broker::on_publish_reply(const link_request& request, resp_view reply,
                                     std::string_view command) {
-  if (reply.is_array() && reply.size() == 2 && reply[0].type() == resp_type::integer &&
-      reply[0].integer() > 0 && reply[1].type() == resp_type::integer) {
+  if (reply.is_array() && (reply.size() == 2 || reply.size() == 3) &&
+      reply[0].type() == resp_type::integer && reply[0].integer() > 0 &&
+      reply[1].type() == resp_type::integer) {
     count_round_trip(request);
     const auto seq = static_cast<uint64_t>(reply[0].integer());
+    const bool dup = reply.size() == 3;  // the idem key was held: nothing was published
+    if (dup) {
+      metrics_.idem_duplicates.add();
+    }
     if (options_.wait_replicas > 0) {
-      await_replicas(request.token, seq, reply[1].integer());
+      // A dup waits too: the first publish may not have reached the replicas yet.
+      await_replicas(request.token, seq, reply[1].integer(), dup);
       return;
     }
     metrics_.broker_pending.sub();
-    results_.published(request.token, seq, reply[1].integer());
+    results_.published(request.token, seq, reply[1].integer(), dup);
     return;
   }
   if (reply.is_error() && retry_noscript(request, reply, command)) {

@@ -64,6 +64,7 @@ struct redis_broker_options {
   /// loop turn's batch); fewer within wait_timeout_ms: `unavailable`. 0: do not wait.
   uint32_t wait_replicas = 0;
   uint32_t wait_timeout_ms = 1000;
+  uint64_t idem_window_ms = 300000;  ///< how long an idem key is kept (its key's PX)
 };
 
 class redis_broker final : public broker, private link_owner, private sentinel_owner {
@@ -178,7 +179,7 @@ class redis_broker final : public broker, private link_owner, private sentinel_o
   void ask_replication_id();
   void on_replication_id(resp_view reply);
   /// A publish's seq, given to its client once the batch's WAIT confirms it.
-  void await_replicas(uint64_t ticket, uint64_t seq, int64_t ts);
+  void await_replicas(uint64_t ticket, uint64_t seq, int64_t ts, bool dup);
   void send_wait();
   void on_wait_reply(resp_view reply);
   void fail_awaiting();
@@ -258,6 +259,7 @@ class redis_broker final : public broker, private link_owner, private sentinel_o
     uint64_t ticket;
     uint64_t seq;
     int64_t ts;
+    bool dup;  // an idem repeat (protocol 1.1)
   };
   std::vector<awaiting_publish> awaiting_;  // every one of them was sent before the next WAIT
   uint32_t publishes_since_wait_ = 0;

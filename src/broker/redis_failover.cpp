@@ -53,8 +53,8 @@ void redis_broker::on_replication_id(resp_view reply) {
   replid_pending_ = false;
 }
 
-void redis_broker::await_replicas(uint64_t ticket, uint64_t seq, int64_t ts) {
-  awaiting_.push_back({ticket, seq, ts});
+void redis_broker::await_replicas(uint64_t ticket, uint64_t seq, int64_t ts, bool dup) {
+  awaiting_.push_back({ticket, seq, ts, dup});
 }
 
 void redis_broker::send_wait() {
@@ -80,7 +80,7 @@ void redis_broker::on_wait_reply(resp_view reply) {
   }
   for (const awaiting_publish& p : awaiting_) {
     metrics_.broker_pending.sub();
-    results_.published(p.ticket, p.seq, p.ts);
+    results_.published(p.ticket, p.seq, p.ts, p.dup);
   }
   awaiting_.clear();
 }

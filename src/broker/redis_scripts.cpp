@@ -8,6 +8,13 @@
 namespace wsa {
 
 const std::string_view redis_publish_script = R"lua(
+if #KEYS > 2 then
+  local first = redis.call('GET', KEYS[3])
+  if first then
+    local s, t = string.match(first, '^(%d+) (%d+)$')
+    return {tonumber(s), tonumber(t), 1}
+  end
+end
 local m = redis.call('HMGET', KEYS[1], 'e', 't')
 local epoch = m[1]
 local last = 0
@@ -53,6 +60,9 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ts .. ' ' ..
            ARGV[2])
+if #KEYS > 2 then
+  redis.call('SET', KEYS[3], string.format('%d', seq) .. ' ' .. ts, 'PX', ARGV[8])
+end
 return {seq, now}
 )lua";
 

@@ -15,6 +15,9 @@
 //                      max age is set, entries older than it are trimmed by the next
 //                      publish and never returned by a query.
 //   wsa:{T}      CHANNEL live messages; payload "<seq> <epoch> <ts> <data>".
+//   wsa:{T}:idem:<K>  STRING "<seq> <ts>" of the first publish with idem key K, expiring
+//                      after the idempotency window (PX): a publish that finds it publishes
+//                      nothing and answers with it (protocol 1.1 `idem`).
 // Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
 // publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
 // live as long as the tag is used. A query of a tag that has no keys creates the seq key
@@ -36,6 +39,9 @@ namespace wsa {
 /// EVALSHA <sha> 2 <seq key> <log key> <channel> <data> <epoch candidate> <history size>
 ///   <max age ms> <key ttl ms> <replication id>  ->  [seq, ts]: the seq the message got and
 ///   its publication time (Unix ms, Redis' clock: the same for every node and every replay).
+/// With an idem key: EVALSHA <sha> 3 <seq key> <log key> <idem key> <the same 7 arguments>
+///   <window ms>  ->  [seq, ts], or [first seq, first ts, 1] when the idem key is still held
+///   (nothing published).
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
@@ -53,6 +59,7 @@ inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";
 inline constexpr std::string_view redis_channel_suffix = "}";
+inline constexpr std::string_view redis_idem_infix = "}:idem:";
 /// The glob of every tag's channel: serves the patterns past --redis-max-patterns.
 inline constexpr std::string_view redis_catch_all_glob = "wsa:{*}";
 

@@ -235,6 +235,17 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
               "How long a publish waits for --redis-wait-replicas (1ms..1h; a bare number is "
               "milliseconds)."},
              c.redis_wait_timeout_ms, ms, 1, hour_ms);
+  o.duration({"idempotency-window", "DURATION",
+              "How long a `pub` (or POST /api/publish) with an `idem` key is remembered: a "
+              "repeat of the tag and key within it is answered with the first one's seq and "
+              "\"dup\":true and published no more (1s..24h; a bare number is milliseconds)."},
+             c.idempotency_window_ms, ms, 1000, 24 * hour_ms);
+  o.count({"idempotency-max-keys", "N",
+           "Embedded broker: idem keys remembered, all tags of the node together (0..100000000; "
+           "each shard gets an equal share). Past it the oldest key is forgotten before its "
+           "window ends (counted). With Redis each key is a Redis key expiring after the "
+           "window."},
+          c.idempotency_max_keys, 0, 100000000);
 
   o.group("Authentication");
   o.flag({"no-auth", "",

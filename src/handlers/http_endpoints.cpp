@@ -371,7 +371,8 @@ bool http_endpoints::publish(conn& c, const http_request& request, std::string_v
   metrics_.publishes.add();
   c.http.waiting = true;
   host_.clear_deadline(c);
-  if (!router_.publish({c.slot, c.generation}, {}, command_.tag, command_.data)) {
+  if (!router_.publish({c.slot, c.generation}, {}, command_.tag, command_.data,
+                       command_.idem)) {
     c.http.waiting = false;  // refused at once: a backlog between shards is full
     respond_error(c, 503, "the broker did not accept the message (unavailable)");
     return false;
@@ -390,11 +391,15 @@ void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
     return;
   }
   // On the stack: respond() builds the answer in scratch_.
-  // {"seq":<20 digits at most>,"ts":<19 at most>}\n
-  char body[64] = "{\"seq\":";
+  // {"seq":<20 digits at most>,"ts":<19 at most>[,"dup":true]}\n
+  char body[80] = "{\"seq\":";
   char* end = std::to_chars(body + 7, body + 27, outcome.seq).ptr;
   std::memcpy(end, ",\"ts\":", 6);
   end = std::to_chars(end + 6, end + 26, outcome.ts_ms < 0 ? 0 : outcome.ts_ms).ptr;
+  if (outcome.dup) {
+    std::memcpy(end, ",\"dup\":true", 11);
+    end += 11;
+  }
   *end++ = '}';
   *end++ = '\n';
   respond(c, 200, "application/json", std::string_view(body, end - body));

@@ -278,7 +278,7 @@ void ws_v1_handler::on_published(conn& c, std::string_view request_id,
              "the broker did not accept the message");
   } else if (!request_id.empty()) {
     scratch_.clear();
-    append_ok_pub(scratch_, request_id, outcome.seq, outcome.ts_ms);
+    append_ok_pub(scratch_, request_id, outcome.seq, outcome.ts_ms, outcome.dup);
     send_json(c, scratch_);
   }
   if (c.ws.draining) {

@@ -180,7 +180,7 @@ void ws_v1_handler::on_pub(conn& c, const command& cmd) {
   }
   metrics_.publishes.add();
   ++c.ws.publishes_in_flight;  // before: a refusal is answered at once
-  if (!router_.publish(subscriber_of(c), cmd.id, cmd.tag, cmd.data)) {
+  if (!router_.publish(subscriber_of(c), cmd.id, cmd.tag, cmd.data, cmd.idem)) {
     on_published(c, cmd.id, publish_outcome{false, 0, 0, "unavailable"});
   }
 }

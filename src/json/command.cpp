@@ -40,6 +40,20 @@ constexpr uint32_t bit_tag = 1u << 3;
 constexpr uint32_t bit_tags = 1u << 4;
 constexpr uint32_t bit_since = 1u << 5;
 constexpr uint32_t bit_data = 1u << 6;
+constexpr uint32_t bit_idem = 1u << 7;
+
+// An idempotency key: 1 to max_idem_bytes printable ASCII characters (space included).
+bool is_valid_idem(std::string_view key) {
+  if (key.empty() || key.size() > max_idem_bytes) {
+    return false;
+  }
+  for (const char c : key) {
+    if (c < 0x20 || c > 0x7e) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -489,7 +503,7 @@ struct frame_ctx {
         bit = k == "tag" ? bit_tag : 0;
         break;
       case 4:
-        bit = k == "tags" ? bit_tags : k == "data" ? bit_data : 0;
+        bit = k == "tags" ? bit_tags : k == "data" ? bit_data : k == "idem" ? bit_idem : 0;
         break;
       case 5:
         bit = k == "token" ? bit_token : k == "since" ? bit_since : 0;
@@ -517,6 +531,8 @@ struct frame_ctx {
         return tags(v);
       case bit_since:
         return since(v);
+      case bit_idem:
+        return string(v, out.idem, "idem must be a string");
       default:
         return data(v, out.data);
     }
@@ -546,6 +562,7 @@ struct frame_ctx {
     if (out.op != op_kind::pub) {
       out.tag = {};
       out.data = {};
+      out.idem = {};
     }
     if (!uses_tags) {
       out.tags.clear();
@@ -563,6 +580,9 @@ struct frame_ctx {
         if ((seen & bit_tag) == 0) {
           return "missing tag";
         }
+        if ((seen & bit_idem) != 0 && !is_valid_idem(out.idem)) {
+          return "idem must be 1 to 64 printable ASCII characters";
+        }
         return (seen & bit_data) != 0 ? nullptr : "missing data";
       case op_kind::ping:
         return nullptr;
@@ -577,6 +597,7 @@ void reset(command& out) {
   out.token = {};
   out.tag = {};
   out.data = {};
+  out.idem = {};
   out.tags.clear();
   out.since.clear();
 }

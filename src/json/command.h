@@ -29,6 +29,9 @@ enum class op_kind : uint8_t { auth, sub, unsub, pub, ping };
 /// recursion could run out of room.
 inline constexpr int max_value_depth = 64;
 
+/// Longest `idem` key of a `pub` (protocol 1.1): 1 to 64 printable ASCII characters.
+inline constexpr std::size_t max_idem_bytes = 64;
+
 /// One entry of `since`: a number, or {"seq":N,"epoch":"..."}.
 struct since_entry {
   std::string_view tag;
@@ -44,6 +47,7 @@ struct command {
   std::string_view token;             ///< auth, unescaped
   std::string_view tag;               ///< pub, unescaped
   std::string_view data;              ///< pub: the raw JSON value, byte for byte
+  std::string_view idem;              ///< pub: the idempotency key (1.1), empty: none
   std::vector<std::string_view> tags; ///< sub, unsub, unescaped (capacity reused)
   std::vector<since_entry> since;     ///< sub, in the client's order (capacity reused)
 };

@@ -147,13 +147,17 @@ void append_ok(std::string& out, std::string_view id) {
   out.push_back('}');
 }
 
-void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms) {
+void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms,
+                   bool dup) {
   out.append(R"({"op":"ok",)");
   append_id(out, id);
   out.append(R"("seq":)");
   append_u64(out, seq);
   out.append(msg_ts);
   append_u64(out, ts_value(ts_ms));
+  if (dup) {
+    out.append(R"(,"dup":true)");
+  }
   out.push_back('}');
 }
 

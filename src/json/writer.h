@@ -30,8 +30,9 @@ void append_hello(std::string& out, std::string_view node, std::string_view conn
 /// server answers ok only to requests with an id, so that is for completeness).
 void append_ok(std::string& out, std::string_view id);
 
-/// {"op":"ok","id":<id>,"seq":<seq>,"ts":<ts>} for pub.
-void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms);
+/// {"op":"ok","id":<id>,"seq":<seq>,"ts":<ts>} for pub, with ,"dup":true for an idem repeat.
+void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms,
+                   bool dup = false);
 
 /// One exact tag of a sub's answer (patterns have none).
 struct sub_ack_entry {

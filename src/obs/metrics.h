@@ -80,6 +80,10 @@ struct alignas(64) shard_metrics {
   counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
   counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full
   counter broker_oversized;        ///< messages from Redis over this node's size, dropped
+  // Protocol 1.1 (docs/protocol.md "Version 1.1 additions").
+  counter idem_duplicates;         ///< publishes answered `dup` (not published again)
+  counter idem_keys;               ///< gauge: idempotency keys held (embedded broker)
+  counter idem_evictions;          ///< keys dropped before their window (table full)
   // MQTT (handlers/mqtt).
   counter mqtt_connections;         ///< gauge: open MQTT connections (TCP and WebSocket)
   counter mqtt_connect_refusals;    ///< CONNECTs refused (bad token, identifier, will...)

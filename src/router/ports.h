@@ -44,6 +44,7 @@ struct publish_outcome {
   uint64_t seq = 0;
   int64_t ts_ms = 0;               ///< the broker's publication time (0: not known)
   std::string_view error;          ///< a protocol error code when not ok
+  bool dup = false;                ///< an idem repeat: seq and ts are the first publish's
 };
 
 /// One exact tag of a subscription's answer (patterns have none).

@@ -29,12 +29,14 @@ struct publish {
   std::string_view tag;
   std::string_view request_id;  ///< raw JSON id; empty: none (and the HTTP API)
   std::string_view data;
+  std::string_view idem;  ///< protocol 1.1 idempotency key; empty: none
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.from);
     field(self.tag);
     field(self.request_id);
     field(self.data);
+    field(self.idem);
   }
 };
 
@@ -46,11 +48,13 @@ struct published {
   bool ok = false;
   std::string_view request_id;
   std::string_view error;  ///< a protocol error code when not ok
+  bool dup = false;        ///< an idem repeat: nothing was published
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.to);
     field(self.seq);
     field(self.ts_ms);
+    field(self.dup);
     field(self.ok);
     field(self.request_id);
     field(self.error);

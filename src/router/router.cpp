@@ -48,21 +48,21 @@ void router::send(unsigned to, const R& record) {
 // ---- requests ----
 
 bool router::publish(subscriber_id from, std::string_view request_id, std::string_view tag,
-                     std::string_view data) {
+                     std::string_view data, std::string_view idem) {
   const unsigned owner = owner_of(tag, shards_);
   if (owner == shard_) {
     if (mail_.any_backlogged() && fanout_backlogged(tag)) [[unlikely]] {
       metrics_.shard_backlog_refusals.add();
       return false;
     }
-    owner_publish(shard_, from, request_id, tag, data);
+    owner_publish(shard_, from, request_id, tag, data, idem);
     return true;
   }
   if (mail_.any_backlogged() && mail_.backlogged(owner)) [[unlikely]] {
     metrics_.shard_backlog_refusals.add();
     return false;
   }
-  send(owner, records::publish{from, tag, request_id, data});
+  send(owner, records::publish{from, tag, request_id, data, idem});
   return true;
 }
 
@@ -233,13 +233,14 @@ void router::apply_interest(unsigned from, std::string_view key, bool added) {
 // ---- owner side ----
 
 void router::owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
-                           std::string_view tag, std::string_view data) {
+                           std::string_view tag, std::string_view data,
+                           std::string_view idem) {
   const uint32_t ticket = acquire(publish_waiters_, free_publish_waiters_);
   publish_waiter& w = publish_waiters_[ticket];
   w.origin = origin;
   w.from = from;
   w.request_id.assign(request_id);
-  broker_.publish(publish_request{tag, data, ticket});
+  broker_.publish(publish_request{tag, data, ticket, idem});
 }
 
 void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
@@ -285,9 +286,11 @@ void router::on_published(broker_event& e) {
   const std::string_view error =
       e.ok || e.error == nullptr ? std::string_view{} : std::string_view(e.error);
   if (w.origin == shard_) {
-    client_.published(w.from, w.request_id, publish_outcome{e.ok, e.seq, e.ts_ms, error});
+    client_.published(w.from, w.request_id,
+                      publish_outcome{e.ok, e.seq, e.ts_ms, error, e.dup});
   } else {
-    send(w.origin, records::published{w.from, e.seq, e.ts_ms, e.ok, w.request_id, error});
+    send(w.origin,
+         records::published{w.from, e.seq, e.ts_ms, e.ok, w.request_id, error, e.dup});
   }
 }
 
@@ -415,13 +418,14 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
         send(from, records::published{r.from, 0, 0, false, r.request_id, "unavailable"});
         return;
       }
-      owner_publish(from, r.from, r.request_id, r.tag, r.data);
+      owner_publish(from, r.from, r.request_id, r.tag, r.data, r.idem);
       return;
     }
     case records::published::type: {
       records::published r;
       if (read(bytes, r)) {
-        client_.published(r.to, r.request_id, publish_outcome{r.ok, r.seq, r.ts_ms, r.error});
+        client_.published(r.to, r.request_id,
+                          publish_outcome{r.ok, r.seq, r.ts_ms, r.error, r.dup});
       }
       return;
     }

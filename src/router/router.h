@@ -61,8 +61,9 @@ class router {
   /// Publishes `data` on `tag`; the outcome comes to router_client::published. False when
   /// refused at once (the tag's owner, or its fan-out, has a full backlog between shards):
   /// the caller answers `unavailable`.
+  /// `idem` (protocol 1.1, empty: none) is the publisher's idempotency key.
   bool publish(subscriber_id from, std::string_view request_id, std::string_view tag,
-               std::string_view data);
+               std::string_view data, std::string_view idem = {});
 
   enum class sub_status : uint8_t {
     waiting,   ///< the answer comes to router_client::subscribed
@@ -111,7 +112,7 @@ class router {
  private:
   // owner side
   void owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
-                     std::string_view tag, std::string_view data);
+                     std::string_view tag, std::string_view data, std::string_view idem);
   void owner_query(unsigned origin, subscriber_id from, uint32_t request, std::string_view key,
                    const since_request& since);
   void on_published(broker_event& e);

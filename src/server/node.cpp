@@ -195,6 +195,7 @@ bool node::prepare_broker(std::string& error) {
   options->max_backlog_bytes = cfg_.max_broker_backlog;
   options->wait_replicas = cfg_.redis_wait_replicas;
   options->wait_timeout_ms = cfg_.redis_wait_timeout_ms;
+  options->idem_window_ms = cfg_.idempotency_window_ms;
   redis_ = std::move(options);
   return true;
 }

@@ -78,6 +78,8 @@ bool shard::init(std::string& error) {
     // Tags spread evenly over the shards (seeded hash): each keeps an equal share.
     options.history_max_bytes = cfg.history_max_bytes / node_.shard_count();
     options.history_max_age_ms = int64_t{cfg.history_max_age_s} * 1000;
+    options.idem_window_ms = cfg.idempotency_window_ms;
+    options.idem_max_keys = cfg.idempotency_max_keys / node_.shard_count();
     broker_ = std::make_unique<embedded_broker>(broker_results_, std::move(options), metrics_);
   }
   router_ = std::make_unique<router>(id_, node_.shard_count(), *broker_,

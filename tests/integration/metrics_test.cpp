@@ -95,6 +95,9 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_shard_backlog_refusals_total", "abuse_queues_test.cpp"},
     {"wsagent_broker_backlog_refusals_total", "abuse_redis_test.cpp"},
     {"wsagent_broker_oversized_total", "abuse_redis_test.cpp"},
+    {"wsagent_idem_duplicates_total", "protocol11_test.cpp"},
+    {"wsagent_idem_keys", "protocol11_test.cpp"},
+    {"wsagent_idem_evictions_total", "protocol11_test.cpp"},
 };
 
 // One scrape: family -> sum over shards (wsagent_ready has no shard label).

@@ -3,11 +3,14 @@
 // answer must be the same whichever node gives it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "integration/redis_nodes.h"
+#include "support/metrics_reader.h"
 
 namespace wsa::test {
 namespace {
@@ -29,6 +32,34 @@ std::vector<std::string> features_of(const ws_client& c) {
 
 bool lists(const std::vector<std::string>& features, std::string_view name) {
   return std::find(features.begin(), features.end(), name) != features.end();
+}
+
+// `{"op":"pub","id":<id>,"tag":<tag>,"data":<data>,"idem":<key>}`.
+std::string idem_pub(std::string_view tag, uint64_t id, std::string_view data,
+                     std::string_view key) {
+  std::string frame = pub_frame(tag, id, data);
+  frame.pop_back();
+  return frame + R"(,"idem":)" + json_quote(key) + "}";
+}
+
+http_response api_publish(uint16_t port, std::string_view body) {
+  return http_exchange(port, "POST /api/publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                                 std::string(body));
+}
+
+// Publishes a fence on `tag` and reads `c` up to it: the messages of `tag` that came first.
+std::vector<json_message> until_fence(ws_client& c, ws_client& publisher, std::string_view tag) {
+  const json_message ok = publisher.call(pub_frame(tag, 9999, R"("fence")"));
+  EXPECT_EQ(ok.op(), "ok") << ok.text();
+  std::vector<json_message> got;
+  for (;;) {
+    json_message m = c.wait_for("msg");
+    if (m.raw("data") == R"("fence")") {
+      return got;
+    }
+    got.push_back(std::move(m));
+  }
 }
 
 // ---- ts ----
@@ -77,14 +108,94 @@ TEST(Protocol11, TsIsThePublishTimeInOkMsgAndEveryReplay) {
     }
   }
   // The publish API answers it too.
-  const std::string body = R"({"tag":"time.a","data":6})";
-  const http_response api = http_exchange(
-      server.port(), "POST /api/publish HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  const http_response api = api_publish(server.port(), R"({"tag":"time.a","data":6})");
   ASSERT_EQ(api.status, 200) << api.body;
   const json_message answer(api.body);
   EXPECT_EQ(answer.u64("/seq"), 6u);
   EXPECT_EQ(sub.wait_for("msg").i64("/ts"), answer.i64("/ts"));
+}
+
+// ---- idem ----
+
+TEST(Protocol11, IdemRepeatAnswersTheFirstSeqAndTsWithDupAndPublishesNothing) {
+  server_process server({"--no-auth", "--shards", "2"});
+  ASSERT_TRUE(server.start());
+  ws_client sub = ws_client::connect(server.port());
+  ws_client pub = ws_client::connect(server.port());
+  ws_client other = ws_client::connect(server.port());
+  EXPECT_TRUE(lists(features_of(pub), "idem"));
+  ASSERT_EQ(sub.call(R"({"op":"sub","id":1,"tags":["idem.a","idem.b"]})").op(), "ok");
+
+  const json_message first = pub.call(idem_pub("idem.a", 1, R"("one")", "order-17"));
+  ASSERT_EQ(first.op(), "ok") << first.text();
+  EXPECT_FALSE(first.has("/dup")) << first.text();
+  // The same key again, from another connection (on either shard) and over HTTP.
+  for (ws_client* c : {&pub, &other}) {
+    const json_message again = c->call(idem_pub("idem.a", 2, R"("two")", "order-17"));
+    ASSERT_EQ(again.op(), "ok") << again.text();
+    EXPECT_EQ(again.u64("/seq"), first.u64("/seq"));
+    EXPECT_EQ(again.i64("/ts"), first.i64("/ts"));
+    EXPECT_EQ(again.raw("dup"), "true") << again.text();
+  }
+  const http_response api =
+      api_publish(server.port(), R"({"tag":"idem.a","data":3,"idem":"order-17"})");
+  ASSERT_EQ(api.status, 200) << api.body;
+  const json_message api_answer(api.body);
+  EXPECT_EQ(api_answer.u64("/seq"), first.u64("/seq"));
+  EXPECT_EQ(api_answer.raw("dup"), "true") << api.body;
+  // The key is per tag: another tag publishes; another key publishes.
+  EXPECT_FALSE(pub.call(idem_pub("idem.b", 3, R"("b")", "order-17")).has("/dup"));
+  EXPECT_EQ(pub.call(idem_pub("idem.a", 4, R"("next")", "order-18")).u64("/seq"),
+            first.u64("/seq") + 1);
+
+  const std::vector<json_message> got = until_fence(sub, pub, "idem.a");
+  std::vector<std::string> datas;
+  for (const json_message& m : got) {
+    if (m.str("/tag") == "idem.a") {
+      datas.push_back(std::string(m.raw("data")));
+    }
+  }
+  EXPECT_EQ(datas, (std::vector<std::string>{R"("one")", R"("next")"}));
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_idem_duplicates_total"), 3u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_idem_keys"), 3u);
+}
+
+TEST(Protocol11, IdemKeysAreCheckedAndBounded) {
+  server_process server({"--no-auth", "--idempotency-max-keys", "2"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  for (const std::string& bad : {std::string(R"("")"), '"' + std::string(65, 'k') + '"',
+                                 std::string(R"("a\u0001b")"), std::string("17")}) {
+    const json_message r = c.call(R"({"op":"pub","id":5,"tag":"idem.c","data":1,"idem":)" +
+                                  bad + "}");
+    EXPECT_EQ(r.op(), "err") << bad;
+    EXPECT_EQ(r.str("/code"), "bad_request") << r.text();
+  }
+  EXPECT_EQ(c.call(idem_pub("idem.c", 6, "1", std::string(64, '~'))).op(), "ok");
+  EXPECT_EQ(api_publish(server.port(), R"({"tag":"idem.c","data":1,"idem":""})").status, 400);
+  // Three keys in a table of two: the first is forgotten before its window ends (counted),
+  // so its repeat is published again; the last two are still known.
+  const uint64_t k1 = c.call(idem_pub("idem.d", 7, "1", "k1")).u64("/seq");
+  c.call(idem_pub("idem.d", 8, "2", "k2"));
+  c.call(idem_pub("idem.d", 9, "3", "k3"));
+  EXPECT_TRUE(c.call(idem_pub("idem.d", 10, "3", "k3")).has("/dup"));
+  const json_message again = c.call(idem_pub("idem.d", 11, "1", "k1"));
+  EXPECT_FALSE(again.has("/dup")) << again.text();
+  EXPECT_GT(again.u64("/seq"), k1);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_idem_evictions_total"), 2u);
+  EXPECT_LE(metric_sum(server.port(), "wsagent_idem_keys"), 2u);
+}
+
+TEST(Protocol11, IdemKeyIsForgottenAfterTheWindow) {
+  server_process server({"--no-auth", "--idempotency-window", "1s"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  const uint64_t first = c.call(idem_pub("idem.w", 1, "1", "w")).u64("/seq");
+  EXPECT_TRUE(c.call(idem_pub("idem.w", 2, "1", "w")).has("/dup"));
+  std::this_thread::sleep_for(1500ms);
+  const json_message later = c.call(idem_pub("idem.w", 3, "1", "w"));
+  EXPECT_FALSE(later.has("/dup")) << later.text();
+  EXPECT_EQ(later.u64("/seq"), first + 1);
 }
 
 class Protocol11Redis : public testing::Test {
@@ -138,6 +249,36 @@ TEST_F(Protocol11Redis, TsIsRedisTimeTheSameOnEveryNodeAndReplay) {
       EXPECT_EQ(m.i64("/ts"), acked[k]) << m.text();
     }
   }
+}
+
+TEST_F(Protocol11Redis, IdemRetryOnTheOtherNodeAfterADroppedConnectionIsADup) {
+  start_nodes();
+  ws_client sub = ws_client::connect(b_->port());
+  ASSERT_EQ(sub.call(R"({"op":"sub","id":1,"tags":["idem.r"]})").op(), "ok");
+  {
+    // The publisher's connection to node A is gone before its ok could be read.
+    ws_client lost = ws_client::connect(a_->port());
+    lost.send_text(idem_pub("idem.r", 1, R"("once")", "payment-42"));
+    lost.socket().close();
+  }
+  const json_message delivered = sub.wait_for("msg");
+  ASSERT_EQ(delivered.raw("data"), R"("once")");
+  // It retries on node B, and a backend retries over HTTP on node A.
+  ws_client retry = ws_client::connect(b_->port());
+  const json_message again = retry.call(idem_pub("idem.r", 2, R"("once")", "payment-42"));
+  ASSERT_EQ(again.op(), "ok") << again.text();
+  EXPECT_EQ(again.u64("/seq"), delivered.u64("/seq"));
+  EXPECT_EQ(again.i64("/ts"), delivered.i64("/ts"));
+  EXPECT_EQ(again.raw("dup"), "true") << again.text();
+  const http_response api =
+      api_publish(a_->port(), R"({"tag":"idem.r","data":"once","idem":"payment-42"})");
+  ASSERT_EQ(api.status, 200) << api.body;
+  EXPECT_EQ(json_message(api.body).u64("/seq"), delivered.u64("/seq"));
+  EXPECT_NE(api.body.find(R"("dup":true)"), std::string::npos) << api.body;
+  EXPECT_TRUE(until_fence(sub, retry, "idem.r").empty()) << "published once";
+  EXPECT_EQ(metric_sum(b_->port(), "wsagent_idem_duplicates_total") +
+                metric_sum(a_->port(), "wsagent_idem_duplicates_total"),
+            2u);
 }
 
 }  // namespace

@@ -161,6 +161,25 @@ TEST_F(command_test, pub) {
   EXPECT_EQ(cmd_.data, "1");
 }
 
+TEST_F(command_test, pub_idem) {
+  ASSERT_TRUE(parse(R"({"op":"pub","tag":"a","data":1,"idem":"order 17 \u0041"})"));
+  EXPECT_EQ(cmd_.idem, "order 17 A");
+  ASSERT_TRUE(parse(R"({"op":"pub","tag":"a","data":1,"idem":")" + std::string(64, '~') +
+                    R"("})"));
+  EXPECT_EQ(cmd_.idem.size(), 64u);
+  ASSERT_TRUE(parse(R"({"op":"pub","tag":"a","data":1})"));
+  EXPECT_EQ(cmd_.idem, "");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":""})");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":")" + std::string(65, 'k') + R"("})");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":"a\tb"})");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":"\u00e9"})");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":7})");
+  refused(R"({"op":"pub","tag":"a","data":1,"idem":"x","idem":"x"})");
+  // Other ops ignore it (its type is still checked).
+  ASSERT_TRUE(parse(R"({"op":"ping","idem":"x"})"));
+  EXPECT_EQ(cmd_.idem, "");
+}
+
 TEST_F(command_test, fields_of_other_ops_are_cleared) {
   ASSERT_TRUE(parse(R"({"op":"ping","token":"t","tag":"x","data":[1],"tags":["a"],)"
                     R"("since":{"a":1}})"));

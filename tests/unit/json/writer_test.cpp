@@ -87,6 +87,9 @@ TEST(json_writer, ok_pub) {
   out.clear();
   append_ok_pub(out, "-1", 0, -5);
   EXPECT_EQ(out, R"({"op":"ok","id":-1,"seq":0,"ts":0})");
+  out.clear();
+  append_ok_pub(out, "9", 3, 12, true);
+  EXPECT_EQ(out, R"({"op":"ok","id":9,"seq":3,"ts":12,"dup":true})");
 }
 
 TEST(json_writer, ok_sub) {
