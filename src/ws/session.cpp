@@ -2,6 +2,7 @@
 
 #include <wslay/wslay.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -46,9 +47,20 @@ void ws_session::note_ping_end(std::size_t at) {
   }
 }
 
+void ws_session::end_unit(std::size_t at) {
+  if (unit_from_ == none && unit_done_at_ == none) {
+    unit_done_at_ = at;  // the unit held from an earlier input is whole
+  }
+  unit_open_ = false;
+  unit_from_ = none;
+}
+
 std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
   std::size_t at = 0;
   ping_end_count_ = 0;
+  close_from_ = none;
+  unit_from_ = none;
+  unit_done_at_ = none;
   while (at < size) {
     if (payload_left_ > 0) {
       const std::size_t take = size - at < payload_left_ ? size - at : payload_left_;
@@ -57,9 +69,19 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
       if (payload_left_ == 0 && in_ping_) {
         note_ping_end(at);
       }
+      if (payload_left_ == 0 && unit_open_) {
+        end_unit(at);  // a close frame's payload
+      }
       continue;
     }
     header_[header_have_++] = data[at++];
+    if (header_have_ == 1) {
+      unit_open_ = true;
+      unit_from_ = at - 1;
+      if ((header_[0] & 0x0f) == 0x8 && close_from_ == none) {
+        close_from_ = at - 1;  // (wslay reads nothing after a close: one is enough)
+      }
+    }
     if (header_have_ < 2 || header_have_ < header_size(header_)) {
       continue;
     }
@@ -76,6 +98,7 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
       // Not a length (RFC 6455 section 5.2: the top bit is 0): wslay answers it with 1002,
       // before any limit, wherever the input was cut.
       header_have_ = 0;
+      end_unit(at);
       return size;
     }
     // A header may have begun in an earlier input: then nothing of this one is usable.
@@ -89,7 +112,11 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
       // payload (half a status code; RFC 6455 section 5.5.1) for an empty one.
       if (opcode == 0x8 && length == 1) {
         bad_close_ = true;
+        unit_open_ = false;  // refused: never given to wslay
         return header_start;
+      }
+      if (opcode != 0x8 || length == 0 || length > 125) {
+        end_unit(at);  // a close's unit ends with its payload (over 125: refused by wslay)
       }
       in_ping_ = opcode == 0x9;
       if (in_ping_ && length == 0) {
@@ -103,8 +130,10 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
     scanned_message_ += length;
     scanned_in_message_ = !fin;
     if (scanned_message_ > max_message_) {
+      unit_open_ = false;  // refused: never given to wslay
       return header_start;
     }
+    end_unit(at);
   }
   return size;
 }
@@ -112,16 +141,63 @@ std::size_t ws_session::scan(const unsigned char* data, std::size_t size) {
 ws_session::result ws_session::feed(const char* data, std::size_t size) {
   // Frames before an oversize header still count; the oversize one is refused unread.
   const std::size_t usable = scan(reinterpret_cast<const unsigned char*>(data), size);
-  // wslay gets the input in pieces that end where pings end, and sends its pongs between.
-  std::size_t fed = 0;
-  unsigned cut = 0;
+  std::size_t from = 0;
+  std::size_t to = usable;
+  result failure = result::ok;
+  if (!held_.empty()) {
+    // A header or close frame began in an earlier input: whole now, or still waiting (or
+    // refused, and never given).
+    if (unit_done_at_ == none) {
+      held_.append(data, usable);
+      to = 0;
+    } else {
+      held_.append(data, unit_done_at_);
+      const bool given = give(held_.data(), 0, held_.size(), /*at_marks=*/false, failure);
+      held_.clear();
+      if (!given) {
+        return failure;
+      }
+      from = unit_done_at_;
+    }
+  }
+  if (unit_open_ && unit_from_ != none && unit_from_ < to) {
+    held_.assign(data + unit_from_, to - unit_from_);  // the rest comes in a later input
+    to = unit_from_;
+  }
+  if (from < to && !stopped_ && wslay_event_get_read_enabled(ctx_) &&
+      !give(data, from, to, /*at_marks=*/true, failure)) {
+    return failure;
+  }
+  if (wslay_event_get_close_sent(ctx_)) {
+    // wslay refused (or closed on) a frame before the one scan() refused: its close stands,
+    // however the bytes were split.
+    return result::closing;
+  }
+  if (stopped_) {
+    return result::stopped;  // what scan() refused lies past the message that stopped it
+  }
+  if (bad_close_) {
+    return result::protocol_error;
+  }
+  return usable < size ? result::too_big : result::ok;
+}
+
+bool ws_session::give(const char* data, std::size_t from, std::size_t to, bool at_marks,
+                      result& failure) {
+  // wslay gets the input in pieces that end where pings end (and where a close frame
+  // begins: it then reads the frame whole), and sends its pongs between.
+  std::size_t fed = from;
   do {
-    std::size_t end = usable;
-    while (cut < ping_end_count_) {
-      const std::size_t ping_end = ping_ends_[cut++];
-      if (ping_end > fed && ping_end < usable) {
-        end = ping_end;
-        break;
+    std::size_t end = to;
+    if (at_marks) {
+      for (unsigned i = 0; i < ping_end_count_; ++i) {
+        if (ping_ends_[i] > fed) {
+          end = std::min(end, ping_ends_[i]);
+          break;
+        }
+      }
+      if (close_from_ != none && close_from_ > fed) {
+        end = std::min(end, close_from_);
       }
     }
     input_ = data + fed;
@@ -130,34 +206,26 @@ ws_session::result ws_session::feed(const char* data, std::size_t size) {
     if (wslay_event_recv(ctx_) != 0) {
       // Framing wslay rejects without a status (bad length encoding, a control frame over
       // 125 bytes or fragmented): it queued an empty close; the shard sends 1002 instead.
-      return result::protocol_error;
+      failure = result::protocol_error;
+      return false;
     }
     if (too_big_) {
-      return result::too_big;
+      failure = result::too_big;
+      return false;
     }
     while (wslay_event_want_write(ctx_)) {
       if (wslay_event_send(ctx_) != 0) {
-        return result::protocol_error;
+        failure = result::protocol_error;
+        return false;
       }
     }
     flush_output();
-  } while (fed < usable && !stopped_ && wslay_event_get_read_enabled(ctx_));
-  if (wslay_event_get_close_sent(ctx_)) {
-    // wslay refused (or closed on) a frame before the one scan() refused: its close stands,
-    // however the bytes were split.
-    return result::closing;
-  }
-  if (bad_close_) {
-    return result::protocol_error;
-  }
-  if (usable < size) {
-    return result::too_big;
-  }
-  return stopped_ ? result::stopped : result::ok;
+  } while (fed < to && !stopped_ && wslay_event_get_read_enabled(ctx_));
+  return true;
 }
 
 bool ws_session::idle() const {
-  return output_.empty() && header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
+  return output_.empty() && held_.empty() && header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
          wslay_event_get_read_enabled(ctx_) &&
          !wslay_event_want_write(ctx_) && !wslay_event_get_close_sent(ctx_) &&
          !wslay_event_get_close_received(ctx_);

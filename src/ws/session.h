@@ -85,6 +85,13 @@ class ws_session {
   /// limit, or `size` if there is none.
   std::size_t scan(const unsigned char* data, std::size_t size);
   void note_ping_end(std::size_t at);
+  /// The header or close frame being scanned ends at `at`.
+  void end_unit(std::size_t at);
+  /// Gives wslay the bytes [from, to) of `data`, cut where this input's pings end and where
+  /// a close frame begins when `at_marks`, its pongs sent between; false with `failure` set
+  /// when it refuses them.
+  bool give(const char* data, std::size_t from, std::size_t to, bool at_marks,
+            result& failure);
   /// Hands what wslay wrote to the sink, one whole frame at a time.
   void flush_output();
 
@@ -111,6 +118,20 @@ class ws_session {
   static constexpr unsigned max_ping_cuts = 8;
   std::size_t ping_ends_[max_ping_cuts] = {};
   unsigned ping_end_count_ = 0;
+
+  // wslay sees a frame header only once scan() has judged it, and a close frame whole, in
+  // one read: it checks a close reason's UTF-8 per chunk of payload and skips the first two
+  // bytes of every chunk (meant for the status code), so a close frame cut in pieces was
+  // judged differently (an invalid reason echoed back, a valid one refused), and a header
+  // cut in pieces could be refused by wslay before scan() saw it whole. Such a unit, cut by
+  // the end of an input, waits in held_ (at most 14 + 125 bytes); wslay's input is also
+  // cut where a close frame begins.
+  static constexpr std::size_t none = SIZE_MAX;
+  bool unit_open_ = false;          // a header (or a close frame) is being scanned
+  std::size_t unit_from_ = none;     // where it began in this feed's input (none: earlier)
+  std::size_t unit_done_at_ = none;  // where the unit held from an earlier input ends
+  std::size_t close_from_ = none;    // where a close frame begins in this feed's input
+  std::string held_;
 
   bool data_frame_ = false;     // the current frame belongs to a text/binary message
   bool too_big_ = false;

@@ -119,6 +119,36 @@ TEST_F(session_test, client_close_is_echoed_with_its_code) {
   EXPECT_FALSE(session_.idle());
 }
 
+// wslay checks a close reason's UTF-8 per chunk of payload it is given and skips the first
+// two bytes of every chunk (meant for the status code): cut into pieces, an invalid reason
+// was echoed back and a valid one could be refused (fuzz, ws_frame_stream). The answer must
+// not depend on the cut.
+TEST_F(session_test, a_close_reason_is_judged_the_same_wherever_the_input_is_cut) {
+  const std::string ping = client_frame(9, "p");
+  const std::string bad = ping + client_frame(8, std::string("\x03\xe8" "b\x87\x93", 5));
+  const std::string good = ping + client_frame(8, std::string("\x03\xe8" "\xc3\xa9t\xc3\xa9", 7));
+  for (const bool valid : {false, true}) {
+    const std::string& stream = valid ? good : bad;
+    for (std::size_t piece = 1; piece <= stream.size(); ++piece) {
+      sink s;
+      ws_session session(&s, 1000, 64);
+      ws_session::result r = ws_session::result::ok;
+      for (std::size_t at = 0; at < stream.size() && r == ws_session::result::ok; at += piece) {
+        const std::string_view part = std::string_view(stream).substr(at, piece);
+        r = session.feed(part.data(), part.size());
+      }
+      ASSERT_EQ(r, ws_session::result::closing) << "pieces of " << piece;
+      EXPECT_EQ(session.close_code_sent(), valid ? 1000 : 1007) << "pieces of " << piece;
+      const std::string close = s.output.substr(s.output.find('\x88'));
+      if (valid) {
+        EXPECT_EQ(close, std::string("\x88\x07\x03\xe8" "\xc3\xa9t\xc3\xa9", 9)) << piece;
+      } else {
+        EXPECT_EQ(close.substr(0, 4), std::string("\x88\x02\x03\xef", 4)) << piece;
+      }
+    }
+  }
+}
+
 TEST_F(session_test, unmasked_frame_is_1002) {
   EXPECT_EQ(feed(client_frame(1, "x", true, false)), ws_session::result::closing);
   EXPECT_EQ(session_.close_code_sent(), 1002);
@@ -217,6 +247,24 @@ TEST_F(session_test, a_refused_header_split_across_receives_reads_nothing_past_t
   }
 }
 
+// wslay must not see a header before scan() has judged it whole. A length of 100 in the
+// 16-bit form (not minimal: wslay's 1002) over a limit of 50 (ours: too big) was too big
+// read whole, and a protocol error fed a byte at a time (fuzz).
+TEST_F(session_test, a_header_is_judged_the_same_wherever_the_input_is_cut) {
+  const std::string header("\x81\xfe\x00\x64\x12\x34\x56\x78", 8);
+  for (std::size_t piece = 1; piece <= header.size(); ++piece) {
+    sink s;
+    ws_session session(&s, 50, 64);
+    ws_session::result r = ws_session::result::ok;
+    for (std::size_t at = 0; at < header.size() && r == ws_session::result::ok; at += piece) {
+      const std::string_view part = std::string_view(header).substr(at, piece);
+      r = session.feed(part.data(), part.size());
+    }
+    EXPECT_EQ(r, ws_session::result::too_big) << "pieces of " << piece;
+    EXPECT_TRUE(s.output.empty()) << "pieces of " << piece;
+  }
+}
+
 TEST_F(session_test, a_pong_goes_out_before_what_later_messages_cause) {
   // One read holding a message, a ping, a message split around another ping: each pong is
   // out before the message after it is handed over (RFC 6455 5.5.3 "as soon as practical").
@@ -236,6 +284,20 @@ TEST_F(session_test, sink_can_stop_reading) {
   sink_.keep_going = false;
   EXPECT_EQ(feed(client_frame(1, "a") + client_frame(1, "b")), ws_session::result::stopped);
   EXPECT_EQ(sink_.messages.size(), 1u);
+}
+
+// What lies past the message that stopped the session was never read: an oversize header
+// or a one-byte close there must not change the verdict (it did when they came in the same
+// input; fuzz, ws_frame_stream).
+TEST_F(session_test, nothing_past_a_stop_decides_the_verdict) {
+  sink_.keep_going = false;
+  EXPECT_EQ(feed(client_frame(1, "a") + client_frame(1, std::string(2000, 'x'))),
+            ws_session::result::stopped);
+  sink s;
+  s.keep_going = false;
+  ws_session session(&s, 1000, 64);
+  const std::string bytes = client_frame(1, "a") + client_frame(8, "!");
+  EXPECT_EQ(session.feed(bytes.data(), bytes.size()), ws_session::result::stopped);
 }
 
 }  // namespace
