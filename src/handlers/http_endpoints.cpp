@@ -61,6 +61,11 @@ void http_endpoints::on_deadline(conn& c) {
 void http_endpoints::on_drain(conn& c) {
   if (c.http.waiting) {
     c.http.keep_alive = false;  // the publish in flight is answered, then the connection closes
+  } else if (!c.out.empty()) {
+    // An answer not sent yet, perhaps a publish's that came back from the tag's owner shard
+    // in this very turn: sent, then the connection closes (what is pipelined behind it was
+    // not read, so not applied).
+    host_.close_after_flush(c);
   } else {
     host_.abort(c);
   }

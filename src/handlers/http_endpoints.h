@@ -45,8 +45,8 @@ class http_endpoints {
   void on_bytes(conn& c, const char* data, std::size_t size);
   /// No complete request in time: 408.
   void on_deadline(conn& c);
-  /// The node drains: a publish in flight is answered, then the connection closes; an idle
-  /// one closes now.
+  /// The node drains: a publish in flight is answered, an answer queued is sent, then the
+  /// connection closes; an idle one closes now.
   void on_drain(conn& c);
   /// The connection left the open state, whoever ended it.
   void on_closed(conn& c);
