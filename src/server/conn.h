@@ -68,8 +68,8 @@ struct ws_conn_state {
   token_bucket auth_bucket;
   bool ping_sent = false;  ///< an idle ping awaits any answer
   bool draining = false;   ///< the node drains: no new request; closed once answered
+  uint16_t close_code = 0;  ///< what we sent, for logs and metrics (here: no padding)
   uint32_t publishes_in_flight = 0;  ///< sent to the tag's owner, not answered yet
-  uint16_t close_code = 0;  ///< what we sent, for logs and metrics
 };
 
 struct conn {
