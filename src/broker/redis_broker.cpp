@@ -32,6 +32,10 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
       commands_(r, *this, links_of(options_), false),
       subscriber_(r, *this, links_of(options_), true),
       rng_(commands_.id()) {
+  if (options_.cluster) {
+    start_cluster(r);
+    return;
+  }
   if (options_.sentinel) {
     // The links start once a sentinel has named the master, and follow every new one.
     sentinel_owner& owner = *this;
@@ -48,12 +52,15 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
 redis_broker::~redis_broker() = default;
 
 bool redis_broker::ready() const {
+  if (cluster_) {
+    return cluster_->ready();
+  }
   return commands_.up() && scripts_ready() && subscriber_.up() && resubscribed_;
 }
 
 void redis_broker::poll() {
   const int64_t now = monotonic_ms();
-  if (!resync_queue_.empty() && commands_.up() && scripts_ready()) {
+  if (!resync_queue_.empty() && commands_ready()) {
     std::vector<std::string> tags;
     tags.swap(resync_queue_);
     for (const std::string& tag : tags) {
@@ -68,6 +75,10 @@ void redis_broker::poll() {
   if (sentinel_) {
     sentinel_->poll();
   }
+  if (cluster_) {
+    cluster_->poll();
+    return;
+  }
   if (publishes_since_wait_ > 0) {
     send_wait();
   }
@@ -81,6 +92,8 @@ void redis_broker::on_completion(const completion& c) {
     commands_.on_completion(c);
   } else if (link == subscriber_.id()) {
     subscriber_.on_completion(c);
+  } else if (cluster_) {
+    cluster_->on_completion(c);  // ignores other links' completions
   } else if (sentinel_) {
     sentinel_->on_completion(c);  // ignores other links' completions
   }  // else another broker's (tests run several on one ring)
@@ -276,7 +289,7 @@ std::string_view redis_broker::epoch_candidate() {
 // ---- publish ----
 
 bool redis_broker::backlogged() {
-  if (commands_.backlog_bytes() <= options_.max_backlog_bytes) {
+  if (cluster_ || commands_.backlog_bytes() <= options_.max_backlog_bytes) {
     return false;
   }
   metrics_.broker_backlog_refusals.add();
@@ -294,13 +307,14 @@ bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
 
 void redis_broker::publish(const publish_request& request) {
   const std::string_view tag = request.tag;
-  if (!commands_.up() || !scripts_ready() || backlogged()) {
+  std::string* command = commands_ready() && !backlogged() ? begin_command(tag) : nullptr;
+  if (command == nullptr) {
     metrics_.broker_errors.add();
     results_.publish_failed(request.ticket, "unavailable");
     return;
   }
   const bool idem = !request.idem.empty();
-  std::string& out = commands_.begin();
+  std::string& out = *command;
   resp_array(out, idem ? 14 : 12);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, publish_sha_);
@@ -320,7 +334,7 @@ void redis_broker::publish(const publish_request& request) {
   if (idem) {
     resp_bulk(out, options_.idem_window_ms);
   }
-  commands_.commit({publish_cmd, 0, request.ticket}, true);
+  commit_command({publish_cmd, 0, request.ticket});
   metrics_.broker_pending.add();
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
 }
@@ -381,13 +395,13 @@ void redis_broker::query(std::string_view tag, const since_request& since, uint6
     query_pattern(tag, ticket);
     return;
   }
-  if (!commands_.up() || !scripts_ready() || backlogged()) {
+  if (!commands_ready() || backlogged()) {
     answer_failed(ticket);
     return;
   }
   auto it = exact_.find(tag);
   if (it != exact_.end() && !it->second.confirmed) {
-    if (!subscriber_.up()) {
+    if (!cluster_ && !subscriber_.up()) {
       answer_failed(ticket);
       return;
     }
@@ -412,7 +426,8 @@ uint32_t redis_broker::acquire_context() {
 bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                               std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
                               bool resync, uint64_t resync_token) {
-  if (!commands_.up() || !scripts_ready()) {
+  std::string* command = commands_ready() ? begin_command(tag) : nullptr;
+  if (command == nullptr) {
     if (!resync) {
       answer_failed(ticket);
     }
@@ -428,7 +443,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   c.resync = resync;
   c.resync_token = resync_token;
 
-  std::string& out = commands_.begin();
+  std::string& out = *command;
   resp_array(out, 15);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, query_sha_);
@@ -447,7 +462,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, max_bytes);
   resp_bulk(out, uint64_t{options_.max_data_bytes});
   resp_bulk(out, replid_);
-  commands_.commit({query_cmd, index, ticket}, true);
+  commit_command({query_cmd, index, ticket});
   if (!resync) {
     metrics_.broker_pending.add();
   }

@@ -37,6 +37,7 @@
 #include "obs/log_limiter.h"
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
+#include "redis/cluster_client.h"
 #include "redis/link.h"
 #include "redis/sentinel.h"
 #include "util/xorshift.h"
@@ -60,6 +61,10 @@ struct redis_broker_options {
   /// every tag takes a new epoch on a master that is not the one it was last written on
   /// (docs/redis-cluster.md "What Sentinel promises").
   std::optional<sentinel_options> sentinel;
+  /// Redis Cluster (redis-cluster://): commands go to the master of the tag's slot, live
+  /// messages come over sharded pub/sub; patterns are refused (link is unused but for its
+  /// credentials and timeouts, which these options carry).
+  std::optional<cluster_options> cluster;
   /// Before a publish's `ok`, wait until this many replicas have it (Redis WAIT, one per
   /// loop turn's batch); fewer within wait_timeout_ms: `unavailable`. 0: do not wait.
   uint32_t wait_replicas = 0;
@@ -67,7 +72,10 @@ struct redis_broker_options {
   uint64_t idem_window_ms = 300000;  ///< how long an idem key is kept (its key's PX)
 };
 
-class redis_broker final : public broker, private link_owner, private sentinel_owner {
+class redis_broker final : public broker,
+                           private link_owner,
+                           private sentinel_owner,
+                           private cluster_owner {
  public:
   /// Starts connecting at once; its links' operations go on `r`.
   redis_broker(broker_events& results, ring& r, redis_broker_options options,
@@ -175,6 +183,24 @@ class redis_broker final : public broker, private link_owner, private sentinel_o
   void on_master(const redis_address& master) override;
   void on_sentinel_note(std::string_view what) override;
 
+  // cluster_owner, and the cluster's side of commands (redis_cluster_mode.cpp)
+  void on_cluster_reply(const link_request& request, resp_view reply) override;
+  void on_cluster_failed(const link_request& request) override;
+  void on_shard_message(std::string_view channel, std::string_view payload) override;
+  void on_channel_up(std::string_view channel) override;
+  void on_channel_down(std::string_view channel) override;
+  void on_cluster_note(std::string_view what) override;
+  static std::string cluster_publish_script();
+  void start_cluster(ring& r);
+  /// Where a tag's command is built: the command link, or the slot's master's link; nullptr
+  /// when there is no route now. Then commit_command (nothing in between).
+  std::string* begin_command(std::string_view tag);
+  void commit_command(const link_request& request);
+  /// The tag's channel name into channel_scratch_.
+  void channel_of(std::string_view tag);
+  /// The channel's subscription is confirmed: queries wait no more, a known stream resyncs.
+  void confirm_exact(std::string_view tag, exact_watch& w);
+
   // failover (redis_failover.cpp): the master's replication id, WAIT
   void ask_replication_id();
   void on_replication_id(resp_view reply);
@@ -185,6 +211,8 @@ class redis_broker final : public broker, private link_owner, private sentinel_o
   void fail_awaiting();
 
   // commands (redis_broker.cpp)
+  /// Publishes and queries may be sent (on a cluster: per slot, begin_command says).
+  bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
     return !publish_sha_.empty() && !query_sha_.empty() && !replid_pending_;
   }
@@ -249,6 +277,8 @@ class redis_broker final : public broker, private link_owner, private sentinel_o
   link commands_;
   link subscriber_;
   std::unique_ptr<sentinel_watch> sentinel_;
+  std::unique_ptr<cluster_client> cluster_;
+  std::string channel_scratch_;
   /// Sentinel: the master's replication id (INFO replication master_replid), asked on every
   /// command connection before anything is written; a tag last written under another id
   /// takes a new epoch. Empty without Sentinel.

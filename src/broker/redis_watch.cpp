@@ -38,6 +38,9 @@ void redis_broker::update_pattern_gauges() {
 }
 
 void redis_broker::watch(std::string_view tag) {
+  if (is_wildcard(tag) && cluster_) {
+    return;  // refused by query_pattern: sharded pub/sub has no patterns
+  }
   if (is_wildcard(tag)) {
     if (pattern_globs_.find(tag) != pattern_globs_.end()) {
       return;
@@ -53,7 +56,7 @@ void redis_broker::watch(std::string_view tag) {
     return;
   }
   auto [it, added] = exact_.try_emplace(std::string(tag));
-  if (added && subscriber_.up()) {
+  if (added && (cluster_ || subscriber_.up())) {
     subscribe(it->first, it->second);
   }
 }
@@ -91,7 +94,10 @@ void redis_broker::unwatch(std::string_view tag) {
   std::vector<deferred_query> deferred = std::move(it->second.deferred);
   drop_held(it->second);
   exact_.erase(it);
-  if (subscriber_.up()) {
+  if (cluster_) {
+    channel_of(tag);
+    cluster_->unsubscribe(channel_scratch_);
+  } else if (subscriber_.up()) {
     std::string& out = subscriber_.begin();
     resp_array(out, 2);
     resp_bulk(out, "UNSUBSCRIBE");
@@ -110,6 +116,11 @@ void redis_broker::unwatch(std::string_view tag) {
 void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
   w.token = ++next_token_;
   w.confirmed = false;
+  if (cluster_) {
+    channel_of(tag);
+    cluster_->subscribe(channel_scratch_);  // on_channel_up confirms
+    return;
+  }
   std::string& out = subscriber_.begin();
   resp_array(out, 2);
   resp_bulk(out, "SUBSCRIBE");
@@ -118,6 +129,13 @@ void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
 }
 
 void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
+  if (cluster_) {
+    // Sharded pub/sub has no patterns, and a pattern would need every master's channels:
+    // not served on Redis Cluster (docs/redis-cluster.md "Patterns").
+    metrics_.broker_errors.add();
+    results_.query_failed(ticket, "unavailable");
+    return;
+  }
   auto p = pattern_globs_.find(pattern);
   auto g = p == pattern_globs_.end() ? globs_.end() : globs_.find(p->second);
   if (g == globs_.end() || g->second.confirmed) {
@@ -178,7 +196,10 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
   if (it == exact_.end() || it->second.token != request.token) {
     return;  // unwatched (or watched again) meanwhile
   }
-  exact_watch& w = it->second;
+  confirm_exact(tag, it->second);
+}
+
+void redis_broker::confirm_exact(std::string_view tag, exact_watch& w) {
   w.confirmed = true;
   const std::string tag_copy(tag);
   if (w.known) {
@@ -366,7 +387,14 @@ void redis_broker::on_watched_answer(const query_context& context, exact_watch& 
   p.epoch.assign(position.epoch);
   p.gap = position.gap;
   p.barrier = ++barriers_sent_;
-  if (!subscriber_.send({barrier_cmd, 0, p.barrier}, {"PING"})) {
+  bool sent = false;
+  if (cluster_) {
+    channel_of(context.tag);
+    sent = cluster_->ping_channel(channel_scratch_, {barrier_cmd, 0, p.barrier});
+  } else {
+    sent = subscriber_.send({barrier_cmd, 0, p.barrier}, {"PING"});
+  }
+  if (!sent) {
     answer_failed(context.ticket);
     return;
   }
@@ -377,7 +405,10 @@ void redis_broker::on_watched_answer(const query_context& context, exact_watch& 
 void redis_broker::on_barrier_reply(const link_request& request) {
   std::vector<std::string> tags;
   for (parked_answer& p : parked_) {
-    if (p.barrier <= request.token && !p.barrier_passed) {
+    // One subscriber link answers its PINGs in order; a cluster's links, one per node, do
+    // not answer each other's.
+    const bool passed = cluster_ ? p.barrier == request.token : p.barrier <= request.token;
+    if (passed && !p.barrier_passed) {
       p.barrier_passed = true;
       tags.push_back(p.tag);
     }

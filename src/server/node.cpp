@@ -167,10 +167,14 @@ bool node::prepare_broker(std::string& error) {
   auto options = std::make_unique<redis_broker_options>();
   const redis_endpoint& endpoint = cfg_.broker.redis;
   if (cfg_.broker.type == broker_url::kind::redis_cluster) {
-    error = "redis-cluster:// is not served yet (docs/redis-cluster.md)";
-    return false;
-  }
-  if (cfg_.broker.type == broker_url::kind::redis_sentinel) {
+    // Seeds are resolved once here; the nodes they announce must be numeric addresses.
+    cluster_options& c = options->cluster.emplace();
+    for (const redis_host& h : cfg_.broker.hosts) {
+      if (!resolve_redis_address(h.host, h.port, c.seeds.emplace_back(), error)) {
+        return false;
+      }
+    }
+  } else if (cfg_.broker.type == broker_url::kind::redis_sentinel) {
     // Sentinels are resolved once here; the masters they name must be numeric addresses.
     sentinel_options& s = options->sentinel.emplace();
     for (const redis_host& h : cfg_.broker.hosts) {
@@ -193,6 +197,13 @@ bool node::prepare_broker(std::string& error) {
   options->max_patterns = cfg_.redis_max_patterns;
   options->max_data_bytes = cfg_.max_message_bytes;
   options->max_backlog_bytes = cfg_.max_broker_backlog;
+  if (options->cluster) {
+    options->cluster->link = options->link;  // credentials, timeouts, backoff
+    if (cfg_.redis_wait_replicas != 0) {
+      error = "--redis-wait-replicas is not served on redis-cluster:// yet";
+      return false;
+    }
+  }
   options->wait_replicas = cfg_.redis_wait_replicas;
   options->wait_timeout_ms = cfg_.redis_wait_timeout_ms;
   options->idem_window_ms = cfg_.idempotency_window_ms;

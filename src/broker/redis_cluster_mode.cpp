@@ -1,0 +1,155 @@
+// The Redis broker on Redis Cluster (redis-cluster://): commands routed by the tag's slot
+// through cluster_client (MOVED/ASK/TRYAGAIN/NOSCRIPT followed there), live messages on
+// sharded channels (SSUBSCRIBE where the slot lives; the publish script SPUBLISHes), a
+// channel's barrier PING on its own node's link. Patterns have no sharded form: they are
+// refused on a cluster (docs/redis-cluster.md "Patterns"). See redis_broker.h.
+#include "broker/redis_broker.h"
+#include "broker/redis_scripts.h"
+#include "obs/log.h"
+#include "redis/slot.h"
+#include "util/clock.h"
+
+namespace wsa {
+
+std::string redis_broker::cluster_publish_script() {
+  // The same script, with the sharded publish: the channel shares the keys' slot.
+  std::string lua(redis_publish_script);
+  const std::string_view from = "redis.call('PUBLISH'";
+  const std::size_t at = lua.find(from);
+  if (at != std::string::npos) {
+    lua.replace(at, from.size(), "redis.call('SPUBLISH'");
+  }
+  return lua;
+}
+
+void redis_broker::start_cluster(ring& r) {
+  cluster_owner& owner = *this;
+  cluster_ = std::make_unique<cluster_client>(r, owner, *options_.cluster);
+  publish_sha_ = cluster_->add_script(cluster_publish_script());
+  query_sha_ = cluster_->add_script(redis_query_script);
+  cluster_->start();
+}
+
+std::string* redis_broker::begin_command(std::string_view tag) {
+  if (cluster_) {
+    channel_of(tag);  // the keys' slot: the three names share their hash tag
+    return cluster_->begin(key_slot(channel_scratch_));
+  }
+  return commands_.up() ? &commands_.begin() : nullptr;
+}
+
+void redis_broker::commit_command(const link_request& request) {
+  if (cluster_) {
+    cluster_->commit(request);
+  } else {
+    commands_.commit(request, true);
+  }
+}
+
+void redis_broker::channel_of(std::string_view tag) {
+  channel_scratch_.assign(redis_key_prefix);
+  channel_scratch_.append(tag);
+  channel_scratch_.append(redis_channel_suffix);
+}
+
+void redis_broker::on_cluster_reply(const link_request& request, resp_view reply) {
+  switch (request.kind) {
+    case publish_cmd:
+      on_publish_reply(request, reply, {});
+      return;
+    case query_cmd:
+      on_query_reply(request, reply, {});
+      return;
+    case barrier_cmd:
+      on_barrier_reply(request);
+      return;
+    default:
+      return;
+  }
+}
+
+void redis_broker::on_cluster_failed(const link_request& request) {
+  if (request.kind == barrier_cmd) {
+    for (std::size_t i = 0; i < parked_.size(); ++i) {
+      if (parked_[i].barrier == request.token) {
+        const uint64_t ticket = parked_[i].ticket;
+        parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(i));
+        answer_failed(ticket);
+        return;
+      }
+    }
+    return;
+  }
+  on_failed(commands_, request);
+}
+
+void redis_broker::on_shard_message(std::string_view channel, std::string_view payload) {
+  std::string_view tag;
+  uint64_t seq = 0;
+  std::string_view epoch;
+  int64_t ts_ms = 0;
+  std::string_view data;
+  if (!redis_channel_tag(channel, tag) || !redis_parse_live(payload, seq, epoch, ts_ms, data)) {
+    note_error("malformed message from Redis", channel);
+    return;
+  }
+  if (!oversized(tag, data.size())) {
+    on_live(tag, seq, epoch, ts_ms, data);
+  }
+}
+
+void redis_broker::on_channel_up(std::string_view channel) {
+  std::string_view tag;
+  if (!redis_channel_tag(channel, tag)) {
+    return;
+  }
+  auto it = exact_.find(tag);
+  if (it != exact_.end() && !it->second.confirmed) {
+    confirm_exact(tag, it->second);
+  }
+}
+
+void redis_broker::on_channel_down(std::string_view channel) {
+  std::string_view tag;
+  if (!redis_channel_tag(channel, tag)) {
+    return;
+  }
+  auto it = exact_.find(tag);
+  if (it == exact_.end()) {
+    return;
+  }
+  // As after a subscriber link drop, for this tag alone: its answers that wait for the
+  // live stream cannot be given safely; the stream is read from the history once it is back.
+  exact_watch& w = it->second;
+  w.confirmed = false;
+  if (w.resyncing) {
+    w.resyncing = false;
+    w.resync_waiting = false;
+    drop_held(w);
+  }
+  std::vector<uint64_t> tickets;
+  for (const deferred_query& q : w.deferred) {
+    tickets.push_back(q.ticket);
+  }
+  w.deferred.clear();
+  for (std::size_t i = 0; i < parked_.size();) {
+    if (parked_[i].tag == tag) {
+      tickets.push_back(parked_[i].ticket);
+      parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  for (uint64_t ticket : tickets) {
+    answer_failed(ticket);
+  }
+}
+
+void redis_broker::on_cluster_note(std::string_view what) {
+  uint64_t suppressed = 0;
+  if (connect_log_.allow(monotonic_ms(), suppressed)) {
+    WSA_LOG(warn, "redis cluster").kv("note", what).kv("suppressed", suppressed);
+  }
+}
+
+}  // namespace wsa
