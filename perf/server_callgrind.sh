@@ -7,7 +7,8 @@
 #   perf/server_callgrind.sh WSAGENT LOADGEN [SUBS] [RATE] [SECONDS]
 # e.g. perf/server_callgrind.sh build/wsagent build/bench/loadgen/wsagent-loadgen 100 100 10
 # PROTO=mqtt (MQTT 3.1.1 over TCP, --mqtt-listen) or PROTO=mqtt-ws (/mqtt) measures the same
-# fan-out to MQTT subscribers; QOS=1 makes them QoS 1 (default 0).
+# fan-out to MQTT subscribers; QOS=1 makes them QoS 1 (default 0). BROKER=redis://HOST:PORT
+# measures the server with that Redis as its broker (start the Redis yourself).
 # The figure includes everything the server runs in the window (loop turns, sends, timers),
 # not only fan-out; compare runs with the same arguments.
 set -euo pipefail
@@ -23,15 +24,16 @@ free_port() {
 port=$(free_port)
 proto=${PROTO:-wsagent}
 server_args=()
+if [ -n "${BROKER:-}" ]; then server_args+=(--broker "$BROKER"); fi
 url="ws://127.0.0.1:$port/ws"
 case $proto in
   mqtt)
     mqtt_port=$(free_port)
-    server_args=(--mqtt-listen "127.0.0.1:$mqtt_port")
+    server_args+=(--mqtt-listen "127.0.0.1:$mqtt_port")
     url="mqtt://127.0.0.1:$mqtt_port"
     ;;
   mqtt-ws)
-    server_args=(--mqtt-ws)
+    server_args+=(--mqtt-ws)
     url="ws://127.0.0.1:$port/mqtt"
     ;;
 esac
