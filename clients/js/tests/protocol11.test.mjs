@@ -19,18 +19,28 @@ function needs(...names) {
 
 const fast = { minReconnectDelayMs: 50, maxReconnectDelayMs: 400 };
 
-test('without presence and latest the client asks for neither and still works', { skip: (features.has('presence') || features.has('latest')) && 'the server offers presence or latest' }, async (t) => {
+test('without presence the client does not ask for it and still works', { skip: features.has('presence') && 'the server offers presence' }, async (t) => {
   const server = await Server.start();
   t.after(() => server.stop('SIGKILL'));
   const c = await connected(client(t, server.url));
-  assert.ok(!c.features.has('presence') && !c.features.has('latest'));
-  const sub = c.subscribe('room.a', { presence: true, mode: 'latest', intervalMs: 100 });
+  const sub = c.subscribe('room.a', { presence: true });
+  const { messages } = collect(sub);
+  await sub.ready();
+  await c.publish('room.a', 1);
+  await waitFor(() => messages.length === 1);
+  await assert.rejects(sub.presence(), (e) => e.code === 'unsupported');
+});
+
+test('without latest a subscription asking for it gets every message', { skip: features.has('latest') && 'the server offers latest' }, async (t) => {
+  const server = await Server.start();
+  t.after(() => server.stop('SIGKILL'));
+  const c = await connected(client(t, server.url));
+  const sub = c.subscribe('room.a', { mode: 'latest', intervalMs: 100 });
   const { messages } = collect(sub);
   await sub.ready();
   await c.publish('room.a', 1);
   await c.publish('room.a', 2);
   await waitFor(() => messages.length === 2);  // every message: no conflation without the feature
-  await assert.rejects(sub.presence(), (e) => e.code === 'unsupported');
 });
 
 test('ts: messages carry the publish time', { skip: needs('ts') }, async (t) => {
