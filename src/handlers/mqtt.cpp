@@ -213,6 +213,7 @@ void mqtt_handler::on_closed(conn& c) {
   mqtt_conn* mc = c.mqtt;
   if (mc->session) {
     publish_will(c);
+    release_session(c);
   }
   router_.drop(c.slot);
   if (mc->ws != nullptr && mc->ws != feeding_) {
@@ -361,6 +362,7 @@ void mqtt_handler::on_connect(conn& c, const mqtt::connect_packet& p) {
   mc.session.emplace(o.params, limits_, monotonic_ms(), std::move(session_key));
   mc.window.emplace(o.params.outbound_window, limits_.max_pending);
   send_connack(c, o.params.level, mqtt::connack_for(o, /*session_present=*/false));
+  claim_session(c);  // an older connection of this session is closed (takeover)
 }
 
 // ---- packets out ----

@@ -24,6 +24,7 @@
 #include "mqtt/limits.h"
 #include "net/token_bucket.h"
 #include "obs/metrics.h"
+#include "pubsub/string_map.h"
 #include "router/router.h"
 #include "server/conn_host.h"
 #include "ws/session.h"
@@ -103,6 +104,12 @@ class mqtt_handler final : private ws_sink {
   /// Sends the retained messages of `filters` after their SUBACK. False if `c` closed.
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
   bool deliver_retained(conn& c, const retained_store::entry& e);
+  /// Session takeover (mqtt_takeover.cpp).
+  void claim_session(conn& c);
+  void release_session(conn& c);
+  void on_claim(unsigned from, const mqtt_records::session_holder& r);
+  void on_release(unsigned from, const mqtt_records::session_holder& r);
+  void on_take_over(const mqtt_records::take_over& t);
   void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
   void send_connack(conn& c, mqtt::protocol level, const mqtt::connack_fields& f);
   bool send(conn& c, frame* f);
@@ -127,6 +134,13 @@ class mqtt_handler final : private ws_sink {
   const unsigned shard_;
   const unsigned shards_;
   retained_store retained_;  // this shard's replica of the node's retained messages
+  // The open connection of each session key this shard owns (router/owner.h hash).
+  struct session_place {
+    unsigned shard = 0;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+  };
+  string_map<session_place> holders_;
   uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
   std::vector<ws_session*> ws_pool_;

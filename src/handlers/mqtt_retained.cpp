@@ -39,17 +39,6 @@ retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::reta
   return result;
 }
 
-void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view bytes) {
-  mqtt_records::retain r;
-  if (type != mqtt_records::retain::type || !read_record(bytes, r)) {
-    // Every record comes from this process's own shards: one that does not parse is a bug.
-    WSA_LOG(error, "malformed MQTT record between shards dropped")
-        .kv("type", type)
-        .kv("from", from);
-    return;
-  }
-  apply_retained(r, /*origin=*/false);
-}
 
 bool mqtt_handler::send_retained(conn& c, std::span<const mqtt::filter_patterns> filters) {
   for (const mqtt::filter_patterns& f : filters) {

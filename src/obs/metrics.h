@@ -96,6 +96,7 @@ struct alignas(64) shard_metrics {
   counter mqtt_retained_messages;   ///< gauge: retained messages in this shard's replica
   counter mqtt_retained_bytes;      ///< gauge: their bytes
   counter mqtt_retained_refusals;   ///< retained PUBLISHes published but not retained (bounds)
+  counter mqtt_takeovers;           ///< connections closed: their session connected again
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };
 

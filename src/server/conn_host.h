@@ -35,6 +35,9 @@ class conn_host {
   virtual void clear_deadline(conn& c) = 0;
   /// Hands an open connection to another protocol's handler (the WebSocket upgrade).
   virtual void switch_protocol(conn& c, conn_protocol to) = 0;
+  /// The connection in `slot` if it is still the one of `generation` (a record from another
+  /// shard names a connection so), else null.
+  virtual conn* find(uint32_t slot, uint32_t generation) = 0;
 
  protected:
   ~conn_host() = default;

@@ -140,6 +140,9 @@ class shard final : private conn_host, private router_client, private mail_port 
   void set_deadline(conn& c, int64_t at) override;
   void clear_deadline(conn& c) override;
   void switch_protocol(conn& c, conn_protocol to) override;
+  conn* find(uint32_t slot, uint32_t generation) override {
+    return conns_.find(slot, generation);
+  }
 
   // ---- router_client (shard.cpp; deliver in shard_io.cpp, beside enqueue) ----
   void deliver(message& m, std::span<const uint32_t> subscribers) override;

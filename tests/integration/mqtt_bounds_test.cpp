@@ -168,5 +168,36 @@ TEST(mqtt_bounds, a_3_1_1_client_past_the_receive_maximum_is_throttled_not_close
   EXPECT_GE(metric_total(server.port(), "wsagent_input_pauses_total"), 1u);
 }
 
+TEST(mqtt_bounds, a_second_connection_of_a_session_takes_it_over) {
+  server_process server(mqtt_args());  // two shards: old and new on the same one or not
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "dup" + std::to_string(i);
+    std::string first_in;
+    std::string second_in;
+    tcp_socket first = tcp_socket::connect(port);
+    first.send_all(connect_v5_packet(0, id));
+    ASSERT_EQ(next_packet(first, first_in)[0], '\x20');
+    tcp_socket second = tcp_socket::connect(port);
+    second.send_all(connect_v5_packet(0, id));
+    ASSERT_EQ(next_packet(second, second_in)[0], '\x20');
+    // 5.0: DISCONNECT 0x8E "session taken over", then the close; the new one goes on.
+    EXPECT_EQ(next_packet(first, first_in), std::string("\xe0\x01\x8e", 3));
+    EXPECT_TRUE(first.wait_eof(wait_time));
+    second.send_all(std::string("\xc0\x00", 2));
+    EXPECT_EQ(next_packet(second, second_in), std::string("\xd0\x00", 2));
+  }
+  // 3.1.1: closed.
+  tcp_socket first = tcp_socket::connect(port);
+  first.send_all(connect_packet(0));
+  ASSERT_EQ(read_at_least(first, 4).size(), 4u);
+  tcp_socket second = tcp_socket::connect(port);
+  second.send_all(connect_packet(0));
+  ASSERT_EQ(read_at_least(second, 4).size(), 4u);
+  EXPECT_TRUE(first.wait_eof(wait_time));
+  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_takeovers_total"), 5u);
+}
+
 }  // namespace
 }  // namespace wsa::test

@@ -1,0 +1,116 @@
+// Session takeover (MQTT 3.1.1 section 3.1.4 step 2, 5.0 [MQTT-3.1.4-3]): when a client
+// connects with the session key (token subject and client identifier) of a connection that
+// is still open, the older connection is closed (5.0: DISCONNECT 0x8E "session taken over"),
+// on whichever shard of the node it is. Each key has an owner shard (the router's hash): the
+// connection's shard tells it of each new connection (claim) and of its end (release), and
+// the owner closes the connection it had for the key, by a take_over record when that one
+// is on another shard. Across nodes: not yet (docs/mqtt.md). Also the dispatch of MQTT's
+// records (mqtt_records.h).
+#include "handlers/mqtt.h"
+
+#include "obs/log.h"
+#include "router/owner.h"
+
+namespace wsa {
+
+void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view bytes) {
+  bool ok = false;
+  switch (type) {
+    case mqtt_records::retain::type: {
+      mqtt_records::retain r;
+      if ((ok = read_record(bytes, r))) {
+        apply_retained(r, /*origin=*/false);
+      }
+      break;
+    }
+    case mqtt_records::claim::type: {
+      mqtt_records::claim r;
+      if ((ok = read_record(bytes, r))) {
+        on_claim(from, r);
+      }
+      break;
+    }
+    case mqtt_records::release::type: {
+      mqtt_records::release r;
+      if ((ok = read_record(bytes, r))) {
+        on_release(from, r);
+      }
+      break;
+    }
+    case mqtt_records::take_over::type: {
+      mqtt_records::take_over r;
+      if ((ok = read_record(bytes, r))) {
+        on_take_over(r);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (!ok) {
+    // Every record comes from this process's own shards: one that does not parse is a bug.
+    WSA_LOG(error, "malformed MQTT record between shards dropped")
+        .kv("type", type)
+        .kv("from", from);
+  }
+}
+
+void mqtt_handler::claim_session(conn& c) {
+  mqtt_records::claim r;
+  r.slot = c.slot;
+  r.generation = c.generation;
+  r.key = c.mqtt->session->session_key();
+  const unsigned owner = owner_of(r.key, shards_);
+  if (owner == shard_) {
+    on_claim(shard_, r);
+  } else {
+    post_record(mail_, owner, r);
+  }
+}
+
+void mqtt_handler::release_session(conn& c) {
+  mqtt_records::release r;
+  r.slot = c.slot;
+  r.generation = c.generation;
+  r.key = c.mqtt->session->session_key();
+  const unsigned owner = owner_of(r.key, shards_);
+  if (owner == shard_) {
+    on_release(shard_, r);
+  } else {
+    post_record(mail_, owner, r);
+  }
+}
+
+void mqtt_handler::on_claim(unsigned from, const mqtt_records::session_holder& r) {
+  const auto [it, added] = holders_.try_emplace(std::string(r.key));
+  session_place& held = it->second;
+  if (!added) {
+    const mqtt_records::take_over t{held.slot, held.generation};
+    if (held.shard == shard_) {
+      on_take_over(t);
+    } else {
+      post_record(mail_, held.shard, t);
+    }
+  }
+  held = {from, r.slot, r.generation};
+}
+
+void mqtt_handler::on_release(unsigned from, const mqtt_records::session_holder& r) {
+  const auto it = holders_.find(r.key);
+  // Only the connection held: a taken-over one ends after its successor claimed the key.
+  if (it != holders_.end() && it->second.shard == from && it->second.slot == r.slot &&
+      it->second.generation == r.generation) {
+    holders_.erase(it);
+  }
+}
+
+void mqtt_handler::on_take_over(const mqtt_records::take_over& t) {
+  conn* c = host_.find(t.slot, t.generation);
+  if (c == nullptr || !c->open_as(conn_protocol::mqtt)) {
+    return;  // ended meanwhile
+  }
+  metrics_.mqtt_takeovers.add();
+  close(*c, mqtt::reason::session_taken_over);
+}
+
+}  // namespace wsa
