@@ -87,6 +87,9 @@ class mqtt_handler final : private ws_sink {
   void on_disconnect(conn& c, const mqtt::disconnect_packet& p);
   void on_decode_error(conn& c, const mqtt::decode_error& err);
 
+  /// A QoS 1 delivery of `m` as plan_ says, into the session's window (sent now, or
+  /// queued; a full queue closes a slow consumer). False if the connection closed.
+  bool offer_qos1(conn& c, message_ref m, bool retained);
   /// Sends the QoS 1 delivery in flight under `packet_id` (dropping undeliverable ones and
   /// sending the next instead). False if the connection closed.
   bool send_in_flight(conn& c, uint16_t packet_id);
@@ -105,6 +108,8 @@ class mqtt_handler final : private ws_sink {
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
   bool deliver_retained(conn& c, const retained_store::entry& e);
   /// Session takeover (mqtt_takeover.cpp).
+  template <class Record>
+  void to_session_owner(conn& c, Record r);
   void claim_session(conn& c);
   void release_session(conn& c);
   void on_claim(unsigned from, const mqtt_records::session_holder& r);

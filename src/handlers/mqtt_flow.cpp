@@ -219,20 +219,7 @@ bool mqtt_handler::deliver(conn& c, message& m) {
   }
   const mqtt::message_info info = info_of(m);
   if (std::min(plan_.qos, info.qos) >= 1) {
-    using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
-    uint16_t packet_id = 0;
-    switch (mc.window->offer(mqtt_outgoing{message_ref::share(&m), plan_.retain_as_published,
-                                           false, plan_.subscription_ids},
-                             packet_id)) {
-      case offer::send:
-        return send_in_flight(c, packet_id);
-      case offer::queued:
-        return true;
-      case offer::full:
-        metrics_.slow_consumer_closes.add();
-        close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
-        return false;
-    }
+    return offer_qos1(c, message_ref::share(&m), /*retained=*/false);
   }
   mqtt::outgoing_message om;
   if (!view_of(m, om)) {
@@ -248,6 +235,24 @@ bool mqtt_handler::deliver(conn& c, message& m) {
     return host_.queue(c, mqtt_shared_publish(m, mc.wire, om));
   }
   return send_own(c, m, om, d);
+}
+
+bool mqtt_handler::offer_qos1(conn& c, message_ref m, bool retained) {
+  using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
+  uint16_t packet_id = 0;
+  switch (c.mqtt->window->offer(
+      mqtt_outgoing{std::move(m), plan_.retain_as_published, retained, plan_.subscription_ids},
+      packet_id)) {
+    case offer::send:
+      return send_in_flight(c, packet_id);
+    case offer::queued:
+      return true;
+    case offer::full:
+      metrics_.slow_consumer_closes.add();
+      close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
+      return false;
+  }
+  return true;
 }
 
 bool mqtt_handler::send_own(conn& c, message& m, const mqtt::outgoing_message& om,

@@ -66,20 +66,7 @@ bool mqtt_handler::deliver_retained(conn& c, const retained_store::entry& e) {
   }
   const uint8_t qos = std::min(plan_.qos, e.qos);
   if (qos >= 1) {
-    using offer = mqtt::outbound_window<mqtt_outgoing>::offer_result;
-    uint16_t packet_id = 0;
-    switch (mc.window->offer(mqtt_outgoing{e.m, plan_.retain_as_published, true,
-                                           plan_.subscription_ids},
-                             packet_id)) {
-      case offer::send:
-        return send_in_flight(c, packet_id);
-      case offer::queued:
-        return true;
-      case offer::full:
-        metrics_.slow_consumer_closes.add();
-        close(c, mqtt::reason::quota_exceeded, /*drop_unsent=*/true);
-        return false;
-    }
+    return offer_qos1(c, e.m, /*retained=*/true);
   }
   mqtt::outgoing_message om;
   mqtt::delivery d;

@@ -8,6 +8,8 @@
 // records (mqtt_records.h).
 #include "handlers/mqtt.h"
 
+#include <type_traits>
+
 #include "obs/log.h"
 #include "router/owner.h"
 
@@ -55,31 +57,24 @@ void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view byte
   }
 }
 
-void mqtt_handler::claim_session(conn& c) {
-  mqtt_records::claim r;
+template <class Record>
+void mqtt_handler::to_session_owner(conn& c, Record r) {
   r.slot = c.slot;
   r.generation = c.generation;
   r.key = c.mqtt->session->session_key();
   const unsigned owner = owner_of(r.key, shards_);
-  if (owner == shard_) {
+  if (owner != shard_) {
+    post_record(mail_, owner, r);
+  } else if constexpr (std::is_same_v<Record, mqtt_records::claim>) {
     on_claim(shard_, r);
   } else {
-    post_record(mail_, owner, r);
+    on_release(shard_, r);
   }
 }
 
-void mqtt_handler::release_session(conn& c) {
-  mqtt_records::release r;
-  r.slot = c.slot;
-  r.generation = c.generation;
-  r.key = c.mqtt->session->session_key();
-  const unsigned owner = owner_of(r.key, shards_);
-  if (owner == shard_) {
-    on_release(shard_, r);
-  } else {
-    post_record(mail_, owner, r);
-  }
-}
+void mqtt_handler::claim_session(conn& c) { to_session_owner(c, mqtt_records::claim{}); }
+
+void mqtt_handler::release_session(conn& c) { to_session_owner(c, mqtt_records::release{}); }
 
 void mqtt_handler::on_claim(unsigned from, const mqtt_records::session_holder& r) {
   const auto [it, added] = holders_.try_emplace(std::string(r.key));
