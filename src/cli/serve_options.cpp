@@ -147,7 +147,8 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
   o.count({"pub-rate", "N",
            "`pub` frames one connection may send per second, on average (0..4294967295; 0: no "
            "limit). Past it (and its burst) a `pub` gets `err rate_limited` and is not "
-           "published; the connection stays open."},
+           "published; the connection stays open. POST /api/publish has the same limit per "
+           "token (per connection with --no-auth), answered 429."},
           c.pub_rate, 0, u32_max);
   o.count({"pub-burst", "N",
            "`pub` frames one connection may send at once before --pub-rate applies "

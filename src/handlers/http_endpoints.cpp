@@ -39,7 +39,8 @@ http_endpoints::http_endpoints(conn_host& host, router& r, token_gate& gate,
       node_(owner),
       draining_(draining),
       metrics_(metrics),
-      cfg_(owner.cfg()) {}
+      cfg_(owner.cfg()),
+      pub_rate_(rate_limit::of(cfg_.pub_rate, cfg_.pub_burst)) {}
 
 http_endpoints::~http_endpoints() {
   for (frame* body : static_bodies_) {
@@ -328,17 +329,20 @@ bool http_endpoints::publish(conn& c, const http_request& request, std::string_v
     respond_error(c, 405, "method not allowed", "Allow: POST\r\n");
     return false;
   }
+  // Rate first, the cheapest refusal: per token (new connections do not refill it), per
+  // connection without auth (WebSocket's bucket, unused on an HTTP connection).
+  const permissions* perm = nullptr;
+  token_bucket* bucket = &c.ws.pub_bucket;
   if (gate_.required()) {
-    const std::string_view token = bearer_credentials(request.authorization);
-    if (token.empty()) {
-      gate_.count_failure();
-      respond_unauthorized(c, "a bearer token is required (Authorization: Bearer <token>)");
-      return false;
+    api_tokens::entry* token = api_token(c, request);
+    if (token == nullptr) {
+      return false;  // answered 401
     }
-    if (!gate_.verify(token, "api").ok()) {
-      respond_unauthorized(c, "the token was refused");
-      return false;
-    }
+    perm = &token->perm;
+    bucket = &token->bucket;
+  }
+  if (!bucket->take(pub_rate_, monotonic_ns())) {
+    return refuse_rate(c);
   }
   // The body {"tag":..,"data":..} is parsed as the pub frame it stands for, by the same
   // strict parser: `data` is kept byte for byte.
@@ -369,7 +373,7 @@ bool http_endpoints::publish(conn& c, const http_request& request, std::string_v
     respond_error(c, 400, "tag must be an exact tag (1..255 printable bytes, no wildcard)");
     return false;
   }
-  if (gate_.required() && !gate_.claims().perm.may_publish(command_.tag)) {
+  if (perm != nullptr && !perm->may_publish(command_.tag)) {
     respond_error(c, 403, "no publish permission for " + std::string(command_.tag));
     return false;
   }
@@ -382,6 +386,39 @@ bool http_endpoints::publish(conn& c, const http_request& request, std::string_v
     respond_error(c, 503, "the broker did not accept the message (unavailable)");
     return false;
   }
+  return true;
+}
+
+api_tokens::entry* http_endpoints::api_token(conn& c, const http_request& request) {
+  const std::string_view token = bearer_credentials(request.authorization);
+  if (token.empty()) {
+    gate_.count_failure();
+    respond_unauthorized(c, "a bearer token is required (Authorization: Bearer <token>)");
+    return nullptr;
+  }
+  const int64_t now_s = unix_seconds();
+  if (api_tokens::entry* known = tokens_.find(token, now_s)) {
+    metrics_.auth_reused.add();
+    return known;
+  }
+  if (!gate_.verify(token, "api").ok()) {
+    respond_unauthorized(c, "the token was refused");
+    return nullptr;
+  }
+  return &tokens_.keep(token, gate_.claims(), cfg_.token_leeway_s);
+}
+
+bool http_endpoints::refuse_rate(conn& c) {
+  metrics_.rate_limited_publishes.add();
+  scratch_.clear();
+  append_error_response(scratch_, 429, "too many publishes; slow down and retry (--pub-rate)",
+                        "Retry-After: 1\r\n", !c.http.keep_alive);
+  queue_text(c, scratch_);  // not published; a keep-alive connection stays open
+  if (!c.http.keep_alive) {
+    host_.close_after_flush(c);
+    return false;
+  }
+  host_.set_deadline(c, monotonic_ms() + cfg_.handshake_timeout_ms);
   return true;
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "handlers/api_tokens.h"
 #include "http/static_files.h"
 #include "json/command.h"
 #include "obs/metrics.h"
@@ -69,6 +70,10 @@ class http_endpoints {
   bool authenticate_upgrade(conn& c, const http_request& request);
   /// POST /api/publish; true while the connection goes on reading HTTP.
   bool publish(conn& c, const http_request& request, std::string_view body);
+  /// The publish API's token check; the token's bucket, or null after answering 401.
+  api_tokens::entry* api_token(conn& c, const http_request& request);
+  /// 429 for a publish over the rate; true while the connection goes on reading HTTP.
+  bool refuse_rate(conn& c);
   void queue_text(conn& c, const std::string& text);
   /// The --static file body of `answer`, made once per shard and shared by reference.
   frame* static_body(const static_files::answer_body& answer);
@@ -83,6 +88,8 @@ class http_endpoints {
   const bool& draining_;
   shard_metrics& metrics_;
   const config& cfg_;
+  const rate_limit pub_rate_;  // --pub-rate, --pub-burst: per token (per connection without auth)
+  api_tokens tokens_;          // the publish API's verified tokens
   command command_;          // the API body parsed as a pub frame
   std::string api_frame_;    // POST /api/publish body as a pub frame (padded)
   std::string scratch_;

@@ -114,7 +114,7 @@ std::string_view error_code(int status) {
     case 426:
       return "upgrade_required";
     case 429:
-      return "too_many_requests";
+      return "rate_limited";  // the code a `pub` over the rate gets on a WebSocket
     case 431:
       return "header_too_large";
     case 500:

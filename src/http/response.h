@@ -14,7 +14,7 @@ std::string_view reason_phrase(int status);
 
 /// The machine-readable "error" of an error body: "bad_request", "unauthorized", "forbidden",
 /// "not_found", "method_not_allowed", "request_timeout", "length_required",
-/// "payload_too_large", "upgrade_required", "too_many_requests", "header_too_large",
+/// "payload_too_large", "upgrade_required", "rate_limited", "header_too_large",
 /// "internal_error", "not_implemented", "unavailable", "version_not_supported"; "error" else.
 std::string_view error_code(int status);
 

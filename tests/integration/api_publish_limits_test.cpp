@@ -1,0 +1,130 @@
+// The publish API's bounds (docs/limits.md): a token is verified once per shard and then
+// recognised (not one signature check per request), and publishes are rate limited per
+// token, across connections (per connection with --no-auth), with 429 and the connection
+// kept open. Against the real binary, small limits; the server is measured.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "support/abuse.h"
+#include "support/hs256_token.h"
+#include "support/http_client.h"
+#include "support/process_probe.h"
+#include "support/scratch_dir.h"
+#include "support/server_process.h"
+
+namespace wsa::test {
+namespace {
+
+const std::string secret = "api publish test secret, comfortably longer than 32 bytes";
+
+std::string api_request(std::string_view token, int n) {
+  const std::string body = R"({"tag":"api.rate","data":)" + std::to_string(n) + "}";
+  std::string r = "POST /api/publish HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n";
+  if (!token.empty()) {
+    r += "Authorization: Bearer " + std::string(token) + "\r\n";
+  }
+  return r + "\r\n" + body;
+}
+
+struct statuses {
+  int ok = 0;
+  int limited = 0;
+};
+
+// `n` publishes one after another on one keep-alive connection; any status but 200 and 429
+// fails the test.
+statuses publish_on(tcp_socket& s, std::string_view token, int n) {
+  statuses out;
+  std::string buffer;
+  for (int i = 0; i < n; ++i) {
+    s.send_all(api_request(token, i));
+    const http_response r = read_http_response(s, buffer, std::chrono::seconds(10));
+    if (r.status == 429) {
+      ++out.limited;
+      EXPECT_EQ(r.header("Retry-After"), "1");
+      EXPECT_NE(r.body.find("rate_limited"), std::string::npos) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 200) << r.body;
+      ++out.ok;
+    }
+  }
+  return out;
+}
+
+TEST(ApiPublishLimits, ATokenIsVerifiedOnceAndItsRateHoldsAcrossConnections) {
+  scratch_dir dir;
+  ASSERT_TRUE(dir.ok());
+  server_process server({"--hmac-secret-file", dir.write("secret", secret + "\n"), "--shards",
+                         "1", "--pub-rate", "1", "--pub-burst", "5"});
+  ASSERT_TRUE(server.start());
+  const std::string token = hs256(claims_json(unix_now() + 3600), secret);
+  tcp_socket first = tcp_socket::connect(server.port());
+  const statuses a = publish_on(first, token, 4);
+  EXPECT_EQ(a.ok, 4);
+  // A new connection with the same token finds its bucket nearly empty: one more from the
+  // burst, and a token or two if seconds passed; then 429, and the connection stays open.
+  tcp_socket second = tcp_socket::connect(server.port());
+  const statuses b = publish_on(second, token, 10);
+  EXPECT_GE(b.ok, 1);
+  EXPECT_LE(b.ok, 3);
+  EXPECT_EQ(b.ok + b.limited, 10);
+  EXPECT_EQ(metric(server.port(), "wsagent_rate_limited_publishes_total"),
+            static_cast<uint64_t>(b.limited));
+  EXPECT_EQ(metric(server.port(), "wsagent_publishes_total"), static_cast<uint64_t>(a.ok + b.ok));
+  // Verified once: every later request recognised the token.
+  EXPECT_EQ(metric(server.port(), "wsagent_auth_reused_total"), 13u);
+  // Another token is another bucket (and one more verification).
+  const std::string other = hs256(claims_json(unix_now() + 3600, R"({"pub":[">"]})", "", "bob"),
+                                  secret);
+  EXPECT_EQ(publish_on(second, other, 1).ok, 1);
+}
+
+TEST(ApiPublishLimits, WithoutAuthTheRateIsPerConnection) {
+  server_process server({"--no-auth", "--pub-rate", "1", "--pub-burst", "3"});
+  ASSERT_TRUE(server.start());
+  tcp_socket s = tcp_socket::connect(server.port());
+  const statuses r = publish_on(s, "", 8);
+  EXPECT_GE(r.ok, 3);
+  EXPECT_LE(r.ok, 5);
+  EXPECT_EQ(r.ok + r.limited, 8);
+  EXPECT_EQ(metric_total(server.port(), "wsagent_rate_limited_publishes_total"),
+            static_cast<uint64_t>(r.limited));
+}
+
+// A client posting as fast as it is answered with one valid token: before, every request
+// checked the token's signature; now the flood costs a lookup and a refusal each, the
+// shard's memory stays put and a bystander is still answered.
+TEST(ApiPublishLimits, AnApiFloodWithOneTokenIsRefusedCheaply) {
+  small_sanitizer_quarantine();
+  scratch_dir dir;
+  ASSERT_TRUE(dir.ok());
+  server_process server({"--hmac-secret-file", dir.write("secret", secret + "\n"), "--shards",
+                         "1", "--pub-rate", "100", "--pub-burst", "100"});
+  ASSERT_TRUE(server.start());
+  const std::string token = hs256(claims_json(unix_now() + 3600), secret);
+  ws_options with_token;
+  with_token.extra_headers.push_back("Authorization: Bearer " + token);
+  bystander by(server.port(), with_token);
+  tcp_socket s = tcp_socket::connect(server.port());
+  const int64_t base = rss_kib(server.pid());
+  const double cpu_before = cpu_seconds(server.pid());
+  statuses r;
+  keep_pinging_during(by, [&] { r = publish_on(s, token, 3000); });
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("server_cpu_ms", static_cast<int>(cpu * 1000));
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  RecordProperty("accepted", r.ok);
+  EXPECT_GE(r.ok, 100);
+  EXPECT_GT(r.limited, 0);
+  EXPECT_EQ(metric(server.port(), "wsagent_auth_reused_total"), 2999u);
+  EXPECT_LT(grown, 32.0);
+  EXPECT_LT(cpu, 20.0) << "CPU seconds for 3000 API requests";
+  by.round_trip();
+}
+
+}  // namespace
+}  // namespace wsa::test
