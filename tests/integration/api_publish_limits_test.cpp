@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/abuse.h"
 #include "support/hs256_token.h"
@@ -54,11 +56,17 @@ statuses publish_on(tcp_socket& s, std::string_view token, int n) {
   return out;
 }
 
+// One shard, HS256 tokens signed with `secret`, the publish rate and burst given.
+std::vector<std::string> args_with_secret(const scratch_dir& dir, std::string rate,
+                                          std::string burst) {
+  return {"--hmac-secret-file", dir.write("secret", secret + "\n"), "--shards", "1",
+          "--pub-rate", std::move(rate), "--pub-burst", std::move(burst)};
+}
+
 TEST(ApiPublishLimits, ATokenIsVerifiedOnceAndItsRateHoldsAcrossConnections) {
   scratch_dir dir;
   ASSERT_TRUE(dir.ok());
-  server_process server({"--hmac-secret-file", dir.write("secret", secret + "\n"), "--shards",
-                         "1", "--pub-rate", "1", "--pub-burst", "5"});
+  server_process server(args_with_secret(dir, "1", "5"));
   ASSERT_TRUE(server.start());
   const std::string token = hs256(claims_json(unix_now() + 3600), secret);
   tcp_socket first = tcp_socket::connect(server.port());
@@ -101,8 +109,7 @@ TEST(ApiPublishLimits, AnApiFloodWithOneTokenIsRefusedCheaply) {
   small_sanitizer_quarantine();
   scratch_dir dir;
   ASSERT_TRUE(dir.ok());
-  server_process server({"--hmac-secret-file", dir.write("secret", secret + "\n"), "--shards",
-                         "1", "--pub-rate", "100", "--pub-burst", "100"});
+  server_process server(args_with_secret(dir, "100", "100"));
   ASSERT_TRUE(server.start());
   const std::string token = hs256(claims_json(unix_now() + 3600), secret);
   ws_options with_token;

@@ -58,6 +58,17 @@ std::string client_frame(uint8_t opcode, std::string_view payload, bool fin = tr
   return f;
 }
 
+// Feeds `stream` in pieces of `piece` bytes until a verdict other than ok, as the shard does.
+ws_session::result feed_in_pieces(ws_session& session, std::string_view stream,
+                                  std::size_t piece) {
+  ws_session::result r = ws_session::result::ok;
+  for (std::size_t at = 0; at < stream.size() && r == ws_session::result::ok; at += piece) {
+    const std::string_view part = stream.substr(at, piece);
+    r = session.feed(part.data(), part.size());
+  }
+  return r;
+}
+
 class session_test : public ::testing::Test {
  protected:
   ws_session::result feed(std::string_view bytes) { return session_.feed(bytes.data(), bytes.size()); }
@@ -132,11 +143,7 @@ TEST_F(session_test, a_close_reason_is_judged_the_same_wherever_the_input_is_cut
     for (std::size_t piece = 1; piece <= stream.size(); ++piece) {
       sink s;
       ws_session session(&s, 1000, 64);
-      ws_session::result r = ws_session::result::ok;
-      for (std::size_t at = 0; at < stream.size() && r == ws_session::result::ok; at += piece) {
-        const std::string_view part = std::string_view(stream).substr(at, piece);
-        r = session.feed(part.data(), part.size());
-      }
+      const ws_session::result r = feed_in_pieces(session, stream, piece);
       ASSERT_EQ(r, ws_session::result::closing) << "pieces of " << piece;
       EXPECT_EQ(session.close_code_sent(), valid ? 1000 : 1007) << "pieces of " << piece;
       const std::string close = s.output.substr(s.output.find('\x88'));
@@ -255,12 +262,7 @@ TEST_F(session_test, a_header_is_judged_the_same_wherever_the_input_is_cut) {
   for (std::size_t piece = 1; piece <= header.size(); ++piece) {
     sink s;
     ws_session session(&s, 50, 64);
-    ws_session::result r = ws_session::result::ok;
-    for (std::size_t at = 0; at < header.size() && r == ws_session::result::ok; at += piece) {
-      const std::string_view part = std::string_view(header).substr(at, piece);
-      r = session.feed(part.data(), part.size());
-    }
-    EXPECT_EQ(r, ws_session::result::too_big) << "pieces of " << piece;
+    EXPECT_EQ(feed_in_pieces(session, header, piece), ws_session::result::too_big) << "pieces of " << piece;
     EXPECT_TRUE(s.output.empty()) << "pieces of " << piece;
   }
 }
