@@ -230,6 +230,7 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
   sub_items_.clear();
   for (const std::string_view tag : cmd.tags) {
     sub_item item{tag};
+    item.latest_ms = cmd.interval_ms;
     if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
       item.has_since = true;
       item.since_seq = cmd.since[s].seq;

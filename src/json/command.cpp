@@ -41,6 +41,8 @@ constexpr uint32_t bit_tags = 1u << 4;
 constexpr uint32_t bit_since = 1u << 5;
 constexpr uint32_t bit_data = 1u << 6;
 constexpr uint32_t bit_idem = 1u << 7;
+constexpr uint32_t bit_mode = 1u << 8;
+constexpr uint32_t bit_interval = 1u << 9;
 
 // An idempotency key: 1 to max_idem_bytes printable ASCII characters (space included).
 bool is_valid_idem(std::string_view key) {
@@ -492,6 +494,21 @@ struct frame_ctx {
     return step::ok;
   }
 
+  // `interval_ms`: a non-negative integer (its range is checked with the mode).
+  step interval(od::value& v) {
+    std::string_view tok;
+    if (!token(v, tok)) {
+      return broken();
+    }
+    uint64_t n = 0;
+    if (parse_u64(tok, n)) {
+      out.interval_ms = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
+      return step::ok;
+    }
+    return walk(v, 0) == step::broken ? step::broken
+                                      : fail(step::refused, "interval_ms must be an integer");
+  }
+
   // One member of the frame's object.
   step field(std::string_view k, od::value& v) {
     uint32_t bit = 0;
@@ -503,10 +520,17 @@ struct frame_ctx {
         bit = k == "tag" ? bit_tag : 0;
         break;
       case 4:
-        bit = k == "tags" ? bit_tags : k == "data" ? bit_data : k == "idem" ? bit_idem : 0;
+        bit = k == "tags"   ? bit_tags
+              : k == "data" ? bit_data
+              : k == "idem" ? bit_idem
+              : k == "mode" ? bit_mode
+                            : 0;
         break;
       case 5:
         bit = k == "token" ? bit_token : k == "since" ? bit_since : 0;
+        break;
+      case 11:
+        bit = k == "interval_ms" ? bit_interval : 0;
         break;
       default:
         break;
@@ -533,6 +557,10 @@ struct frame_ctx {
         return since(v);
       case bit_idem:
         return string(v, out.idem, "idem must be a string");
+      case bit_mode:
+        return string(v, out.mode, "mode must be \"all\" or \"latest\"");
+      case bit_interval:
+        return interval(v);
       default:
         return data(v, out.data);
     }
@@ -569,6 +597,17 @@ struct frame_ctx {
     }
     if (out.op != op_kind::sub) {
       out.since.clear();
+      out.mode = {};
+      out.interval_ms = 0;
+    } else if (out.mode == "latest") {
+      if ((seen & bit_interval) == 0 || out.interval_ms < min_latest_interval_ms ||
+          out.interval_ms > max_latest_interval_ms) {
+        return "mode latest needs interval_ms from 10 to 60000";
+      }
+    } else if (out.mode.empty() || out.mode == "all") {
+      out.interval_ms = 0;
+    } else {
+      return "mode must be \"all\" or \"latest\"";
     }
     switch (out.op) {
       case op_kind::auth:
@@ -598,6 +637,8 @@ void reset(command& out) {
   out.tag = {};
   out.data = {};
   out.idem = {};
+  out.mode = {};
+  out.interval_ms = 0;
   out.tags.clear();
   out.since.clear();
 }

@@ -31,6 +31,9 @@ inline constexpr int max_value_depth = 64;
 
 /// Longest `idem` key of a `pub` (protocol 1.1): 1 to 64 printable ASCII characters.
 inline constexpr std::size_t max_idem_bytes = 64;
+/// The interval of `"mode":"latest"` (protocol 1.1), in milliseconds.
+inline constexpr uint32_t min_latest_interval_ms = 10;
+inline constexpr uint32_t max_latest_interval_ms = 60000;
 
 /// One entry of `since`: a number, or {"seq":N,"epoch":"..."}.
 struct since_entry {
@@ -50,6 +53,9 @@ struct command {
   std::string_view idem;              ///< pub: the idempotency key (1.1), empty: none
   std::vector<std::string_view> tags; ///< sub, unsub, unescaped (capacity reused)
   std::vector<since_entry> since;     ///< sub, in the client's order (capacity reused)
+  /// sub (1.1): `"mode":"latest","interval_ms":N` gives N (10..60000); 0: mode "all".
+  uint32_t interval_ms = 0;
+  std::string_view mode;              ///< sub: as given ("all", "latest"), empty: none
 };
 
 /// Why a frame was refused; `code` and `reason` are static strings.

@@ -155,6 +155,13 @@ constexpr family families[] = {
     {"wsagent_idem_evictions_total", "counter",
      "Idempotency keys dropped before their window passed because the table was full.",
      &shard_metrics::idem_evictions},
+    {"wsagent_conflated_total", "counter",
+     "Messages not sent to a \"mode\":\"latest\" subscriber because a newer one replaced "
+     "them.",
+     &shard_metrics::conflated},
+    {"wsagent_conflation_tags", "gauge",
+     "(connection, tag) pairs with conflation state: a pending message or a recent send.",
+     &shard_metrics::conflation_tags},
     {"wsagent_mqtt_connections", "gauge", "Open MQTT connections (TCP and WebSocket).",
      &shard_metrics::mqtt_connections},
     {"wsagent_mqtt_connect_refusals_total", "counter",

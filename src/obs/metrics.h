@@ -84,6 +84,8 @@ struct alignas(64) shard_metrics {
   counter idem_duplicates;         ///< publishes answered `dup` (not published again)
   counter idem_keys;               ///< gauge: idempotency keys held (embedded broker)
   counter idem_evictions;          ///< keys dropped before their window (table full)
+  counter conflated;               ///< "latest" messages skipped for a newer one
+  counter conflation_tags;         ///< gauge: (connection, tag) entries of conflation
   // MQTT (handlers/mqtt).
   counter mqtt_connections;         ///< gauge: open MQTT connections (TCP and WebSocket)
   counter mqtt_connect_refusals;    ///< CONNECTs refused (bad token, identifier, will...)

@@ -8,6 +8,7 @@
 #include "router/owner.h"
 #include "router/records.h"
 #include "pubsub/tag.h"
+#include "util/clock.h"
 
 namespace wsa {
 namespace {
@@ -36,6 +37,7 @@ router::router(unsigned shard, unsigned shards, broker& b, mail_port& mail,
       client_(client),
       metrics_(metrics),
       interest_(shard, shards),
+      latest_(client, metrics),
       peer_marks_(shards, false) {}
 
 router::~router() = default;
@@ -90,7 +92,14 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
     const std::string_view key = items[i].key;
     const bool held = local_.holds(who.slot, key);
     if (!held) {
-      add(who, key);
+      add(who, key, items[i].latest_ms);
+    } else if (local_.latest_ms(who.slot, key) != items[i].latest_ms) {
+      bool changed = false;
+      local_.add(who, key, changed, items[i].latest_ms);  // a new mode for a held key
+    }
+    if (items[i].latest_ms == 0 && latest_.has(who.slot)) {
+      // Now every message of these tags: an older pending one must not follow them.
+      latest_.discard(who.slot, key);
     }
     pending_entry entry;
     entry.key.assign(key);
@@ -157,6 +166,7 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
 }
 
 void router::unsubscribe(subscriber_id who, std::string_view key) {
+  latest_.discard(who.slot, key);
   remove(who.slot, key);
   pending_.cancel(who.slot, key);
 }
@@ -170,14 +180,15 @@ void router::unsubscribe(subscriber_id who, const tag_set& keys) {
 
 void router::drop(uint32_t slot) {
   pending_.drop(slot);
+  latest_.drop(slot);
   local_.set_waiting(slot, false);
   metrics_.subscriptions.sub(local_.count(slot));
   local_.remove_all(slot, [this](std::string_view key) { announce(key, false); });
 }
 
-void router::add(subscriber_id who, std::string_view key) {
+void router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
   bool added = false;
-  const bool first_on_shard = local_.add(who, key, added);
+  const bool first_on_shard = local_.add(who, key, added, latest_ms);
   if (added) {
     metrics_.subscriptions.add();
   }
@@ -341,12 +352,19 @@ void router::on_stream_gap(std::string_view key) {
 
 void router::fan_out(message& m, delivery_scope scope) {
   targets_.clear();
+  latest_targets_.clear();
   const std::string_view tag = m.tag();
   // A subscription still waiting for its answer holds the message instead.
-  local_.collect(tag, scope, targets_,
+  local_.collect(tag, scope, targets_, latest_targets_,
                  [&](uint32_t slot) { return pending_.hold(slot, tag, m); });
   if (!targets_.empty()) {
     client_.deliver(m, targets_);
+  }
+  if (!latest_targets_.empty()) [[unlikely]] {
+    const int64_t now = monotonic_ms();
+    for (const subscriptions::latest_target& t : latest_targets_) {
+      latest_.offer(t.who, m, t.interval_ms, now);
+    }
   }
 }
 

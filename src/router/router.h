@@ -31,6 +31,7 @@
 #include "broker/broker.h"
 #include "obs/metrics.h"
 #include "pubsub/tag_set.h"
+#include "router/conflation.h"
 #include "router/interest.h"
 #include "router/pending.h"
 #include "router/ports.h"
@@ -44,8 +45,9 @@ struct sub_item {
   bool has_since = false;
   uint64_t since_seq = 0;
   std::string_view since_epoch;
-  // Protocol 1.1 adds the subscription's options here (a conflation mode and interval, an
-  // interest in presence); the router keeps them with the key in router/subscriptions.h.
+  /// Protocol 1.1 `"mode":"latest"`: the interval in ms; 0: every message ("all"). Kept
+  /// with the key in router/subscriptions.h; a key held already takes the new mode.
+  uint32_t latest_ms = 0;
 };
 
 class router {
@@ -106,6 +108,9 @@ class router {
   /// One result of this shard's broker (the "broker results" phase).
   void on_broker_event(broker_event& e);
 
+  /// Once per loop turn (monotonic ms): conflated messages whose interval has passed.
+  void tick(int64_t now_ms) { latest_.tick(now_ms); }
+
   /// Records that did not parse (each one a bug).
   uint64_t bad_records() const { return bad_records_; }
 
@@ -127,7 +132,7 @@ class router {
   void on_answer(subscriber_id to, uint32_t request, std::string_view key, bool ok,
                  uint64_t top, std::string_view epoch, bool gap);
   void complete(std::unique_ptr<pending_request> request);
-  void add(subscriber_id who, std::string_view key);
+  void add(subscriber_id who, std::string_view key, uint32_t latest_ms);
   void remove(uint32_t slot, std::string_view key);
   /// Removes every key of `slot` that pred(key) selects, in one pass.
   template <class Pred>
@@ -149,6 +154,7 @@ class router {
   subscriptions local_;
   pending_requests pending_;
   interest interest_;
+  conflation latest_;
 
   // Owner side: who waits for a broker answer (index = ticket).
   struct publish_waiter {
@@ -168,6 +174,7 @@ class router {
   std::vector<uint32_t> free_query_waiters_;
 
   std::vector<uint32_t> targets_;  // one message's local subscribers (reused)
+  std::vector<subscriptions::latest_target> latest_targets_;  // ... that get it conflated
   std::vector<std::string_view> keys_scratch_;  // a request's keys (reused)
   std::vector<bool> peer_marks_;   // one message's peers (reused)
   sub_delivery delivery_;          // a completed request's answer (reused)
@@ -176,8 +183,18 @@ class router {
 
 template <class Pred>
 void router::remove_if(uint32_t slot, Pred&& pred) {
+  const bool conflated = latest_.has(slot);
+  const auto selected = [&](std::string_view key) {
+    if (!pred(key)) {
+      return false;
+    }
+    if (conflated) {
+      latest_.discard(slot, key);  // its pending messages must not be sent any more
+    }
+    return true;
+  };
   const std::size_t removed = local_.remove_if(
-      slot, pred, [this](std::string_view key) { announce(key, false); });
+      slot, selected, [this](std::string_view key) { announce(key, false); });
   metrics_.subscriptions.sub(removed);
 }
 

@@ -1,5 +1,7 @@
 #include "router/subscriptions.h"
 
+#include <algorithm>
+
 #include "pubsub/hash.h"
 
 namespace wsa {
@@ -95,18 +97,66 @@ void subscriptions::slot_remove(uint32_t slot, slot_state& s, uint32_t position)
 }
 
 bool subscriptions::unhold(uint32_t slot, slot_state& s, uint32_t position, uint32_t id) {
+  if (s.latest) {
+    set_latest({slot, latest_.find(slot)->second.generation}, s, id, 0);
+  }
   slot_remove(slot, s, position);
   index_.remove(keys_[id], slot);
   return index_.subscribers_of(keys_[id]).empty();
 }
 
-bool subscriptions::add(subscriber_id who, std::string_view key, bool& added) {
+void subscriptions::set_latest(subscriber_id who, slot_state& s, uint32_t id,
+                               uint32_t latest_ms) {
+  if (latest_ms == 0 && !s.latest) {
+    return;  // the usual case: nothing conflated
+  }
+  latest_keys& l = latest_[who.slot];
+  l.generation = who.generation;
+  auto it = std::find_if(l.intervals.begin(), l.intervals.end(),
+                         [id](const auto& p) { return p.first == id; });
+  if (it != l.intervals.end()) {
+    if (latest_ms == 0) {
+      *it = l.intervals.back();
+      l.intervals.pop_back();
+    } else {
+      it->second = latest_ms;
+    }
+  } else if (latest_ms != 0) {
+    l.intervals.emplace_back(id, latest_ms);
+  }
+  s.latest = !l.intervals.empty();
+  if (!s.latest) {
+    latest_.erase(who.slot);
+  }
+}
+
+uint32_t subscriptions::latest_ms(uint32_t slot, std::string_view key) const {
+  const slot_state* s = find_slot(slot);
+  if (s == nullptr || !s->latest) {
+    return 0;
+  }
+  const uint32_t id = find_key(key);
+  for (const auto& [held, ms] : latest_.find(slot)->second.intervals) {
+    if (held == id) {
+      return ms;
+    }
+  }
+  return 0;
+}
+
+bool subscriptions::add(subscriber_id who, std::string_view key, bool& added,
+                        uint32_t latest_ms) {
   added = false;
   if (!index_.add(key, who.slot)) {
-    return false;  // held already
+    // Held already: it takes the new mode.
+    set_latest(who, slot_at(who.slot), find_key(key), latest_ms);
+    return false;
   }
   added = true;
-  slot_add(who.slot, at(who.slot), intern(key));
+  slot_state& s = at(who.slot);
+  const uint32_t id = intern(key);
+  slot_add(who.slot, s, id);
+  set_latest(who, s, id, latest_ms);
   return index_.subscribers_of(key).size() == 1;
 }
 

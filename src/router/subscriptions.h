@@ -12,12 +12,15 @@
 // not a separate count.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/events.h"
@@ -25,6 +28,7 @@
 #include "pubsub/position_table.h"
 #include "pubsub/subscriber_list.h"
 #include "pubsub/subscription_index.h"
+#include "pubsub/tag.h"
 #include "router/ports.h"
 
 namespace wsa {
@@ -33,7 +37,11 @@ class subscriptions {
  public:
   /// Adds `key` for `who` unless held. True when the key had no local subscriber before
   /// (its first on this shard). `added` says whether anything changed.
-  bool add(subscriber_id who, std::string_view key, bool& added);
+  /// `latest_ms`: the key's conflation interval ("mode":"latest"), 0 for every message;
+  /// a key held already takes the new mode.
+  bool add(subscriber_id who, std::string_view key, bool& added, uint32_t latest_ms = 0);
+  /// The conflation interval `slot` holds `key` with (0: every message; also when not held).
+  uint32_t latest_ms(uint32_t slot, std::string_view key) const;
   /// Removes `key` from `slot` if held. True when that was the key's last local subscriber.
   bool remove(uint32_t slot, std::string_view key, bool& removed);
   /// Removes every key of `slot`, calling last_on_shard(key) for each key that lost its last
@@ -57,11 +65,18 @@ class subscriptions {
     }
   }
 
+  /// A subscriber that gets a tag conflated: every subscription of it matching the tag is
+  /// "latest"; the shortest interval applies.
+  struct latest_target {
+    subscriber_id who;
+    uint32_t interval_ms;
+  };
   /// Appends to `out` every local subscriber a live message of `tag` in `scope` reaches,
-  /// each once, except those of waiting slots for which hold(slot) says it held the message.
+  /// each once, except those of waiting slots for which hold(slot) says it held the message;
+  /// subscribers that get the tag conflated go to `latest` instead.
   template <class Hold>
   void collect(std::string_view tag, delivery_scope scope, std::vector<uint32_t>& out,
-               Hold&& hold);
+               std::vector<latest_target>& latest, Hold&& hold);
 
   /// The slots holding exactly `key` (a tag or a pattern).
   std::span<const uint32_t> holders_of(std::string_view key) const {
@@ -73,8 +88,19 @@ class subscriptions {
   struct slot_state {
     uint32_t stamp = 0;    // the last fan-out that reached this slot
     bool waiting = false;  // a subscribe request of this slot waits for its answer
+    bool latest = false;   // some key is held in mode "latest" (an entry in latest_)
     subscriber_list keys;  // ids of the keys held (keys_)
   };
+  // The conflated keys of a slot (protocol 1.1 "mode":"latest"): only slots that have one.
+  struct latest_keys {
+    uint32_t generation = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> intervals;  // (key id, interval ms)
+  };
+  /// Sets the mode `who` holds key `id` with (0: every message).
+  void set_latest(subscriber_id who, slot_state& s, uint32_t id, uint32_t latest_ms);
+  /// Where a message of `tag` goes for `slot`: `out`, or `latest` when conflated.
+  void route(uint32_t slot, const slot_state& s, std::string_view tag,
+             std::vector<uint32_t>& out, std::vector<latest_target>& latest);
   // Only slots that ever subscribed have a chunk: at() creates it.
   slot_state& at(uint32_t slot);
   slot_state& slot_at(uint32_t slot) { return chunks_[slot / chunk_size][slot % chunk_size]; }
@@ -100,6 +126,7 @@ class subscriptions {
   id_table key_ids_;              // hash(key) -> id
   position_table key_positions_;  // (slot, key id) -> position, for slots with many keys
   uint32_t stamp_ = 0;
+  std::unordered_map<uint32_t, latest_keys> latest_;  // by slot
 };
 
 template <class Pred, class Fn>
@@ -128,11 +155,12 @@ std::size_t subscriptions::remove_if(uint32_t slot, Pred&& pred, Fn&& last_on_sh
 
 template <class Hold>
 void subscriptions::collect(std::string_view tag, delivery_scope scope, std::vector<uint32_t>& out,
-                            Hold&& hold) {
+                            std::vector<latest_target>& latest, Hold&& hold) {
   if (scope == delivery_scope::exact) {
     for (const uint32_t slot : index_.exact_subscribers(tag)) {
-      if (!slot_at(slot).waiting || !hold(slot)) {
-        out.push_back(slot);
+      const slot_state& s = slot_at(slot);
+      if (!s.waiting || !hold(slot)) {
+        route(slot, s, tag, out, latest);
       }
     }
     return;
@@ -152,9 +180,43 @@ void subscriptions::collect(std::string_view tag, delivery_scope scope, std::vec
     }
     s.stamp = stamp;
     if (!s.waiting || !hold(slot)) {
-      out.push_back(slot);
+      route(slot, s, tag, out, latest);
     }
   });
+}
+
+inline void subscriptions::route(uint32_t slot, const slot_state& s, std::string_view tag,
+                                 std::vector<uint32_t>& out,
+                                 std::vector<latest_target>& latest) {
+  if (!s.latest) [[likely]] {
+    out.push_back(slot);
+    return;
+  }
+  // The fullest mode of the subscriptions matching the tag wins: any "all" gets every
+  // message; otherwise the shortest interval applies.
+  const latest_keys& l = latest_.find(slot)->second;
+  uint32_t shortest = UINT32_MAX;
+  for (uint32_t i = 0; i < s.keys.size(); ++i) {
+    const uint32_t id = s.keys[i];
+    const std::string& key = keys_[id];
+    if (key != tag && !(is_wildcard(key) && pattern_matches(key, tag))) {
+      continue;
+    }
+    uint32_t interval = 0;
+    for (const auto& [held, ms] : l.intervals) {
+      interval = held == id ? ms : interval;
+    }
+    if (interval == 0) {
+      out.push_back(slot);
+      return;
+    }
+    shortest = std::min(shortest, interval);
+  }
+  if (shortest == UINT32_MAX) {
+    out.push_back(slot);  // (cannot happen: the index matched one of its keys)
+    return;
+  }
+  latest.push_back({{slot, l.generation}, shortest});
 }
 
 }  // namespace wsa

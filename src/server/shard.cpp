@@ -157,6 +157,7 @@ void shard::turn() {
   if (draining_) {
     drain_due(now);
   }
+  router_->tick(now);
 
   // 5. Broker results, 6. the broker's own turn.
   drain_broker_results();

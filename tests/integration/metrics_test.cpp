@@ -99,6 +99,8 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_idem_duplicates_total", "protocol11_test.cpp"},
     {"wsagent_idem_keys", "protocol11_test.cpp"},
     {"wsagent_idem_evictions_total", "protocol11_test.cpp"},
+    {"wsagent_conflated_total", "protocol11_test.cpp"},
+    {"wsagent_conflation_tags", "protocol11_test.cpp"},
 };
 
 // One scrape: family -> sum over shards (wsagent_ready has no shard label).

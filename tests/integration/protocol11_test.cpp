@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 #include <string>
 #include <vector>
 
 #include "integration/redis_nodes.h"
 #include "support/metrics_reader.h"
+#include "support/process_probe.h"
 
 namespace wsa::test {
 namespace {
@@ -198,6 +200,100 @@ TEST(Protocol11, IdemKeyIsForgottenAfterTheWindow) {
   EXPECT_EQ(later.u64("/seq"), first + 1);
 }
 
+// ---- "mode":"latest" ----
+
+// Reads `c` until the msg of `tag` whose data is `last`; returns the seqs received.
+std::vector<uint64_t> read_until_data(ws_client& c, std::string_view tag, std::string_view last,
+                                      std::chrono::milliseconds timeout = 15s) {
+  std::vector<uint64_t> seqs;
+  for (;;) {
+    const json_message m = c.wait_for("msg", timeout);
+    EXPECT_EQ(m.str("/tag"), tag) << m.text();
+    EXPECT_TRUE(seqs.empty() || m.u64("/seq") > seqs.back()) << "in seq order: " << m.text();
+    seqs.push_back(m.u64("/seq"));
+    if (m.raw("data") == last) {
+      return seqs;
+    }
+  }
+}
+
+TEST(Protocol11, LatestSendsTheNewestValueAtMostOncePerIntervalNeverAQueue) {
+  server_process server({"--no-auth", "--shards", "2", "--max-outbound-bytes", "64KiB"});
+  ASSERT_TRUE(server.start());
+  ws_client board = ws_client::connect(server.port());
+  ws_client pub = ws_client::connect(server.port());
+  EXPECT_TRUE(lists(features_of(board), "latest"));
+  for (const std::string bad :
+       {R"("mode":"latest")", R"("mode":"latest","interval_ms":9)",
+        R"("mode":"latest","interval_ms":60001)", R"("mode":"fast","interval_ms":100)",
+        R"("mode":"latest","interval_ms":"100")"}) {
+    const json_message r = board.call(R"({"op":"sub","id":1,"tags":["board.t"],)" + bad + "}");
+    EXPECT_EQ(r.str("/code"), "bad_request") << bad << " " << r.text();
+  }
+  ASSERT_EQ(board.call(R"({"op":"sub","id":2,"tags":["board.t"],"mode":"latest",)"
+                       R"("interval_ms":200})")
+                .op(),
+            "ok");
+  // A publisher far faster than the interval; the board does not read meanwhile. 3000
+  // messages of 1 KiB are 45 times the board's outbound limit: in mode all it would be
+  // closed with 4008.
+  const std::string pad(1000, 'x');
+  const int64_t rss_before = rss_kib(server.pid());
+  constexpr int count = 3000;
+  for (int i = 1; i <= count; ++i) {
+    pub.send_text(R"({"op":"pub","tag":"board.t","data":{"n":)" + std::to_string(i) +
+                  R"(,"pad":")" + pad + "\"}}");
+  }
+  const int64_t rss_after = rss_kib(server.pid());
+  const std::string last = R"({"n":)" + std::to_string(count) + R"(,"pad":")" + pad + "\"}";
+  const std::vector<uint64_t> seqs = read_until_data(board, "board.t", last);
+  EXPECT_LT(seqs.size(), static_cast<std::size_t>(count / 10)) << "conflated";
+  EXPECT_EQ(seqs.back(), static_cast<uint64_t>(count));
+  // Still open (never 4008), and nothing more was queued behind the last value.
+  EXPECT_EQ(board.call(R"({"op":"ping","id":3})").op(), "ok");
+  EXPECT_EQ(board.kept(), 0u);
+  EXPECT_GT(metric_sum(server.port(), "wsagent_conflated_total"), 0u);
+  EXPECT_LT(rss_after - rss_before, 64 * 1024) << "memory flat (KiB)";
+  // Later values keep coming, at most one per interval.
+  EXPECT_EQ(pub.call(pub_frame("board.t", 4, R"("after")")).op(), "ok");
+  EXPECT_EQ(read_until_data(board, "board.t", R"("after")").size(), 1u);
+}
+
+TEST(Protocol11, LatestOnAPatternIsPerTagAndAnAllSubscriptionWins) {
+  server_process server({"--no-auth", "--shards", "2"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  ws_client pub = ws_client::connect(server.port());
+  ASSERT_EQ(c.call(R"({"op":"sub","id":1,"tags":["fleet.>"],"mode":"latest",)"
+                   R"("interval_ms":60000})")
+                .op(),
+            "ok");
+  ASSERT_EQ(c.call(R"({"op":"sub","id":2,"tags":["fleet.b"]})").op(), "ok");  // every one
+  for (int i = 1; i <= 5; ++i) {
+    for (const char* tag : {"fleet.a", "fleet.b", "fleet.c"}) {
+      EXPECT_EQ(pub.call(pub_frame(tag, i, std::to_string(i))).op(), "ok");
+    }
+  }
+  // fleet.b: all five; fleet.a and fleet.c: the first at once (nothing sent before), then
+  // nothing more within the minute.
+  std::map<std::string, std::vector<std::string>> got;
+  while (got["fleet.b"].size() < 5) {
+    const json_message m = c.wait_for("msg");
+    got[m.str("/tag")].push_back(std::string(m.raw("data")));
+  }
+  EXPECT_EQ(got["fleet.b"], (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(got["fleet.a"], (std::vector<std::string>{"1"}));
+  EXPECT_EQ(got["fleet.c"], (std::vector<std::string>{"1"}));
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_conflation_tags"), 2u);  // fleet.a, fleet.c
+  // A later sub of the pattern in mode all: the held-back values are not sent late.
+  ASSERT_EQ(c.call(R"({"op":"sub","id":3,"tags":["fleet.>"]})").op(), "ok");
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_conflation_tags"), 0u);
+  EXPECT_EQ(pub.call(pub_frame("fleet.a", 9, "6")).op(), "ok");
+  const json_message next = c.wait_for("msg");
+  EXPECT_EQ(next.raw("data"), "6") << next.text();
+  EXPECT_EQ(next.u64("/seq"), 6u);
+}
+
 class Protocol11Redis : public testing::Test {
  protected:
   void start_nodes(std::vector<std::string> extra = {}) {
@@ -279,6 +375,23 @@ TEST_F(Protocol11Redis, IdemRetryOnTheOtherNodeAfterADroppedConnectionIsADup) {
   EXPECT_EQ(metric_sum(b_->port(), "wsagent_idem_duplicates_total") +
                 metric_sum(a_->port(), "wsagent_idem_duplicates_total"),
             2u);
+}
+
+TEST_F(Protocol11Redis, LatestAcrossNodesEndsOnTheNewestValue) {
+  start_nodes();
+  ws_client board = ws_client::connect(b_->port());
+  ws_client pub = ws_client::connect(a_->port());
+  ASSERT_EQ(board.call(R"({"op":"sub","id":1,"tags":["board.r"],"mode":"latest",)"
+                       R"("interval_ms":100})")
+                .op(),
+            "ok");
+  for (int i = 1; i <= 500; ++i) {
+    pub.send_text(pub_frame("board.r", i, std::to_string(i)));
+  }
+  EXPECT_EQ(pub.call(pub_frame("board.r", 501, "501")).op(), "ok");
+  const std::vector<uint64_t> seqs = read_until_data(board, "board.r", "501");
+  EXPECT_LT(seqs.size(), 500u);
+  EXPECT_EQ(seqs.back(), 501u);
 }
 
 }  // namespace

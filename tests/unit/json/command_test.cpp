@@ -180,6 +180,31 @@ TEST_F(command_test, pub_idem) {
   EXPECT_EQ(cmd_.idem, "");
 }
 
+TEST_F(command_test, sub_mode_latest) {
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":250})"));
+  EXPECT_EQ(cmd_.interval_ms, 250u);
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"],"interval_ms":10,"mode":"latest"})"));
+  EXPECT_EQ(cmd_.interval_ms, 10u);
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":60000})"));
+  EXPECT_EQ(cmd_.interval_ms, 60000u);
+  // Mode all (or none): every message, whatever interval_ms says.
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"],"mode":"all","interval_ms":5})"));
+  EXPECT_EQ(cmd_.interval_ms, 0u);
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"]})"));
+  EXPECT_EQ(cmd_.interval_ms, 0u);
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest"})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":9})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":60001})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":99999999999999999999})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":1.5})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"latest","interval_ms":"100"})");
+  refused(R"({"op":"sub","tags":["a"],"mode":"newest","interval_ms":100})");
+  refused(R"({"op":"sub","tags":["a"],"mode":1})");
+  // Other ops ignore it.
+  ASSERT_TRUE(parse(R"({"op":"unsub","tags":["a"],"mode":"latest","interval_ms":100})"));
+  EXPECT_EQ(cmd_.interval_ms, 0u);
+}
+
 TEST_F(command_test, fields_of_other_ops_are_cleared) {
   ASSERT_TRUE(parse(R"({"op":"ping","token":"t","tag":"x","data":[1],"tags":["a"],)"
                     R"("since":{"a":1}})"));

@@ -14,7 +14,9 @@ namespace {
 
 std::vector<uint32_t> reached(subscriptions& subs, std::string_view tag) {
   std::vector<uint32_t> out;
-  subs.collect(tag, delivery_scope::all, out, [](uint32_t) { return false; });
+  std::vector<subscriptions::latest_target> latest;
+  subs.collect(tag, delivery_scope::all, out, latest, [](uint32_t) { return false; });
+  EXPECT_TRUE(latest.empty());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -105,8 +107,50 @@ TEST(subscriptions, a_slot_matching_several_times_is_reached_once) {
   EXPECT_EQ(reached(subs, "a.b"), (std::vector<uint32_t>{1, 2, 2000}));
   EXPECT_EQ(reached(subs, "a.b"), (std::vector<uint32_t>{1, 2, 2000}));  // a new stamp
   std::vector<uint32_t> patterns_only;
-  subs.collect("a.b", delivery_scope::patterns, patterns_only, [](uint32_t) { return false; });
+  std::vector<subscriptions::latest_target> latest;
+  subs.collect("a.b", delivery_scope::patterns, patterns_only, latest,
+               [](uint32_t) { return false; });
   EXPECT_EQ(patterns_only, std::vector<uint32_t>{2});  // exact holders get the tag's stream
+}
+
+TEST(subscriptions, conflated_keys_route_apart_and_the_fullest_mode_wins) {
+  subscriptions subs;
+  bool changed = false;
+  subs.add({3, 7}, "c.>", changed, 100);
+  subs.add({4, 9}, "c.>", changed, 100);
+  subs.add({4, 9}, "c.*", changed, 40);
+  subs.add({4, 9}, "c.x", changed);  // every message of c.x
+  EXPECT_EQ(subs.latest_ms(3, "c.>"), 100u);
+  EXPECT_EQ(subs.latest_ms(4, "c.x"), 0u);
+  const auto route = [&](std::string_view tag, std::vector<uint32_t>& out,
+                         std::vector<subscriptions::latest_target>& latest) {
+    out.clear();
+    latest.clear();
+    subs.collect(tag, delivery_scope::all, out, latest, [](uint32_t) { return false; });
+  };
+  std::vector<uint32_t> out;
+  std::vector<subscriptions::latest_target> latest;
+  route("c.x", out, latest);
+  EXPECT_EQ(out, std::vector<uint32_t>{4});
+  ASSERT_EQ(latest.size(), 1u);
+  EXPECT_EQ(latest[0].who.slot, 3u);
+  EXPECT_EQ(latest[0].who.generation, 7u);
+  EXPECT_EQ(latest[0].interval_ms, 100u);
+  route("c.y", out, latest);
+  EXPECT_TRUE(out.empty());
+  ASSERT_EQ(latest.size(), 2u);
+  std::sort(latest.begin(), latest.end(),
+            [](const auto& a, const auto& b) { return a.who.slot < b.who.slot; });
+  EXPECT_EQ(latest[1].interval_ms, 40u);  // the shortest of its matching keys
+  // A held key takes a new mode; removing the conflated keys ends conflation.
+  subs.add({3, 7}, "c.>", changed, 0);
+  EXPECT_EQ(subs.latest_ms(3, "c.>"), 0u);
+  bool removed = false;
+  subs.remove(4, "c.*", removed);
+  subs.remove(4, "c.>", removed);
+  route("c.y", out, latest);
+  EXPECT_EQ(out, std::vector<uint32_t>{3});
+  EXPECT_TRUE(latest.empty());
 }
 
 }  // namespace
