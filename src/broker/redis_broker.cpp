@@ -15,8 +15,9 @@ namespace wsa {
 
 namespace {
 
-link_options links_of(const redis_broker_options& o) {
+link_options links_of(const redis_broker_options& o, link_traffic* traffic) {
   link_options l = o.link;
+  l.traffic = traffic;
   // Behind Sentinel an address may be stale: a link is up only on a server that says master.
   l.require_master = l.require_master || o.sentinel.has_value();
   return l;
@@ -29,8 +30,8 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
     : broker(results),
       metrics_(metrics),
       options_(std::move(options)),
-      commands_(r, *this, links_of(options_), false),
-      subscriber_(r, *this, links_of(options_), true),
+      commands_(r, *this, links_of(options_, &traffic_), false),
+      subscriber_(r, *this, links_of(options_, &traffic_), true),
       rng_(commands_.id()) {
   if (options_.cluster) {
     start_cluster(r);
@@ -75,6 +76,9 @@ void redis_broker::poll() {
   if (sentinel_) {
     sentinel_->poll();
   }
+  metrics_.redis_commands.set(traffic_.commands);
+  metrics_.redis_bytes_out.set(traffic_.bytes_out);
+  metrics_.redis_bytes_in.set(traffic_.bytes_in);
   if (cluster_) {
     cluster_->poll();
     return;

@@ -279,6 +279,7 @@ class redis_broker final : public broker,
   std::unique_ptr<sentinel_watch> sentinel_;
   std::unique_ptr<cluster_client> cluster_;
   std::string channel_scratch_;
+  link_traffic traffic_;  // every data link's (not the sentinels'), copied to metrics_
   /// Sentinel: the master's replication id (INFO replication master_replid), asked on every
   /// command connection before anything is written; a tag last written under another id
   /// takes a new epoch. Empty without Sentinel.

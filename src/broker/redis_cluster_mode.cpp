@@ -24,7 +24,9 @@ std::string redis_broker::cluster_publish_script() {
 
 void redis_broker::start_cluster(ring& r) {
   cluster_owner& owner = *this;
-  cluster_ = std::make_unique<cluster_client>(r, owner, *options_.cluster);
+  cluster_options o = *options_.cluster;
+  o.link.traffic = &traffic_;
+  cluster_ = std::make_unique<cluster_client>(r, owner, std::move(o));
   publish_sha_ = cluster_->add_script(cluster_publish_script());
   query_sha_ = cluster_->add_script(redis_query_script);
   cluster_->start();

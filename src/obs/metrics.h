@@ -80,6 +80,9 @@ struct alignas(64) shard_metrics {
   counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
   counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full
   counter broker_oversized;        ///< messages from Redis over this node's size, dropped
+  counter redis_commands;          ///< commands sent to Redis (data links, not sentinels)
+  counter redis_bytes_out;         ///< bytes written to Redis
+  counter redis_bytes_in;          ///< bytes read from Redis
   // Protocol 1.1 (docs/protocol.md "Version 1.1 additions").
   counter idem_duplicates;         ///< publishes answered `dup` (not published again)
   counter idem_keys;               ///< gauge: idempotency keys held (embedded broker)

@@ -264,6 +264,9 @@ void link::on_sent(int res) {
     return;
   }
   sent_ += static_cast<std::size_t>(res);
+  if (options_.traffic != nullptr) {
+    options_.traffic->bytes_out += static_cast<uint64_t>(res);
+  }
   if (sent_ < sending_.size()) {
     ring_.send(fd_, sending_.data() + sent_, sending_.size() - sent_,
                user_data(link_io::send));
@@ -285,6 +288,9 @@ void link::on_received(int res) {
   }
   now_ms_ = monotonic_ms();
   last_traffic_ms_ = now_ms_;
+  if (options_.traffic != nullptr) {
+    options_.traffic->bytes_in += static_cast<uint64_t>(res);
+  }
   if (!reader_.feed(rbuf_.data(), static_cast<std::size_t>(res))) {
     drop(std::string("bad reply from Redis: ") + reader_.error_text());
     return;
@@ -383,6 +389,9 @@ void link::queue_own(std::initializer_list<std::string_view> args, uint32_t what
     progress_ms_ = now_ms_;
   }
   pending_.push_back(r);
+  if (options_.traffic != nullptr) {
+    ++options_.traffic->commands;
+  }
 }
 
 std::string& link::begin() {
@@ -402,6 +411,9 @@ void link::commit(link_request request, bool retain) {
     progress_ms_ = now_ms_;
   }
   pending_.push_back(request);
+  if (options_.traffic != nullptr) {
+    ++options_.traffic->commands;
+  }
 }
 
 bool link::send(const link_request& request, std::initializer_list<std::string_view> args,

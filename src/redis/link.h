@@ -32,6 +32,13 @@ namespace wsa {
 class link;
 struct completion;
 
+/// Redis traffic an owner counts over its links (for /metrics). Shard thread only.
+struct link_traffic {
+  uint64_t commands = 0;   ///< commands sent (the link's own included)
+  uint64_t bytes_out = 0;  ///< bytes written to Redis
+  uint64_t bytes_in = 0;   ///< bytes read from Redis
+};
+
 struct link_options {
   redis_address address;
   std::string username;  ///< ACL user; empty: AUTH with the password only
@@ -44,6 +51,7 @@ struct link_options {
   int64_t keepalive_ms = 1000;      ///< PING after this long without traffic
   int64_t backoff_min_ms = 100;     ///< first reconnect delay, doubled per failure...
   int64_t backoff_max_ms = 5000;    ///< ...up to this; each delay jittered to [d/2, d]
+  link_traffic* traffic = nullptr;  ///< counted there when set (not owned)
 };
 
 /// A request waiting for its reply. `kind`, `aux` and `token` are the owner's and come back

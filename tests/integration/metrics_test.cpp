@@ -49,6 +49,9 @@ const std::set<std::string> embedded_families = {
     "wsagent_history_bytes",
 };
 const std::set<std::string> redis_families = {
+    "wsagent_redis_commands_total",
+    "wsagent_redis_sent_bytes_total",
+    "wsagent_redis_received_bytes_total",
     "wsagent_broker_pending",
     "wsagent_broker_errors_total",
     "wsagent_broker_reconnects_total",
@@ -287,6 +290,14 @@ TEST(Metrics, RedisNodeCountsRoundTripsErrorsReconnectsAndGaps) {
             5);
   EXPECT_GT(m.at("wsagent_broker_latency_seconds_sum"),
             start.at("wsagent_broker_latency_seconds_sum"));
+  // Five publishes: at least five commands, and each carried its data both ways (the
+  // EVALSHA out, the live message back on the subscriber link).
+  EXPECT_GE(m.at("wsagent_redis_commands_total") - start.at("wsagent_redis_commands_total"), 5);
+  EXPECT_GE(m.at("wsagent_redis_sent_bytes_total") - start.at("wsagent_redis_sent_bytes_total"),
+            5 * 40);
+  EXPECT_GE(m.at("wsagent_redis_received_bytes_total") -
+                start.at("wsagent_redis_received_bytes_total"),
+            5 * 10);
   EXPECT_EQ(m.at("wsagent_broker_pending"), 0);
 
   // Frozen: a publish waits for its answer (pending), then fails (an error).
