@@ -78,16 +78,18 @@ void mqtt_handler::release_session(conn& c) { to_session_owner(c, mqtt_records::
 
 void mqtt_handler::on_claim(unsigned from, const mqtt_records::session_holder& r) {
   const auto [it, added] = holders_.try_emplace(std::string(r.key));
-  session_place& held = it->second;
+  const session_place old = it->second;
+  // The new holder first: closing the old one here releases it (on_release), which must
+  // then find the new one and keep it (and `it` must not be used after the close).
+  it->second = {from, r.slot, r.generation};
   if (!added) {
-    const mqtt_records::take_over t{held.slot, held.generation};
-    if (held.shard == shard_) {
+    const mqtt_records::take_over t{old.slot, old.generation};
+    if (old.shard == shard_) {
       on_take_over(t);
     } else {
-      post_record(mail_, held.shard, t);
+      post_record(mail_, old.shard, t);
     }
   }
-  held = {from, r.slot, r.generation};
 }
 
 void mqtt_handler::on_release(unsigned from, const mqtt_records::session_holder& r) {
