@@ -294,19 +294,9 @@ TEST(Protocol11, LatestOnAPatternIsPerTagAndAnAllSubscriptionWins) {
   EXPECT_EQ(next.u64("/seq"), 6u);
 }
 
-class Protocol11Redis : public testing::Test {
+class Protocol11Redis : public two_redis_nodes {
  protected:
-  void start_nodes(std::vector<std::string> extra = {}) {
-    ASSERT_TRUE(redis_.start());
-    a_ = std::make_unique<server_process>(redis_node_args(redis_, "node-a", extra));
-    b_ = std::make_unique<server_process>(redis_node_args(redis_, "node-b", extra));
-    ASSERT_TRUE(start_redis_node(*a_));
-    ASSERT_TRUE(start_redis_node(*b_));
-  }
-
-  redis_process redis_{{.password = std::string("p11-secret")}};
-  std::unique_ptr<server_process> a_;
-  std::unique_ptr<server_process> b_;
+  Protocol11Redis() : two_redis_nodes("p11-secret") {}
 };
 
 TEST_F(Protocol11Redis, TsIsRedisTimeTheSameOnEveryNodeAndReplay) {

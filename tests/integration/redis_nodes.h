@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -68,6 +69,26 @@ inline testing::AssertionResult start_redis_node(server_process& node) {
   }
   return testing::AssertionSuccess();
 }
+
+/// Two ready nodes ("node-a", "node-b", two shards each) on one test-owned Redis.
+class two_redis_nodes : public testing::Test {
+ protected:
+  explicit two_redis_nodes(std::string password) : redis_({.password = std::move(password)}) {}
+
+  void start_nodes(std::vector<std::string> extra = {}) {
+    ASSERT_TRUE(redis_.start());
+    a_ = std::make_unique<server_process>(redis_node_args(redis_, "node-a", extra));
+    b_ = std::make_unique<server_process>(redis_node_args(redis_, "node-b", extra));
+    ASSERT_TRUE(start_redis_node(*a_));
+    ASSERT_TRUE(start_redis_node(*b_));
+    ASSERT_EQ(a_->shards(), 2u);
+    ASSERT_EQ(b_->shards(), 2u);
+  }
+
+  redis_process redis_;
+  std::unique_ptr<server_process> a_;
+  std::unique_ptr<server_process> b_;
+};
 
 /// `{"op":"pub","id":<id>,"tag":<tag>,"data":<data>}`.
 inline std::string pub_frame(std::string_view tag, uint64_t id, std::string_view data) {

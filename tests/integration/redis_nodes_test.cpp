@@ -28,21 +28,9 @@ json_message next_msg(ws_client& c) {
   return m;
 }
 
-class redis_nodes : public testing::Test {
+class redis_nodes : public two_redis_nodes {
  protected:
-  void start_nodes(std::vector<std::string> extra = {}) {
-    ASSERT_TRUE(redis_.start());
-    a_ = std::make_unique<server_process>(redis_node_args(redis_, "node-a", extra));
-    b_ = std::make_unique<server_process>(redis_node_args(redis_, "node-b", extra));
-    ASSERT_TRUE(start_redis_node(*a_));
-    ASSERT_TRUE(start_redis_node(*b_));
-    ASSERT_EQ(a_->shards(), 2u);
-    ASSERT_EQ(b_->shards(), 2u);
-  }
-
-  redis_process redis_{{.password = std::string(password)}};
-  std::unique_ptr<server_process> a_;
-  std::unique_ptr<server_process> b_;
+  redis_nodes() : two_redis_nodes(std::string(password)) {}
 };
 
 TEST_F(redis_nodes, clients_on_two_nodes_exchange_both_ways_with_one_seq_and_epoch) {
