@@ -207,6 +207,10 @@ bool http_endpoints::on_request(conn& c, const http_request& request, std::strin
     respond_error(c, 404, "no such endpoint (WebSocket clients connect to /ws)");
     return false;
   }
+  return answered(c);
+}
+
+bool http_endpoints::answered(conn& c) {
   if (!c.http.keep_alive) {
     host_.close_after_flush(c);
     return false;
@@ -414,12 +418,7 @@ bool http_endpoints::refuse_rate(conn& c) {
   append_error_response(scratch_, 429, "too many publishes; slow down and retry (--pub-rate)",
                         "Retry-After: 1\r\n", !c.http.keep_alive);
   queue_text(c, scratch_);  // not published; a keep-alive connection stays open
-  if (!c.http.keep_alive) {
-    host_.close_after_flush(c);
-    return false;
-  }
-  host_.set_deadline(c, monotonic_ms() + cfg_.handshake_timeout_ms);
-  return true;
+  return answered(c);
 }
 
 void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
@@ -445,13 +444,9 @@ void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
   *end++ = '}';
   *end++ = '\n';
   respond(c, 200, "application/json", std::string_view(body, end - body));
-  if (!c.http.keep_alive) {
-    host_.close_after_flush(c);
-    return;
-  }
-  host_.set_deadline(c, monotonic_ms() + cfg_.handshake_timeout_ms);
   // Requests pipelined behind the publish are read once this answer is sent (the shard
   // resumes the connection: shard_flow.cpp).
+  answered(c);
 }
 
 }  // namespace wsa

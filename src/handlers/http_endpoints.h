@@ -64,6 +64,9 @@ class http_endpoints {
   void respond_error(conn& c, int status, std::string_view reason,
                      std::string_view extra_headers = {});
   void respond_unauthorized(conn& c, std::string_view reason);
+  /// An answer is queued: wait for the next request (true), or close once it is sent when
+  /// the request asked to (false).
+  bool answered(conn& c);
   /// GET /ws (to ws_v1) or GET /mqtt (to mqtt: MQTT over WebSocket, --mqtt-ws).
   void upgrade(conn& c, const http_request& request, std::string_view rest, conn_protocol to);
   /// The upgrade's token (Authorization: Bearer, else ?token=); false after answering 401.
