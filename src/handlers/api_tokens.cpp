@@ -1,6 +1,5 @@
 #include "handlers/api_tokens.h"
 
-#include <limits>
 #include <utility>
 
 #include "pubsub/hash.h"
@@ -14,7 +13,7 @@ api_tokens::entry* api_tokens::find(std::string_view token, int64_t now_s) {
   if (e.token.empty() || e.token != token) {
     return nullptr;
   }
-  if (e.expires_s != 0 && now_s >= e.expires_s) {
+  if (now_s >= e.expires_s) {
     e.token.clear();  // expired: verified (and refused) again
     return nullptr;
   }
@@ -25,10 +24,9 @@ api_tokens::entry& api_tokens::keep(std::string_view token, token_claims& claims
                                     int64_t leeway_s) {
   entry& e = entries_[slot_of(token)];
   e.token.assign(token);
-  constexpr int64_t never = std::numeric_limits<int64_t>::max();
-  e.expires_s = claims.exp_s == 0                ? 0
-                : claims.exp_s > never - leeway_s ? never
-                                                  : claims.exp_s + leeway_s;
+  // A verified token has an exp (required), clamped to +-2^62 (auth/jwt.h): no overflow,
+  // and the same moment at which the verifier itself would refuse it.
+  e.expires_s = claims.exp_s + leeway_s;
   e.perm = std::move(claims.perm);
   e.bucket = token_bucket{};
   return e;

@@ -2,8 +2,9 @@
 // found by its seeded hash until it expires, as a WebSocket's token in use is: a client
 // posting many messages with one token no longer makes the shard check a signature for
 // each (docs/limits.md). The token itself is kept and compared byte for byte (a hash
-// collision must not lend one token's rights to another): at most 64 x --max-token-bytes. Each entry holds the token's publish bucket (--pub-rate,
-// --pub-burst), so that a client cannot escape the limit by opening new connections.
+// collision must not lend one token's rights to another): at most 64 x --max-token-bytes.
+// Each entry holds the token's publish bucket (--pub-rate, --pub-burst), so that a client
+// cannot escape the limit by opening new connections.
 // Fixed size and direct-mapped: a token pushed out by another one is verified again on its
 // next request and its bucket starts full (only a client holding many valid tokens can
 // cause that). Shard thread only.
@@ -24,7 +25,7 @@ class api_tokens {
  public:
   struct entry {
     std::string token;
-    int64_t expires_s = 0;  ///< unix seconds, leeway included; 0: never
+    int64_t expires_s = 0;  ///< unix seconds, leeway included
     permissions perm;
     token_bucket bucket;
   };
@@ -32,6 +33,7 @@ class api_tokens {
   /// The entry of `token` if it was verified and has not expired; else null.
   entry* find(std::string_view token, int64_t now_s);
   /// Keeps a verified token's claims (replacing what its slot held) and returns its entry.
+  /// `claims` must come from a successful verify (exp present and clamped).
   entry& keep(std::string_view token, token_claims& claims, int64_t leeway_s);
 
  private:
