@@ -38,8 +38,7 @@ constexpr int64_t close_timeout_ms = 2000;  // flush + wait for the peer's FIN
 shard::shard(node& owner, unsigned index, int listen_fd, int mqtt_listen_fd)
     : node_(owner),
       id_(index),
-      listen_fd_(listen_fd),
-      mqtt_listen_fd_(mqtt_listen_fd),
+      listeners_{{{.fd = listen_fd}, {.fd = mqtt_listen_fd}}},
       parser_(owner.cfg().max_message_bytes),
       mail_written_(owner.shard_count(), false) {}
 
@@ -51,11 +50,10 @@ shard::~shard() {
   mqtt_.reset();
   router_.reset();
   broker_.reset();
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-  }
-  if (mqtt_listen_fd_ >= 0) {
-    ::close(mqtt_listen_fd_);
+  for (const listener& l : listeners_) {
+    if (l.fd >= 0) {
+      ::close(l.fd);
+    }
   }
 }
 
@@ -262,17 +260,14 @@ void shard::publish_stats(int64_t now) {
 void shard::start_draining(int64_t now) {
   draining_ = true;
   drain_deadline_ = now + node_.cfg().drain_timeout_ms;
-  if (listen_fd_ >= 0) {
-    ring_.cancel(encode_op(io_op::accept, 0, 0), encode_op(io_op::cancel, 0, 0));
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-  }
-  if (mqtt_listen_fd_ >= 0) {
-    ring_.cancel(encode_op(io_op::accept, 1, 0), encode_op(io_op::cancel, 0, 0));
-    ::shutdown(mqtt_listen_fd_, SHUT_RDWR);
-    ::close(mqtt_listen_fd_);
-    mqtt_listen_fd_ = -1;
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    listener& l = listeners_[i];
+    if (l.fd >= 0) {
+      ring_.cancel(encode_op(io_op::accept, i, 0), encode_op(io_op::cancel, 0, 0));
+      ::shutdown(l.fd, SHUT_RDWR);
+      ::close(l.fd);
+      l.fd = -1;
+    }
   }
   // Plain HTTP goes at once; WebSocket and MQTT clients at random moments within the
   // spread (they would all reconnect to the other nodes at once otherwise).

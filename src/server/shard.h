@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -93,7 +94,7 @@ class shard final : private conn_host, private router_client, private mail_port 
 
   // ---- sockets and the connections' life (shard_io.cpp) ----
   void arm_accept();
-  void arm_accept(unsigned listener);
+  void arm_accept(unsigned index);  // of listeners_
   void on_accept(const completion& done);
   /// Out of descriptors or memory: stop accepting for a while (connections wait in the
   /// listen backlog) instead of re-arming into the same error at once.
@@ -160,8 +161,13 @@ class shard final : private conn_host, private router_client, private mail_port 
 
   node& node_;
   const unsigned id_;
-  int listen_fd_;
-  int mqtt_listen_fd_;
+  // listeners_[0] is --listen (HTTP first), [1] --mqtt-listen (MQTT from the first byte);
+  // the slot field of an accept's user_data says which.
+  struct listener {
+    int fd = -1;         // -1: absent, or closed by a drain
+    bool armed = false;  // its multishot accept is in flight
+  };
+  std::array<listener, 2> listeners_;
   ring ring_;
   buf_ring buffers_;
   conn_table conns_;
@@ -179,14 +185,12 @@ class shard final : private conn_host, private router_client, private mail_port 
   std::atomic<bool> quiet_{false};
 
   bool out_of_buffers_ = false;  // a receive found no buffer this turn: provide more
-  bool accept_armed_ = false;
   bool accept_paused_ = false;
   int64_t accept_resume_ms_ = 0;
   int64_t accept_backoff_ms_ = 0;  // doubles while accepts keep failing, up to a second
   log_limiter accept_log_;
   bool any_backlogged_ = false;  // some peer is backlogged(): checked before producing
   bool live_paused_ = false;     // the broker was told not to read live messages
-  bool mqtt_accept_armed_ = false;
   bool draining_ = false;
   int64_t drain_deadline_ = 0;
   // --drain-spread: when each client connection is told to go, earliest first.

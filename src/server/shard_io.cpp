@@ -82,20 +82,19 @@ void shard::on_completion(const completion& done) {
 
 // ---- accept ----
 
-// Listener 0 is --listen (HTTP first), listener 1 --mqtt-listen (MQTT from the first byte);
-// the slot field of the accept's user_data says which.
 void shard::arm_accept() {
-  arm_accept(0);
-  arm_accept(1);
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    arm_accept(i);
+  }
 }
 
-void shard::arm_accept(unsigned listener) {
-  const int fd = listener == 0 ? listen_fd_ : mqtt_listen_fd_;
-  if (fd < 0 || (listener == 0 ? accept_armed_ : mqtt_accept_armed_)) {
+void shard::arm_accept(unsigned index) {
+  listener& l = listeners_[index];
+  if (l.fd < 0 || l.armed) {
     return;
   }
-  ring_.accept_multishot(fd, encode_op(io_op::accept, listener, 0));
-  (listener == 0 ? accept_armed_ : mqtt_accept_armed_) = true;
+  ring_.accept_multishot(l.fd, encode_op(io_op::accept, index, 0));
+  l.armed = true;
 }
 
 void shard::pause_accept(int64_t now) {
@@ -106,11 +105,10 @@ void shard::pause_accept(int64_t now) {
     metrics_.accept_paused.set(1);
   }
   // A multishot accept that survived the error would fail again at once.
-  if (accept_armed_) {
-    ring_.cancel(encode_op(io_op::accept, 0, 0), encode_op(io_op::cancel, 0, 0));
-  }
-  if (mqtt_accept_armed_) {
-    ring_.cancel(encode_op(io_op::accept, 1, 0), encode_op(io_op::cancel, 0, 0));
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i].armed) {
+      ring_.cancel(encode_op(io_op::accept, i, 0), encode_op(io_op::cancel, 0, 0));
+    }
   }
 }
 
@@ -123,8 +121,8 @@ void shard::resume_accept() {
 }
 
 void shard::on_accept(const completion& done) {
-  const unsigned listener = decode_op(done.user_data).slot == 1 ? 1 : 0;
-  bool& armed = listener == 0 ? accept_armed_ : mqtt_accept_armed_;
+  const unsigned index = decode_op(done.user_data).slot == 1 ? 1 : 0;
+  bool& armed = listeners_[index].armed;
   if (!done.more()) {
     armed = false;
   }
@@ -169,11 +167,11 @@ void shard::on_accept(const completion& done) {
       conn* c = conns_.acquire();
       c->fd = fd;
       c->state = conn_state::open;
-      c->protocol = listener == 0 ? conn_protocol::http : conn_protocol::mqtt;
+      c->protocol = index == 0 ? conn_protocol::http : conn_protocol::mqtt;
       c->id = (uint64_t{id_} << 40) | ++next_conn_id_;
       c->last_rx_ms = monotonic_ms();
       metrics_.connections.add();
-      if (listener == 0) {
+      if (index == 0) {
         http_->on_open(*c);
       } else {
         mqtt_->on_open(*c, /*over_ws=*/false);
@@ -182,7 +180,7 @@ void shard::on_accept(const completion& done) {
     }
   }
   if (!armed && !draining_ && !accept_paused_) {
-    arm_accept(listener);
+    arm_accept(index);
   }
 }
 
