@@ -1,14 +1,15 @@
 // Backpressure on a shard's connections (issue 8, "Output is bounded, all of it"). Whatever
 // a connection's input makes the server write counts against --max-outbound-bytes: command
-// replies, pongs, HTTP responses (one at a time). Rather than queueing without end for a client that writes
-// and does not read, the shard stops reading it:
+// replies, pongs, HTTP responses (one at a time). Rather than queueing without end for a
+// client that writes and does not read, the shard stops reading it:
 //
 // - an HTTP connection is read one request at a time: the next pipelined request waits
 //   (unparsed, and then in the kernel) until the previous answer has been sent;
 // - a WebSocket (or MQTT) connection stops being read once its queue holds half its limit,
-//   and is read again when the queue is down to a quarter (subscribers' messages can still fill it to the
-//   limit, which closes it with 4008 as before); an MQTT 3.1.1 client is not read either
-//   while it has the Receive Maximum of QoS 1/2 PUBLISHes unanswered (mqtt_handler).
+//   and is read again when the queue is down to a quarter (subscribers' messages can still
+//   fill it to the limit, which closes it with 4008 as before); an MQTT 3.1.1 client is not
+//   read either while it has the Receive Maximum of QoS 1/2 PUBLISHes unanswered
+//   (mqtt_handler).
 //
 // Stopping means cancelling the connection's multishot receive. Completions already posted
 // before the cancel takes effect are kept in conn::stash and handled first on resume. The

@@ -225,8 +225,8 @@ bool ws_session::give(const char* data, std::size_t from, std::size_t to, bool a
 }
 
 bool ws_session::idle() const {
-  return output_.empty() && held_.empty() && header_have_ == 0 && payload_left_ == 0 && !scanned_in_message_ &&
-         wslay_event_get_read_enabled(ctx_) &&
+  return output_.empty() && held_.empty() && header_have_ == 0 && payload_left_ == 0 &&
+         !scanned_in_message_ && wslay_event_get_read_enabled(ctx_) &&
          !wslay_event_want_write(ctx_) && !wslay_event_get_close_sent(ctx_) &&
          !wslay_event_get_close_received(ctx_);
 }
