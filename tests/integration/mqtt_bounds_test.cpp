@@ -36,7 +36,7 @@ TEST(mqtt_bounds, client_identifier_length) {
   // One byte more: CONNACK 2 (3.1.1) / 0x85 (5.0); mosquitto_pub exits with it.
   EXPECT_EQ(run({"-i", std::string(129, 'i')}), 2);
   EXPECT_EQ(run({"-V", "mqttv5", "-i", std::string(129, 'i')}), 0x85);
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
 }
 
 TEST(mqtt_bounds, will_payload_size) {
@@ -53,7 +53,7 @@ TEST(mqtt_bounds, will_payload_size) {
   // One byte more: CONNACK 3 "server unavailable" (3.1.1) / 0x97 "quota exceeded" (5.0).
   EXPECT_EQ(run(1001, "mqttv311"), 3);
   EXPECT_EQ(run(1001, "mqttv5"), 0x97);
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
 }
 
 TEST(mqtt_bounds, topic_alias_maximum) {
@@ -114,8 +114,8 @@ TEST(mqtt_bounds, publish_and_subscribe_rates) {
     EXPECT_EQ(subacks, (std::set<std::string>{std::string("\x90\x03\x00\x01\x01", 5),
                                               std::string("\x90\x03\x00\x02\x80", 5)}));
   }
-  EXPECT_EQ(metric_total(server.port(), "wsagent_rate_limited_publishes_total"), 2u);
-  EXPECT_EQ(metric_total(server.port(), "wsagent_rate_limited_subscribes_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_rate_limited_publishes_total"), 2u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_rate_limited_subscribes_total"), 1u);
 }
 
 TEST(mqtt_bounds, keep_alive_0_is_bounded_by_the_idle_timeout) {
@@ -135,8 +135,8 @@ TEST(mqtt_bounds, keep_alive_0_is_bounded_by_the_idle_timeout) {
   ASSERT_TRUE(v311.wait_eof(wait_time, &got)) << "a silent keep-alive 0 client stayed";
   EXPECT_EQ(got, std::string("\x20\x02\x00\x00", 4));
   EXPECT_TRUE(v5.wait_eof(wait_time));
-  EXPECT_EQ(metric_total(server.port(), "wsagent_idle_closes_total"), 1u);
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_keep_alive_timeouts_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_idle_closes_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_keep_alive_timeouts_total"), 1u);
 }
 
 TEST(mqtt_bounds, a_3_1_1_client_past_the_receive_maximum_is_throttled_not_closed) {
@@ -165,7 +165,7 @@ TEST(mqtt_bounds, a_3_1_1_client_past_the_receive_maximum_is_throttled_not_close
   EXPECT_EQ(acked.size(), 3000u);
   s.send_all(std::string("\xc0\x00", 2));
   EXPECT_EQ(next_packet(s, buffered), std::string("\xd0\x00", 2));
-  EXPECT_GE(metric_total(server.port(), "wsagent_input_pauses_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_input_pauses_total"), 1u);
 }
 
 TEST(mqtt_bounds, a_second_connection_of_a_session_takes_it_over) {
@@ -196,7 +196,7 @@ TEST(mqtt_bounds, a_second_connection_of_a_session_takes_it_over) {
   second.send_all(connect_packet(0));
   ASSERT_EQ(read_at_least(second, 4).size(), 4u);
   EXPECT_TRUE(first.wait_eof(wait_time));
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_takeovers_total"), 5u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_takeovers_total"), 5u);
 }
 
 }  // namespace

@@ -33,16 +33,16 @@ TEST(mqtt_retained, kept_per_tag_replaced_cleared_and_sent_on_subscribe) {
     EXPECT_NE(got.find("r/1 uno 1\n"), std::string::npos) << got;
     EXPECT_NE(got.find("r/2 two 1\n"), std::string::npos) << got;
   }
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_retained_messages"), 2u * 2);
-  const uint64_t bytes = metric_total(server.port(), "wsagent_mqtt_retained_bytes");
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_retained_messages"), 2u * 2);
+  const uint64_t bytes = metric_sum(server.port(), "wsagent_mqtt_retained_bytes");
   EXPECT_GT(bytes, 0u);
 
   // An empty retained payload clears the tag's retained message.
   ASSERT_EQ(publish(port, {"-r", "-q", "1", "-t", "r/1", "-n"}), 0);
   const std::string got = retained_lines(port, "r/#", 1);
   EXPECT_EQ(got, "r/2 two 1\n");
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_retained_messages"), 1u * 2);
-  EXPECT_LT(metric_total(server.port(), "wsagent_mqtt_retained_bytes"), bytes);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_retained_messages"), 1u * 2);
+  EXPECT_LT(metric_sum(server.port(), "wsagent_mqtt_retained_bytes"), bytes);
   // An exact filter finds its tag's message.
   EXPECT_EQ(retained_lines(port, "r/2", 1), "r/2 two 1\n");
 }
@@ -85,8 +85,8 @@ TEST(mqtt_retained, the_nodes_bound_refuses_new_topics_and_counts_them) {
   // The kept topic can still be replaced.
   ASSERT_EQ(publish(port, {"-r", "-q", "1", "-t", "b/1", "-m", "again"}), 0);
   EXPECT_EQ(retained_lines(port, "b/#", 1), "b/1 again 1\n");
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_retained_refusals_total"), 1u);
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_retained_messages"), 1u * 2);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_retained_refusals_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_retained_messages"), 1u * 2);
 }
 
 }  // namespace

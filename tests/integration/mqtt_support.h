@@ -1,6 +1,6 @@
 // What the MQTT integration tests share: the outside clients (mosquitto_pub, mosquitto_sub,
-// paho through mqtt_paho.py), a server with MQTT on, metrics, and a few raw packets for the
-// cases no client library will send.
+// paho through mqtt_paho.py), a server with MQTT on, and a few raw packets for the cases no
+// client library will send. Counters are read with support/metrics_reader.h (metric_sum).
 #pragma once
 
 #include <unistd.h>
@@ -14,6 +14,7 @@
 
 #include "support/child_process.h"
 #include "support/http_client.h"
+#include "support/metrics_reader.h"
 #include "support/server_process.h"
 #include "support/tcp_socket.h"
 
@@ -80,20 +81,6 @@ inline int publish(uint16_t port, std::vector<std::string> options) {
     ADD_FAILURE() << "mosquitto_pub exited " << status << ":\n" << pub.output();
   }
   return status;
-}
-
-inline std::string metrics(uint16_t port) { return http_get(port, "/metrics").body; }
-
-// The sum over shards of a counter (lines "name{shard=...} N").
-inline uint64_t metric_total(uint16_t port, const std::string& name) {
-  const std::string text = metrics(port);
-  uint64_t total = 0;
-  for (std::size_t at = text.find("\n" + name + "{"); at != std::string::npos;
-       at = text.find("\n" + name + "{", at + 1)) {
-    const std::size_t space = text.find(' ', at + 1);
-    total += std::stoull(text.substr(space + 1, text.find('\n', space) - space - 1));
-  }
-  return total;
 }
 
 // A 3.1.1 CONNECT with keep-alive `seconds` and client id "raw".

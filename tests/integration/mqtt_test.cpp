@@ -181,9 +181,9 @@ TEST_F(mqtt_auth, refusals_have_each_versions_codes) {
               std::string::npos)
         << sub.output();
   }
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_publish_refusals_total"), 2u);
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 2u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_connect_refusals_total"), 2u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_publish_refusals_total"), 2u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 2u);
 }
 
 TEST_F(mqtt_auth, an_expired_token_ends_the_session_with_not_authorized) {
@@ -202,7 +202,7 @@ TEST_F(mqtt_auth, an_expired_token_ends_the_session_with_not_authorized) {
   // DISCONNECT 0x87 once exp has passed (the sweep runs once a second).
   EXPECT_TRUE(sub.process.wait_for("Received DISCONNECT (135)", wait_time))
       << sub.process.output();
-  EXPECT_GE(metric_total(server.port(), "wsagent_token_expiries_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_token_expiries_total"), 1u);
 }
 
 TEST(mqtt, draining_tells_5_0_clients_server_shutting_down) {
@@ -241,7 +241,7 @@ TEST(mqtt, will_of_a_killed_client_and_not_of_a_clean_one) {
       << watcher.process.output();
   EXPECT_EQ(watcher.process.output().find("gone-clean"), std::string::npos)
       << watcher.process.output();
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_wills_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_wills_total"), 1u);
 }
 
 TEST(mqtt, keep_alive_closes_a_silent_client) {
@@ -252,7 +252,7 @@ TEST(mqtt, keep_alive_closes_a_silent_client) {
   std::string got;
   ASSERT_TRUE(s.wait_eof(10s, &got)) << "still open after 10 s of silence (keep-alive 1 s)";
   EXPECT_EQ(got.substr(0, 4), std::string("\x20\x02\x00\x00", 4)) << "CONNACK first";
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_keep_alive_timeouts_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_keep_alive_timeouts_total"), 1u);
 }
 
 TEST(mqtt, malformed_packet_closes_that_connection_only) {
@@ -273,7 +273,7 @@ TEST(mqtt, malformed_packet_closes_that_connection_only) {
   tcp_socket t = tcp_socket::connect(port);
   t.send_all(std::string("\xc0\x00", 2));  // PINGREQ
   ASSERT_TRUE(t.wait_eof(wait_time));
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_protocol_errors_total"), 2u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_protocol_errors_total"), 2u);
 
   ASSERT_EQ(publish(port, {"-t", "b/c", "-m", "still here"}), 0);
   EXPECT_EQ(bystander.process.wait_exit(wait_time), 0) << bystander.process.output();
@@ -321,9 +321,9 @@ TEST(mqtt, bounds_packet_size_subscriptions_and_unacknowledged_deliveries) {
     at += 2 + static_cast<uint8_t>(got[at + 1]);
   }
   EXPECT_EQ(publishes, 4u) << "the in-flight window";
-  EXPECT_GE(metric_total(server.port(), "wsagent_slow_consumer_closes_total"), 1u);
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_protocol_errors_total"), 1u);
-  EXPECT_GE(metric_total(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_slow_consumer_closes_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_protocol_errors_total"), 1u);
+  EXPECT_GE(metric_sum(server.port(), "wsagent_mqtt_subscribe_refusals_total"), 1u);
   ASSERT_EQ(publish(port, {"-q", "1", "-t", "after", "-m", "fine"}), 0);
 }
 
@@ -362,24 +362,24 @@ TEST(mqtt, gauge_connect_timeout_and_deliveries_over_the_clients_maximum_packet_
   // No CONNECT in time: closed.
   tcp_socket silent = tcp_socket::connect(port);
   EXPECT_TRUE(silent.wait_eof(wait_time));
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connect_timeouts_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_connect_timeouts_total"), 1u);
   // A 5.0 client that takes packets of at most 40 bytes gets the short message only; the
   // long one is dropped as MQTT says ([MQTT-3.1.2-25]) and counted.
   subscriber small(port, {"-V", "mqttv5", "-t", "m/#", "-C", "1", "-D", "connect",
                           "maximum-packet-size", "40"});
   ASSERT_TRUE(small.ready()) << small.process.output();
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connections"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_connections"), 1u);
   ASSERT_EQ(publish(port, {"-t", "m/long", "-m", std::string(100, 'x')}), 0);
   ASSERT_EQ(publish(port, {"-t", "m/short", "-m", "ok"}), 0);
   EXPECT_EQ(small.process.wait_exit(wait_time), 0) << small.process.output();
   EXPECT_NE(small.process.output().find("m/short ok"), std::string::npos);
   EXPECT_EQ(small.process.output().find("m/long"), std::string::npos);
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_deliveries_dropped_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_deliveries_dropped_total"), 1u);
   // Everyone gone: the gauge is back to zero (the server may take a moment to see them go).
-  for (int i = 0; i < 200 && metric_total(server.port(), "wsagent_mqtt_connections") != 0; ++i) {
+  for (int i = 0; i < 200 && metric_sum(server.port(), "wsagent_mqtt_connections") != 0; ++i) {
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_EQ(metric_total(server.port(), "wsagent_mqtt_connections"), 0u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_connections"), 0u);
 }
 
 TEST(mqtt, off_unless_configured) {
