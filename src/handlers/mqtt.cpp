@@ -47,13 +47,10 @@ mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_ga
       sub_rate_(rate_limit::of(cfg.sub_rate, cfg.sub_burst)),
       shard_(shard),
       shards_(shards),
-      retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}) {}
+      retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}),
+      ws_pool_(this, limits_.max_packet_size, 0, ws_pool_max) {}
 
-mqtt_handler::~mqtt_handler() {
-  for (ws_session* s : ws_pool_) {
-    delete s;
-  }
-}
+mqtt_handler::~mqtt_handler() = default;
 
 // ---- connection life ----
 
@@ -74,20 +71,15 @@ void mqtt_handler::on_bytes(conn& c, const char* data, std::size_t size) {
   }
   ws_session* s = c.mqtt->ws;
   if (s == nullptr) {
-    if (!ws_pool_.empty()) {
-      s = ws_pool_.back();
-      ws_pool_.pop_back();
-    } else {
-      s = new ws_session(this, limits_.max_packet_size, 0);
-    }
-    s->attach(&c);
+    s = ws_pool_.acquire(&c);
     c.mqtt->ws = s;
   }
   feeding_ = s;
   const ws_session::result result = s->feed(data, size);
   feeding_ = nullptr;
   if (!c.open_as(conn_protocol::mqtt)) {
-    recycle(s);  // a packet ended the connection while wslay was running: on_closed left it
+    // A packet ended the connection while wslay was running: on_closed left it.
+    ws_pool_.release(s);
     return;
   }
   switch (result) {
@@ -95,7 +87,7 @@ void mqtt_handler::on_bytes(conn& c, const char* data, std::size_t size) {
     case ws_session::result::stopped:
       if (s->idle()) {
         c.mqtt->ws = nullptr;
-        recycle(s);
+        ws_pool_.release(s);
       }
       return;
     case ws_session::result::closing:
@@ -137,14 +129,6 @@ void mqtt_handler::on_ws_output(void* owner, const char* data, std::size_t size)
   frame* f = frame::make_raw(std::string_view(data, size));
   host_.queue_control(c, f);  // pongs and the close reply: tiny, never refused
   f->unref();
-}
-
-void mqtt_handler::recycle(ws_session* s) {
-  if (s->idle() && ws_pool_.size() < ws_pool_max) {
-    ws_pool_.push_back(s);
-  } else {
-    delete s;  // mid-message or closing: its wslay state is not reusable
-  }
 }
 
 void mqtt_handler::on_deadline(conn& c) {
@@ -217,7 +201,7 @@ void mqtt_handler::on_closed(conn& c) {
   }
   router_.drop(c.slot);
   if (mc->ws != nullptr && mc->ws != feeding_) {
-    recycle(mc->ws);  // (one being fed is on_bytes' to recycle when feed returns)
+    ws_pool_.release(mc->ws);  // (one being fed is on_bytes' to release when feed returns)
   }
   delete mc;
   c.mqtt = nullptr;

@@ -28,6 +28,7 @@
 #include "router/router.h"
 #include "server/conn_host.h"
 #include "ws/session.h"
+#include "ws/session_pool.h"
 #include "wsa/config.h"
 
 namespace wsa {
@@ -122,8 +123,6 @@ class mqtt_handler final : private ws_sink {
   /// success: a plain close).
   void close(conn& c, mqtt::reason code, bool drop_unsent = false);
   void publish_will(conn& c);
-  /// A wslay context no connection uses any more: pooled, or deleted mid-message.
-  void recycle(ws_session* s);
   bool may_publish(const conn& c, std::string_view tag) const;
   bool may_subscribe(const conn& c, std::string_view pattern) const;
 
@@ -148,8 +147,8 @@ class mqtt_handler final : private ws_sink {
   string_map<session_place> holders_;
   uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
-  std::vector<ws_session*> ws_pool_;
-  ws_session* feeding_ = nullptr;
+  ws_session_pool ws_pool_;        // MQTT over WebSocket: wslay contexts, attached mid-message
+  ws_session* feeding_ = nullptr;  // the session inside feed(): on_bytes releases it after
   // Reused between calls.
   mqtt::packet packet_;
   mqtt::subscribe_outcome sub_out_;

@@ -36,17 +36,13 @@ ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
       cfg_(cfg),
       metrics_(metrics),
       node_id_(node_id),
+      session_pool_(this, cfg.max_message_bytes, json_padding(), session_pool_max),
       ping_frame_(make_ws_frame(ws_opcode::ping, {})),
       pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),
       sub_rate_(rate_limit::of(cfg.sub_rate, cfg.sub_burst)),
       auth_rate_(rate_limit::of(cfg.auth_rate, cfg.auth_burst)) {}
 
-ws_v1_handler::~ws_v1_handler() {
-  ping_frame_->unref();
-  for (ws_session* s : session_pool_) {
-    delete s;
-  }
-}
+ws_v1_handler::~ws_v1_handler() { ping_frame_->unref(); }
 
 // ---- connection life ----
 
@@ -70,13 +66,7 @@ void ws_v1_handler::on_bytes(conn& c, const char* data, std::size_t size) {
     return;  // the node drains: no new request is read
   }
   if (c.ws.session == nullptr) {
-    if (!session_pool_.empty()) {
-      c.ws.session = session_pool_.back();
-      session_pool_.pop_back();
-    } else {
-      c.ws.session = new ws_session(this, cfg_.max_message_bytes, json_padding());
-    }
-    c.ws.session->attach(&c);
+    c.ws.session = session_pool_.acquire(&c);
   }
   feeding_ = c.ws.session;
   const ws_session::result result = c.ws.session->feed(data, size);
@@ -192,11 +182,7 @@ void ws_v1_handler::release_session(conn& c) {
   if (s == nullptr || s == feeding_) {
     return;  // a command closed the connection mid-feed: on_bytes releases it after
   }
-  if (s->idle() && session_pool_.size() < session_pool_max) {
-    session_pool_.push_back(s);
-  } else {
-    delete s;  // mid-message or closing: its wslay state is not reusable
-  }
+  session_pool_.release(s);
   c.ws.session = nullptr;
 }
 

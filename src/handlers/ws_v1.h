@@ -23,6 +23,7 @@
 #include "router/router.h"
 #include "server/conn_host.h"
 #include "ws/session.h"
+#include "ws/session_pool.h"
 #include "wsa/config.h"
 
 namespace wsa {
@@ -118,7 +119,7 @@ class ws_v1_handler final : private ws_sink {
   shard_metrics& metrics_;
   const std::string node_id_;
   command command_;                        // reused for every frame
-  std::vector<ws_session*> session_pool_;  // detached wslay contexts, reused
+  ws_session_pool session_pool_;           // detached wslay contexts, reused
   ws_session* feeding_ = nullptr;          // the session inside feed(): not released there
   std::string scratch_;                    // JSON replies being built
   std::vector<sub_item> sub_items_;        // a sub's keys for the router (reused)
