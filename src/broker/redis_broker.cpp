@@ -153,12 +153,7 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
     g.confirmed = false;
   }
   for (auto& [tag, w] : exact_) {
-    w.confirmed = false;
-    if (w.resyncing) {
-      w.resyncing = false;
-      w.resync_waiting = false;
-      drop_held(w);
-    }
+    unconfirm(w);
   }
   fail_parked_and_deferred();
 }

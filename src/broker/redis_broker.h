@@ -271,6 +271,9 @@ class redis_broker final : public broker,
   void release_parked(std::string_view tag, exact_watch* w);
   void fail_parked_and_deferred();
   void drop_held(exact_watch& w);
+  /// Its subscription is lost (link or channel down): not confirmed, a resync in flight
+  /// abandoned with what it held; resubscribing starts it again.
+  void unconfirm(exact_watch& w);
 
   shard_metrics& metrics_;
   const redis_broker_options options_;

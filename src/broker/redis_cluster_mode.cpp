@@ -123,12 +123,7 @@ void redis_broker::on_channel_down(std::string_view channel) {
   // As after a subscriber link drop, for this tag alone: its answers that wait for the
   // live stream cannot be given safely; the stream is read from the history once it is back.
   exact_watch& w = it->second;
-  w.confirmed = false;
-  if (w.resyncing) {
-    w.resyncing = false;
-    w.resync_waiting = false;
-    drop_held(w);
-  }
+  unconfirm(w);
   std::vector<uint64_t> tickets;
   for (const deferred_query& q : w.deferred) {
     tickets.push_back(q.ticket);

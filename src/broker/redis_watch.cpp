@@ -301,6 +301,15 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
 
 void redis_broker::drop_held(exact_watch& w) { w.held.clear(); }
 
+void redis_broker::unconfirm(exact_watch& w) {
+  w.confirmed = false;
+  if (w.resyncing) {
+    w.resyncing = false;
+    w.resync_waiting = false;
+    drop_held(w);
+  }
+}
+
 // ---- resync: filling a hole in the live stream from the history ----
 
 void redis_broker::start_resync(std::string_view tag, exact_watch& w) {
