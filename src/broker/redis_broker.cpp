@@ -387,6 +387,13 @@ void redis_broker::note_error(std::string_view what, std::string_view detail) {
   }
 }
 
+void redis_broker::note_limited(std::string_view event, std::string_view what) {
+  uint64_t suppressed = 0;
+  if (connect_log_.allow(monotonic_ms(), suppressed)) {
+    WSA_LOG(warn, event).kv("note", what).kv("suppressed", suppressed);
+  }
+}
+
 // ---- query ----
 
 void redis_broker::query(std::string_view tag, const since_request& since, uint64_t ticket) {

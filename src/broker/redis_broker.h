@@ -231,6 +231,8 @@ class redis_broker final : public broker,
   void count_round_trip(const link_request& request);
   uint32_t acquire_context();
   void note_error(std::string_view what, std::string_view detail);
+  /// A warning about connections or topology, rate-limited with connection failures.
+  void note_limited(std::string_view event, std::string_view what);
   std::string_view epoch_candidate();
   /// Keys outlive the history they hold: at least the age limit.
   uint64_t key_ttl_ms() const {

@@ -5,9 +5,7 @@
 // refused on a cluster (docs/redis-cluster.md "Patterns"). See redis_broker.h.
 #include "broker/redis_broker.h"
 #include "broker/redis_scripts.h"
-#include "obs/log.h"
 #include "redis/slot.h"
-#include "util/clock.h"
 
 namespace wsa {
 
@@ -142,11 +140,6 @@ void redis_broker::on_channel_down(std::string_view channel) {
   }
 }
 
-void redis_broker::on_cluster_note(std::string_view what) {
-  uint64_t suppressed = 0;
-  if (connect_log_.allow(monotonic_ms(), suppressed)) {
-    WSA_LOG(warn, "redis cluster").kv("note", what).kv("suppressed", suppressed);
-  }
-}
+void redis_broker::on_cluster_note(std::string_view what) { note_limited("redis cluster", what); }
 
 }  // namespace wsa

@@ -4,7 +4,6 @@
 #include "broker/redis_broker.h"
 #include "obs/log.h"
 #include "redis/resp_writer.h"
-#include "util/clock.h"
 
 namespace wsa {
 
@@ -14,10 +13,7 @@ void redis_broker::on_master(const redis_address& master) {
 }
 
 void redis_broker::on_sentinel_note(std::string_view what) {
-  uint64_t suppressed = 0;
-  if (connect_log_.allow(monotonic_ms(), suppressed)) {
-    WSA_LOG(warn, "redis sentinel").kv("note", what).kv("suppressed", suppressed);
-  }
+  note_limited("redis sentinel", what);
 }
 
 void redis_broker::ask_replication_id() {
