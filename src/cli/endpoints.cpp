@@ -183,14 +183,22 @@ bool parse_redis_host(std::string_view authority, std::string& host_out, uint16_
   return true;
 }
 
-bool parse_db(std::string_view text, uint32_t& out, std::string& why) {
-  uint64_t db = 0;
+// "[/DB]" after the first '/' of `text`: parsed into `db` when present, and removed with its
+// '/' (`text` keeps what came before).
+bool take_db(std::string_view& text, uint32_t& db, std::string& why) {
+  const std::size_t slash = text.find('/');
+  const std::string_view number = slash == std::string_view::npos ? "" : text.substr(slash + 1);
+  text = text.substr(0, slash);
+  if (number.empty()) {
+    return true;
+  }
+  uint64_t value = 0;
   std::string detail;
-  if (!parse_count(text, 0, 2147483647, db, detail)) {
-    why = "bad database number '" + std::string(text) + "'";
+  if (!parse_count(number, 0, 2147483647, value, detail)) {
+    why = "bad database number '" + std::string(number) + "'";
     return false;
   }
-  out = static_cast<uint32_t>(db);
+  db = static_cast<uint32_t>(value);
   return true;
 }
 
@@ -200,12 +208,8 @@ bool parse_redis_url(std::string_view rest, broker_url& out, std::string& why) {
   if (!take_credentials(rest, redis, why)) {
     return false;
   }
-  const std::size_t slash = rest.find('/');
-  if (slash != std::string_view::npos && slash + 1 < rest.size() &&
-      !parse_db(rest.substr(slash + 1), redis.db, why)) {
-    return false;
-  }
-  if (!parse_redis_host(rest.substr(0, slash), redis.host, redis.port, why)) {
+  if (!take_db(rest, redis.db, why) ||
+      !parse_redis_host(rest, redis.host, redis.port, why)) {
     return false;
   }
   out.redis = std::move(redis);
@@ -274,21 +278,12 @@ bool parse_sentinel_url(std::string_view rest, broker_url& out, std::string& why
     return false;
   }
   const std::size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) {
-    why = "missing master name after the sentinels (.../MASTER-NAME)";
+  // No '/': an empty name, which check_master_name refuses.
+  std::string_view name = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (!take_db(name, out.redis.db, why) || !check_master_name(name, why)) {
     return false;
   }
-  std::string_view path = rest.substr(slash + 1);
-  const std::size_t db_slash = path.find('/');
-  if (db_slash != std::string_view::npos && db_slash + 1 < path.size() &&
-      !parse_db(path.substr(db_slash + 1), out.redis.db, why)) {
-    return false;
-  }
-  path = path.substr(0, db_slash);
-  if (!check_master_name(path, why)) {
-    return false;
-  }
-  out.master_name = std::string(path);
+  out.master_name = std::string(name);
   return parse_host_list(rest.substr(0, slash), 26379, out.hosts, why);
 }
 
