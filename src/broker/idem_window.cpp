@@ -13,7 +13,7 @@ const idem_window::first_publish* idem_window::find(std::string_view tag, std::s
   expire(now_ms);
   compose(tag, key);
   auto it = keys_.find(scratch_);
-  return it == keys_.end() ? nullptr : &it->second.first;
+  return it == keys_.end() ? nullptr : &it->second;
 }
 
 void idem_window::remember(std::string_view tag, std::string_view key, first_publish first,
@@ -26,19 +26,15 @@ void idem_window::remember(std::string_view tag, std::string_view key, first_pub
     pop_oldest();
   }
   compose(tag, key);
-  auto [it, added] = keys_.try_emplace(scratch_, entry{first, now_ms + window_ms_});
+  auto [it, added] = keys_.try_emplace(scratch_, first);
   if (added) {
-    order_.push_back(&it->first);
+    order_.push_back({now_ms + window_ms_, &it->first});
     metrics_.idem_keys.add();
   }
 }
 
 void idem_window::expire(int64_t now_ms) {
-  while (!order_.empty()) {
-    auto it = keys_.find(*order_.front());
-    if (it != keys_.end() && it->second.expires_ms > now_ms) {
-      return;
-    }
+  while (!order_.empty() && order_.front().expires_ms <= now_ms) {
     pop_oldest();
   }
 }
@@ -46,12 +42,10 @@ void idem_window::expire(int64_t now_ms) {
 void idem_window::pop_oldest() {
   // Found by iterator: erasing with the node's own key as the argument would read it after
   // the node is gone.
-  auto it = keys_.find(*order_.front());
+  const auto it = keys_.find(*order_.front().key);  // always there: order_ lists keys_
   order_.pop_front();
-  if (it != keys_.end()) {
-    keys_.erase(it);
-    metrics_.idem_keys.sub();
-  }
+  keys_.erase(it);
+  metrics_.idem_keys.sub();
 }
 
 }  // namespace wsa

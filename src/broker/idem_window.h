@@ -45,9 +45,11 @@ class idem_window {
   std::size_t size() const { return keys_.size(); }
 
  private:
-  struct entry {
-    first_publish first;
+  // The window's end sits in the FIFO, not in the table: checking the oldest entry for
+  // expiry (on every find) costs no hash lookup.
+  struct expiry {
     int64_t expires_ms = 0;
+    const std::string* key = nullptr;  // a key of keys_ (node keys stay put)
   };
   // "<tag> <key>": a tag has no space, so the first space splits them.
   void compose(std::string_view tag, std::string_view key);
@@ -56,8 +58,8 @@ class idem_window {
   const int64_t window_ms_;
   const std::size_t max_keys_;
   shard_metrics& metrics_;
-  string_map<entry> keys_;
-  std::deque<const std::string*> order_;  // the keys of keys_ (node keys stay put), oldest first
+  string_map<first_publish> keys_;
+  std::deque<expiry> order_;  // one per key of keys_, oldest first
   std::string scratch_;
 };
 
