@@ -15,7 +15,7 @@ if #KEYS > 2 then
     return {tonumber(s), tonumber(t), 1}
   end
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 't')
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g')
 local epoch = m[1]
 local last = 0
 if not epoch then
@@ -25,7 +25,7 @@ if not epoch then
 else
   last = tonumber(m[2]) or 0
 end
-if ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'g') ~= ARGV[7] then
+if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
   epoch = ARGV[3]
   redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
 end
@@ -67,7 +67,7 @@ return {seq, now}
 )lua";
 
 const std::string_view redis_query_script = R"lua(
-local m = redis.call('HMGET', KEYS[1], 'e', 's')
+local m = redis.call('HMGET', KEYS[1], 'e', 's', 'g')
 local epoch = m[1]
 local top = 0
 if not epoch then
@@ -77,7 +77,7 @@ if not epoch then
 else
   top = tonumber(m[2]) or 0
 end
-if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'g') ~= ARGV[10] then
+if ARGV[10] ~= '' and m[3] ~= ARGV[10] then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[10])
 end
