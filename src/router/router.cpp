@@ -90,20 +90,14 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
       continue;
     }
     const std::string_view key = items[i].key;
-    const bool held = local_.holds(who.slot, key);
-    if (!held) {
-      add(who, key, items[i].latest_ms);
-    } else if (local_.latest_ms(who.slot, key) != items[i].latest_ms) {
-      bool changed = false;
-      local_.add(who, key, changed, items[i].latest_ms);  // a new mode for a held key
-    }
+    const bool added = add(who, key, items[i].latest_ms);  // a held key takes the new mode
     if (items[i].latest_ms == 0 && latest_.has(who.slot)) {
       // Now every message of these tags: an older pending one must not follow them.
       latest_.discard(who.slot, key);
     }
     pending_entry entry;
     entry.key.assign(key);
-    entry.added = !held;
+    entry.added = added;
     if (is_wildcard(key)) {
       // Patterns have no position to report or replay. Where they reach their subscribers
       // through each tag's stream, their messages flow at once; where they have a stream of
@@ -112,7 +106,7 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
         continue;
       }
       entry.pattern = true;
-      entry.hold = !held;  // (never matches a concrete tag: only marks a new subscription)
+      entry.hold = added;  // (never matches a concrete tag: only marks a new subscription)
       p->entries.push_back(std::move(entry));
       continue;
     }
@@ -121,7 +115,7 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
     entry.since_epoch.assign(items[i].since_epoch.substr(0, max_epoch_bytes));
     // A new tag, or a replay, joins the live stream through the hold; a tag already held
     // without `since` keeps flowing untouched (only its position is reported).
-    entry.hold = !held || entry.has_since;
+    entry.hold = added || entry.has_since;
     replays += entry.has_since ? 1 : 0;
     p->entries.push_back(std::move(entry));
   }
@@ -186,7 +180,7 @@ void router::drop(uint32_t slot) {
   local_.remove_all(slot, [this](std::string_view key) { announce(key, false); });
 }
 
-void router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
+bool router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
   bool added = false;
   const bool first_on_shard = local_.add(who, key, added, latest_ms);
   if (added) {
@@ -195,6 +189,7 @@ void router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
   if (first_on_shard) {
     announce(key, true);
   }
+  return added;
 }
 
 void router::remove(uint32_t slot, std::string_view key) {

@@ -132,7 +132,8 @@ class router {
   void on_answer(subscriber_id to, uint32_t request, std::string_view key, bool ok,
                  uint64_t top, std::string_view epoch, bool gap);
   void complete(std::unique_ptr<pending_request> request);
-  void add(subscriber_id who, std::string_view key, uint32_t latest_ms);
+  /// Adds `key` for `who` (a held key takes the new mode); true when it was not held.
+  bool add(subscriber_id who, std::string_view key, uint32_t latest_ms);
   void remove(uint32_t slot, std::string_view key);
   /// Removes every key of `slot` that pred(key) selects, in one pass.
   template <class Pred>
