@@ -46,16 +46,15 @@ void conflation::offer(subscriber_id who, message& m, uint32_t interval_ms, int6
       }
       return;
     }
-    if (send(*s, m)) {
-      it = s->tags.try_emplace(std::string(m.tag())).first;
+    const bool sent = send(*s, m);
+    it = s->tags.try_emplace(std::string(m.tag())).first;
+    it->second.interval_ms = interval_ms;
+    metrics_.conflation_tags.add();
+    if (sent) {
       it->second.last_sent_ms = now_ms;
-      it->second.interval_ms = interval_ms;
-      metrics_.conflation_tags.add();
       return;
     }
-    it = s->tags.try_emplace(std::string(m.tag())).first;
     it->second.last_sent_ms = now_ms - interval_ms;  // due as soon as there is room
-    metrics_.conflation_tags.add();
   }
   entry& e = it->second;
   e.interval_ms = interval_ms;
