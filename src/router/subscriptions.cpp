@@ -112,17 +112,17 @@ void subscriptions::set_latest(subscriber_id who, slot_state& s, uint32_t id,
   }
   latest_keys& l = latest_[who.slot];
   l.generation = who.generation;
-  auto it = std::find_if(l.intervals.begin(), l.intervals.end(),
-                         [id](const auto& p) { return p.first == id; });
-  if (it != l.intervals.end()) {
+  // Kept sorted by id for interval_of().
+  auto it = std::lower_bound(l.intervals.begin(), l.intervals.end(),
+                             std::pair<uint32_t, uint32_t>{id, 0});
+  if (it != l.intervals.end() && it->first == id) {
     if (latest_ms == 0) {
-      *it = l.intervals.back();
-      l.intervals.pop_back();
+      l.intervals.erase(it);
     } else {
       it->second = latest_ms;
     }
   } else if (latest_ms != 0) {
-    l.intervals.emplace_back(id, latest_ms);
+    l.intervals.insert(it, {id, latest_ms});
   }
   s.latest = !l.intervals.empty();
   if (!s.latest) {
@@ -135,13 +135,7 @@ uint32_t subscriptions::latest_ms(uint32_t slot, std::string_view key) const {
   if (s == nullptr || !s->latest) {
     return 0;
   }
-  const uint32_t id = find_key(key);
-  for (const auto& [held, ms] : latest_.find(slot)->second.intervals) {
-    if (held == id) {
-      return ms;
-    }
-  }
-  return 0;
+  return interval_of(latest_.find(slot)->second, find_key(key));
 }
 
 bool subscriptions::add(subscriber_id who, std::string_view key, bool& added,

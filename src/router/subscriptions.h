@@ -94,8 +94,15 @@ class subscriptions {
   // The conflated keys of a slot (protocol 1.1 "mode":"latest"): only slots that have one.
   struct latest_keys {
     uint32_t generation = 0;
-    std::vector<std::pair<uint32_t, uint32_t>> intervals;  // (key id, interval ms)
+    std::vector<std::pair<uint32_t, uint32_t>> intervals;  // (key id, interval ms), by id
   };
+  /// The interval `l` holds key `id` with (0: every message): a binary search, as the
+  /// fan-out asks it for each of a conflated slot's keys matching a message.
+  static uint32_t interval_of(const latest_keys& l, uint32_t id) {
+    const auto it = std::lower_bound(l.intervals.begin(), l.intervals.end(),
+                                     std::pair<uint32_t, uint32_t>{id, 0});
+    return it != l.intervals.end() && it->first == id ? it->second : 0;
+  }
   /// Sets the mode `who` holds key `id` with (0: every message).
   void set_latest(subscriber_id who, slot_state& s, uint32_t id, uint32_t latest_ms);
   /// Where a message of `tag` goes for `slot`: `out`, or `latest` when conflated.
@@ -202,10 +209,7 @@ inline void subscriptions::route(uint32_t slot, const slot_state& s, std::string
     if (key != tag && !(is_wildcard(key) && pattern_matches(key, tag))) {
       continue;
     }
-    uint32_t interval = 0;
-    for (const auto& [held, ms] : l.intervals) {
-      interval = held == id ? ms : interval;
-    }
+    const uint32_t interval = interval_of(l, id);
     if (interval == 0) {
       out.push_back(slot);
       return;
