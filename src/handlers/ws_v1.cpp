@@ -137,9 +137,8 @@ void ws_v1_handler::on_drain(conn& c, uint32_t reconnect_within_ms) {
   if (c.ws.draining) {
     return;
   }
-  scratch_.assign(R"({"op":"reconnect","within_ms":)");
-  scratch_.append(std::to_string(reconnect_within_ms));
-  scratch_.push_back('}');
+  scratch_.clear();
+  append_reconnect(scratch_, reconnect_within_ms);
   send_json(c, scratch_);
   // Requests already taken in are answered before the connection closes (or their effect
   // would be unknown to the client); nothing new is read.

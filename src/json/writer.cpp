@@ -214,6 +214,12 @@ void append_err(std::string& out, std::string_view id, std::string_view code,
   out.push_back('}');
 }
 
+void append_reconnect(std::string& out, uint32_t within_ms) {
+  out.append(R"({"op":"reconnect","within_ms":)");
+  append_u64(out, within_ms);
+  out.push_back('}');
+}
+
 void append_gap(std::string& out, std::string_view key) {
   out.append(R"({"op":"gap","tags":[)");
   append_json_string(out, key);

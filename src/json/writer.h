@@ -53,6 +53,9 @@ void append_err(std::string& out, std::string_view id, std::string_view code,
 /// {"op":"gap","tags":[<key>]}: a subscription's live stream may have lost messages.
 void append_gap(std::string& out, std::string_view key);
 
+/// {"op":"reconnect","within_ms":<within_ms>}: the node drains (PROTOCOL "Draining").
+void append_reconnect(std::string& out, uint32_t within_ms);
+
 /// Exact size of the msg frame write_msg_json writes for these arguments.
 std::size_t msg_json_size(std::string_view tag, uint64_t seq, int64_t ts_ms,
                           std::string_view data);
