@@ -95,10 +95,17 @@ TEST(redis_sentinel, failover_under_a_publisher_loses_no_acknowledged_message) {
     }
   }
   next_id += 20;
-  // With one replica, WAIT 1 needs the old master back, now as the new master's replica
-  // (Sentinel reconfigures it).
+  // With one replica, WAIT 1 needs the old master back, as the new master's replica. It
+  // comes back empty (no persistence), so it is brought back the way Redis' replication
+  // guide says such a master must be: as a replica at once, never promotable while it has
+  // not synced. Restarted as an empty master instead, it stays one until Sentinel converts
+  // it (8 s or more), and a second failover meanwhile (a sentinel's pings late under load)
+  // can promote it and have the new master's data replaced by its empty set.
   ASSERT_TRUE(sentinels.wait_master(1, 30s));
   ASSERT_TRUE(sentinels.server(0).start());
+  const std::string new_master_port = std::to_string(sentinels.server(1).port());
+  ASSERT_EQ(sentinels.server(0).command({"CONFIG", "SET", "replica-priority", "0"}), "+OK");
+  ASSERT_EQ(sentinels.server(0).command({"REPLICAOF", "127.0.0.1", new_master_port}), "+OK");
   const auto deadline = clock_type::now() + 40s;
   int after = 0;
   while (after < 20 && clock_type::now() < deadline) {
