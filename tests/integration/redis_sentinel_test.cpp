@@ -101,7 +101,7 @@ TEST(redis_sentinel, failover_under_a_publisher_loses_no_acknowledged_message) {
   // not synced. Restarted as an empty master instead, it stays one until Sentinel converts
   // it (8 s or more), and a second failover meanwhile (a sentinel's pings late under load)
   // can promote it and have the new master's data replaced by its empty set.
-  ASSERT_TRUE(sentinels.wait_master(1, 30s));
+  ASSERT_TRUE(sentinels.wait_master(1, 60s));
   ASSERT_TRUE(sentinels.server(0).start());
   const std::string new_master_port = std::to_string(sentinels.server(1).port());
   ASSERT_EQ(sentinels.server(0).command({"CONFIG", "SET", "replica-priority", "0"}), "+OK");

@@ -138,7 +138,14 @@ testing::AssertionResult redis_sentinels::wait_master(std::size_t i,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return testing::AssertionFailure() << "server " << i << " did not become the master";
+  testing::AssertionResult failure = testing::AssertionFailure();
+  failure << "server " << i << " did not become the master; ROLE: "
+          << servers_[i]->command({"ROLE"});
+  for (std::size_t s = 0; s < sentinels_.size(); ++s) {
+    failure << "\nsentinel " << s << " names server " << master_index(s) << "; its log:\n"
+            << sentinels_[s]->log();
+  }
+  return failure;
 }
 
 }  // namespace wsa::test
