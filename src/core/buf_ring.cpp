@@ -82,6 +82,18 @@ bool buf_ring::grow() {
 void buf_ring::recycle(uint16_t id) {
   io_uring_buf_ring_add(entries_, buffer(id), size_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);
+  ++filled_;
+}
+
+bool buf_ring::release_if_quiet() {
+  const bool quiet = filled_ < provided_;
+  touched_ = touched_ || filled_ > 0;
+  filled_ = 0;
+  if (!quiet || !touched_) {
+    return false;
+  }
+  touched_ = false;
+  return madvise(memory_, std::size_t{provided_} * size_, MADV_DONTNEED) == 0;
 }
 
 }  // namespace wsa

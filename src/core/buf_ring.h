@@ -4,8 +4,9 @@
 // shard, not per connection: an idle connection holds none. The kernel takes buffers in
 // ring order (FIFO), so every buffer provided is touched sooner or later: only `initial`
 // are provided at first, and more (doubling) once a receive found none left (grow), so a
-// lightly loaded shard keeps a few pages resident instead of count x size. Shard thread
-// only.
+// lightly loaded shard keeps a few pages resident instead of count x size. After a burst
+// (a connection storm touches hundreds of buffers) the shard gives the pages back once the
+// ring goes quiet (release_if_quiet). Shard thread only.
 // liburing 2.3 has no io_uring_setup_buf_ring (2.4), so the ring is mapped by hand.
 #pragma once
 
@@ -43,6 +44,15 @@ class buf_ring {
   /// Gives buffer `id` back to the kernel.
   void recycle(uint16_t id);
 
+  /// Called now and then (the shard: once a second). If fewer buffers than are provided were
+  /// filled since the last call (the ring did not go round once: light load) and some were
+  /// since the pages were last released, the pages go back to the system (MADV_DONTNEED);
+  /// the kernel fills fresh zero pages when it next takes them. Safe only because every
+  /// buffer is in the ring between turns (the shard recycles each one as soon as its bytes
+  /// are consumed) and the kernel fills them only in this thread's task work (io_uring_enter
+  /// or the return to user space), never concurrently with this call. True if released.
+  bool release_if_quiet();
+
  private:
   void provide(unsigned total);  // buffers [provided_, total) to the kernel
 
@@ -52,6 +62,8 @@ class buf_ring {
   std::size_t entries_bytes_ = 0;
   unsigned count_ = 0;
   unsigned provided_ = 0;
+  unsigned filled_ = 0;    // buffers recycled since the last release_if_quiet
+  bool touched_ = false;  // some were since the pages were last released
   unsigned size_ = 0;
   uint16_t group_ = 0;
 };

@@ -232,6 +232,10 @@ void shard::on_timers(int64_t now) {
   if (id_ == 0 && now >= next_stats_ms_ && !draining_ && !node_.cfg().stats_tag.empty()) {
     publish_stats(now);
   }
+  if (now >= next_release_ms_) {
+    next_release_ms_ = now + 1000;
+    buffers_.release_if_quiet();
+  }
   if (now < next_sweep_ms_) {
     return;
   }

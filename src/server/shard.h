@@ -202,6 +202,7 @@ class shard final : private conn_host, private router_client, private mail_port 
   std::vector<drain_turn> drain_turns_;
   std::size_t drain_next_ = 0;
   int64_t next_sweep_ms_ = 0;
+  int64_t next_release_ms_ = 0;  // receive buffers' pages given back when quiet (buf_ring.h)
   int64_t next_stats_ms_ = 0;
   std::string stats_json_;  // the --stats-tag report being published
   uint64_t next_conn_id_ = 0;
