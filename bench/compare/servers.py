@@ -114,13 +114,24 @@ def redis_commands(port):
 
 def _start_wsagent(server, ctx, workdir, broker=None, nodes=1):
     """One wsagent node, or `nodes` of them sharing one Redis (the load generator spreads
-    its connections over them: subscriber s on node s mod N, the publisher on node 0)."""
+    its connections over them: subscriber s on node s mod N, the publisher on node 0).
+    server.proto says what the load generator speaks: protocol v1 at /ws, MQTT over TCP on
+    --mqtt-listen, or MQTT over WebSocket at /mqtt (--mqtt-ws)."""
     ports = [free_port() for _ in range(nodes)]
-    run = Running(",".join("ws://127.0.0.1:%d/ws" % p for p in ports), server.proto)
+    # --pub-rate 0: the saturation workloads publish faster than the per-connection
+    # limit a public node keeps (docs/limits.md); the other servers have none either.
+    extra = ["--pub-rate", "0"]
+    if server.proto == "mqtt":
+        mqtt_port = free_port()
+        extra += ["--mqtt-listen", "127.0.0.1:%d" % mqtt_port]
+        url = "mqtt://127.0.0.1:%d" % mqtt_port
+    elif server.proto == "mqtt-ws":
+        extra += ["--mqtt-ws"]
+        url = ",".join("ws://127.0.0.1:%d/mqtt" % p for p in ports)
+    else:
+        url = ",".join("ws://127.0.0.1:%d/ws" % p for p in ports)
+    run = Running(url, server.proto)
     try:
-        # --pub-rate 0: the saturation workloads publish faster than the per-connection
-        # limit a public node keeps (docs/limits.md); the other servers have none either.
-        extra = ["--pub-rate", "0"]
         if broker == "redis":
             extra += ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
         for k, port in enumerate(ports):
@@ -207,6 +218,8 @@ SERVERS = [
            lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=2)),
     Server("wsagent-redis-3", "wsagent (Redis), 3 nodes", "v1 / WS", "wsagent",
            lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=3)),
+    Server("wsagent-mqtt-tcp", "wsagent (embedded)", "MQTT / TCP", "mqtt", _start_wsagent),
+    Server("wsagent-mqtt-ws", "wsagent (embedded)", "MQTT / WS", "mqtt-ws", _start_wsagent),
     Server("seed", "seed design (Python + Redis)", "v1 / WS", "wsagent", _start_seed),
     Server("mosquitto-tcp", "Mosquitto", "MQTT / TCP", "mqtt", _start_mosquitto),
     Server("mosquitto-ws", "Mosquitto", "MQTT / WS", "mqtt-ws", _start_mosquitto),
