@@ -1,15 +1,17 @@
 // Retained messages, one replica per shard. See retained_store.h.
 #include "broker/retained_store.h"
 
+#include <string>
+
 namespace wsa {
 
 retained_store::put_result retained_store::put(std::string_view tag, uint64_t seq,
                                                int64_t ts_ms, std::string_view data,
                                                uint8_t qos, bool origin) {
-  const auto it = entries_.find(tag);
-  const bool had = it != entries_.end();
+  node* n = find_node(tag);
+  const bool had = n != nullptr && n->value.has_value();
   if (had) {
-    const message& old = *it->second.m;
+    const message& old = *n->value->m;
     if (ts_ms < old.ts_ms() || (ts_ms == old.ts_ms() && seq <= old.seq())) {
       return put_result::stale;  // an update that arrived after a newer one
     }
@@ -20,23 +22,68 @@ retained_store::put_result retained_store::put(std::string_view tag, uint64_t se
   const bool full = !data.empty() && !fits(cost(tag, data), had ? 0 : 1, origin ? 1 : 2);
   if (data.empty() || full) {
     if (had) {
-      entries_.erase(it);
+      n->value.reset();
+      --size_;
+      prune(root_, tag);
     }
     return full ? put_result::full : put_result::cleared;
   }
-  entry e{message_ref::adopt(message::make(tag, seq, ts_ms, data)), qos};
-  if (had) {
-    it->second = std::move(e);
-  } else {
-    entries_.emplace(std::string(tag), std::move(e));
+  if (n == nullptr) {
+    n = &make_node(tag);
   }
+  n->value = entry{message_ref::adopt(message::make(tag, seq, ts_ms, data)), qos};
+  size_ += had ? 0 : 1;
   bytes_ += cost(tag, data);
   return put_result::stored;
 }
 
 const retained_store::entry* retained_store::find(std::string_view tag) const {
-  const auto it = entries_.find(tag);
-  return it == entries_.end() ? nullptr : &it->second;
+  const node* n = find_node(tag);
+  return n == nullptr || !n->value ? nullptr : &*n->value;
+}
+
+retained_store::node* retained_store::find_node(std::string_view tag) const {
+  const node* n = &root_;
+  std::string_view segment;
+  bool more = true;
+  while (more) {
+    more = split(tag, segment);
+    const auto it = n->children.find(segment);
+    if (it == n->children.end()) {
+      return nullptr;
+    }
+    n = it->second.get();
+  }
+  return const_cast<node*>(n);  // the tree's nodes are this store's own
+}
+
+retained_store::node& retained_store::make_node(std::string_view tag) {
+  node* n = &root_;
+  std::string_view segment;
+  bool more = true;
+  while (more) {
+    more = split(tag, segment);
+    auto it = n->children.find(segment);
+    if (it == n->children.end()) {
+      it = n->children.emplace(std::string(segment), std::make_unique<node>()).first;
+    }
+    n = it->second.get();
+  }
+  return *n;
+}
+
+bool retained_store::prune(node& n, std::string_view rest) {
+  std::string_view segment;
+  const bool more = split(rest, segment);
+  const auto it = n.children.find(segment);
+  if (it != n.children.end()) {
+    node& child = *it->second;
+    const bool empty = more ? prune(child, rest) : !child.value && child.children.empty();
+    if (empty) {
+      n.children.erase(it);
+    }
+  }
+  return !n.value && n.children.empty();
 }
 
 }  // namespace wsa

@@ -6,6 +6,10 @@
 // whatever order updates arrive in.
 // Subscribing reads the local replica: no round trip to another shard.
 //
+// Kept as a tree of tag segments (as Mosquitto keeps retained messages by topic level), so
+// that a pattern visits the branches it can match, not every retained tag: `a.*.t` looks up
+// `a`, walks a's children and looks up `t` under each; `a.>` walks what is under `a`.
+//
 // Bounded per replica (a node holds one replica per shard): at most `max_messages` tags and
 // `max_bytes` of tags and data. A new tag past the bound is refused by the publisher's shard
 // (counted); the others take what it accepted up to twice the bound, so that replicas
@@ -14,11 +18,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "broker/message.h"
 #include "pubsub/string_map.h"
-#include "pubsub/tag.h"
 
 namespace wsa {
 
@@ -43,41 +48,99 @@ class retained_store {
                  uint8_t qos, bool origin);
 
   const entry* find(std::string_view tag) const;
-  /// Calls f(entry) for each retained message whose tag `pattern` matches (an exact tag:
-  /// at most one, by lookup; a pattern: a pass over every retained tag).
+  /// Calls f(entry) for each retained message whose tag `pattern` (a valid tag or pattern)
+  /// matches, until f returns false or `visits` (nodes of the tree looked at, decremented)
+  /// runs out. Returns false if it stopped early.
   template <class F>
-  void for_each_match(std::string_view pattern, F&& f) const;
+  bool for_each_match(std::string_view pattern, std::size_t& visits, F&& f) const {
+    return match(root_, pattern, visits, f);
+  }
+  template <class F>
+  bool for_each_match(std::string_view pattern, F&& f) const {
+    std::size_t unbounded = SIZE_MAX;
+    return match(root_, pattern, unbounded, f);
+  }
 
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return size_; }
   uint64_t bytes() const { return bytes_; }
 
  private:
+  struct node {
+    string_map<std::unique_ptr<node>> children;  // by the next segment
+    std::optional<entry> value;                  // the retained message of this node's tag
+  };
+
   static uint64_t cost(std::string_view tag, std::string_view data) {
-    return tag.size() + data.size() + sizeof(message) + 64;  // + the table's node
+    return tag.size() + data.size() + sizeof(message) + 64;  // + the tree's node
   }
   bool fits(uint64_t more_bytes, uint32_t more_messages, unsigned factor) const {
-    return entries_.size() + more_messages <= uint64_t{limits_.max_messages} * factor &&
+    return size_ + more_messages <= uint64_t{limits_.max_messages} * factor &&
            bytes_ + more_bytes <= limits_.max_bytes * factor;
   }
+  node* find_node(std::string_view tag) const;
+  node& make_node(std::string_view tag);
+  /// Removes the empty nodes on `rest`'s path below `n`; true if `n` itself is now empty.
+  static bool prune(node& n, std::string_view rest);
+
+  /// Splits the first segment off `rest`; false when `rest` was the last one.
+  static bool split(std::string_view& rest, std::string_view& segment) {
+    const std::size_t dot = rest.find('.');
+    segment = rest.substr(0, dot);
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    return dot != std::string_view::npos;
+  }
+  template <class F>
+  static bool match(const node& n, std::string_view pattern, std::size_t& visits, F& f);
+  template <class F>
+  static bool visit_below(const node& n, std::size_t& visits, F& f);
 
   limits limits_;
-  string_map<entry> entries_;
+  node root_;
+  std::size_t size_ = 0;
   uint64_t bytes_ = 0;
 };
 
 template <class F>
-void retained_store::for_each_match(std::string_view pattern, F&& f) const {
-  if (!is_wildcard(pattern)) {
-    if (const entry* e = find(pattern)) {
-      f(*e);
-    }
-    return;
+bool retained_store::match(const node& n, std::string_view pattern, std::size_t& visits, F& f) {
+  std::string_view segment;
+  const bool more = split(pattern, segment);
+  if (segment == ">") {
+    return visit_below(n, visits, f);  // one or more segments: everything under n
   }
-  for (const auto& [tag, e] : entries_) {
-    if (pattern_matches(pattern, tag)) {
-      f(e);
+  auto step = [&](const node& child) {
+    if (visits == 0) {
+      return false;
+    }
+    --visits;
+    if (more) {
+      return match(child, pattern, visits, f);
+    }
+    return !child.value || f(*child.value);
+  };
+  if (segment == "*") {
+    for (const auto& [_, child] : n.children) {
+      if (!step(*child)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const auto it = n.children.find(segment);
+  return it == n.children.end() || step(*it->second);
+}
+
+template <class F>
+bool retained_store::visit_below(const node& n, std::size_t& visits, F& f) {
+  for (const auto& [_, child] : n.children) {
+    if (visits == 0) {
+      return false;
+    }
+    --visits;
+    if ((child->value && !f(*child->value)) || !visit_below(*child, visits, f)) {
+      return false;
     }
   }
+  return true;
 }
 
 }  // namespace wsa

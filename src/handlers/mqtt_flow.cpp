@@ -129,6 +129,15 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
     send_suback(c, p.packet_id, codes_);
     return;
   }
+  if (p.entries.size() > 2 * std::size_t{limits_.max_subscriptions}) [[unlikely]] {
+    // Far more filters in one packet than a session may hold (repeats allowed up to as many
+    // again, as for a WebSocket `sub`): refused whole (each filter quota exceeded; 3.1.1
+    // 0x80), before any of them costs a subscription or a retained lookup.
+    metrics_.mqtt_subscribe_oversized.add();
+    codes_.assign(p.entries.size(), mqtt::reason::quota_exceeded);
+    send_suback(c, p.packet_id, codes_);
+    return;
+  }
   auto allow = [&](std::string_view pattern) { return may_subscribe(c, pattern); };
   mc.session->on_subscribe(p, allow, sub_out_);
   for (const mqtt::reason code : sub_out_.codes) {

@@ -11,6 +11,13 @@
 #include "util/clock.h"
 
 namespace wsa {
+namespace {
+
+// Tree nodes a SUBSCRIBE may look at per retained message it may send (about 4 ms of lookups
+// for the default 1032 messages).
+constexpr std::size_t visits_per_retained_message = 64;
+
+}  // namespace
 
 void mqtt_handler::keep_retained(std::string_view tag, uint8_t qos, std::string_view data) {
   // Kept when the server takes the PUBLISH (as Mosquitto does), not when the broker has
@@ -41,21 +48,44 @@ retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::reta
 
 
 bool mqtt_handler::send_retained(conn& c, std::span<const mqtt::filter_patterns> filters) {
+  // Bounded per SUBSCRIBE, whatever its filters: each distinct pattern walks the branches of
+  // the retained tree it can match once, and at most as many retained messages as the
+  // session's delivery queue holds are sent (more would close it as a slow consumer).
+  patterns_.clear();
   for (const mqtt::filter_patterns& f : filters) {
     for (const std::string* pattern : {&f.first, &f.second}) {
-      if (pattern->empty()) {
-        continue;
-      }
-      bool open = true;
-      retained_.for_each_match(*pattern, [&](const retained_store::entry& e) {
-        open = open && deliver_retained(c, e);
-      });
-      if (!open) {
-        return false;
+      if (!pattern->empty() &&
+          std::find(patterns_.begin(), patterns_.end(), *pattern) == patterns_.end()) {
+        patterns_.push_back(*pattern);
       }
     }
   }
-  return true;
+  std::size_t budget = std::size_t{limits_.max_inflight} + limits_.max_pending;
+  // The tree nodes looked at, bounded too: a filter like `+/x` over a level with many
+  // children and few matches costs lookups without sends.
+  std::size_t visits = budget * visits_per_retained_message;
+  bool open = true;
+  bool cut = false;
+  for (const std::string& pattern : patterns_) {
+    auto send = [&](const retained_store::entry& e) {
+      if (budget == 0 || !c.mqtt->window || c.mqtt->window->pending() >= limits_.max_pending) {
+        cut = true;
+        return false;
+      }
+      --budget;
+      open = deliver_retained(c, e);
+      return open;
+    };
+    const bool whole = retained_.for_each_match(pattern, visits, send);
+    cut = cut || (open && !whole);
+    if (!open || cut) {
+      break;
+    }
+  }
+  if (cut) {
+    metrics_.mqtt_retained_cut.add();
+  }
+  return open;
 }
 
 bool mqtt_handler::deliver_retained(conn& c, const retained_store::entry& e) {

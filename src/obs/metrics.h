@@ -98,9 +98,11 @@ struct alignas(64) shard_metrics {
   counter mqtt_wills;               ///< will messages published
   counter mqtt_publish_refusals;    ///< PUBLISHes refused (permission, topic, payload format)
   counter mqtt_subscribe_refusals;  ///< SUBSCRIBE filters refused (permission, invalid, quota)
+  counter mqtt_subscribe_oversized; ///< SUBSCRIBEs refused whole: more filters than a session holds
   counter mqtt_retained_messages;   ///< gauge: retained messages in this shard's replica
   counter mqtt_retained_bytes;      ///< gauge: their bytes
   counter mqtt_retained_refusals;   ///< retained PUBLISHes published but not retained (bounds)
+  counter mqtt_retained_cut;        ///< SUBSCRIBEs whose matching retained messages passed the cap
   counter mqtt_takeovers;           ///< connections closed: their session connected again
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };

@@ -74,6 +74,8 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_mqtt_retained_messages", "mqtt_retained_test.cpp"},
     {"wsagent_mqtt_retained_bytes", "mqtt_retained_test.cpp"},
     {"wsagent_mqtt_retained_refusals_total", "mqtt_retained_test.cpp"},
+    {"wsagent_mqtt_subscribe_oversized_total", "mqtt_abuse_test.cpp"},
+    {"wsagent_mqtt_retained_cut_total", "mqtt_abuse_test.cpp"},
     {"wsagent_accept_errors_total", "fd_limit_test.cpp"},
     {"wsagent_accept_paused", "fd_limit_test.cpp"},
     {"wsagent_auth_timeouts_total", "auth_test.cpp"},

@@ -16,6 +16,7 @@ std::set<std::string> matches(const retained_store& s, std::string_view pattern)
   std::set<std::string> out;
   s.for_each_match(pattern, [&](const retained_store::entry& e) {
     out.insert(std::string(e.m->tag()) + "=" + std::string(e.m->data()));
+    return true;
   });
   return out;
 }
@@ -75,6 +76,62 @@ TEST(retained_store, lookup_by_tag_or_pattern) {
             (std::set<std::string>{"s.1.temp=21", "s.2.temp=22", "s.2.hum=40"}));
   EXPECT_EQ(matches(s, "s"), (std::set<std::string>{"s=0"}));
   EXPECT_EQ(matches(s, "s.3.temp"), (std::set<std::string>{}));
+  EXPECT_EQ(matches(s, "*"), (std::set<std::string>{"s=0"}));
+  EXPECT_EQ(matches(s, "*.*"), (std::set<std::string>{}));
+  EXPECT_EQ(matches(s, "*.2.>"), (std::set<std::string>{"s.2.temp=22", "s.2.hum=40"}));
+  EXPECT_EQ(matches(s, "s.1"), (std::set<std::string>{}));  // a branch, not a retained tag
+}
+
+TEST(retained_store, clearing_a_tag_keeps_the_tags_above_and_below_it) {
+  retained_store s({10, 1 << 20});
+  s.put("a", 1, 1, "1", 1, true);
+  s.put("a.b", 1, 1, "2", 1, true);
+  s.put("a.b.c", 1, 1, "3", 1, true);
+  EXPECT_EQ(s.put("a.b", 2, 2, "", 1, true), put_result::cleared);
+  EXPECT_EQ(matches(s, ">"), (std::set<std::string>{"a=1", "a.b.c=3"}));
+  EXPECT_EQ(s.put("a.b.c", 2, 2, "", 1, true), put_result::cleared);
+  EXPECT_EQ(matches(s, ">"), (std::set<std::string>{"a=1"}));
+  EXPECT_EQ(s.find("a.b.c"), nullptr);
+  EXPECT_EQ(s.put("a.b.c", 3, 3, "4", 1, true), put_result::stored);  // the branch again
+  EXPECT_EQ(matches(s, "a.*.*"), (std::set<std::string>{"a.b.c=4"}));
+  EXPECT_EQ(s.size(), 2u);
+}
+
+TEST(retained_store, a_visitor_stops_the_walk) {
+  retained_store s({100, 1 << 20});
+  for (int i = 0; i < 50; ++i) {
+    s.put("r." + std::to_string(i), 1, 1, "1", 1, true);
+  }
+  int seen = 0;
+  EXPECT_FALSE(s.for_each_match("r.*", [&](const retained_store::entry&) { return ++seen < 7; }));
+  EXPECT_EQ(seen, 7);
+  seen = 0;
+  EXPECT_FALSE(s.for_each_match(">", [&](const retained_store::entry&) { return ++seen < 3; }));
+  EXPECT_EQ(seen, 3);
+  EXPECT_TRUE(s.for_each_match("r.*.x", [&](const retained_store::entry&) { return false; }));
+}
+
+TEST(retained_store, the_nodes_looked_at_are_bounded) {
+  retained_store s({1000, 1 << 20});
+  for (int i = 0; i < 100; ++i) {
+    s.put(std::to_string(i) + ".r", 1, 1, "1", 1, true);
+  }
+  // `*.x` looks at each of the 100 first-level nodes (and finds no `x` under them).
+  std::size_t visits = 1000;
+  EXPECT_TRUE(s.for_each_match("*.x", visits, [](const retained_store::entry&) { return true; }));
+  EXPECT_EQ(visits, 900u);
+  visits = 50;
+  EXPECT_FALSE(s.for_each_match("*.x", visits, [](const retained_store::entry&) { return true; }));
+  EXPECT_EQ(visits, 0u);
+  // An exact tag: one node per level.
+  visits = 10;
+  int seen = 0;
+  EXPECT_TRUE(s.for_each_match("7.r", visits, [&](const retained_store::entry&) {
+    ++seen;
+    return true;
+  }));
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(visits, 8u);
 }
 
 }  // namespace
