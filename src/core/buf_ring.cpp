@@ -89,7 +89,10 @@ bool buf_ring::release_if_quiet() {
   const bool quiet = filled_ < provided_;
   touched_ = touched_ || filled_ > 0;
   filled_ = 0;
-  if (!quiet || !touched_) {
+  // A completion not reaped yet (or held in the kernel's overflow list) may carry a filled
+  // buffer whose bytes nobody has read: try again at the next call.
+  io_uring* raw = ring_->raw();
+  if (!quiet || !touched_ || io_uring_cq_ready(raw) != 0 || io_uring_cq_has_overflow(raw)) {
     return false;
   }
   touched_ = false;

@@ -48,9 +48,11 @@ class buf_ring {
   /// filled since the last call (the ring did not go round once: light load) and some were
   /// since the pages were last released, the pages go back to the system (MADV_DONTNEED);
   /// the kernel fills fresh zero pages when it next takes them. Safe only because every
-  /// buffer is in the ring between turns (the shard recycles each one as soon as its bytes
-  /// are consumed) and the kernel fills them only in this thread's task work (io_uring_enter
-  /// or the return to user space), never concurrently with this call. True if released.
+  /// buffer whose completion was reaped is back in the ring (the shard recycles each one as
+  /// soon as its bytes are consumed), nothing is released while a completion waits to be
+  /// reaped (it may carry a filled buffer: then the next call tries again), and the kernel
+  /// fills buffers only in this thread's task work (io_uring_enter or the return to user
+  /// space), never concurrently with this call. True if released.
   bool release_if_quiet();
 
  private:

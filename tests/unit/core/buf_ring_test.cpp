@@ -82,6 +82,25 @@ TEST_F(buf_ring_test, a_quiet_ring_gives_its_pages_back_and_still_receives) {
   EXPECT_EQ(resident_pages(), 1u);
 }
 
+// A completion not reaped yet holds a filled buffer (e.g. a receive issued inline when a
+// full submission queue was submitted mid-turn): its bytes must survive a release.
+TEST_F(buf_ring_test, an_unreaped_completion_keeps_its_bytes) {
+  EXPECT_EQ(round_trip("first"), "first");  // something filled since the start: not idle
+  const std::string bytes = "waiting in the completion queue";
+  ASSERT_EQ(::write(fds_[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ring_.submit_and_wait(1000);  // the kernel fills a buffer and posts its completion
+  EXPECT_FALSE(buffers_.release_if_quiet());
+  std::string got;
+  ring_.drain([&](const completion& c) {
+    if (c.user_data == 1 && c.result > 0 && c.has_buffer()) {
+      got.append(buffers_.buffer(c.buffer_id()), static_cast<std::size_t>(c.result));
+      buffers_.recycle(c.buffer_id());
+    }
+  });
+  EXPECT_EQ(got, bytes);
+  EXPECT_TRUE(buffers_.release_if_quiet());  // reaped and recycled: now it may
+}
+
 TEST_F(buf_ring_test, a_ring_that_went_round_keeps_its_pages) {
   for (unsigned i = 0; i < count; ++i) {
     const std::string message = "message " + std::to_string(i);
