@@ -83,6 +83,7 @@ struct config {
   uint32_t auth_rate = 10;                    ///< `auth` frames per second...
   uint32_t auth_burst = 20;                   ///< ...and at once
   uint32_t max_pending_recoveries = 4;        ///< `sub` with `since` waiting, per connection
+  uint32_t max_recovery_tags = 1000;          ///< tags one pattern's `since` replays (1.1)
   // Queues between parts of a node, per shard: past them, requests that would add to them
   // get `err unavailable` (and the Redis live stream is not read meanwhile).
   uint32_t max_shard_backlog = 64 * 1024 * 1024;   ///< bytes waiting for one other shard

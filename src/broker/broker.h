@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "broker/events.h"
@@ -40,6 +41,25 @@ struct since_request {
   uint64_t max_bytes = UINT64_MAX;
 };
 
+/// A position the client knows of one tag of a recovering pattern.
+struct known_position {
+  std::string_view tag;
+  uint64_t seq = 0;
+  std::string_view epoch;  ///< empty: a bare number
+};
+
+/// Protocol 1.1 recovery on a pattern (`since` keyed by a pattern): for each tag the
+/// pattern matches, the messages after the known position (tags in `known`, exact rules),
+/// or published at or after ts_ms (other tags; every retained one without ts).
+struct pattern_since_request {
+  std::string_view pattern;
+  bool has_ts = false;
+  uint64_t ts_ms = 0;
+  std::span<const known_position> known;  ///< those of the tags this broker answers for
+  uint32_t max_tags = 1000;  ///< --max-recovery-tags: past it, only `over_bound` is reported
+  uint64_t max_bytes = UINT64_MAX;  ///< as since_request::max_bytes, for all tags together
+};
+
 class broker {
  public:
   explicit broker(broker_events& results) : results_(results) {}
@@ -58,6 +78,13 @@ class broker {
   /// live messages. For a watched pattern, when pattern_streams(), the answer (with no
   /// position) comes once the pattern's own stream flows.
   virtual void query(std::string_view key, const since_request& since, uint64_t ticket) = 0;
+  /// Recovery on a pattern: a `queried` event whose `tags` lists each tag with something
+  /// to replay or a gap (at most max_tags; `position.gap` set when there were more), and
+  /// whose `missed` holds their messages, grouped by tag in seq order. Embedded: every
+  /// shard answers for the tags it owns. Redis (pattern_streams()): the pattern's owner
+  /// answers for all, once the pattern's stream flows, after every live message up to
+  /// each reported top.
+  virtual void query_pattern(const pattern_since_request& request, uint64_t ticket) = 0;
   /// The owner shard starts or stops needing a key's live messages.
   virtual void watch(std::string_view key) = 0;
   virtual void unwatch(std::string_view key) = 0;

@@ -50,6 +50,8 @@ class embedded_broker final : public broker {
 
   void publish(const publish_request& request) override;
   void query(std::string_view tag, const since_request& since, uint64_t ticket) override;
+  /// Scans the tags this shard owns (docs/architecture.md "Recovery on patterns").
+  void query_pattern(const pattern_since_request& request, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
   bool ready() const override { return true; }
@@ -105,6 +107,11 @@ class embedded_broker final : public broker {
   uint64_t tag_bytes(const tag_state& t) const;
   uint64_t structure_bytes() const;
   void update_gauges();
+  /// A pattern recovery's answer for one tag: its position and the messages from seq
+  /// `first` (0: none) within the byte budget; false when the answer is past max_tags.
+  bool add_recovered(broker_event& answer, const pattern_since_request& request,
+                     const tag_state* t, std::string_view tag, std::string_view epoch,
+                     uint64_t first, bool gap, uint64_t& bytes);
 
   const embedded_options options_;
   shard_metrics& metrics_;

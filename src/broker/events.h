@@ -32,6 +32,12 @@ struct tag_position {
   bool gap = false;   ///< recovery could not reach back to `since`
 };
 
+/// One tag of a pattern's recovery answer.
+struct named_position {
+  std::string tag;
+  tag_position position;
+};
+
 struct broker_event {
   enum class kind : uint8_t {
     published,   ///< a publish finished: ok with seq and ts, or failed with `error`
@@ -50,6 +56,7 @@ struct broker_event {
   delivery_scope scope = delivery_scope::all;  ///< message
   tag_position position;                       ///< queried
   std::vector<message_ref> missed;             ///< queried: retained messages after since
+  std::vector<named_position> tags;            ///< queried, pattern recovery: tags replayed
   std::string key;                             ///< stream_gap: the tag or pattern
 };
 

@@ -84,6 +84,7 @@ class redis_broker final : public broker,
 
   void publish(const publish_request& request) override;
   void query(std::string_view tag, const since_request& since, uint64_t ticket) override;
+  void query_pattern(const pattern_since_request& request, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
   bool ready() const override;

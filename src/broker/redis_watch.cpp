@@ -149,6 +149,16 @@ void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
   g->second.waiting.push_back(ticket);
 }
 
+void redis_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
+  // Not served with Redis yet: the pattern is reported in `gaps` (the client reloads), never
+  // a silent loss.
+  if (cluster_) {
+    query_pattern(request.pattern, ticket);
+    return;
+  }
+  results_.queried(ticket, 0, {}, true);
+}
+
 void redis_broker::answer_pattern_waiters(std::span<const uint64_t> tickets) {
   for (uint64_t ticket : tickets) {
     answer(ticket, tag_position{}, {});

@@ -175,6 +175,11 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "`sub` requests with `since` one connection may have waiting for their replay "
            "(1..1024); one more gets `err rate_limited`."},
           c.max_pending_recoveries, 1, 1024);
+  o.count({"max-recovery-tags", "N",
+           "Tags one pattern's `since` (protocol 1.1) replays, and known positions it may name "
+           "(1..100000). Past it, `ok` carries the pattern in `gaps` (the client reloads); more "
+           "known positions get `err bad_request`."},
+          c.max_recovery_tags, 1, 100000);
   o.size({"max-shard-backlog", "SIZE",
           "Bytes one shard may have waiting for another beyond the ring between them "
           "(1MiB..4GiB). Past it, publishes and subscriptions that would add to it get `err "

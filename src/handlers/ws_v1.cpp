@@ -278,7 +278,7 @@ void ws_v1_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
     std::vector<sub_ack_entry> positions;
     positions.reserve(outcome.positions.size());
     for (const sub_position& p : outcome.positions) {
-      positions.push_back({p.tag, p.seq, p.epoch, p.gap});
+      positions.push_back({p.tag, p.seq, p.epoch, p.gap, p.only_gap});
     }
     scratch_.clear();
     append_ok_sub(scratch_, outcome.request_id, positions);

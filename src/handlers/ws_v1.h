@@ -124,6 +124,7 @@ class ws_v1_handler final : private ws_sink {
   std::string scratch_;                    // JSON replies being built
   std::vector<sub_item> sub_items_;        // a sub's keys for the router (reused)
   std::vector<std::string_view> since_scratch_;  // a sub's `since` tags (reused)
+  std::vector<known_position> known_scratch_;    // its patterns' known positions (reused)
   frame* ping_frame_ = nullptr;  // the idle ping, shared by every connection
   // Per-connection rate limits, from the configuration.
   const rate_limit pub_rate_;

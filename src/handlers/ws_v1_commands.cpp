@@ -3,6 +3,7 @@
 // anything changes; what passes goes to the router. See ws_v1.h.
 #include <string>
 
+#include "handlers/pattern_since.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
 #include "pubsub/hash.h"
@@ -193,6 +194,10 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
   if (!within_tag_limit(c, cmd)) {
     return;
   }
+  if (const char* why = check_pattern_since(cmd, cfg_.max_recovery_tags)) {
+    send_err(c, cmd.id, "bad_request", why);
+    return;
+  }
   const tag_set request_tags(cmd.tags);
   since_tags(cmd, since_scratch_);
   const tag_set since_of = tag_set::last_wins(since_scratch_);
@@ -207,7 +212,9 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
     if (!request_tags.repeated(i) && !router_.holds(c.slot, tag)) {
       ++added;
     }
-    recovers = recovers || (!is_wildcard(tag) && since_of.contains(tag));
+    if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
+      recovers = recovers || !is_wildcard(tag) || cmd.since[s].pattern_form;
+    }
   }
   if (!may_subscribe(c, cmd)) {
     return;
@@ -228,13 +235,20 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
     return;
   }
   sub_items_.clear();
+  known_positions_of(cmd, known_scratch_);
   for (const std::string_view tag : cmd.tags) {
     sub_item item{tag};
     item.latest_ms = cmd.interval_ms;
     if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
+      const since_entry& since = cmd.since[s];
       item.has_since = true;
-      item.since_seq = cmd.since[s].seq;
-      item.since_epoch = cmd.since[s].epoch;
+      item.since_seq = since.seq;
+      item.since_epoch = since.epoch;
+      item.pattern_since = since.pattern_form;  // (checked: only for patterns)
+      item.since_has_ts = since.has_ts;
+      item.since_ts = since.ts_ms;
+      item.known = std::span(known_scratch_).subspan(since.known_begin, since.known_count);
+      item.max_tags = cfg_.max_recovery_tags;
     }
     sub_items_.push_back(item);
   }

@@ -408,10 +408,13 @@ struct frame_ctx {
     return step::ok;
   }
 
-  // One value of `since`: N, or {"seq":N,"epoch":"..."} (epoch optional, other keys ignored).
-  step since_value(od::value& v, since_entry& entry) {
+  // One value of `since`: N, or {"seq":N,"epoch":"..."} (epoch optional, other keys
+  // ignored); where `pattern_form` is allowed (a top-level value), also {"ts":T,"tags":{..}}
+  // (both optional, at least one present; not mixed with seq/epoch).
+  step since_value(od::value& v, since_entry& entry, bool pattern_form) {
     constexpr const char* why =
-        "since values must be a non-negative integer or {\"seq\":N,\"epoch\":\"...\"}";
+        "since values must be a non-negative integer or {\"seq\":N,\"epoch\":\"...\"}, or "
+        "for a pattern {\"ts\":T,\"tags\":{tag:N or {\"seq\":N,\"epoch\":\"...\"}}}";
     std::string_view tok;
     if (!token(v, tok)) {
       return broken();
@@ -428,6 +431,7 @@ struct frame_ctx {
     }
     bool have_seq = false;
     bool have_epoch = false;
+    bool have_tags = false;
     for (auto field_result : obj) {
       if (auto e = field_result.error()) {
         return broken(e);
@@ -457,11 +461,67 @@ struct frame_ctx {
         if (const step s = string(f.value(), entry.epoch, why); s != step::ok) {
           return s;
         }
+      } else if (pattern_form && k == "ts") {
+        std::string_view ts;
+        if (entry.has_ts) {
+          return fail(step::refused, "duplicate field");
+        }
+        entry.has_ts = true;
+        if (!token(f.value(), ts)) {
+          return broken();
+        }
+        if (!parse_u64(ts, entry.ts_ms)) {
+          return walk(f.value(), 1) == step::broken ? step::broken : fail(step::refused, why);
+        }
+      } else if (pattern_form && k == "tags") {
+        if (have_tags) {
+          return fail(step::refused, "duplicate field");
+        }
+        have_tags = true;
+        if (const step s = since_known(f.value(), entry, why); s != step::ok) {
+          return s;
+        }
       } else if (const step s = walk(f.value(), 1); s != step::ok) {
         return s;
       }
     }
+    entry.pattern_form = entry.has_ts || have_tags;
+    if (entry.pattern_form) {
+      return have_seq || have_epoch ? fail(step::refused, why) : step::ok;
+    }
     return have_seq ? step::ok : fail(step::refused, why);
+  }
+
+  // The `tags` of since's pattern form: {tag: N or {"seq":N,"epoch":"..."}, ...}.
+  step since_known(od::value& v, since_entry& entry, const char* why) {
+    std::string_view tok;
+    if (!token(v, tok)) {
+      return broken();
+    }
+    if (tok[0] != '{') {
+      return walk(v, 1) == step::broken ? step::broken : fail(step::refused, why);
+    }
+    od::object obj;
+    if (auto e = v.get_object().get(obj)) {
+      return broken(e);
+    }
+    entry.known_begin = static_cast<uint32_t>(out.since_known.size());
+    for (auto field_result : obj) {
+      if (auto e = field_result.error()) {
+        return broken(e);
+      }
+      od::field& f = field_result.value_unsafe();
+      since_entry known;
+      if (const step s = key(f, known.tag); s != step::ok) {
+        return s;
+      }
+      if (const step s = since_value(f.value(), known, false); s != step::ok) {
+        return s;
+      }
+      out.since_known.push_back(known);
+    }
+    entry.known_count = static_cast<uint32_t>(out.since_known.size()) - entry.known_begin;
+    return step::ok;
   }
 
   step since(od::value& v) {
@@ -486,7 +546,7 @@ struct frame_ctx {
       if (const step s = key(f, entry.tag); s != step::ok) {
         return s;
       }
-      if (const step s = since_value(f.value(), entry); s != step::ok) {
+      if (const step s = since_value(f.value(), entry, true); s != step::ok) {
         return s;
       }
       out.since.push_back(entry);
@@ -597,6 +657,7 @@ struct frame_ctx {
     }
     if (out.op != op_kind::sub) {
       out.since.clear();
+      out.since_known.clear();
       out.mode = {};
       out.interval_ms = 0;
     } else if (out.mode == "latest") {
@@ -641,6 +702,7 @@ void reset(command& out) {
   out.interval_ms = 0;
   out.tags.clear();
   out.since.clear();
+  out.since_known.clear();
 }
 
 }  // namespace

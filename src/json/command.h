@@ -35,11 +35,19 @@ inline constexpr std::size_t max_idem_bytes = 64;
 inline constexpr uint32_t min_latest_interval_ms = 10;
 inline constexpr uint32_t max_latest_interval_ms = 60000;
 
-/// One entry of `since`: a number, or {"seq":N,"epoch":"..."}.
+/// One entry of `since`: a number, or {"seq":N,"epoch":"..."}; or, for a pattern (protocol
+/// 1.1 "Recovery on patterns"), {"ts":T,"tags":{tag: N or {"seq":N,"epoch":"..."},...}}
+/// with both members optional (at least one present).
 struct since_entry {
   std::string_view tag;
   uint64_t seq = 0;
   std::string_view epoch;  ///< empty when the client gave a bare number (or no epoch)
+  bool pattern_form = false;  ///< the {"ts":..,"tags":{..}} form
+  bool has_ts = false;
+  uint64_t ts_ms = 0;
+  /// The pattern form's known positions: command::since_known[known_begin, +known_count).
+  uint32_t known_begin = 0;
+  uint32_t known_count = 0;
 };
 
 struct command {
@@ -53,6 +61,7 @@ struct command {
   std::string_view idem;              ///< pub: the idempotency key (1.1), empty: none
   std::vector<std::string_view> tags; ///< sub, unsub, unescaped (capacity reused)
   std::vector<since_entry> since;     ///< sub, in the client's order (capacity reused)
+  std::vector<since_entry> since_known;  ///< sub: the pattern forms' `tags`, in order
   /// sub (1.1): `"mode":"latest","interval_ms":N` gives N (10..60000); 0: mode "all".
   uint32_t interval_ms = 0;
   std::string_view mode;              ///< sub: as given ("all", "latest"), empty: none

@@ -166,28 +166,38 @@ void append_ok_sub(std::string& out, std::string_view id, std::span<const sub_ac
   append_id(out, id);
   out.append(R"("seq":{)");
   bool any_gap = false;
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    if (i > 0) {
+  bool first = true;
+  for (const sub_ack_entry& entry : tags) {
+    any_gap = any_gap || entry.gap;
+    if (entry.only_gap) {
+      continue;
+    }
+    if (!first) {
       out.push_back(',');
     }
-    append_json_string(out, tags[i].tag);
+    first = false;
+    append_json_string(out, entry.tag);
     out.push_back(':');
-    append_u64(out, tags[i].seq);
-    any_gap = any_gap || tags[i].gap;
+    append_u64(out, entry.seq);
   }
   out.append(R"(},"epoch":{)");
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    if (i > 0) {
+  first = true;
+  for (const sub_ack_entry& entry : tags) {
+    if (entry.only_gap) {
+      continue;
+    }
+    if (!first) {
       out.push_back(',');
     }
-    append_json_string(out, tags[i].tag);
+    first = false;
+    append_json_string(out, entry.tag);
     out.push_back(':');
-    append_json_string(out, tags[i].epoch);
+    append_json_string(out, entry.epoch);
   }
   out.push_back('}');
   if (any_gap) {
     out.append(R"(,"gaps":[)");
-    bool first = true;
+    first = true;
     for (const sub_ack_entry& entry : tags) {
       if (!entry.gap) {
         continue;

@@ -40,6 +40,7 @@ struct sub_ack_entry {
   uint64_t seq = 0;        ///< the tag's current top seq
   std::string_view epoch;
   bool gap = false;        ///< recovery could not reach back to `since`
+  bool only_gap = false;   ///< a pattern past --max-recovery-tags: in "gaps" only
 };
 
 /// {"op":"ok","id":<id>,"seq":{tag:seq,...},"epoch":{tag:epoch,...}} for sub, plus

@@ -76,6 +76,9 @@ struct alignas(64) shard_metrics {
   counter recoveries_refused;      ///< `sub` with `since` over --max-pending-recoveries
   counter auth_reused;             ///< `auth` frames with the token in use (not verified)
   counter replays_truncated;       ///< replays cut at the subscriber's limit (reported gaps)
+  counter pattern_recoveries;      ///< `sub` of a pattern with `since` answered (1.1)
+  counter pattern_recovery_tags;   ///< ... tags they replayed or reported as gaps
+  counter pattern_recoveries_over_bound;  ///< ... with more tags than --max-recovery-tags
   counter shard_backlog_bytes;     ///< gauge: bytes waiting for other shards past the rings
   counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
   counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full

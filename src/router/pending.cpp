@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "pubsub/hash.h"
+#include "pubsub/tag.h"
+#include "pubsub/tag_set.h"
+#include "router/known_positions.h"
 
 namespace wsa {
 
@@ -10,6 +13,10 @@ pending_entry* pending_request::find(std::string_view key) {
   const uint32_t i =
       by_key.find(hash_bytes(key), [&](uint32_t j) { return entries[j].key == key; });
   return i == id_table::npos ? nullptr : &entries[i];
+}
+
+uint32_t pending_entry::find_tag(std::string_view tag) const {
+  return tag_index.find(hash_bytes(tag), [&](uint32_t j) { return tags[j].tag == tag; });
 }
 
 pending_request::~pending_request() {
@@ -51,6 +58,7 @@ pending_request& pending_requests::start(std::unique_ptr<pending_request> reques
   for (uint32_t i = 0; i < p->entries.size(); ++i) {
     p->by_key.insert(hash_bytes(p->entries[i].key), i);
     p->waiting += p->entries[i].answered ? 0 : 1;
+    p->pattern_holds = p->pattern_holds || p->entries[i].recovery;
   }
   const uint32_t slot = p->who.slot;
   if (slot >= heads_.size()) {
@@ -75,6 +83,14 @@ pending_entry* pending_requests::holder(uint32_t slot, std::string_view tag) con
     pending_entry* e = p->find(tag);
     if (e != nullptr && e->hold && !e->cancelled) {
       return e;
+    }
+    if (!p->pattern_holds) {
+      continue;
+    }
+    for (pending_entry& r : p->entries) {
+      if (r.recovery && !r.cancelled && pattern_matches(r.key, tag)) {
+        return &r;
+      }
     }
   }
   return nullptr;
@@ -118,10 +134,34 @@ void pending_requests::on_replay(subscriber_id to, uint32_t request, std::string
                                  message& m) {
   pending_request* p = find(to, request);
   pending_entry* e = p == nullptr ? nullptr : p->find(key);
-  if (e != nullptr && !e->cancelled) {
-    m.ref();
-    e->replay.push_back(&m);
+  if (e == nullptr || e->cancelled) {
+    return;
   }
+  if (e->recovery && e->find_tag(m.tag()) == id_table::npos) {
+    return;  // a tag past max_tags
+  }
+  m.ref();
+  e->replay.push_back(&m);
+}
+
+void pending_requests::on_pattern_position(subscriber_id to, uint32_t request,
+                                           std::string_view key, std::string_view tag,
+                                           uint64_t top, std::string_view epoch, bool gap) {
+  pending_request* p = find(to, request);
+  pending_entry* e = p == nullptr ? nullptr : p->find(key);
+  if (e == nullptr || !e->recovery || e->answered || e->find_tag(tag) != id_table::npos) {
+    return;
+  }
+  if (e->tags.size() >= e->max_tags) {
+    e->gap = true;  // more tags than --max-recovery-tags: the pattern's gap
+    return;
+  }
+  e->tag_index.insert(hash_bytes(tag), static_cast<uint32_t>(e->tags.size()));
+  named_position& n = e->tags.emplace_back();
+  n.tag.assign(tag);
+  n.position.top = top;
+  n.position.epoch.assign(epoch);
+  n.position.gap = gap;
 }
 
 std::unique_ptr<pending_request> pending_requests::on_answer(subscriber_id to,
@@ -134,11 +174,21 @@ std::unique_ptr<pending_request> pending_requests::on_answer(subscriber_id to,
   if (e == nullptr || e->answered) {
     return nullptr;
   }
-  e->answered = true;
-  e->ok = ok;
-  e->top = top;
-  e->epoch.assign(epoch);
-  e->gap = gap;
+  if (e->recovery) {
+    // One answer per owner; the pattern's gap is any owner's (or past max_tags).
+    e->ok = e->ok && ok;
+    e->gap = e->gap || gap;
+    if (--e->parts != 0) {
+      return nullptr;
+    }
+    e->answered = true;
+  } else {
+    e->answered = true;
+    e->ok = ok;
+    e->top = top;
+    e->epoch.assign(epoch);
+    e->gap = gap;
+  }
   if (--p->waiting != 0) {
     return nullptr;
   }
@@ -188,6 +238,9 @@ uint32_t fit_replays(pending_request& request, std::size_t room) {
   std::size_t used = 64;
   for (const pending_entry& e : request.entries) {
     used += e.key.size() * 2 + 48;
+    for (const named_position& t : e.tags) {
+      used += t.tag.size() * 2 + 48;
+    }
   }
   uint32_t truncated = 0;
   for (pending_entry& e : request.entries) {
@@ -201,14 +254,61 @@ uint32_t fit_replays(pending_request& request, std::size_t room) {
     }
     if (keep < e.replay.size()) {
       for (std::size_t k = keep; k < e.replay.size(); ++k) {
+        if (e.recovery) {
+          e.tags[e.find_tag(e.replay[k]->tag())].position.gap = true;
+        }
         e.replay[k]->unref();
       }
       e.replay.resize(keep);
-      e.gap = true;
+      e.gap = e.gap || !e.recovery;  // a pattern's own gap means past --max-recovery-tags
       ++truncated;
     }
   }
   return truncated;
+}
+
+// A pattern recovery's messages: each tag's replay, then the held live messages above
+// max(its top, its last replayed, the position the client gave for it).
+void deliver_recovery(pending_requests& pending, pending_entry& e, uint32_t slot,
+                      sub_delivery& out) {
+  std::vector<uint64_t> last(e.tags.size(), 0);
+  if (e.ok) {
+    for (message* m : e.replay) {
+      const uint32_t i = e.find_tag(m->tag());
+      if (m->seq() > last[i]) {
+        out.messages.push_back(m);
+        last[i] = m->seq();
+      }
+    }
+  }
+  std::vector<known_position> known;
+  read_known(e.known, known);
+  std::vector<std::string_view> names;
+  for (const known_position& k : known) {
+    names.push_back(k.tag);
+  }
+  const tag_set known_tags = tag_set::last_wins(names);
+  for (message* m : e.held) {
+    const uint32_t i = e.find_tag(m->tag());
+    uint64_t floor = 0;
+    if (i != id_table::npos) {
+      floor = std::max(e.ok ? e.tags[i].position.top : 0, last[i]);
+    } else if (const uint32_t k = known_tags.find(m->tag()); k != tag_set::npos) {
+      floor = known[k].seq;
+    }
+    if (m->seq() <= floor) {
+      continue;
+    }
+    if (pending_entry* next = pending.holder(slot, m->tag())) {
+      m->ref();
+      next->held.push_back(m);
+      continue;
+    }
+    out.messages.push_back(m);
+    if (i != id_table::npos) {
+      last[i] = m->seq();
+    }
+  }
 }
 
 }  // namespace
@@ -236,11 +336,21 @@ void plan_delivery(pending_requests& pending, pending_request& request, std::siz
     if (!e.pattern) {
       out.positions.push_back({e.key, e.top, e.epoch, e.gap});
     }
+    for (const named_position& t : e.tags) {
+      out.positions.push_back({t.tag, t.position.top, t.position.epoch, t.position.gap});
+    }
+    if (e.recovery && e.gap) {
+      out.positions.push_back({e.key, 0, {}, true, true});  // past --max-recovery-tags
+    }
   }
   const uint32_t slot = request.who.slot;
   for (pending_entry& e : request.entries) {
     // A key still subscribed gets its replay (if answered) and its held live messages.
     if (e.cancelled || (!e.ok && e.added)) {
+      continue;
+    }
+    if (e.recovery) {
+      deliver_recovery(pending, e, slot, out);
       continue;
     }
     uint64_t last = e.floor;

@@ -17,7 +17,14 @@
 // tag how far it delivered (`floor`), so that across requests the tag's messages still
 // reach the client once each, in seq order, never ahead of a replay still to come.
 // Lookups by key go through each request's index, so that a request naming many tags costs
-// linear time. Owned by the router; shard thread only.
+// linear time.
+//
+// A pattern with `since` (protocol 1.1 "Recovery on patterns") is one entry that holds the
+// live messages of every tag the pattern matches, and collects the answers of the owners
+// (every shard with the embedded broker, the pattern's owner with Redis): one position per
+// tag replayed, then its messages. On completion each tag's replay comes first, then its
+// held messages above max(its top, its last replayed, the position the client gave).
+// Owned by the router; shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/broker.h"
+#include "broker/events.h"
 #include "broker/message.h"
 #include "pubsub/id_table.h"
 #include "router/ports.h"
@@ -49,6 +58,18 @@ struct pending_entry {
   uint64_t floor = 0;  ///< seq already delivered by an earlier request of this tag
   std::vector<message*> replay;  ///< references held
   std::vector<message*> held;    ///< references held
+  // Recovery on a pattern (`recovery`): `gap` is then the pattern's (past max_tags).
+  bool recovery = false;
+  bool has_ts = false;
+  uint64_t since_ts = 0;
+  uint32_t max_tags = 0;
+  uint32_t parts = 0;          ///< owners' answers still expected
+  std::string known;           ///< the client's positions (router/known_positions.h)
+  std::vector<named_position> tags;  ///< the tags replayed, in the order the owners told
+  id_table tag_index;                ///< indices in `tags` by tag
+
+  /// Index in `tags` of `tag`, or id_table::npos.
+  uint32_t find_tag(std::string_view tag) const;
 };
 
 struct pending_request {
@@ -57,6 +78,7 @@ struct pending_request {
   std::string request_id;  ///< the client's raw JSON id; empty: none
   uint32_t waiting = 0;    ///< entries not answered yet
   bool recovers = false;   ///< some tag has `since` (--max-pending-recoveries counts these)
+  bool pattern_holds = false;  ///< some entry is a pattern recovery (holds matching tags)
   std::vector<pending_entry> entries;
   pending_request* next = nullptr;  ///< the connection's next request
   id_table by_key;                  ///< entries' indices by key (each key once)
@@ -105,9 +127,16 @@ class pending_requests {
   std::size_t recoveries(uint32_t slot) const;
   /// Whether a request of `slot` holds `key` (its answer will tell where the key stands).
   bool holding(uint32_t slot, std::string_view key) const;
+  /// The oldest waiting request's entry of `slot` that holds live messages of `tag`.
+  pending_entry* holder(uint32_t slot, std::string_view tag) const;
 
   /// A replayed message for request `request` of `to`; kept (a reference) until the answer.
+  /// For a pattern recovery, only messages of a tag its answer listed are kept.
   void on_replay(subscriber_id to, uint32_t request, std::string_view key, message& m);
+  /// One tag of a pattern recovery's answer; past the entry's max_tags, the pattern's gap.
+  void on_pattern_position(subscriber_id to, uint32_t request, std::string_view key,
+                           std::string_view tag, uint64_t top, std::string_view epoch,
+                           bool gap);
   /// The owner's answer for `key`. Returns the request, unlinked, when that was its last
   /// missing answer (the caller completes it); null otherwise or when it is gone.
   std::unique_ptr<pending_request> on_answer(subscriber_id to, uint32_t request,
@@ -131,8 +160,6 @@ class pending_requests {
 
  private:
   pending_request* find(subscriber_id to, uint32_t request) const;
-  /// The oldest waiting request's entry of `slot` that holds live messages of `tag`.
-  pending_entry* holder(uint32_t slot, std::string_view tag) const;
   void unlink(pending_request* p);
 
   friend void plan_delivery(pending_requests&, pending_request&, std::size_t, sub_delivery&);

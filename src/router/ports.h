@@ -47,12 +47,14 @@ struct publish_outcome {
   bool dup = false;                ///< an idem repeat: seq and ts are the first publish's
 };
 
-/// One exact tag of a subscription's answer (patterns have none).
+/// One exact tag of a subscription's answer (patterns have none, but for their gap past
+/// --max-recovery-tags).
 struct sub_position {
   std::string_view tag;
   uint64_t seq = 0;  ///< the tag's top when the subscription took effect
   std::string_view epoch;
   bool gap = false;  ///< recovery could not reach back to `since`
+  bool only_gap = false;  ///< a pattern's gap: listed in `gaps` only
 };
 
 /// How a subscribe request ended: ok with the positions of its exact tags, or an error (the

@@ -13,6 +13,10 @@
 //   interest  any -> owner      a shard gained its first / lost its last local subscriber of
 //                               a tag (to the tag's owner) or a pattern (to every shard)
 //   gap       owner -> others   a key's live stream lost messages: its subscribers are told
+//   pattern_query    origin -> owners  recovery on a pattern (protocol 1.1): embedded, every
+//                                      shard (for the tags it owns); Redis, the pattern's owner
+//   pattern_position owner -> origin   one tag of that answer (before its replayed messages)
+//   pattern_replay   owner -> origin   one of its messages; `queried` for the pattern ends it
 #pragma once
 
 #include <cstdint>
@@ -156,6 +160,71 @@ struct gap {
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.key);
+  }
+};
+
+struct pattern_query {
+  static constexpr uint32_t type = 20;
+  subscriber_id from;
+  uint32_t request = 0;
+  bool has_ts = false;
+  uint64_t ts_ms = 0;
+  uint32_t max_tags = 0;
+  uint64_t max_bytes = 0;
+  std::string_view key;    ///< the pattern
+  std::string_view known;  ///< the known positions the owner answers for (known_positions.h)
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.from);
+    field(self.request);
+    field(self.has_ts);
+    field(self.ts_ms);
+    field(self.max_tags);
+    field(self.max_bytes);
+    field(self.key);
+    field(self.known);
+  }
+};
+
+struct pattern_position {
+  static constexpr uint32_t type = 21;
+  subscriber_id to;
+  uint32_t request = 0;
+  uint64_t top = 0;
+  bool gap = false;
+  std::string_view key;  ///< the pattern
+  std::string_view tag;
+  std::string_view epoch;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to);
+    field(self.request);
+    field(self.top);
+    field(self.gap);
+    field(self.key);
+    field(self.tag);
+    field(self.epoch);
+  }
+};
+
+struct pattern_replay {
+  static constexpr uint32_t type = 22;
+  subscriber_id to;
+  uint32_t request = 0;
+  uint64_t seq = 0;
+  int64_t ts_ms = 0;
+  std::string_view key;  ///< the pattern
+  std::string_view tag;
+  std::string_view data;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to);
+    field(self.request);
+    field(self.seq);
+    field(self.ts_ms);
+    field(self.key);
+    field(self.tag);
+    field(self.data);
   }
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "obs/log.h"
+#include "router/known_positions.h"
 #include "router/owner.h"
 #include "router/records.h"
 #include "pubsub/tag.h"
@@ -68,6 +69,15 @@ bool router::publish(subscriber_id from, std::string_view request_id, std::strin
   return true;
 }
 
+bool router::any_peer_backlogged() const {
+  for (unsigned peer = 0; peer < shards_; ++peer) {
+    if (peer != shard_ && mail_.backlogged(peer)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool router::fanout_backlogged(std::string_view tag) const {
   // Copies of a message published here would wait behind a full backlog to a peer (the
   // embedded broker: with Redis, peers get their copies from Redis' own streams).
@@ -98,6 +108,24 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
     pending_entry entry;
     entry.key.assign(key);
     entry.added = added;
+    if (is_wildcard(key) && items[i].pattern_since) {
+      // Recovery on a pattern: its matching tags' live messages are held until every owner
+      // has answered (and, with Redis, the pattern's stream flows).
+      entry.pattern = true;
+      entry.recovery = true;
+      entry.hold = true;
+      entry.has_since = true;
+      entry.has_ts = items[i].since_has_ts;
+      entry.since_ts = items[i].since_ts;
+      entry.max_tags = items[i].max_tags;
+      entry.parts = broker_.pattern_streams() ? 1 : shards_;
+      for (const known_position& k : items[i].known) {
+        append_known(entry.known, k);
+      }
+      ++replays;
+      p->entries.push_back(std::move(entry));
+      continue;
+    }
     if (is_wildcard(key)) {
       // Patterns have no position to report or replay. Where they reach their subscribers
       // through each tag's stream, their messages flow at once; where they have a stream of
@@ -129,7 +157,11 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
   // Keys whose owner has a full backlog from here are refused at once (unavailable).
   for (pending_entry& e : p->entries) {
     const unsigned owner = owner_of(e.key, shards_);
-    if (owner != shard_ && mail_.any_backlogged() && mail_.backlogged(owner)) [[unlikely]] {
+    const bool everywhere = e.recovery && !broker_.pattern_streams();
+    const bool backlogged = mail_.any_backlogged() &&
+                            (everywhere ? any_peer_backlogged()
+                                        : owner != shard_ && mail_.backlogged(owner));
+    if (backlogged) [[unlikely]] {
       metrics_.shard_backlog_refusals.add();
       e.answered = true;
       e.ok = false;
@@ -145,6 +177,10 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
   // outlives this loop.
   for (const pending_entry& e : request.entries) {
     if (e.answered) {
+      continue;
+    }
+    if (e.recovery) {
+      query_pattern_owners(who, request.request, e, share);
       continue;
     }
     const since_request since{e.has_since, e.since_seq, e.since_epoch, share};
@@ -267,6 +303,61 @@ void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
   broker_.query(key, since, ticket);
 }
 
+void router::query_pattern_owners(subscriber_id who, uint32_t request, const pending_entry& e,
+                                  uint64_t max_bytes) {
+  records::pattern_query q{who, request, e.has_ts, e.since_ts, e.max_tags, max_bytes, e.key,
+                           e.known};
+  const auto dispatch = [&](unsigned owner) {
+    if (owner == shard_) {
+      owner_query_pattern(shard_, q);
+    } else {
+      send(owner, q);
+    }
+  };
+  if (broker_.pattern_streams()) {
+    dispatch(owner_of(e.key, shards_));
+    return;
+  }
+  // Each shard's broker knows only the tags it owns: it gets their known positions.
+  // (Not known_scratch_: owner_query_pattern, called in the loop, reads into that.)
+  std::vector<known_position> known;
+  read_known(e.known, known);
+  std::string part;
+  for (unsigned owner = 0; owner < shards_; ++owner) {
+    part.clear();
+    for (const known_position& k : known) {
+      if (owner_of(k.tag, shards_) == owner) {
+        append_known(part, k);
+      }
+    }
+    q.known = part;
+    dispatch(owner);
+  }
+}
+
+void router::owner_query_pattern(unsigned origin, const records::pattern_query& q) {
+  if (origin != shard_ && mail_.any_backlogged() && mail_.backlogged(origin)) [[unlikely]] {
+    metrics_.shard_backlog_refusals.add();
+    send(origin, records::queried{q.from, q.request, 0, false, false, q.key, {}});
+    return;
+  }
+  const uint32_t ticket = acquire(query_waiters_, free_query_waiters_);
+  query_waiter& w = query_waiters_[ticket];
+  w.origin = origin;
+  w.from = q.from;
+  w.request = q.request;
+  w.key.assign(q.key);
+  w.pattern = true;
+  // The views of known_scratch_ point into q.known, which outlives the call.
+  if (!read_known(q.known, known_scratch_)) {
+    ++bad_records_;
+    known_scratch_.clear();
+  }
+  broker_.query_pattern(pattern_since_request{q.key, q.has_ts, q.ts_ms, known_scratch_,
+                                              q.max_tags, q.max_bytes},
+                        ticket);
+}
+
 void router::on_broker_event(broker_event& e) {
   switch (e.what) {
     case broker_event::kind::published:
@@ -305,6 +396,33 @@ void router::on_queried(broker_event& e) {
   const query_waiter w = std::move(query_waiters_[ticket]);
   free_query_waiters_.push_back(ticket);
   const tag_position& p = e.position;
+  if (w.pattern) {
+    // Each tag's position first: its messages are kept only for the tags listed.
+    for (const named_position& t : e.tags) {
+      if (w.origin == shard_) {
+        pending_.on_pattern_position(w.from, w.request, w.key, t.tag, t.position.top,
+                                     t.position.epoch, t.position.gap);
+      } else {
+        send(w.origin, records::pattern_position{w.from, w.request, t.position.top,
+                                                 t.position.gap, w.key, t.tag,
+                                                 t.position.epoch});
+      }
+    }
+    for (const message_ref& m : e.missed) {
+      if (w.origin == shard_) {
+        pending_.on_replay(w.from, w.request, w.key, *m);
+      } else {
+        send(w.origin, records::pattern_replay{w.from, w.request, m->seq(), m->ts_ms(), w.key,
+                                               m->tag(), m->data()});
+      }
+    }
+    if (w.origin == shard_) {
+      on_answer(w.from, w.request, w.key, e.ok, 0, {}, p.gap);
+    } else {
+      send(w.origin, records::queried{w.from, w.request, 0, p.gap, e.ok, w.key, {}});
+    }
+    return;
+  }
   if (w.origin == shard_) {
     for (const message_ref& m : e.missed) {
       pending_.on_replay(w.from, w.request, w.key, *m);
@@ -387,6 +505,13 @@ void router::on_answer(subscriber_id to, uint32_t request, std::string_view key,
 
 void router::complete(std::unique_ptr<pending_request> request) {
   plan_delivery(pending_, *request, client_.output_room(request->who), delivery_);
+  for (const pending_entry& e : request->entries) {
+    if (e.recovery && e.ok && !e.cancelled) {
+      metrics_.pattern_recoveries.add();
+      metrics_.pattern_recovery_tags.add(e.tags.size());
+      metrics_.pattern_recoveries_over_bound.add(e.gap ? 1 : 0);
+    }
+  }
   metrics_.replays_truncated.add(delivery_.truncated);
   for (const std::string_view key : delivery_.failed_new_keys) {
     remove(request->who.slot, key);
@@ -471,6 +596,28 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       records::queried r;
       if (read(bytes, r)) {
         on_answer(r.to, r.request, r.key, r.ok, r.top, r.epoch, r.gap);
+      }
+      return;
+    }
+    case records::pattern_query::type: {
+      records::pattern_query r;
+      if (read(bytes, r)) {
+        owner_query_pattern(from, r);
+      }
+      return;
+    }
+    case records::pattern_position::type: {
+      records::pattern_position r;
+      if (read(bytes, r)) {
+        pending_.on_pattern_position(r.to, r.request, r.key, r.tag, r.top, r.epoch, r.gap);
+      }
+      return;
+    }
+    case records::pattern_replay::type: {
+      records::pattern_replay r;
+      if (read(bytes, r)) {
+        message_ref m = message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data));
+        pending_.on_replay(r.to, r.request, r.key, *m);
       }
       return;
     }

@@ -35,6 +35,7 @@
 #include "router/interest.h"
 #include "router/pending.h"
 #include "router/ports.h"
+#include "router/records.h"
 #include "router/subscriptions.h"
 
 namespace wsa {
@@ -48,6 +49,12 @@ struct sub_item {
   /// Protocol 1.1 `"mode":"latest"`: the interval in ms; 0: every message ("all"). Kept
   /// with the key in router/subscriptions.h; a key held already takes the new mode.
   uint32_t latest_ms = 0;
+  /// Protocol 1.1 recovery on a pattern (`since` in its pattern form, for a pattern key).
+  bool pattern_since = false;
+  bool since_has_ts = false;
+  uint64_t since_ts = 0;
+  std::span<const known_position> known;  ///< the positions the client gave
+  uint32_t max_tags = 1000;               ///< --max-recovery-tags
 };
 
 class router {
@@ -120,12 +127,18 @@ class router {
                      std::string_view tag, std::string_view data, std::string_view idem);
   void owner_query(unsigned origin, subscriber_id from, uint32_t request, std::string_view key,
                    const since_request& since);
+  /// A pattern recovery's queries: to every shard (each for the known tags it owns) with
+  /// the embedded broker, to the pattern's owner with Redis.
+  void query_pattern_owners(subscriber_id who, uint32_t request, const pending_entry& e,
+                            uint64_t max_bytes);
+  void owner_query_pattern(unsigned origin, const records::pattern_query& q);
   void on_published(broker_event& e);
   void on_queried(broker_event& e);
   void on_live(message& m, delivery_scope scope);
   void on_stream_gap(std::string_view key);
   /// Would a message of `tag` published here be copied to a backlogged peer?
   bool fanout_backlogged(std::string_view tag) const;
+  bool any_peer_backlogged() const;
   // subscriber side
   void fan_out(message& m, delivery_scope scope);
   void notify_gap(std::string_view key);
@@ -168,6 +181,7 @@ class router {
     subscriber_id from;
     uint32_t request;
     std::string key;
+    bool pattern = false;  // a pattern recovery's answer
   };
   std::vector<publish_waiter> publish_waiters_;
   std::vector<uint32_t> free_publish_waiters_;
@@ -177,6 +191,7 @@ class router {
   std::vector<uint32_t> targets_;  // one message's local subscribers (reused)
   std::vector<subscriptions::latest_target> latest_targets_;  // ... that get it conflated
   std::vector<std::string_view> keys_scratch_;  // a request's keys (reused)
+  std::vector<known_position> known_scratch_;   // a pattern query's known positions (reused)
   std::vector<bool> peer_marks_;   // one message's peers (reused)
   sub_delivery delivery_;          // a completed request's answer (reused)
   uint64_t bad_records_ = 0;

@@ -106,6 +106,9 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_idem_evictions_total", "protocol11_test.cpp"},
     {"wsagent_conflated_total", "protocol11_test.cpp"},
     {"wsagent_conflation_tags", "protocol11_test.cpp"},
+    {"wsagent_pattern_recoveries_total", "pattern_recovery_test.cpp"},
+    {"wsagent_pattern_recovery_tags_total", "pattern_recovery_test.cpp"},
+    {"wsagent_pattern_recoveries_over_bound_total", "pattern_recovery_test.cpp"},
 };
 
 // One scrape: family -> sum over shards (wsagent_ready has no shard label).

@@ -147,6 +147,69 @@ TEST_F(command_test, since_refusals) {
   }
 }
 
+TEST_F(command_test, since_pattern_form) {
+  // Protocol 1.1 "Recovery on patterns", as PROTOCOL.md writes it.
+  ASSERT_TRUE(parse(R"({"op":"sub","id":9,"tags":["sensors.>"],)"
+                    R"("since":{"sensors.>":{"ts":1764950400123,"tags":{"sensors.a.t":)"
+                    R"({"seq":41,"epoch":"9f2c"},"sensors.b.t":7}}}})"));
+  ASSERT_EQ(cmd_.since.size(), 1u);
+  const since_entry& p = cmd_.since[0];
+  EXPECT_EQ(p.tag, "sensors.>");
+  EXPECT_TRUE(p.pattern_form);
+  EXPECT_TRUE(p.has_ts);
+  EXPECT_EQ(p.ts_ms, 1764950400123u);
+  ASSERT_EQ(p.known_count, 2u);
+  ASSERT_EQ(cmd_.since_known.size(), 2u);
+  EXPECT_EQ(cmd_.since_known[p.known_begin].tag, "sensors.a.t");
+  EXPECT_EQ(cmd_.since_known[p.known_begin].seq, 41u);
+  EXPECT_EQ(cmd_.since_known[p.known_begin].epoch, "9f2c");
+  EXPECT_EQ(cmd_.since_known[p.known_begin + 1].tag, "sensors.b.t");
+  EXPECT_EQ(cmd_.since_known[p.known_begin + 1].seq, 7u);
+  // Either member alone; beside exact forms; two patterns keep their own known tags.
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a.*","b.>","c"],"since":{"a.*":{"ts":5},)"
+                    R"("c":3,"b.>":{"tags":{"b.x":1}}}})"));
+  ASSERT_EQ(cmd_.since.size(), 3u);
+  EXPECT_TRUE(cmd_.since[0].pattern_form);
+  EXPECT_TRUE(cmd_.since[0].has_ts);
+  EXPECT_EQ(cmd_.since[0].known_count, 0u);
+  EXPECT_FALSE(cmd_.since[1].pattern_form);
+  EXPECT_EQ(cmd_.since[1].seq, 3u);
+  EXPECT_TRUE(cmd_.since[2].pattern_form);
+  EXPECT_FALSE(cmd_.since[2].has_ts);
+  ASSERT_EQ(cmd_.since[2].known_count, 1u);
+  EXPECT_EQ(cmd_.since_known[cmd_.since[2].known_begin].tag, "b.x");
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a.*"],"since":{"a.*":{"tags":{}}}})"));
+  EXPECT_TRUE(cmd_.since[0].pattern_form);
+  // Not carried into a later frame.
+  ASSERT_TRUE(parse(R"({"op":"sub","tags":["a"],"since":{"a":1}})"));
+  EXPECT_TRUE(cmd_.since_known.empty());
+}
+
+TEST_F(command_test, since_pattern_form_refusals) {
+  const char* bad[] = {
+      R"("since":{"a.*":{"ts":-1}})",
+      R"("since":{"a.*":{"ts":1.5}})",
+      R"("since":{"a.*":{"ts":"1"}})",
+      R"("since":{"a.*":{"ts":1,"ts":2}})",
+      R"("since":{"a.*":{"tags":[]}})",
+      R"("since":{"a.*":{"tags":5}})",
+      R"("since":{"a.*":{"tags":{"a.x":-1}}})",
+      R"("since":{"a.*":{"tags":{"a.x":{}}}})",
+      R"("since":{"a.*":{"tags":{"a.x":{"ts":1}}}})",
+      R"("since":{"a.*":{"tags":{"a.x":{"tags":{}}}}})",
+      R"("since":{"a.*":{"tags":{},"tags":{}}})",
+      R"("since":{"a.*":{"ts":1,"seq":2}})",
+      R"("since":{"a.*":{"tags":{},"epoch":"x"}})",
+  };
+  for (const char* since : bad) {
+    const std::string frame =
+        R"({"op":"sub","id":9,"tags":["a.*"],)" + std::string(since) + "}";
+    refused(frame);
+    EXPECT_EQ(err_.id, "9") << frame;
+    EXPECT_STREQ(err_.code, "bad_request") << frame;
+  }
+}
+
 TEST_F(command_test, pub) {
   ASSERT_TRUE(parse(R"({"op":"pub","id":4,"tag":"chat.lobby","data":{"text":"hi"}})"));
   EXPECT_EQ(cmd_.op, op_kind::pub);

@@ -119,6 +119,13 @@ TEST(json_writer, ok_sub) {
   append_ok_sub(out, "3", {});
   EXPECT_EQ(out, R"({"op":"ok","id":3,"seq":{},"epoch":{}})");
   parse_back(dom, out);
+
+  // A pattern past --max-recovery-tags: in gaps only (protocol 1.1).
+  out.clear();
+  const sub_ack_entry pattern[] = {{"s.a", 4, "e1", false}, {"s.>", 0, "", true, true}};
+  append_ok_sub(out, "4", pattern);
+  EXPECT_EQ(out, R"({"op":"ok","id":4,"seq":{"s.a":4},"epoch":{"s.a":"e1"},"gaps":["s.>"]})");
+  parse_back(dom, out);
 }
 
 TEST(json_writer, err) {

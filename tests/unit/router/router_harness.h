@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -49,6 +50,21 @@ class fake_broker final : public broker {
       answer_held();
     }
   }
+  void query_pattern(const pattern_since_request& r, uint64_t ticket) override {
+    queries.push_back(std::string(r.pattern));
+    held_query q{std::string(r.pattern), true, 0, {}, ticket};
+    q.pattern = true;
+    q.has_ts = r.has_ts;
+    q.ts = r.ts_ms;
+    q.max_tags = r.max_tags;
+    for (const known_position& k : r.known) {
+      q.known[std::string(k.tag)] = {k.seq, std::string(k.epoch)};
+    }
+    held_queries.push_back(std::move(q));
+    if (!hold_queries) {
+      answer_held();
+    }
+  }
   void watch(std::string_view key) override { watched.insert(std::string(key)); }
   void unwatch(std::string_view key) override { watched.erase(std::string(key)); }
   bool ready() const override { return true; }
@@ -67,6 +83,11 @@ class fake_broker final : public broker {
     for (const held_query& q : now) {
       computed_answer a{q.ticket, !fail, 0, false, {}};
       if (fail) {
+        computed.push_back(std::move(a));
+        continue;
+      }
+      if (q.pattern) {
+        compute_pattern(q, a);
         computed.push_back(std::move(a));
         continue;
       }
@@ -94,8 +115,9 @@ class fake_broker final : public broker {
         results_.query_failed(a.ticket, "unavailable");
         continue;
       }
-      broker_event& e = results_.queried(a.ticket, a.top, epoch, a.gap);
+      broker_event& e = results_.queried(a.ticket, a.top, a.pattern ? "" : epoch, a.gap);
       e.missed = std::move(a.missed);
+      e.tags = std::move(a.tags);
     }
     computed.clear();
   }
@@ -125,6 +147,11 @@ class fake_broker final : public broker {
     uint64_t since_seq;
     std::string since_epoch;
     uint64_t ticket;
+    bool pattern = false;  // a pattern recovery (only tags this broker's shard owns count)
+    bool has_ts = false;
+    uint64_t ts = 0;
+    uint32_t max_tags = 0;
+    std::map<std::string, std::pair<uint64_t, std::string>> known;
   };
   struct computed_answer {
     uint64_t ticket;
@@ -132,7 +159,49 @@ class fake_broker final : public broker {
     uint64_t top;
     bool gap;
     std::vector<message_ref> missed;
+    std::vector<named_position> tags;
+    bool pattern = false;
   };
+  // The embedded broker's rules, simplified: tags named get what follows their seq (a
+  // restart if their epoch differs), others what was published at or after ts.
+  void compute_pattern(const held_query& q, computed_answer& a) {
+    a.pattern = true;
+    for (auto& [tag, log] : tags_) {
+      if (log.top == 0 || !pattern_matches(q.key, tag)) {
+        continue;
+      }
+      auto k = q.known.find(tag);
+      uint64_t after = 0;
+      bool gap = false;
+      if (k != q.known.end()) {
+        const since_request since{true, k->second.first, k->second.second};
+        const recovery_plan plan = plan_recovery(since, epoch, log.top);
+        after = plan.after;
+        gap = plan.restart;
+      }
+      std::vector<message_ref> replay;
+      for (const message_ref& m : log.history) {
+        const bool wanted = k != q.known.end()
+                                ? m->seq() > after
+                                : !q.has_ts || static_cast<uint64_t>(m->ts_ms()) >= q.ts;
+        if (wanted) {
+          replay.push_back(m);
+        }
+      }
+      if (replay.empty() && !gap) {
+        continue;
+      }
+      if (a.tags.size() >= q.max_tags) {
+        a.gap = true;
+        break;
+      }
+      named_position& n = a.tags.emplace_back();
+      n.tag = tag;
+      n.position = {log.top, epoch, gap};
+      a.missed.insert(a.missed.end(), replay.begin(), replay.end());
+    }
+  }
+
   std::map<std::string, tag_log> tags_;
   std::vector<held_query> held_queries;
   std::vector<computed_answer> computed;

@@ -1,0 +1,105 @@
+// The embedded broker's side of recovery on patterns (protocol 1.1; docs/architecture.md
+// "Recovery on patterns"): each shard answers for the tags it owns that the pattern matches.
+// - A tag the client named: the rules of an exact tag's `since` (broker/recovery.h).
+// - Another tag: its retained messages published at or after `ts` (every retained one
+//   without ts). A gap where a message of this life that may have been wanted is no longer
+//   retained: the oldest retained one is itself wanted and is not seq 1 (or nothing is
+//   retained, and the last message was at or after ts).
+// Only tags with something to replay or a gap are reported, at most max_tags (past it the
+// answer's own gap). The scan is linear in the shard's tags: one per recovering `sub`,
+// which --sub-rate and --max-pending-recoveries bound.
+#include <algorithm>
+
+#include "broker/embedded.h"
+#include "broker/recovery.h"
+#include "pubsub/tag.h"
+#include "pubsub/tag_set.h"
+
+namespace wsa {
+
+bool embedded_broker::add_recovered(broker_event& answer, const pattern_since_request& request,
+                                    const tag_state* t, std::string_view tag,
+                                    std::string_view epoch, uint64_t first, bool gap,
+                                    uint64_t& bytes) {
+  if (answer.tags.size() >= request.max_tags) {
+    answer.position.gap = true;
+    return false;
+  }
+  named_position& n = answer.tags.emplace_back();
+  n.tag.assign(tag);
+  n.position.top = t != nullptr ? t->top : 0;
+  n.position.epoch.assign(epoch);
+  n.position.gap = gap;
+  if (first == 0) {
+    return true;
+  }
+  const uint64_t oldest = t->top - t->history.count() + 1;
+  for (uint64_t seq = first; seq <= t->top; ++seq) {
+    message* m = t->history.at(static_cast<uint32_t>(seq - oldest));
+    if (bytes + m->wire_bytes() > request.max_bytes) {
+      n.position.gap = true;  // the rest would pass the subscriber's limit
+      metrics_.replays_truncated.add();
+      break;
+    }
+    bytes += m->wire_bytes();
+    answer.missed.push_back(message_ref::share(m));
+  }
+  return true;
+}
+
+void embedded_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
+  broker_event& answer = results_.queried(ticket, 0, {}, false);
+  uint64_t bytes = 0;
+  std::vector<std::string_view> names;
+  names.reserve(request.known.size());
+  for (const known_position& k : request.known) {
+    names.push_back(k.tag);
+  }
+  const tag_set known = tag_set::last_wins(names);
+  for (std::size_t i = 0; i < request.known.size(); ++i) {
+    const known_position& k = request.known[i];
+    if (known.repeated(i) || !pattern_matches(request.pattern, k.tag)) {
+      continue;
+    }
+    const uint32_t slot = find(k.tag);
+    const tag_state* t = slot == none ? nullptr : tags_[slot];
+    const std::string epoch(epoch_of(t != nullptr ? t->life : lives_));
+    const uint64_t top = t != nullptr ? t->top : 0;
+    const recovery_plan plan = plan_recovery(since_request{true, k.seq, k.epoch}, epoch, top);
+    const uint32_t count = t != nullptr ? t->history.count() : 0;
+    const uint64_t oldest = count > 0 ? top - count + 1 : 0;
+    const uint64_t first =
+        count > 0 && top > plan.after ? std::max(oldest, plan.after + 1) : 0;
+    const bool gap = recovery_gap(plan, top, first);
+    if ((first != 0 || gap) &&
+        !add_recovered(answer, request, t, k.tag, epoch, first, gap, bytes)) {
+      return;
+    }
+  }
+  for (const tag_state* t : tags_) {
+    if (t == nullptr || t->top == 0 || known.contains(t->tag) ||
+        !pattern_matches(request.pattern, t->tag)) {
+      continue;
+    }
+    const uint32_t count = t->history.count();
+    uint32_t wanted = 0;  // the first retained message published at or after ts
+    while (request.has_ts && wanted < count &&
+           static_cast<uint64_t>(t->history.at(wanted)->ts_ms()) < request.ts_ms) {
+      ++wanted;
+    }
+    bool gap = false;
+    uint64_t first = 0;
+    if (count == 0) {
+      gap = !request.has_ts || static_cast<uint64_t>(t->last_ts_ms) >= request.ts_ms;
+    } else if (wanted < count) {
+      first = t->top - count + 1 + wanted;
+      gap = wanted == 0 && first > 1;
+    }
+    if ((first != 0 || gap) &&
+        !add_recovered(answer, request, t, t->tag, epoch_of(t->life), first, gap, bytes)) {
+      return;
+    }
+  }
+}
+
+}  // namespace wsa
