@@ -314,7 +314,7 @@ void redis_broker::publish(const publish_request& request) {
   }
   const bool idem = !request.idem.empty();
   std::string& out = *command;
-  resp_array(out, idem ? 14 : 12);
+  resp_array(out, idem ? 16 : 15);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, publish_sha_);
   resp_bulk(out, idem ? "3" : "2");
@@ -330,9 +330,10 @@ void redis_broker::publish(const publish_request& request) {
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
   resp_bulk(out, key_ttl_ms());
   resp_bulk(out, replid_);
-  if (idem) {
-    resp_bulk(out, options_.idem_window_ms);
-  }
+  resp_bulk(out, options_.idem_window_ms);
+  // The tag registry of pattern recovery; none on a cluster (another slot; no patterns).
+  resp_bulk(out, cluster_ ? std::string_view{} : redis_registry_prefix);
+  resp_bulk(out, registry_cap());
   commit_command({publish_cmd, 0, request.ticket});
   metrics_.broker_pending.add();
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;

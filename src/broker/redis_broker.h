@@ -25,6 +25,7 @@
 // Shard thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -70,6 +71,9 @@ struct redis_broker_options {
   uint32_t wait_replicas = 0;
   uint32_t wait_timeout_ms = 1000;
   uint64_t idem_window_ms = 300000;  ///< how long an idem key is kept (its key's PX)
+  /// Pattern recovery (protocol 1.1): tags replayed per pattern (--max-recovery-tags); the
+  /// tag registry keeps twice as many per first segment (at least 1024).
+  uint32_t max_recovery_tags = 1000;
 };
 
 class redis_broker final : public broker,
@@ -273,6 +277,11 @@ class redis_broker final : public broker,
                          const tag_position& position, std::span<const message_ref> missed);
   void release_parked(std::string_view tag, exact_watch* w);
   void fail_parked_and_deferred();
+
+  // pattern recovery (redis_recovery.cpp)
+  uint64_t registry_cap() const {
+    return std::max<uint64_t>(2 * uint64_t{options_.max_recovery_tags}, 1024);
+  }
   void drop_held(exact_watch& w);
   /// Its subscription is lost (link or channel down): not confirmed, a resync in flight
   /// abandoned with what it held; resubscribing starts it again.

@@ -63,6 +63,23 @@ redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .
 if #KEYS > 2 then
   redis.call('SET', KEYS[3], string.format('%d', seq) .. ' ' .. ts, 'PX', ARGV[8])
 end
+if ARGV[9] ~= '' then
+  local tag = string.sub(KEYS[1], 6, -6)
+  local seg = string.match(tag, '^[^.]+')
+  local reg = ARGV[9] .. 't:' .. seg
+  if redis.call('ZADD', reg, now, tag) == 1 then
+    local cap = tonumber(ARGV[10])
+    if redis.call('ZCARD', reg) > cap then
+      redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
+    end
+    redis.call('ZADD', ARGV[9] .. 'segs', now, seg)
+    if redis.call('ZCARD', ARGV[9] .. 'segs') > cap then
+      redis.call('ZREMRANGEBYRANK', ARGV[9] .. 'segs', 0, -cap - 1)
+    end
+  end
+  redis.call('PEXPIRE', reg, ttl)
+  redis.call('PEXPIRE', ARGV[9] .. 'segs', ttl)
+end
 return {seq, now}
 )lua";
 

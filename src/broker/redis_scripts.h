@@ -18,6 +18,15 @@
 //   wsa:{T}:idem:<K>  STRING "<seq> <ts>" of the first publish with idem key K, expiring
 //                      after the idempotency window (PX): a publish that finds it publishes
 //                      nothing and answers with it (protocol 1.1 `idem`).
+// Pattern recovery (protocol 1.1) finds a pattern's tags without SCAN in a registry the
+// publish script keeps, under a prefix (wsa:{reg}: on plain Redis and Sentinel; none on a
+// cluster, which serves no patterns, so that a publish touches only its tag's slot):
+//   <prefix>t:<S>  ZSET  the tags whose first segment is S, scored by their last publish
+//                        time; at most <cap> (the oldest trimmed), expiring with the key TTL.
+//   <prefix>segs   ZSET  the first segments (for patterns starting with a wildcard), added
+//                        when a tag is new to its set; at most <cap>, the oldest added
+//                        trimmed; expiring with the key TTL.
+// Per publish: one ZADD and two PEXPIRE; a tag new to its set adds two ZCARD and a ZADD.
 // Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
 // publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
 // live as long as the tag is used. A query of a tag that has no keys creates the seq key
@@ -41,7 +50,8 @@ namespace wsa {
 ///   its publication time (Unix ms, Redis' clock: the same for every node and every replay).
 /// With an idem key: EVALSHA <sha> 3 <seq key> <log key> <idem key> <the same 7 arguments>
 ///   <window ms>  ->  [seq, ts], or [first seq, first ts, 1] when the idem key is still held
-///   (nothing published).
+///   (nothing published). Either way three arguments more: <window ms> (unused without an
+///   idem key), <registry prefix> ('': no registry), <registry cap>.
 extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
@@ -55,6 +65,7 @@ extern const std::string_view redis_publish_script;
 /// <max message bytes> (another node allowed them; this one cannot carry them) are left out.
 extern const std::string_view redis_query_script;
 
+inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
 inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";

@@ -207,6 +207,7 @@ bool node::prepare_broker(std::string& error) {
   options->wait_replicas = cfg_.redis_wait_replicas;
   options->wait_timeout_ms = cfg_.redis_wait_timeout_ms;
   options->idem_window_ms = cfg_.idempotency_window_ms;
+  options->max_recovery_tags = cfg_.max_recovery_tags;
   redis_ = std::move(options);
   return true;
 }
