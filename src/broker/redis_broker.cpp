@@ -195,17 +195,24 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
   }
   switch (request.kind) {
     case load_publish:
-    case load_query: {
+    case load_query:
+    case load_candidates: {
       if (reply.type() != resp_type::string) {
         commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
         return;
       }
-      (request.kind == load_publish ? publish_sha_ : query_sha_).assign(reply.str());
-      if (request.kind == load_query) {
+      (request.kind == load_publish ? publish_sha_
+       : request.kind == load_query ? query_sha_
+                                    : candidates_sha_)
+          .assign(reply.str());
+      if (request.kind == load_candidates) {
         reloading_ = false;
       }
       return;
     }
+    case candidates_cmd:
+      on_candidates_reply(request, reply, command);
+      return;
     case publish_cmd:
       on_publish_reply(request, reply, command);
       return;
@@ -229,12 +236,19 @@ void redis_broker::on_failed(link& l, const link_request& request) {
   }
   if (request.kind == publish_cmd) {
     fail_request(request);
+  } else if (request.kind == candidates_cmd) {
+    finish_recovery(request.token, true);
   } else if (request.kind == wait_cmd) {
     fail_awaiting();
   } else if (request.kind == query_cmd) {
     const uint32_t index = request.aux & ~retried_bit;
     query_context context = std::move(contexts_[index]);
     free_contexts_.push_back(index);
+    if (context.recovery.id != 0) {
+      metrics_.broker_pending.sub();
+      recovery_failed_query(context);
+      return;
+    }
     if (context.resync) {
       auto it = exact_.find(context.tag);
       if (it != exact_.end() && it->second.resyncing &&
@@ -254,6 +268,7 @@ void redis_broker::on_failed(link& l, const link_request& request) {
 void redis_broker::load_scripts() {
   commands_.send({load_publish, 0, 0}, {"SCRIPT", "LOAD", redis_publish_script});
   commands_.send({load_query, 0, 0}, {"SCRIPT", "LOAD", redis_query_script});
+  commands_.send({load_candidates, 0, 0}, {"SCRIPT", "LOAD", redis_candidates_script});
   reloading_ = true;
 }
 
@@ -432,10 +447,11 @@ uint32_t redis_broker::acquire_context() {
 
 bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                               std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
-                              bool resync, uint64_t resync_token) {
+                              bool resync, uint64_t resync_token,
+                              const recovery_ref& recovery) {
   std::string* command = commands_ready() ? begin_command(tag) : nullptr;
   if (command == nullptr) {
-    if (!resync) {
+    if (!resync && recovery.id == 0) {
       answer_failed(ticket);
     }
     return false;
@@ -449,9 +465,10 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   c.ticket = ticket;
   c.resync = resync;
   c.resync_token = resync_token;
+  c.recovery = recovery;
 
   std::string& out = *command;
-  resp_array(out, 15);
+  resp_array(out, 16);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, query_sha_);
   resp_bulk(out, "2");
@@ -469,6 +486,11 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   resp_bulk(out, max_bytes);
   resp_bulk(out, uint64_t{options_.max_data_bytes});
   resp_bulk(out, replid_);
+  if (recovery.by_ts) {
+    resp_bulk(out, recovery.ts_ms);
+  } else {
+    resp_bulk(out, std::string_view{});
+  }
   commit_command({query_cmd, index, ticket});
   if (!resync) {
     metrics_.broker_pending.add();
@@ -491,7 +513,9 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
   if (!reply.is_array() || n < 4 || (n - 4) % 3 != 0 ||
       reply[0].type() != resp_type::integer || reply[1].type() != resp_type::string) {
     note_error("query failed", reply.str());
-    if (context.resync) {
+    if (context.recovery.id != 0) {
+      recovery_failed_query(context);
+    } else if (context.resync) {
       // The stream stays held; try again on the next turn.
       auto it = exact_.find(context.tag);
       if (it != exact_.end() && it->second.resync_token == context.resync_token) {
@@ -520,6 +544,12 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
       continue;
     }
     missed.push_back(make_msg(context.tag, seq, ts_ms, data));
+  }
+  if (context.recovery.id != 0) {
+    count_round_trip(request);
+    on_recovery_reply(context, std::move(position), missed, restart, incomplete);
+    missed.clear();
+    return;
   }
   if (context.since_present) {
     // The script applied the first rule (restart); the second is recovery_gap's. A replay

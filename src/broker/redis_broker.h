@@ -117,6 +117,8 @@ class redis_broker final : public broker,
     resubscribed_cmd,  // a PING after the re-subscriptions: all confirmed when answered
     replid_cmd,        // INFO replication: which master's history this connection sees
     wait_cmd,          // WAIT after a batch of publishes (wait_replicas)
+    load_candidates,   // SCRIPT LOAD of the pattern recovery's registry read
+    candidates_cmd,    // that read (token: the recovery's id)
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -152,6 +154,41 @@ class redis_broker final : public broker,
     bool confirmed = false;        // Redis has answered the PSUBSCRIBE
     bool lost = false;             // was live, then the link dropped: a gap to report
     std::vector<uint64_t> waiting;  // pattern queries answered once confirmed
+    std::vector<uint64_t> waiting_recoveries;  // pattern recoveries started once confirmed
+  };
+  // A pattern recovery in progress (protocol 1.1, redis_recovery.cpp).
+  struct recovered_tag {
+    std::string tag;
+    bool known = false;  // named by the client: the exact-tag rules; else the `ts` rule
+    uint64_t since_seq = 0;
+    std::string since_epoch;
+    bool include = false;  // something to replay, or a gap
+    tag_position position;
+    std::vector<message_ref> missed;
+  };
+  struct pattern_recovery {
+    uint64_t id = 0;
+    uint64_t ticket = 0;
+    std::string pattern;
+    bool has_ts = false;
+    uint64_t ts_ms = 0;
+    uint32_t max_tags = 0;
+    uint64_t max_bytes = 0;
+    std::vector<recovered_tag> tags;  // the named ones first, then the registry's
+    bool started = false;             // the registry was asked (the stream flowed)
+    uint64_t subscriber_links = 0;    // the subscriber link's reconnects then
+    uint32_t waiting = 0;             // queries not answered yet
+    bool over = false;                // past max_tags: the pattern's gap
+    bool failed = false;
+    uint64_t barrier = 0;             // the PING the answer waits for (0: not sent)
+  };
+  // Which pattern recovery a query belongs to (id 0: none). No member initializers, so
+  // that `{}` (all zero) may be a default argument inside this class.
+  struct recovery_ref {
+    uint64_t id;
+    uint32_t tag;    // index in its tags
+    bool by_ts;      // the `ts` rule (a tag the client did not name)
+    uint64_t ts_ms;
   };
   // A query answer waiting for the live stream to catch up with its top.
   struct parked_answer {
@@ -173,6 +210,7 @@ class redis_broker final : public broker,
     uint64_t ticket = 0;
     bool resync = false;  // the broker's own read to fill a hole in the live stream
     uint64_t resync_token = 0;
+    recovery_ref recovery{};
   };
 
   // link_owner
@@ -219,12 +257,13 @@ class redis_broker final : public broker,
   /// Publishes and queries may be sent (on a cluster: per slot, begin_command says).
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
-    return !publish_sha_.empty() && !query_sha_.empty() && !replid_pending_;
+    return !publish_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
+           !replid_pending_;
   }
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                   std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
-                  bool resync, uint64_t resync_token);
+                  bool resync, uint64_t resync_token, const recovery_ref& recovery = {});
   /// Over max_backlog_bytes: the request is refused (counted) rather than queued.
   bool backlogged();
   /// A message this node cannot carry (over max_data_bytes): counted, logged, dropped.
@@ -282,6 +321,18 @@ class redis_broker final : public broker,
   uint64_t registry_cap() const {
     return std::max<uint64_t>(2 * uint64_t{options_.max_recovery_tags}, 1024);
   }
+  pattern_recovery* find_recovery(uint64_t id);
+  void start_recoveries(std::span<const uint64_t> ids);
+  void start_recovery(pattern_recovery& r);
+  void on_candidates_reply(const link_request& request, resp_view reply,
+                           std::string_view command);
+  void on_recovery_reply(const query_context& context, tag_position position,
+                         std::span<const message_ref> missed, bool restart, bool incomplete);
+  void recovery_failed_query(const query_context& context);
+  void recovery_queried(pattern_recovery& r);
+  void release_recoveries(uint64_t barrier);
+  void finish_recovery(uint64_t id, bool failed);
+  void fail_recoveries();
   void drop_held(exact_watch& w);
   /// Its subscription is lost (link or channel down): not confirmed, a resync in flight
   /// abandoned with what it held; resubscribing starts it again.
@@ -312,6 +363,9 @@ class redis_broker final : public broker,
 
   std::string publish_sha_;
   std::string query_sha_;
+  std::string candidates_sha_;
+  std::vector<pattern_recovery> recoveries_;
+  uint64_t next_recovery_ = 0;
   bool reloading_ = false;
 
   string_map<exact_watch> exact_;

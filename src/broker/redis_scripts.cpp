@@ -124,6 +124,21 @@ if ARGV[2] == '1' then
         first = first + 1
       end
     end
+    if ARGV[11] ~= '' then
+      local since_ts = tonumber(ARGV[11])
+      local wanted = first
+      while wanted <= #entries and tonumber(entries[wanted][2][4]) < since_ts do
+        wanted = wanted + 1
+      end
+      if wanted > #entries then
+        if first > #entries and (tonumber(redis.call('HGET', KEYS[1], 't')) or 0) >= since_ts then
+          res[4] = 1
+        end
+      elseif wanted == first and tonumber(string.match(entries[first][1], '^(%d+)')) > 1 then
+        res[4] = 1
+      end
+      first = wanted
+    end
     local budget = tonumber(ARGV[8])
     local largest = tonumber(ARGV[9])
     for i = first, #entries do
@@ -140,6 +155,75 @@ if ARGV[2] == '1' then
         res[#res + 1] = tonumber(entries[i][2][4])
         res[#res + 1] = data
       end
+    end
+  end
+end
+return res
+)lua";
+
+const std::string_view redis_candidates_script = R"lua(
+local prefix = ARGV[1]
+local min = ARGV[3] == '1' and ARGV[4] or '-inf'
+local limit = tonumber(ARGV[5])
+local cap = tonumber(ARGV[6])
+local budget = tonumber(ARGV[7])
+local ps = {}
+for s in string.gmatch(ARGV[2], '[^.]+') do
+  ps[#ps + 1] = s
+end
+local function matches(tag)
+  local i = 0
+  for s in string.gmatch(tag, '[^.]+') do
+    i = i + 1
+    local p = ps[i]
+    if p == nil then
+      return false
+    end
+    if p == '>' then
+      return true
+    end
+    if p ~= '*' and p ~= s then
+      return false
+    end
+  end
+  return i == #ps
+end
+local res = {0}
+local function read(key)
+  if redis.call('ZCARD', key) >= cap then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if oldest[2] and (ARGV[3] ~= '1' or tonumber(oldest[2]) >= tonumber(ARGV[4])) then
+      res[1] = 1
+    end
+  end
+  local found = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'LIMIT', 0, budget + 1)
+  budget = budget - #found
+  if budget < 0 then
+    res[1] = 1
+  end
+  return found
+end
+local segs = {string.match(ARGV[2], '^[^.]+')}
+if ps[1] == '*' or ps[1] == '>' then
+  -- every first segment ever registered (not scored by use: the oldest added is trimmed
+  -- first, so a full set may have lost an active one)
+  segs = redis.call('ZRANGE', prefix .. 'segs', 0, -1)
+  if #segs >= cap then
+    res[1] = 1
+  end
+end
+for i = 1, #segs do
+  if budget < 0 then
+    break
+  end
+  local tags = read(prefix .. 't:' .. segs[i])
+  for j = 1, #tags do
+    if matches(tags[j]) then
+      if #res > limit then
+        res[1] = 1
+        return res
+      end
+      res[#res + 1] = tags[j]
     end
   end
 end

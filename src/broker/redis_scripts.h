@@ -56,16 +56,27 @@ extern const std::string_view redis_publish_script;
 
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
 ///   <since epoch> <max age ms> <key ttl ms> <max count> <max total bytes> <max message bytes>
-///   <replication id>
+///   <replication id> <since ts>
 ///   ->  [top, epoch, restart (1: since belongs to another life or is beyond top, so the
 ///        history is replayed from the start of this life), incomplete (1: messages were
 ///        left out), seq1, ts1, data1, seq2, ts2, data2, ...]
 /// where the pairs are the oldest retained messages after `since` (after 0 on a restart),
 /// at most <max count> of them and <max total bytes> of data in all; messages larger than
 /// <max message bytes> (another node allowed them; this one cannot carry them) are left out.
+/// <since ts> ('' : none) is a pattern recovery's, for a tag the client did not name: only
+/// messages published at or after it are returned, and `incomplete` is set where such a
+/// message may no longer be retained (the oldest retained is wanted and is not seq 1, or
+/// nothing is retained and the last publish was at or after it).
 extern const std::string_view redis_query_script;
 
+/// EVALSHA <sha> 0 <registry prefix> <pattern> <has ts: 1|0> <ts> <limit> <cap> <budget>
+///   ->  [over, tag1, tag2, ...]: the registered tags the pattern matches whose last publish
+///   was at or after ts (all without ts), at most <limit>; over = 1 when there were more,
+///   when a full registry may have trimmed one, or when more than <budget> registry entries
+///   would have to be read.
+extern const std::string_view redis_candidates_script;
 inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
+
 inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";

@@ -79,8 +79,11 @@ void redis_broker::unwatch(std::string_view tag) {
           subscriber_.commit({punsubscribe_cmd, 0, 0});
         }
         const std::vector<uint64_t> waiting = std::exchange(g->second.waiting, {});
+        const std::vector<uint64_t> recoveries =
+            std::exchange(g->second.waiting_recoveries, {});
         globs_.erase(g);
         answer_pattern_waiters(waiting);  // nobody needs the stream any more
+        start_recoveries(recoveries);
       }
     }
     pattern_globs_.erase(p);
@@ -149,16 +152,6 @@ void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
   g->second.waiting.push_back(ticket);
 }
 
-void redis_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
-  // Not served with Redis yet: the pattern is reported in `gaps` (the client reloads), never
-  // a silent loss.
-  if (cluster_) {
-    query_pattern(request.pattern, ticket);
-    return;
-  }
-  results_.queried(ticket, 0, {}, true);
-}
-
 void redis_broker::answer_pattern_waiters(std::span<const uint64_t> tickets) {
   for (uint64_t ticket : tickets) {
     answer(ticket, tag_position{}, {});
@@ -193,6 +186,7 @@ void redis_broker::on_subscribe_reply(const link_request& request, resp_view rep
       g->second.patterns.for_each([&](std::string_view p) { lost.emplace_back(p); });
     }
     answer_pattern_waiters(std::exchange(g->second.waiting, {}));
+    start_recoveries(std::exchange(g->second.waiting_recoveries, {}));
     for (const std::string& pattern : lost) {
       results_.stream_gap(pattern);
     }
@@ -436,6 +430,9 @@ void redis_broker::on_barrier_reply(const link_request& request) {
     auto it = exact_.find(tag);
     release_parked(tag, it == exact_.end() ? nullptr : &it->second);
   }
+  if (!cluster_) {
+    release_recoveries(request.token);
+  }
 }
 
 void redis_broker::release_parked(std::string_view tag, exact_watch* w) {
@@ -493,7 +490,9 @@ void redis_broker::fail_parked_and_deferred() {
   for (auto& [glob, g] : globs_) {
     tickets.insert(tickets.end(), g.waiting.begin(), g.waiting.end());
     g.waiting.clear();
+    g.waiting_recoveries.clear();  // failed below with every other recovery
   }
+  fail_recoveries();
   for (parked_answer& p : parked) {
     answer_failed(p.ticket);
   }

@@ -296,6 +296,9 @@ void publisher_throughout(const nodes& n) {
         }
         published[tag] = seq;
       }
+      // At most ~1000 a second per tag: what the client misses while away stays within
+      // --history-size (256), so a gap here would be the server's fault.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
   for (int round = 0; round < 6 && !testing::Test::HasFailure(); ++round) {
@@ -391,6 +394,39 @@ TEST_F(PatternRecoveryEmbedded, MalformedFormsAreRefused) {
   }
   // Nothing was subscribed; the connection goes on.
   EXPECT_EQ(c.call(R"({"op":"ping","id":2})").op(), "ok");
+}
+
+// ---- two nodes on one Redis ----
+
+class PatternRecoveryRedis : public two_redis_nodes {
+ protected:
+  PatternRecoveryRedis() : two_redis_nodes("") {}
+  nodes across() const { return {a_->port(), b_->port()}; }
+};
+
+TEST_F(PatternRecoveryRedis, TagsCreatedWhileAway) {
+  start_nodes();
+  tags_created_while_away(across());
+}
+
+TEST_F(PatternRecoveryRedis, KnownAndUnknownTagsMixed) {
+  start_nodes();
+  known_and_unknown_mixed(across());
+}
+
+TEST_F(PatternRecoveryRedis, EvictedHistoryIsAGap) {
+  start_nodes({"--history-size", "3"});
+  evicted_history_is_a_gap(across());
+}
+
+TEST_F(PatternRecoveryRedis, BoundedByMaxRecoveryTags) {
+  start_nodes({"--max-recovery-tags", "3"});
+  bounded_by_max_recovery_tags(across(), a_->port());
+}
+
+TEST_F(PatternRecoveryRedis, PublisherThroughout) {
+  start_nodes();
+  publisher_throughout(across());
 }
 
 }  // namespace
