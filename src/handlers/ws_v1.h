@@ -34,7 +34,7 @@ inline constexpr std::size_t max_request_id_bytes = 128;
 /// What `hello` lists as "features" (protocol 1.1): exactly the additions this server
 /// implements, so that a client uses only those.
 inline constexpr std::string_view protocol_features =
-    R"(["ts","idem","latest","gap","reconnect"])";
+    R"(["ts","idem","latest","pattern-since","gap","reconnect"])";
 
 class token_gate;
 

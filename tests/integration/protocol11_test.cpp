@@ -73,6 +73,7 @@ TEST(Protocol11, HelloListsTheFeaturesThisServerImplements) {
   const std::vector<std::string> features = features_of(c);
   EXPECT_TRUE(lists(features, "ts")) << c.hello().text();
   EXPECT_TRUE(lists(features, "gap")) << c.hello().text();
+  EXPECT_TRUE(lists(features, "pattern-since")) << c.hello().text();
 }
 
 TEST(Protocol11, TsIsThePublishTimeInOkMsgAndEveryReplay) {
