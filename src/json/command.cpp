@@ -492,46 +492,16 @@ struct frame_ctx {
     return have_seq ? step::ok : fail(step::refused, why);
   }
 
-  // The `tags` of since's pattern form: {tag: N or {"seq":N,"epoch":"..."}, ...}.
-  step since_known(od::value& v, since_entry& entry, const char* why) {
+  // An object of tag -> since value, each appended to `into` in order: `since` itself (where
+  // a value may be a pattern form), or a pattern form's `tags` (where it may not).
+  step since_object(od::value& v, std::vector<since_entry>& into, bool pattern_form,
+                    const char* not_object) {
     std::string_view tok;
     if (!token(v, tok)) {
       return broken();
     }
     if (tok[0] != '{') {
-      return walk(v, 1) == step::broken ? step::broken : fail(step::refused, why);
-    }
-    od::object obj;
-    if (auto e = v.get_object().get(obj)) {
-      return broken(e);
-    }
-    entry.known_begin = static_cast<uint32_t>(out.since_known.size());
-    for (auto field_result : obj) {
-      if (auto e = field_result.error()) {
-        return broken(e);
-      }
-      od::field& f = field_result.value_unsafe();
-      since_entry known;
-      if (const step s = key(f, known.tag); s != step::ok) {
-        return s;
-      }
-      if (const step s = since_value(f.value(), known, false); s != step::ok) {
-        return s;
-      }
-      out.since_known.push_back(known);
-    }
-    entry.known_count = static_cast<uint32_t>(out.since_known.size()) - entry.known_begin;
-    return step::ok;
-  }
-
-  step since(od::value& v) {
-    std::string_view tok;
-    if (!token(v, tok)) {
-      return broken();
-    }
-    if (tok[0] != '{') {
-      return walk(v, 0) == step::broken ? step::broken
-                                         : fail(step::refused, "since must be an object");
+      return walk(v, 1) == step::broken ? step::broken : fail(step::refused, not_object);
     }
     od::object obj;
     if (auto e = v.get_object().get(obj)) {
@@ -546,13 +516,23 @@ struct frame_ctx {
       if (const step s = key(f, entry.tag); s != step::ok) {
         return s;
       }
-      if (const step s = since_value(f.value(), entry, true); s != step::ok) {
+      if (const step s = since_value(f.value(), entry, pattern_form); s != step::ok) {
         return s;
       }
-      out.since.push_back(entry);
+      into.push_back(entry);
     }
     return step::ok;
   }
+
+  // The `tags` of since's pattern form: {tag: N or {"seq":N,"epoch":"..."}, ...}.
+  step since_known(od::value& v, since_entry& entry, const char* why) {
+    entry.known_begin = static_cast<uint32_t>(out.since_known.size());
+    const step s = since_object(v, out.since_known, false, why);
+    entry.known_count = static_cast<uint32_t>(out.since_known.size()) - entry.known_begin;
+    return s;
+  }
+
+  step since(od::value& v) { return since_object(v, out.since, true, "since must be an object"); }
 
   // `interval_ms`: a non-negative integer (its range is checked with the mode).
   step interval(od::value& v) {
