@@ -82,6 +82,10 @@ struct config {
   uint32_t sub_burst = 1000;                  ///< ...and at once
   uint32_t auth_rate = 10;                    ///< `auth` frames per second...
   uint32_t auth_burst = 20;                   ///< ...and at once
+  // Frames that are no command (binary, not valid JSON or not a known op, pongs): past
+  // this bucket the connection is closed with 1008 rather than answered without end.
+  uint32_t invalid_frame_rate = 10;           ///< per second...
+  uint32_t invalid_frame_burst = 100;         ///< ...and at once
   uint32_t max_pending_recoveries = 4;        ///< `sub` with `since` waiting, per connection
   uint32_t max_recovery_tags = 1000;          ///< tags one pattern's `since` replays (1.1)
   // Queues between parts of a node, per shard: past them, requests that would add to them

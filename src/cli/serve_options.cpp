@@ -171,6 +171,16 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "`auth` frames one connection may send at once before --auth-rate applies "
            "(1..4294967295)."},
           c.auth_burst, 1, u32_max);
+  o.count({"invalid-frame-rate", "N",
+           "WebSocket frames that carry no command (binary frames, text that is not a valid "
+           "request, pongs) one connection may send per second, on average (0..4294967295; 0: "
+           "no limit). Each gets its `err` (pongs: nothing); past this rate (and its burst) "
+           "the connection is closed with 1008."},
+          c.invalid_frame_rate, 0, u32_max);
+  o.count({"invalid-frame-burst", "N",
+           "Such frames one connection may send at once before --invalid-frame-rate applies "
+           "(1..4294967295)."},
+          c.invalid_frame_burst, 1, u32_max);
   o.count({"max-pending-recoveries", "N",
            "`sub` requests with `since` one connection may have waiting for their replay "
            "(1..1024); one more gets `err rate_limited`."},

@@ -40,7 +40,8 @@ ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
       ping_frame_(make_ws_frame(ws_opcode::ping, {})),
       pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),
       sub_rate_(rate_limit::of(cfg.sub_rate, cfg.sub_burst)),
-      auth_rate_(rate_limit::of(cfg.auth_rate, cfg.auth_burst)) {}
+      auth_rate_(rate_limit::of(cfg.auth_rate, cfg.auth_burst)),
+      invalid_rate_(rate_limit::of(cfg.invalid_frame_rate, cfg.invalid_frame_burst)) {}
 
 ws_v1_handler::~ws_v1_handler() { ping_frame_->unref(); }
 
@@ -213,16 +214,34 @@ bool ws_v1_handler::on_ws_message(void* owner, ws_opcode opcode, char* data, std
   }
   metrics_.messages_in.add();
   if (opcode != ws_opcode::text) {
-    send_err(c, {}, "bad_request", "binary frames are reserved; send JSON text frames");
-    return c.open_as(conn_protocol::ws_v1);
+    return refuse_frame(c, {}, "bad_request",
+                        "binary frames are reserved; send JSON text frames");
   }
   parse_error error;
   if (!parser_.parse(data, size, capacity, command_, error)) {
-    send_err(c, error.id.size() <= max_request_id_bytes ? error.id : std::string_view{}, error.code,
-             error.reason);
-    return c.open_as(conn_protocol::ws_v1);
+    return refuse_frame(c, error.id.size() <= max_request_id_bytes ? error.id : std::string_view{},
+                        error.code, error.reason);
   }
   on_command(c, command_);
+  return c.open_as(conn_protocol::ws_v1);
+}
+
+bool ws_v1_handler::on_ws_pong(void* owner) {
+  conn& c = *static_cast<conn*>(owner);
+  return c.open_as(conn_protocol::ws_v1) && refuse_frame(c, {}, {}, {});
+}
+
+bool ws_v1_handler::refuse_frame(conn& c, std::string_view id, std::string_view code,
+                                 std::string_view reason) {
+  // Each costs a parse and an answer like a request, but no other limit applies to it.
+  if (!c.ws.invalid_bucket.take(invalid_rate_, monotonic_ns())) {
+    metrics_.invalid_frame_closes.add();
+    close(c, 1008, "too many invalid frames", false);
+    return false;
+  }
+  if (!code.empty()) {
+    send_err(c, id, code, reason);
+  }
   return c.open_as(conn_protocol::ws_v1);
 }
 

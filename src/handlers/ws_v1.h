@@ -82,6 +82,12 @@ class ws_v1_handler final : private ws_sink {
   bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
                      std::size_t capacity) override;
   void on_ws_output(void* owner, const char* data, std::size_t size) override;
+  bool on_ws_pong(void* owner) override;
+  /// A frame that is no command (binary, invalid, a pong): answered with `err code` (none
+  /// for a pong) within --invalid-frame-rate, else the connection is closed with 1008.
+  /// False when it is closed.
+  bool refuse_frame(conn& c, std::string_view id, std::string_view code,
+                    std::string_view reason);
 
   /// Ends the WebSocket with a close frame; drop_unsent for slow consumers. queue_frame is
   /// false when wslay already queued the close frame (its reply or its protocol error).
@@ -130,6 +136,7 @@ class ws_v1_handler final : private ws_sink {
   const rate_limit pub_rate_;
   const rate_limit sub_rate_;
   const rate_limit auth_rate_;
+  const rate_limit invalid_rate_;
 };
 
 }  // namespace wsa

@@ -120,6 +120,10 @@ constexpr family families[] = {
      &shard_metrics::rate_limited_subscribes},
     {"wsagent_rate_limited_auths_total", "counter",
      "auth frames refused with rate_limited (--auth-rate).", &shard_metrics::rate_limited_auths},
+    {"wsagent_invalid_frame_closes_total", "counter",
+     "WebSockets closed with 1008 for sending frames that carry no command (binary, invalid, "
+     "pongs) faster than --invalid-frame-rate.",
+     &shard_metrics::invalid_frame_closes},
     {"wsagent_tag_limit_refusals_total", "counter",
      "sub and unsub requests refused for naming or holding too many tags "
      "(--max-tags-per-connection).",

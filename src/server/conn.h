@@ -66,6 +66,7 @@ struct ws_conn_state {
   token_bucket pub_bucket;     ///< rate limits (--pub-rate, --sub-rate, --auth-rate)
   token_bucket sub_bucket;
   token_bucket auth_bucket;
+  token_bucket invalid_bucket;  ///< frames refused unread or ignored (--invalid-frame-rate)
   bool ping_sent = false;  ///< an idle ping awaits any answer
   bool draining = false;   ///< the node drains: no new request; closed once answered
   uint16_t close_code = 0;  ///< what we sent, for logs and metrics (here: no padding)

@@ -306,11 +306,18 @@ void ws_session::frame_chunk_cb(wslay_event_context*,
 void ws_session::msg_cb(wslay_event_context* ctx, const wslay_event_on_msg_recv_arg* arg,
                         void* user) {
   auto* self = static_cast<ws_session*>(user);
-  if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME) {
-    return;  // ping (wslay queued the pong), pong, close (wslay queued the reply)
-  }
   if (self->stopped_ || self->too_big_) {
     return;
+  }
+  if (arg->opcode == WSLAY_PONG) {
+    if (!self->sink_->on_ws_pong(self->owner_)) {
+      self->stopped_ = true;
+      wslay_event_shutdown_read(ctx);
+    }
+    return;
+  }
+  if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME) {
+    return;  // ping (wslay queued the pong), close (wslay queued the reply)
   }
   if (self->message_ == nullptr) {
     self->append(nullptr, 0);  // an empty message still gets a padded buffer

@@ -34,6 +34,12 @@ class ws_sink {
   /// A control frame wslay wants on the wire (a pong, the close reply): one whole frame, in
   /// order.
   virtual void on_ws_output(void* owner, const char* data, std::size_t size) = 0;
+  /// A pong came (ours answered, or unasked): nothing to do but count it. Return false to
+  /// stop reading, as for on_ws_message.
+  virtual bool on_ws_pong(void* owner) {
+    (void)owner;
+    return true;
+  }
 
  protected:
   ~ws_sink() = default;

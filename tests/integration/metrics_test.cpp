@@ -93,6 +93,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_rate_limited_publishes_total", "abuse_input_test.cpp"},
     {"wsagent_rate_limited_subscribes_total", "abuse_input_test.cpp"},
     {"wsagent_rate_limited_auths_total", "auth_test.cpp"},
+    {"wsagent_invalid_frame_closes_total", "abuse_frames_test.cpp"},
     {"wsagent_auth_reused_total", "auth_test.cpp"},
     {"wsagent_tag_limit_refusals_total", "abuse_input_test.cpp"},
     {"wsagent_recoveries_refused_total", "abuse_input_test.cpp"},
