@@ -69,6 +69,9 @@ struct config {
   uint32_t max_connections = 100000;          ///< per node; past it new sockets get 503
   uint32_t max_tags_per_connection = 256;     ///< subscriptions held by one connection
   uint32_t max_outbound_bytes = 1024 * 1024;  ///< queued per connection; past it: 4008
+  /// Received while the connection is not read (before the pause took effect), waiting to
+  /// be handled; past it the connection is closed as a slow consumer.
+  uint32_t max_paused_input_bytes = 1024 * 1024;
   uint32_t max_header_bytes = 8192;           ///< HTTP request head (431 past it)
   uint32_t handshake_timeout_ms = 5000;       ///< time to send a complete request head
   uint32_t idle_timeout_ms = 60000;           ///< ping a silent client; close if no answer

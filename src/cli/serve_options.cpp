@@ -121,6 +121,11 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           "Bytes queued to one slow client (1KiB..1GiB, at least --max-message-bytes); past it "
           "the client is closed with 4008 so that it cannot hold memory or slow the others."},
          c.max_outbound_bytes, kib, gib);
+  o.size({"max-paused-input", "SIZE",
+          "Bytes one connection may have waiting to be handled while it is not read (its "
+          "answers unsent: they arrived before the pause took effect) (16KiB..1GiB); past it "
+          "it is closed as a slow consumer (WebSocket 4008)."},
+         c.max_paused_input_bytes, 16 * kib, gib);
   o.size({"max-header-bytes", "SIZE",
           "Largest HTTP request head (1KiB..1MiB); larger ones get 431. Tokens sent in an "
           "Authorization header or ?token= must fit in it."},

@@ -124,6 +124,10 @@ constexpr family families[] = {
      "WebSockets closed with 1008 for sending frames that carry no command (binary, invalid, "
      "pongs) faster than --invalid-frame-rate.",
      &shard_metrics::invalid_frame_closes},
+    {"wsagent_stash_overflow_closes_total", "counter",
+     "Connections closed as slow consumers because the input received while they were not "
+     "read passed --max-paused-input.",
+     &shard_metrics::stash_overflow_closes},
     {"wsagent_tag_limit_refusals_total", "counter",
      "sub and unsub requests refused for naming or holding too many tags "
      "(--max-tags-per-connection).",

@@ -73,6 +73,7 @@ struct alignas(64) shard_metrics {
   counter rate_limited_subscribes; ///< `sub`/`unsub` frames refused by --sub-rate
   counter rate_limited_auths;      ///< `auth` frames refused by --auth-rate
   counter invalid_frame_closes;    ///< closed 1008 past --invalid-frame-rate
+  counter stash_overflow_closes;   ///< closed: input held while paused past its bound
   counter tag_limit_refusals;      ///< sub/unsub refused by --max-tags-per-connection
   counter recoveries_refused;      ///< `sub` with `since` over --max-pending-recoveries
   counter auth_reused;             ///< `auth` frames with the token in use (not verified)

@@ -128,6 +128,9 @@ class shard final : private conn_host, private router_client, private mail_port 
   void stop_pause(conn& c);
   /// Keeps bytes that arrived for a paused connection.
   void stash_input(conn& c, const char* data, std::size_t size);
+  /// The connection holds more than its bounds allow: closed as a slow consumer (WebSocket
+  /// 4008, MQTT its DISCONNECT, HTTP reset).
+  void overflow(conn& c);
   /// Once a turn, after the mail went out: the gauge, any_backlogged_, and whether the
   /// broker may read live messages from Redis.
   void refresh_backlog();

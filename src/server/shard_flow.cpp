@@ -12,8 +12,9 @@
 //   (mqtt_handler).
 //
 // Stopping means cancelling the connection's multishot receive. Completions already posted
-// before the cancel takes effect are kept in conn::stash and handled first on resume. The
-// client's further bytes wait in the kernel's socket buffers, whose window pushes back on the
+// before the cancel takes effect are kept in conn::stash and handled first on resume, up to
+// --max-paused-input (past it the connection is closed as a slow consumer). The client's
+// further bytes wait in the kernel's socket buffers, whose window pushes back on the
 // client: its memory, not ours.
 #include "core/op.h"
 #include "handlers/http_endpoints.h"
@@ -86,6 +87,14 @@ void shard::stop_pause(conn& c) {
 }
 
 void shard::stash_input(conn& c, const char* data, std::size_t size) {
+  const std::size_t held = c.stash == nullptr ? 0 : c.stash->size();
+  if (held + size > node_.cfg().max_paused_input_bytes) {
+    // A client that is not read yet kept sending that much: it is not reading its
+    // answers either. Closing it is what bounds what it makes us hold.
+    metrics_.stash_overflow_closes.add();
+    overflow(c);  // ends the pause; the stash is dropped
+    return;
+  }
   if (c.stash == nullptr) {
     c.stash = std::make_unique<std::string>();
   }

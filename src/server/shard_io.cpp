@@ -256,19 +256,23 @@ void shard::mark_dirty(conn& c) {
   }
 }
 
+void shard::overflow(conn& c) {
+  switch (c.protocol) {
+    case conn_protocol::ws_v1:
+      ws_->on_overflow(c);
+      break;
+    case conn_protocol::mqtt:
+      mqtt_->on_overflow(c);
+      break;
+    case conn_protocol::http:
+      abort(c);
+      break;
+  }
+}
+
 bool shard::enqueue(conn& c, frame* f) {
   if (c.out.bytes() + f->size() > node_.cfg().max_outbound_bytes) {
-    switch (c.protocol) {
-      case conn_protocol::ws_v1:
-        ws_->on_overflow(c);
-        break;
-      case conn_protocol::mqtt:
-        mqtt_->on_overflow(c);
-        break;
-      case conn_protocol::http:
-        abort(c);
-        break;
-    }
+    overflow(c);
     return false;
   }
   c.out.push(f);

@@ -6,6 +6,7 @@
 // getting its pings answered; the server's memory is read from /proc.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,44 @@ TEST(AbuseOutput, RequestFloodFromANonReaderIsBounded) {
                 metric(server.port(), "wsagent_slow_consumer_closes_total"),
             1u);
   by.round_trip();
+}
+
+// What a connection receives after it is paused (its multishot receive had already taken
+// it from the kernel before the cancel took effect) waits in its stash: at most
+// --max-paused-input, past which it is closed as a slow consumer. To make the kernel hand
+// over a batch at once, the server is stopped (SIGSTOP) while the attacker fills its
+// socket, then continued: the first 16 KiB of ping requests fill half the output cap
+// (pause), the rest of the batch lands in the stash and passes 16 KiB. Repeated by several
+// attackers, the server's memory stays put and a bystander is answered after each.
+TEST(AbuseOutput, InputReceivedWhilePausedIsBoundedAndClosesTheClient) {
+  small_sanitizer_quarantine();
+  server_process server({"--no-auth", "--shards", "1", "--max-message-bytes", "4KiB",
+                         "--max-outbound-bytes", "16KiB", "--max-paused-input", "16KiB"});
+  ASSERT_TRUE(server.start());
+  bystander by(server.port());
+  const std::string request = encode_frame({.payload = R"({"op":"ping","id":12345})"});
+  const int64_t base = rss_kib(server.pid());
+  constexpr int attackers = 4;
+  for (int i = 0; i < attackers; ++i) {
+    ws_client attacker = ws_client::connect(server.port());
+    attacker.socket().set_receive_buffer(4096);
+    ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
+    const flood_result sent = flood(attacker.socket(), request, 4 * mib,
+                                    std::chrono::milliseconds(1500),
+                                    std::chrono::milliseconds(300));
+    ASSERT_EQ(::kill(server.pid(), SIGCONT), 0);
+    EXPECT_GE(sent.bytes, 64u * 1024) << "the kernel held less than a batch";
+    // Its unsent answers are dropped; the close frame says why.
+    EXPECT_EQ(attacker.wait_close(10s).close_code, 4008) << "attacker " << i;
+    by.round_trip();
+  }
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_EQ(metric(server.port(), "wsagent_stash_overflow_closes_total"),
+            static_cast<uint64_t>(attackers));
+  EXPECT_EQ(metric(server.port(), "wsagent_slow_consumer_closes_total"),
+            static_cast<uint64_t>(attackers));
+  EXPECT_LT(grown, growth_bound_mib);
 }
 
 }  // namespace

@@ -88,6 +88,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_input_pauses_total", "abuse_output_test.cpp"},
     {"wsagent_connections_paused", "abuse_output_test.cpp"},
     {"wsagent_pongs_replaced_total", "abuse_output_test.cpp"},
+    {"wsagent_stash_overflow_closes_total", "abuse_output_test.cpp"},
     {"wsagent_frames", "hardening_fixes_test.cpp"},
     {"wsagent_frame_bytes", "hardening_fixes_test.cpp"},
     {"wsagent_rate_limited_publishes_total", "abuse_input_test.cpp"},

@@ -65,6 +65,8 @@ std::vector<sample> samples() {
       {"sub-burst", "9", [](const config& c) { return c.sub_burst == 9; }},
       {"auth-rate", "2", [](const config& c) { return c.auth_rate == 2; }},
       {"auth-burst", "3", [](const config& c) { return c.auth_burst == 3; }},
+      {"max-paused-input", "32KiB",
+       [](const config& c) { return c.max_paused_input_bytes == 32u * 1024; }},
       {"invalid-frame-rate", "4", [](const config& c) { return c.invalid_frame_rate == 4; }},
       {"invalid-frame-burst", "5", [](const config& c) { return c.invalid_frame_burst == 5; }},
       {"max-pending-recoveries", "2",
