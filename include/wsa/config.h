@@ -112,6 +112,7 @@ struct config {
   uint32_t redis_max_patterns = 64;  ///< Redis: distinct PSUBSCRIBEs per node
   uint32_t redis_wait_replicas = 0;  ///< Redis: replicas that must have a publish before ok
   uint32_t redis_wait_timeout_ms = 1000;  ///< Redis: how long a publish waits for them
+  uint32_t redis_max_reply_bytes = 512u << 20;  ///< Redis: larger replies drop the link
   // Protocol 1.1.
   uint32_t idempotency_window_ms = 300000;  ///< how long a pub's `idem` key is remembered
   uint32_t idempotency_max_keys = 500000;   ///< embedded: idem keys held, node-wide

@@ -79,6 +79,7 @@ void redis_broker::poll() {
   metrics_.redis_commands.set(traffic_.commands);
   metrics_.redis_bytes_out.set(traffic_.bytes_out);
   metrics_.redis_bytes_in.set(traffic_.bytes_in);
+  metrics_.redis_oversized_replies.set(traffic_.oversized_replies);
   if (cluster_) {
     cluster_->poll();
     return;

@@ -256,6 +256,12 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
               "How long a publish waits for --redis-wait-replicas (1ms..1h; a bare number is "
               "milliseconds)."},
              c.redis_wait_timeout_ms, ms, 1, hour_ms);
+  o.size({"redis-max-reply-bytes", "SIZE",
+          "Redis broker: the largest reply a Redis connection may read, in memory held for it "
+          "(1MiB..4GiB). A larger one (a broken or hostile server; a history read of "
+          "--history-size messages of --max-message-bytes must fit, with room to spare) drops "
+          "the connection, logged, and it reconnects."},
+         c.redis_max_reply_bytes, mib, u32_max);
   o.duration({"idempotency-window", "DURATION",
               "How long a `pub` (or POST /api/publish) with an `idem` key is remembered: a "
               "repeat of the tag and key within it is answered with the first one's seq and "

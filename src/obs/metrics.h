@@ -88,6 +88,7 @@ struct alignas(64) shard_metrics {
   counter redis_commands;          ///< commands sent to Redis (data links, not sentinels)
   counter redis_bytes_out;         ///< bytes written to Redis
   counter redis_bytes_in;          ///< bytes read from Redis
+  counter redis_oversized_replies; ///< links dropped: a reply over --redis-max-reply-bytes
   // Protocol 1.1 (docs/protocol.md "Version 1.1 additions").
   counter idem_duplicates;         ///< publishes answered `dup` (not published again)
   counter idem_keys;               ///< gauge: idempotency keys held (embedded broker)

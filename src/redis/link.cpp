@@ -47,7 +47,9 @@ link::link(ring& r, link_owner& owner, link_options options, bool subscriber)
       options_(std::move(options)),
       subscriber_(subscriber),
       jitter_(id_),
-      rbuf_(recv_buffer_bytes) {}
+      rbuf_(recv_buffer_bytes) {
+  reader_.set_max_reply_bytes(options_.max_reply_bytes);
+}
 
 link::~link() {
   if (fd_ < 0) {
@@ -303,6 +305,9 @@ void link::on_received(int res) {
       break;
     }
     if (r == resp_reader::result::error) {
+      if (reader_.too_large() && options_.traffic != nullptr) {
+        ++options_.traffic->oversized_replies;
+      }
       drop(std::string("bad reply from Redis: ") + reader_.error_text());
       return;
     }

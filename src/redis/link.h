@@ -37,6 +37,7 @@ struct link_traffic {
   uint64_t commands = 0;   ///< commands sent (the link's own included)
   uint64_t bytes_out = 0;  ///< bytes written to Redis
   uint64_t bytes_in = 0;   ///< bytes read from Redis
+  uint64_t oversized_replies = 0;  ///< connections dropped for a reply over the limit
 };
 
 struct link_options {
@@ -52,6 +53,9 @@ struct link_options {
   int64_t backoff_min_ms = 100;     ///< first reconnect delay, doubled per failure...
   int64_t backoff_max_ms = 5000;    ///< ...up to this; each delay jittered to [d/2, d]
   link_traffic* traffic = nullptr;  ///< counted there when set (not owned)
+  /// A reply that would hold more (resp_reader::set_max_reply_bytes) drops the connection
+  /// instead of growing without end (--redis-max-reply-bytes; 0: no limit).
+  std::size_t max_reply_bytes = 512u << 20;
 };
 
 /// A request waiting for its reply. `kind`, `aux` and `token` are the owner's and come back

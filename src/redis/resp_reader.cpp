@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
+#include <string>
 
 #include "util/check.h"
 
@@ -35,6 +36,9 @@ redisReplyObjectFunctions object_functions = {create_string, create_array, creat
 struct resp_reader_access {
   static void* add_string(resp_reader* r, const redisReadTask* task, const char* s,
                           std::size_t len) {
+    if (!r->fits(len + sizeof(resp_reader::node))) {
+      return nullptr;  // hiredis takes NULL for out of memory: the reply fails
+    }
     resp_reader::node n{};
     n.type = static_cast<resp_type>(task->type);
     n.offset = r->text_.size();
@@ -43,6 +47,14 @@ struct resp_reader_access {
     return r->add(task, n);
   }
   static void* add_array(resp_reader* r, const redisReadTask* task, int elements) {
+    // hiredis passes at most INT_MAX (and refuses negative counts but -1, the nil array):
+    // a bare header could otherwise make us allocate gigabytes of slots.
+    if (elements < 0 ||
+        !r->fits(sizeof(resp_reader::node) +
+                 static_cast<std::size_t>(elements) *
+                     (sizeof(uint32_t) + sizeof(resp_reader::node)))) {
+      return nullptr;
+    }
     resp_reader::node n{};
     n.type = resp_type::array;
     n.count = static_cast<uint32_t>(elements);
@@ -51,12 +63,18 @@ struct resp_reader_access {
     return r->add(task, n);
   }
   static void* add_integer(resp_reader* r, const redisReadTask* task, long long value) {
+    if (!r->fits(sizeof(resp_reader::node))) {
+      return nullptr;
+    }
     resp_reader::node n{};
     n.type = resp_type::integer;
     n.integer = value;
     return r->add(task, n);
   }
   static void* add_nil(resp_reader* r, const redisReadTask* task) {
+    if (!r->fits(sizeof(resp_reader::node))) {
+      return nullptr;
+    }
     resp_reader::node n{};
     n.type = resp_type::nil;
     return r->add(task, n);
@@ -100,8 +118,28 @@ void resp_reader::reset() {
   r->privdata = this;
   reader_ = r;
   failed_ = false;
+  too_large_ = false;
   last_was_reply_ = false;
   clear_arena();
+}
+
+std::size_t resp_reader::arena_bytes() const {
+  return text_.size() + nodes_.size() * sizeof(node) + children_.size() * sizeof(uint32_t);
+}
+
+bool resp_reader::fits(std::size_t more) {
+  // Each element is judged at its full cost in the arena (a string: its bytes and a node),
+  // which is more than its bytes on the wire, so the bytes still unparsed (a prefix of one
+  // element) never refuse a reply that would fit whole: the verdict is the same however
+  // the replies were cut into receives.
+  const std::size_t held = arena_bytes();
+  if (max_reply_bytes_ == 0 || (more <= max_reply_bytes_ && held <= max_reply_bytes_ - more)) {
+    return true;
+  }
+  too_large_ = true;
+  limit_text_ = "a reply larger than " + std::to_string(max_reply_bytes_) +
+                " bytes (--redis-max-reply-bytes)";
+  return false;
 }
 
 void resp_reader::clear_arena() {
@@ -133,6 +171,13 @@ resp_reader::result resp_reader::next(resp_view& out) {
     return result::error;
   }
   if (reply == nullptr) {
+    // A reply still on its way: the rest of its current element waits in hiredis' buffer (a
+    // bulk string is buffered whole before it is handed over).
+    const redisReader* r = raw(reader_);
+    if (!fits(r->len - r->pos)) {
+      failed_ = true;
+      return result::error;
+    }
     return result::none;
   }
   last_was_reply_ = true;
@@ -141,6 +186,9 @@ resp_reader::result resp_reader::next(resp_view& out) {
 }
 
 const char* resp_reader::error_text() const {
+  if (too_large_) {
+    return limit_text_.c_str();
+  }
   const char* text = raw(reader_)->errstr;
   return text[0] != '\0' ? text : "protocol error";
 }

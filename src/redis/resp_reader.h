@@ -67,6 +67,15 @@ class resp_reader {
   /// Forgets all state and any error: for a new connection.
   void reset();
 
+  /// Refuses a reply (a sticky error, too_large()) that would make the reader hold more than
+  /// `bytes`: its strings and its elements' bookkeeping (about 36 bytes an element), or
+  /// its bytes not parsed yet. An array header is judged alone (each element announced
+  /// costs its bookkeeping at least), so a huge count is refused before anything is
+  /// allocated for it. The verdict does not depend on how the bytes were cut. 0: no limit.
+  void set_max_reply_bytes(std::size_t bytes) { max_reply_bytes_ = bytes; }
+  /// The error was a reply over the limit.
+  bool too_large() const { return too_large_; }
+
   const char* error_text() const;
 
  private:
@@ -83,10 +92,17 @@ class resp_reader {
   friend struct resp_reader_access;
   void* add(const void* task, node n);
   void clear_arena();
+  /// What the reply being read holds in the arena.
+  std::size_t arena_bytes() const;
+  /// Whether `more` bytes may join the reply being read; if not, marks it too large.
+  bool fits(std::size_t more);
 
   void* reader_ = nullptr;  // redisReader*
   bool last_was_reply_ = false;
   bool failed_ = false;
+  bool too_large_ = false;
+  std::size_t max_reply_bytes_ = 0;
+  std::string limit_text_;  // the error text of a reply over the limit
   std::vector<node> nodes_;
   std::vector<uint32_t> children_;
   std::string text_;

@@ -8,6 +8,8 @@
 //   arrays of the stated size (nested as deep as hiredis allows);
 // - after an error the reader stays failed until reset(), and a reset reader reads a
 //   well-formed reply again;
+// - with a reply size limit (--redis-max-reply-bytes), the same verdict however the bytes
+//   are cut, and the replies before a refused one as without a limit;
 // - a live payload that parses has a seq and an epoch without spaces, and its data is the
 //   rest; a channel that parses to a tag is exactly "wsa:{tag}".
 #include <string>
@@ -66,8 +68,10 @@ void describe(const wsa::resp_view& v, std::string& out, int depth) {
 }
 
 // Replies, then "E" if the stream turned out malformed.
-std::string read_all(std::string_view stream, const std::vector<std::size_t>& cuts) {
+std::string read_all(std::string_view stream, const std::vector<std::size_t>& cuts,
+                     std::size_t max_reply_bytes = 0) {
   wsa::resp_reader reader;
+  reader.set_max_reply_bytes(max_reply_bytes);
   std::string out;
   std::size_t at = 0;
   std::size_t next_cut = 0;
@@ -90,6 +94,7 @@ std::string read_all(std::string_view stream, const std::vector<std::size_t>& cu
       }
       if (r == wsa::resp_reader::result::error) {
         WSA_FUZZ_REQUIRE(reader.error_text() != nullptr);
+        WSA_FUZZ_REQUIRE(!reader.too_large() || max_reply_bytes != 0);
         // Sticky: more bytes do not revive it.
         WSA_FUZZ_REQUIRE(!reader.feed("+OK\r\n", 5) ||
                          reader.next(v) == wsa::resp_reader::result::error);
@@ -121,6 +126,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   WSA_FUZZ_REQUIRE(read_all(stream, cuts) == whole);
   if (stream.size() <= 512) {
     WSA_FUZZ_REQUIRE(read_all(stream, {1}) == whole);
+  }
+  // --redis-max-reply-bytes (a limit taken from the input's size, so that the seeds keep
+  // their layout): the same outcome however the bytes are cut, and the replies before a
+  // refused one exactly as without a limit. (A reply refused for its size in one cut may
+  // be found malformed in another, before its size is known: both end the stream, "E".)
+  const std::size_t limit = 40 + (size * 37) % 600;
+  const std::string limited = read_all(stream, {}, limit);
+  WSA_FUZZ_REQUIRE(read_all(stream, cuts, limit) == limited);
+  if (stream.size() <= 512) {
+    WSA_FUZZ_REQUIRE(read_all(stream, {1}, limit) == limited);
+  }
+  if (!limited.empty() && limited.back() == 'E') {
+    WSA_FUZZ_REQUIRE(whole.compare(0, limited.size() - 1, limited, 0, limited.size() - 1) == 0);
+  } else {
+    WSA_FUZZ_REQUIRE(limited == whole);
   }
   return 0;
 }

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "integration/redis_nodes.h"
 #include "support/abuse.h"
+#include "support/process_probe.h"
 
 namespace wsa::test {
 namespace {
@@ -108,6 +110,52 @@ TEST(AbuseRedis, PublishesPastTheBrokerBacklogAreRefusedAtOnce) {
   EXPECT_EQ(unavailable, 39);
   // At most about 64 KiB of commands were queued: most of the 39 were refused at once.
   EXPECT_GE(metric(node.port(), "wsagent_broker_backlog_refusals_total"), 20u);
+}
+
+// A reply larger than --redis-max-reply-bytes (here a history read of ~3 MiB against a
+// 1 MiB cap; the same path guards against a broken or hostile server announcing gigabytes)
+// drops the connection with a clear log and a counter instead of being held whole; the
+// request gets `unavailable`, the link comes back and serves requests that fit.
+TEST(AbuseRedis, RepliesLargerThanTheCapDropTheLinkInsteadOfGrowing) {
+  small_sanitizer_quarantine();
+  redis_process redis({.password = std::string(password)});
+  ASSERT_TRUE(redis.start());
+  server_process node(redis_node_args(
+      redis, "capped", {"--redis-max-reply-bytes", "1MiB", "--max-outbound-bytes", "16MiB"}));
+  ASSERT_TRUE(start_redis_node(node));
+  EXPECT_TRUE(node.wait_for_log("below a full history read"));
+  ws_client publisher = ws_client::connect(node.port());
+  for (uint64_t id = 1; id <= 50; ++id) {
+    publish_ok(publisher, "wide.t", id, big_data(60 * 1024));
+  }
+  const uint64_t small_top = publish_ok(publisher, "narrow.t", 1, "\"small\"");
+  const int64_t base = rss_kib(node.pid());
+  ws_client c = ws_client::connect(node.port());
+  const json_message refused =
+      c.call(R"({"op":"sub","id":1,"tags":["wide.t"],"since":{"wide.t":0}})", 15s);
+  EXPECT_EQ(refused.op(), "err") << refused.text();
+  EXPECT_EQ(refused.str("/code"), "unavailable") << refused.text();
+  EXPECT_TRUE(node.wait_for_log("--redis-max-reply-bytes"));
+  EXPECT_GE(metric_total(node.port(), "wsagent_redis_oversized_replies_total"), 1u);
+  RecordProperty("rss_growth_kib", static_cast<int>(grown_mib(node.pid(), base) * 1024));
+  EXPECT_LT(grown_mib(node.pid(), base), 48.0);
+  // Back up: a replay that fits is served.
+  ASSERT_TRUE(await_readyz(node.port(), 200, 30s));
+  ws_client d = ws_client::connect(node.port());
+  std::string answer;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const json_message r =
+        d.call(R"({"op":"sub","id":2,"tags":["narrow.t"],"since":{"narrow.t":0}})", 15s);
+    answer = r.text();
+    if (r.op() == "ok") {
+      break;  // (a link still reconnecting answers unavailable)
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  const json_message ok(answer);
+  ASSERT_EQ(ok.op(), "ok") << ok.text();
+  EXPECT_EQ(d.wait_for("msg", 10s).u64("/seq"), small_top);
+  EXPECT_TRUE(node.running());
 }
 
 }  // namespace

@@ -102,6 +102,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_shard_backlog_bytes", "abuse_queues_test.cpp"},
     {"wsagent_shard_backlog_refusals_total", "abuse_queues_test.cpp"},
     {"wsagent_broker_backlog_refusals_total", "abuse_redis_test.cpp"},
+    {"wsagent_redis_oversized_replies_total", "abuse_redis_test.cpp"},
     {"wsagent_broker_oversized_total", "abuse_redis_test.cpp"},
     {"wsagent_idem_duplicates_total", "protocol11_test.cpp"},
     {"wsagent_idem_keys", "protocol11_test.cpp"},

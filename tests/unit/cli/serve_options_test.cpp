@@ -69,6 +69,8 @@ std::vector<sample> samples() {
        [](const config& c) { return c.max_paused_input_bytes == 32u * 1024; }},
       {"invalid-frame-rate", "4", [](const config& c) { return c.invalid_frame_rate == 4; }},
       {"invalid-frame-burst", "5", [](const config& c) { return c.invalid_frame_burst == 5; }},
+      {"redis-max-reply-bytes", "2MiB",
+       [](const config& c) { return c.redis_max_reply_bytes == 2u * 1024 * 1024; }},
       {"max-pending-recoveries", "2",
        [](const config& c) { return c.max_pending_recoveries == 2; }},
       {"max-shard-backlog", "8MiB",

@@ -162,5 +162,110 @@ TEST(resp_reader, a_writer_command_parses_back_as_the_same_array) {
   EXPECT_EQ(v[3].str(), std::string_view("\0\n", 2));
 }
 
+// --redis-max-reply-bytes: what a broken or hostile Redis can make the reader hold.
+
+resp_reader::result feed_and_read(resp_reader& r, const std::string& bytes, resp_view& v) {
+  if (!r.feed(bytes.data(), bytes.size())) {
+    return resp_reader::result::error;
+  }
+  return r.next(v);
+}
+
+TEST(resp_reader, a_bulk_string_announced_past_the_limit_is_refused_before_it_is_whole) {
+  resp_reader r;
+  r.set_max_reply_bytes(64 * 1024);
+  resp_view v;
+  // Debian's hiredis waits for up to 512 MB of a bulk string; we stop once it passes ours.
+  ASSERT_EQ(feed_and_read(r, "$400000000\r\n", v), resp_reader::result::none);
+  const std::string chunk(16 * 1024, 'x');
+  resp_reader::result last = resp_reader::result::none;
+  int chunks = 0;
+  while (last == resp_reader::result::none && chunks < 100) {
+    last = feed_and_read(r, chunk, v);
+    ++chunks;
+  }
+  EXPECT_EQ(last, resp_reader::result::error);
+  EXPECT_TRUE(r.too_large());
+  EXPECT_LE(chunks, 5) << "refused once the buffered part passed 64 KiB";
+  EXPECT_NE(std::string(r.error_text()).find("--redis-max-reply-bytes"), std::string::npos);
+  // Sticky, then a fresh connection reads again.
+  EXPECT_FALSE(r.feed("+OK\r\n", 5));
+  r.reset();
+  EXPECT_FALSE(r.too_large());
+  ASSERT_EQ(feed_and_read(r, "+OK\r\n", v), resp_reader::result::reply);
+  EXPECT_EQ(v.str(), "OK");
+}
+
+TEST(resp_reader, a_huge_array_count_is_refused_from_its_header_alone) {
+  resp_reader r;
+  r.set_max_reply_bytes(1024 * 1024);
+  resp_view v;
+  // Without a limit this header alone would make the reader allocate 8 GiB of slots.
+  EXPECT_EQ(feed_and_read(r, "*2147483647\r\n", v), resp_reader::result::error);
+  EXPECT_TRUE(r.too_large());
+  r.reset();
+  // Within the limit, nested arrays of many small elements are fine...
+  std::string ok = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) {
+    ok += ":" + std::to_string(i) + "\r\n";
+  }
+  ASSERT_EQ(feed_and_read(r, ok, v), resp_reader::result::reply);
+  EXPECT_EQ(v.size(), 1000u);
+  EXPECT_EQ(v[999].integer(), 999);
+  // ...and an array whose elements add up past it is refused part way, however cut.
+  std::string big = "*100000\r\n";
+  for (int i = 0; i < 100000; ++i) {
+    big += "$3\r\nabc\r\n";
+  }
+  for (std::size_t piece : {big.size(), std::size_t{4096}, std::size_t{7}}) {
+    r.reset();
+    resp_reader::result last = resp_reader::result::none;
+    for (std::size_t at = 0; at < big.size() && last == resp_reader::result::none;
+         at += piece) {
+      last = feed_and_read(r, big.substr(at, piece), v);
+    }
+    EXPECT_EQ(last, resp_reader::result::error) << "fed in pieces of " << piece;
+    EXPECT_TRUE(r.too_large()) << "fed in pieces of " << piece;
+  }
+}
+
+TEST(resp_reader, a_status_line_without_its_end_is_bounded_too) {
+  resp_reader r;
+  r.set_max_reply_bytes(64 * 1024);
+  resp_view v;
+  ASSERT_EQ(feed_and_read(r, "+", v), resp_reader::result::none);
+  const std::string chunk(16 * 1024, 'y');  // no CRLF ever comes
+  resp_reader::result last = resp_reader::result::none;
+  for (int i = 0; i < 100 && last == resp_reader::result::none; ++i) {
+    last = feed_and_read(r, chunk, v);
+  }
+  EXPECT_EQ(last, resp_reader::result::error);
+  EXPECT_TRUE(r.too_large());
+}
+
+TEST(resp_reader, replies_just_under_the_limit_pass_in_any_cut) {
+  // A 60,000-byte string costs its bytes and one node: under 64 KiB whole or cut.
+  const std::string reply = "$60000\r\n" + std::string(60000, 'z') + "\r\n+OK\r\n";
+  for (std::size_t piece : {reply.size(), std::size_t{1000}, std::size_t{1}}) {
+    resp_reader r;
+    r.set_max_reply_bytes(64 * 1024);
+    resp_view v;
+    int replies = 0;
+    for (std::size_t at = 0; at < reply.size(); at += piece) {
+      const std::string part = reply.substr(at, piece);
+      ASSERT_TRUE(r.feed(part.data(), part.size()));
+      for (;;) {
+        const resp_reader::result got = r.next(v);
+        ASSERT_NE(got, resp_reader::result::error) << r.error_text();
+        if (got == resp_reader::result::none) {
+          break;
+        }
+        ++replies;
+      }
+    }
+    EXPECT_EQ(replies, 2) << "fed in pieces of " << piece;
+  }
+}
+
 }  // namespace
 }  // namespace wsa
