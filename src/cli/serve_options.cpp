@@ -197,9 +197,10 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           c.max_recovery_tags, 1, 100000);
   o.size({"max-shard-backlog", "SIZE",
           "Bytes one shard may have waiting for another beyond the ring between them "
-          "(1MiB..4GiB). Past it, publishes and subscriptions that would add to it get `err "
-          "unavailable` (HTTP 503), and the Redis live stream is not read until it drains."},
-         c.max_shard_backlog, mib, u32_max);
+          "(0..4GiB; 0: none, refuse as soon as the ring is full). Past it, publishes and "
+          "subscriptions that would add to it get `err unavailable` (HTTP 503), and the "
+          "Redis live stream is not read until it drains."},
+         c.max_shard_backlog, 0, u32_max);
   o.size({"max-broker-backlog", "SIZE",
           "Redis broker: bytes of commands one shard may have queued or awaiting replies "
           "(64KiB..4GiB). Past it, publishes and subscriptions get `err unavailable` (HTTP "

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "support/abuse.h"
 #include "support/frame_codec.h"
@@ -76,6 +78,83 @@ TEST(AbuseQueues, PublishesPastTheShardBacklogAreRefusedAndNothingAcceptedIsLost
   EXPECT_EQ(metric_total(server.port(), "wsagent_shard_backlog_bytes"), 0u);
   EXPECT_LT(grown, 64.0) << "after " << total.ok << " accepted publishes of 60 KiB";
   by.round_trip();
+}
+
+// The same path made certain: with rings of 4 KiB between the shards (WSA_TEST_MAILBOX_BYTES,
+// a test-only setting) and no backlog allowed beyond them (--max-shard-backlog 0), one
+// receive of publishes (16 KiB) to tags the other shard owns fills the ring within one
+// turn (records become visible to the peer only at the turn's end), so the publishes after
+// that in the same turn are refused, every time. Nothing accepted is lost, each refusal is
+// counted, and the overflow drains.
+TEST(AbuseQueues, AFullRingBetweenShardsRefusesPublishesDeterministically) {
+  ::setenv("WSA_TEST_MAILBOX_BYTES", "4096", 1);
+  server_process server({"--no-auth", "--shards", "2", "--max-message-bytes", "1KiB",
+                         "--max-shard-backlog", "0", "--pub-rate", "0", "--history-size",
+                         "0"});
+  const bool started = server.start();
+  ::unsetenv("WSA_TEST_MAILBOX_BYTES");
+  ASSERT_TRUE(started);
+  EXPECT_TRUE(server.wait_for_log("mailbox rings shrunk"));
+  constexpr int tag_count = 32;  // about half owned by each shard, whichever the clients use
+  std::string tags;
+  for (int t = 0; t < tag_count; ++t) {
+    tags += (t ? ",\"r." : "\"r.") + std::to_string(t) + "\"";
+  }
+  ws_client reader = ws_client::connect(server.port());
+  ASSERT_EQ(reader.call(R"({"op":"sub","id":1,"tags":[)" + tags + "]}").op(), "ok");
+  ws_client writer = ws_client::connect(server.port());
+  bystander by(server.port());
+  const std::string filler(500, 'r');
+  constexpr int burst_size = 160;  // ~96 KiB in one write: six full receives
+  std::string burst;
+  for (int k = 0; k < burst_size; ++k) {
+    burst += encode_frame({.payload = R"({"op":"pub","id":1,"tag":"r.)" +
+                                      std::to_string(k % tag_count) + R"(","data":")" +
+                                      filler + "\"}"});
+  }
+  answer_counts total;
+  std::map<std::string, uint64_t> last_seq;
+  for (int round = 0; round < 3; ++round) {
+    writer.send_raw(burst);
+    const answer_counts counts = count_answers(writer, burst_size, "unavailable");
+    total.ok += counts.ok;
+    total.refused += counts.refused;
+    for (int k = 0; k < counts.ok; ++k) {
+      const json_message m = reader.next_json(std::chrono::seconds(30));
+      ASSERT_EQ(m.op(), "msg") << m.text().substr(0, 100);
+      uint64_t& last = last_seq[m.str("/tag")];
+      ASSERT_EQ(m.u64("/seq"), last + 1) << "gap or repeat on " << m.str("/tag");
+      last = m.u64("/seq");
+    }
+    by.round_trip();
+  }
+  RecordProperty("accepted", total.ok);
+  RecordProperty("refused", total.refused);
+  EXPECT_GE(total.refused, 3) << "each burst overflows a 4 KiB ring";
+  EXPECT_GT(total.ok, 0);
+  EXPECT_EQ(metric_total(server.port(), "wsagent_shard_backlog_refusals_total"),
+            static_cast<uint64_t>(total.refused));
+  EXPECT_GE(metric_total(server.port(), "wsagent_mailbox_overflows_total"), 1u);
+  // Nothing more arrives than was accepted (a fence: a publish the reader sees last).
+  // (Refused while the overflow is still draining: retried.)
+  std::string answer;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    answer = writer.call(R"({"op":"pub","id":"fence","tag":"r.0","data":1})").op();
+    if (answer == "ok") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(answer, "ok");
+  const json_message fence = reader.next_json(std::chrono::seconds(30));
+  EXPECT_EQ(fence.str("/tag"), "r.0");
+  EXPECT_EQ(fence.u64("/seq"), last_seq["r.0"] + 1) << fence.text().substr(0, 100);
+  uint64_t waiting = 1;
+  for (int attempt = 0; attempt < 100 && waiting != 0; ++attempt) {
+    waiting = metric_total(server.port(), "wsagent_shard_backlog_bytes");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(waiting, 0u) << "the overflow drains";
 }
 
 }  // namespace
