@@ -133,5 +133,74 @@ TEST(ApiPublishLimits, AnApiFloodWithOneTokenIsRefusedCheaply) {
   by.round_trip();
 }
 
+// The cache holds 64 tokens per shard (handlers/api_tokens, direct-mapped by a seeded
+// hash). A client cycling through many more valid tokens makes it verify again whatever was
+// pushed out, never grows it, and never lends one token's rights to another sharing its
+// slot: token i may publish only to tag "cycle.i".
+TEST(ApiPublishLimits, CyclingMoreTokensThanTheCacheHoldsEvictsWithoutGrowingOrMixingRights) {
+  small_sanitizer_quarantine();
+  scratch_dir dir;
+  ASSERT_TRUE(dir.ok());
+  server_process server(args_with_secret(dir, "0", "1"));
+  ASSERT_TRUE(server.start());
+  constexpr int token_count = 200;  // three times the cache
+  std::vector<std::string> tokens;
+  for (int i = 0; i < token_count; ++i) {
+    const std::string perm = R"({"pub":["cycle.)" + std::to_string(i) + R"("]})";
+    tokens.push_back(
+        hs256(claims_json(unix_now() + 3600, perm, "", "user" + std::to_string(i)), secret));
+  }
+  tcp_socket s = tcp_socket::connect(server.port());
+  std::string buffer;
+  auto post = [&](int token, int tag) {
+    const std::string body =
+        R"({"tag":"cycle.)" + std::to_string(tag) + R"(","data":)" + std::to_string(token) + "}";
+    s.send_all("POST /api/publish HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\nAuthorization: Bearer " + tokens[token] +
+               "\r\n\r\n" + body);
+    const int status = read_http_response(s, buffer, std::chrono::seconds(10)).status;
+    if (status != 200) {
+      s = tcp_socket::connect(server.port());  // a refusal closes the connection
+      buffer.clear();
+    }
+    return status;
+  };
+  auto reused = [&] { return metric(server.port(), "wsagent_auth_reused_total"); };
+
+  // First pass: every token is new, so every one is verified.
+  for (int i = 0; i < token_count; ++i) {
+    ASSERT_EQ(post(i, i), 200) << "token " << i;
+  }
+  EXPECT_EQ(reused(), 0u);
+  // The token used last still holds its slot: recognised, exactly one reuse.
+  ASSERT_EQ(post(token_count - 1, token_count - 1), 200);
+  EXPECT_EQ(reused(), 1u);
+
+  const int64_t base = rss_kib(server.pid());
+  uint64_t before = reused();
+  for (int pass = 0; pass < 5; ++pass) {
+    for (int i = 0; i < token_count; ++i) {
+      // Its own tag, whether verified again or found in the cache...
+      ASSERT_EQ(post(i, i), 200) << "pass " << pass << ", token " << i;
+      // ...and never a neighbour's, which may share its slot (403 from the cache too; the
+      // refusal closes the connection, so this also costs a connect).
+      ASSERT_EQ(post(i, (i + 1) % token_count), 403) << "pass " << pass << ", token " << i;
+    }
+    // Cycling in one order, a slot can serve at most one hit a pass (any later hit on it
+    // would need the token to have survived the one that hit), and the second request of
+    // each token always finds it: 200 reuses plus at most 64.
+    const uint64_t now = reused();
+    EXPECT_GE(now - before, static_cast<uint64_t>(token_count));
+    EXPECT_LE(now - before, static_cast<uint64_t>(token_count + 64)) << "pass " << pass;
+    RecordProperty("reuses_pass_" + std::to_string(pass), static_cast<int>(now - before));
+    before = now;
+  }
+  const double grown = grown_mib(server.pid(), base);
+  RecordProperty("rss_growth_kib", static_cast<int>(grown * 1024));
+  EXPECT_LT(grown, 16.0) << "after 2,000 requests over 200 tokens";
+  EXPECT_EQ(metric(server.port(), "wsagent_publishes_total"),
+            static_cast<uint64_t>(token_count + 1 + 5 * token_count));
+}
+
 }  // namespace
 }  // namespace wsa::test
