@@ -19,6 +19,39 @@
 namespace wsa::test {
 namespace {
 
+// {"op":"sub","id":1,"tags":["<prefix>.0", ... "<prefix>.<count-1>"]}
+std::string sub_all(const std::string& prefix, int count) {
+  std::string tags;
+  for (int t = 0; t < count; ++t) {
+    tags += (t ? ",\"" : "\"") + prefix + "." + std::to_string(t) + "\"";
+  }
+  return R"({"op":"sub","id":1,"tags":[)" + tags + "]}";
+}
+
+// `messages` pub frames of `data_bytes` each, round robin over the tags of sub_all().
+std::string publish_burst(const std::string& prefix, int tag_count, int messages,
+                          std::size_t data_bytes) {
+  const std::string filler(data_bytes, 'q');
+  std::string burst;
+  for (int k = 0; k < messages; ++k) {
+    burst += encode_frame({.payload = R"({"op":"pub","id":1,"tag":")" + prefix + "." +
+                                      std::to_string(k % tag_count) + R"(","data":")" +
+                                      filler + "\"}"});
+  }
+  return burst;
+}
+
+// The next `count` messages: per tag, seq from one more than last time up, no gap or repeat.
+void expect_in_order(ws_client& reader, int count, std::map<std::string, uint64_t>& last_seq) {
+  for (int k = 0; k < count; ++k) {
+    const json_message m = reader.next_json(std::chrono::seconds(30));
+    ASSERT_EQ(m.op(), "msg") << m.text().substr(0, 100);
+    uint64_t& last = last_seq[m.str("/tag")];
+    ASSERT_EQ(m.u64("/seq"), last + 1) << "gap or repeat on " << m.str("/tag");
+    last = m.u64("/seq");
+  }
+}
+
 TEST(AbuseQueues, PublishesPastTheShardBacklogAreRefusedAndNothingAcceptedIsLost) {
   small_sanitizer_quarantine();
   // Two shards: whichever shard the clients land on, about half the tags are owned by the
@@ -29,21 +62,12 @@ TEST(AbuseQueues, PublishesPastTheShardBacklogAreRefusedAndNothingAcceptedIsLost
                          "--pub-rate", "0", "--history-size", "0"});
   ASSERT_TRUE(server.start());
   constexpr int tag_count = 8;
-  std::string tags;
-  for (int t = 0; t < tag_count; ++t) {
-    tags += (t ? ",\"q." : "\"q.") + std::to_string(t) + "\"";
-  }
   ws_client reader = ws_client::connect(server.port());
-  ASSERT_EQ(reader.call(R"({"op":"sub","id":1,"tags":[)" + tags + "]}").op(), "ok");
+  ASSERT_EQ(reader.call(sub_all("q", tag_count)).op(), "ok");
   ws_client writer = ws_client::connect(server.port());
   bystander by(server.port());
-  const std::string filler(60 * 1024, 'q');
-  std::string burst;  // 128 messages of 60 KiB (7.5 MiB) in one write
-  for (int k = 0; k < 128; ++k) {
-    burst += encode_frame({.payload = R"({"op":"pub","id":1,"tag":"q.)" +
-                                      std::to_string(k % tag_count) + R"(","data":")" +
-                                      filler + "\"}"});
-  }
+  // 128 messages of 60 KiB (7.5 MiB) in one write
+  const std::string burst = publish_burst("q", tag_count, 128, 60 * 1024);
   const int64_t base = rss_kib(server.pid());
   answer_counts total;
   std::map<std::string, uint64_t> last_seq;
@@ -58,13 +82,7 @@ TEST(AbuseQueues, PublishesPastTheShardBacklogAreRefusedAndNothingAcceptedIsLost
       total.ok += counts.ok;
       total.refused += counts.refused;
       // Every accepted message arrives: per tag, seq from 1 up, no gap, no repeat.
-      for (int k = 0; k < counts.ok; ++k) {
-        const json_message m = reader.next_json(std::chrono::seconds(30));
-        ASSERT_EQ(m.op(), "msg") << m.text().substr(0, 100);
-        uint64_t& last = last_seq[m.str("/tag")];
-        ASSERT_EQ(m.u64("/seq"), last + 1) << "gap or repeat on " << m.str("/tag");
-        last = m.u64("/seq");
-      }
+      ASSERT_NO_FATAL_FAILURE(expect_in_order(reader, counts.ok, last_seq));
     }
   });
   const double grown = grown_mib(server.pid(), base);
@@ -96,22 +114,12 @@ TEST(AbuseQueues, AFullRingBetweenShardsRefusesPublishesDeterministically) {
   ASSERT_TRUE(started);
   EXPECT_TRUE(server.wait_for_log("mailbox rings shrunk"));
   constexpr int tag_count = 32;  // about half owned by each shard, whichever the clients use
-  std::string tags;
-  for (int t = 0; t < tag_count; ++t) {
-    tags += (t ? ",\"r." : "\"r.") + std::to_string(t) + "\"";
-  }
   ws_client reader = ws_client::connect(server.port());
-  ASSERT_EQ(reader.call(R"({"op":"sub","id":1,"tags":[)" + tags + "]}").op(), "ok");
+  ASSERT_EQ(reader.call(sub_all("r", tag_count)).op(), "ok");
   ws_client writer = ws_client::connect(server.port());
   bystander by(server.port());
-  const std::string filler(500, 'r');
   constexpr int burst_size = 160;  // ~96 KiB in one write: six full receives
-  std::string burst;
-  for (int k = 0; k < burst_size; ++k) {
-    burst += encode_frame({.payload = R"({"op":"pub","id":1,"tag":"r.)" +
-                                      std::to_string(k % tag_count) + R"(","data":")" +
-                                      filler + "\"}"});
-  }
+  const std::string burst = publish_burst("r", tag_count, burst_size, 500);
   answer_counts total;
   std::map<std::string, uint64_t> last_seq;
   for (int round = 0; round < 3; ++round) {
@@ -119,13 +127,7 @@ TEST(AbuseQueues, AFullRingBetweenShardsRefusesPublishesDeterministically) {
     const answer_counts counts = count_answers(writer, burst_size, "unavailable");
     total.ok += counts.ok;
     total.refused += counts.refused;
-    for (int k = 0; k < counts.ok; ++k) {
-      const json_message m = reader.next_json(std::chrono::seconds(30));
-      ASSERT_EQ(m.op(), "msg") << m.text().substr(0, 100);
-      uint64_t& last = last_seq[m.str("/tag")];
-      ASSERT_EQ(m.u64("/seq"), last + 1) << "gap or repeat on " << m.str("/tag");
-      last = m.u64("/seq");
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_in_order(reader, counts.ok, last_seq));
     by.round_trip();
   }
   RecordProperty("accepted", total.ok);
