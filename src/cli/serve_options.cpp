@@ -368,6 +368,11 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "Topic filters one MQTT session may hold (1..65536); SUBACK refuses the next "
            "(0x97, 3.1.1: 0x80)."},
           c.mqtt_max_subscriptions, 1, 65536);
+  o.count({"mqtt-max-sessions", "N",
+           "Persistent MQTT sessions (clean session 0, 5.0 session expiry) a node keeps, "
+           "connected or not (0..10000000); past it a CONNECT asking for one more is refused "
+           "(CONNACK 3, 5.0: 0x97)."},
+          c.mqtt_max_sessions, 0, 10000000);
   o.size({"mqtt-max-will-bytes", "SIZE",
           "Largest will payload in a CONNECT (0..65535, MQTT's own maximum); a larger one is "
           "refused (CONNACK 3, 5.0: 0x97)."},

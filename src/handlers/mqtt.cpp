@@ -48,6 +48,7 @@ mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_ga
       shard_(shard),
       shards_(shards),
       retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}),
+      max_sessions_((cfg.mqtt_max_sessions + shards - 1) / shards),
       ws_pool_(this, limits_.max_packet_size, 0, ws_pool_max) {}
 
 mqtt_handler::~mqtt_handler() = default;
@@ -160,8 +161,9 @@ bool mqtt_handler::input_blocked(const conn& c) const {
   // acknowledgements go out (TCP pushes back). 5.0 clients were told; past it they are
   // closed (session::on_publish).
   const mqtt_conn* mc = c.mqtt;
-  return mc != nullptr && mc->session && mc->wire.level == mqtt::protocol::v311 &&
-         mc->session->reading_paused();
+  return mc != nullptr && mc->session &&
+         (mc->awaiting_resume ||
+          (mc->wire.level == mqtt::protocol::v311 && mc->session->reading_paused()));
 }
 
 void mqtt_handler::on_overflow(conn& c) {
@@ -227,6 +229,12 @@ void mqtt_handler::publish_will(conn& c) {
 void mqtt_handler::feed(conn& c, std::string_view input) {
   mqtt_conn& mc = *c.mqtt;
   while (c.open_as(conn_protocol::mqtt)) {
+    if (mc.awaiting_resume) {
+      // Packets after the CONNECT wait for its CONNACK (input is paused meanwhile, so this
+      // holds at most what one read brought).
+      mc.held_input.append(input);
+      return;
+    }
     mqtt::decode_error err;
     switch (mc.decoder.next(input, packet_, err)) {
       case mqtt::decode_status::need_more:
@@ -345,8 +353,10 @@ void mqtt_handler::on_connect(conn& c, const mqtt::connect_packet& p) {
   mc.wire.level = o.params.level;
   mc.session.emplace(o.params, limits_, monotonic_ms(), std::move(session_key));
   mc.window.emplace(o.params.outbound_window, limits_.max_pending);
-  send_connack(c, o.params.level, mqtt::connack_for(o, /*session_present=*/false));
-  claim_session(c);  // an older connection of this session is closed (takeover)
+  // The CONNACK waits for the key's owner shard: it closes an older connection of the
+  // session (takeover) and answers with the stored session, if any (on_resume).
+  mc.awaiting_resume.emplace(std::move(o));
+  claim_session(c);
 }
 
 // ---- packets out ----

@@ -78,6 +78,7 @@ class mqtt_handler final : private ws_sink {
                      std::size_t capacity) override;
   void on_ws_output(void* owner, const char* data, std::size_t size) override;
 
+  static subscriber_id subscriber_of(const conn& c) { return {c.slot, c.generation}; }
   void feed(conn& c, std::string_view input);
   void on_packet(conn& c, const mqtt::packet& p);
   void on_connect(conn& c, const mqtt::connect_packet& p);
@@ -113,9 +114,29 @@ class mqtt_handler final : private ws_sink {
   void to_session_owner(conn& c, Record r);
   void claim_session(conn& c);
   void release_session(conn& c);
-  void on_claim(unsigned from, const mqtt_records::session_holder& r);
-  void on_release(unsigned from, const mqtt_records::session_holder& r);
+  void on_claim(unsigned from, const mqtt_records::claim& r);
+  void on_release(unsigned from, const mqtt_records::release& r);
   void on_take_over(const mqtt_records::take_over& t);
+  /// Persistent sessions (mqtt_sessions.cpp).
+  struct session_place {
+    unsigned shard = 0;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+    bool operator==(const session_place&) const = default;
+  };
+  /// The key's owner: the stored session for a claim (or none, or refused), told to the
+  /// claiming connection's shard.
+  void answer_claim(std::string_view key, session_place who, uint8_t flags);
+  /// The key's owner: a connection of `key` ended, keeping `session` for `expiry_s`.
+  void keep_session(std::string_view key, session_place who, uint32_t expiry_s,
+                    std::string_view session);
+  /// The connection's shard: the owner's answer; CONNACK, resume, held packets.
+  void on_resume(const mqtt_records::resume& r);
+  void resume_session(conn& c, std::string_view encoded);
+  /// The session's state to keep as its connection ends (empty: none to keep).
+  void snapshot_session(conn& c, uint32_t& expiry_s, std::string& out);
+  /// A delivered (QoS 0 written, QoS 1 acknowledged) message moves a kept session's position.
+  void note_delivered(conn& c, const message& m);
   void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
   void send_connack(conn& c, mqtt::protocol level, const mqtt::connack_fields& f);
   bool send(conn& c, frame* f);
@@ -139,12 +160,21 @@ class mqtt_handler final : private ws_sink {
   const unsigned shards_;
   retained_store retained_;  // this shard's replica of the node's retained messages
   // The open connection of each session key this shard owns (router/owner.h hash).
-  struct session_place {
-    unsigned shard = 0;
-    uint32_t slot = 0;
-    uint32_t generation = 0;
-  };
   string_map<session_place> holders_;
+  // The persistent sessions of the keys this shard owns: connected (`holder`), or kept until
+  // `expires_at_ms` (wall clock) with their encoded session_record. A claim that finds the
+  // session still held by an older connection waits for its release (`waiting`).
+  struct stored_session {
+    session_place holder;
+    bool connected = false;
+    std::string record;
+    int64_t expires_at_ms = 0;
+    bool has_waiting = false;
+    session_place waiting;
+    uint8_t waiting_flags = 0;
+  };
+  string_map<stored_session> sessions_;
+  const std::size_t max_sessions_;  // this shard's share of --mqtt-max-sessions
   uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
   ws_session_pool ws_pool_;        // MQTT over WebSocket: wslay contexts, attached mid-message

@@ -12,6 +12,7 @@
 #include "auth/perm.h"
 #include "broker/message.h"
 #include "handlers/mqtt_frames.h"
+#include "mqtt/connect.h"
 #include "mqtt/decoder.h"
 #include "mqtt/outbound.h"
 #include "mqtt/session.h"
@@ -54,6 +55,11 @@ struct mqtt_conn {
   token_bucket pub_bucket;  ///< --pub-rate, as a WebSocket's
   token_bucket sub_bucket;  ///< --sub-rate
   bool clean_end = false;  ///< a DISCONNECT with reason 0 came: no will
+  /// Between an accepted CONNECT and the session owner's answer (resume): the CONNACK to
+  /// send then, and the bytes that came after the CONNECT (handled after the CONNACK).
+  std::optional<mqtt::connect_outcome> awaiting_resume;
+  std::string held_input;
+  bool keeps_session = false;  ///< persistent: positions are tracked for its resume
   std::vector<mqtt_pending_suback> subacks;
 };
 

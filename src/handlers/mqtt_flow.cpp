@@ -12,8 +12,6 @@
 namespace wsa {
 namespace {
 
-subscriber_id subscriber_of(const conn& c) { return {c.slot, c.generation}; }
-
 // A publish's request id carries what its acknowledgement needs: "<qos>:<packet id>" (QoS 0
 // publishes have none and get no answer).
 void write_publish_id(std::string& out, uint8_t qos, uint16_t packet_id) {
@@ -168,11 +166,22 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
 
 void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
   mqtt_conn& mc = *c.mqtt;
+  if (mc.keeps_session) {
+    // Where each exact tag stood when the subscription took effect: a resume starts there
+    // for tags no message has reached yet.
+    for (const sub_position& p : outcome.positions) {
+      mc.session->delivered({p.tag, p.epoch, p.seq, 0});
+      if (p.gap) {
+        metrics_.mqtt_resume_gaps.add();  // history no longer reaches back to the position
+      }
+    }
+  }
   uint16_t packet_id = 0;
-  if (!read_packet_id(outcome.request_id, packet_id)) {
+  const bool resumed = outcome.request_id == "resume";
+  if (!resumed && !read_packet_id(outcome.request_id, packet_id)) {
     return;
   }
-  for (std::size_t i = 0; i < mc.subacks.size(); ++i) {
+  for (std::size_t i = 0; !resumed && i < mc.subacks.size(); ++i) {
     if (mc.subacks[i].packet_id != packet_id) {
       continue;
     }
@@ -240,6 +249,7 @@ bool mqtt_handler::deliver(conn& c, message& m) {
     return true;
   }
   metrics_.deliveries.add();
+  note_delivered(c, m);
   if (mqtt::uses_shared_frame(d)) {
     return host_.queue(c, mqtt_shared_publish(m, mc.wire, om));
   }
@@ -318,6 +328,9 @@ void mqtt_handler::on_puback(conn& c, uint16_t packet_id) {
   mqtt_outgoing acked;
   if (!mc.window->acknowledge(packet_id, acked)) {
     return;  // a stray or late PUBACK: MQTT says to ignore it
+  }
+  if (!acked.retained) {
+    note_delivered(c, *acked.m);
   }
   uint16_t next_id = 0;
   while (mc.window->promote(next_id) != nullptr) {

@@ -6,7 +6,10 @@
 //                                                      to the shard's replica (retained_store)
 //   claim    connection's shard -> key's owner shard  a session key has a new connection: the
 //                                                      owner closes the one it had (takeover)
-//   release  connection's shard -> key's owner shard  that connection ended
+//                                                      and answers with `resume`
+//   release  connection's shard -> key's owner shard  that connection ended (with the session
+//                                                      to keep, if persistent)
+//   resume   key's owner shard -> connection's shard   the stored session (or none): CONNACK
 //   take_over owner shard -> connection's shard        close it: its session was taken over
 #pragma once
 
@@ -36,25 +39,59 @@ struct retain {
   }
 };
 
-/// A connection of a session key, as the key's owner shard knows it (claim and release).
-struct session_holder {
+/// A new connection of a session key, to the key's owner shard: it closes the one it had
+/// (takeover) and answers with the stored session (resume).
+struct claim {
+  static constexpr uint32_t type = base + 2;
+  static constexpr uint8_t clean_start = 1;  ///< discard a stored session
+  static constexpr uint8_t keep = 2;         ///< keep the session after the connection
   uint32_t slot = 0;
   uint32_t generation = 0;
   std::string_view key;
+  uint8_t flags = 0;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.slot);
     field(self.generation);
     field(self.key);
+    field(self.flags);
   }
 };
 
-struct claim : session_holder {
-  static constexpr uint32_t type = base + 2;
+/// That connection ended; `session`: its encoded session_record to keep for `expiry_s`
+/// (empty: nothing kept).
+struct release {
+  static constexpr uint32_t type = base + 3;
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  std::string_view key;
+  uint32_t expiry_s = 0;
+  std::string_view session;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.slot);
+    field(self.generation);
+    field(self.key);
+    field(self.expiry_s);
+    field(self.session);
+  }
 };
 
-struct release : session_holder {
-  static constexpr uint32_t type = base + 3;
+/// The owner's answer to a claim: the stored session to resume, or none, or refused.
+struct resume {
+  static constexpr uint32_t type = base + 5;
+  enum : uint8_t { fresh = 0, present = 1, refused = 2 };
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  uint8_t status = fresh;
+  std::string_view session;  ///< present: the encoded session_record
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.slot);
+    field(self.generation);
+    field(self.status);
+    field(self.session);
+  }
 };
 
 struct take_over {

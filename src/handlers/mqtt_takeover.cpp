@@ -46,6 +46,13 @@ void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view byte
       }
       break;
     }
+    case mqtt_records::resume::type: {
+      mqtt_records::resume r;
+      if ((ok = read_record(bytes, r))) {
+        on_resume(r);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -72,11 +79,23 @@ void mqtt_handler::to_session_owner(conn& c, Record r) {
   }
 }
 
-void mqtt_handler::claim_session(conn& c) { to_session_owner(c, mqtt_records::claim{}); }
+void mqtt_handler::claim_session(conn& c) {
+  const mqtt::session_params& p = c.mqtt->session->params();
+  mqtt_records::claim r;
+  r.flags = static_cast<uint8_t>((p.clean_start ? mqtt_records::claim::clean_start : 0) |
+                                 (p.session_expiry > 0 ? mqtt_records::claim::keep : 0));
+  to_session_owner(c, r);
+}
 
-void mqtt_handler::release_session(conn& c) { to_session_owner(c, mqtt_records::release{}); }
+void mqtt_handler::release_session(conn& c) {
+  std::string session;
+  mqtt_records::release r;
+  snapshot_session(c, r.expiry_s, session);
+  r.session = session;
+  to_session_owner(c, r);
+}
 
-void mqtt_handler::on_claim(unsigned from, const mqtt_records::session_holder& r) {
+void mqtt_handler::on_claim(unsigned from, const mqtt_records::claim& r) {
   const auto [it, added] = holders_.try_emplace(std::string(r.key));
   const session_place old = it->second;
   // The new holder first: closing the old one here releases it (on_release), which must
@@ -90,15 +109,17 @@ void mqtt_handler::on_claim(unsigned from, const mqtt_records::session_holder& r
       post_record(mail_, old.shard, t);
     }
   }
+  answer_claim(r.key, {from, r.slot, r.generation}, r.flags);
 }
 
-void mqtt_handler::on_release(unsigned from, const mqtt_records::session_holder& r) {
+void mqtt_handler::on_release(unsigned from, const mqtt_records::release& r) {
   const auto it = holders_.find(r.key);
+  const session_place who{from, r.slot, r.generation};
   // Only the connection held: a taken-over one ends after its successor claimed the key.
-  if (it != holders_.end() && it->second.shard == from && it->second.slot == r.slot &&
-      it->second.generation == r.generation) {
+  if (it != holders_.end() && it->second == who) {
     holders_.erase(it);
   }
+  keep_session(r.key, who, r.expiry_s, r.session);
 }
 
 void mqtt_handler::on_take_over(const mqtt_records::take_over& t) {

@@ -177,10 +177,12 @@ void position_tracker::advance(const message_position& p) {
       map_.erase(oldest);
     }
     it = map_.emplace(std::string(p.tag), entry{}).first;
-  } else if (it->second.epoch == p.epoch && it->second.seq >= p.seq) {
+  } else if ((p.epoch.empty() || it->second.epoch == p.epoch) && it->second.seq >= p.seq) {
     return;  // an older message acknowledged late: the position stays
   }
-  it->second.epoch.assign(p.epoch);
+  if (!p.epoch.empty()) {  // (empty: a message's position, in the epoch the tag has)
+    it->second.epoch.assign(p.epoch);
+  }
   it->second.seq = p.seq;
   it->second.ts_ms = std::max(it->second.ts_ms, p.ts_ms);
 }
@@ -197,7 +199,7 @@ void position_tracker::snapshot(std::span<const message_position> unacked,
     if (it == map_.end()) {
       continue;  // never acknowledged: its replay goes by time
     }
-    const uint64_t limit = it->second.epoch == u.epoch ? u.seq - 1 : 0;
+    const uint64_t limit = u.epoch.empty() || it->second.epoch == u.epoch ? u.seq - 1 : 0;
     const auto [p, fresh] = pulled.emplace(u.tag, limit);
     if (!fresh) {
       p->second = std::min(p->second, limit);

@@ -226,6 +226,18 @@ constexpr family families[] = {
      "MQTT SUBSCRIBEs that matched more retained messages than the session's delivery queue "
      "holds (--mqtt-max-inflight + --mqtt-max-queued): the rest were not sent.",
      &shard_metrics::mqtt_retained_cut},
+    {"wsagent_mqtt_sessions", "gauge",
+     "Persistent MQTT sessions kept (connected or waiting for their client).",
+     &shard_metrics::mqtt_sessions_stored},
+    {"wsagent_mqtt_sessions_resumed_total", "counter",
+     "MQTT CONNECTs that resumed a stored session (CONNACK session present).",
+     &shard_metrics::mqtt_sessions_resumed},
+    {"wsagent_mqtt_sessions_expired_total", "counter",
+     "Stored MQTT sessions dropped at their expiry.", &shard_metrics::mqtt_sessions_expired},
+    {"wsagent_mqtt_resume_gaps_total", "counter",
+     "Tags of resumed MQTT sessions whose history no longer held every message after the "
+     "session's position (those messages were not delivered).",
+     &shard_metrics::mqtt_resume_gaps},
     {"wsagent_mqtt_takeovers_total", "counter",
      "MQTT connections closed because their session (client identifier) connected again.",
      &shard_metrics::mqtt_takeovers},

@@ -109,6 +109,10 @@ struct alignas(64) shard_metrics {
   counter mqtt_retained_bytes;      ///< gauge: their bytes
   counter mqtt_retained_refusals;   ///< retained PUBLISHes published but not retained (bounds)
   counter mqtt_retained_cut;        ///< SUBSCRIBEs whose matching retained messages passed the cap
+  counter mqtt_sessions_stored;     ///< gauge: persistent sessions this shard owns
+  counter mqtt_sessions_resumed;    ///< CONNECTs that resumed a stored session
+  counter mqtt_sessions_expired;    ///< stored sessions dropped at their expiry
+  counter mqtt_resume_gaps;         ///< resumed tags whose history no longer reached back
   counter mqtt_takeovers;           ///< connections closed: their session connected again
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };

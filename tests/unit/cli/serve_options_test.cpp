@@ -38,6 +38,7 @@ std::vector<sample> samples() {
       {"mqtt-max-queued", "50", [](const config& c) { return c.mqtt_max_pending == 50; }},
       {"mqtt-max-subscriptions", "20",
        [](const config& c) { return c.mqtt_max_subscriptions == 20; }},
+      {"mqtt-max-sessions", "7", [](const config& c) { return c.mqtt_max_sessions == 7; }},
       {"mqtt-max-will-bytes", "1k",
        [](const config& c) { return c.mqtt_max_will_bytes == 1024; }},
       {"mqtt-retained-max", "5", [](const config& c) { return c.mqtt_retained_max == 5; }},

@@ -1,0 +1,199 @@
+// Persistent sessions (docs/mqtt.md "Sessions"): with clean session 0 (3.1.1) or a session
+// expiry (5.0), a session's subscriptions and, per exact tag, the seq its client last
+// acknowledged outlive the connection. The key's owner shard (the takeover's) keeps them:
+// a CONNECT's claim is answered with the stored session (resume), and the CONNACK waits for
+// that answer (session present). Resuming subscribes again, each exact tag `since` its
+// position, so that what history still holds is sent again (QoS 1 as subscribed) and what it
+// no longer holds is counted (wsagent_mqtt_resume_gaps_total), never assumed delivered.
+// Bounded: --mqtt-max-sessions per node (a CONNECT for one more is refused), expiry capped
+// (limits::max_session_expiry). One node; across nodes: not yet.
+#include <algorithm>
+
+#include "handlers/mqtt.h"
+#include "mqtt/session_record.h"
+#include "obs/log.h"
+#include "util/clock.h"
+
+namespace wsa {
+
+// ---- the key's owner shard ----
+
+void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t flags) {
+  const int64_t now = unix_ms();
+  auto it = sessions_.find(key);
+  if (it != sessions_.end() && !it->second.connected && it->second.expires_at_ms <= now) {
+    sessions_.erase(it);  // expired meanwhile
+    metrics_.mqtt_sessions_expired.add();
+    it = sessions_.end();
+  }
+  if (it != sessions_.end() && it->second.connected && !(it->second.holder == who)) {
+    // Still held by an older connection, being taken over: its state comes with its
+    // release, and this claim is answered then.
+    it->second.has_waiting = true;
+    it->second.waiting = who;
+    it->second.waiting_flags = flags;
+    return;
+  }
+  mqtt_records::resume r{who.slot, who.generation, mqtt_records::resume::fresh, {}};
+  std::string record;
+  const bool clean = (flags & mqtt_records::claim::clean_start) != 0;
+  if (it != sessions_.end() && !clean && !it->second.record.empty()) {
+    // A copy: if the connection ends before its CONNACK, the session stays as it was.
+    record = it->second.record;
+    r.status = mqtt_records::resume::present;
+  }
+  if ((flags & mqtt_records::claim::keep) == 0) {
+    if (it != sessions_.end()) {
+      sessions_.erase(it);  // used by this connection only, then gone (or discarded)
+    }
+  } else {
+    if (it == sessions_.end()) {
+      if (sessions_.size() >= max_sessions_) {
+        // Expired ones first make room; otherwise the CONNECT is refused.
+        metrics_.mqtt_sessions_expired.add(std::erase_if(sessions_, [&](const auto& s) {
+          return !s.second.connected && s.second.expires_at_ms <= now;
+        }));
+      }
+      if (sessions_.size() >= max_sessions_) {
+        r.status = mqtt_records::resume::refused;
+      } else {
+        it = sessions_.try_emplace(std::string(key)).first;
+      }
+    }
+    if (it != sessions_.end()) {
+      it->second.connected = true;
+      it->second.holder = who;
+      if (clean) {
+        it->second.record.clear();
+      }
+    }
+  }
+  metrics_.mqtt_sessions_stored.set(sessions_.size());
+  r.session = record;
+  if (who.shard == shard_) {
+    on_resume(r);
+  } else {
+    post_record(mail_, who.shard, r);
+  }
+}
+
+void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_t expiry_s,
+                                std::string_view session) {
+  const auto it = sessions_.find(key);
+  if (it == sessions_.end() || !it->second.connected || !(it->second.holder == who)) {
+    return;  // not this connection's to keep (a later claim took the session over)
+  }
+  if (expiry_s == 0) {
+    const bool waiting = it->second.has_waiting;
+    const session_place next = it->second.waiting;
+    const uint8_t flags = it->second.waiting_flags;
+    sessions_.erase(it);  // 5.0 DISCONNECT set expiry 0: the session ends with it
+    metrics_.mqtt_sessions_stored.set(sessions_.size());
+    if (waiting) {
+      answer_claim(key, next, flags);
+    }
+    return;
+  }
+  stored_session& s = it->second;
+  s.connected = false;
+  if (!session.empty()) {  // (empty: it ended before its CONNACK; the session is as it was)
+    s.record.assign(session);
+  }
+  s.expires_at_ms = unix_ms() + int64_t{expiry_s} * 1000;
+  if (s.has_waiting) {
+    s.has_waiting = false;
+    answer_claim(key, s.waiting, s.waiting_flags);
+  }
+}
+
+// ---- the connection's shard ----
+
+void mqtt_handler::on_resume(const mqtt_records::resume& r) {
+  conn* found = host_.find(r.slot, r.generation);
+  if (found == nullptr || !found->open_as(conn_protocol::mqtt) || !found->mqtt->session ||
+      !found->mqtt->awaiting_resume) {
+    return;  // ended meanwhile (its release tells the owner)
+  }
+  conn& c = *found;
+  mqtt_conn& mc = *c.mqtt;
+  const mqtt::connect_outcome o = std::move(*mc.awaiting_resume);
+  mc.awaiting_resume.reset();
+  if (r.status == mqtt_records::resume::refused) {
+    metrics_.mqtt_connect_refusals.add();
+    mqtt::connack_fields f;
+    f.code = mqtt::reason::quota_exceeded;  // 3.1.1: "server unavailable"
+    send_connack(c, o.params.level, f);
+    mc.clean_end = true;  // refused: no session, no will
+    close(c, mqtt::reason::success);
+    return;
+  }
+  mc.keeps_session = o.params.session_expiry > 0;
+  const bool present = r.status == mqtt_records::resume::present;
+  send_connack(c, o.params.level, mqtt::connack_for(o, present));
+  if (present) {
+    resume_session(c, r.session);
+  }
+  // The packets that followed the CONNECT, now that the CONNACK is out.
+  if (c.open_as(conn_protocol::mqtt) && !mc.held_input.empty()) {
+    const std::string held = std::move(mc.held_input);
+    mc.held_input.clear();
+    feed(c, held);
+  }
+}
+
+void mqtt_handler::resume_session(conn& c, std::string_view encoded) {
+  mqtt_conn& mc = *c.mqtt;
+  mqtt::session_record record;
+  if (!mqtt::decode_session_record(encoded, record)) {
+    WSA_LOG(error, "stored MQTT session does not decode; started afresh");
+    return;
+  }
+  metrics_.mqtt_sessions_resumed.add();
+  patterns_.clear();
+  mc.session->restore(record, patterns_);
+  // Each pattern again; an exact tag with a position from there (its history after it is
+  // sent again), others live from now.
+  sub_items_.clear();
+  for (const std::string& pattern : patterns_) {
+    sub_item item{pattern};
+    const auto at = std::find_if(record.positions.begin(), record.positions.end(),
+                                 [&](const mqtt::stored_position& p) { return p.tag == pattern; });
+    if (at != record.positions.end()) {
+      item.has_since = true;
+      item.since_seq = at->seq;
+      item.since_epoch = at->epoch;
+    }
+    sub_items_.push_back(item);
+  }
+  if (sub_items_.empty()) {
+    return;
+  }
+  // Answered through on_subscribed (request id "resume"): its replay, then live messages.
+  router_.subscribe(subscriber_of(c), "resume", sub_items_, cfg_.max_outbound_bytes);
+}
+
+void mqtt_handler::snapshot_session(conn& c, uint32_t& expiry_s, std::string& out) {
+  mqtt_conn& mc = *c.mqtt;
+  expiry_s = mc.session->params().session_expiry;
+  if (!mc.keeps_session || expiry_s == 0) {
+    return;
+  }
+  // Messages in flight or queued were not acknowledged: their tags resume before them.
+  std::vector<mqtt::message_position> unacked;
+  auto add = [&](const mqtt_outgoing& o) {
+    if (!o.retained) {
+      unacked.push_back({o.m->tag(), {}, o.m->seq(), o.m->ts_ms()});
+    }
+  };
+  mc.window->for_each_in_flight([&](uint16_t, const mqtt_outgoing& o) { add(o); });
+  mc.window->for_each_pending(add);
+  mqtt::encode_session_record(mc.session->snapshot(unacked, unix_ms()), out);
+}
+
+void mqtt_handler::note_delivered(conn& c, const message& m) {
+  if (c.mqtt->keeps_session) {
+    c.mqtt->session->delivered({m.tag(), {}, m.seq(), m.ts_ms()});
+  }
+}
+
+}  // namespace wsa

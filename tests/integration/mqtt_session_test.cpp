@@ -1,0 +1,126 @@
+// Persistent MQTT sessions on one node (docs/mqtt.md "Sessions"), with mosquitto_sub's own
+// persistent sessions (-c -i ID: 3.1.1 clean session 0, 5.0 session expiry): what was
+// published while the device was away comes when it reconnects, out of the tag's history
+// from the seq it last acknowledged; what history no longer holds is counted; a clean
+// session discards it; the node's session bound refuses one more.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "mqtt_support.h"
+
+namespace wsa::test {
+namespace {
+
+// mosquitto_sub with a persistent session `id`, QoS 1, printing "topic payload" lines until
+// `count` messages (exit 27 after -W seconds without them).
+std::string receive(uint16_t port, const std::vector<std::string>& options, int count,
+                    int* status = nullptr) {
+  child_process sub(with({mosquitto_sub, "-h", "127.0.0.1", "-p", std::to_string(port), "-q",
+                          "1", "-v", "-C", std::to_string(count), "-W", "3"},
+                         options));
+  const int code = sub.wait_exit(wait_time);
+  if (status != nullptr) {
+    *status = code;
+  } else {
+    EXPECT_EQ(code, 0) << sub.output();
+  }
+  return sub.output();
+}
+
+TEST(mqtt_session, a_persistent_session_gets_what_was_published_while_away) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());  // two shards: the session's owner may be the other
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  for (const std::string version : {"31", "5"}) {
+    const std::string id = "dev-" + version;
+    const std::string topic = "s" + version + "/t";
+    std::vector<std::string> session{"-V", version == "5" ? "mqttv5" : "mqttv311", "-c", "-i",
+                                     id, "-t", topic};
+    if (version == "5") {
+      session.insert(session.end(), {"-x", "600"});  // session expiry 10 minutes
+    }
+    // Subscribed once, with one message received and acknowledged.
+    {
+      subscriber first(port, with(session, {"-q", "1", "-C", "1"}));
+      ASSERT_TRUE(first.ready());
+      ASSERT_EQ(publish(port, {"-q", "1", "-t", topic, "-m", "one"}), 0);
+      ASSERT_EQ(first.process.wait_exit(wait_time), 0) << first.process.output();
+    }
+    // Away: three more.
+    for (const std::string m : {"two", "three", "four"}) {
+      ASSERT_EQ(publish(port, {"-q", "1", "-t", topic, "-m", m}), 0);
+    }
+    // Back: exactly those, in order, and not "one" again.
+    EXPECT_EQ(receive(port, session, 3),
+              topic + " two\n" + topic + " three\n" + topic + " four\n");
+  }
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions_resumed_total"), 2u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 2u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_resume_gaps_total"), 0u);
+
+  // A clean session discards it: nothing published meanwhile comes.
+  ASSERT_EQ(publish(port, {"-q", "1", "-t", "s31/t", "-m", "five"}), 0);
+  int status = 0;
+  const std::string clean = receive(port, {"-i", "dev-31", "-t", "s31/t"}, 1, &status);
+  EXPECT_NE(status, 0) << clean;  // timed out (-W) with no message
+  EXPECT_EQ(clean.find("five"), std::string::npos) << clean;
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 1u);
+}
+
+TEST(mqtt_session, what_history_no_longer_holds_is_counted_not_assumed_delivered) {
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args({"--no-auth", "--history-size", "2"}));
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  const std::vector<std::string> session{"-c", "-i", "gappy", "-t", "g/t"};
+  {
+    subscriber first(port, with(session, {"-q", "1", "-C", "1"}));
+    ASSERT_TRUE(first.ready());
+    ASSERT_EQ(publish(port, {"-q", "1", "-t", "g/t", "-m", "m1"}), 0);
+    ASSERT_EQ(first.process.wait_exit(wait_time), 0) << first.process.output();
+  }
+  for (int i = 2; i <= 5; ++i) {  // history keeps the last 2 of these 4
+    ASSERT_EQ(publish(port, {"-q", "1", "-t", "g/t", "-m", "m" + std::to_string(i)}), 0);
+  }
+  EXPECT_EQ(receive(port, session, 2), "g/t m4\ng/t m5\n");
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_resume_gaps_total"), 1u);
+}
+
+TEST(mqtt_session, the_nodes_session_bound_refuses_one_more_until_one_expires) {
+  ASSERT_TRUE(have_clients());
+  server_process server({"--no-auth", "--mqtt-listen", "127.0.0.1:0", "--mqtt-max-sessions",
+                         "1"});
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  {  // 5.0, kept 2 seconds after its end
+    subscriber kept(port, {"-V", "mqttv5", "-x", "2", "-c", "-i", "first", "-t", "b/t", "-C",
+                           "1"});
+    ASSERT_TRUE(kept.ready());
+  }
+  // A second persistent session is refused (3.1.1 CONNACK 3), a clean one is not.
+  int status = 0;
+  const std::string refused = receive(port, {"-c", "-i", "second", "-t", "b/t"}, 1, &status);
+  EXPECT_NE(refused.find("Connection Refused: broker unavailable"), std::string::npos)
+      << status << " " << refused;
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_connect_refusals_total"), 1u);
+  {
+    subscriber clean(port, {"-i", "third", "-t", "b/t", "-C", "1"});
+    ASSERT_TRUE(clean.ready()) << clean.process.output();
+    ASSERT_EQ(publish(port, {"-q", "1", "-t", "b/t", "-m", "x"}), 0);
+    EXPECT_EQ(clean.process.wait_exit(wait_time), 0) << clean.process.output();
+  }
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 1u);
+  // Once the first has expired, it makes room.
+  usleep(2500 * 1000);
+  {
+    subscriber second(port, {"-c", "-i", "second", "-t", "b/t", "-C", "1"});
+    EXPECT_TRUE(second.ready()) << second.process.output();
+  }
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions_expired_total"), 1u);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 1u);
+}
+
+}  // namespace
+}  // namespace wsa::test
