@@ -53,6 +53,7 @@ std::vector<sample> samples() {
       {"max-connections", "500", [](const config& c) { return c.max_connections == 500; }},
       {"max-tags-per-connection", "16",
        [](const config& c) { return c.max_tags_per_connection == 16; }},
+      {"max-recovery-tags", "9", [](const config& c) { return c.max_recovery_tags == 9; }},
       {"max-outbound-bytes", "2MiB",
        [](const config& c) { return c.max_outbound_bytes == 2 * 1024 * 1024; }},
       {"max-header-bytes", "16k", [](const config& c) { return c.max_header_bytes == 16384; }},
