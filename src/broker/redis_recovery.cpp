@@ -115,6 +115,8 @@ void redis_broker::on_candidates_reply(const link_request& request, resp_view re
     return;
   }
   r->over = reply[0].integer() != 0;
+  // `named` views the tags already listed: no reallocation below may move them.
+  r->tags.reserve(r->tags.size() + reply.size());
   std::vector<std::string_view> named;
   for (const recovered_tag& t : r->tags) {
     named.push_back(t.tag);
