@@ -63,7 +63,11 @@ void redis_broker::send_wait() {
   resp_bulk(out, "WAIT");
   resp_bulk(out, uint64_t{options_.wait_replicas});
   resp_bulk(out, uint64_t{options_.wait_timeout_ms});
-  commands_.commit({wait_cmd, 0, 0});
+  // Redis answers WAIT only after its timeout when replicas lag: the link must not take
+  // that silence for a dead server.
+  link_request wait{wait_cmd, 0, 0};
+  wait.patience_ms = options_.wait_timeout_ms;
+  commands_.commit(wait);
 }
 
 void redis_broker::on_wait_reply(resp_view reply) {

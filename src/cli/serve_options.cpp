@@ -255,7 +255,7 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           c.redis_wait_replicas, 0, 16);
   o.duration({"redis-wait-timeout", "DURATION",
               "How long a publish waits for --redis-wait-replicas (1ms..1h; a bare number is "
-              "milliseconds)."},
+              "milliseconds). Commands behind a WAIT wait with it."},
              c.redis_wait_timeout_ms, ms, 1, hour_ms);
   o.size({"redis-max-reply-bytes", "SIZE",
           "Redis broker: the largest reply a Redis connection may read, in memory held for it "

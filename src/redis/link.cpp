@@ -462,7 +462,8 @@ void link::poll(int64_t now_ms) {
     case state::up:
       break;
   }
-  if (!pending_.empty() && now_ms - progress_ms_ > options_.reply_timeout_ms) {
+  if (!pending_.empty() &&
+      now_ms - progress_ms_ > options_.reply_timeout_ms + pending_.front().patience_ms) {
     drop("Redis did not answer in time");
     return;
   }

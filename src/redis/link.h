@@ -48,7 +48,7 @@ struct link_options {
   uint32_t db = 0;    ///< SELECT on connect when not 0
   bool require_master = false;  ///< up only if ROLE says "master" (Sentinel: a stale address)
   int64_t connect_timeout_ms = 2000;
-  int64_t reply_timeout_ms = 3000;  ///< oldest unanswered request older than this: drop
+  int64_t reply_timeout_ms = 3000;  ///< oldest request unanswered this long (+patience): drop
   int64_t keepalive_ms = 1000;      ///< PING after this long without traffic
   int64_t backoff_min_ms = 100;     ///< first reconnect delay, doubled per failure...
   int64_t backoff_max_ms = 5000;    ///< ...up to this; each delay jittered to [d/2, d]
@@ -70,6 +70,9 @@ struct link_request {
   /// Its reply has the shape of a push (SUNSUBSCRIBE's ["sunsubscribe", channel, n]): such
   /// an array is its reply when it is next in line, and a push otherwise.
   bool push_shaped = false;
+  /// Its reply may take this much longer than reply_timeout_ms while it is the oldest
+  /// pending (WAIT blocks for its own timeout by design); commands behind it wait as long.
+  uint32_t patience_ms = 0;
 };
 
 class link_owner {
