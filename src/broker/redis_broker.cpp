@@ -303,8 +303,10 @@ std::string_view redis_broker::epoch_candidate() {
 
 // ---- publish ----
 
-bool redis_broker::backlogged() {
-  if (cluster_ || commands_.backlog_bytes() <= options_.max_backlog_bytes) {
+bool redis_broker::backlogged(std::string_view tag) {
+  const std::size_t bytes =
+      cluster_ ? cluster_->backlog_bytes(slot_of(tag)) : commands_.backlog_bytes();
+  if (bytes <= options_.max_backlog_bytes) {
     return false;
   }
   metrics_.broker_backlog_refusals.add();
@@ -322,7 +324,7 @@ bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
 
 void redis_broker::publish(const publish_request& request) {
   const std::string_view tag = request.tag;
-  std::string* command = commands_ready() && !backlogged() ? begin_command(tag) : nullptr;
+  std::string* command = commands_ready() && !backlogged(tag) ? begin_command(tag) : nullptr;
   if (command == nullptr) {
     metrics_.broker_errors.add();
     results_.publish_failed(request.ticket, "unavailable");
@@ -418,7 +420,7 @@ void redis_broker::query(std::string_view tag, const since_request& since, uint6
     query_pattern(tag, ticket);
     return;
   }
-  if (!commands_ready() || backlogged()) {
+  if (!commands_ready() || backlogged(tag)) {
     answer_failed(ticket);
     return;
   }

@@ -241,6 +241,8 @@ class redis_broker final : public broker,
   void commit_command(const link_request& request);
   /// The tag's channel name into channel_scratch_.
   void channel_of(std::string_view tag);
+  /// The cluster slot of the tag's keys and channel (they share their hash tag).
+  uint16_t slot_of(std::string_view tag);
   /// The channel's subscription is confirmed: queries wait no more, a known stream resyncs.
   void confirm_exact(std::string_view tag, exact_watch& w);
 
@@ -264,8 +266,9 @@ class redis_broker final : public broker,
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                   std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
                   bool resync, uint64_t resync_token, const recovery_ref& recovery = {});
-  /// Over max_backlog_bytes: the request is refused (counted) rather than queued.
-  bool backlogged();
+  /// Over max_backlog_bytes on the link `tag`'s commands take (on a cluster, its slot's
+  /// master's): the request is refused (counted) rather than queued.
+  bool backlogged(std::string_view tag);
   /// A message this node cannot carry (over max_data_bytes): counted, logged, dropped.
   bool oversized(std::string_view tag, std::size_t data_bytes);
   void on_publish_reply(const link_request& request, resp_view reply, std::string_view command);

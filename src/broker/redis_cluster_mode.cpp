@@ -32,8 +32,7 @@ void redis_broker::start_cluster(ring& r) {
 
 std::string* redis_broker::begin_command(std::string_view tag) {
   if (cluster_) {
-    channel_of(tag);  // the keys' slot: the three names share their hash tag
-    return cluster_->begin(key_slot(channel_scratch_));
+    return cluster_->begin(slot_of(tag));
   }
   return commands_.up() ? &commands_.begin() : nullptr;
 }
@@ -50,6 +49,11 @@ void redis_broker::channel_of(std::string_view tag) {
   channel_scratch_.assign(redis_key_prefix);
   channel_scratch_.append(tag);
   channel_scratch_.append(redis_channel_suffix);
+}
+
+uint16_t redis_broker::slot_of(std::string_view tag) {
+  channel_of(tag);  // the keys' slot: the three names share their hash tag
+  return key_slot(channel_scratch_);
 }
 
 void redis_broker::on_cluster_reply(const link_request& request, resp_view reply) {

@@ -27,7 +27,7 @@ void redis_broker::query_pattern(const pattern_since_request& request, uint64_t 
     query_pattern(request.pattern, ticket);  // refused there: no patterns on a cluster
     return;
   }
-  if (!commands_ready() || backlogged() || !subscriber_.up()) {
+  if (!commands_ready() || backlogged(request.pattern) || !subscriber_.up()) {
     answer_failed(ticket);
     return;
   }

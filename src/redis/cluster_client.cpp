@@ -102,6 +102,11 @@ void cluster_client::commit(const link_request& request) {
   ++outstanding_[building_slot_];
 }
 
+std::size_t cluster_client::backlog_bytes(uint16_t slot) const {
+  const uint16_t n = slot_node_[slot & route_slot_mask];
+  return n == no_node || !nodes_[n].commands ? 0 : nodes_[n].commands->backlog_bytes();
+}
+
 bool cluster_client::send(uint16_t slot, const link_request& request,
                           std::initializer_list<std::string_view> args) {
   std::string* out = begin(slot);

@@ -103,6 +103,10 @@ class cluster_client final : private link_owner {
   /// link is down): the request fails at once, and nothing may be committed.
   std::string* begin(uint16_t slot);
   void commit(const link_request& request);
+  /// Bytes of commands queued, being sent or kept for a resend on the command link of
+  /// `slot`'s master (0 when it has none): what the owner bounds, per node, so that a
+  /// frozen master refuses only its own slots' commands.
+  std::size_t backlog_bytes(uint16_t slot) const;
   /// begin + append + commit. False (nothing sent) when there is no route.
   bool send(uint16_t slot, const link_request& request,
             std::initializer_list<std::string_view> args);

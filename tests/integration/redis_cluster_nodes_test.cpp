@@ -2,7 +2,8 @@
 // (--broker redis-cluster://SEEDS). Tags spread over the masters; messages cross nodes in
 // seq order; a client recovers with `since` on the other node; each master holds only the
 // channels of its own slots (sharded pub/sub, Redis' PUBSUB SHARDNUMSUB); a slot moved under
-// a subscriber keeps its stream whole; patterns are refused (docs/redis-cluster.md).
+// a subscriber keeps its stream whole; patterns are refused (docs/redis-cluster.md); a frozen
+// master's commands are bounded by --max-broker-backlog without holding up the other masters.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "integration/redis_nodes.h"
+#include "support/abuse.h"
 #include "support/redis_cluster.h"
 
 namespace wsa::test {
@@ -18,9 +20,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> cluster_node_args(const redis_cluster& cluster, std::string node_id) {
-  return {"--no-auth", "--shards", "2", "--node-id", std::move(node_id), "--broker",
-          "redis-cluster://" + cluster.seeds()};
+std::vector<std::string> cluster_node_args(const redis_cluster& cluster, std::string node_id,
+                                           std::string shards = "2") {
+  return {"--no-auth", "--shards", std::move(shards), "--node-id", std::move(node_id),
+          "--broker", "redis-cluster://" + cluster.seeds()};
 }
 
 // Redis' own answer (CLUSTER KEYSLOT) for the slot of the tag's keys.
@@ -125,6 +128,52 @@ TEST(redis_cluster_nodes, two_nodes_share_tags_over_three_masters) {
   const json_message pattern = subscriber.call(R"({"op":"sub","id":3,"tags":["cl.*"]})");
   EXPECT_EQ(pattern.op(), "err") << pattern.text();
   EXPECT_EQ(pattern.has("/code") ? pattern.str("/code") : "", "unavailable") << pattern.text();
+}
+
+// A frozen master: its slots' commands pile up in the node. Past --max-broker-backlog they
+// are refused at once (unavailable), while the other masters' tags go on being acknowledged
+// (the bound is per master, not one sum that a single stuck node would fill).
+TEST(redis_cluster_nodes, a_frozen_master_refuses_past_the_backlog_only_its_own_tags) {
+  redis_cluster cluster(3);
+  ASSERT_TRUE(cluster.start());
+  std::vector<std::string> args = cluster_node_args(cluster, "node-a", "1");
+  args.insert(args.end(), {"--max-broker-backlog", "64KiB", "--max-message-bytes", "64KiB"});
+  server_process node(args);
+  ASSERT_TRUE(start_redis_node(node));
+
+  std::string frozen_tag;
+  std::string other_tag;
+  for (int i = 0; (frozen_tag.empty() || other_tag.empty()) && i < 1000; ++i) {
+    const std::string tag = "bl.t" + std::to_string(i);
+    const int owner = cluster.owner_of(slot_of_tag(cluster, tag));
+    if (owner == 0 && frozen_tag.empty()) {
+      frozen_tag = tag;
+    } else if (owner == 1 && other_tag.empty()) {
+      other_tag = tag;
+    }
+  }
+  ASSERT_FALSE(frozen_tag.empty());
+  ASSERT_FALSE(other_tag.empty());
+  ws_client stalled = ws_client::connect(node.port());
+  ws_client other = ws_client::connect(node.port());
+  ASSERT_GT(publish_ok(stalled, frozen_tag, 1, "1"), 0u);
+  ASSERT_GT(publish_ok(other, other_tag, 1, "1"), 0u);
+
+  cluster.node(0).pause();
+  const std::string data = "\"" + std::string(8 * 1024, 'x') + "\"";
+  for (uint64_t id = 2; id <= 40; ++id) {
+    stalled.send_text(pub_frame(frozen_tag, id, data));
+  }
+  // Sent after the burst, on a tag of another master: acknowledged.
+  EXPECT_GT(publish_ok(other, other_tag, 2, "2"), 0u);
+  for (int answered = 0; answered < 39; ++answered) {
+    const json_message m = stalled.next_json(20s);
+    ASSERT_EQ(m.op(), "err") << m.text();  // nothing can be acknowledged by a frozen master
+    EXPECT_EQ(m.str("/code"), "unavailable");
+  }
+  cluster.node(0).resume();
+  // At most about 64 KiB of commands were queued: most of the 39 were refused at once.
+  EXPECT_GE(metric(node.port(), "wsagent_broker_backlog_refusals_total"), 20u);
 }
 
 }  // namespace
