@@ -154,4 +154,11 @@ void append_error_response(std::string& out, int status, std::string_view reason
   out.append(end);
 }
 
+void append_connection_refusal(std::string& out, bool draining) {
+  append_error_response(out, 503,
+                        draining ? "draining: this node is shutting down, connect to another"
+                                 : "connection limit reached",
+                        {}, /*close=*/true);
+}
+
 }  // namespace wsa

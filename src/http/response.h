@@ -31,4 +31,9 @@ void append_response(std::string& out, int status, std::string_view content_type
 void append_error_response(std::string& out, int status, std::string_view reason,
                            std::string_view extra_headers = {}, bool close = false);
 
+/// Appends the 503 that a connection refused at accept gets before it is closed: over
+/// --max-connections, or accepted just as the node started draining (then the reason tells
+/// the client to connect to another node rather than that the node is full).
+void append_connection_refusal(std::string& out, bool draining);
+
 }  // namespace wsa

@@ -15,6 +15,7 @@
 #include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
+#include "http/response.h"
 #include "obs/log.h"
 #include "obs/stats_report.h"
 #include "router/router.h"
@@ -95,6 +96,8 @@ bool shard::init(std::string& error) {
                                            cfg.mqtt_ws ? mqtt_.get() : nullptr, node_,
                                            draining_, metrics_);
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
+  append_connection_refusal(refusal_full_, false);
+  append_connection_refusal(refusal_draining_, true);
   iov_arena_.resize(64 * 1024);
   msg_arena_.resize(4096);
   return true;

@@ -192,6 +192,9 @@ class shard final : private conn_host, private router_client, private mail_port 
   int64_t accept_resume_ms_ = 0;
   int64_t accept_backoff_ms_ = 0;  // doubles while accepts keep failing, up to a second
   log_limiter accept_log_;
+  // The 503 of a connection refused at accept: over --max-connections, or while draining.
+  std::string refusal_full_;
+  std::string refusal_draining_;
   bool any_backlogged_ = false;  // some peer is backlogged(): checked before producing
   bool live_paused_ = false;     // the broker was told not to read live messages
   bool draining_ = false;

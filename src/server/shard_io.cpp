@@ -154,12 +154,10 @@ void shard::on_accept(const completion& done) {
     if (open >= node_.cfg().max_connections || draining_) {
       node_.connections.fetch_sub(1, std::memory_order_relaxed);
       metrics_.connections_refused.add();
-      static constexpr char busy[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Content-Length: 57\r\nConnection: close\r\n\r\n"
-          "{\"error\":\"unavailable\",\"reason\":\"connection limit reached\"}";
+      const std::string& why = draining_ ? refusal_draining_ : refusal_full_;
       // Best effort on a fresh socket: the kernel buffer always has room for this.
-      [[maybe_unused]] ssize_t n = ::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      [[maybe_unused]] ssize_t n =
+          ::send(fd, why.data(), why.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
     } else {
       int one = 1;

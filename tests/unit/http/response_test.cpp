@@ -72,5 +72,21 @@ TEST(http_response, error_body_is_json_with_the_reason) {
   EXPECT_EQ(body_of(out), R"({"error":"upgrade_required","reason":""})");
 }
 
+TEST(http_response, connection_refusals_say_why) {
+  std::string full;
+  append_connection_refusal(full, false);
+  EXPECT_EQ(full.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u);
+  EXPECT_NE(full.find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(full), R"({"error":"unavailable","reason":"connection limit reached"})");
+
+  std::string draining;
+  append_connection_refusal(draining, true);
+  EXPECT_EQ(draining.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u);
+  EXPECT_NE(draining.find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(draining),
+            R"({"error":"unavailable","reason":"draining: this node is shutting down, )"
+            R"(connect to another"})");
+}
+
 }  // namespace
 }  // namespace wsa
