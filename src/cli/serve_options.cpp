@@ -203,8 +203,8 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
          c.max_shard_backlog, 0, u32_max);
   o.size({"max-broker-backlog", "SIZE",
           "Redis broker: bytes of commands one shard may have queued or awaiting replies "
-          "(64KiB..4GiB). Past it, publishes and subscriptions get `err unavailable` (HTTP "
-          "503) until Redis catches up."},
+          "(per master on Redis Cluster; 64KiB..4GiB). Past it, publishes and subscriptions "
+          "get `err unavailable` (HTTP 503) until Redis catches up."},
          c.max_broker_backlog, 64 * kib, u32_max);
 
   o.group("Broker");
