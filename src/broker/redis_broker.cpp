@@ -33,6 +33,7 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
       commands_(r, *this, links_of(options_, &traffic_), false),
       subscriber_(r, *this, links_of(options_, &traffic_), true),
       rng_(commands_.id()) {
+  traffic_.latency = &metrics_.redis_command_latency;
   if (options_.cluster) {
     start_cluster(r);
     return;
@@ -76,10 +77,7 @@ void redis_broker::poll() {
   if (sentinel_) {
     sentinel_->poll();
   }
-  metrics_.redis_commands.set(traffic_.commands);
-  metrics_.redis_bytes_out.set(traffic_.bytes_out);
-  metrics_.redis_bytes_in.set(traffic_.bytes_in);
-  metrics_.redis_oversized_replies.set(traffic_.oversized_replies);
+  copy_stats();
   if (cluster_) {
     cluster_->poll();
     return;
@@ -89,6 +87,26 @@ void redis_broker::poll() {
   }
   commands_.poll(now);
   subscriber_.poll(now);
+}
+
+void redis_broker::copy_stats() {
+  metrics_.redis_commands.set(traffic_.commands);
+  metrics_.redis_bytes_out.set(traffic_.bytes_out);
+  metrics_.redis_bytes_in.set(traffic_.bytes_in);
+  metrics_.redis_oversized_replies.set(traffic_.oversized_replies);
+  if (sentinel_) {
+    metrics_.redis_master_switches.set(sentinel_->switches());
+  }
+  if (cluster_) {
+    const cluster_stats& s = cluster_->stats();
+    metrics_.redis_cluster_moved.set(s.moved);
+    metrics_.redis_cluster_asked.set(s.asked);
+    metrics_.redis_cluster_tryagain.set(s.tryagain);
+    metrics_.redis_cluster_refreshes.set(s.refreshes);
+    metrics_.redis_cluster_refresh_errors.set(s.refresh_errors);
+    metrics_.redis_cluster_channel_moves.set(s.channel_moves);
+    metrics_.redis_cluster_links_up.set(cluster_->links_up());
+  }
 }
 
 void redis_broker::on_completion(const completion& c) {
@@ -362,7 +380,7 @@ void redis_broker::on_publish_reply(const link_request& request, resp_view reply
   if (reply.is_array() && (reply.size() == 2 || reply.size() == 3) &&
       reply[0].type() == resp_type::integer && reply[0].integer() > 0 &&
       reply[1].type() == resp_type::integer) {
-    count_round_trip(request);
+    const int64_t now_ns = count_round_trip(request);
     const auto seq = static_cast<uint64_t>(reply[0].integer());
     const bool dup = reply.size() == 3;  // the idem key was held: nothing was published
     if (dup) {
@@ -370,10 +388,11 @@ void redis_broker::on_publish_reply(const link_request& request, resp_view reply
     }
     if (options_.wait_replicas > 0) {
       // A dup waits too: the first publish may not have reached the replicas yet.
-      await_replicas(request.token, seq, reply[1].integer(), dup);
+      await_replicas(request, seq, reply[1].integer(), dup);
       return;
     }
     metrics_.broker_pending.sub();
+    metrics_.broker_publish_latency.observe_ns(request.sent_ns, now_ns);
     results_.published(request.token, seq, reply[1].integer(), dup);
     return;
   }
@@ -390,10 +409,11 @@ void redis_broker::fail_request(const link_request& request) {
   results_.publish_failed(request.token, "unavailable");
 }
 
-void redis_broker::count_round_trip(const link_request& request) {
-  metrics_.broker_latency_us_sum.add(static_cast<uint64_t>(monotonic_ns() - request.sent_ns) /
-                                     1000);
+int64_t redis_broker::count_round_trip(const link_request& request) {
+  const int64_t now_ns = monotonic_ns();
+  metrics_.broker_latency_us_sum.add(static_cast<uint64_t>(now_ns - request.sent_ns) / 1000);
   metrics_.broker_latency_count.add();
+  return now_ns;
 }
 
 void redis_broker::note_error(std::string_view what, std::string_view detail) {

@@ -250,7 +250,7 @@ class redis_broker final : public broker,
   void ask_replication_id();
   void on_replication_id(resp_view reply);
   /// A publish's seq, given to its client once the batch's WAIT confirms it.
-  void await_replicas(uint64_t ticket, uint64_t seq, int64_t ts, bool dup);
+  void await_replicas(const link_request& publish, uint64_t seq, int64_t ts, bool dup);
   void send_wait();
   void on_wait_reply(resp_view reply);
   void fail_awaiting();
@@ -275,7 +275,10 @@ class redis_broker final : public broker,
   void on_query_reply(const link_request& request, resp_view reply, std::string_view command);
   bool retry_noscript(const link_request& request, resp_view reply, std::string_view command);
   void fail_request(const link_request& request);
-  void count_round_trip(const link_request& request);
+  /// The links' and clients' own counts into metrics_ (src/redis does not know obs).
+  void copy_stats();
+  /// Counts the request's round trip; returns now (monotonic ns).
+  int64_t count_round_trip(const link_request& request);
   uint32_t acquire_context();
   void note_error(std::string_view what, std::string_view detail);
   /// A warning about connections or topology, rate-limited with connection failures.
@@ -360,6 +363,7 @@ class redis_broker final : public broker,
     uint64_t seq;
     int64_t ts;
     bool dup;  // an idem repeat (protocol 1.1)
+    int64_t sent_ns;  // when its command was queued (broker_publish_latency)
   };
   std::vector<awaiting_publish> awaiting_;  // every one of them was sent before the next WAIT
   uint32_t publishes_since_wait_ = 0;

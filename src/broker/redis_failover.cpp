@@ -4,6 +4,7 @@
 #include "broker/redis_broker.h"
 #include "obs/log.h"
 #include "redis/resp_writer.h"
+#include "util/clock.h"
 
 namespace wsa {
 
@@ -49,8 +50,9 @@ void redis_broker::on_replication_id(resp_view reply) {
   replid_pending_ = false;
 }
 
-void redis_broker::await_replicas(uint64_t ticket, uint64_t seq, int64_t ts, bool dup) {
-  awaiting_.push_back({ticket, seq, ts, dup});
+void redis_broker::await_replicas(const link_request& publish, uint64_t seq, int64_t ts,
+                                  bool dup) {
+  awaiting_.push_back({publish.token, seq, ts, dup, publish.sent_ns});
 }
 
 void redis_broker::send_wait() {
@@ -78,8 +80,10 @@ void redis_broker::on_wait_reply(resp_view reply) {
     fail_awaiting();
     return;
   }
+  const int64_t now_ns = monotonic_ns();
   for (const awaiting_publish& p : awaiting_) {
     metrics_.broker_pending.sub();
+    metrics_.broker_publish_latency.observe_ns(p.sent_ns, now_ns);
     results_.published(p.ticket, p.seq, p.ts, p.dup);
   }
   awaiting_.clear();

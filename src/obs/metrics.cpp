@@ -1,6 +1,7 @@
 #include "obs/metrics.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace wsa {
 namespace {
@@ -173,6 +174,29 @@ constexpr family families[] = {
     {"wsagent_redis_oversized_replies_total", "counter",
      "Redis connections dropped because a reply passed --redis-max-reply-bytes.",
      &shard_metrics::redis_oversized_replies},
+    {"wsagent_redis_cluster_moved_total", "counter",
+     "Redis Cluster MOVED redirections followed (a slot's master changed).",
+     &shard_metrics::redis_cluster_moved},
+    {"wsagent_redis_cluster_ask_total", "counter",
+     "Redis Cluster ASK redirections followed (a slot being migrated).",
+     &shard_metrics::redis_cluster_asked},
+    {"wsagent_redis_cluster_tryagain_total", "counter",
+     "Redis Cluster TRYAGAIN answers (a tag's keys split by a migration), resent after a delay.",
+     &shard_metrics::redis_cluster_tryagain},
+    {"wsagent_redis_cluster_topology_refreshes_total", "counter",
+     "Redis Cluster topologies (CLUSTER SLOTS) applied.", &shard_metrics::redis_cluster_refreshes},
+    {"wsagent_redis_cluster_topology_errors_total", "counter",
+     "Redis Cluster topologies (CLUSTER SLOTS replies) refused as malformed.",
+     &shard_metrics::redis_cluster_refresh_errors},
+    {"wsagent_redis_cluster_channel_moves_total", "counter",
+     "Subscribed sharded channels whose slot moved to another master (resubscribed there).",
+     &shard_metrics::redis_cluster_channel_moves},
+    {"wsagent_redis_cluster_links_up", "gauge",
+     "Connections to Redis Cluster nodes that are up (command and sharded pub/sub links).",
+     &shard_metrics::redis_cluster_links_up},
+    {"wsagent_redis_master_switches_total", "counter",
+     "Sentinel: new masters followed after the first one (failovers seen).",
+     &shard_metrics::redis_master_switches},
     {"wsagent_idem_duplicates_total", "counter",
      "Publishes whose idem key was seen inside the window: answered dup, not published again.",
      &shard_metrics::idem_duplicates},
@@ -246,6 +270,55 @@ constexpr family families[] = {
      &shard_metrics::mqtt_deliveries_dropped},
 };
 
+struct histogram_family {
+  const char* name;
+  const char* help;
+  latency_histogram shard_metrics::*field;
+};
+
+constexpr histogram_family histograms[] = {
+    {"wsagent_redis_command_seconds",
+     "Redis commands on the data links (sentinels not counted): from queued to the reply "
+     "read, WAIT included.",
+     &shard_metrics::redis_command_latency},
+    {"wsagent_broker_publish_seconds",
+     "Redis broker publishes: from the command sent to its acknowledgement (the script's "
+     "reply, and WAIT with --redis-wait-replicas); failed publishes not counted.",
+     &shard_metrics::broker_publish_latency},
+};
+
+// The buckets' `le` labels: latency_histogram::bounds_us in seconds.
+constexpr const char* bucket_labels[] = {"0.0001", "0.00025", "0.0005", "0.001", "0.0025",
+                                         "0.005",  "0.01",    "0.025",  "0.05",  "0.1",
+                                         "0.25",   "0.5",     "1",      "2.5",   "5"};
+static_assert(std::size(bucket_labels) == latency_histogram::bounds_us.size());
+
+void render_histogram(std::string& out, const histogram_family& f,
+                      std::span<const shard_metrics* const> shards) {
+  char line[320];
+  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", f.name, f.help,
+                f.name);
+  out.append(line);
+  uint64_t cumulative = 0;
+  uint64_t sum_us = 0;
+  for (std::size_t b = 0; b < latency_histogram::buckets; ++b) {
+    for (const shard_metrics* shard : shards) {
+      cumulative += (shard->*f.field).in_bucket(b);
+    }
+    std::snprintf(line, sizeof line, "%s_bucket{le=\"%s\"} %llu\n", f.name,
+                  b < std::size(bucket_labels) ? bucket_labels[b] : "+Inf",
+                  static_cast<unsigned long long>(cumulative));
+    out.append(line);
+  }
+  for (const shard_metrics* shard : shards) {
+    sum_us += (shard->*f.field).sum_us();
+  }
+  std::snprintf(line, sizeof line, "%s_sum %.6f\n%s_count %llu\n", f.name,
+                static_cast<double>(sum_us) / 1e6, f.name,
+                static_cast<unsigned long long>(cumulative));
+  out.append(line);
+}
+
 }  // namespace
 
 void render_prometheus(std::string& out, std::span<const shard_metrics* const> shards,
@@ -270,6 +343,9 @@ void render_prometheus(std::string& out, std::span<const shard_metrics* const> s
       }
       out.append(line);
     }
+  }
+  for (const histogram_family& f : histograms) {
+    render_histogram(out, f, shards);
   }
 }
 

@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 
+#include "util/latency_histogram.h"
+
 namespace wsa {
 
 class counter {
@@ -89,6 +91,16 @@ struct alignas(64) shard_metrics {
   counter redis_bytes_out;         ///< bytes written to Redis
   counter redis_bytes_in;          ///< bytes read from Redis
   counter redis_oversized_replies; ///< links dropped: a reply over --redis-max-reply-bytes
+  counter redis_cluster_moved;      ///< Redis Cluster: MOVED redirections followed
+  counter redis_cluster_asked;      ///< ASK redirections followed
+  counter redis_cluster_tryagain;   ///< TRYAGAIN answers (resent after a delay)
+  counter redis_cluster_refreshes;  ///< topologies (CLUSTER SLOTS) applied
+  counter redis_cluster_refresh_errors;  ///< topologies refused or malformed
+  counter redis_cluster_channel_moves;   ///< subscribed channels whose slot moved
+  counter redis_cluster_links_up;   ///< gauge: links to cluster nodes up (commands, pub/sub)
+  counter redis_master_switches;    ///< Sentinel: masters followed after the first
+  latency_histogram redis_command_latency;  ///< data links: command queued -> its reply read
+  latency_histogram broker_publish_latency; ///< Redis: publish sent -> acknowledged (WAIT too)
   // Protocol 1.1 (docs/protocol.md "Version 1.1 additions").
   counter idem_duplicates;         ///< publishes answered `dup` (not published again)
   counter idem_keys;               ///< gauge: idempotency keys held (embedded broker)
@@ -117,7 +129,8 @@ struct alignas(64) shard_metrics {
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
 };
 
-/// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`.
+/// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`: counters
+/// and gauges one sample per shard, histograms summed over the shards (one per node).
 void render_prometheus(std::string& out, std::span<const shard_metrics* const> shards,
                        bool ready);
 

@@ -131,6 +131,8 @@ class cluster_client final : private link_owner {
   /// "ip:port" of the master the map gives for `slot`; empty when unknown.
   std::string node_of(uint16_t slot) const;
   const cluster_stats& stats() const { return stats_; }
+  /// Links to nodes that are up now (command and subscriber links).
+  std::size_t links_up() const;
 
  private:
   static constexpr uint16_t no_node = 0xffff;

@@ -200,6 +200,14 @@ std::string cluster_client::node_of(uint16_t slot) const {
   return n == no_node ? std::string() : nodes_[n].address.text;
 }
 
+std::size_t cluster_client::links_up() const {
+  std::size_t up = 0;
+  for (const node& n : nodes_) {
+    up += (n.commands && n.commands->up() ? 1 : 0) + (n.subscriber && n.subscriber->up() ? 1 : 0);
+  }
+  return up;
+}
+
 void cluster_client::note(std::string_view what) { owner_.on_cluster_note(what); }
 
 // ---- link events ----

@@ -340,6 +340,9 @@ void link::handle_reply(resp_view reply) {
   const link_request request = pending_.front();
   pending_.pop_front();
   progress_ms_ = now_ms_;
+  if (options_.traffic != nullptr && options_.traffic->latency != nullptr) {
+    options_.traffic->latency->observe_ns(request.sent_ns, monotonic_ns());
+  }
   if (request.kind == 0) {
     handle_own_reply(request, reply);
     return;

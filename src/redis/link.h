@@ -25,6 +25,7 @@
 #include "redis/address.h"
 #include "redis/fifo.h"
 #include "redis/resp_reader.h"
+#include "util/latency_histogram.h"
 #include "util/xorshift.h"
 
 namespace wsa {
@@ -38,6 +39,7 @@ struct link_traffic {
   uint64_t bytes_out = 0;  ///< bytes written to Redis
   uint64_t bytes_in = 0;   ///< bytes read from Redis
   uint64_t oversized_replies = 0;  ///< connections dropped for a reply over the limit
+  latency_histogram* latency = nullptr;  ///< each reply's time since its command was queued
 };
 
 struct link_options {

@@ -58,6 +58,12 @@ const std::set<std::string> redis_families = {
     "wsagent_broker_latency_seconds_sum",
     "wsagent_broker_latency_seconds_count",
     "wsagent_gap_notices_total",
+    "wsagent_redis_command_seconds_bucket",
+    "wsagent_redis_command_seconds_sum",
+    "wsagent_redis_command_seconds_count",
+    "wsagent_broker_publish_seconds_bucket",
+    "wsagent_broker_publish_seconds_sum",
+    "wsagent_broker_publish_seconds_count",
 };
 // Families of limits, each asserted by the test of its limit (file named here).
 const std::map<std::string, std::string> driven_elsewhere = {
@@ -108,6 +114,16 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_broker_backlog_refusals_total", "abuse_redis_test.cpp"},
     {"wsagent_redis_oversized_replies_total", "abuse_redis_test.cpp"},
     {"wsagent_broker_oversized_total", "abuse_redis_test.cpp"},
+    {"wsagent_redis_cluster_moved_total", "redis_cluster_nodes_test.cpp"},
+    {"wsagent_redis_cluster_topology_refreshes_total", "redis_cluster_nodes_test.cpp"},
+    {"wsagent_redis_cluster_topology_errors_total", "redis_cluster_nodes_test.cpp"},
+    {"wsagent_redis_cluster_channel_moves_total", "redis_cluster_nodes_test.cpp"},
+    {"wsagent_redis_cluster_links_up", "redis_cluster_nodes_test.cpp"},
+    // Counted by cluster_client (unit cluster_client_test drives stats().asked/tryagain) and
+    // sentinel_watch (unit sentinel_test); /metrics copies them as it copies the rest.
+    {"wsagent_redis_cluster_ask_total", "unit/redis/cluster_client_test.cpp"},
+    {"wsagent_redis_cluster_tryagain_total", "unit/redis/cluster_client_test.cpp"},
+    {"wsagent_redis_master_switches_total", "unit/redis/sentinel_test.cpp"},
     {"wsagent_idem_duplicates_total", "protocol11_test.cpp"},
     {"wsagent_idem_keys", "protocol11_test.cpp"},
     {"wsagent_idem_evictions_total", "protocol11_test.cpp"},
@@ -311,6 +327,19 @@ TEST(Metrics, RedisNodeCountsRoundTripsErrorsReconnectsAndGaps) {
                 start.at("wsagent_redis_received_bytes_total"),
             5 * 10);
   EXPECT_EQ(m.at("wsagent_broker_pending"), 0);
+  // Latency histograms: one publish-to-ack observation per publish; a round trip per command.
+  EXPECT_MOVED(start, m, "wsagent_broker_publish_seconds_count", 5);
+  EXPECT_GT(m.at("wsagent_broker_publish_seconds_sum"),
+            start.at("wsagent_broker_publish_seconds_sum"));
+  EXPECT_GE(m.at("wsagent_redis_command_seconds_count") -
+                start.at("wsagent_redis_command_seconds_count"),
+            5);
+  const std::string text = http_get(port, "/metrics").body;
+  for (const char* h : {"wsagent_broker_publish_seconds", "wsagent_redis_command_seconds"}) {
+    const uint64_t count = metric_sum_in(text, std::string(h) + "_count");
+    EXPECT_EQ(histogram_bucket_in(text, h, "+Inf"), count) << h;
+    EXPECT_LE(histogram_bucket_in(text, h, "0.001"), histogram_bucket_in(text, h, "1")) << h;
+  }
 
   // Frozen: a publish waits for its answer (pending), then fails (an error).
   redis.pause();
@@ -333,6 +362,9 @@ TEST(Metrics, RedisNodeCountsRoundTripsErrorsReconnectsAndGaps) {
   EXPECT_GE(back.at("wsagent_broker_errors_total") - m.at("wsagent_broker_errors_total"), 1);
   EXPECT_GE(back.at("wsagent_broker_reconnects_total"), 4);
   EXPECT_EQ(back.at("wsagent_gap_notices_total"), 1);
+  // The failed publish was not an acknowledgement: not in the publish latencies.
+  EXPECT_EQ(back.at("wsagent_broker_publish_seconds_count"),
+            m.at("wsagent_broker_publish_seconds_count"));
   EXPECT_EQ(back.at("wsagent_broker_pending"), 0);
   EXPECT_EQ(back.at("wsagent_ready"), 1);
 }

@@ -110,6 +110,15 @@ TEST(redis_cluster_nodes, two_nodes_share_tags_over_three_masters) {
     EXPECT_EQ(m.str("/tag"), moved);
     EXPECT_EQ(m.u64("/seq"), seq) << "gap or duplicate after the slot moved";
   }
+  // What the move cost, in /metrics: node a's stale map met a MOVED; node b's channel
+  // followed its slot; both learnt the topology, and hold links to every master.
+  EXPECT_GE(metric_total(a.port(), "wsagent_redis_cluster_moved_total"), 1u);
+  EXPECT_GE(metric_total(b.port(), "wsagent_redis_cluster_channel_moves_total"), 1u);
+  for (server_process* node : {&a, &b}) {
+    EXPECT_GE(metric_total(node->port(), "wsagent_redis_cluster_topology_refreshes_total"), 2u);
+    EXPECT_EQ(metric_total(node->port(), "wsagent_redis_cluster_topology_errors_total"), 0u);
+    EXPECT_GE(metric_total(node->port(), "wsagent_redis_cluster_links_up"), 3u);
+  }
 
   // Recovery with since on the other node: what followed seq 2, no gap.
   ws_client recovering = ws_client::connect(a.port());

@@ -61,6 +61,18 @@ uint64_t metric_of_shard(std::string_view text, std::string_view name, unsigned 
   return found;
 }
 
+uint64_t histogram_bucket_in(std::string_view text, std::string_view name, std::string_view le) {
+  const std::string bucket = std::string(name) + "_bucket";
+  const std::string label = "{le=\"" + std::string(le) + "\"}";
+  uint64_t found = 0;
+  for_each_sample(text, bucket, [&](std::string_view labels, uint64_t value) {
+    if (labels == label) {
+      found = value;
+    }
+  });
+  return found;
+}
+
 uint64_t metric_sum(uint16_t port, std::string_view name) {
   return metric_sum_in(http_get(port, "/metrics").body, name);
 }

@@ -18,6 +18,9 @@ uint64_t metric_sum_in(std::string_view text, std::string_view name);
 /// The value of `name` for one shard (the series labelled shard="N"); 0 when absent.
 uint64_t metric_of_shard(std::string_view text, std::string_view name, unsigned shard);
 
+/// A histogram's cumulative bucket `le` ("0.001", "+Inf"): name_bucket{le="..."}; 0 when absent.
+uint64_t histogram_bucket_in(std::string_view text, std::string_view name, std::string_view le);
+
 /// Every metric of the text, summed over its series (latency sums are fractional).
 std::map<std::string, double> metric_sums_in(std::string_view text);
 

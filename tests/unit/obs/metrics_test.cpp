@@ -1,7 +1,8 @@
 // The Prometheus rendering of /metrics (text exposition format 0.0.4): every family once
 // with its HELP and TYPE, one sample per shard labelled with the shard's number, values as
 // set, counters named *_total (or *_sum/*_count of a summary-like pair), the latency sum in
-// seconds, and nothing a scraper would refuse (checked line by line against the format).
+// seconds, latency histograms summed over the shards with cumulative buckets, and nothing a
+// scraper would refuse (checked line by line against the format).
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -64,7 +65,7 @@ void parse(const std::string& text, exposition& e) {
       ASSERT_TRUE(valid_metric_name(name));
       if (keyword == "TYPE") {
         EXPECT_FALSE(e.type.contains(name)) << "TYPE given twice";
-        EXPECT_TRUE(rest == " counter" || rest == " gauge") << rest;
+        EXPECT_TRUE(rest == " counter" || rest == " gauge" || rest == " histogram") << rest;
         e.type[name] = rest.substr(1);
         e.family_order.push_back(name);
       } else {
@@ -89,8 +90,18 @@ void parse(const std::string& text, exposition& e) {
     }
     s.value = line.substr(space + 1);
     ASSERT_TRUE(valid_metric_name(s.name));
-    ASSERT_TRUE(e.type.contains(s.name)) << "a sample before (or without) its TYPE";
-    EXPECT_EQ(s.name, e.family_order.back()) << "samples of a family must be together";
+    ASSERT_FALSE(e.family_order.empty()) << "a sample before any TYPE";
+    const std::string& family = e.family_order.back();
+    if (e.type.at(family) == "histogram") {
+      // family_bucket{le="..."} (cumulative, ending in +Inf), family_sum, family_count.
+      EXPECT_TRUE(s.name == family + "_bucket" || s.name == family + "_sum" ||
+                  s.name == family + "_count")
+          << "samples of a family must be together";
+      EXPECT_EQ(s.name == family + "_bucket", s.labels.starts_with("le=\"")) << s.labels;
+    } else {
+      ASSERT_TRUE(e.type.contains(s.name)) << "a sample before (or without) its TYPE";
+      EXPECT_EQ(s.name, family) << "samples of a family must be together";
+    }
     std::size_t used = 0;
     (void)std::stod(s.value, &used);
     EXPECT_EQ(used, s.value.size()) << "not a number: " << s.value;
@@ -121,6 +132,12 @@ TEST(PrometheusRendering, EveryFamilyOnceWithHelpTypeAndOneSamplePerShard) {
     SCOPED_TRACE(family);
     EXPECT_TRUE(family.starts_with("wsagent_"));
     EXPECT_TRUE(e.help.contains(family)) << "no HELP";
+    if (e.type.at(family) == "histogram") {
+      EXPECT_TRUE(family.ends_with("_seconds")) << "latencies are in seconds";
+      EXPECT_EQ(value_of(e, family + "_bucket", "le=\"+Inf\""), "0");
+      EXPECT_EQ(value_of(e, family + "_count", ""), "0");
+      continue;
+    }
     const bool counter = e.type.at(family) == "counter";
     const bool pair_part = family.ends_with("_sum") || family.ends_with("_count");
     EXPECT_EQ(counter, family.ends_with("_total") || pair_part)
@@ -190,7 +207,55 @@ TEST(PrometheusRendering, RenderingAppendsAndScalesWithTheShardCount) {
   exposition e;
   parse(text.substr(5), e);
   EXPECT_EQ(value_of(e, "wsagent_deliveries_total", "shard=\"11\""), "0");
-  EXPECT_EQ(e.samples.size(), 1 + (e.family_order.size() - 1) * 12);
+  std::size_t histograms = 0;
+  for (const auto& [family, type] : e.type) {
+    histograms += type == "histogram" ? 1 : 0;
+  }
+  // Histograms are one per node: their buckets, +Inf, _sum and _count, whatever the shards.
+  const std::size_t per_histogram = latency_histogram::buckets + 2;
+  EXPECT_EQ(e.samples.size(),
+            1 + (e.family_order.size() - 1 - histograms) * 12 + histograms * per_histogram);
+}
+
+TEST(PrometheusRendering, HistogramsAreCumulativeSummedOverShardsAndInSeconds) {
+  shard_metrics a;
+  shard_metrics b;
+  a.broker_publish_latency.observe_us(80);       // <= 100 us
+  a.broker_publish_latency.observe_us(100);      // <= 100 us (bounds are inclusive)
+  b.broker_publish_latency.observe_us(101);      // <= 250 us
+  b.broker_publish_latency.observe_us(3'000);    // <= 5 ms
+  a.broker_publish_latency.observe_us(9'000'000);  // past 5 s: +Inf only
+  b.redis_command_latency.observe_ns(1'000'000, 3'500'000);  // 2.5 ms
+  b.redis_command_latency.observe_ns(5, 1);  // a clock that went backwards counts as 0
+  const shard_metrics* blocks[] = {&a, &b};
+  std::string text;
+  render_prometheus(text, blocks, true);
+  exposition e;
+  parse(text, e);
+  const std::string p = "wsagent_broker_publish_seconds";
+  EXPECT_EQ(e.type.at(p), "histogram");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"0.0001\""), "2");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"0.00025\""), "3");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"0.0025\""), "3");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"0.005\""), "4");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"5\""), "4");
+  EXPECT_EQ(value_of(e, p + "_bucket", "le=\"+Inf\""), "5");
+  EXPECT_EQ(value_of(e, p + "_count", ""), "5");
+  EXPECT_EQ(value_of(e, p + "_sum", ""), "9.003281");
+  // Buckets never decrease, in the order of their bounds.
+  double last = -1;
+  for (const sample& s : e.samples) {
+    if (s.name == p + "_bucket") {
+      EXPECT_GE(std::stod(s.value), last) << s.labels;
+      last = std::stod(s.value);
+    }
+  }
+  const std::string r = "wsagent_redis_command_seconds";
+  EXPECT_EQ(value_of(e, r + "_bucket", "le=\"0.0001\""), "1");
+  EXPECT_EQ(value_of(e, r + "_bucket", "le=\"0.001\""), "1");
+  EXPECT_EQ(value_of(e, r + "_bucket", "le=\"0.0025\""), "2");
+  EXPECT_EQ(value_of(e, r + "_count", ""), "2");
+  EXPECT_EQ(value_of(e, r + "_sum", ""), "0.002500");
 }
 
 }  // namespace
