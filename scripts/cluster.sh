@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A local wsagent cluster in one command, on loopback: Redis, three wsagent nodes sharing it,
-# and HAProxy (Debian's) in front with health checks on /readyz. Prints the URL and a token,
+# A local wsagent cluster in one command, on loopback: Redis (single, Sentinel or Cluster),
+# three wsagent nodes sharing it, and HAProxy (Debian's) in front with health checks on /readyz. Prints the URL and a token,
 # and stops everything on Ctrl-C.
 #
 #   scripts/cluster.sh [OPTIONS] [-- EXTRA wsagent serve OPTIONS]
 #     --nodes N        wsagent nodes (default 3)
 #     --port PORT      HAProxy's port on 127.0.0.1 (default 8080; 0 picks a free one)
-#     --redis KIND     single (default). sentinel and cluster come with a later release:
-#                      see start_redis_* below for where they plug in.
+#     --redis KIND     single (default): one redis-server;
+#                      sentinel: a master, its replica and three sentinels (redis-sentinel://);
+#                      cluster: a Redis Cluster of three masters (redis-cluster://)
 #     --shards N       shards per node (default 1: three nodes already share the machine)
 #     --binary PATH    a built wsagent (default: build it like scripts/run.sh)
 #     --keys DIR       development key pair, made on the first run (default .dev-keys)
@@ -152,27 +153,74 @@ wait_for_log() {
 
 # --- Redis. Each start_redis_KIND starts its processes and sets broker_url (the --broker of
 # every node) and redis_desc (what to print). ---
+
+# redis_server NAME PORT [ARGS...]: a redis-server on loopback, working in DIR/NAME, saving
+# nothing to disk; returns once it accepts connections.
+redis_server() {
+  local name=$1 redis_port=$2
+  shift 2
+  mkdir -p "$dir/$name"
+  start "$name" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    --dir "$dir/$name" "$@"
+  wait_for_log "$name" "Ready to accept connections"
+}
+
 start_redis_single() {
   local redis_port
   redis_port=$(free_port)
-  start redis redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-    --dir "$dir"
-  wait_for_log redis "Ready to accept connections"
+  redis_server redis "$redis_port"
   broker_url="redis://127.0.0.1:$redis_port/0"
   redis_desc="$broker_url (single)"
 }
-# A later release adds these: a master, its replica and three sentinels (redis-server
-# --sentinel; broker redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/wsamaster), and a
-# 3-master Redis Cluster made with `redis-cli --cluster create` (broker
-# redis-cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3). The Redis clients exist; the broker
-# does not use them yet (docs/redis-cluster.md).
+
+# A master, its replica and three sentinels watching it (quorum 2): kill the master
+# (kill -KILL PID) and the sentinels promote the replica about 2 s later; the nodes follow.
 start_redis_sentinel() {
-  fail "--redis sentinel is not available yet: the broker does not follow Sentinel yet" \
-    "(docs/redis-cluster.md)"
+  local master_port replica_port sentinel_port sentinels=() i
+  master_port=$(free_port)
+  redis_server redis-master "$master_port"
+  replica_port=$(free_port)
+  redis_server redis-replica "$replica_port" --replicaof 127.0.0.1 "$master_port"
+  for i in 1 2 3; do
+    sentinel_port=$(free_port)
+    mkdir -p "$dir/sentinel-$i"
+    # Sentinel rewrites its file as it learns (replicas, other sentinels, a new master).
+    printf '%s\n' "port $sentinel_port" "bind 127.0.0.1" "dir $dir/sentinel-$i" \
+      "sentinel monitor wsamaster 127.0.0.1 $master_port 2" \
+      "sentinel down-after-milliseconds wsamaster 2000" \
+      "sentinel failover-timeout wsamaster 10000" >"$dir/sentinel-$i/sentinel.conf"
+    start "sentinel-$i" redis-server "$dir/sentinel-$i/sentinel.conf" --sentinel
+    wait_for_log "sentinel-$i" "[+]monitor master wsamaster"
+    sentinels+=("127.0.0.1:$sentinel_port")
+  done
+  broker_url="redis-sentinel://$(IFS=,; echo "${sentinels[*]}")/wsamaster"
+  redis_desc="$broker_url (master 127.0.0.1:$master_port, replica 127.0.0.1:$replica_port)"
 }
+
+# Three masters, the 16384 slots split between them by redis-cli --cluster create; each
+# node's cluster bus on a port of its own (the default, port + 10000, may not exist).
 start_redis_cluster() {
-  fail "--redis cluster is not available yet: the broker does not use Redis Cluster yet" \
-    "(docs/redis-cluster.md)"
+  local seeds=() seed i redis_port
+  command -v redis-cli >/dev/null ||
+    fail "redis-cli is not installed (scripts/install-deps.sh installs it)"
+  for i in 1 2 3; do
+    redis_port=$(free_port)
+    redis_server "redis-$i" "$redis_port" --cluster-enabled yes --cluster-port "$(free_port)" \
+      --cluster-config-file "$dir/redis-$i/nodes.conf" --cluster-node-timeout 2000
+    seeds+=("127.0.0.1:$redis_port")
+  done
+  redis-cli --cluster create "${seeds[@]}" --cluster-yes >"$dir/cluster-create.log" 2>&1 ||
+    fail "redis-cli --cluster create failed: $(tail -n 5 "$dir/cluster-create.log")"
+  for seed in "${seeds[@]}"; do
+    for _ in $(seq 100); do
+      redis-cli -h 127.0.0.1 -p "${seed#*:}" cluster info 2>/dev/null |
+        grep -q '^cluster_state:ok' && continue 2
+      sleep 0.1
+    done
+    fail "Redis Cluster node $seed did not report cluster_state:ok within 10 s"
+  done
+  broker_url="redis-cluster://$(IFS=,; echo "${seeds[*]}")"
+  redis_desc="$broker_url (3 masters)"
 }
 
 case $redis_kind in
@@ -270,7 +318,7 @@ done
 
 cat <<MSG
 
-wsagent cluster on loopback: Redis, $nodes nodes, HAProxy in front.
+wsagent cluster on loopback: Redis ($redis_kind), $nodes nodes, HAProxy in front.
   WebSocket:  ws://127.0.0.1:$port/ws   (through HAProxy, subprotocol wsagent.v1)
   nodes:      ${node_urls[*]}
               (each also serves /metrics, /healthz and /readyz on its own port)
