@@ -282,6 +282,10 @@ frontend wsagent
 backend nodes
   # Long-lived connections: balance by how many each node holds. No stickiness needed.
   balance leastconn
+  # A draining node closes its listener before the health check sees it: a connection it
+  # refuses is tried again on another node rather than answered 503.
+  option redispatch
+  retries 2
   option httpchk
   http-check send meth GET uri /readyz
   http-check expect status 200
