@@ -8,15 +8,16 @@
 //   published owner -> origin   the seq and ts (or the error) for the client's reply
 //   deliver   owner -> others   a live message for their local subscribers
 //   query     origin -> owner   a subscription's request for the key's position and replay
-//   replay    owner -> origin   one missed message for that request (zero or more, in order)
+//   replay    owner -> origin   one missed message for that request (zero or more, in order);
+//                               for a pattern (protocol 1.1), one of the matching tags' messages
 //   queried   owner -> origin   the position; completes the key's part of the request
 //   interest  any -> owner      a shard gained its first / lost its last local subscriber of
 //                               a tag (to the tag's owner) or a pattern (to every shard)
 //   gap       owner -> others   a key's live stream lost messages: its subscribers are told
 //   pattern_query    origin -> owners  recovery on a pattern (protocol 1.1): embedded, every
 //                                      shard (for the tags it owns); Redis, the pattern's owner
-//   pattern_position owner -> origin   one tag of that answer (before its replayed messages)
-//   pattern_replay   owner -> origin   one of its messages; `queried` for the pattern ends it
+//   pattern_position owner -> origin   one tag of that answer (before its `replay`s);
+//                                      `queried` for the pattern ends it
 #pragma once
 
 #include <cstdint>
@@ -109,7 +110,8 @@ struct replay {
   uint32_t request = 0;
   uint64_t seq = 0;
   int64_t ts_ms = 0;
-  std::string_view tag;
+  std::string_view key;  ///< the request's key: the tag itself, or the pattern
+  std::string_view tag;  ///< the message's tag
   std::string_view data;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
@@ -117,6 +119,7 @@ struct replay {
     field(self.request);
     field(self.seq);
     field(self.ts_ms);
+    field(self.key);
     field(self.tag);
     field(self.data);
   }
@@ -204,27 +207,6 @@ struct pattern_position {
     field(self.key);
     field(self.tag);
     field(self.epoch);
-  }
-};
-
-struct pattern_replay {
-  static constexpr uint32_t type = 22;
-  subscriber_id to;
-  uint32_t request = 0;
-  uint64_t seq = 0;
-  int64_t ts_ms = 0;
-  std::string_view key;  ///< the pattern
-  std::string_view tag;
-  std::string_view data;
-  template <class Self, class Field>
-  static void fields(Self& self, Field&& field) {
-    field(self.to);
-    field(self.request);
-    field(self.seq);
-    field(self.ts_ms);
-    field(self.key);
-    field(self.tag);
-    field(self.data);
   }
 };
 

@@ -412,8 +412,8 @@ void router::on_queried(broker_event& e) {
       if (w.origin == shard_) {
         pending_.on_replay(w.from, w.request, w.key, *m);
       } else {
-        send(w.origin, records::pattern_replay{w.from, w.request, m->seq(), m->ts_ms(), w.key,
-                                               m->tag(), m->data()});
+        send(w.origin, records::replay{w.from, w.request, m->seq(), m->ts_ms(), w.key,
+                                       m->tag(), m->data()});
       }
     }
     if (w.origin == shard_) {
@@ -431,8 +431,8 @@ void router::on_queried(broker_event& e) {
     return;
   }
   for (const message_ref& m : e.missed) {
-    send(w.origin,
-         records::replay{w.from, w.request, m->seq(), m->ts_ms(), w.key, m->data()});
+    send(w.origin, records::replay{w.from, w.request, m->seq(), m->ts_ms(), w.key, m->tag(),
+                                   m->data()});
   }
   send(w.origin, records::queried{w.from, w.request, p.top, p.gap, e.ok, w.key, p.epoch});
 }
@@ -588,7 +588,7 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       records::replay r;
       if (read(bytes, r)) {
         message_ref m = message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data));
-        pending_.on_replay(r.to, r.request, r.tag, *m);
+        pending_.on_replay(r.to, r.request, r.key, *m);
       }
       return;
     }
@@ -610,14 +610,6 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       records::pattern_position r;
       if (read(bytes, r)) {
         pending_.on_pattern_position(r.to, r.request, r.key, r.tag, r.top, r.epoch, r.gap);
-      }
-      return;
-    }
-    case records::pattern_replay::type: {
-      records::pattern_replay r;
-      if (read(bytes, r)) {
-        message_ref m = message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data));
-        pending_.on_replay(r.to, r.request, r.key, *m);
       }
       return;
     }
