@@ -37,12 +37,14 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
   mqtt_records::resume r{who.slot, who.generation, mqtt_records::resume::fresh, {}};
   std::string record;
   const bool clean = (flags & mqtt_records::claim::clean_start) != 0;
+  const bool keep = (flags & mqtt_records::claim::keep) != 0;
   if (it != sessions_.end() && !clean && !it->second.record.empty()) {
-    // A copy: if the connection ends before its CONNACK, the session stays as it was.
-    record = it->second.record;
+    // Kept: a copy, so that if the connection ends before its CONNACK the session stays as
+    // it was. Not kept: the session is erased below, so its record moves.
+    record = keep ? it->second.record : std::move(it->second.record);
     r.status = mqtt_records::resume::present;
   }
-  if ((flags & mqtt_records::claim::keep) == 0) {
+  if (!keep) {
     if (it != sessions_.end()) {
       sessions_.erase(it);  // used by this connection only, then gone (or discarded)
     }
