@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local wsagent cluster in one command, on loopback: Redis (single, Sentinel or Cluster),
-# three wsagent nodes sharing it, and HAProxy (Debian's) in front with health checks on /readyz. Prints the URL and a token,
-# and stops everything on Ctrl-C.
+# three wsagent nodes sharing it (--drain-delay 2s: a stopped node answers /readyz 503 until
+# HAProxy's health checks on /readyz have taken it out), and HAProxy (Debian's) in front.
+# Prints the URL and a token, and stops everything on Ctrl-C.
 #
 #   scripts/cluster.sh [OPTIONS] [-- EXTRA wsagent serve OPTIONS]
 #     --nodes N        wsagent nodes (default 3)
@@ -92,8 +93,13 @@ stop_all() {
     if [[ -n ${exited[$pid]:-} ]]; then
       status=${exited[$pid]}
     else
-      kill -TERM "$pid" 2>/dev/null || true
-      # Nodes drain (--drain-timeout, 5 s by default); past 30 s, kill.
+      # Nodes get SIGINT: HAProxy is already gone, so they skip --drain-delay and drain
+      # at once (--drain-timeout, 5 s by default); past 30 s, kill.
+      if [[ $name == node-* ]]; then
+        kill -INT "$pid" 2>/dev/null || true
+      else
+        kill -TERM "$pid" 2>/dev/null || true
+      fi
       for _ in $(seq 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -130,8 +136,8 @@ trap 'echo; echo "stopping..."; stop_all && exit 0 || exit 1' INT TERM
 trap '[[ $stopping == 1 ]] || stop_all || true' EXIT
 
 # start NAME COMMAND...: runs it in the background, output in DIR/NAME.log, in a session of
-# its own: a Ctrl-C reaches this script only, which then sends each process one SIGTERM (a
-# wsagent node given SIGINT and then SIGTERM would take the second as "exit now").
+# its own: a Ctrl-C reaches this script only, which then sends each process one signal (a
+# wsagent node given two would take the second as "exit now").
 start() {
   local name=$1
   shift
@@ -240,7 +246,7 @@ node_ports=()
 for i in $(seq "$nodes"); do
   start "node-$i" "$binary" serve --listen 127.0.0.1:0 \
     --shards "$shards" --no-pin --node-id "node-$i" --broker "$broker_url" \
-    --jwks "$(realpath "$keys/jwks.json")" "${extra[@]}"
+    --jwks "$(realpath "$keys/jwks.json")" --drain-delay 2s "${extra[@]}"
   wait_for_log "node-$i" "listening"
   node_ports+=("$(sed -n 's/.*listening.*addr[":=]*127\.0\.0\.1:\([0-9]*\).*/\1/p' \
     "$dir/node-$i.log" | head -n 1)")
@@ -282,14 +288,15 @@ frontend wsagent
 backend nodes
   # Long-lived connections: balance by how many each node holds. No stickiness needed.
   balance leastconn
-  # A draining node closes its listener before the health check sees it: a connection it
-  # refuses is tried again on another node rather than answered 503.
+  # A stopped node answers /readyz 503 for --drain-delay (2 s here > fall x inter) while it
+  # still accepts, so the check marks it down before its listener closes. A node that
+  # stops without the delay (crash, SIGKILL): a refused connection is tried on another.
   option redispatch
   retries 2
   option httpchk
   http-check send meth GET uri /readyz
   http-check expect status 200
-  default-server inter 1s fall 2 rise 1
+  default-server inter 500ms fall 2 rise 1
 EOF
   for i in $(seq "$nodes"); do
     echo "  server node-$i 127.0.0.1:${node_ports[i - 1]} check"

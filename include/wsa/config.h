@@ -75,6 +75,8 @@ struct config {
   uint32_t max_header_bytes = 8192;           ///< HTTP request head (431 past it)
   uint32_t handshake_timeout_ms = 5000;       ///< time to send a complete request head
   uint32_t idle_timeout_ms = 60000;           ///< ping a silent client; close if no answer
+  /// SIGTERM: /readyz answers 503 this long, clients still served, before the drain starts
+  uint32_t drain_delay_ms = 0;
   uint32_t drain_timeout_ms = 5000;           ///< SIGTERM: close clients, exit by then
   uint32_t drain_spread_ms = 0;  ///< SIGTERM: clients told to go at random moments within it
   // Per-connection rate limits (token buckets; rate 0: unlimited): past them `err

@@ -138,9 +138,16 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
               "A client silent this long is pinged, and closed if it does not answer (0..24h; "
               "a bare number is milliseconds; 0 turns idle checks off). Checked once a second."},
              c.idle_timeout_ms, ms, 0, 24 * hour_ms);
+  o.duration({"drain-delay", "DURATION",
+              "On SIGTERM: answer /readyz with 503 this long first, still accepting and "
+              "serving clients as usual, so that balancers stop sending new ones before the "
+              "drain begins (0..1h; a bare number is milliseconds; 0: drain at once). SIGINT "
+              "(Ctrl-C) drains at once. In Kubernetes: a few seconds, instead of a preStop "
+              "sleep."},
+             c.drain_delay_ms, ms, 0, hour_ms);
   o.duration({"drain-timeout", "DURATION",
-              "On SIGTERM or SIGINT: stop accepting, close clients with 1001, and exit within "
-              "this time (0..1h; a bare number is milliseconds)."},
+              "On SIGTERM or SIGINT (after --drain-delay): stop accepting, close clients with "
+              "1001, and exit within this time (0..1h; a bare number is milliseconds)."},
              c.drain_timeout_ms, ms, 0, hour_ms);
   o.duration({"drain-spread", "DURATION",
               "On SIGTERM or SIGINT: WebSocket and MQTT clients are told to go (WebSocket: "

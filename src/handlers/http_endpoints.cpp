@@ -185,13 +185,18 @@ bool http_endpoints::on_request(conn& c, const http_request& request, std::strin
     if (path == "/healthz") {
       respond(c, 200, "application/json", "{\"status\":\"ok\"}\n");
     } else if (path == "/readyz") {
-      const bool ready = !draining_ && node_.brokers_ready();
+      const bool leaving = draining_ || node_.leaving.load(std::memory_order_relaxed);
+      const bool ready = !leaving && node_.brokers_ready();
       respond(c, ready ? 200 : 503, "application/json",
-              ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"not ready\"}\n");
+              ready     ? "{\"status\":\"ready\"}\n"
+              : leaving ? "{\"status\":\"draining\"}\n"
+                        : "{\"status\":\"not ready\"}\n");
     } else {
       std::string text;
       const auto blocks = node_.metrics();
-      render_prometheus(text, blocks, !draining_ && node_.brokers_ready());
+      render_prometheus(text, blocks,
+                        !draining_ && !node_.leaving.load(std::memory_order_relaxed) &&
+                            node_.brokers_ready());
       respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);
     }
   } else if (path == "/api/publish") {

@@ -358,17 +358,28 @@ int node::run() {
       .kv("epoch", epoch_);
 
   // Wait for a signal, or for every shard to have stopped on its own.
-  bool stopping = false;
+  // The first signal turns /readyz to 503; after SIGTERM (what orchestrators send) the drain
+  // begins --drain-delay later, after SIGINT (a Ctrl-C: no balancer to wait for) at once.
+  int64_t drain_at = -1;
   while (running.load() > 0) {
     timespec wait{0, 100 * 1000 * 1000};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig > 0) {
-      if (stopping) {
+      if (drain_at >= 0) {
         WSA_LOG(warn, "second signal: exiting now");
         std::_Exit(1);
       }
-      stopping = true;
-      WSA_LOG(info, "draining").kv("signal", sig).kv("deadline_ms", cfg_.drain_timeout_ms);
+      const uint32_t delay = sig == SIGTERM ? cfg_.drain_delay_ms : 0;
+      drain_at = monotonic_ms() + delay;
+      leaving.store(true);
+      if (delay != 0) {
+        WSA_LOG(info, "leaving: /readyz answers 503, draining after the delay")
+            .kv("signal", sig)
+            .kv("delay_ms", delay);
+      }
+    }
+    if (drain_at >= 0 && !draining.load() && monotonic_ms() >= drain_at) {
+      WSA_LOG(info, "draining").kv("deadline_ms", cfg_.drain_timeout_ms);
       draining.store(true);
     }
   }

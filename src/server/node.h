@@ -53,7 +53,10 @@ class node {
   bool shards_quiet() const;
 
   std::atomic<uint32_t> connections{0};  ///< open client connections, all shards
-  std::atomic<bool> draining{false};     ///< SIGTERM/SIGINT received
+  /// SIGTERM/SIGINT received: /readyz answers 503 from now on; `draining` follows after
+  /// --drain-delay, clients being served as usual meanwhile.
+  std::atomic<bool> leaving{false};
+  std::atomic<bool> draining{false};     ///< the drain has begun: listeners closed
 
  private:
   bool bind_listeners(std::string& error);

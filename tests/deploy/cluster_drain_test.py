@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """A node drained behind HAProxy under a publisher loses nothing acknowledged
 (docs/protocol.md "Draining"): scripts/cluster.sh starts Redis, three nodes (--drain-spread
-1s) and HAProxy; subscribers connect through HAProxy (leastconn spreads them over the
-nodes), a publisher on node-1 publishes without pause, and node-2 gets SIGTERM. Its
-subscribers are sent {"op":"reconnect","within_ms":1000} and then closed with 1001; each
+1s, and cluster.sh's --drain-delay 2s) and HAProxy; subscribers connect through HAProxy
+(leastconn spreads them over the nodes), a publisher on node-1 publishes without pause, and
+node-2 gets SIGTERM. First its /readyz answers 503 while it still serves, HAProxy's health
+check marks it down on that 503 (Layer 7, not a refused connection) and sends new clients
+to the others, all before node-2 tells anyone to go. Then its subscribers are sent {"op":"reconnect","within_ms":1000} and then closed with 1001; each
 reconnects through HAProxy, which no longer sends anyone to node-2 (its listener is gone,
 its health check fails), and resumes with `since` from the last seq and epoch it saw.
 Every subscriber ends with every acknowledged message exactly once, in order, live or
@@ -22,7 +24,7 @@ import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_support import cluster, skip_without, wait_for  # noqa: E402
-from deploy_support import checks  # noqa: E402
+from deploy_support import checks, http_get  # noqa: E402
 
 TAG = "drain.t"
 SUBSCRIBERS = 6
@@ -101,6 +103,51 @@ class subscriber:
                 raise AssertionError(f"unexpected frame: {m}")
 
 
+def haproxy_down_line(run, server):
+    with open(os.path.join(run.run_dir, "haproxy.log"), encoding="utf-8") as f:
+        for line in f:
+            if f"nodes/{server} is DOWN" in line:
+                return line.strip()
+    return None
+
+
+async def while_leaving(c, run, url, token, on_node_2):
+    """node-2 has just got SIGTERM: its /readyz turns 503 while it still answers; HAProxy
+    marks it down on that 503; new clients through HAProxy avoid it, all before node-2
+    tells its subscribers to go (cluster.sh: --drain-delay 2s, checks every 500 ms, fall 2)."""
+    node_2 = run.env["NODE_URLS"].split()[1]
+    port_2 = int(node_2.split(":")[2].split("/")[0])
+    answer = (None, "")
+    for _ in range(50):
+        answer = http_get(port_2, "/readyz")
+        if answer[0] != 200:
+            break
+        await asyncio.sleep(0.02)
+    c.check(answer == (503, '{"status":"draining"}\n'),
+            f"node-2's /readyz after SIGTERM answered {answer}, not 503 draining")
+    down = None
+    for _ in range(100):
+        down = haproxy_down_line(run, "node-2")
+        if down:
+            break
+        await asyncio.sleep(0.05)
+    told = [s.reconnect for s in on_node_2 if s.reconnect is not None]
+    c.check(down is not None and not told,
+            f"HAProxy did not mark node-2 down before it told its clients to go: {down}, {told}")
+    c.check(down is not None and "Layer7 wrong status" in down and "503" in down,
+            f"HAProxy did not take node-2 out on its 503: {down}")
+    nodes = []
+    for _ in range(4):
+        ws, node = await connect(url, token)
+        nodes.append(node)
+        await ws.close()
+    c.check("node-2" not in nodes, f"new clients through HAProxy went to {nodes}")
+    ws, node = await connect(node_2, token)  # still accepting
+    await ws.close()
+    c.check(node == "node-2" and not [s for s in on_node_2 if s.reconnect is not None],
+            "node-2 stopped accepting before HAProxy had stopped sending it new clients")
+
+
 async def scenario(c, run):
     env = run.env
     url, token = env["URL"], env["TOKEN"]
@@ -118,6 +165,7 @@ async def scenario(c, run):
     publisher, _ = await connect(node_1, token)
     acked = []
     drained_at = None
+    leaving = None
     for i in range(1, 100000):
         await publisher.send(json.dumps({"op": "pub", "id": i, "tag": TAG, "data": i}))
         reply = json.loads(await asyncio.wait_for(publisher.recv(), TIMEOUT))
@@ -126,6 +174,7 @@ async def scenario(c, run):
         if i == 20:
             os.kill(node_2_pid, signal.SIGTERM)
             drained_at = i
+            leaving = asyncio.create_task(while_leaving(c, run, url, token, on_node_2))
         # Once node-2 is gone and its subscribers are back, a few more.
         if drained_at and not run.alive(node_2_pid) and \
                 all(len(s.nodes) > 1 for s in on_node_2):
@@ -136,6 +185,8 @@ async def scenario(c, run):
             break
         await asyncio.sleep(0.01)
     await publisher.close()
+    if leaving:
+        await leaving
     # Every subscriber has the last acknowledged message before it stops.
     last = acked[-1] if acked else 0
     for _ in range(3 * TIMEOUT * 10):

@@ -152,15 +152,22 @@ def check_objects(c, objects, dockerfile_uid):
         c.check(selects(monitor["spec"]["selector"]["matchLabels"], labels),
                 "the PodMonitor selects no pod")
 
-    # Stopping: the grace period covers preStop's sleep and the whole drain.
-    pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
-    c.check(pre_stop[0] == "sleep", f"preStop {pre_stop}")
-    pre_stop_ms = int(pre_stop[1]) * 1000
+    # Stopping: the grace period covers preStop (if any), the drain delay and the whole drain.
+    pre_stop_ms = 0
+    if "lifecycle" in container:
+        pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+        c.check(pre_stop[0] == "sleep", f"preStop {pre_stop}")
+        pre_stop_ms = int(pre_stop[1]) * 1000
+    delay_ms = duration_ms(config.get("drain-delay", "0"), 1)
+    c.check(pre_stop_ms + delay_ms >= 3000,
+            f"preStop {pre_stop_ms} ms + drain-delay {delay_ms} ms: new clients still routed "
+            "to the pod while Kubernetes removes its endpoint would be refused")
     drain_ms = duration_ms(config.get("drain-timeout", "5s"), 1)
     grace_ms = spec["terminationGracePeriodSeconds"] * 1000
-    c.check(grace_ms > pre_stop_ms + drain_ms,
+    c.check(grace_ms > pre_stop_ms + delay_ms + drain_ms,
             f"terminationGracePeriodSeconds {grace_ms} ms <= preStop {pre_stop_ms} ms + "
-            f"drain-timeout {drain_ms} ms: pods would be killed mid-drain")
+            f"drain-delay {delay_ms} ms + drain-timeout {drain_ms} ms: pods would be killed "
+            "mid-drain")
 
     # Security: non-root with the image's uid, nothing to escalate, the io_uring profile.
     pod_security = spec["securityContext"]

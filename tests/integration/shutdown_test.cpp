@@ -1,7 +1,9 @@
 // Draining (docs/protocol.md "Close codes": 1001 going away; docs/protocol.md "Draining"): on
 // SIGTERM/SIGINT the node stops accepting, tells every WebSocket client to reconnect
 // elsewhere (`reconnect`, at moments spread over --drain-spread), closes it with 1001 and
-// exits 0 once they are gone, or after --drain-timeout.
+// exits 0 once they are gone, or after --drain-timeout. With --drain-delay, /readyz answers
+// 503 first while the node goes on accepting and serving, so that balancers move away before
+// the listener closes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/ws_client.h"
 
@@ -134,6 +137,46 @@ TEST(Shutdown, ClientsAreToldToReconnectAtMomentsSpreadOverTheDrainSpread) {
   // Twelve moments drawn within 2 s: all within 200 ms of each other has odds of ~1e-10.
   EXPECT_GE(closed_at.back() - closed_at.front(), 200ms) << "closed all at once";
   EXPECT_EQ(server.wait_exit(30s), 0) << server.log();
+}
+
+TEST(Shutdown, DrainDelayTurnsReadyzTo503WhileTheNodeStillServes) {
+  server_process server({"--no-auth", "--shards", "2", "--drain-delay", "4s", "--drain-timeout",
+                         "10s"});
+  ASSERT_TRUE(server.start());
+  EXPECT_EQ(http_get(server.port(), "/readyz").status, 200);
+  ws_client old_client = ws_client::connect(server.port());
+  ASSERT_EQ(old_client.call(R"({"op":"sub","id":1,"tags":["delay"]})").op(), "ok");
+
+  const auto signalled = clock_type::now();
+  server.signal(SIGTERM);
+  http_response ready;
+  for (int i = 0; i < 100; ++i) {
+    ready = http_get(server.port(), "/readyz");
+    if (ready.status == 503) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.body, "{\"status\":\"draining\"}\n");
+  EXPECT_NE(http_get(server.port(), "/metrics").body.find("wsagent_ready 0\n"),
+            std::string::npos);
+
+  // Still accepting and serving: a new client connects and publishes, the old one receives.
+  ws_client late = ws_client::connect(server.port());
+  EXPECT_EQ(late.call(R"({"op":"pub","id":2,"tag":"delay","data":1})").op(), "ok");
+  const json_message m = old_client.next_json();
+  EXPECT_EQ(m.op(), "msg") << m.text();
+
+  // Then the drain as usual, not before the delay is over.
+  EXPECT_EQ(old_client.wait_close(15s).close_code, 1001);
+  EXPECT_GE(clock_type::now() - signalled, 4s) << "drained before --drain-delay was over";
+  EXPECT_EQ(late.wait_close(5s).close_code, 1001);
+  old_client.send_close(1001);
+  late.send_close(1001);
+  EXPECT_EQ(server.wait_exit(30s), 0) << server.log();
+  int error = 0;
+  EXPECT_FALSE(tcp_socket::try_connect(server.port(), error, 1s).is_open());
 }
 
 TEST(Shutdown, SigintDrainsLikeSigterm) {

@@ -59,6 +59,7 @@ std::vector<sample> samples() {
       {"max-header-bytes", "16k", [](const config& c) { return c.max_header_bytes == 16384; }},
       {"handshake-timeout", "250ms", [](const config& c) { return c.handshake_timeout_ms == 250; }},
       {"idle-timeout", "2m", [](const config& c) { return c.idle_timeout_ms == 120000; }},
+      {"drain-delay", "3s", [](const config& c) { return c.drain_delay_ms == 3000; }},
       {"drain-timeout", "10s", [](const config& c) { return c.drain_timeout_ms == 10000; }},
       {"drain-spread", "2s", [](const config& c) { return c.drain_spread_ms == 2000; }},
       {"pub-rate", "0", [](const config& c) { return c.pub_rate == 0; }},
