@@ -13,7 +13,8 @@ from deploy_support import checks
 MODES = {"sentinel": ("redis-sentinel://", 5), "cluster": ("redis-cluster://", 3)}
 
 
-def check_mode(mode, binary):
+def check_mode(mode, binary, then=None):
+    """The mode's basic checks; then(c, run), if given, with the cluster still up."""
     skip_without("haproxy", "redis-server", "redis-cli")
     scheme, redis_processes = MODES[mode]
     c = checks("cluster_rediscluster_test" if mode == "cluster" else f"cluster_{mode}_test")
@@ -26,5 +27,7 @@ def check_mode(mode, binary):
             r = pubsub(["--sub", env["URL"], "--token", env["TOKEN"], "--distinct-nodes",
                         "--tag", f"cluster.{mode}"])
             c.check(r.returncode == 0, f"{mode}: through HAProxy failed: {r.stdout} {r.stderr}")
+            if then:
+                then(c, run)
             run.ctrl_c()
     c.report()

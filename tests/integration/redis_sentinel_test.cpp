@@ -4,7 +4,8 @@
 // - with --redis-wait-replicas 1 every acknowledged message is still in the new master's
 //   history: a client recovering with `since` gets every one of them;
 // - the subscriber sees every acknowledged message live, or a `gap` notice (never a silent
-//   loss), and the tag's epoch changes (its numbers may have been used by the lost tail).
+//   loss), and the tag's epoch changes (its numbers may have been used by the lost tail);
+// - each node counts the master switch in /metrics (wsagent_redis_master_switches_total).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -84,6 +85,9 @@ TEST(redis_sentinel, failover_under_a_publisher_loses_no_acknowledged_message) {
   for (int k = 0; k < 20; ++k) {
     publisher.send_text(pub_frame(tag, next_id + k, R"({"i":)" + std::to_string(next_id + k) +
                                                         "}"));
+  }
+  for (server_process* node : {&a, &b}) {
+    EXPECT_EQ(metric_sum(node->port(), "wsagent_redis_master_switches_total"), 0u);
   }
   sentinels.server(0).kill();
   for (int k = 0; k < 20; ++k) {
@@ -175,6 +179,8 @@ TEST(redis_sentinel, failover_under_a_publisher_loses_no_acknowledged_message) {
                     << "\nsentinel 0 log:\n" << sentinels.sentinel(0).log()
                     << "\nnode a:\n" << a.log() << "\nnode b:\n" << b.log();
     }
+    // Both nodes answered from the promoted replica: each counted the switch in /metrics.
+    EXPECT_GE(metric_sum(node->port(), "wsagent_redis_master_switches_total"), 1u);
   }
 }
 
