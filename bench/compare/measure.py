@@ -150,10 +150,12 @@ def run_point(ctx, server, workload, workdir):
             if label != "main":
                 point["%s_cpu_pct" % label] = sampler.percent(label, start, end)
         point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)
-        if server.key.startswith("wsagent-redis"):
-            # Until the Redis broker is wired in, the server may accept --broker redis:// and
-            # still serve from memory: only rows that went through Redis count.
-            calls = servers_mod.redis_commands(running.redis_port)
+        if running.redis_ports:
+            # Only rows that went through Redis count (every master of a cluster summed).
+            calls = {}
+            for port in running.redis_ports:
+                for name, n in servers_mod.redis_commands(port).items():
+                    calls[name] = calls.get(name, 0) + n
             point["redis_calls"] = calls
             if not set(calls) - {"info", "ping", "hello", "client", "auth", "select"}:
                 point["error"] = ("not available: the server sent no command to Redis "

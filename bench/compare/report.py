@@ -62,8 +62,10 @@ def row(point):
     others = sorted(k for k in point if k.startswith("node") and k.endswith("_cpu_pct"))
     if others:  # several nodes: the first one's CPU, then each other node's
         cpu_cell = " + ".join([_pct(cpu)] + [_pct(point[k]) for k in others])
-    if point.get("redis_cpu_pct") is not None:
-        cpu_cell = "%s + redis %s" % (cpu_cell, _pct(point["redis_cpu_pct"]))
+    redis = [point[k] for k in sorted(point, key=lambda k: (len(k), k))
+             if k.startswith("redis") and k.endswith("_cpu_pct") and point[k] is not None]
+    if redis:  # one Redis, or each master of a cluster
+        cpu_cell = "%s + redis %s" % (cpu_cell, " + ".join(_pct(v) for v in redis))
     per_conn = srv.get("rss_per_conn_bytes") if lg.get("scenario") == "conns" else None
     if per_conn is not None and others:
         # The load generator divides node 0's growth by every connection; node 0 holds 1/N.

@@ -50,6 +50,7 @@ class Running:
         self.url, self.proto = url, proto
         self.main = None
         self.redis_port = None
+        self.redis_ports = []  # every Redis (the masters of a cluster)
         self.helpers = {}  # label -> Popen
         self._all = []
 
@@ -100,6 +101,40 @@ def _start_redis(run, ctx, workdir):
     return port
 
 
+def _start_redis_cluster(run, ctx, workdir, masters=3):
+    """A Redis Cluster of `masters` masters (no replicas) on the server CPU, slots split by
+    redis-cli --cluster create; returns the seed list for redis-cluster://."""
+    ports = []
+    for k in range(masters):
+        port, bus = free_port(), free_port()
+        node_dir = os.path.join(workdir, "redis-%d" % k)
+        os.makedirs(node_dir, exist_ok=True)
+        proc = run.spawn(_pinned(ctx.server_cpu, [
+            "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", node_dir, "--cluster-enabled", "yes",
+            "--cluster-port", str(bus), "--cluster-config-file",
+            os.path.join(node_dir, "nodes.conf")]),
+            os.path.join(workdir, "redis-%d.log" % k))
+        run.helpers["redis" if k == 0 else "redis%d" % k] = proc
+        _wait_port(port, proc, "redis-server (cluster)")
+        ports.append(port)
+    seeds = ["127.0.0.1:%d" % p for p in ports]
+    r = subprocess.run(["redis-cli", "--cluster", "create", *seeds, "--cluster-yes"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise NotAvailable("redis-cli --cluster create failed: %s" % r.stdout[-300:])
+    deadline = time.monotonic() + 15
+    for port in ports:
+        while "cluster_state:ok" not in subprocess.run(
+                ["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True,
+                text=True, timeout=10).stdout:
+            if time.monotonic() > deadline:
+                raise NotAvailable("Redis Cluster not ok within 15 s")
+            time.sleep(0.1)
+    run.redis_ports = ports
+    return ",".join(seeds)
+
+
 def redis_commands(port):
     """Calls per command name that a Redis has served so far (INFO commandstats)."""
     r = subprocess.run(["redis-cli", "-p", str(port), "info", "commandstats"],
@@ -113,7 +148,8 @@ def redis_commands(port):
 
 
 def _start_wsagent(server, ctx, workdir, broker=None, nodes=1):
-    """One wsagent node, or `nodes` of them sharing one Redis (the load generator spreads
+    """One wsagent node, or `nodes` of them sharing one Redis or Redis Cluster of three
+    masters (broker "redis" or "cluster"; the load generator spreads
     its connections over them: subscriber s on node s mod N, the publisher on node 0).
     server.proto says what the load generator speaks: protocol v1 at /ws, MQTT over TCP on
     --mqtt-listen, or MQTT over WebSocket at /mqtt (--mqtt-ws)."""
@@ -134,6 +170,9 @@ def _start_wsagent(server, ctx, workdir, broker=None, nodes=1):
     try:
         if broker == "redis":
             extra += ["--broker", "redis://127.0.0.1:%d" % _start_redis(run, ctx, workdir)]
+            run.redis_ports = [run.redis_port]
+        elif broker == "cluster":
+            extra += ["--broker", "redis-cluster://" + _start_redis_cluster(run, ctx, workdir)]
         for k, port in enumerate(ports):
             cmd = [ctx.wsagent, "serve", "--no-auth", "--shards", "1",
                    "--listen", "127.0.0.1:%d" % port, "--log-level", "warn"] + extra
@@ -218,6 +257,12 @@ SERVERS = [
            lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=2)),
     Server("wsagent-redis-3", "wsagent (Redis), 3 nodes", "v1 / WS", "wsagent",
            lambda s, c, w: _start_wsagent(s, c, w, broker="redis", nodes=3)),
+    Server("wsagent-cluster", "wsagent (Redis Cluster)", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="cluster")),
+    Server("wsagent-cluster-2", "wsagent (Redis Cluster), 2 nodes", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="cluster", nodes=2)),
+    Server("wsagent-cluster-3", "wsagent (Redis Cluster), 3 nodes", "v1 / WS", "wsagent",
+           lambda s, c, w: _start_wsagent(s, c, w, broker="cluster", nodes=3)),
     Server("wsagent-mqtt-tcp", "wsagent (embedded)", "MQTT / TCP", "mqtt", _start_wsagent),
     Server("wsagent-mqtt-ws", "wsagent (embedded)", "MQTT / WS", "mqtt-ws", _start_wsagent),
     Server("seed", "seed design (Python + Redis)", "v1 / WS", "wsagent", _start_seed),
