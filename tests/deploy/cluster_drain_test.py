@@ -23,7 +23,7 @@ import sys
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_support import cluster, skip_without, wait_for  # noqa: E402
+from cluster_support import cluster, port_of, skip_without, wait_for  # noqa: E402
 from deploy_support import checks, http_get  # noqa: E402
 
 TAG = "drain.t"
@@ -116,7 +116,7 @@ async def while_leaving(c, run, url, token, on_node_2):
     marks it down on that 503; new clients through HAProxy avoid it, all before node-2
     tells its subscribers to go (cluster.sh: --drain-delay 2s, checks every 500 ms, fall 2)."""
     node_2 = run.env["NODE_URLS"].split()[1]
-    port_2 = int(node_2.split(":")[2].split("/")[0])
+    port_2 = port_of(node_2)
     answer = (None, "")
     for _ in range(50):
         answer = http_get(port_2, "/readyz")

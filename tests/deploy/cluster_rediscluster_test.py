@@ -25,46 +25,18 @@ Exits 77 (ctest: skipped) when haproxy, redis-server or redis-cli is not install
 import asyncio
 import json
 import os
-import re
 import sys
 
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_modes import check_mode  # noqa: E402
-from deploy_support import http_get  # noqa: E402
+from cluster_support import TIMEOUT, connect, metric_sum, port_of  # noqa: E402
 from redis_wire import cluster_masters, key_slot, owner_of, redis_conn  # noqa: E402
 
-TIMEOUT = 15
 HEAVY_SUBSCRIBERS = 8
 HEAVY_MESSAGES = 40
 HEAVY_BYTES = 4000
-
-
-def port_of(url):
-    return int(url.split(":")[2].split("/")[0])
-
-
-def metric_sum(port, name):
-    """The sum of every sample of `name` in a node's /metrics (0 if absent)."""
-    status, text = http_get(port, "/metrics")
-    if status != 200:
-        return None
-    total = 0
-    for line in text.splitlines():
-        m = re.match(rf"{name}(?:{{[^}}]*}})? (\S+)$", line)
-        if m:
-            total += float(m.group(1))
-    return total
-
-
-async def connect(url, token):
-    ws = await asyncio.wait_for(
-        websockets.connect(url, subprotocols=["wsagent.v1"], max_size=1 << 20,
-                           extra_headers={"Authorization": f"Bearer {token}"}), TIMEOUT)
-    hello = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-    assert hello["op"] == "hello", hello
-    return ws, hello["node"]
 
 
 class subscriber:

@@ -3,19 +3,25 @@ pair and a run directory, its cluster.env read once everything is up, the proces
 started tracked by pid and start time (a pid alone may be reused), stopped with a Ctrl-C
 (SIGINT to its process group, as a terminal sends it), and everything killed and its logs
 printed on a failure."""
+import asyncio
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import re
 import tempfile
 import time
 
-from deploy_support import REPO, clean_env
+import websockets
+
+from deploy_support import REPO, clean_env, http_get
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT = 15
 
 
 def wait_for(predicate, seconds):
@@ -140,3 +146,30 @@ def skip_without(*tools):
         if shutil.which(tool) is None:
             print(f"SKIPPED: {tool} is not installed (apt-get install {tool})")
             sys.exit(77)
+
+
+def port_of(url):
+    return int(url.split(":")[2].split("/")[0])
+
+
+def metric_sum(port, name):
+    """The sum of every sample of `name` in a node's /metrics (0 if absent)."""
+    status, text = http_get(port, "/metrics")
+    if status != 200:
+        return None
+    total = 0
+    for line in text.splitlines():
+        m = re.match(rf"{name}(?:{{[^}}]*}})? (\S+)$", line)
+        if m:
+            total += float(m.group(1))
+    return total
+
+
+async def connect(url, token):
+    """A protocol v1 WebSocket to `url` with the token in a header, and its hello's node."""
+    ws = await asyncio.wait_for(
+        websockets.connect(url, subprotocols=["wsagent.v1"], max_size=1 << 20,
+                           extra_headers={"Authorization": f"Bearer {token}"}), TIMEOUT)
+    hello = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    assert hello["op"] == "hello", hello
+    return ws, hello["node"]
