@@ -2,9 +2,6 @@
 // http_endpoints.h.
 #include "handlers/http_endpoints.h"
 
-#include <charconv>
-#include <cstring>
-
 #include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
@@ -12,6 +9,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "http/websocket_handshake.h"
+#include "json/writer.h"
 #include "net/frame.h"
 #include "pubsub/tag.h"
 #include "server/node.h"
@@ -436,19 +434,11 @@ void http_endpoints::on_published(conn& c, const publish_outcome& outcome) {
                   "the broker did not accept the message (" + std::string(outcome.error) + ")");
     return;
   }
-  // On the stack: respond() builds the answer in scratch_.
-  // {"seq":<20 digits at most>,"ts":<19 at most>[,"dup":true]}\n
-  char body[80] = "{\"seq\":";
-  char* end = std::to_chars(body + 7, body + 27, outcome.seq).ptr;
-  std::memcpy(end, ",\"ts\":", 6);
-  end = std::to_chars(end + 6, end + 26, outcome.ts_ms < 0 ? 0 : outcome.ts_ms).ptr;
-  if (outcome.dup) {
-    std::memcpy(end, ",\"dup\":true", 11);
-    end += 11;
-  }
-  *end++ = '}';
-  *end++ = '\n';
-  respond(c, 200, "application/json", std::string_view(body, end - body));
+  // Not in scratch_: respond() builds the whole answer there.
+  publish_answer_.clear();
+  append_publish_result(publish_answer_, outcome.seq, outcome.ts_ms, outcome.dup);
+  publish_answer_.push_back('\n');
+  respond(c, 200, "application/json", publish_answer_);
   // Requests pipelined behind the publish are read once this answer is sent (the shard
   // resumes the connection: shard_flow.cpp).
   answered(c);

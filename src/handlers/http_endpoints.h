@@ -96,6 +96,7 @@ class http_endpoints {
   command command_;          // the API body parsed as a pub frame
   std::string api_frame_;    // POST /api/publish body as a pub frame (padded)
   std::string scratch_;
+  std::string publish_answer_;  // {"seq":..,"ts":..}\n, kept for its capacity
   std::vector<frame*> static_bodies_;  // --static file bodies sent so far, by file index
 };
 

@@ -109,6 +109,17 @@ constexpr std::string_view msg_data = R"(,"data":)";
 
 uint64_t ts_value(int64_t ts_ms) { return ts_ms < 0 ? 0 : static_cast<uint64_t>(ts_ms); }
 
+// "seq":<seq>,"ts":<ts>[,"dup":true]: a publish's outcome, over WebSocket and over HTTP.
+void append_publish_members(std::string& out, uint64_t seq, int64_t ts_ms, bool dup) {
+  out.append(R"("seq":)");
+  append_u64(out, seq);
+  out.append(msg_ts);
+  append_u64(out, ts_value(ts_ms));
+  if (dup) {
+    out.append(R"(,"dup":true)");
+  }
+}
+
 }  // namespace
 
 std::size_t json_string_size(std::string_view s) {
@@ -151,13 +162,13 @@ void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t 
                    bool dup) {
   out.append(R"({"op":"ok",)");
   append_id(out, id);
-  out.append(R"("seq":)");
-  append_u64(out, seq);
-  out.append(msg_ts);
-  append_u64(out, ts_value(ts_ms));
-  if (dup) {
-    out.append(R"(,"dup":true)");
-  }
+  append_publish_members(out, seq, ts_ms, dup);
+  out.push_back('}');
+}
+
+void append_publish_result(std::string& out, uint64_t seq, int64_t ts_ms, bool dup) {
+  out.push_back('{');
+  append_publish_members(out, seq, ts_ms, dup);
   out.push_back('}');
 }
 

@@ -34,6 +34,10 @@ void append_ok(std::string& out, std::string_view id);
 void append_ok_pub(std::string& out, std::string_view id, uint64_t seq, int64_t ts_ms,
                    bool dup = false);
 
+/// {"seq":<seq>,"ts":<ts>} (with ,"dup":true for an idem repeat): the answer body of an HTTP
+/// publish (POST /api/publish), the same members as append_ok_pub's.
+void append_publish_result(std::string& out, uint64_t seq, int64_t ts_ms, bool dup = false);
+
 /// One exact tag of a sub's answer (patterns have none).
 struct sub_ack_entry {
   std::string_view tag;

@@ -92,6 +92,15 @@ TEST(json_writer, ok_pub) {
   EXPECT_EQ(out, R"({"op":"ok","id":9,"seq":3,"ts":12,"dup":true})");
 }
 
+TEST(json_writer, publish_result) {
+  std::string out;
+  append_publish_result(out, 58, 1764950400123);
+  EXPECT_EQ(out, R"({"seq":58,"ts":1764950400123})");
+  out.clear();
+  append_publish_result(out, UINT64_MAX, -5, true);
+  EXPECT_EQ(out, R"({"seq":18446744073709551615,"ts":0,"dup":true})");
+}
+
 TEST(json_writer, ok_sub) {
   std::string out;
   const sub_ack_entry one[] = {{"chat.lobby", 57, "9f2c", false}};
