@@ -20,14 +20,12 @@ api_tokens::entry* api_tokens::find(std::string_view token, int64_t now_s) {
   return &e;
 }
 
-api_tokens::entry& api_tokens::keep(std::string_view token, token_claims& claims,
-                                    int64_t leeway_s) {
+api_tokens::entry& api_tokens::keep(std::string_view token, permissions&& perm,
+                                    int64_t expires_s) {
   entry& e = entries_[slot_of(token)];
   e.token.assign(token);
-  // A verified token has an exp (required), clamped to +-2^62 (auth/jwt.h): no overflow,
-  // and the same moment at which the verifier itself would refuse it.
-  e.expires_s = claims.exp_s + leeway_s;
-  e.perm = std::move(claims.perm);
+  e.expires_s = expires_s;
+  e.perm = std::move(perm);
   e.bucket = token_bucket{};
   return e;
 }

@@ -32,9 +32,9 @@ class api_tokens {
 
   /// The entry of `token` if it was verified and has not expired; else null.
   entry* find(std::string_view token, int64_t now_s);
-  /// Keeps a verified token's claims (replacing what its slot held) and returns its entry.
-  /// `claims` must come from a successful verify (exp present and clamped).
-  entry& keep(std::string_view token, token_claims& claims, int64_t leeway_s);
+  /// Keeps a verified token's permissions until `expires_s` (token_gate::expiry_s),
+  /// replacing what its slot held, and returns its entry.
+  entry& keep(std::string_view token, permissions&& perm, int64_t expires_s);
 
  private:
   static constexpr std::size_t slots = 64;

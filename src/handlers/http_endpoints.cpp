@@ -2,6 +2,8 @@
 // http_endpoints.h.
 #include "handlers/http_endpoints.h"
 
+#include <utility>
+
 #include "handlers/mqtt.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
@@ -412,7 +414,7 @@ api_tokens::entry* http_endpoints::api_token(conn& c, const http_request& reques
     respond_unauthorized(c, "the token was refused");
     return nullptr;
   }
-  return &tokens_.keep(token, gate_.claims(), cfg_.token_leeway_s);
+  return &tokens_.keep(token, std::move(gate_.claims().perm), gate_.expiry_s());
 }
 
 bool http_endpoints::refuse_rate(conn& c) {

@@ -13,7 +13,7 @@ constexpr int auth_logs_per_second = 20;
 }  // namespace
 
 token_gate::token_gate(const config& cfg, const key_set& keys, shard_metrics& metrics)
-    : metrics_(metrics) {
+    : metrics_(metrics), leeway_s_(cfg.token_leeway_s) {
   if (cfg.no_auth) {
     return;
   }

@@ -27,6 +27,10 @@ class token_gate {
   token_status verify(std::string_view token, std::string_view where);
   /// The claims of the last token verify() accepted (moved from by the caller).
   token_claims& claims() { return claims_; }
+  /// The unix second from which that token is refused: its exp plus --token-leeway, the
+  /// moment verify() itself would refuse it (exp is required and clamped to +-2^62, the
+  /// leeway to an hour: no overflow).
+  int64_t expiry_s() const { return claims_.exp_s + leeway_s_; }
   /// A buffer for a percent-decoded ?token= (max_token_bytes + 1).
   std::vector<char>& query_token_buffer() { return query_token_; }
   /// A failure that never reached verify() (no token, malformed header), counted.
@@ -37,6 +41,7 @@ class token_gate {
   std::unique_ptr<token_verifier> verifier_;
   token_claims claims_;
   std::vector<char> query_token_;
+  int64_t leeway_s_ = 0;    // --token-leeway
   int log_budget_ = 0;      // refusals still logged this second...
   int64_t log_second_ = 0;  // ...which is this unix second
 };

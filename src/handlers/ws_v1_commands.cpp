@@ -14,8 +14,6 @@
 namespace wsa {
 namespace {
 
-int64_t saturating_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
-
 subscriber_id subscriber_of(const conn& c) { return {c.slot, c.generation}; }
 
 // Views of the tags a `since` names, in order (for a tag_set over them).
@@ -105,7 +103,7 @@ token_status ws_v1_handler::authenticate(conn& c, std::string_view token, std::s
     c.ws.perms = std::make_unique<permissions>();
   }
   *c.ws.perms = std::move(claims.perm);
-  c.ws.token_exp = saturating_add(claims.exp_s, cfg_.token_leeway_s);
+  c.ws.token_exp = gate_.expiry_s();
   c.ws.token_hash = hash_bytes(token);
   // A refreshed token replaces the permissions: subscriptions it no longer allows end, and
   // so do the requests still waiting for such tags (they would be answered as if allowed).
