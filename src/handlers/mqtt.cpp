@@ -342,7 +342,7 @@ void mqtt_handler::on_connect(conn& c, const mqtt::connect_packet& p) {
     }
     token_claims& claims = gate_.claims();
     mc.perms = std::make_unique<permissions>(std::move(claims.perm));
-    mc.token_exp = claims.exp_s == 0 ? 0 : claims.exp_s + cfg_.token_leeway_s;
+    mc.token_exp = gate_.expiry_s();
     // Sessions are the token subject's: another user reusing a client id gets its own.
     session_key = claims.sub + "\n" + o.params.client_id;
   }
