@@ -67,8 +67,8 @@ void out_queue::consume(std::size_t sent) {
     ++retired_;
   }
   in_flight_ = 0;
-  if (count_ == 0) {
-    release_array();  // idle connections hold no queue memory
+  if (count_ == 0 && capacity_ > kept_capacity) {
+    release_array();  // a slow reader's backlog: not worth keeping until the sweep
   }
 }
 

@@ -2,8 +2,10 @@
 // shard sends them with one gathered sendmsg in flight at a time (guideline 6): gather()
 // fills an iovec array from the head, consume() retires what the kernel took, handling
 // short sends. An idle connection's queue owns no memory: one frame is held inline (the
-// usual case at light load), more in a heap array that is given back as soon as the queue
-// is empty again. Shard thread only.
+// usual case at light load), more in a heap array. Emptied, the queue keeps that array for
+// the next burst (no allocation per burst) until the shard's sweep finds it still empty
+// (release_if_empty), or gives it back at once if a slow reader grew it past
+// kept_capacity. Shard thread only.
 //
 // Every frame pushed gets a position (0, 1, 2... over the queue's life): a frame not yet
 // handed to the kernel can be replaced through it (the latest pong replaces an unsent one,
@@ -71,9 +73,22 @@ class out_queue {
   /// Drops everything (the connection is gone).
   void clear();
 
+  /// Gives the heap array back if nothing is queued: called on the shard's sweep, so that
+  /// a connection gone quiet holds no queue memory.
+  void release_if_empty() {
+    if (count_ == 0) {
+      release_array();
+    }
+  }
+  /// Heap bytes held by the array (0 while the queue is inline).
+  std::size_t heap_bytes() const { return capacity_ > 1 ? capacity_ * sizeof(frame*) : 0; }
+
+  /// An array at most this big is kept when the queue empties (2 KiB).
+  static constexpr uint32_t kept_capacity = 256;
+
  private:
   void grow();
-  void release_array();  // the heap array, once empty
+  void release_array();  // the heap array, when empty
   frame** slots() { return capacity_ == 1 ? &one_ : frames_; }
 
   union {

@@ -242,12 +242,14 @@ void shard::on_timers(int64_t now) {
   if (now < next_sweep_ms_) {
     return;
   }
-  // A few times per idle timeout, at most once a second: idle pings and token expiry (rare
-  // events, so a sweep over the connections is cheap enough).
+  // A few times per idle timeout, at most once a second: idle pings, token expiry and the
+  // output arrays of connections gone quiet (rare events, so a sweep over the connections
+  // is cheap enough).
   const int64_t idle = node_.cfg().idle_timeout_ms;
   next_sweep_ms_ = now + (idle == 0 ? 1000 : std::clamp<int64_t>(idle / 4, tick_ms, 1000));
   const int64_t unix_now = unix_seconds();
   conns_.for_each([&](conn& c) {
+    c.out.release_if_empty();
     if (c.open_as(conn_protocol::ws_v1)) {
       ws_->on_sweep(c, now, unix_now);
     } else if (c.open_as(conn_protocol::mqtt)) {

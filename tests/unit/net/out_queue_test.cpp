@@ -86,10 +86,11 @@ TEST(out_queue, grows_past_its_first_capacity_and_shrinks_when_empty) {
     q.consume(n);
   }
   EXPECT_EQ(sent, expected);
+  EXPECT_EQ(q.heap_bytes(), 0u);  // past kept_capacity: given back at once
 }
 
 // One frame is held inline (no array); a second one moves both to a heap array, in order,
-// with a partly sent head; empty again, the queue starts over inline and positions go on.
+// with a partly sent head; empty again, positions go on.
 TEST(out_queue, moves_from_its_inline_frame_to_an_array_and_back) {
   out_queue q;
   EXPECT_EQ(q.push_adopt(frame::make_raw("abc")), 0u);
@@ -110,6 +111,35 @@ TEST(out_queue, moves_from_its_inline_frame_to_an_array_and_back) {
   q.consume(5);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.next_position(), 4u);
+}
+
+// Emptied, the queue keeps its array for the next burst (no allocation per burst) until
+// release_if_empty (the shard's sweep) finds it empty; then it starts over inline.
+TEST(out_queue, keeps_its_array_between_bursts_until_released_when_empty) {
+  out_queue q;
+  EXPECT_EQ(q.heap_bytes(), 0u);
+  for (int burst = 0; burst < 3; ++burst) {
+    q.push_adopt(frame::make_raw("a"));
+    q.push_adopt(frame::make_raw("bc"));
+    q.push_adopt(frame::make_raw("d"));
+    const std::size_t held = q.heap_bytes();
+    EXPECT_GT(held, 0u);
+    q.release_if_empty();  // not empty: kept
+    EXPECT_EQ(q.heap_bytes(), held);
+    EXPECT_EQ(gathered(q, 8), "abcd");
+    q.consume(4);
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.heap_bytes(), held);
+  }
+  q.release_if_empty();
+  EXPECT_EQ(q.heap_bytes(), 0u);
+  const uint64_t position = q.push_adopt(frame::make_raw("e"));
+  EXPECT_EQ(position, 9u);
+  EXPECT_EQ(q.heap_bytes(), 0u);  // one frame: inline again
+  q.push_adopt(frame::make_raw("f"));
+  EXPECT_EQ(gathered(q, 8), "ef");
+  q.consume(2);
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(out_queue, replaces_an_unsent_frame_by_its_position) {
