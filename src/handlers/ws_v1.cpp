@@ -26,6 +26,17 @@ std::string conn_name(uint64_t id) {
 
 }  // namespace
 
+std::string served_features(const config& cfg) {
+  std::string features(protocol_features);
+  if (cfg.broker.type == broker_url::kind::redis_cluster) {
+    constexpr std::string_view patterns = R"("pattern-since",)";
+    if (const std::size_t at = features.find(patterns); at != std::string::npos) {
+      features.erase(at, patterns.size());
+    }
+  }
+  return features;
+}
+
 ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
                              command_parser& parser, const config& cfg, shard_metrics& metrics,
                              std::string_view node_id)
@@ -36,6 +47,7 @@ ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
       cfg_(cfg),
       metrics_(metrics),
       node_id_(node_id),
+      features_(served_features(cfg)),
       session_pool_(this, cfg.max_message_bytes, json_padding(), session_pool_max),
       ping_frame_(make_ws_frame(ws_opcode::ping, {})),
       pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),
@@ -50,7 +62,7 @@ ws_v1_handler::~ws_v1_handler() { ping_frame_->unref(); }
 void ws_v1_handler::on_open(conn& c, std::string_view early) {
   metrics_.websockets.add();
   scratch_.clear();
-  append_hello(scratch_, node_id_, conn_name(c.id), version, protocol_features);
+  append_hello(scratch_, node_id_, conn_name(c.id), version, features_);
   send_json(c, scratch_);
   if (gate_.required() && c.ws.perms == nullptr) {
     // No token in the handshake: the first frame must be `auth`, in time.

@@ -36,6 +36,10 @@ inline constexpr std::size_t max_request_id_bytes = 128;
 inline constexpr std::string_view protocol_features =
     R"(["ts","idem","latest","pattern-since","gap","reconnect"])";
 
+/// hello's features on this node: protocol_features less what its broker cannot serve
+/// (Redis Cluster refuses patterns, hence pattern-since: docs/redis-cluster.md "Patterns").
+std::string served_features(const config& cfg);
+
 class token_gate;
 
 class ws_v1_handler final : private ws_sink {
@@ -124,6 +128,7 @@ class ws_v1_handler final : private ws_sink {
   const config& cfg_;
   shard_metrics& metrics_;
   const std::string node_id_;
+  const std::string features_;  // served_features()
   command command_;                        // reused for every frame
   ws_session_pool session_pool_;           // detached wslay contexts, reused
   ws_session* feeding_ = nullptr;          // the session inside feed(): not released there

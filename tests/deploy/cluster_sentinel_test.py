@@ -39,6 +39,8 @@ async def failover(c, run):
     ok = json.loads(await asyncio.wait_for(sub.recv(), TIMEOUT))
     c.check(ok["op"] == "ok", f"sub on node-3: {ok}")
     pub, _ = await connect(urls[0], token)
+    c.check("pattern-since" in pub.hello.get("features", []),
+            f"hello features on Sentinel: {pub.hello}")
     c.check((await publish(pub, 1))["op"] == "ok", "a publish before the failover")
 
     os.kill(master_pid, signal.SIGTERM)

@@ -166,10 +166,12 @@ def metric_sum(port, name):
 
 
 async def connect(url, token):
-    """A protocol v1 WebSocket to `url` with the token in a header, and its hello's node."""
+    """A protocol v1 WebSocket to `url` with the token in a header, and its hello's node
+    (the whole hello is kept as ws.hello)."""
     ws = await asyncio.wait_for(
         websockets.connect(url, subprotocols=["wsagent.v1"], max_size=1 << 20,
                            extra_headers={"Authorization": f"Bearer {token}"}), TIMEOUT)
     hello = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
     assert hello["op"] == "hello", hello
+    ws.hello = hello
     return ws, hello["node"]
