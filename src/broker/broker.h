@@ -29,6 +29,8 @@ struct publish_request {
   /// Protocol 1.1 `idem` (empty: none): if (tag, idem) was published inside the window, the
   /// `published` event repeats that publish's seq and ts with `dup`, and nothing is published.
   std::string_view idem;
+  /// The publisher's metadata (message::meta; empty: none), kept and delivered with it.
+  std::string_view meta;
 };
 
 /// A `since` request for one exact tag.

@@ -20,7 +20,8 @@ constexpr uint64_t tag_overhead = 16;
 // its first subscriber or replay caches on it (charged up front, so that the same figure is
 // taken off when it goes, whenever that encoding was made).
 uint64_t retained_charge(const message& m) {
-  return sizeof(message) + m.tag().size() + m.data().size() + allocation_overhead +
+  return sizeof(message) + m.tag().size() + m.data().size() + m.meta().size() +
+         allocation_overhead +
          sizeof(frame) + m.wire_bytes() + allocation_overhead;
 }
 
@@ -174,7 +175,7 @@ void embedded_broker::publish(const publish_request& request) {
   const int64_t ts = std::max(unix_ms(), t.last_ts_ms);
   t.last_ts_ms = ts;
   // The message is the history entry and what every subscriber is sent.
-  message* m = message::make(request.tag, seq, ts, request.data);
+  message* m = message::make(request.tag, seq, ts, request.data, request.meta);
 
   if (options_.history_size > 0) {
     dynamic_bytes_ -= tag_bytes(t);

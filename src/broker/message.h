@@ -1,5 +1,8 @@
-// A published message as it exists once per shard: its tag, its `seq`, its publication time
-// and the publisher's `data` bytes (raw JSON), in one reference-counted allocation. The
+// A published message as it exists once per shard: its tag, its `seq`, its publication time,
+// the publisher's `data` bytes (raw JSON) and, for some, the publisher's metadata (`meta`:
+// opaque bytes a transport attaches and reads back, such as MQTT's retain flag, expiry and
+// 5.0 properties; brokers and the router carry them, never read them; empty for most), in
+// one reference-counted allocation. The
 // broker makes it and keeps references in its history (the message is the history entry);
 // the router fans it out; each transport encodes its own frame from it once, on first use,
 // and caches it here, so every subscriber of that transport on this shard gets the same
@@ -20,27 +23,31 @@
 namespace wsa {
 
 /// Which cached encoding: each transport owns one number (ws/msg_frame.h: WebSocket v1;
-/// handlers/mqtt_frames.h: MQTT 3.1.1 and 5.0, over TCP and over WebSocket). The broker and
-/// the router never look at encodings.
+/// handlers/mqtt_frames.h: MQTT 3.1.1 and 5.0, over TCP and over WebSocket, and the bodies
+/// their per-delivery heads share). The broker and the router never look at encodings.
 using encoding_slot = uint8_t;
-inline constexpr unsigned max_encodings = 6;
+inline constexpr unsigned max_encodings = 7;
 
 class message {
  public:
   /// A message with refcount 1; `ts_ms` is the broker's publication time (Unix ms, 0: not
-  /// known). Aborts when out of memory.
-  static message* make(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data);
+  /// known); `meta` at most max_meta_bytes. Aborts when out of memory.
+  static message* make(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data,
+                       std::string_view meta = {});
+  static constexpr std::size_t max_meta_bytes = UINT16_MAX;
 
   std::string_view tag() const { return {chars(), tag_size_}; }
   uint64_t seq() const { return seq_; }
   int64_t ts_ms() const { return ts_ms_; }
   std::string_view data() const { return {chars() + tag_size_, data_size_}; }
+  /// The publisher's metadata (empty: none), after the data: data() does not depend on it.
+  std::string_view meta() const { return {chars() + tag_size_ + data_size_, meta_size_}; }
 
   /// Bytes this message keeps alive: itself and the frames cached on it.
   std::size_t memory_bytes() const;
   /// At least the size of any transport's frame of it (tag, data and an envelope): what
   /// brokers count when they bound a replay or a retained history by bytes.
-  std::size_t wire_bytes() const { return tag_size_ + data_size_ + wire_envelope; }
+  std::size_t wire_bytes() const { return tag_size_ + data_size_ + meta_size_ + wire_envelope; }
   static constexpr std::size_t wire_envelope = 80;
 
   /// The frame cached for `slot`, or null (not encoded yet). No reference is taken.
@@ -56,7 +63,8 @@ class message {
   }
 
  private:
-  message(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data);
+  message(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data,
+          std::string_view meta);
   ~message() = default;
   void destroy();
   const char* chars() const { return reinterpret_cast<const char*>(this + 1); }
@@ -66,6 +74,7 @@ class message {
   uint64_t seq_;
   int64_t ts_ms_;
   uint16_t tag_size_;
+  uint16_t meta_size_;  // in what was padding
   frame* encoded_[max_encodings] = {};
 };
 

@@ -2,6 +2,7 @@
 // (watch, live messages, resync, held answers) is in redis_watch.cpp. See redis_broker.h.
 #include "broker/redis_broker.h"
 
+#include "broker/redis_meta.h"
 #include "broker/redis_scripts.h"
 #include "pubsub/tag.h"
 #include "core/op.h"
@@ -360,7 +361,12 @@ void redis_broker::publish(const publish_request& request) {
     resp_bulk_concat(out, {redis_key_prefix, tag, redis_idem_infix, request.idem});
   }
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-  resp_bulk(out, request.data);
+  if (request.meta.empty()) [[likely]] {
+    resp_bulk(out, request.data);
+  } else {
+    char prefix[8];
+    resp_bulk_concat(out, {redis_meta_prefix(request.meta, prefix), request.meta, request.data});
+  }
   resp_bulk(out, epoch_candidate());
   resp_bulk(out, uint64_t{options_.history_size});
   resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
@@ -507,7 +513,9 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
   // hold more (another node's --history-size).
   resp_bulk(out, uint64_t{std::max<uint32_t>(options_.history_size, 1)});
   resp_bulk(out, max_bytes);
-  resp_bulk(out, uint64_t{options_.max_data_bytes});
+  // What the script stores may carry metadata before the data (redis_meta.h): the data's
+  // own size is checked once split (oversized).
+  resp_bulk(out, uint64_t{options_.max_data_bytes} + message::max_meta_bytes + 8);
   resp_bulk(out, replid_);
   if (recovery.by_ts) {
     resp_bulk(out, recovery.ts_ms);
@@ -561,12 +569,18 @@ void redis_broker::on_query_reply(const link_request& request, resp_view reply,
   for (std::size_t i = 4; i + 2 < n; i += 3) {
     const auto seq = static_cast<uint64_t>(reply[i].integer());
     const int64_t ts_ms = reply[i + 1].integer();
-    const std::string_view data = reply[i + 2].str();
+    std::string_view data;
+    std::string_view meta;
+    if (!redis_split_stored(reply[i + 2].str(), data, meta)) {
+      note_error("malformed message from Redis", context.tag);
+      incomplete = true;
+      continue;
+    }
     if (oversized(context.tag, data.size())) {
       incomplete = true;
       continue;
     }
-    missed.push_back(make_msg(context.tag, seq, ts_ms, data));
+    missed.push_back(make_msg(context.tag, seq, ts_ms, data, meta));
   }
   if (context.recovery.id != 0) {
     count_round_trip(request);
@@ -610,8 +624,8 @@ void redis_broker::answer_failed(uint64_t ticket) {
 }
 
 message_ref redis_broker::make_msg(std::string_view tag, uint64_t seq, int64_t ts_ms,
-                                   std::string_view data) {
-  return message_ref::adopt(message::make(tag, seq, ts_ms, data));
+                                   std::string_view data, std::string_view meta) {
+  return message_ref::adopt(message::make(tag, seq, ts_ms, data, meta));
 }
 
 }  // namespace wsa

@@ -292,7 +292,7 @@ class redis_broker final : public broker,
     return ttl * 1000;
   }
   static message_ref make_msg(std::string_view tag, uint64_t seq, int64_t ts_ms,
-                              std::string_view data);
+                              std::string_view data, std::string_view meta);
   void answer(uint64_t ticket, const tag_position& position,
               std::span<const message_ref> missed);
   void answer_failed(uint64_t ticket);
@@ -311,10 +311,15 @@ class redis_broker final : public broker,
   void answer_pattern_waiters(std::span<const uint64_t> tickets);
   void on_subscribe_reply(const link_request& request, resp_view reply);
   void on_barrier_reply(const link_request& request);
+  /// `stored`: what the script stored, with its metadata (redis_meta.h). False when
+  /// malformed.
+  bool on_live_stored(std::string_view tag, uint64_t seq, std::string_view epoch,
+                      int64_t ts_ms, std::string_view stored, std::string_view glob = {});
   void on_live(std::string_view tag, uint64_t seq, std::string_view epoch, int64_t ts_ms,
-               std::string_view data);
+               std::string_view data, std::string_view meta);
   void on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
-                       std::string_view epoch, int64_t ts_ms, std::string_view data);
+                       std::string_view epoch, int64_t ts_ms, std::string_view data,
+                       std::string_view meta);
   void start_resync(std::string_view tag, exact_watch& w);
   void on_resync_answer(const query_context& context, const tag_position& position,
                         std::span<const message_ref> missed);

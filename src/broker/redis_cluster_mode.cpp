@@ -93,12 +93,9 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
   std::string_view epoch;
   int64_t ts_ms = 0;
   std::string_view data;
-  if (!redis_channel_tag(channel, tag) || !redis_parse_live(payload, seq, epoch, ts_ms, data)) {
+  if (!redis_channel_tag(channel, tag) || !redis_parse_live(payload, seq, epoch, ts_ms, data) ||
+      !on_live_stored(tag, seq, epoch, ts_ms, data)) {
     note_error("malformed message from Redis", channel);
-    return;
-  }
-  if (!oversized(tag, data.size())) {
-    on_live(tag, seq, epoch, ts_ms, data);
   }
 }
 

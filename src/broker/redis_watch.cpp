@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "broker/redis_broker.h"
+#include "broker/redis_meta.h"
 #include "broker/redis_scripts.h"
 #include "obs/log.h"
 #include "pubsub/tag.h"
@@ -229,24 +230,35 @@ void redis_broker::on_push(link&, resp_view push) {
   std::string_view data;
   const resp_view channel = push[pattern ? 2 : 1];
   if (!redis_channel_tag(channel.str(), tag) ||
-      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, ts_ms, data)) {
+      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, ts_ms, data) ||
+      !on_live_stored(tag, seq, epoch, ts_ms, data, pattern ? push[1].str() : "")) {
     note_error("malformed message from Redis", channel.str());
-    return;
+  }
+}
+
+bool redis_broker::on_live_stored(std::string_view tag, uint64_t seq, std::string_view epoch,
+                                  int64_t ts_ms, std::string_view stored,
+                                  std::string_view glob) {
+  std::string_view data;
+  std::string_view meta;
+  if (!redis_split_stored(stored, data, meta)) {
+    return false;
   }
   if (oversized(tag, data.size())) {
     // Not delivered on this node: for an exact watch the hole is found at the next message
     // and filled from the history without it (a gap, counted in live_gaps()).
-    return;
+    return true;
   }
-  if (pattern) {
-    on_pattern_live(push[1].str(), tag, seq, epoch, ts_ms, data);
+  if (!glob.empty()) {
+    on_pattern_live(glob, tag, seq, epoch, ts_ms, data, meta);
   } else {
-    on_live(tag, seq, epoch, ts_ms, data);
+    on_live(tag, seq, epoch, ts_ms, data, meta);
   }
+  return true;
 }
 
 void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view epoch,
-                           int64_t ts_ms, std::string_view data) {
+                           int64_t ts_ms, std::string_view data, std::string_view meta) {
   auto it = exact_.find(tag);
   if (it == exact_.end() || !it->second.confirmed) {
     // Not watched (any more); or the tail of an earlier subscription of a tag watched
@@ -257,7 +269,7 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
   if (w.known && w.epoch == epoch && !w.resyncing && seq <= w.delivered) {
     return;  // already delivered from the history
   }
-  message_ref msg = make_msg(tag, seq, ts_ms, data);
+  message_ref msg = make_msg(tag, seq, ts_ms, data, meta);
   if (w.resyncing) {
     w.held.push_back({std::move(msg), std::string(epoch)});
     return;
@@ -283,7 +295,7 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
 
 void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
                                    std::string_view epoch, int64_t ts_ms,
-                                   std::string_view data) {
+                                   std::string_view data, std::string_view meta) {
   auto g = globs_.find(glob);
   if (g == globs_.end()) {
     return;
@@ -300,7 +312,7 @@ void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, 
   last_pattern_seq_ = seq;
   last_pattern_tag_.assign(tag);
   last_pattern_epoch_.assign(epoch);
-  results_.message(make_msg(tag, seq, ts_ms, data), delivery_scope::patterns);
+  results_.message(make_msg(tag, seq, ts_ms, data, meta), delivery_scope::patterns);
 }
 
 void redis_broker::drop_held(exact_watch& w) { w.held.clear(); }

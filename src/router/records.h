@@ -35,6 +35,7 @@ struct publish {
   std::string_view request_id;  ///< raw JSON id; empty: none (and the HTTP API)
   std::string_view data;
   std::string_view idem;  ///< protocol 1.1 idempotency key; empty: none
+  std::string_view meta;  ///< the publisher's metadata (message::meta); empty: none
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.from);
@@ -42,6 +43,7 @@ struct publish {
     field(self.request_id);
     field(self.data);
     field(self.idem);
+    field(self.meta);
   }
 };
 
@@ -73,6 +75,7 @@ struct deliver {
   uint8_t scope = 0;  ///< delivery_scope: who among the local subscribers gets it
   std::string_view tag;
   std::string_view data;
+  std::string_view meta;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.seq);
@@ -80,6 +83,7 @@ struct deliver {
     field(self.scope);
     field(self.tag);
     field(self.data);
+    field(self.meta);
   }
 };
 
@@ -113,6 +117,7 @@ struct replay {
   std::string_view key;  ///< the request's key: the tag itself, or the pattern
   std::string_view tag;  ///< the message's tag
   std::string_view data;
+  std::string_view meta;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.to);
@@ -122,6 +127,7 @@ struct replay {
     field(self.key);
     field(self.tag);
     field(self.data);
+    field(self.meta);
   }
 };
 

@@ -51,21 +51,21 @@ void router::send(unsigned to, const R& record) {
 // ---- requests ----
 
 bool router::publish(subscriber_id from, std::string_view request_id, std::string_view tag,
-                     std::string_view data, std::string_view idem) {
+                     std::string_view data, std::string_view idem, std::string_view meta) {
   const unsigned owner = owner_of(tag, shards_);
   if (owner == shard_) {
     if (mail_.any_backlogged() && fanout_backlogged(tag)) [[unlikely]] {
       metrics_.shard_backlog_refusals.add();
       return false;
     }
-    owner_publish(shard_, from, request_id, tag, data, idem);
+    owner_publish(shard_, from, request_id, tag, data, idem, meta);
     return true;
   }
   if (mail_.any_backlogged() && mail_.backlogged(owner)) [[unlikely]] {
     metrics_.shard_backlog_refusals.add();
     return false;
   }
-  send(owner, records::publish{from, tag, request_id, data, idem});
+  send(owner, records::publish{from, tag, request_id, data, idem, meta});
   return true;
 }
 
@@ -276,13 +276,13 @@ void router::apply_interest(unsigned from, std::string_view key, bool added) {
 
 void router::owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
                            std::string_view tag, std::string_view data,
-                           std::string_view idem) {
+                           std::string_view idem, std::string_view meta) {
   const uint32_t ticket = acquire(publish_waiters_, free_publish_waiters_);
   publish_waiter& w = publish_waiters_[ticket];
   w.origin = origin;
   w.from = from;
   w.request_id.assign(request_id);
-  broker_.publish(publish_request{tag, data, ticket, idem});
+  broker_.publish(publish_request{tag, data, ticket, idem, meta});
 }
 
 void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
@@ -432,7 +432,7 @@ void router::on_queried(broker_event& e) {
   }
   for (const message_ref& m : e.missed) {
     send(w.origin, records::replay{w.from, w.request, m->seq(), m->ts_ms(), w.key, m->tag(),
-                                   m->data()});
+                                   m->data(), m->meta()});
   }
   send(w.origin, records::queried{w.from, w.request, p.top, p.gap, e.ok, w.key, p.epoch});
 }
@@ -442,7 +442,7 @@ void router::on_live(message& m, delivery_scope scope) {
   // Copies go only to shards with a subscription that can match.
   interest_.mark_peers(m.tag(), scope, peer_marks_);
   const records::deliver record{m.seq(), m.ts_ms(), static_cast<uint8_t>(scope), m.tag(),
-                                m.data()};
+                                m.data(), m.meta()};
   for (unsigned peer = 0; peer < shards_; ++peer) {
     if (peer_marks_[peer]) {
       send(peer, record);
@@ -556,7 +556,7 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
         send(from, records::published{r.from, 0, 0, false, r.request_id, "unavailable"});
         return;
       }
-      owner_publish(from, r.from, r.request_id, r.tag, r.data, r.idem);
+      owner_publish(from, r.from, r.request_id, r.tag, r.data, r.idem, r.meta);
       return;
     }
     case records::published::type: {
@@ -571,7 +571,8 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       records::deliver r;
       if (read(bytes, r) && r.scope <= static_cast<uint8_t>(delivery_scope::patterns)) {
         // This shard's own message: its reference count never crosses threads.
-        message_ref m = message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data));
+        message_ref m =
+            message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data, r.meta));
         fan_out(*m, static_cast<delivery_scope>(r.scope));
       }
       return;
@@ -587,7 +588,8 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
     case records::replay::type: {
       records::replay r;
       if (read(bytes, r)) {
-        message_ref m = message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data));
+        message_ref m =
+            message_ref::adopt(message::make(r.tag, r.seq, r.ts_ms, r.data, r.meta));
         pending_.on_replay(r.to, r.request, r.key, *m);
       }
       return;

@@ -70,9 +70,10 @@ class router {
   /// Publishes `data` on `tag`; the outcome comes to router_client::published. False when
   /// refused at once (the tag's owner, or its fan-out, has a full backlog between shards):
   /// the caller answers `unavailable`.
-  /// `idem` (protocol 1.1, empty: none) is the publisher's idempotency key.
+  /// `idem` (protocol 1.1, empty: none) is the publisher's idempotency key; `meta` the
+  /// publisher's metadata carried with the message (message::meta; empty: none).
   bool publish(subscriber_id from, std::string_view request_id, std::string_view tag,
-               std::string_view data, std::string_view idem = {});
+               std::string_view data, std::string_view idem = {}, std::string_view meta = {});
 
   enum class sub_status : uint8_t {
     waiting,   ///< the answer comes to router_client::subscribed
@@ -124,7 +125,8 @@ class router {
  private:
   // owner side
   void owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
-                     std::string_view tag, std::string_view data, std::string_view idem);
+                     std::string_view tag, std::string_view data, std::string_view idem,
+                     std::string_view meta);
   void owner_query(unsigned origin, subscriber_id from, uint32_t request, std::string_view key,
                    const since_request& since);
   /// A pattern recovery's queries: to every shard (each for the known tags it owns) with

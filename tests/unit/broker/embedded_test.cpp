@@ -77,6 +77,17 @@ TEST_F(embedded_broker_test, a_message_carries_the_data_verbatim_and_its_publica
   EXPECT_EQ(a.data[0], "{ \"text\" : \"hi\" }");
 }
 
+TEST_F(embedded_broker_test, publisher_metadata_is_kept_with_the_message_and_its_history) {
+  broker_.publish({"dev.1", "1", 1, {}, std::string_view("\x05meta", 5)});
+  broker_.publish({"dev.1", "2", 2});
+  rec_.take(events_);
+  ASSERT_EQ(rec_.messages.size(), 2u);
+  EXPECT_EQ(rec_.messages[0].meta, std::string_view("\x05meta", 5));
+  EXPECT_EQ(rec_.messages[1].meta, "");
+  const auto a = query("dev.1", since(0));
+  EXPECT_EQ(a.meta, (std::vector<std::string>{std::string("\x05meta", 5), ""}));
+}
+
 TEST_F(embedded_broker_test, position_of_unknown_tag_is_zero_with_the_epoch) {
   const auto a = query("never.published", since_request{});
   EXPECT_TRUE(a.ok);

@@ -23,6 +23,7 @@ struct recorded_events {
     uint64_t seq;
     std::string data;
     delivery_scope scope;
+    std::string meta;  ///< the publisher's metadata (message::meta)
   };
   struct answer {
     bool ok;
@@ -31,6 +32,7 @@ struct recorded_events {
     bool gap;
     std::vector<uint64_t> seqs;
     std::vector<std::string> data;
+    std::vector<std::string> meta;
   };
 
   std::vector<ack> acks;
@@ -75,14 +77,15 @@ struct recorded_events {
       case broker_event::kind::message:
         (e.scope == delivery_scope::patterns ? pattern_messages : messages)
             .push_back({std::string(e.msg->tag()), e.msg->seq(), std::string(e.msg->data()),
-                        e.scope});
+                        e.scope, std::string(e.msg->meta())});
         note("msg " + std::string(e.msg->tag()) + " " + std::to_string(e.msg->seq()));
         return;
       case broker_event::kind::queried: {
-        answer a{e.ok, e.position.top, e.position.epoch, e.position.gap, {}, {}};
+        answer a{e.ok, e.position.top, e.position.epoch, e.position.gap, {}, {}, {}};
         for (const message_ref& m : e.missed) {
           a.seqs.push_back(m->seq());
           a.data.emplace_back(m->data());
+          a.meta.emplace_back(m->meta());
         }
         answers[e.ticket] = std::move(a);
         note("ans " + std::to_string(e.ticket) + " " + std::to_string(e.position.top));

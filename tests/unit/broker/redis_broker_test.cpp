@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "broker/redis_meta.h"
 #include "redis_harness.h"
 
 namespace wsa::test {
@@ -338,6 +339,56 @@ TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {
   ASSERT_TRUE(pump_until([&] { return rec.pattern_messages.size() >= 5; }));
   EXPECT_EQ(rec.pattern_messages.size(), 5u);
   EXPECT_EQ(rec.pattern_messages.back().tag, "news.fence");
+}
+
+TEST_F(redis_broker_test, publisher_metadata_travels_with_the_message_live_and_replayed) {
+  recorder rec_a;
+  recorder rec_b;
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
+  ASSERT_TRUE(all_ready());
+  a.watch("dev.1");
+  a.watch("pat.*");  // (a pattern over other tags: dev.1's messages come once, exact)
+  ASSERT_TRUE(query_and_wait(a, rec_a, "dev.1", {}, 1));
+  ASSERT_TRUE(pump_until([&] { return redis_->command({"PUBSUB", "NUMPAT"}) == ":1"; }));
+  // Metadata is opaque bytes (binary, spaces, a leading '~'); data that is not marked
+  // stays as it is.
+  const std::string meta("~1 \x00\xff meta", 11);
+  b.publish({"dev.1", "{\"c\":1}", 1, {}, meta});
+  b.publish({"dev.1", "2", 2});
+  b.publish({"pat.2", "\"x\"", 3, {}, "m2"});
+  ASSERT_TRUE(pump_until([&] {
+    return rec_a.messages.size() == 2 && rec_a.pattern_messages.size() == 1;
+  }));
+  EXPECT_EQ(rec_a.messages[0].data, "{\"c\":1}");
+  EXPECT_EQ(rec_a.messages[0].meta, meta);
+  EXPECT_EQ(rec_a.messages[1].data, "2");
+  EXPECT_EQ(rec_a.messages[1].meta, "");
+  EXPECT_EQ(rec_a.pattern_messages[0].data, "\"x\"");
+  EXPECT_EQ(rec_a.pattern_messages[0].meta, "m2");
+  ASSERT_TRUE(query_and_wait(b, rec_b, "dev.1", since(0), 2));
+  EXPECT_EQ(rec_b.answers[2].data, (std::vector<std::string>{"{\"c\":1}", "2"}));
+  EXPECT_EQ(rec_b.answers[2].meta, (std::vector<std::string>{meta, ""}));
+}
+
+TEST(redis_meta, stored_form_splits_back_and_refuses_malformed_marks) {
+  char prefix[8];
+  const std::string meta(300, 'm');
+  const std::string stored = std::string(redis_meta_prefix(meta, prefix)) + meta + "[1]";
+  EXPECT_EQ(stored.substr(0, 5), "~300 ");
+  std::string_view data;
+  std::string_view got;
+  ASSERT_TRUE(redis_split_stored(stored, data, got));
+  EXPECT_EQ(got, meta);
+  EXPECT_EQ(data, "[1]");
+  ASSERT_TRUE(redis_split_stored("{\"a\":1}", data, got));  // no mark: data alone
+  EXPECT_EQ(data, "{\"a\":1}");
+  EXPECT_TRUE(got.empty());
+  ASSERT_TRUE(redis_split_stored("~0 1", data, got));
+  EXPECT_EQ(data, "1");
+  EXPECT_TRUE(got.empty());
+  for (const char* bad : {"~", "~ 1", "~x 1", "~5 abc", "~3", "~99999999 x", "~65536 x"}) {
+    EXPECT_FALSE(redis_split_stored(bad, data, got)) << bad;
+  }
 }
 
 }  // namespace
