@@ -268,6 +268,10 @@ constexpr family families[] = {
     {"wsagent_mqtt_deliveries_dropped_total", "counter",
      "Messages not sent to an MQTT client: larger than its Maximum Packet Size.",
      &shard_metrics::mqtt_deliveries_dropped},
+    {"wsagent_mqtt_messages_expired_total", "counter",
+     "MQTT deliveries not sent because the publisher's Message Expiry Interval had passed "
+     "(live, queued, retained or replayed).",
+     &shard_metrics::mqtt_messages_expired},
 };
 
 struct histogram_family {

@@ -127,6 +127,7 @@ struct alignas(64) shard_metrics {
   counter mqtt_resume_gaps;         ///< resumed tags whose history no longer reached back
   counter mqtt_takeovers;           ///< connections closed: their session connected again
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
+  counter mqtt_messages_expired;    ///< MQTT deliveries not sent: their Message Expiry passed
 };
 
 /// Appends the Prometheus exposition (text format 0.0.4) of all shards to `out`: counters

@@ -76,6 +76,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_mqtt_publish_refusals_total", "mqtt_test.cpp"},
     {"wsagent_mqtt_subscribe_refusals_total", "mqtt_test.cpp"},
     {"wsagent_mqtt_deliveries_dropped_total", "mqtt_test.cpp"},
+    {"wsagent_mqtt_messages_expired_total", "mqtt_meta_test.cpp"},
     {"wsagent_mqtt_takeovers_total", "mqtt_bounds_test.cpp"},
     {"wsagent_mqtt_retained_messages", "mqtt_retained_test.cpp"},
     {"wsagent_mqtt_retained_bytes", "mqtt_retained_test.cpp"},
