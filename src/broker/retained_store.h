@@ -11,7 +11,8 @@
 // `a`, walks a's children and looks up `t` under each; `a.>` walks what is under `a`.
 //
 // Bounded per replica (a node holds one replica per shard): at most `max_messages` tags and
-// `max_bytes` of tags and data. A new tag past the bound is refused by the publisher's shard
+// `max_bytes` of what they cost (messages and tree nodes: a deep topic costs a node per
+// level). A new tag past the bound is refused by the publisher's shard
 // (counted); the others take what it accepted up to twice the bound, so that replicas
 // near the bound stay close without trusting order. Shard thread only.
 #pragma once
@@ -45,7 +46,7 @@ class retained_store {
   /// Applies a retained publish of `tag` (empty `data`: clears it). `origin`: the
   /// publisher's shard, which decides alone whether a new tag still fits.
   put_result put(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data,
-                 uint8_t qos, bool origin);
+                 uint8_t qos, bool origin, std::string_view meta = {});
 
   const entry* find(std::string_view tag) const;
   /// Calls f(entry) for each retained message whose tag `pattern` (a valid tag or pattern)
@@ -70,9 +71,20 @@ class retained_store {
     std::optional<entry> value;                  // the retained message of this node's tag
   };
 
-  static uint64_t cost(std::string_view tag, std::string_view data) {
-    return tag.size() + data.size() + sizeof(message) + 64;  // + the tree's node
+  // What the store charges against max_bytes is what it allocates: each message (its
+  // record, tag, data and metadata), and each node of the tree (one per topic level: the
+  // node, its entry in the parent's hash table, its segment), each allocation rounded up.
+  static constexpr uint64_t allocation_overhead = 16;
+  static uint64_t message_cost(std::string_view tag, std::string_view data,
+                               std::string_view meta) {
+    return sizeof(message) + tag.size() + data.size() + meta.size() + allocation_overhead;
   }
+  static uint64_t message_cost(const message& m) {
+    return message_cost(m.tag(), m.data(), m.meta());
+  }
+  static uint64_t node_cost(std::string_view segment);
+  /// The cost of the nodes `tag` still lacks.
+  uint64_t missing_nodes_cost(std::string_view tag) const;
   bool fits(uint64_t more_bytes, uint32_t more_messages, unsigned factor) const {
     return size_ + more_messages <= uint64_t{limits_.max_messages} * factor &&
            bytes_ + more_bytes <= limits_.max_bytes * factor;
@@ -80,7 +92,7 @@ class retained_store {
   node* find_node(std::string_view tag) const;
   node& make_node(std::string_view tag);
   /// Removes the empty nodes on `rest`'s path below `n`; true if `n` itself is now empty.
-  static bool prune(node& n, std::string_view rest);
+  bool prune(node& n, std::string_view rest);
 
   /// Splits the first segment off `rest`; false when `rest` was the last one.
   static bool split(std::string_view& rest, std::string_view& segment) {

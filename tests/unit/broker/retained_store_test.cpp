@@ -65,6 +65,40 @@ TEST(retained_store, bounded_by_count_and_bytes_the_origin_deciding) {
   EXPECT_EQ(small.bytes(), 0u);
 }
 
+TEST(retained_store, charges_the_tree_nodes_a_deep_topic_allocates) {
+  retained_store s({100, 1 << 20});
+  s.put("a", 1, 1, "1", 1, true);
+  const uint64_t one_level = s.bytes();
+  s.put("a", 2, 2, "", 1, true);
+  EXPECT_EQ(s.bytes(), 0u);
+  // Eight levels: eight nodes, more than seven times a one-level topic's tree cost.
+  s.put("a.b.c.d.e.f.g.h", 1, 1, "1", 1, true);
+  const uint64_t deep = s.bytes();
+  EXPECT_GT(deep, one_level + 7 * (sizeof(void*) * 4));
+  // A sibling shares the seven levels above it: it costs one node and its message.
+  s.put("a.b.c.d.e.f.g.i", 1, 1, "1", 1, true);
+  EXPECT_LT(s.bytes() - deep, one_level + 16);
+  EXPECT_GE(s.bytes() - deep, one_level);
+  // Clearing both frees every node.
+  s.put("a.b.c.d.e.f.g.h", 2, 2, "", 1, true);
+  s.put("a.b.c.d.e.f.g.i", 2, 2, "", 1, true);
+  EXPECT_EQ(s.bytes(), 0u);
+  // The bound counts the nodes: a budget a one-level topic fits in refuses a deep one.
+  retained_store tight({100, one_level + 8});
+  EXPECT_EQ(tight.put("x.y.z.w", 1, 1, "1", 1, true), put_result::full);
+  EXPECT_EQ(tight.put("x", 1, 1, "1", 1, true), put_result::stored);
+  EXPECT_EQ(tight.bytes(), one_level);
+}
+
+TEST(retained_store, the_publishers_metadata_is_kept_and_charged) {
+  retained_store s({10, 1 << 20});
+  s.put("m", 1, 1, "1", 1, true);
+  const uint64_t plain = s.bytes();
+  s.put("m", 2, 2, "1", 1, true, "meta");
+  EXPECT_EQ(s.find("m")->m->meta(), "meta");
+  EXPECT_EQ(s.bytes(), plain + 4);
+}
+
 TEST(retained_store, lookup_by_tag_or_pattern) {
   retained_store s({10, 1 << 20});
   s.put("s.1.temp", 1, 1, "21", 1, true);
