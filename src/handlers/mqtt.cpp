@@ -219,9 +219,15 @@ void mqtt_handler::publish_will(conn& c) {
   // past its session's end: it goes now.
   const mqtt::will_message& will = s.params().will;
   metrics_.mqtt_wills.add();
+  const std::string_view data = mqtt::payload_to_data(will.payload, scratch_);
+  const std::string_view meta =
+      write_meta({will.qos, will.retain, will.has_message_expiry ? will.message_expiry_interval : 0,
+                  c.mqtt->publisher, will.forwarded_properties});
   // Refused at once only when a backlog between shards is full: the will is lost then, as
   // a QoS 0 message may be.
-  (void)router_.publish(nobody, {}, will.tag, mqtt::payload_to_data(will.payload, scratch_));
+  if (router_.publish(nobody, {}, will.tag, data, {}, meta) && will.retain) {
+    keep_retained(will.tag, will.payload.empty() ? std::string_view() : data, meta);
+  }
 }
 
 // ---- bytes in ----
@@ -351,6 +357,9 @@ void mqtt_handler::on_connect(conn& c, const mqtt::connect_packet& p) {
     return;
   }
   mc.wire.level = o.params.level;
+  // No Local compares the publisher's session with the subscriber's, on any node.
+  mc.publisher = mqtt::session_hash(session_key.empty() ? std::string_view(o.params.client_id)
+                                                        : std::string_view(session_key));
   mc.session.emplace(o.params, limits_, monotonic_ms(), std::move(session_key));
   mc.window.emplace(o.params.outbound_window, limits_.max_pending);
   // The CONNACK waits for the key's owner shard: it closes an older connection of the

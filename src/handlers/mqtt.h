@@ -22,6 +22,7 @@
 #include "handlers/mqtt_conn.h"
 #include "handlers/mqtt_records.h"
 #include "mqtt/limits.h"
+#include "mqtt/message_meta.h"
 #include "net/token_bucket.h"
 #include "obs/metrics.h"
 #include "pubsub/string_map.h"
@@ -97,6 +98,12 @@ class mqtt_handler final : private ws_sink {
   bool send_in_flight(conn& c, uint16_t packet_id);
   /// `m`'s topic and payload (false: its tag has no topic), worked out once per message.
   bool view_of(message& m, mqtt::outgoing_message& om);
+  /// The publisher's metadata of `m` (read once per message; malformed: the defaults).
+  const mqtt::message_meta& meta_of(message& m);
+  /// Encodes `meta` into meta_ and returns it.
+  std::string_view write_meta(const mqtt::message_meta& meta);
+  /// Whether session::prepare's answer sends the delivery (what does not is counted).
+  bool prepared(mqtt::prepare_result r);
   /// A delivery with a head of its own, followed by the message's shared body.
   bool send_own(conn& c, message& m, const mqtt::outgoing_message& om,
                 const mqtt::delivery& d);
@@ -104,7 +111,7 @@ class mqtt_handler final : private ws_sink {
   /// Retained messages (mqtt_retained.cpp).
   /// A retained PUBLISH the router took: `tag`'s retained message on every shard (empty
   /// `data`: cleared).
-  void keep_retained(std::string_view tag, uint8_t qos, std::string_view data);
+  void keep_retained(std::string_view tag, std::string_view data, std::string_view meta);
   retained_store::put_result apply_retained(const mqtt_records::retain& r, bool origin);
   /// Sends the retained messages of `filters` after their SUBACK. False if `c` closed.
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
@@ -187,7 +194,11 @@ class mqtt_handler final : private ws_sink {
   std::vector<mqtt::reason> codes_;
   std::vector<std::string> patterns_;
   std::string scratch_;
-  // The last message's MQTT view (view_of).
+  std::string forwarded_;  // a PUBLISH's forwarded properties, then
+  std::string meta_;       // its metadata (mqtt/message_meta.h)
+  // The last message's metadata (meta_of) and MQTT view (view_of).
+  message_ref meta_message_;
+  mqtt::message_meta meta_view_;
   message_ref view_message_;
   mqtt::outgoing_message view_;
   std::string view_topic_;

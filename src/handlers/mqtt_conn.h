@@ -48,6 +48,7 @@ struct mqtt_conn {
   ws_session* ws = nullptr;  ///< over WebSocket: the wslay context, attached mid-message
   /// Set by an accepted CONNECT.
   std::optional<mqtt::session> session;
+  uint64_t publisher = 0;  ///< mqtt::session_hash of the session key: No Local's identity
   std::optional<mqtt::outbound_window<mqtt_outgoing>> window;
   /// What the token grants; null with --no-auth (everything allowed).
   std::unique_ptr<permissions> perms;

@@ -34,9 +34,9 @@ bool read_packet_id(std::string_view id, uint16_t& packet_id) {
   return ec == std::errc() && end == id.data() + id.size();
 }
 
-// What the broker keeps about a message for MQTT is not carried yet: every message counts as
-// published with QoS 1, no retain flag and no expiry (docs/mqtt.md, "Not yet").
-mqtt::message_info info_of(const message& m) { return {1, false, 0, m.ts_ms()}; }
+mqtt::message_info info_of(const mqtt::message_meta& meta, const message& m) {
+  return {meta.qos, meta.retain, meta.expiry_s, m.ts_ms()};
+}
 
 }  // namespace
 
@@ -84,7 +84,15 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
   if (p.qos > 0) {
     write_publish_id(request_id_, p.qos, p.packet_id);
   }
-  if (!router_.publish(subscriber_of(c), request_id_, d.tag, data)) {
+  // What MQTT subscribers need besides the data travels with the message (bounded by the
+  // session: limits::max_forwarded_properties).
+  forwarded_.resize(mqtt::forwarded_properties_size(p.props.raw));
+  mqtt::copy_forwarded_properties(p.props.raw, forwarded_.data());
+  const uint32_t expiry = p.props.has(mqtt::property_id::message_expiry_interval)
+                              ? p.props.message_expiry_interval
+                              : 0;
+  const std::string_view meta = write_meta({p.qos, p.retain, expiry, mc.publisher, forwarded_});
+  if (!router_.publish(subscriber_of(c), request_id_, d.tag, data, {}, meta)) {
     // Refused at once (a full backlog between shards): answered as a failed publish (QoS 0:
     // dropped, as at-most-once allows).
     on_published(c, request_id_, publish_outcome{});
@@ -93,7 +101,7 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
   if (p.retain) {
     // An empty payload clears the tag's retained message ([MQTT-3.3.1-6]); it is still
     // published to the subscribers of now, as a normal message ([MQTT-3.3.1-10]).
-    keep_retained(d.tag, p.qos, p.payload.empty() ? std::string_view() : data);
+    keep_retained(d.tag, p.payload.empty() ? std::string_view() : data, meta);
   }
 }
 
@@ -231,11 +239,17 @@ void mqtt_handler::on_disconnect(conn& c, const mqtt::disconnect_packet& p) {
 
 bool mqtt_handler::deliver(conn& c, message& m) {
   mqtt_conn& mc = *c.mqtt;
-  // Matched once per message: the plan travels with the delivery from here on.
-  if (!mc.session || !mc.session->plan_delivery(m.tag(), false, plan_)) {
-    return true;  // not connected yet, or no subscription of this session matches
+  if (!mc.session) {
+    return true;  // not connected yet
   }
-  const mqtt::message_info info = info_of(m);
+  const mqtt::message_meta& meta = meta_of(m);
+  // Matched once per message: the plan travels with the delivery from here on. No Local
+  // ([MQTT-3.8.3-3]) compares sessions, so it holds across connections and nodes.
+  const bool own = meta.publisher != 0 && meta.publisher == mc.publisher;
+  if (!mc.session->plan_delivery(m.tag(), own, plan_)) {
+    return true;  // no subscription of this session matches (any more), or No Local
+  }
+  const mqtt::message_info info = info_of(meta, m);
   if (std::min(plan_.qos, info.qos) >= 1) {
     return offer_qos1(c, message_ref::share(&m), /*retained=*/false);
   }
@@ -244,8 +258,7 @@ bool mqtt_handler::deliver(conn& c, message& m) {
     return true;  // the tag has no MQTT topic
   }
   mqtt::delivery d;
-  if (mc.session->prepare(om, plan_, info, false, unix_ms(), d) != mqtt::prepare_result::send) {
-    metrics_.mqtt_deliveries_dropped.add();
+  if (!prepared(mc.session->prepare(om, plan_, info, false, unix_ms(), d))) {
     return true;
   }
   metrics_.deliveries.add();
@@ -277,17 +290,47 @@ bool mqtt_handler::offer_qos1(conn& c, message_ref m, bool retained) {
 bool mqtt_handler::send_own(conn& c, message& m, const mqtt::outgoing_message& om,
                             const mqtt::delivery& d) {
   // Two frames, gathered into one send: the delivery's own head, then the body every
-  // delivery of this message shares.
+  // delivery of this message (at this protocol level) shares.
   return send(c, mqtt_own_head(c.mqtt->wire, om, d)) &&
-         host_.queue(c, mqtt_shared_body(m, om));
+         host_.queue(c, mqtt_shared_body(m, om, c.mqtt->wire.level));
+}
+
+bool mqtt_handler::prepared(mqtt::prepare_result r) {
+  switch (r) {
+    case mqtt::prepare_result::send:
+      return true;
+    case mqtt::prepare_result::expired:
+      metrics_.mqtt_messages_expired.add();  // [MQTT-3.3.2-5]
+      return false;
+    case mqtt::prepare_result::too_large:
+      metrics_.mqtt_deliveries_dropped.add();
+      return false;
+  }
+  return false;
+}
+
+const mqtt::message_meta& mqtt_handler::meta_of(message& m) {
+  if (meta_message_.get() != &m) {
+    // Once per message on this shard, whatever its number of subscribers. Metadata another
+    // node wrote that does not read back is ignored (the defaults, no properties).
+    meta_message_ = message_ref::share(&m);
+    (void)mqtt::read_message_meta(m.meta(), meta_view_);
+  }
+  return meta_view_;
+}
+
+std::string_view mqtt_handler::write_meta(const mqtt::message_meta& meta) {
+  mqtt::write_message_meta(meta, meta_);
+  return meta_;
 }
 
 bool mqtt_handler::view_of(message& m, mqtt::outgoing_message& om) {
   if (view_message_.get() != &m) {
-    // A new message: its topic and payload once, for all its subscribers on this shard. The
-    // reference keeps the message (and so the address compared above) alive meanwhile.
+    // A new message: its topic and payload once, for all its subscribers on this shard (a
+    // message released from a QoS 1 queue later takes its payload from its cached body).
+    // The reference keeps the message (and so the address compared above) alive meanwhile.
     view_message_ = message_ref::share(&m);
-    view_ok_ = mqtt_view(m, view_topic_, view_payload_, view_);
+    view_ok_ = mqtt_view(m, meta_of(m).forwarded, view_topic_, view_payload_, view_);
   }
   om = view_;
   return view_ok_;
@@ -306,15 +349,15 @@ bool mqtt_handler::send_in_flight(conn& c, uint16_t packet_id) {
     plan_.subscription_ids.assign(out->subscription_ids.begin(), out->subscription_ids.end());
     mqtt::outgoing_message om;
     mqtt::delivery d;
-    if (view_of(m, om) &&
-        mc.session->prepare(om, plan_, info_of(m), out->retained, unix_ms(), d) ==
-            mqtt::prepare_result::send) {
+    if (!view_of(m, om)) {
+      metrics_.mqtt_deliveries_dropped.add();
+    } else if (prepared(mc.session->prepare(om, plan_, info_of(meta_of(m), m), out->retained,
+                                            unix_ms(), d))) {
       d.qos = 1;
       d.packet_id = packet_id;
       metrics_.deliveries.add();
       return send_own(c, m, om, d);
     }
-    metrics_.mqtt_deliveries_dropped.add();
     mqtt_outgoing dropped;
     mc.window->acknowledge(packet_id, dropped);
     if (mc.window->promote(packet_id) == nullptr) {

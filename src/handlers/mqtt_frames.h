@@ -36,18 +36,20 @@ frame* make_mqtt_frame(bool over_ws, std::size_t size, Write&& write) {
   return f;
 }
 
-/// What a message looks like to MQTT: its topic and payload (false: the tag has no topic).
-/// `scratch` holds the payload when it is not a view of the message's data.
-bool mqtt_view(const message& m, std::string& topic, std::string& scratch,
-               mqtt::outgoing_message& out);
+/// What a message looks like to MQTT: its topic, payload and forwarded 5.0 properties (from
+/// its metadata; false: the tag has no topic). `scratch` holds the payload when it is
+/// neither a view of the message's data nor of its cached body.
+bool mqtt_view(const message& m, std::string_view forwarded, std::string& topic,
+               std::string& scratch, mqtt::outgoing_message& out);
 
 /// The shared QoS 0 PUBLISH of `m` for `wire` (cached on the message; no reference is handed
 /// over). `om` must be mqtt_view's answer for `m`.
 frame* mqtt_shared_publish(message& m, const mqtt_wire& wire, const mqtt::outgoing_message& om);
 
-/// The shared body of `m`'s PUBLISH (the payload; in 5.0 the forwarded properties first,
-/// none yet): cached on the message, the same bytes for every level and transport.
-frame* mqtt_shared_body(message& m, const mqtt::outgoing_message& om);
+/// The shared body of `m`'s PUBLISH at `level` (the payload; in 5.0 the forwarded
+/// properties first): cached on the message, the same bytes for every transport (and both
+/// levels when there is no property to forward).
+frame* mqtt_shared_body(message& m, const mqtt::outgoing_message& om, mqtt::protocol level);
 
 /// The head of one delivery's PUBLISH (QoS 1, or per-delivery properties), to be followed
 /// on the wire by mqtt_shared_body: over WebSocket it starts with the binary frame header

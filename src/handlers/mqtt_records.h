@@ -29,6 +29,7 @@ struct retain {
   uint8_t qos = 0;
   std::string_view tag;
   std::string_view data;  ///< empty: the tag's retained message is cleared
+  std::string_view meta;  ///< the publisher's metadata (mqtt/message_meta.h)
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.seq);
@@ -36,6 +37,7 @@ struct retain {
     field(self.qos);
     field(self.tag);
     field(self.data);
+    field(self.meta);
   }
 };
 

@@ -19,13 +19,16 @@ constexpr std::size_t visits_per_retained_message = 64;
 
 }  // namespace
 
-void mqtt_handler::keep_retained(std::string_view tag, uint8_t qos, std::string_view data) {
+void mqtt_handler::keep_retained(std::string_view tag, std::string_view data,
+                                 std::string_view meta) {
   // Kept when the server takes the PUBLISH (as Mosquitto does), not when the broker has
   // numbered it: a QoS 0 publisher may be gone by then. The order among the shards' updates
   // is (publication time here, then a per-shard count with the shard in its low part), one
   // total order every copy applies alike.
   const uint64_t order = ++retained_count_ * shards_ + shard_;
-  const mqtt_records::retain r{order, unix_ms(), qos, tag, data};
+  mqtt::message_meta m;
+  (void)mqtt::read_message_meta(meta, m);
+  const mqtt_records::retain r{order, unix_ms(), m.qos, tag, data, meta};
   if (apply_retained(r, /*origin=*/true) == retained_store::put_result::full) {
     metrics_.mqtt_retained_refusals.add();
     return;  // published, not retained: the other copies are not told either
@@ -39,7 +42,7 @@ void mqtt_handler::keep_retained(std::string_view tag, uint8_t qos, std::string_
 
 retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::retain& r,
                                                         bool origin) {
-  const auto result = retained_.put(r.tag, r.seq, r.ts_ms, r.data, r.qos, origin);
+  const auto result = retained_.put(r.tag, r.seq, r.ts_ms, r.data, r.qos, origin, r.meta);
   // Gauges of this shard's replica (each shard holds the node's retained messages).
   metrics_.mqtt_retained_messages.set(retained_.size());
   metrics_.mqtt_retained_bytes.set(retained_.bytes());
@@ -91,20 +94,23 @@ bool mqtt_handler::send_retained(conn& c, std::span<const mqtt::filter_patterns>
 bool mqtt_handler::deliver_retained(conn& c, const retained_store::entry& e) {
   mqtt_conn& mc = *c.mqtt;
   message& m = *e.m;
+  // No Local is not applied to retained messages sent on subscribe (as Mosquitto does): the
+  // subscriber asked for the tag's state.
   if (!mc.session->plan_delivery(m.tag(), false, plan_)) {
     return true;  // (a subscription refused in the same SUBSCRIBE)
   }
-  const uint8_t qos = std::min(plan_.qos, e.qos);
-  if (qos >= 1) {
+  const mqtt::message_info info{e.qos, true, meta_of(m).expiry_s, m.ts_ms()};
+  if (std::min(plan_.qos, info.qos) >= 1) {
     return offer_qos1(c, e.m, /*retained=*/true);
   }
   mqtt::outgoing_message om;
   mqtt::delivery d;
-  if (!view_of(m, om) ||
-      mc.session->prepare(om, plan_, {0, true, 0, m.ts_ms()}, /*retained=*/true, unix_ms(),
-                          d) != mqtt::prepare_result::send) {
+  if (!view_of(m, om)) {
     metrics_.mqtt_deliveries_dropped.add();
     return true;
+  }
+  if (!prepared(mc.session->prepare(om, plan_, info, /*retained=*/true, unix_ms(), d))) {
+    return true;  // expired: a retained message outlives its expiry only unsent
   }
   metrics_.deliveries.add();
   return send_own(c, m, om, d);

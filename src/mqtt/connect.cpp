@@ -34,6 +34,11 @@ bool read_will(const connect_packet& c, const limits& lim, will_message& w, reas
     return false;
   }
   const properties& p = c.will_props;
+  if (forwarded_properties_size(p.raw) > lim.max_forwarded_properties) {
+    code = reason::quota_exceeded;
+    what = "will properties too large";
+    return false;
+  }
   if (p.payload_format_indicator == 1 && !valid_utf8(c.will_payload)) {
     code = reason::payload_format_invalid;
     what = "will payload is not UTF-8";

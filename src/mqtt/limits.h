@@ -42,6 +42,11 @@ struct limits {
   uint32_t max_positions = 1000;
   /// Will payload bytes.
   uint32_t max_will_payload = 65535;  // MQTT's own maximum (a two-byte length)
+  /// Bytes of the 5.0 properties a PUBLISH (or a will) carries to subscribers: user
+  /// properties, content type, payload format indicator, response topic, correlation data.
+  /// Kept with the message in every history and retained copy (broker/message.h meta, at
+  /// most 65535 bytes with its header).
+  uint32_t max_forwarded_properties = 8192;
 };
 
 }  // namespace wsa::mqtt

@@ -70,6 +70,11 @@ publish_decision session::on_publish(const publish_packet& p, permit_ref may_pub
   if (v5 && p.props.payload_format_indicator == 1 && !valid_utf8(p.payload)) {
     return refuse(reason::payload_format_invalid, "payload format 1 but not UTF-8");
   }
+  if (v5 && !p.props.raw.empty() &&
+      forwarded_properties_size(p.props.raw) > limits_.max_forwarded_properties) {
+    // They would be kept with the message wherever it is kept (histories, retained).
+    return refuse(reason::quota_exceeded, "properties to forward too large");
+  }
   if (!may_publish(d.tag)) {
     return refuse(reason::not_authorized, "no publish permission for the tag");
   }

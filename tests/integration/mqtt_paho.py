@@ -3,10 +3,13 @@
 against the real server, over TCP or WebSocket, MQTT 3.1.1 or 5.0.
 
   mqtt_paho.py --port P [--ws] [--v5] [--id ID] [--password TOKEN]
-               [--sub FILTER:QOS[:RETAIN_HANDLING]]... [--pub TOPIC:QOS:PAYLOAD]... [--expect N]
+               [--sub FILTER:QOS[:RETAIN_HANDLING[:NO_LOCAL[:RETAIN_AS_PUBLISHED]]]]...
+               [--pub TOPIC:QOS:PAYLOAD]... [--retain] [--expiry S] [--content-type T]
+               [--user-property K=V]... [--expect N]
 
-Connects, subscribes (waiting for SUBACK), publishes (waiting for each acknowledgement), then
-waits for N messages, and disconnects cleanly.
+Connects, subscribes (waiting for SUBACK), publishes (waiting for each acknowledgement; with
+--retain and, in 5.0, the given properties), then waits for N messages, and disconnects
+cleanly. Messages are printed with their 5.0 properties.
 Every event is one JSON line on stdout, for the test to check; exit 0 when all went as asked."""
 import argparse
 import json
@@ -24,6 +27,10 @@ parser.add_argument("--password")
 parser.add_argument("--sub", action="append", default=[])
 parser.add_argument("--pub", action="append", default=[])
 parser.add_argument("--expect", type=int, default=0)
+parser.add_argument("--retain", action="store_true")
+parser.add_argument("--expiry", type=int)
+parser.add_argument("--content-type")
+parser.add_argument("--user-property", action="append", default=[])
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -53,8 +60,12 @@ def on_subscribe(client, userdata, mid, granted, properties=None):
 
 
 def on_message(client, userdata, m):
+    props = getattr(m, "properties", None)
     say(event="message", topic=m.topic, payload=m.payload.decode("utf-8", "replace"), qos=m.qos,
-        retain=bool(m.retain))
+        retain=bool(m.retain),
+        user_properties=[list(p) for p in getattr(props, "UserProperty", [])],
+        content_type=getattr(props, "ContentType", None),
+        expiry=getattr(props, "MessageExpiryInterval", None))
     received.append(m)
     if len(received) >= args.expect:
         got_all.set()
@@ -83,14 +94,28 @@ for entry in args.sub:
     subscribed.clear()
     if handling:
         from paho.mqtt.subscribeoptions import SubscribeOptions
-        client.subscribe(topic, options=SubscribeOptions(qos=int(qos),
-                                                         retainHandling=int(handling[0])))
+        flags = [int(f) for f in handling] + [0, 0]
+        client.subscribe(topic, options=SubscribeOptions(qos=int(qos), retainHandling=flags[0],
+                                                         noLocal=bool(flags[1]),
+                                                         retainAsPublished=bool(flags[2])))
     else:
         client.subscribe(topic, int(qos))
     ok = ok and subscribed.wait(20)
 for entry in args.pub:
     topic, qos, payload = entry.split(":", 2)
-    info = client.publish(topic, payload.encode(), qos=int(qos))
+    props = None
+    if args.v5 and (args.expiry is not None or args.content_type or args.user_property):
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        props = Properties(PacketTypes.PUBLISH)
+        if args.expiry is not None:
+            props.MessageExpiryInterval = args.expiry
+        if args.content_type:
+            props.ContentType = args.content_type
+        for pair in args.user_property:
+            props.UserProperty = tuple(pair.split("=", 1))
+    info = client.publish(topic, payload.encode(), qos=int(qos), retain=args.retain,
+                          properties=props)
     info.wait_for_publish(20)
     say(event="published", topic=topic, qos=int(qos), ok=info.is_published())
     ok = ok and info.is_published()
