@@ -216,25 +216,40 @@ void embedded_broker::query(std::string_view tag, const since_request& since, ui
     results_.queried(ticket, top, epoch, false);
     return;
   }
+  const replay_range range = plan_replay(t, since, epoch);
+  broker_event& answer = results_.queried(ticket, top, epoch, range.gap);
+  uint64_t bytes = 0;
+  if (range.first != 0 &&
+      !copy_replay(*t, range.first, since.max_bytes, bytes, answer.missed)) {
+    answer.position.gap = true;  // the rest would pass the subscriber's limit
+  }
+}
+
+embedded_broker::replay_range embedded_broker::plan_replay(const tag_state* t,
+                                                           const since_request& since,
+                                                           std::string_view epoch) {
+  const uint64_t top = t != nullptr ? t->top : 0;
   const recovery_plan plan = plan_recovery(since, epoch, top);
   // What is retained may not reach back to since: trimmed, evicted or expired.
   const uint32_t count = t != nullptr ? t->history.count() : 0;
   const uint64_t oldest = count > 0 ? top - count + 1 : 0;
   const uint64_t first = count > 0 && top > plan.after ? std::max(oldest, plan.after + 1) : 0;
-  broker_event& answer = results_.queried(ticket, top, epoch, recovery_gap(plan, top, first));
-  if (first != 0) {
-    uint64_t bytes = 0;
-    for (uint64_t seq = first; seq <= top; ++seq) {
-      message* m = t->history.at(static_cast<uint32_t>(seq - oldest));
-      bytes += m->wire_bytes();
-      if (bytes > since.max_bytes) {
-        answer.position.gap = true;  // the rest would pass the subscriber's limit
-        metrics_.replays_truncated.add();
-        break;
-      }
-      answer.missed.push_back(message_ref::share(m));
+  return {first, recovery_gap(plan, top, first)};
+}
+
+bool embedded_broker::copy_replay(const tag_state& t, uint64_t first, uint64_t max_bytes,
+                                  uint64_t& bytes, std::vector<message_ref>& out) {
+  const uint64_t oldest = t.top - t.history.count() + 1;
+  for (uint64_t seq = first; seq <= t.top; ++seq) {
+    message* m = t.history.at(static_cast<uint32_t>(seq - oldest));
+    if (bytes + m->wire_bytes() > max_bytes) {
+      metrics_.replays_truncated.add();
+      return false;
     }
+    bytes += m->wire_bytes();
+    out.push_back(message_ref::share(m));
   }
+  return true;
 }
 
 // ---- subscribers ----

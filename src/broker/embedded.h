@@ -107,6 +107,19 @@ class embedded_broker final : public broker {
   uint64_t tag_bytes(const tag_state& t) const;
   uint64_t structure_bytes() const;
   void update_gauges();
+  /// What a `since` for tag `t` (null: unknown here) asks of its history, by the rules of
+  /// broker/recovery.h: the first retained seq to replay (0: none) and whether that leaves
+  /// a gap.
+  struct replay_range {
+    uint64_t first = 0;
+    bool gap = false;
+  };
+  static replay_range plan_replay(const tag_state* t, const since_request& since,
+                                  std::string_view epoch);
+  /// Appends t's retained messages from seq `first` to its top to `out` while `bytes` (what
+  /// the answer holds already) stays within `max_bytes`; false when the rest was left out.
+  bool copy_replay(const tag_state& t, uint64_t first, uint64_t max_bytes, uint64_t& bytes,
+                   std::vector<message_ref>& out);
   /// A pattern recovery's answer for one tag: its position and the messages from seq
   /// `first` (0: none) within the byte budget; false when the answer is past max_tags.
   bool add_recovered(broker_event& answer, const pattern_since_request& request,

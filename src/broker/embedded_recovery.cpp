@@ -8,10 +8,7 @@
 // Only tags with something to replay or a gap are reported, at most max_tags (past it the
 // answer's own gap). The scan is linear in the shard's tags: one per recovering `sub`,
 // which --sub-rate and --max-pending-recoveries bound.
-#include <algorithm>
-
 #include "broker/embedded.h"
-#include "broker/recovery.h"
 #include "pubsub/tag.h"
 #include "pubsub/tag_set.h"
 
@@ -30,19 +27,8 @@ bool embedded_broker::add_recovered(broker_event& answer, const pattern_since_re
   n.position.top = t != nullptr ? t->top : 0;
   n.position.epoch.assign(epoch);
   n.position.gap = gap;
-  if (first == 0) {
-    return true;
-  }
-  const uint64_t oldest = t->top - t->history.count() + 1;
-  for (uint64_t seq = first; seq <= t->top; ++seq) {
-    message* m = t->history.at(static_cast<uint32_t>(seq - oldest));
-    if (bytes + m->wire_bytes() > request.max_bytes) {
-      n.position.gap = true;  // the rest would pass the subscriber's limit
-      metrics_.replays_truncated.add();
-      break;
-    }
-    bytes += m->wire_bytes();
-    answer.missed.push_back(message_ref::share(m));
+  if (first != 0 && !copy_replay(*t, first, request.max_bytes, bytes, answer.missed)) {
+    n.position.gap = true;  // the rest would pass the subscriber's limit
   }
   return true;
 }
@@ -64,15 +50,9 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
     const uint32_t slot = find(k.tag);
     const tag_state* t = slot == none ? nullptr : tags_[slot];
     const std::string epoch(epoch_of(t != nullptr ? t->life : lives_));
-    const uint64_t top = t != nullptr ? t->top : 0;
-    const recovery_plan plan = plan_recovery(since_request{true, k.seq, k.epoch}, epoch, top);
-    const uint32_t count = t != nullptr ? t->history.count() : 0;
-    const uint64_t oldest = count > 0 ? top - count + 1 : 0;
-    const uint64_t first =
-        count > 0 && top > plan.after ? std::max(oldest, plan.after + 1) : 0;
-    const bool gap = recovery_gap(plan, top, first);
-    if ((first != 0 || gap) &&
-        !add_recovered(answer, request, t, k.tag, epoch, first, gap, bytes)) {
+    const replay_range range = plan_replay(t, since_request{true, k.seq, k.epoch}, epoch);
+    if ((range.first != 0 || range.gap) &&
+        !add_recovered(answer, request, t, k.tag, epoch, range.first, range.gap, bytes)) {
       return;
     }
   }
