@@ -157,6 +157,17 @@ void warn_ineffective(const config& cfg, std::span<const std::string> args,
         "--history-max-bytes applies to the embedded broker only; with Redis, history lives in "
         "Redis (bound it with --history-size, --history-max-age and Redis' maxmemory)");
   }
+  // A history read returns up to --history-size messages (plus ids and fields): it must fit.
+  const uint64_t history_read =
+      uint64_t{cfg.history_size} * (uint64_t{cfg.max_message_bytes} + 256);
+  if (cfg.broker.type != broker_url::kind::embedded &&
+      history_read > cfg.redis_max_reply_bytes) {
+    warnings.push_back("--redis-max-reply-bytes (" + format_size(cfg.redis_max_reply_bytes) +
+                       ") is below a full history read (--history-size messages of "
+                       "--max-message-bytes: " +
+                       format_size(history_read) +
+                       "): such a read would drop the Redis connection");
+  }
   if (cfg.no_auth && (!cfg.jwks_file.empty() || !cfg.hmac_secret_file.empty())) {
     warnings.push_back(
         "--no-auth is set: the configured keys are ignored and every client may publish and "

@@ -213,17 +213,7 @@ bool node::prepare_broker(std::string& error) {
   options->link.password = endpoint.password;
   options->link.auth = endpoint.has_password;
   options->link.db = endpoint.db;
-  options->link.max_reply_bytes = cfg_.redis_max_reply_bytes;
-  // A history read returns up to --history-size messages (plus ids and fields): it must fit.
-  const uint64_t history_read =
-      uint64_t{cfg_.history_size} * (uint64_t{cfg_.max_message_bytes} + 256);
-  if (history_read > cfg_.redis_max_reply_bytes) {
-    WSA_LOG(warn,
-            "--redis-max-reply-bytes is below a full history read (--history-size messages "
-            "of --max-message-bytes): such a read would drop the Redis connection")
-        .kv("redis_max_reply_bytes", static_cast<int64_t>(cfg_.redis_max_reply_bytes))
-        .kv("history_read_bytes", static_cast<int64_t>(history_read));
-  }
+  options->link.max_reply_bytes = cfg_.redis_max_reply_bytes;  // checked in cli/serve.cpp
   options->history_size = cfg_.history_size;
   options->history_max_age_s = cfg_.history_max_age_s;
   options->key_ttl_s = cfg_.redis_key_ttl_s;

@@ -618,6 +618,18 @@ TEST(ServeWarnings, SettingsThatHaveNoEffect) {
   ASSERT_EQ(r.status, cli_status::ok) << r.message;
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(contains(r.warnings[0], "--no-auth is set: the configured keys are ignored"));
+
+  r = run_serve({"--no-auth", "--broker", "redis://127.0.0.1:6379", "--redis-max-reply-bytes",
+                 "1MiB"});
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_TRUE(contains(r.warnings[0], "--redis-max-reply-bytes (1MiB) is below a full history "
+                                      "read"))
+      << r.warnings[0];
+
+  r = run_serve({"--no-auth", "--redis-max-reply-bytes", "1MiB"});
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
+  EXPECT_TRUE(r.warnings.empty()) << "the embedded broker reads no reply";
 }
 
 TEST(ServeOptions, DeclarationShape) {
