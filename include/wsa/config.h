@@ -137,6 +137,10 @@ struct config {
 
   // Web pages served beside the WebSocket endpoint.
   std::string static_dir;  ///< files served under / (loaded at start); empty: none
+
+  // Tests only (docs/testing.md): environment variables that are no option.
+  uint64_t test_mailbox_bytes = 0;  ///< WSA_TEST_MAILBOX_BYTES: rings between shards; 0: sized
+                                    ///< by the node
 };
 
 }  // namespace wsa

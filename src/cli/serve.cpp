@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <set>
@@ -175,6 +176,26 @@ void warn_ineffective(const config& cfg, std::span<const std::string> args,
   }
 }
 
+// Test-only settings (docs/testing.md), read with the rest of the configuration. A value
+// that cannot work is ignored with a warning.
+void read_test_settings(config& cfg, std::vector<std::string>& warnings) {
+  // WSA_TEST_MAILBOX_BYTES: rings between shards this small, so that one receive of
+  // publishes overflows them for sure. Records must still fit in half a ring.
+  const char* text = std::getenv("WSA_TEST_MAILBOX_BYTES");
+  if (text == nullptr) {
+    return;
+  }
+  const unsigned long long bytes = std::strtoull(text, nullptr, 10);
+  if (bytes < 4096 || (bytes & (bytes - 1)) != 0 ||
+      bytes / 2 < uint64_t{cfg.max_message_bytes} + 1024) {
+    warnings.push_back("WSA_TEST_MAILBOX_BYTES=" + std::string(text) +
+                       " ignored: a power of two from 4096, at least 2 x (--max-message-bytes "
+                       "+ 1KiB)");
+    return;
+  }
+  cfg.test_mailbox_bytes = bytes;
+}
+
 }  // namespace
 
 std::string value_source(std::span<const std::string> args, std::string_view name) {
@@ -231,6 +252,7 @@ bool finish_serve(CLI::App& serve, std::span<const std::string> args,
   }
   warn_unknown_variables(serve, warnings);
   warn_ineffective(cfg, args, warnings);
+  read_test_settings(cfg, warnings);
   return true;
 }
 

@@ -53,34 +53,19 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
+// A record must fit in half the ring; frames are bounded by the message size limit. Tests
+// may make the rings smaller (WSA_TEST_MAILBOX_BYTES, read and checked in cli/serve.cpp).
 std::size_t mailbox_capacity(const config& cfg) {
-  // A record must fit in half the ring; frames are bounded by the message size limit.
   std::size_t capacity = std::size_t{1} << 20;
   while (capacity < 4 * (std::size_t{cfg.max_message_bytes} + 4096)) {
     capacity *= 2;
   }
+  if (cfg.test_mailbox_bytes != 0 && cfg.test_mailbox_bytes <= capacity) {
+    capacity = static_cast<std::size_t>(cfg.test_mailbox_bytes);
+    WSA_LOG(warn, "test setting: mailbox rings shrunk")
+        .kv("bytes", static_cast<int64_t>(capacity));
+  }
   return capacity;
-}
-
-// Tests only (docs/testing.md): WSA_TEST_MAILBOX_BYTES, a power of two from 4096 up, makes
-// the rings between shards that small, so that one receive of publishes overflows them
-// for sure. Records must still fit in half a ring: a small --max-message-bytes with it.
-std::size_t test_mailbox_capacity(std::size_t normal, const config& cfg) {
-  const char* text = std::getenv("WSA_TEST_MAILBOX_BYTES");
-  if (text == nullptr) {
-    return normal;
-  }
-  const unsigned long long bytes = std::strtoull(text, nullptr, 10);
-  if (bytes < 4096 || (bytes & (bytes - 1)) != 0 || bytes > normal ||
-      bytes / 2 < uint64_t{cfg.max_message_bytes} + 1024) {
-    WSA_LOG(warn, "WSA_TEST_MAILBOX_BYTES ignored: a power of two from 4096, at least "
-                  "2 x (--max-message-bytes + 1KiB)")
-        .kv("value", text);
-    return normal;
-  }
-  WSA_LOG(warn, "test setting: mailbox rings shrunk")
-      .kv("bytes", static_cast<int64_t>(bytes));
-  return static_cast<std::size_t>(bytes);
 }
 
 }  // namespace
@@ -271,7 +256,7 @@ int node::run() {
     return 1;
   }
   const unsigned count = cfg_.shards;
-  const std::size_t capacity = test_mailbox_capacity(mailbox_capacity(cfg_), cfg_);
+  const std::size_t capacity = mailbox_capacity(cfg_);
   for (unsigned from = 0; from < count; ++from) {
     for (unsigned to = 0; to < count; ++to) {
       mailboxes_.push_back(from == to ? nullptr : std::make_unique<mailbox>(capacity));

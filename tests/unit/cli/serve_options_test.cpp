@@ -632,6 +632,27 @@ TEST(ServeWarnings, SettingsThatHaveNoEffect) {
   EXPECT_TRUE(r.warnings.empty()) << "the embedded broker reads no reply";
 }
 
+TEST(ServeWarnings, TestMailboxBytesIsReadWithTheConfiguration) {
+  serve_run r = run_serve({"--no-auth", "--max-message-bytes", "1KiB"},
+                          {"WSA_TEST_MAILBOX_BYTES=4096"});
+  ASSERT_EQ(r.status, cli_status::ok) << r.message;
+  EXPECT_EQ(r.cfg.test_mailbox_bytes, 4096u);
+  EXPECT_TRUE(r.warnings.empty());
+
+  for (const char* bad : {"WSA_TEST_MAILBOX_BYTES=5000", "WSA_TEST_MAILBOX_BYTES=2048"}) {
+    r = run_serve({"--no-auth", "--max-message-bytes", "1KiB"}, {bad});
+    ASSERT_EQ(r.status, cli_status::ok) << r.message;
+    EXPECT_EQ(r.cfg.test_mailbox_bytes, 0u) << bad;
+    ASSERT_EQ(r.warnings.size(), 1u) << bad;
+    EXPECT_TRUE(contains(r.warnings[0], "ignored: a power of two from 4096")) << r.warnings[0];
+  }
+  r = run_serve({"--no-auth"}, {"WSA_TEST_MAILBOX_BYTES=4096"});
+  EXPECT_EQ(r.cfg.test_mailbox_bytes, 0u) << "a 64 KiB record would not fit in half the ring";
+
+  r = run_serve({"--no-auth"});
+  EXPECT_EQ(r.cfg.test_mailbox_bytes, 0u);
+}
+
 TEST(ServeOptions, DeclarationShape) {
   const std::vector<option_info> options = list_options("serve");
   ASSERT_FALSE(options.empty());
