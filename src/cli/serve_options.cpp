@@ -185,7 +185,7 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
           c.auth_burst, 1, u32_max);
   o.count({"invalid-frame-rate", "N",
            "WebSocket frames that carry no command (binary frames, text that is not a valid "
-           "request, pongs) one connection may send per second, on average (0..4294967295; 0: "
+           "request, pongs not answering the server's idle ping) one connection may send per second, on average (0..4294967295; 0: "
            "no limit). Each gets its `err` (pongs: nothing); past this rate (and its burst) "
            "the connection is closed with 1008."},
           c.invalid_frame_rate, 0, u32_max);

@@ -137,6 +137,7 @@ void ws_v1_handler::on_sweep(conn& c, int64_t now_ms, int64_t unix_now) {
     host_.abort(c);  // no answer to our ping: the peer is gone
   } else if (silent >= idle / 2 && !c.ws.ping_sent) {
     c.ws.ping_sent = true;
+    c.ws.pong_owed = true;
     host_.queue(c, ping_frame_);
   }
 }
@@ -240,7 +241,14 @@ bool ws_v1_handler::on_ws_message(void* owner, ws_opcode opcode, char* data, std
 
 bool ws_v1_handler::on_ws_pong(void* owner) {
   conn& c = *static_cast<conn*>(owner);
-  return c.open_as(conn_protocol::ws_v1) && refuse_frame(c, {}, {}, {});
+  if (!c.open_as(conn_protocol::ws_v1)) {
+    return false;
+  }
+  if (c.ws.pong_owed) {
+    c.ws.pong_owed = false;  // the answer to our idle ping: no invalid frame
+    return true;
+  }
+  return refuse_frame(c, {}, {}, {});
 }
 
 bool ws_v1_handler::refuse_frame(conn& c, std::string_view id, std::string_view code,

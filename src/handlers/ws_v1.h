@@ -87,8 +87,8 @@ class ws_v1_handler final : private ws_sink {
                      std::size_t capacity) override;
   void on_ws_output(void* owner, const char* data, std::size_t size) override;
   bool on_ws_pong(void* owner) override;
-  /// A frame that is no command (binary, invalid, a pong): answered with `err code` (none
-  /// for a pong) within --invalid-frame-rate, else the connection is closed with 1008.
+  /// A frame that is no command (binary, invalid, a pong nobody asked for): answered with
+  /// `err code` (none for a pong) within --invalid-frame-rate, else closed with 1008.
   /// False when it is closed.
   bool refuse_frame(conn& c, std::string_view id, std::string_view code,
                     std::string_view reason);

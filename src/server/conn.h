@@ -67,7 +67,8 @@ struct ws_conn_state {
   token_bucket sub_bucket;
   token_bucket auth_bucket;
   token_bucket invalid_bucket;  ///< frames refused unread or ignored (--invalid-frame-rate)
-  bool ping_sent = false;  ///< an idle ping awaits any answer
+  bool ping_sent : 1 = false;  ///< an idle ping awaits any answer
+  bool pong_owed : 1 = false;  ///< its pong has not come: that pong costs no invalid-frame token
   bool draining = false;   ///< the node drains: no new request; closed once answered
   uint16_t close_code = 0;  ///< what we sent, for logs and metrics (here: no padding)
   uint32_t publishes_in_flight = 0;  ///< sent to the tag's owner, not answered yet

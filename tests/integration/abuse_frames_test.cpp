@@ -98,6 +98,33 @@ TEST(AbuseFrames, InvalidFramesPastTheirRateCloseTheConnectionWith1008) {
   EXPECT_EQ(metric(server.port(), "wsagent_invalid_frame_closes_total"), 2u);
 }
 
+// A pong answering the server's own idle ping is no invalid frame: it costs no token of
+// --invalid-frame-rate, however often --idle-timeout makes the server ask (here ~5 pings a
+// second against 1 token a second). A pong nobody asked for still costs one.
+TEST(AbuseFrames, PongsAnsweringTheServersIdlePingsCostNoInvalidFrameToken) {
+  server_process server({"--no-auth", "--idle-timeout", "200ms", "--invalid-frame-rate", "1",
+                         "--invalid-frame-burst", "1"});
+  ASSERT_TRUE(server.start());
+  ws_client c = ws_client::connect(server.port());
+  for (int pings = 0; pings < 10; ++pings) {
+    const std::optional<ws_message> m = c.try_next_message(5s);
+    ASSERT_TRUE(m.has_value()) << "no ping after " << pings << " pongs";
+    ASSERT_EQ(m->opcode, ws_op::ping)
+        << "after " << pings << " pongs: opcode " << int{m->opcode} << " " << m->close_code
+        << " " << m->close_reason;
+    c.send_frame({.opcode = ws_op::pong, .payload = m->payload});
+  }
+  EXPECT_EQ(c.call(R"({"op":"ping","id":"still-here"})").op(), "ok");
+  EXPECT_EQ(metric(server.port(), "wsagent_invalid_frame_closes_total"), 0u);
+  std::string unasked;  // at most one answers a ping; the burst takes one; then 1008
+  for (int i = 0; i < 5; ++i) {
+    unasked += encode_frame({.opcode = ws_op::pong, .payload = "unasked"});
+  }
+  c.send_raw(unasked);
+  EXPECT_EQ(read_until_close(c).close_code, 1008);
+  EXPECT_EQ(metric(server.port(), "wsagent_invalid_frame_closes_total"), 1u);
+}
+
 // Before (no bound on these frames): a client that reads its answers had the server parse
 // and answer every one, at line rate, for as long as it liked. Now each connection gets the
 // burst, then 1008; reconnecting costs a handshake each time. The server's CPU, memory and
