@@ -108,6 +108,8 @@ export interface SubscribeOptions {
 export interface Who {
   sub?: string;
   conn: string;
+  /** wsagent adds the member's node: `conn` names are unique only within their node. */
+  node?: string;
   info?: Record<string, unknown>;
 }
 

@@ -119,6 +119,8 @@ struct config {
   // Protocol 1.1.
   uint32_t idempotency_window_ms = 300000;  ///< how long a pub's `idem` key is remembered
   uint32_t idempotency_max_keys = 500000;   ///< embedded: idem keys held, node-wide
+  uint32_t presence_max_members = 1000;  ///< members a `presence` answer lists (count exact)
+  uint32_t presence_ttl_ms = 30000;      ///< Redis: a dead node's members leave within this
 
   // Authentication.
   bool no_auth = false;             ///< development only: everyone may do everything

@@ -269,6 +269,8 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
   bool audience_matches = false;
   c.has_nbf = false;
   c.has_iat = false;
+  c.info.clear();
+  bool has_info = false;
   pub.clear();
   sub.clear();
   for (const json_member& field : root.members()) {
@@ -318,6 +320,18 @@ token_status token_verifier::impl::claims(std::string_view payload, int64_t now_
       has_aud = true;
       if (!audience_holds(field.value, limits.audience, audience_matches)) {
         return fail(token_error::bad_claim, "aud is neither a string nor an array of strings");
+      }
+    } else if (key == "info") {
+      if (has_info) {
+        return fail(token_error::bad_json, "info appears twice");
+      }
+      has_info = true;
+      if (field.value.type() != json_type::object) {
+        return fail(token_error::bad_claim, "info is not an object");
+      }
+      field.value.append_minified(c.info);
+      if (c.info.size() > max_info_bytes) {
+        return fail(token_error::bad_claim, "info is larger than 1 KiB");
       }
     } else if (key == "perm") {
       if (has_perm) {

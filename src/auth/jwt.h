@@ -12,6 +12,7 @@
 //    permission). `iss`, when present, must be a string and `aud` a string or an array of
 //    strings (RFC 7519 4.1.1, 4.1.3); when verify_limits names an issuer or an audience,
 //    a token without that `iss`, or whose `aud` does not hold that audience, is refused.
+//    `info` (protocol 1.1 presence) is optional: an object of at most 1 KiB once minified.
 //    Other claims are ignored. A member named twice in the
 //    header, the claims or `perm` is refused. Time: refused when now >= exp + leeway
 //    (RFC 7519: valid only *before* exp) or now + leeway < nbf. Fractional dates are rounded
@@ -88,9 +89,15 @@ struct verify_limits {
   std::string issuer;                  ///< config::jwt_issuer; empty: `iss` not required
 };
 
+/// The largest `info` claim (minified) a token may carry (protocol 1.1 presence).
+inline constexpr std::size_t max_info_bytes = 1024;
+
 /// What a verified token grants. Dates are seconds since the epoch, clamped to +-2^62.
 struct token_claims {
   std::string sub;
+  /// Protocol 1.1 presence: the `info` claim (a JSON object of at most max_info_bytes once
+  /// minified), as minified JSON text; empty: none.
+  std::string info;
   int64_t exp_s = 0;
   int64_t nbf_s = 0;
   int64_t iat_s = 0;

@@ -45,6 +45,11 @@ class permissions {
   std::size_t pub_count() const { return pub_.count; }
   std::size_t sub_count() const { return sub_.count; }
 
+  /// Who holds them, for protocol 1.1 presence: the `who` members the token gives, as JSON
+  /// member text (`"sub":"alice","info":{...}`). Kept here because it lives exactly as long
+  /// as the token's grants, and costs no extra allocation per connection.
+  std::string holder;
+
  private:
   struct ref {
     uint32_t offset;

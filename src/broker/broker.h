@@ -90,6 +90,24 @@ class broker {
   /// The owner shard starts or stops needing a key's live messages.
   virtual void watch(std::string_view key) = 0;
   virtual void unwatch(std::string_view key) = 0;
+  /// Protocol 1.1 presence (docs/architecture.md "Presence"): `member` ("<node>|<conn>")
+  /// joins the exact `tag` with `who` (a JSON object), or leaves it. Every change that takes
+  /// effect comes back as a `presence` event, on the owner shard of every node that watches
+  /// the tag. A broker without presence ignores them.
+  virtual void presence_join(std::string_view tag, std::string_view member,
+                             std::string_view who) {
+    (void)tag, (void)member, (void)who;
+  }
+  virtual void presence_leave(std::string_view tag, std::string_view member) {
+    (void)tag, (void)member;
+  }
+  /// The members of `tag` on every node: a `presence_listed` event with the exact count and
+  /// at most `limit` who objects, in a JSON array of at most about `max_bytes`.
+  virtual void presence_query(std::string_view tag, uint32_t limit, uint64_t max_bytes,
+                              uint64_t ticket) {
+    (void)tag, (void)limit, (void)max_bytes;
+    results_.presence_failed(ticket, "unavailable");
+  }
   /// Can it take publishes now (for /readyz)?
   virtual bool ready() const = 0;
   /// Whether patterns have live streams of their own (`patterns` scope, Redis) rather than

@@ -254,6 +254,29 @@ bool embedded_broker::copy_replay(const tag_state& t, uint64_t first, uint64_t m
 
 // ---- subscribers ----
 
+// ---- presence (protocol 1.1) ----
+
+void embedded_broker::presence_join(std::string_view tag, std::string_view member,
+                                    std::string_view who) {
+  if (presence_.join(tag, member, who)) {
+    metrics_.presence_members.add();
+    results_.presence(tag, true, member, who);
+  }
+}
+
+void embedded_broker::presence_leave(std::string_view tag, std::string_view member) {
+  if (presence_.leave(tag, member, presence_scratch_)) {
+    metrics_.presence_members.sub();
+    results_.presence(tag, false, member, presence_scratch_);
+  }
+}
+
+void embedded_broker::presence_query(std::string_view tag, uint32_t limit, uint64_t max_bytes,
+                                     uint64_t ticket) {
+  const uint64_t count = presence_.list(tag, limit, max_bytes, presence_scratch_);
+  results_.presence_listed(ticket, count, presence_scratch_);
+}
+
 void embedded_broker::watch(std::string_view tag) {
   if (is_wildcard(tag)) {
     return;  // patterns are reached through the owners of the exact tags

@@ -26,6 +26,7 @@
 
 #include "broker/broker.h"
 #include "broker/idem_window.h"
+#include "broker/presence_table.h"
 #include "broker/tag_history.h"
 #include "obs/metrics.h"
 #include "pubsub/id_table.h"
@@ -54,6 +55,11 @@ class embedded_broker final : public broker {
   void query_pattern(const pattern_since_request& request, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
+  void presence_join(std::string_view tag, std::string_view member,
+                     std::string_view who) override;
+  void presence_leave(std::string_view tag, std::string_view member) override;
+  void presence_query(std::string_view tag, uint32_t limit, uint64_t max_bytes,
+                      uint64_t ticket) override;
   bool ready() const override { return true; }
   bool pattern_streams() const override { return false; }
   void poll() override;
@@ -145,6 +151,8 @@ class embedded_broker final : public broker {
   int64_t next_idle_sweep_ms_ = 0;
   std::string epoch_scratch_;
   idem_window idem_;
+  presence_table presence_;
+  std::string presence_scratch_;
 };
 
 }  // namespace wsa

@@ -44,6 +44,8 @@ struct broker_event {
     message,     ///< a live message of a watched tag or pattern, in seq order per tag
     queried,     ///< the answer to query(): position and the missed messages, in order
     stream_gap,  ///< the live stream of `key` lost messages nobody can deliver any more
+    presence,    ///< 1.1: `member` joined (ok) or left (!ok) the exact tag `key`, as `who`
+    presence_listed,  ///< the answer to presence_query(): `seq` members, `who` a JSON array
   };
   kind what = kind::message;
   uint64_t ticket = 0;          ///< published, queried: the caller's ticket
@@ -57,7 +59,9 @@ struct broker_event {
   tag_position position;                       ///< queried
   std::vector<message_ref> missed;             ///< queried: retained messages after since
   std::vector<named_position> tags;            ///< queried, pattern recovery: tags replayed
-  std::string key;                             ///< stream_gap: the tag or pattern
+  std::string key;                             ///< stream_gap: the tag or pattern; presence
+  std::string member;                          ///< presence: "<node>|<conn>"
+  std::string who;                             ///< presence: an object; presence_listed: array
 };
 
 class broker_events {
@@ -98,6 +102,29 @@ class broker_events {
   }
   void stream_gap(std::string_view key) {
     push(broker_event::kind::stream_gap).key.assign(key);
+  }
+
+  /// Protocol 1.1: `member` joined (`joined`) or left the exact tag, as `who`.
+  void presence(std::string_view tag, bool joined, std::string_view member,
+                std::string_view who) {
+    broker_event& e = push(broker_event::kind::presence);
+    e.ok = joined;
+    e.key.assign(tag);
+    e.member.assign(member);
+    e.who.assign(who);
+  }
+  /// The answer to a presence query: `count` members, `who_array` listing some of them.
+  void presence_listed(uint64_t ticket, uint64_t count, std::string_view who_array) {
+    broker_event& e = push(broker_event::kind::presence_listed);
+    e.ticket = ticket;
+    e.seq = count;
+    e.who.assign(who_array);
+  }
+  void presence_failed(uint64_t ticket, const char* error) {
+    broker_event& e = push(broker_event::kind::presence_listed);
+    e.ticket = ticket;
+    e.ok = false;
+    e.error = error;
   }
 
   bool empty() const { return queue_.empty(); }

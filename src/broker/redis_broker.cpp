@@ -78,6 +78,7 @@ void redis_broker::poll() {
   if (sentinel_) {
     sentinel_->poll();
   }
+  poll_presence(now);
   copy_stats();
   if (cluster_) {
     cluster_->poll();
@@ -134,6 +135,8 @@ void redis_broker::on_link_up(link& l) {
       .kv("link", commands ? "commands" : "subscriber")
       .kv("address", l.address().text);
   if (commands) {
+    // A new connection (perhaps to a new master): this node's members are written again.
+    presence_resync_ = true;
     // Behind Sentinel, which master this is comes first: nothing is written before.
     ask_replication_id();
     // Every connection loads the scripts first (Redis forgets them on restart); commands
@@ -216,22 +219,28 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
   switch (request.kind) {
     case load_publish:
     case load_query:
-    case load_candidates: {
+    case load_candidates:
+    case load_presence: {
       if (reply.type() != resp_type::string) {
         commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
         return;
       }
-      (request.kind == load_publish ? publish_sha_
-       : request.kind == load_query ? query_sha_
-                                    : candidates_sha_)
+      (request.kind == load_publish      ? publish_sha_
+       : request.kind == load_query      ? query_sha_
+       : request.kind == load_candidates ? candidates_sha_
+                                         : presence_sha_)
           .assign(reply.str());
-      if (request.kind == load_candidates) {
+      if (request.kind == load_presence) {
         reloading_ = false;
       }
       return;
     }
     case candidates_cmd:
       on_candidates_reply(request, reply, command);
+      return;
+    case presence_cmd:
+    case presence_query_cmd:
+      on_presence_reply(request, reply, command);
       return;
     case publish_cmd:
       on_publish_reply(request, reply, command);
@@ -258,6 +267,8 @@ void redis_broker::on_failed(link& l, const link_request& request) {
     fail_request(request);
   } else if (request.kind == candidates_cmd) {
     finish_recovery(request.token, true);
+  } else if (request.kind == presence_cmd || request.kind == presence_query_cmd) {
+    on_presence_failed(request);
   } else if (request.kind == wait_cmd) {
     fail_awaiting();
   } else if (request.kind == query_cmd) {
@@ -289,6 +300,7 @@ void redis_broker::load_scripts() {
   commands_.send({load_publish, 0, 0}, {"SCRIPT", "LOAD", redis_publish_script});
   commands_.send({load_query, 0, 0}, {"SCRIPT", "LOAD", redis_query_script});
   commands_.send({load_candidates, 0, 0}, {"SCRIPT", "LOAD", redis_candidates_script});
+  commands_.send({load_presence, 0, 0}, {"SCRIPT", "LOAD", redis_presence_script});
   reloading_ = true;
 }
 

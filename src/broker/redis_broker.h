@@ -29,11 +29,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/broker.h"
 #include "broker/pattern_set.h"
+#include "broker/presence_table.h"
 #include "core/ring.h"
 #include "obs/log_limiter.h"
 #include "obs/metrics.h"
@@ -74,6 +77,10 @@ struct redis_broker_options {
   /// Pattern recovery (protocol 1.1): tags replayed per pattern (--max-recovery-tags); the
   /// tag registry keeps twice as many per first segment (at least 1024).
   uint32_t max_recovery_tags = 1000;
+  /// Protocol 1.1 presence: this node's name among the nodes ("<node id>/<epoch>", as in
+  /// its members' keys) and how soon its members leave once it stops refreshing them.
+  std::string presence_node;
+  uint32_t presence_ttl_ms = 30000;
 };
 
 class redis_broker final : public broker,
@@ -91,6 +98,11 @@ class redis_broker final : public broker,
   void query_pattern(const pattern_since_request& request, uint64_t ticket) override;
   void watch(std::string_view tag) override;
   void unwatch(std::string_view tag) override;
+  void presence_join(std::string_view tag, std::string_view member,
+                     std::string_view who) override;
+  void presence_leave(std::string_view tag, std::string_view member) override;
+  void presence_query(std::string_view tag, uint32_t limit, uint64_t max_bytes,
+                      uint64_t ticket) override;
   bool ready() const override;
   bool pattern_streams() const override { return true; }
   void poll() override;
@@ -119,6 +131,9 @@ class redis_broker final : public broker,
     wait_cmd,          // WAIT after a batch of publishes (wait_replicas)
     load_candidates,   // SCRIPT LOAD of the pattern recovery's registry read
     candidates_cmd,    // that read (token: the recovery's id)
+    load_presence,
+    presence_cmd,        // a presence change (join, leave, resync, refresh): reply unused
+    presence_query_cmd,  // a presence query: token = the ticket
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -260,7 +275,7 @@ class redis_broker final : public broker,
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
     return !publish_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
-           !replid_pending_;
+           !presence_sha_.empty() && !replid_pending_;
   }
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
@@ -296,6 +311,19 @@ class redis_broker final : public broker,
   void answer(uint64_t ticket, const tag_position& position,
               std::span<const message_ref> missed);
   void answer_failed(uint64_t ticket);
+
+  // presence (redis_presence.cpp)
+  /// Sends one presence script call for `tag` (op j/s/r/l/q); false without a route.
+  bool send_presence(std::string_view tag, char op, const link_request& request,
+                     std::span<const std::pair<std::string_view, std::string_view>> members,
+                     uint32_t limit = 0, uint64_t max_bytes = 0);
+  /// Every tag with members here, in full (after a lost command); then refreshes by timer.
+  void poll_presence(int64_t now_ms);
+  void resync_presence(std::string_view tag);
+  void on_presence_reply(const link_request& request, resp_view reply, std::string_view command);
+  void on_presence_failed(const link_request& request);
+  /// A presence payload on a tag's channel; false when `payload` is not one.
+  bool on_presence_live(std::string_view tag, std::string_view payload);
 
   // subscriptions and the live stream (redis_watch.cpp)
   /// The glob that serves `pattern`: its own, or the catch-all once --redis-max-patterns
@@ -378,6 +406,11 @@ class redis_broker final : public broker,
   std::string candidates_sha_;
   std::vector<pattern_recovery> recoveries_;
   uint64_t next_recovery_ = 0;
+  std::string presence_sha_;
+  presence_table presence_;            // this node's members of the tags this shard owns
+  bool presence_resync_ = false;       // a change may have been lost: resync every tag
+  int64_t next_presence_refresh_ms_ = 0;
+  std::vector<std::pair<std::string_view, std::string_view>> presence_args_;  // (reused)
   bool reloading_ = false;
 
   string_map<exact_watch> exact_;

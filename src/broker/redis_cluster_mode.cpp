@@ -27,6 +27,7 @@ void redis_broker::start_cluster(ring& r) {
   cluster_ = std::make_unique<cluster_client>(r, owner, std::move(o));
   publish_sha_ = cluster_->add_script(cluster_publish_script());
   query_sha_ = cluster_->add_script(redis_query_script);
+  presence_sha_ = cluster_->add_script(redis_presence_script);
   cluster_->start();
 }
 
@@ -67,6 +68,10 @@ void redis_broker::on_cluster_reply(const link_request& request, resp_view reply
     case barrier_cmd:
       on_barrier_reply(request);
       return;
+    case presence_cmd:
+    case presence_query_cmd:
+      on_presence_reply(request, reply, {});
+      return;
     default:
       return;
   }
@@ -93,6 +98,9 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
   std::string_view epoch;
   int64_t ts_ms = 0;
   std::string_view data;
+  if (redis_channel_tag(channel, tag) && on_presence_live(tag, payload)) {
+    return;
+  }
   if (!redis_channel_tag(channel, tag) || !redis_parse_live(payload, seq, epoch, ts_ms, data) ||
       !on_live_stored(tag, seq, epoch, ts_ms, data)) {
     note_error("malformed message from Redis", channel);

@@ -230,6 +230,97 @@ end
 return res
 )lua";
 
+const std::string_view redis_presence_script = R"lua(
+local pres, beats = KEYS[1], KEYS[2]
+local channel, publish, op, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function event(joined, member, who)
+  redis.call(publish, channel,
+             'P' .. joined .. ' ' .. string.format('%d', #member) .. ' ' .. member .. who)
+end
+local function node_of(member)
+  return string.match(member, '^(.*)|')
+end
+local function tidy()
+  if redis.call('EXISTS', pres) == 0 then
+    redis.call('DEL', beats)
+  end
+end
+local dead = {}
+local any = false
+local b = redis.call('HGETALL', beats)
+for i = 1, #b, 2 do
+  if tonumber(b[i + 1]) < now then
+    dead[b[i]] = true
+    any = true
+    redis.call('HDEL', beats, b[i])
+  end
+end
+if any then
+  local all = redis.call('HGETALL', pres)
+  for i = 1, #all, 2 do
+    if dead[node_of(all[i])] then
+      redis.call('HDEL', pres, all[i])
+      event('0', all[i], all[i + 1])
+    end
+  end
+  tidy()
+end
+if op == 'q' then
+  local count = redis.call('HLEN', pres)
+  local out = {count}
+  local limit = tonumber(ARGV[7])
+  local room = tonumber(ARGV[8])
+  if limit > 0 and count > 0 then
+    local who = redis.call('HVALS', pres)
+    for i = 1, math.min(limit, #who) do
+      room = room - #who[i] - 1
+      if room < 1 then
+        break
+      end
+      out[#out + 1] = who[i]
+    end
+  end
+  return out
+end
+if op == 'l' then
+  local who = redis.call('HGET', pres, ARGV[9])
+  if who then
+    redis.call('HDEL', pres, ARGV[9])
+    event('0', ARGV[9], who)
+  end
+  tidy()
+  return 0
+end
+redis.call('HSET', beats, node, string.format('%d', now + tonumber(ARGV[5])))
+if op == 's' then
+  local listed = {}
+  for i = 9, #ARGV, 2 do
+    listed[ARGV[i]] = true
+  end
+  local all = redis.call('HGETALL', pres)
+  for i = 1, #all, 2 do
+    if node_of(all[i]) == node and not listed[all[i]] then
+      redis.call('HDEL', pres, all[i])
+      event('0', all[i], all[i + 1])
+    end
+  end
+end
+for i = 9, #ARGV, 2 do
+  if redis.call('HSETNX', pres, ARGV[i], ARGV[i + 1]) == 1 then
+    event('1', ARGV[i], ARGV[i + 1])
+  end
+end
+redis.call('PEXPIRE', pres, ARGV[6])
+redis.call('PEXPIRE', beats, ARGV[6])
+tidy()
+if dead[node] and op == 'r' then
+  return 1
+end
+return 0
+)lua";
+
 bool redis_channel_tag(std::string_view channel, std::string_view& tag) {
   if (channel.size() <= redis_key_prefix.size() + redis_channel_suffix.size() ||
       !channel.starts_with(redis_key_prefix) || !channel.ends_with(redis_channel_suffix)) {
@@ -267,6 +358,27 @@ void redis_pattern_glob(std::string_view pattern, std::string& out) {
     start = dot + 1;
   }
   out.append(redis_channel_suffix);
+}
+
+bool redis_parse_presence(std::string_view payload, bool& joined, std::string_view& member,
+                          std::string_view& who) {
+  // "P1 <member bytes> <member><who>" (a join) or "P0 ..." (a leave).
+  if (payload.size() < 4 || payload[0] != 'P' || (payload[1] != '0' && payload[1] != '1') ||
+      payload[2] != ' ') {
+    return false;
+  }
+  joined = payload[1] == '1';
+  const std::size_t space = payload.find(' ', 3);
+  std::size_t n = 0;
+  if (space == std::string_view::npos ||
+      std::from_chars(payload.data() + 3, payload.data() + space, n).ptr !=
+          payload.data() + space ||
+      n == 0 || n > payload.size() - space - 1) {
+    return false;
+  }
+  member = payload.substr(space + 1, n);
+  who = payload.substr(space + 1 + n);
+  return !who.empty() && who.front() == '{';
 }
 
 bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,

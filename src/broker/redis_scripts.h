@@ -27,6 +27,15 @@
 //                        when a tag is new to its set; at most <cap>, the oldest added
 //                        trimmed; expiring with the key TTL.
 // Per publish: one ZADD and two PEXPIRE; a tag new to its set adds two ZCARD and a ZADD.
+//   wsa:{T}:pres  HASH  protocol 1.1 presence: "<node>|<conn>" -> who (a JSON object), one
+//                      field per connection subscribed to exactly T, on any node.
+//   wsa:{T}:beat  HASH  "<node>" -> Unix ms until which the node's fields of T are alive: a
+//                      node with members of T sets it to now + 2/3 --presence-ttl every
+//                      third of the TTL; past it, whichever script runs first on T removes
+//                      that node's fields and publishes their leaves.
+//   (presence events travel on wsa:{T} too, as "P1 <n> <member><who>" (join) and
+//    "P0 <n> <member><who>" (leave), n the member's length: never a number first, so no
+//    message payload is mistaken for one.)
 // Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
 // publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
 // live as long as the tag is used. A query of a tag that has no keys creates the seq key
@@ -76,12 +85,26 @@ extern const std::string_view redis_query_script;
 ///   would have to be read.
 extern const std::string_view redis_candidates_script;
 inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
+/// Protocol 1.1 presence of one tag, in one atomic step:
+/// EVALSHA <sha> 2 <pres key> <beat key> <channel> <PUBLISH|SPUBLISH> <op> <node>
+///   <alive ms> <key ttl ms> <limit> <max bytes> [<member> <who>]...
+/// First, members of nodes whose beat passed leave (HDEL + a leave event each). Then by op:
+///   j  the node's beat is renewed; each listed member not yet in joins (a join event)
+///   s  the same, and the node's members of this tag not listed leave (a full resync)
+///   r  only the beat (a refresh); returns 1 when the node's own beat had passed (its
+///      members were removed: the node must send them again)
+///   l  the listed member (its who may be empty) leaves, if it is in
+///   q  -> [count, who...]: the exact member count and at most <limit> who objects, of at
+///        most <max bytes> in all
+extern const std::string_view redis_presence_script;
 
 inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";
 inline constexpr std::string_view redis_channel_suffix = "}";
 inline constexpr std::string_view redis_idem_infix = "}:idem:";
+inline constexpr std::string_view redis_presence_suffix = "}:pres";
+inline constexpr std::string_view redis_beat_suffix = "}:beat";
 /// The glob of every tag's channel: serves the patterns past --redis-max-patterns.
 inline constexpr std::string_view redis_catch_all_glob = "wsa:{*}";
 
@@ -91,6 +114,11 @@ bool redis_channel_tag(std::string_view channel, std::string_view& tag);
 /// A Redis glob matching at least every channel of `pattern`'s tags: wildcard segments
 /// become `*`, glob metacharacters of literal parts are escaped.
 void redis_pattern_glob(std::string_view pattern, std::string& out);
+
+/// Splits a presence event payload "P1 <n> <member><who>" / "P0 ...". False when it is not
+/// one (a live message's payload starts with a digit).
+bool redis_parse_presence(std::string_view payload, bool& joined, std::string_view& member,
+                          std::string_view& who);
 
 /// Splits a live payload "<seq> <epoch> <ts> <data>". False when malformed.
 bool redis_parse_live(std::string_view payload, uint64_t& seq, std::string_view& epoch,

@@ -229,6 +229,14 @@ void redis_broker::on_push(link&, resp_view push) {
   int64_t ts_ms = 0;
   std::string_view data;
   const resp_view channel = push[pattern ? 2 : 1];
+  const std::string_view payload = push[pattern ? 3 : 2].str();
+  if (!payload.empty() && payload.front() == 'P') {
+    // A presence event: only the tag's exact watch passes it on (patterns have none).
+    if (!pattern && redis_channel_tag(channel.str(), tag)) {
+      on_presence_live(tag, payload);
+    }
+    return;
+  }
   if (!redis_channel_tag(channel.str(), tag) ||
       !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, ts_ms, data) ||
       !on_live_stored(tag, seq, epoch, ts_ms, data, pattern ? push[1].str() : "")) {

@@ -281,6 +281,16 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "window ends (counted). With Redis each key is a Redis key expiring after the "
            "window."},
           c.idempotency_max_keys, 0, 100000000);
+  o.count({"presence-max-members", "N",
+           "Members a `presence` answer lists at most (its count stays exact; 0..100000). "
+           "Each listed member costs its `who` (up to about 1.2 KiB with a token's info) in "
+           "the answer."},
+          c.presence_max_members, 0, 100000);
+  o.duration({"presence-ttl", "DURATION",
+              "Redis broker: the connections of a node that stopped (crashed, killed, cut off "
+              "from Redis) leave presence within this time; each node refreshes its presence "
+              "a few times per TTL (1s..1h; a bare number is milliseconds)."},
+             c.presence_ttl_ms, ms, 1000, hour_ms);
 
   o.group("Authentication");
   o.flag({"no-auth", "",

@@ -18,13 +18,13 @@ namespace {
 
 constexpr std::size_t session_pool_max = 256;
 
+}  // namespace
+
 std::string conn_name(uint64_t id) {
   std::string out = "c-";
   append_hex(out, id);
   return out;
 }
-
-}  // namespace
 
 std::string served_features(const config& cfg) {
   std::string features(protocol_features);
@@ -39,7 +39,7 @@ std::string served_features(const config& cfg) {
 
 ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
                              command_parser& parser, const config& cfg, shard_metrics& metrics,
-                             std::string_view node_id)
+                             std::string_view node_id, std::string_view node_epoch)
     : host_(host),
       router_(r),
       gate_(gate),
@@ -48,6 +48,7 @@ ws_v1_handler::ws_v1_handler(conn_host& host, router& r, token_gate& gate,
       metrics_(metrics),
       node_id_(node_id),
       features_(served_features(cfg)),
+      presence_node_(std::string(node_id) + "/" + std::string(node_epoch)),
       session_pool_(this, cfg.max_message_bytes, json_padding(), session_pool_max),
       ping_frame_(make_ws_frame(ws_opcode::ping, {})),
       pub_rate_(rate_limit::of(cfg.pub_rate, cfg.pub_burst)),

@@ -34,7 +34,7 @@ inline constexpr std::size_t max_request_id_bytes = 128;
 /// What `hello` lists as "features" (protocol 1.1): exactly the additions this server
 /// implements, so that a client uses only those.
 inline constexpr std::string_view protocol_features =
-    R"(["ts","idem","latest","pattern-since","gap","reconnect"])";
+    R"(["ts","presence","idem","latest","pattern-since","gap","reconnect"])";
 
 /// hello's features on this node: protocol_features less what its broker cannot serve
 /// (Redis Cluster refuses patterns, hence pattern-since: docs/redis-cluster.md "Patterns").
@@ -42,10 +42,14 @@ std::string served_features(const config& cfg);
 
 class token_gate;
 
+/// A connection's name in `hello` ("c-" and its node-unique id in hex), and in presence.
+std::string conn_name(uint64_t id);
+
 class ws_v1_handler final : private ws_sink {
  public:
   ws_v1_handler(conn_host& host, router& r, token_gate& gate, command_parser& parser,
-                const config& cfg, shard_metrics& metrics, std::string_view node_id);
+                const config& cfg, shard_metrics& metrics, std::string_view node_id,
+                std::string_view node_epoch);
   ~ws_v1_handler();
   ws_v1_handler(const ws_v1_handler&) = delete;
   ws_v1_handler& operator=(const ws_v1_handler&) = delete;
@@ -80,6 +84,10 @@ class ws_v1_handler final : private ws_sink {
   void on_published(conn& c, std::string_view request_id, const publish_outcome& outcome);
   void on_subscribed(conn& c, const sub_outcome& outcome);
   void on_stream_gap(conn& c, std::string_view key);
+  /// Protocol 1.1 presence (ws_v1_presence.cpp): the answer to `presence`, and a join/leave
+  /// of another connection on a tag `c` asked events of.
+  void on_presence_listed(conn& c, std::string_view request_id, const presence_outcome& outcome);
+  void on_presence_event(conn& c, bool joined, std::string_view tag, std::string_view who);
 
  private:
   // ws_sink
@@ -111,6 +119,9 @@ class ws_v1_handler final : private ws_sink {
   void on_pub(conn& c, const command& cmd);
   void on_sub(conn& c, const command& cmd);
   void on_unsub(conn& c, const command& cmd);
+  void on_presence(conn& c, const command& cmd);
+  /// Makes `c` a presence member (its key and who) before its first exact subscription.
+  void presence_identify(conn& c);
   /// Permission checks; on refusal the `err forbidden` is sent and false returned.
   bool may_publish(conn& c, const command& cmd);
   bool may_subscribe(conn& c, const command& cmd);
@@ -129,6 +140,9 @@ class ws_v1_handler final : private ws_sink {
   shard_metrics& metrics_;
   const std::string node_id_;
   const std::string features_;  // served_features()
+  /// This process among the nodes, for presence member keys: the node id and its epoch
+  /// (drawn at start), so that two processes with one id, or a restart, never share one.
+  const std::string presence_node_;
   command command_;                        // reused for every frame
   ws_session_pool session_pool_;           // detached wslay contexts, reused
   ws_session* feeding_ = nullptr;          // the session inside feed(): not released there

@@ -6,6 +6,7 @@
 #include "handlers/pattern_since.h"
 #include "handlers/token_gate.h"
 #include "handlers/ws_v1.h"
+#include "json/writer.h"
 #include "pubsub/hash.h"
 #include "pubsub/tag.h"
 #include "pubsub/tag_set.h"
@@ -21,6 +22,15 @@ void since_tags(const command& cmd, std::vector<std::string_view>& out) {
   out.clear();
   for (const since_entry& s : cmd.since) {
     out.push_back(s.tag);
+  }
+}
+
+// The presence `who` members a token gives (protocol 1.1): its subject and its info.
+void holder_of(const token_claims& claims, std::string& out) {
+  out.assign(R"("sub":)");
+  append_json_string(out, claims.sub);
+  if (!claims.info.empty()) {
+    out.append(R"(,"info":)").append(claims.info);
   }
 }
 
@@ -64,6 +74,12 @@ void ws_v1_handler::on_command(conn& c, const command& cmd) {
     case op_kind::ping:
       send_ok(c, cmd.id);
       return;
+    case op_kind::presence:
+      if (within_rate(c, cmd, c.ws.sub_bucket, sub_rate_, metrics_.rate_limited_subscribes,
+                      "too many presence frames; slow down and retry (see wsagent serve --help)")) {
+        on_presence(c, cmd);
+      }
+      return;
   }
 }
 
@@ -103,6 +119,7 @@ token_status ws_v1_handler::authenticate(conn& c, std::string_view token, std::s
     c.ws.perms = std::make_unique<permissions>();
   }
   *c.ws.perms = std::move(claims.perm);
+  holder_of(claims, c.ws.perms->holder);
   c.ws.token_exp = gate_.expiry_s();
   c.ws.token_hash = hash_bytes(token);
   // A refreshed token replaces the permissions: subscriptions it no longer allows end, and
@@ -232,11 +249,13 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
                  " per connection); wait for their answers");
     return;
   }
+  presence_identify(c);
   sub_items_.clear();
   known_positions_of(cmd, known_scratch_);
   for (const std::string_view tag : cmd.tags) {
     sub_item item{tag};
     item.latest_ms = cmd.interval_ms;
+    item.presence = cmd.presence;
     if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
       const since_entry& since = cmd.since[s];
       item.has_since = true;

@@ -43,6 +43,7 @@ constexpr uint32_t bit_data = 1u << 6;
 constexpr uint32_t bit_idem = 1u << 7;
 constexpr uint32_t bit_mode = 1u << 8;
 constexpr uint32_t bit_interval = 1u << 9;
+constexpr uint32_t bit_presence = 1u << 10;
 
 // An idempotency key: 1 to max_idem_bytes printable ASCII characters (space included).
 bool is_valid_idem(std::string_view key) {
@@ -349,6 +350,8 @@ struct frame_ctx {
       out.op = op_kind::ping;
     } else if (name == "auth") {
       out.op = op_kind::auth;
+    } else if (name == "presence") {
+      out.op = op_kind::presence;
     } else {
       return fail(step::refused, "unknown op");
     }
@@ -549,6 +552,24 @@ struct frame_ctx {
                                       : fail(step::refused, "interval_ms must be an integer");
   }
 
+  // `presence` on sub (1.1): true or false.
+  step presence(od::value& v) {
+    std::string_view tok;
+    if (!token(v, tok)) {
+      return broken();
+    }
+    if (tok[0] != 't' && tok[0] != 'f') {
+      return walk(v, 0) == step::broken ? step::broken
+                                        : fail(step::refused, "presence must be true or false");
+    }
+    bool b = false;
+    if (auto e = v.get_bool().get(b)) {
+      return broken(e);
+    }
+    out.presence = b;
+    return step::ok;
+  }
+
   // One member of the frame's object.
   step field(std::string_view k, od::value& v) {
     uint32_t bit = 0;
@@ -568,6 +589,9 @@ struct frame_ctx {
         break;
       case 5:
         bit = k == "token" ? bit_token : k == "since" ? bit_since : 0;
+        break;
+      case 8:
+        bit = k == "presence" ? bit_presence : 0;
         break;
       case 11:
         bit = k == "interval_ms" ? bit_interval : 0;
@@ -601,6 +625,8 @@ struct frame_ctx {
         return string(v, out.mode, "mode must be \"all\" or \"latest\"");
       case bit_interval:
         return interval(v);
+      case bit_presence:
+        return presence(v);
       default:
         return data(v, out.data);
     }
@@ -627,7 +653,7 @@ struct frame_ctx {
     if (out.op != op_kind::auth) {
       out.token = {};
     }
-    if (out.op != op_kind::pub) {
+    if (out.op != op_kind::pub && out.op != op_kind::presence) {
       out.tag = {};
       out.data = {};
       out.idem = {};
@@ -636,6 +662,7 @@ struct frame_ctx {
       out.tags.clear();
     }
     if (out.op != op_kind::sub) {
+      out.presence = false;
       out.since.clear();
       out.since_known.clear();
       out.mode = {};
@@ -664,6 +691,8 @@ struct frame_ctx {
           return "idem must be 1 to 64 printable ASCII characters";
         }
         return (seen & bit_data) != 0 ? nullptr : "missing data";
+      case op_kind::presence:
+        return (seen & bit_tag) != 0 ? nullptr : "missing tag";
       case op_kind::ping:
         return nullptr;
     }
@@ -680,6 +709,7 @@ void reset(command& out) {
   out.idem = {};
   out.mode = {};
   out.interval_ms = 0;
+  out.presence = false;
   out.tags.clear();
   out.since.clear();
   out.since_known.clear();

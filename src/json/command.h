@@ -22,7 +22,7 @@
 
 namespace wsa {
 
-enum class op_kind : uint8_t { auth, sub, unsub, pub, ping };
+enum class op_kind : uint8_t { auth, sub, unsub, pub, ping, presence };
 
 /// Deepest nesting accepted inside one field's value (`data`, unknown fields): `1` is depth 0,
 /// `[1]` depth 1. Deeper values are refused with bad_request, before simdjson or our own
@@ -56,7 +56,7 @@ struct command {
   /// so the reply can echo it byte for byte. Empty: no id (no `ok` is sent).
   std::string_view id;
   std::string_view token;             ///< auth, unescaped
-  std::string_view tag;               ///< pub, unescaped
+  std::string_view tag;               ///< pub, presence (1.1), unescaped
   std::string_view data;              ///< pub: the raw JSON value, byte for byte
   std::string_view idem;              ///< pub: the idempotency key (1.1), empty: none
   std::vector<std::string_view> tags; ///< sub, unsub, unescaped (capacity reused)
@@ -65,6 +65,7 @@ struct command {
   /// sub (1.1): `"mode":"latest","interval_ms":N` gives N (10..60000); 0: mode "all".
   uint32_t interval_ms = 0;
   std::string_view mode;              ///< sub: as given ("all", "latest"), empty: none
+  bool presence = false;              ///< sub (1.1): join/leave events for its exact tags
 };
 
 /// Why a frame was refused; `code` and `reason` are static strings.

@@ -36,6 +36,10 @@ struct json_document::impl {
 
 json_value::json_value() { store(element_, dom::element()); }
 
+void json_value::append_minified(std::string& out) const {
+  out.append(simdjson::minify(element_of(element_)));
+}
+
 json_type json_value::type() const {
   switch (element_of(element_).type()) {
     case dom::element_type::NULL_VALUE:

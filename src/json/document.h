@@ -47,6 +47,8 @@ class json_value {
   range elements() const;
   /// The (first) member `key` of an object; false when absent or not an object.
   bool member(std::string_view key, json_value& out) const;
+  /// Appends the value as minified JSON text.
+  void append_minified(std::string& out) const;
 
  private:
   friend class json_document;

@@ -247,6 +247,26 @@ void append_gap(std::string& out, std::string_view key) {
   out.append("]}");
 }
 
+void append_presence_event(std::string& out, bool joined, std::string_view tag,
+                           std::string_view who) {
+  out.append(joined ? R"({"op":"join","tag":)" : R"({"op":"leave","tag":)");
+  append_json_string(out, tag);
+  out.append(R"(,"who":)");
+  out.append(who);
+  out.push_back('}');
+}
+
+void append_ok_presence(std::string& out, std::string_view id, uint64_t count,
+                        std::string_view who_array) {
+  out.append(R"({"op":"ok",)");
+  append_id(out, id);
+  out.append(R"("count":)");
+  append_u64(out, count);
+  out.append(R"(,"who":)");
+  out.append(who_array);
+  out.push_back('}');
+}
+
 std::size_t msg_json_size(std::string_view tag, uint64_t seq, int64_t ts_ms,
                           std::string_view data) {
   return msg_head.size() + json_string_size(tag) + msg_seq.size() + count_digits(seq) +

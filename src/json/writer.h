@@ -61,6 +61,14 @@ void append_gap(std::string& out, std::string_view key);
 /// {"op":"reconnect","within_ms":<within_ms>}: the node drains (PROTOCOL "Draining").
 void append_reconnect(std::string& out, uint32_t within_ms);
 
+/// {"op":"join"|"leave","tag":<tag>,"who":<who>} (protocol 1.1 presence); `who` is raw JSON.
+void append_presence_event(std::string& out, bool joined, std::string_view tag,
+                           std::string_view who);
+
+/// {"op":"ok","id":<id>,"count":<count>,"who":<who_array>} for presence; `who_array` is raw.
+void append_ok_presence(std::string& out, std::string_view id, uint64_t count,
+                        std::string_view who_array);
+
 /// Exact size of the msg frame write_msg_json writes for these arguments.
 std::size_t msg_json_size(std::string_view tag, uint64_t seq, int64_t ts_ms,
                           std::string_view data);

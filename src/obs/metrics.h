@@ -107,6 +107,10 @@ struct alignas(64) shard_metrics {
   counter idem_evictions;          ///< keys dropped before their window (table full)
   counter conflated;               ///< "latest" messages skipped for a newer one
   counter conflation_tags;         ///< gauge: (connection, tag) entries of conflation
+  counter presence_members;        ///< gauge: (connection, tag) presence entries kept here
+  counter presence_queries;        ///< `presence` requests answered
+  counter presence_truncated;      ///< ... whose `who` list stopped at --presence-max-members
+  counter presence_events;         ///< join/leave frames sent to connections
   // MQTT (handlers/mqtt).
   counter mqtt_connections;         ///< gauge: open MQTT connections (TCP and WebSocket)
   counter mqtt_connect_refusals;    ///< CONNECTs refused (bad token, identifier, will...)

@@ -69,6 +69,13 @@ struct sub_outcome {
   std::span<message* const> messages;
 };
 
+/// The answer to a `presence` request (protocol 1.1).
+struct presence_outcome {
+  bool ok = false;
+  uint64_t count = 0;          ///< exact, over every node
+  std::string_view who_array;  ///< a JSON array of at most --presence-max-members objects
+};
+
 /// What the router tells the local connections. Calls happen in the router's own calls
 /// (records, broker events), never inside a request a handler is making.
 class router_client {
@@ -83,6 +90,17 @@ class router_client {
   virtual void subscribed(subscriber_id to, const sub_outcome& outcome) = 0;
   /// The live stream of `key` lost messages: tell `subscribers` (those holding exactly key).
   virtual void stream_gap(std::string_view key, std::span<const uint32_t> subscribers) = 0;
+  /// Protocol 1.1: another connection joined (`joined`) or left the exact `tag`, as `who`
+  /// (a JSON object); `watchers` asked for these events. No-op unless served.
+  virtual void presence_event(bool joined, std::string_view tag, std::string_view who,
+                              std::span<const uint32_t> watchers) {
+    (void)joined, (void)tag, (void)who, (void)watchers;
+  }
+  /// The `presence` request of `to` with `request_id` ended.
+  virtual void presence_listed(subscriber_id to, std::string_view request_id,
+                               const presence_outcome& outcome) {
+    (void)to, (void)request_id, (void)outcome;
+  }
   /// Bytes `who` may still be queued before its outbound limit (a completed subscription's
   /// replays are cut to fit, and the tags cut are reported as gaps).
   virtual std::size_t output_room(subscriber_id who) = 0;

@@ -18,6 +18,10 @@
 //                                      shard (for the tags it owns); Redis, the pattern's owner
 //   pattern_position owner -> origin   one tag of that answer (before its `replay`s);
 //                                      `queried` for the pattern ends it
+//   presence_change  any -> owner     (1.1) a local connection joined or left an exact tag
+//   presence_event   owner -> others  a join/leave the broker reported, for local watchers
+//   presence_query   origin -> owner  a `presence` request
+//   presence_listed  owner -> origin  its answer: the count and a JSON array of members
 #pragma once
 
 #include <cstdint>
@@ -213,6 +217,60 @@ struct pattern_position {
     field(self.key);
     field(self.tag);
     field(self.epoch);
+  }
+};
+
+/// A join or leave: presence_change (any -> owner, `who` only for joins) and presence_event
+/// (owner -> others) carry the same fields.
+template <uint32_t Type>
+struct presence_note {
+  static constexpr uint32_t type = Type;
+  bool joined = false;
+  std::string_view tag;
+  std::string_view member;  ///< "<node>|<conn>"
+  std::string_view who;     ///< the member's JSON object
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.joined);
+    field(self.tag);
+    field(self.member);
+    field(self.who);
+  }
+};
+using presence_change = presence_note<9>;
+using presence_event = presence_note<10>;
+
+struct presence_query {
+  static constexpr uint32_t type = 11;
+  subscriber_id from;
+  uint32_t limit = 0;
+  uint64_t max_bytes = 0;
+  std::string_view tag;
+  std::string_view request_id;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.from);
+    field(self.limit);
+    field(self.max_bytes);
+    field(self.tag);
+    field(self.request_id);
+  }
+};
+
+struct presence_listed {
+  static constexpr uint32_t type = 12;
+  subscriber_id to;
+  uint64_t count = 0;
+  bool ok = false;
+  std::string_view request_id;
+  std::string_view who;  ///< a JSON array
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.to);
+    field(self.count);
+    field(self.ok);
+    field(self.request_id);
+    field(self.who);
   }
 };
 

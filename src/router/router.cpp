@@ -8,6 +8,7 @@
 #include "router/known_positions.h"
 #include "router/owner.h"
 #include "router/records.h"
+#include "router/tickets.h"
 #include "pubsub/tag.h"
 #include "util/clock.h"
 
@@ -15,17 +16,6 @@ namespace wsa {
 namespace {
 
 constexpr std::size_t max_epoch_bytes = 64;  // ours are 8: longer ones never match
-
-template <class T>
-uint32_t acquire(std::vector<T>& items, std::vector<uint32_t>& free) {
-  if (!free.empty()) {
-    const uint32_t index = free.back();
-    free.pop_back();
-    return index;
-  }
-  items.emplace_back();
-  return static_cast<uint32_t>(items.size() - 1);
-}
 
 }  // namespace
 
@@ -101,6 +91,9 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
     }
     const std::string_view key = items[i].key;
     const bool added = add(who, key, items[i].latest_ms);  // a held key takes the new mode
+    if (items[i].presence && !is_wildcard(key)) {
+      presence_.watch(who.slot, key);
+    }
     if (items[i].latest_ms == 0 && latest_.has(who.slot)) {
       // Now every message of these tags: an older pending one must not follow them.
       latest_.discard(who.slot, key);
@@ -213,7 +206,14 @@ void router::drop(uint32_t slot) {
   latest_.drop(slot);
   local_.set_waiting(slot, false);
   metrics_.subscriptions.sub(local_.count(slot));
-  local_.remove_all(slot, [this](std::string_view key) { announce(key, false); });
+  local_.remove_if(
+      slot,
+      [this, slot](std::string_view key) {
+        presence_left(slot, key);
+        return true;
+      },
+      [this](std::string_view key) { announce(key, false); });
+  presence_.forget(slot);
 }
 
 bool router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
@@ -221,6 +221,7 @@ bool router::add(subscriber_id who, std::string_view key, uint32_t latest_ms) {
   const bool first_on_shard = local_.add(who, key, added, latest_ms);
   if (added) {
     metrics_.subscriptions.add();
+    presence_joined(who.slot, key);
   }
   if (first_on_shard) {
     announce(key, true);
@@ -234,6 +235,7 @@ void router::remove(uint32_t slot, std::string_view key) {
   const bool last_on_shard = local_.remove(slot, copy, removed);
   if (removed) {
     metrics_.subscriptions.sub();
+    presence_left(slot, copy);
   }
   if (last_on_shard) {
     announce(copy, false);
@@ -277,7 +279,7 @@ void router::apply_interest(unsigned from, std::string_view key, bool added) {
 void router::owner_publish(unsigned origin, subscriber_id from, std::string_view request_id,
                            std::string_view tag, std::string_view data,
                            std::string_view idem, std::string_view meta) {
-  const uint32_t ticket = acquire(publish_waiters_, free_publish_waiters_);
+  const uint32_t ticket = acquire_ticket(publish_waiters_, free_publish_waiters_);
   publish_waiter& w = publish_waiters_[ticket];
   w.origin = origin;
   w.from = from;
@@ -294,7 +296,7 @@ void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
     send(origin, records::queried{from, request, 0, false, false, key, {}});
     return;
   }
-  const uint32_t ticket = acquire(query_waiters_, free_query_waiters_);
+  const uint32_t ticket = acquire_ticket(query_waiters_, free_query_waiters_);
   query_waiter& w = query_waiters_[ticket];
   w.origin = origin;
   w.from = from;
@@ -341,7 +343,7 @@ void router::owner_query_pattern(unsigned origin, const records::pattern_query& 
     send(origin, records::queried{q.from, q.request, 0, false, false, q.key, {}});
     return;
   }
-  const uint32_t ticket = acquire(query_waiters_, free_query_waiters_);
+  const uint32_t ticket = acquire_ticket(query_waiters_, free_query_waiters_);
   query_waiter& w = query_waiters_[ticket];
   w.origin = origin;
   w.from = q.from;
@@ -371,6 +373,12 @@ void router::on_broker_event(broker_event& e) {
       return;
     case broker_event::kind::stream_gap:
       on_stream_gap(e.key);
+      return;
+    case broker_event::kind::presence:
+      on_presence(e);
+      return;
+    case broker_event::kind::presence_listed:
+      on_presence_listed(e);
       return;
   }
 }
@@ -630,10 +638,23 @@ void router::on_record(unsigned from, uint32_t type, std::string_view bytes) {
       return;
     }
     default:
+      if (on_presence_record(from, type, bytes)) {
+        return;
+      }
       ++bad_records_;
       WSA_LOG(error, "record of unknown type between shards dropped").kv("type", type);
       return;
   }
 }
+
+// The presence records, sent and read in router_presence.cpp.
+template void router::send(unsigned, const records::presence_change&);
+template void router::send(unsigned, const records::presence_event&);
+template void router::send(unsigned, const records::presence_query&);
+template void router::send(unsigned, const records::presence_listed&);
+template bool router::read(std::string_view, records::presence_change&);
+template bool router::read(std::string_view, records::presence_event&);
+template bool router::read(std::string_view, records::presence_query&);
+template bool router::read(std::string_view, records::presence_listed&);
 
 }  // namespace wsa

@@ -36,6 +36,7 @@
 #include "router/pending.h"
 #include "router/ports.h"
 #include "router/records.h"
+#include "router/presence_local.h"
 #include "router/subscriptions.h"
 
 namespace wsa {
@@ -55,6 +56,9 @@ struct sub_item {
   uint64_t since_ts = 0;
   std::span<const known_position> known;  ///< the positions the client gave
   uint32_t max_tags = 1000;               ///< --max-recovery-tags
+  /// Protocol 1.1 `"presence":true`: join/leave events of this exact tag (see
+  /// presence_identify; ignored for patterns and unidentified connections).
+  bool presence = false;
 };
 
 class router {
@@ -99,7 +103,8 @@ class router {
   /// Whether this shard's broker still owes an answer (to any shard's connection).
   bool owes_answers() const {
     return publish_waiters_.size() != free_publish_waiters_.size() ||
-           query_waiters_.size() != free_query_waiters_.size();
+           query_waiters_.size() != free_query_waiters_.size() ||
+           presence_waiters_.size() != free_presence_waiters_.size();
   }
   /// Subscribe requests of `slot` with `since` still waiting (--max-pending-recoveries).
   std::size_t pending_recoveries(uint32_t slot) const { return pending_.recoveries(slot); }
@@ -108,6 +113,19 @@ class router {
 
   bool holds(uint32_t slot, std::string_view key) const { return local_.holds(slot, key); }
   std::size_t subscription_count(uint32_t slot) const { return local_.count(slot); }
+
+  // ---- protocol 1.1 presence (router_presence.cpp) ----
+
+  /// Makes the connection in `slot` a presence member from its next exact subscription on:
+  /// `member` is "<node>|<conn>", `who` the JSON object its join and leave events carry.
+  void presence_identify(uint32_t slot, std::string_view member, std::string_view who) {
+    presence_.identify(slot, member, who);
+  }
+  bool presence_identified(uint32_t slot) const { return presence_.find(slot) != nullptr; }
+  /// The members of the exact `tag` on every node; the answer comes to
+  /// router_client::presence_listed. False when refused at once (the owner's backlog).
+  bool presence_query(subscriber_id from, std::string_view request_id, std::string_view tag,
+                      uint32_t limit, uint64_t max_bytes);
 
   // ---- the loop ----
 
@@ -155,6 +173,20 @@ class router {
   void remove_if(uint32_t slot, Pred&& pred);
   void announce(std::string_view key, bool added);
   void apply_interest(unsigned from, std::string_view key, bool added);
+  // presence (router_presence.cpp)
+  void presence_joined(uint32_t slot, std::string_view tag);
+  void presence_left(uint32_t slot, std::string_view tag);
+  void presence_change(bool joined, std::string_view tag, std::string_view member,
+                       std::string_view who);
+  void owner_presence_query(unsigned origin, subscriber_id from, std::string_view request_id,
+                            std::string_view tag, uint32_t limit, uint64_t max_bytes);
+  void on_presence(const broker_event& e);
+  void on_presence_listed(const broker_event& e);
+  void deliver_presence(bool joined, std::string_view tag, std::string_view member,
+                        std::string_view who);
+  /// A presence record; false when `type` is not one.
+  bool on_presence_record(unsigned from, uint32_t type, std::string_view bytes);
+
   template <class R>
   void send(unsigned to, const R& record);
   template <class R>
@@ -189,6 +221,15 @@ class router {
   std::vector<uint32_t> free_publish_waiters_;
   std::vector<query_waiter> query_waiters_;
   std::vector<uint32_t> free_query_waiters_;
+  struct presence_waiter {
+    unsigned origin;
+    subscriber_id from;
+    std::string request_id;
+  };
+  std::vector<presence_waiter> presence_waiters_;
+  std::vector<uint32_t> free_presence_waiters_;
+  presence_local presence_;
+  std::vector<uint32_t> presence_targets_;  // one event's local watchers (reused)
 
   std::vector<uint32_t> targets_;  // one message's local subscribers (reused)
   std::vector<subscriptions::latest_target> latest_targets_;  // ... that get it conflated
@@ -209,6 +250,7 @@ void router::remove_if(uint32_t slot, Pred&& pred) {
     if (conflated) {
       latest_.discard(slot, key);  // its pending messages must not be sent any more
     }
+    presence_left(slot, key);
     return true;
   };
   const std::size_t removed = local_.remove_if(

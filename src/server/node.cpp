@@ -216,6 +216,8 @@ bool node::prepare_broker(std::string& error) {
   options->wait_timeout_ms = cfg_.redis_wait_timeout_ms;
   options->idem_window_ms = cfg_.idempotency_window_ms;
   options->max_recovery_tags = cfg_.max_recovery_tags;
+  options->presence_node = node_id_ + "/" + epoch_;
+  options->presence_ttl_ms = cfg_.presence_ttl_ms;
   redis_ = std::move(options);
   return true;
 }

@@ -87,7 +87,7 @@ bool shard::init(std::string& error) {
   gate_ = std::make_unique<token_gate>(cfg, node_.keys(), metrics_);
   conn_host& host = *this;
   ws_ = std::make_unique<ws_v1_handler>(host, *router_, *gate_, parser_, cfg, metrics_,
-                                        node_.node_id());
+                                        node_.node_id(), node_.epoch());
   if (cfg.mqtt_tcp || cfg.mqtt_ws) {
     mqtt_ = std::make_unique<mqtt_handler>(host, *router_, static_cast<mail_port&>(*this),
                                            *gate_, cfg, metrics_, id_, node_.shard_count());
@@ -363,6 +363,24 @@ void shard::stream_gap(std::string_view key, std::span<const uint32_t> subscribe
     if (c.open_as(conn_protocol::ws_v1)) {
       ws_->on_stream_gap(c, key);
     }
+  }
+}
+
+void shard::presence_event(bool joined, std::string_view tag, std::string_view who,
+                           std::span<const uint32_t> watchers) {
+  for (const uint32_t slot : watchers) {
+    conn& c = conns_.at(slot);
+    if (c.open_as(conn_protocol::ws_v1)) {
+      ws_->on_presence_event(c, joined, tag, who);
+    }
+  }
+}
+
+void shard::presence_listed(subscriber_id to, std::string_view request_id,
+                            const presence_outcome& outcome) {
+  conn* c = conns_.find(to.slot, to.generation);
+  if (c != nullptr && c->open_as(conn_protocol::ws_v1)) {
+    ws_->on_presence_listed(*c, request_id, outcome);
   }
 }
 

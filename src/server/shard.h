@@ -155,6 +155,10 @@ class shard final : private conn_host, private router_client, private mail_port 
   void subscribed(subscriber_id to, const sub_outcome& outcome) override;
   void stream_gap(std::string_view key, std::span<const uint32_t> subscribers) override;
   std::size_t output_room(subscriber_id who) override;
+  void presence_event(bool joined, std::string_view tag, std::string_view who,
+                      std::span<const uint32_t> watchers) override;
+  void presence_listed(subscriber_id to, std::string_view request_id,
+                       const presence_outcome& outcome) override;
 
   // ---- mail_port (shard.cpp) ----
   char* begin_record(unsigned to, uint32_t type, std::size_t size) override;

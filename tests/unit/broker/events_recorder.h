@@ -95,6 +95,12 @@ struct recorded_events {
         gaps.push_back({e.key, messages.size(), pattern_messages.size()});
         note("gap " + e.key);
         return;
+      case broker_event::kind::presence:
+        note(std::string(e.ok ? "join " : "leave ") + e.key + " " + e.member + " " + e.who);
+        return;
+      case broker_event::kind::presence_listed:
+        note("listed " + std::to_string(e.ticket) + " " + std::to_string(e.seq) + " " + e.who);
+        return;
     }
   }
   void note(std::string line) {

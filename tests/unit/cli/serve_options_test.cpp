@@ -91,6 +91,8 @@ std::vector<sample> samples() {
        [](const config& c) { return c.idempotency_window_ms == 90000; }},
       {"idempotency-max-keys", "1234",
        [](const config& c) { return c.idempotency_max_keys == 1234; }},
+      {"presence-max-members", "77", [](const config& c) { return c.presence_max_members == 77; }},
+      {"presence-ttl", "5s", [](const config& c) { return c.presence_ttl_ms == 5000; }},
       {"history-max-bytes", "1g",
        [](const config& c) { return c.history_max_bytes == (uint64_t{1} << 30); }},
       {"redis-key-ttl", "2h", [](const config& c) { return c.redis_key_ttl_s == 7200; }},
