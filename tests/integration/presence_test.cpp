@@ -274,5 +274,41 @@ TEST_F(PresenceRedis, AKilledNodesConnectionsLeaveWithinTheTtl) {
   EXPECT_EQ(conns_of(after), std::set<std::string>{conn_of(watcher)});
 }
 
+// A leave that happens while Redis is away cannot be written; the node's full resync on
+// link-up takes it out. Redis keeps its data over the restart (append-only file), so the
+// member that left would otherwise stay for as long as its node refreshes the tag.
+TEST(PresenceRedisRestart, LeavesLostWhileRedisWasDownAreMadeGoodOnLinkUp) {
+  redis_process redis({.appendonly = true});
+  ASSERT_TRUE(redis.start());
+  server_process a(redis_node_args(redis, "node-a"));
+  server_process b(redis_node_args(redis, "node-b"));
+  ASSERT_TRUE(start_redis_node(a));
+  ASSERT_TRUE(start_redis_node(b));
+  ws_client stays = ws_client::connect(a.port());
+  ws_client goes = ws_client::connect(a.port());
+  ws_client asker = ws_client::connect(b.port());
+  ASSERT_EQ(stays.call(R"({"op":"sub","id":1,"tags":["room.z"]})").op(), "ok");
+  ASSERT_EQ(goes.call(R"({"op":"sub","id":1,"tags":["room.z"]})").op(), "ok");
+  EXPECT_EQ(asker.call(R"({"op":"presence","id":1,"tag":"room.z"})").u64("/count"), 2u);
+
+  redis.kill();
+  ASSERT_EQ(goes.call(R"({"op":"unsub","id":2,"tags":["room.z"]})").op(), "ok");
+  ASSERT_TRUE(redis.start());
+  // Both nodes come back by themselves; until node-a's resync, `goes` is still listed.
+  const auto deadline = std::chrono::steady_clock::now() + 8s;
+  json_message last = asker.call(R"({"op":"presence","id":3,"tag":"room.z"})");
+  for (uint64_t id = 4; std::chrono::steady_clock::now() < deadline; ++id) {
+    if (last.op() == "ok" && last.u64("/count") == 1) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+    last = asker.call(R"({"op":"presence","id":)" + std::to_string(id) +
+                      R"(,"tag":"room.z"})");
+  }
+  ASSERT_EQ(last.op(), "ok") << last.text();
+  EXPECT_EQ(last.u64("/count"), 1u) << last.text();
+  EXPECT_EQ(conns_of(last), std::set<std::string>{conn_of(stays)});
+}
+
 }  // namespace
 }  // namespace wsa::test
