@@ -127,10 +127,10 @@ class embedded_broker final : public broker {
   bool copy_replay(const tag_state& t, uint64_t first, uint64_t max_bytes, uint64_t& bytes,
                    std::vector<message_ref>& out);
   /// A pattern recovery's answer for one tag: its position and the messages from seq
-  /// `first` (0: none) within the byte budget; false when the answer is past max_tags.
+  /// `first` (0: none) within `budget` bytes; false when the answer is past max_tags.
   bool add_recovered(broker_event& answer, const pattern_since_request& request,
                      const tag_state* t, std::string_view tag, std::string_view epoch,
-                     uint64_t first, bool gap, uint64_t& bytes);
+                     uint64_t first, bool gap, uint64_t budget);
 
   const embedded_options options_;
   shard_metrics& metrics_;

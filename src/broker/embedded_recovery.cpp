@@ -6,8 +6,13 @@
 //   retained: the oldest retained one is itself wanted and is not seq 1 (or nothing is
 //   retained, and the last message was at or after ts).
 // Only tags with something to replay or a gap are reported, at most max_tags (past it the
-// answer's own gap). The scan is linear in the shard's tags: one per recovering `sub`,
-// which --sub-rate and --max-pending-recoveries bound.
+// answer's own gap). Each tag considered (named, or published at or after ts) gets an even
+// share of the byte budget, as with Redis; the answer's `top` carries their count, so that
+// the router cuts every tag to its share of all the shards' count. The scan is linear in
+// the shard's tags: one per recovering `sub`, which --sub-rate and
+// --max-pending-recoveries bound.
+#include <algorithm>
+
 #include "broker/embedded.h"
 #include "pubsub/tag.h"
 #include "pubsub/tag_set.h"
@@ -17,7 +22,7 @@ namespace wsa {
 bool embedded_broker::add_recovered(broker_event& answer, const pattern_since_request& request,
                                     const tag_state* t, std::string_view tag,
                                     std::string_view epoch, uint64_t first, bool gap,
-                                    uint64_t& bytes) {
+                                    uint64_t budget) {
   if (answer.tags.size() >= request.max_tags) {
     answer.position.gap = true;
     return false;
@@ -27,21 +32,34 @@ bool embedded_broker::add_recovered(broker_event& answer, const pattern_since_re
   n.position.top = t != nullptr ? t->top : 0;
   n.position.epoch.assign(epoch);
   n.position.gap = gap;
-  if (first != 0 && !copy_replay(*t, first, request.max_bytes, bytes, answer.missed)) {
+  uint64_t bytes = 0;
+  if (first != 0 && !copy_replay(*t, first, budget, bytes, answer.missed)) {
     n.position.gap = true;  // the rest would pass the subscriber's limit
   }
   return true;
 }
 
 void embedded_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
-  broker_event& answer = results_.queried(ticket, 0, {}, false);
-  uint64_t bytes = 0;
   std::vector<std::string_view> names;
   names.reserve(request.known.size());
   for (const known_position& k : request.known) {
     names.push_back(k.tag);
   }
   const tag_set known = tag_set::last_wins(names);
+  const auto considered_other = [&](const tag_state* t) {
+    return t != nullptr && t->top != 0 && !known.contains(t->tag) &&
+           pattern_matches(request.pattern, t->tag) &&
+           (!request.has_ts || static_cast<uint64_t>(t->last_ts_ms) >= request.ts_ms);
+  };
+  uint64_t considered = 0;
+  for (std::size_t i = 0; i < request.known.size(); ++i) {
+    considered += !known.repeated(i) && pattern_matches(request.pattern, names[i]) ? 1 : 0;
+  }
+  for (const tag_state* t : tags_) {
+    considered += considered_other(t) ? 1 : 0;
+  }
+  const uint64_t budget = request.max_bytes / std::max<uint64_t>(considered, 1);
+  broker_event& answer = results_.queried(ticket, considered, {}, false);
   for (std::size_t i = 0; i < request.known.size(); ++i) {
     const known_position& k = request.known[i];
     if (known.repeated(i) || !pattern_matches(request.pattern, k.tag)) {
@@ -52,14 +70,13 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
     const std::string epoch(epoch_of(t != nullptr ? t->life : lives_));
     const replay_range range = plan_replay(t, since_request{true, k.seq, k.epoch}, epoch);
     if ((range.first != 0 || range.gap) &&
-        !add_recovered(answer, request, t, k.tag, epoch, range.first, range.gap, bytes)) {
+        !add_recovered(answer, request, t, k.tag, epoch, range.first, range.gap, budget)) {
       return;
     }
   }
   for (const tag_state* t : tags_) {
-    if (t == nullptr || t->top == 0 || known.contains(t->tag) ||
-        !pattern_matches(request.pattern, t->tag)) {
-      continue;
+    if (!considered_other(t)) {
+      continue;  // (last published before ts: nothing wanted, no gap)
     }
     const uint32_t count = t->history.count();
     uint32_t wanted = 0;  // the first retained message published at or after ts
@@ -76,7 +93,7 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
       gap = wanted == 0 && first > 1;
     }
     if ((first != 0 || gap) &&
-        !add_recovered(answer, request, t, t->tag, epoch_of(t->life), first, gap, bytes)) {
+        !add_recovered(answer, request, t, t->tag, epoch_of(t->life), first, gap, budget)) {
       return;
     }
   }

@@ -39,8 +39,16 @@ void redis_broker::query_pattern(const pattern_since_request& request, uint64_t 
   r.ts_ms = request.ts_ms;
   r.max_tags = request.max_tags;
   r.max_bytes = request.max_bytes;
+  // Each named tag once (the last value counts), as the embedded broker counts them.
+  std::vector<std::string_view> names;
+  names.reserve(request.known.size());
   for (const known_position& k : request.known) {
-    if (!pattern_matches(request.pattern, k.tag)) {
+    names.push_back(k.tag);
+  }
+  const tag_set named = tag_set::last_wins(names);
+  for (std::size_t i = 0; i < request.known.size(); ++i) {
+    const known_position& k = request.known[i];
+    if (named.repeated(i) || !pattern_matches(request.pattern, k.tag)) {
       continue;
     }
     recovered_tag& t = r.tags.emplace_back();
@@ -132,7 +140,9 @@ void redis_broker::on_candidates_reply(const link_request& request, resp_view re
     finish_recovery(r->id, false);
     return;
   }
-  // The replays share the subscriber's limit. Replies come in later turns: `r` stays put.
+  // The replays share the subscriber's limit evenly: each tag considered (named, or a
+  // candidate) gets its share, as with the embedded broker; the answer's `top` carries
+  // their count (the router cuts each tag to it). Replies come in later turns: `r` stays put.
   const uint64_t share = r->max_bytes / r->tags.size();
   r->waiting = static_cast<uint32_t>(r->tags.size());
   for (uint32_t i = 0; i < r->tags.size(); ++i) {
@@ -228,7 +238,7 @@ void redis_broker::finish_recovery(uint64_t id, bool failed) {
     answer_failed(r.ticket);
     return;
   }
-  broker_event& e = results_.queried(r.ticket, 0, {}, r.over);
+  broker_event& e = results_.queried(r.ticket, r.tags.size(), {}, r.over);
   for (recovered_tag& t : r.tags) {
     if (!t.include) {
       continue;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "broker/recovery.h"
 #include "pubsub/hash.h"
 #include "pubsub/tag.h"
-#include "pubsub/tag_set.h"
 #include "router/known_positions.h"
 
 namespace wsa {
@@ -52,11 +52,28 @@ std::unique_ptr<pending_request> pending_requests::open(subscriber_id who,
   return p;
 }
 
+namespace {
+
+// A recovery's known positions, read once (the entry no longer moves: `known` stays put).
+void index_known(pending_entry& e) {
+  if (!e.recovery || e.known.empty() || !read_known(e.known, e.known_list)) {
+    return;
+  }
+  e.known_names.reserve(e.known_list.size());
+  for (const known_position& k : e.known_list) {
+    e.known_names.push_back(k.tag);
+  }
+  e.known_tags = std::make_unique<tag_set>(tag_set::last_wins(e.known_names));
+}
+
+}  // namespace
+
 pending_request& pending_requests::start(std::unique_ptr<pending_request> request) {
   pending_request* p = request.release();
   p->waiting = 0;
   for (uint32_t i = 0; i < p->entries.size(); ++i) {
     p->by_key.insert(hash_bytes(p->entries[i].key), i);
+    index_known(p->entries[i]);
     p->waiting += p->entries[i].answered ? 0 : 1;
     p->pattern_holds = p->pattern_holds || p->entries[i].recovery;
   }
@@ -154,6 +171,17 @@ void pending_requests::on_pattern_position(subscriber_id to, uint32_t request,
   }
   if (e->tags.size() >= e->max_tags) {
     e->gap = true;  // more tags than --max-recovery-tags: the pattern's gap
+    const uint32_t k = e->known_tags != nullptr ? e->known_tags->find(tag) : tag_set::npos;
+    if (k != tag_set::npos) {
+      e->dropped_at.resize(e->known_list.size(), id_table::npos);
+      if (e->dropped_at[k] == id_table::npos) {
+        e->dropped_at[k] = static_cast<uint32_t>(e->dropped_named.size());
+        named_position& d = e->dropped_named.emplace_back();
+        d.tag.assign(tag);
+        d.position.top = top;
+        d.position.epoch.assign(epoch);
+      }
+    }
     return;
   }
   e->tag_index.insert(hash_bytes(tag), static_cast<uint32_t>(e->tags.size()));
@@ -178,6 +206,7 @@ std::unique_ptr<pending_request> pending_requests::on_answer(subscriber_id to,
     // One answer per owner; the pattern's gap is any owner's (or past max_tags).
     e->ok = e->ok && ok;
     e->gap = e->gap || gap;
+    e->considered += top;  // a pattern answer's top: the tags that owner considered
     if (--e->parts != 0) {
       return nullptr;
     }
@@ -232,6 +261,37 @@ void pending_requests::drop(uint32_t slot) {
 
 namespace {
 
+// A pattern recovery's tags each get an even share of its replay budget over the tags the
+// owners considered (what each broker already gives at most; the embedded broker's shards
+// each count only their own tags): the same answer on every broker, whatever the shards and
+// the order of their answers. Each tag keeps its oldest messages; one cut short is a gap.
+uint32_t share_recovery(pending_entry& e) {
+  if (!e.recovery || e.cancelled || !e.ok || e.replay.empty()) {
+    return 0;
+  }
+  const uint64_t share = e.replay_bytes / std::max<uint64_t>(e.considered, 1);
+  std::vector<uint64_t> used(e.tags.size(), 0);
+  std::vector<uint8_t> cut(e.tags.size(), 0);
+  uint32_t truncated = 0;
+  std::size_t kept = 0;
+  for (message* m : e.replay) {
+    const uint32_t i = e.find_tag(m->tag());  // on_replay kept listed tags only
+    if (cut[i] == 0 && used[i] + m->wire_bytes() <= share) {
+      used[i] += m->wire_bytes();
+      e.replay[kept++] = m;
+      continue;
+    }
+    if (cut[i] == 0) {
+      cut[i] = 1;
+      e.tags[i].position.gap = true;
+      ++truncated;
+    }
+    m->unref();
+  }
+  e.replay.resize(kept);
+  return truncated;
+}
+
 // Room for the answer first (about a key and two numbers per entry), then the replays in
 // order: what does not fit is dropped and the tag reported as a gap.
 uint32_t fit_replays(pending_request& request, std::size_t room) {
@@ -267,6 +327,21 @@ uint32_t fit_replays(pending_request& request, std::size_t room) {
   return truncated;
 }
 
+// Where the held messages of a tag the client named, and that was not replayed, start:
+// after the client's seq, unless the tag came past max_tags from another life (its seqs
+// started again: the client's seq says nothing of them, and the client has none of them),
+// then from the first.
+uint64_t named_floor(const pending_entry& e, uint32_t k) {
+  const known_position& known = e.known_list[k];
+  if (k >= e.dropped_at.size() || e.dropped_at[k] == id_table::npos) {
+    return known.seq;
+  }
+  const tag_position& now = e.dropped_named[e.dropped_at[k]].position;
+  const recovery_plan plan =
+      plan_recovery(since_request{true, known.seq, known.epoch}, now.epoch, now.top);
+  return plan.restart ? 0 : known.seq;
+}
+
 // A pattern recovery's messages: each tag's replay, then the held live messages above
 // max(its top, its last replayed, the position the client gave for it).
 void deliver_recovery(pending_requests& pending, pending_entry& e, uint32_t slot,
@@ -281,20 +356,15 @@ void deliver_recovery(pending_requests& pending, pending_entry& e, uint32_t slot
       }
     }
   }
-  std::vector<known_position> known;
-  read_known(e.known, known);
-  std::vector<std::string_view> names;
-  for (const known_position& k : known) {
-    names.push_back(k.tag);
-  }
-  const tag_set known_tags = tag_set::last_wins(names);
   for (message* m : e.held) {
     const uint32_t i = e.find_tag(m->tag());
     uint64_t floor = 0;
     if (i != id_table::npos) {
       floor = std::max(e.ok ? e.tags[i].position.top : 0, last[i]);
-    } else if (const uint32_t k = known_tags.find(m->tag()); k != tag_set::npos) {
-      floor = known[k].seq;
+    } else if (e.known_tags != nullptr) {
+      if (const uint32_t k = e.known_tags->find(m->tag()); k != tag_set::npos) {
+        floor = named_floor(e, k);
+      }
     }
     if (m->seq() <= floor) {
       continue;
@@ -319,7 +389,11 @@ void plan_delivery(pending_requests& pending, pending_request& request, std::siz
   out.positions.clear();
   out.failed_new_keys.clear();
   out.messages.clear();
-  out.truncated = fit_replays(request, room);
+  out.truncated = 0;
+  for (pending_entry& e : request.entries) {
+    out.truncated += share_recovery(e);
+  }
+  out.truncated += fit_replays(request, room);
   for (const pending_entry& e : request.entries) {
     if (e.cancelled) {
       continue;

@@ -37,6 +37,7 @@
 #include "broker/events.h"
 #include "broker/message.h"
 #include "pubsub/id_table.h"
+#include "pubsub/tag_set.h"
 #include "router/ports.h"
 
 namespace wsa {
@@ -64,9 +65,18 @@ struct pending_entry {
   uint64_t since_ts = 0;
   uint32_t max_tags = 0;
   uint32_t parts = 0;          ///< owners' answers still expected
+  uint64_t replay_bytes = 0;   ///< this entry's share of the request's replay budget
+  uint64_t considered = 0;     ///< tags the owners considered (each gets an even share)
   std::string known;           ///< the client's positions (router/known_positions.h)
   std::vector<named_position> tags;  ///< the tags replayed, in the order the owners told
   id_table tag_index;                ///< indices in `tags` by tag
+  std::vector<known_position> known_list;  ///< `known` read back (views into it)
+  std::vector<std::string_view> known_names;  ///< their tags (known_tags views them)
+  std::unique_ptr<tag_set> known_tags;        ///< indices in known_list by tag
+  /// Tags the client named that came past max_tags: where they stand (their epoch says
+  /// whether the client's seq still counts for their held messages), by known_list index.
+  std::vector<named_position> dropped_named;
+  std::vector<uint32_t> dropped_at;  ///< per known_list index: in dropped_named, or npos
 
   /// Index in `tags` of `tag`, or id_table::npos.
   uint32_t find_tag(std::string_view tag) const;

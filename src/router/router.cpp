@@ -159,6 +159,7 @@ router::sub_status router::subscribe(subscriber_id who, std::string_view request
       e.answered = true;
       e.ok = false;
     }
+    e.replay_bytes = share;
   }
   pending_request& request = pending_.start(std::move(p));
   if (request.waiting == 0) {
@@ -424,10 +425,11 @@ void router::on_queried(broker_event& e) {
                                        m->tag(), m->data()});
       }
     }
+    // `top` carries the number of tags the owner considered (each gets an even share).
     if (w.origin == shard_) {
-      on_answer(w.from, w.request, w.key, e.ok, 0, {}, p.gap);
+      on_answer(w.from, w.request, w.key, e.ok, p.top, {}, p.gap);
     } else {
-      send(w.origin, records::queried{w.from, w.request, 0, p.gap, e.ok, w.key, {}});
+      send(w.origin, records::queried{w.from, w.request, p.top, p.gap, e.ok, w.key, {}});
     }
     return;
   }

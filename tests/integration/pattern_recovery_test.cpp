@@ -332,6 +332,41 @@ void publisher_throughout(const nodes& n) {
   }
 }
 
+// The replay budget (the subscriber's --max-outbound-bytes, 8 KiB on these nodes) is split
+// evenly over the tags considered, on both brokers and whatever the order of the tags: the
+// big tag published first does not take the others' share. 8192 / 3 tags = 2730 bytes each;
+// a message counts its tag, data and an 80-byte envelope (1088 for the big ones): two big
+// ones fit per tag, the rest of those tags is a gap; the small tag comes whole.
+void budget_split_evenly(const nodes& n) {
+  ws_client publisher = ws_client::connect(n.pub_port);
+  const std::string big = json_quote(std::string(1000, 'x'));
+  uint64_t id = 0;
+  for (int i = 0; i < 6; ++i) {
+    publish_ok(publisher, "bb.big", ++id, big);
+  }
+  for (int i = 0; i < 3; ++i) {
+    publish_ok(publisher, "bb.mid", ++id, big);
+  }
+  for (int i = 0; i < 2; ++i) {
+    publish_ok(publisher, "bb.small", ++id, "1");
+  }
+  ws_client c = ws_client::connect(n.sub_port);
+  pattern_view v;
+  const json_message ok =
+      c.call(R"({"op":"sub","id":1,"tags":["bb.>"],"since":{"bb.>":{"ts":0}}})");
+  v.answer(ok);
+  EXPECT_EQ(ok.u64("/seq/bb.big"), 6u) << ok.text();
+  EXPECT_EQ(v.gaps, (std::set<std::string>{"bb.big", "bb.mid"})) << ok.text();
+  // One probe each after the replay: what arrives before it is the whole replay.
+  EXPECT_EQ(publish_ok(publisher, "bb.big", ++id, "7"), 7u);
+  EXPECT_EQ(publish_ok(publisher, "bb.mid", ++id, "4"), 4u);
+  EXPECT_EQ(publish_ok(publisher, "bb.small", ++id, "3"), 3u);
+  read_to(c, v, {{"bb.big", 7}, {"bb.mid", 4}, {"bb.small", 3}});
+  EXPECT_EQ(v.got["bb.big"], (std::vector<uint64_t>{1, 2, 7}));
+  EXPECT_EQ(v.got["bb.mid"], (std::vector<uint64_t>{1, 2, 4}));
+  EXPECT_EQ(v.got["bb.small"], upto(3));
+}
+
 // ---- one node, embedded broker ----
 
 class PatternRecoveryEmbedded : public testing::Test {
@@ -371,6 +406,11 @@ TEST_F(PatternRecoveryEmbedded, BoundedByMaxRecoveryTags) {
 TEST_F(PatternRecoveryEmbedded, PublisherThroughout) {
   start();
   publisher_throughout(both());
+}
+
+TEST_F(PatternRecoveryEmbedded, BudgetSplitEvenlyOverTheTags) {
+  start({"--max-message-bytes", "4KiB", "--max-outbound-bytes", "8KiB"});
+  budget_split_evenly(both());
 }
 
 TEST_F(PatternRecoveryEmbedded, MalformedFormsAreRefused) {
@@ -427,6 +467,11 @@ TEST_F(PatternRecoveryRedis, BoundedByMaxRecoveryTags) {
 TEST_F(PatternRecoveryRedis, PublisherThroughout) {
   start_nodes();
   publisher_throughout(across());
+}
+
+TEST_F(PatternRecoveryRedis, BudgetSplitEvenlyOverTheTags) {
+  start_nodes({"--max-message-bytes", "4KiB", "--max-outbound-bytes", "8KiB"});
+  budget_split_evenly(across());
 }
 
 }  // namespace

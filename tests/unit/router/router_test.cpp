@@ -425,5 +425,40 @@ TEST_F(router_test, a_pattern_recovery_past_max_tags_reports_the_pattern) {
   EXPECT_EQ(answer.positions.size(), 3u);  // two tags and the pattern's gap
 }
 
+
+TEST_F(router_test, a_named_tag_from_another_life_past_max_tags_keeps_its_live_messages) {
+  // A's two tags fill the bound before B answers for x, which the client named as it knew
+  // it in another life (seq 10 of epoch "old"): x restarted, its seqs began again at 1.
+  const std::string a0 = node.tag_owned_by(A, "n.a");
+  const std::string a1 = node.tag_owned_by(A, "n.b");
+  const std::string x = node.tag_owned_by(B, "n.x");
+  pub(A, conn(1), a0, 1);
+  pub(A, conn(1), a1, 1);
+  pub(B, conn(1), x, 3);
+  node.settle();
+  for (unsigned s : {A, B, C}) {
+    node.broker_of(s).hold_queries = true;
+  }
+  const known_position known[] = {{x, 10, "old"}};
+  sub(C, conn(3), {pattern_since("n.*", known, false, 0, 2)});
+  node.settle();
+  pub(B, conn(1), x, 2);  // 4 and 5, held
+  node.settle();
+  node.broker_of(A).answer_held();
+  node.settle();
+  for (unsigned s : {B, C}) {
+    node.broker_of(s).answer_held();
+  }
+  node.settle();
+  ASSERT_EQ(node.client(C).answers.size(), 1u);
+  EXPECT_TRUE(node.client(C).answers[0].gaps.at("n.*"));
+  EXPECT_EQ(node.client(C).answers[0].positions.count(x), 0u);
+  // Not floored at the old life's 10: the new life's live messages after its top arrive.
+  EXPECT_EQ(node.client(C).seqs(3, x), range(4, 5));
+  pub(B, conn(1), x, 1);
+  node.settle();
+  EXPECT_EQ(node.client(C).seqs(3, x), range(4, 6));
+}
+
 }  // namespace
 }  // namespace wsa::test
