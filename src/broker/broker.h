@@ -33,6 +33,17 @@ struct publish_request {
   std::string_view meta;
 };
 
+/// An MQTT retained message for the whole cluster (shares_retained()): `tag`'s new one
+/// (data and the publisher's metadata), or none (empty data). Past the bounds (a new tag
+/// when max_messages are kept, or max_bytes of tags, data and metadata), it is not kept.
+struct retain_request {
+  std::string_view tag;
+  std::string_view data;
+  std::string_view meta;
+  uint32_t max_messages = 0;
+  uint64_t max_bytes = 0;
+};
+
 /// A `since` request for one exact tag.
 struct since_request {
   bool present = false;
@@ -108,6 +119,12 @@ class broker {
     (void)tag, (void)limit, (void)max_bytes;
     results_.presence_failed(ticket, "unavailable");
   }
+  /// Whether it keeps MQTT retained messages for every node (Redis): retain() stores a
+  /// change, and the broker of each node's shard 0 brings every node's changes as
+  /// `retained` events (after a `retained_reset` and the whole set when it (re)connects).
+  /// Otherwise each node keeps its own (handlers/mqtt_retained.cpp).
+  virtual bool shares_retained() const { return false; }
+  virtual void retain(const retain_request& request) { (void)request; }
   /// Can it take publishes now (for /readyz)?
   virtual bool ready() const = 0;
   /// Whether patterns have live streams of their own (`patterns` scope, Redis) rather than

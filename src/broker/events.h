@@ -46,6 +46,9 @@ struct broker_event {
     stream_gap,  ///< the live stream of `key` lost messages nobody can deliver any more
     presence,    ///< 1.1: `member` joined (ok) or left (!ok) the exact tag `key`, as `who`
     presence_listed,  ///< the answer to presence_query(): `seq` members, `who` a JSON array
+    retained,    ///< a retained message of the cluster (shares_retained): `msg`, whose seq
+                 ///< and ts order the changes; empty data: the tag's was cleared
+    retained_reset,  ///< the whole set of retained messages follows: forget the others
   };
   kind what = kind::message;
   uint64_t ticket = 0;          ///< published, queried: the caller's ticket
@@ -103,6 +106,9 @@ class broker_events {
   void stream_gap(std::string_view key) {
     push(broker_event::kind::stream_gap).key.assign(key);
   }
+  /// Takes over the caller's reference to `m`.
+  void retained(message_ref m) { push(broker_event::kind::retained).msg = std::move(m); }
+  void retained_reset() { push(broker_event::kind::retained_reset); }
 
   /// Protocol 1.1: `member` joined (`joined`) or left the exact tag, as `who`.
   void presence(std::string_view tag, bool joined, std::string_view member,

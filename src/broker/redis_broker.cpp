@@ -142,8 +142,12 @@ void redis_broker::on_link_up(link& l) {
     // Every connection loads the scripts first (Redis forgets them on restart); commands
     // pipelined behind the loads find them.
     load_scripts();
+    if (std::exchange(retained_load_wanted_, false)) {
+      load_retained();
+    }
     return;
   }
+  subscribe_retained();
   for (auto& [tag, w] : exact_) {
     subscribe(tag, w);
   }
@@ -209,6 +213,9 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
       case resubscribed_cmd:
         resubscribed_ = true;
         return;
+      case retained_sub_cmd:
+        on_retained_subscribed(reply);
+        return;
       default:
         if (reply.is_error()) {
           subscriber_.fail(std::string("UNSUBSCRIBE refused: ") + std::string(reply.str()));
@@ -220,7 +227,8 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
     case load_publish:
     case load_query:
     case load_candidates:
-    case load_presence: {
+    case load_presence:
+    case load_retain: {
       if (reply.type() != resp_type::string) {
         commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
         return;
@@ -228,6 +236,7 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
       (request.kind == load_publish      ? publish_sha_
        : request.kind == load_query      ? query_sha_
        : request.kind == load_candidates ? candidates_sha_
+       : request.kind == load_retain     ? retain_sha_
                                          : presence_sha_)
           .assign(reply.str());
       if (request.kind == load_presence) {
@@ -241,6 +250,12 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
     case presence_cmd:
     case presence_query_cmd:
       on_presence_reply(request, reply, command);
+      return;
+    case retain_cmd:
+      on_retain_reply(request, reply, command);
+      return;
+    case retained_load_cmd:
+      on_retained_loaded(reply);
       return;
     case publish_cmd:
       on_publish_reply(request, reply, command);
@@ -263,7 +278,9 @@ void redis_broker::on_failed(link& l, const link_request& request) {
   if (&l != &commands_) {
     return;  // the subscriber link's requests are redone when it comes back
   }
-  if (request.kind == publish_cmd) {
+  if (request.kind == retained_load_cmd) {
+    retained_load_wanted_ = true;  // again once the command link is back
+  } else if (request.kind == publish_cmd) {
     fail_request(request);
   } else if (request.kind == candidates_cmd) {
     finish_recovery(request.token, true);
@@ -299,6 +316,7 @@ void redis_broker::on_failed(link& l, const link_request& request) {
 void redis_broker::load_scripts() {
   commands_.send({load_publish, 0, 0}, {"SCRIPT", "LOAD", redis_publish_script});
   commands_.send({load_query, 0, 0}, {"SCRIPT", "LOAD", redis_query_script});
+  commands_.send({load_retain, 0, 0}, {"SCRIPT", "LOAD", redis_retain_script});
   commands_.send({load_candidates, 0, 0}, {"SCRIPT", "LOAD", redis_candidates_script});
   commands_.send({load_presence, 0, 0}, {"SCRIPT", "LOAD", redis_presence_script});
   reloading_ = true;

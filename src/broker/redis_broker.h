@@ -81,6 +81,9 @@ struct redis_broker_options {
   /// its members' keys) and how soon its members leave once it stops refreshing them.
   std::string presence_node;
   uint32_t presence_ttl_ms = 30000;
+  /// This broker brings the cluster's retained messages to its node (one per node: shard
+  /// 0's): it subscribes to their channel and loads them whenever it (re)connects.
+  bool retained_channel = false;
 };
 
 class redis_broker final : public broker,
@@ -105,6 +108,9 @@ class redis_broker final : public broker,
                       uint64_t ticket) override;
   bool ready() const override;
   bool pattern_streams() const override { return true; }
+  /// Not on Redis Cluster (sharded pub/sub would need the slot's master for the channel).
+  bool shares_retained() const override { return !cluster_; }
+  void retain(const retain_request& request) override;
   void poll() override;
   void pause_live(bool paused) override { subscriber_.set_reading_paused(paused); }
   void on_completion(const completion& c) override;
@@ -134,6 +140,10 @@ class redis_broker final : public broker,
     load_presence,
     presence_cmd,        // a presence change (join, leave, resync, refresh): reply unused
     presence_query_cmd,  // a presence query: token = the ticket
+    load_retain,       // SCRIPT LOAD of the retained messages' script
+    retain_cmd,        // a retained message kept (or cleared) for the cluster
+    retained_sub_cmd,  // SUBSCRIBE to the retained messages' channel (retained_channel)
+    retained_load_cmd,  // HGETALL of every retained message
   };
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
@@ -270,12 +280,22 @@ class redis_broker final : public broker,
   void on_wait_reply(resp_view reply);
   void fail_awaiting();
 
+  // retained messages of the cluster (redis_retained.cpp)
+  void subscribe_retained();
+  void on_retained_subscribed(resp_view reply);
+  void load_retained();
+  void on_retained_loaded(resp_view reply);
+  void on_retained_push(std::string_view payload);
+  void on_retain_reply(const link_request& request, resp_view reply, std::string_view command);
+  /// A retained message (or a clear: empty data) from Redis' form; null when malformed.
+  message_ref retained_message(std::string_view tag, std::string_view value);
+
   // commands (redis_broker.cpp)
   /// Publishes and queries may be sent (on a cluster: per slot, begin_command says).
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
     return !publish_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
-           !presence_sha_.empty() && !replid_pending_;
+           !presence_sha_.empty() && !retain_sha_.empty() && !replid_pending_;
   }
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
@@ -404,6 +424,13 @@ class redis_broker final : public broker,
   std::string publish_sha_;
   std::string query_sha_;
   std::string candidates_sha_;
+  std::string retain_sha_;
+  // Retained messages (redis_retained.cpp, retained_channel only): the channel is confirmed
+  // and the set is being loaded (`load_wanted`: once the command link is up); changes that
+  // come meanwhile wait in `retained_held_` and are applied after the set (newer wins).
+  bool retained_loading_ = false;
+  bool retained_load_wanted_ = false;
+  std::vector<message_ref> retained_held_;
   std::vector<pattern_recovery> recoveries_;
   uint64_t next_recovery_ = 0;
   std::string presence_sha_;

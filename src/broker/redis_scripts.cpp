@@ -321,6 +321,61 @@ end
 return 0
 )lua";
 
+const std::string_view redis_retain_script = R"lua(
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and not old then
+  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) or
+     (tonumber(redis.call('HGET', KEYS[2], 'b')) or 0) + #ARGV[1] + #ARGV[2] > tonumber(ARGV[4]) then
+    return 0
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('HGET', KEYS[2], 't')) or 0
+if now < last then
+  now = last
+end
+local order = redis.call('HINCRBY', KEYS[2], 'n', 1)
+redis.call('HSET', KEYS[2], 't', string.format('%d', now))
+local stamp = string.format('%d', order) .. ' ' .. string.format('%d', now)
+local delta = 0
+if old then
+  delta = -(#ARGV[1] + #old)
+end
+if ARGV[2] == '' then
+  if old then
+    redis.call('HDEL', KEYS[1], ARGV[1])
+  end
+  redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. stamp)
+else
+  local value = stamp .. ' ' .. ARGV[2]
+  redis.call('HSET', KEYS[1], ARGV[1], value)
+  delta = delta + #ARGV[1] + #value
+  redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. value)
+end
+redis.call('HINCRBY', KEYS[2], 'b', delta)
+return 1
+)lua";
+
+bool redis_parse_retained(std::string_view value, uint64_t& order, int64_t& ts_ms,
+                          std::string_view& stored, bool& cleared) {
+  const char* const end = value.data() + value.size();
+  const auto [order_end, order_ec] = std::from_chars(value.data(), end, order);
+  if (order_ec != std::errc() || order_end == end || *order_end != ' ') {
+    return false;
+  }
+  const auto [ts_end, ts_ec] = std::from_chars(order_end + 1, end, ts_ms);
+  if (ts_ec != std::errc() || ts_end == order_end + 1) {
+    return false;
+  }
+  cleared = ts_end == end;
+  if (!cleared && *ts_end != ' ') {
+    return false;
+  }
+  stored = cleared ? std::string_view() : std::string_view(ts_end + 1, end - ts_end - 1);
+  return true;
+}
+
 bool redis_channel_tag(std::string_view channel, std::string_view& tag) {
   if (channel.size() <= redis_key_prefix.size() + redis_channel_suffix.size() ||
       !channel.starts_with(redis_key_prefix) || !channel.ends_with(redis_channel_suffix)) {

@@ -98,6 +98,26 @@ inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
 ///        most <max bytes> in all
 extern const std::string_view redis_presence_script;
 
+/// MQTT retained messages of the cluster (not on Redis Cluster), in one slot:
+///   wsa:{ret}:msgs   HASH  tag -> "<order> <ts> <stored>" (stored: data with its metadata,
+///                          redis_meta.h); no TTL: kept until replaced or cleared
+///   wsa:{ret}:state  HASH  n = last order, t = last time (ms), b = bytes of tags and values
+///   wsa:ret          CHANNEL every change: "<tag> <order> <ts> <stored>", or "<tag> <order>
+///                          <ts>" for a clear
+/// EVALSHA <sha> 2 <msgs> <state> <tag> <stored ('': clear)> <max messages> <max bytes>
+///   <channel>  ->  1 kept (or cleared), 0 refused (a new tag past the bounds).
+/// order grows by one per change and ts never decreases, so (ts, order) orders changes the
+/// same on every node.
+extern const std::string_view redis_retain_script;
+inline constexpr std::string_view redis_retained_key = "wsa:{ret}:msgs";
+inline constexpr std::string_view redis_retained_state_key = "wsa:{ret}:state";
+inline constexpr std::string_view redis_retained_channel = "wsa:ret";
+
+/// Splits "<order> <ts> <stored>" (a hash value, or a channel payload after its tag); a
+/// clear on the channel has no stored part (`cleared`). False when malformed.
+bool redis_parse_retained(std::string_view value, uint64_t& order, int64_t& ts_ms,
+                          std::string_view& stored, bool& cleared);
+
 inline constexpr std::string_view redis_key_prefix = "wsa:{";
 inline constexpr std::string_view redis_seq_suffix = "}:seq";
 inline constexpr std::string_view redis_log_suffix = "}:log";

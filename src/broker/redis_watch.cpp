@@ -229,6 +229,10 @@ void redis_broker::on_push(link&, resp_view push) {
   int64_t ts_ms = 0;
   std::string_view data;
   const resp_view channel = push[pattern ? 2 : 1];
+  if (!pattern && push.size() == 3 && channel.str() == redis_retained_channel) {
+    on_retained_push(push[2].str());
+    return;
+  }
   const std::string_view payload = push[pattern ? 3 : 2].str();
   if (!payload.empty() && payload.front() == 'P') {
     // A presence event: only the tag's exact watch passes it on (patterns have none).

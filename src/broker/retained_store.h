@@ -49,6 +49,12 @@ class retained_store {
                  uint8_t qos, bool origin, std::string_view meta = {});
 
   const entry* find(std::string_view tag) const;
+  /// Forgets every retained message.
+  void clear() {
+    root_.children.clear();
+    size_ = 0;
+    bytes_ = 0;
+  }
   /// Calls f(entry) for each retained message whose tag `pattern` (a valid tag or pattern)
   /// matches, until f returns false or `visits` (nodes of the tree looked at, decremented)
   /// runs out. Returns false if it stopped early.

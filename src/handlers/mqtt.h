@@ -73,6 +73,11 @@ class mqtt_handler final : private ws_sink {
   /// A record of another shard's MQTT handler (type >= mqtt_records::base).
   void on_record(unsigned from, uint32_t type, std::string_view bytes);
 
+  /// The cluster's retained messages (Redis; shard 0): a change (empty data: cleared), and
+  /// the start of a whole set. Applied here and sent to the other shards.
+  void on_broker_retained(message& m);
+  void on_broker_retained_reset();
+
  private:
   // ws_sink (MQTT over WebSocket: one binary message holds MQTT bytes)
   bool on_ws_message(void* owner, ws_opcode opcode, char* data, std::size_t size,
@@ -113,6 +118,7 @@ class mqtt_handler final : private ws_sink {
   /// `data`: cleared).
   void keep_retained(std::string_view tag, std::string_view data, std::string_view meta);
   retained_store::put_result apply_retained(const mqtt_records::retain& r, bool origin);
+  void reset_retained();
   /// Sends the retained messages of `filters` after their SUBACK. False if `c` closed.
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
   bool deliver_retained(conn& c, const retained_store::entry& e);

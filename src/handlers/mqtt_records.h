@@ -4,6 +4,8 @@
 //
 //   retain   publisher's shard -> every other shard   a retained publish was taken: apply it
 //                                                      to the shard's replica (retained_store)
+//                                                      (with Redis: shard 0, from the cluster)
+//   retain_reset shard 0 -> every other shard         the cluster's whole set follows (Redis)
 //   claim    connection's shard -> key's owner shard  a session key has a new connection: the
 //                                                      owner closes the one it had (takeover)
 //                                                      and answers with `resume`
@@ -104,6 +106,16 @@ struct take_over {
   static void fields(Self& self, Field&& field) {
     field(self.slot);
     field(self.generation);
+  }
+};
+
+/// The cluster's retained messages are loaded again (Redis): forget the copy's.
+struct retain_reset {
+  static constexpr uint32_t type = base + 20;
+  uint8_t reserved = 0;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.reserved);
   }
 };
 

@@ -21,6 +21,12 @@ constexpr std::size_t visits_per_retained_message = 64;
 
 void mqtt_handler::keep_retained(std::string_view tag, std::string_view data,
                                  std::string_view meta) {
+  if (router_.shares_retained()) {
+    // Redis keeps the cluster's: every node's copies change when Redis tells them (shard
+    // 0's broker), the publisher's too. The bounds are the cluster's there.
+    router_.retain({tag, data, meta, cfg_.mqtt_retained_max, cfg_.mqtt_retained_max_bytes});
+    return;
+  }
   // Kept when the server takes the PUBLISH (as Mosquitto does), not when the broker has
   // numbered it: a QoS 0 publisher may be gone by then. The order among the shards' updates
   // is (publication time here, then a per-shard count with the shard in its low part), one
@@ -38,6 +44,34 @@ void mqtt_handler::keep_retained(std::string_view tag, std::string_view data,
       post_record(mail_, peer, r);
     }
   }
+}
+
+void mqtt_handler::on_broker_retained(message& m) {
+  // Redis' order (its time, then a number per change) is one total order for every node.
+  mqtt::message_meta meta;
+  (void)mqtt::read_message_meta(m.meta(), meta);
+  const mqtt_records::retain r{m.seq(), m.ts_ms(), meta.qos, m.tag(), m.data(), m.meta()};
+  apply_retained(r, /*origin=*/false);
+  for (unsigned peer = 0; peer < shards_; ++peer) {
+    if (peer != shard_) {
+      post_record(mail_, peer, r);
+    }
+  }
+}
+
+void mqtt_handler::on_broker_retained_reset() {
+  reset_retained();
+  for (unsigned peer = 0; peer < shards_; ++peer) {
+    if (peer != shard_) {
+      post_record(mail_, peer, mqtt_records::retain_reset{});
+    }
+  }
+}
+
+void mqtt_handler::reset_retained() {
+  retained_.clear();
+  metrics_.mqtt_retained_messages.set(0);
+  metrics_.mqtt_retained_bytes.set(0);
 }
 
 retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::retain& r,

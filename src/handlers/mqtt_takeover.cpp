@@ -25,6 +25,13 @@ void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view byte
       }
       break;
     }
+    case mqtt_records::retain_reset::type: {
+      mqtt_records::retain_reset r;
+      if ((ok = read_record(bytes, r))) {
+        reset_retained();
+      }
+      break;
+    }
     case mqtt_records::claim::type: {
       mqtt_records::claim r;
       if ((ok = read_record(bytes, r))) {

@@ -104,6 +104,10 @@ class router_client {
   /// Bytes `who` may still be queued before its outbound limit (a completed subscription's
   /// replays are cut to fit, and the tags cut are reported as gaps).
   virtual std::size_t output_room(subscriber_id who) = 0;
+  /// A retained message of the cluster (broker::shares_retained; empty data: cleared), and
+  /// the start of a whole set. Only on the shard whose broker brings them (shard 0).
+  virtual void retained(message& m) { (void)m; }
+  virtual void retained_reset() {}
 
  protected:
   ~router_client() = default;

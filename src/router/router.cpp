@@ -381,6 +381,12 @@ void router::on_broker_event(broker_event& e) {
     case broker_event::kind::presence_listed:
       on_presence_listed(e);
       return;
+    case broker_event::kind::retained:
+      client_.retained(*e.msg);
+      return;
+    case broker_event::kind::retained_reset:
+      client_.retained_reset();
+      return;
   }
 }
 

@@ -79,6 +79,10 @@ class router {
   bool publish(subscriber_id from, std::string_view request_id, std::string_view tag,
                std::string_view data, std::string_view idem = {}, std::string_view meta = {});
 
+  /// MQTT retained messages kept by the broker for every node (broker::shares_retained).
+  bool shares_retained() const { return broker_.shares_retained(); }
+  void retain(const retain_request& request) { broker_.retain(request); }
+
   enum class sub_status : uint8_t {
     waiting,   ///< the answer comes to router_client::subscribed
     done,      ///< nothing to wait for (only patterns that flow at once): answer ok now

@@ -69,7 +69,10 @@ bool shard::init(std::string& error) {
   }
   const config& cfg = node_.cfg();
   if (const redis_broker_options* redis = node_.redis()) {
-    broker_ = std::make_unique<redis_broker>(broker_results_, ring_, *redis, metrics_);
+    redis_broker_options options = *redis;
+    options.retained_channel = id_ == 0;  // one per node brings the cluster's retained
+    broker_ = std::make_unique<redis_broker>(broker_results_, ring_, std::move(options),
+                                             metrics_);
   } else {
     embedded_options options;
     options.epoch = node_.epoch();
@@ -381,6 +384,18 @@ void shard::presence_listed(subscriber_id to, std::string_view request_id,
   conn* c = conns_.find(to.slot, to.generation);
   if (c != nullptr && c->open_as(conn_protocol::ws_v1)) {
     ws_->on_presence_listed(*c, request_id, outcome);
+  }
+}
+
+void shard::retained(message& m) {
+  if (mqtt_) {
+    mqtt_->on_broker_retained(m);
+  }
+}
+
+void shard::retained_reset() {
+  if (mqtt_) {
+    mqtt_->on_broker_retained_reset();
   }
 }
 

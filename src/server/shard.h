@@ -159,6 +159,8 @@ class shard final : private conn_host, private router_client, private mail_port 
                       std::span<const uint32_t> watchers) override;
   void presence_listed(subscriber_id to, std::string_view request_id,
                        const presence_outcome& outcome) override;
+  void retained(message& m) override;
+  void retained_reset() override;
 
   // ---- mail_port (shard.cpp) ----
   char* begin_record(unsigned to, uint32_t type, std::size_t size) override;

@@ -38,6 +38,7 @@ struct recorded_events {
   std::vector<ack> acks;
   std::vector<live> messages;          ///< scopes `all` and `exact`
   std::vector<live> pattern_messages;  ///< scope `patterns`
+  std::vector<live> retained;          ///< retained messages of the cluster (seq: order)
   std::map<uint64_t, answer> answers;
   // stream_gap events, with how many messages (exact, pattern) had come before each.
   struct gap {
@@ -100,6 +101,14 @@ struct recorded_events {
         return;
       case broker_event::kind::presence_listed:
         note("listed " + std::to_string(e.ticket) + " " + std::to_string(e.seq) + " " + e.who);
+        return;
+      case broker_event::kind::retained:
+        retained.push_back({std::string(e.msg->tag()), e.msg->seq(), std::string(e.msg->data()),
+                            e.scope, std::string(e.msg->meta())});
+        note("ret " + std::string(e.msg->tag()));
+        return;
+      case broker_event::kind::retained_reset:
+        note("ret-reset");
         return;
     }
   }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "broker/redis_meta.h"
+#include "broker/redis_scripts.h"
 #include "redis_harness.h"
 
 namespace wsa::test {
@@ -298,10 +299,10 @@ TEST_F(redis_broker_test, noscript_after_script_flush_reloads_and_retries) {
   EXPECT_TRUE(rec.answers[2].ok);
   EXPECT_EQ(rec.answers[2].seqs.size(), 6u);
   EXPECT_EQ(metrics_.broker_errors.get(), 0u);
-  // Four loads on connect (publish, query, pattern recovery's candidates, presence), four
-  // again after NOSCRIPT (once, however many commands failed).
+  // Five loads on connect (publish, query, retain, pattern recovery's candidates,
+  // presence), five again after NOSCRIPT (once, however many commands failed).
   const std::string stats = redis_->command({"INFO", "commandstats"});
-  EXPECT_NE(stats.find("cmdstat_script|load:calls=8,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_script|load:calls=10,"), std::string::npos) << stats;
 }
 
 TEST_F(redis_broker_test, patterns_deliver_matching_tags_only) {
@@ -388,6 +389,24 @@ TEST(redis_meta, stored_form_splits_back_and_refuses_malformed_marks) {
   EXPECT_TRUE(got.empty());
   for (const char* bad : {"~", "~ 1", "~x 1", "~5 abc", "~3", "~99999999 x", "~65536 x"}) {
     EXPECT_FALSE(redis_split_stored(bad, data, got)) << bad;
+  }
+}
+
+TEST(redis_retained_form, changes_read_back_and_malformed_ones_are_refused) {
+  uint64_t order = 0;
+  int64_t ts = 0;
+  std::string_view stored;
+  bool cleared = true;
+  ASSERT_TRUE(redis_parse_retained("5 1000 ~2 mm{\"a\":1}", order, ts, stored, cleared));
+  EXPECT_EQ(order, 5u);
+  EXPECT_EQ(ts, 1000);
+  EXPECT_FALSE(cleared);
+  EXPECT_EQ(stored, "~2 mm{\"a\":1}");
+  ASSERT_TRUE(redis_parse_retained("6 1001", order, ts, stored, cleared));
+  EXPECT_TRUE(cleared);
+  EXPECT_EQ(order, 6u);
+  for (const char* bad : {"", "x 1", "5", "5 ", "5 x", "5 1000x", " 5 1000"}) {
+    EXPECT_FALSE(redis_parse_retained(bad, order, ts, stored, cleared)) << bad;
   }
 }
 
