@@ -11,8 +11,9 @@ cluster), end to end (docs/redis-cluster.md):
   resuming each time with `since`, never told of a gap;
 - a slot migrated during the traffic, step by step as `redis-cli --cluster reshard` does
   (SETSLOT IMPORTING/MIGRATING, MIGRATE key by key, SETSLOT NODE): a publish caught between
-  two keys is answered TRYAGAIN then ASK and acknowledged, a node with an old map gets MOVED,
-  the subscribed nodes' channels follow the slot; /metrics counts all of it;
+  two keys is retried (TRYAGAIN, or ASK once every key moved) and acknowledged, a node with an
+  old map gets MOVED, the subscribed nodes' channels follow the slot; /metrics counts the
+  TRYAGAINs and MOVEDs (summed over the nodes: which node meets them first is timing);
 - each node receives only the tags it has subscribers for, by Redis' own account: every
   master's PUBSUB SHARDCHANNELS / SHARDNUMSUB show one subscription per node that has a
   subscriber, none for the others; and a tag with eight subscribers on one node costs its
@@ -130,28 +131,33 @@ def pick_tags(masters):
     return by_master
 
 
-async def wait_metric(port, name, at_least):
+def metric_total(ports, name):
+    return sum(metric_sum(p, name) or 0 for p in ports)
+
+
+async def wait_metric(ports, name, at_least):
+    """Waits until `name` summed over the nodes on `ports` reaches `at_least` (10 s)."""
     for _ in range(200):
-        value = await asyncio.to_thread(metric_sum, port, name)
-        if value is not None and value >= at_least:
+        value = await asyncio.to_thread(metric_total, ports, name)
+        if value >= at_least:
             return value
         await asyncio.sleep(0.05)
-    return await asyncio.to_thread(metric_sum, port, name)
+    return await asyncio.to_thread(metric_total, ports, name)
 
 
-async def migrate(c, masters, tag, probe, token):
+async def migrate(c, masters, tag, probe, token, ports):
     """Moves `tag`'s slot to the next master during the traffic. `probe` (a node URL)
-    publishes once while the tag's keys are split between the two masters (TRYAGAIN, then
-    ASK once they are all moved) and once after (MOVED if its map is old)."""
+    publishes once while the tag's keys are split between the two masters and once after
+    (MOVED if its map is old). While the keys are split, the publishers on every node meet
+    TRYAGAIN (counted on whichever nodes of `ports` published then: which node's command
+    lands in the split first depends on timing, so the count is summed over the nodes)."""
     slot = key_slot("wsa:{" + tag + "}")
     source = owner_of(masters, slot)
     ids = sorted(masters)
     target = ids[(ids.index(source) + 1) % len(ids)]
     src = redis_conn(masters[source][0])
     dst = redis_conn(masters[target][0])
-    probe_port = port_of(probe)
-    before = await asyncio.to_thread(metric_sum, probe_port,
-                                     "wsagent_redis_cluster_tryagain_total") or 0
+    before = await asyncio.to_thread(metric_total, ports, "wsagent_redis_cluster_tryagain_total")
     try:
         c.check(dst.command("CLUSTER", "SETSLOT", slot, "IMPORTING", source) == "OK", "IMPORTING")
         c.check(src.command("CLUSTER", "SETSLOT", slot, "MIGRATING", target) == "OK", "MIGRATING")
@@ -166,7 +172,7 @@ async def migrate(c, masters, tag, probe, token):
         # there) until the rest follow.
         ws, _ = await connect(probe, token)
         await ws.send(json.dumps({"op": "pub", "id": 1, "tag": tag, "data": "split"}))
-        tried = await wait_metric(probe_port, "wsagent_redis_cluster_tryagain_total", before + 1)
+        tried = await wait_metric(ports, "wsagent_redis_cluster_tryagain_total", before + 1)
         c.check(tried is not None and tried >= before + 1,
                 f"no TRYAGAIN counted while {tag}'s keys were split ({before} -> {tried})")
         for key in keys[1:]:
@@ -297,7 +303,7 @@ async def scenario(c, run):
         await roamer.leave()
         await roamer.join(hop, token)
         await asyncio.sleep(0.3)
-    await migrate(c, masters, a0, urls[1], token)
+    await migrate(c, masters, a0, urls[1], token, ports)
     await asyncio.sleep(0.3)
     await roamer.leave()
     await roamer.join(url, token)
@@ -336,9 +342,11 @@ async def scenario(c, run):
     # /metrics: what the migration did, counted where it happened.
     moved = sum(metric_sum(p, "wsagent_redis_cluster_moved_total") for p in ports)
     asked = sum(metric_sum(p, "wsagent_redis_cluster_ask_total") for p in ports)
-    tryagain = metric_sum(ports[1], "wsagent_redis_cluster_tryagain_total")
-    print(f"migration: moved {moved}, ask {asked}, tryagain (node-2) {tryagain}")
-    c.check(moved >= 1 and asked >= 1 and tryagain >= 1,
+    tryagain = metric_total(ports, "wsagent_redis_cluster_tryagain_total")
+    print(f"migration: moved {moved}, ask {asked}, tryagain {tryagain}")
+    # TRYAGAIN while the keys are split is asserted in migrate(); an ASK needs a publish to
+    # land between the last key's move and SETSLOT NODE, which timing decides.
+    c.check(moved >= 1 and tryagain >= 1,
             f"cluster redirects counted: moved {moved}, ask {asked}, tryagain {tryagain}")
     for name, p in (("node-1", ports[0]), ("node-3", ports[2])):
         c.check(metric_sum(p, "wsagent_redis_cluster_channel_moves_total") >= 1,
