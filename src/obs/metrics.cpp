@@ -151,6 +151,10 @@ constexpr family families[] = {
     {"wsagent_pattern_recoveries_over_bound_total", "counter",
      "Pattern recoveries that matched more tags than --max-recovery-tags (the pattern in gaps).",
      &shard_metrics::pattern_recoveries_over_bound},
+    {"wsagent_pattern_recovery_holds_cut_total", "counter",
+     "Pattern recoveries whose live messages, held until the owners answered, passed the "
+     "request's share of --max-outbound-bytes (dropped; the pattern in gaps).",
+     &shard_metrics::pattern_recovery_holds_cut},
     {"wsagent_shard_backlog_bytes", "gauge",
      "Bytes waiting for other shards beyond the rings between them (--max-shard-backlog).",
      &shard_metrics::shard_backlog_bytes},

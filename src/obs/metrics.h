@@ -83,6 +83,7 @@ struct alignas(64) shard_metrics {
   counter pattern_recoveries;      ///< `sub` of a pattern with `since` answered (1.1)
   counter pattern_recovery_tags;   ///< ... tags they replayed or reported as gaps
   counter pattern_recoveries_over_bound;  ///< ... with more tags than --max-recovery-tags
+  counter pattern_recovery_holds_cut;  ///< ... whose held live messages passed their share
   counter shard_backlog_bytes;     ///< gauge: bytes waiting for other shards past the rings
   counter shard_backlog_refusals;  ///< requests refused while a shard backlog was full
   counter broker_backlog_refusals; ///< requests refused while the Redis backlog was full

@@ -118,6 +118,22 @@ bool pending_requests::hold(uint32_t slot, std::string_view tag, message& m) {
   if (e == nullptr) {
     return false;  // not waited for, or subscribed before: it flows untouched
   }
+  if (e->recovery) {
+    // Every tag of a pattern may be held, for as long as the owners take: bounded.
+    if (e->hold_cut) {
+      return true;
+    }
+    if (e->held_bytes + m.wire_bytes() > e->replay_bytes) {
+      for (message* h : e->held) {
+        h->unref();
+      }
+      e->held.clear();
+      e->held_bytes = 0;
+      e->hold_cut = true;
+      return true;
+    }
+    e->held_bytes += m.wire_bytes();
+  }
   m.ref();
   e->held.push_back(&m);
   return true;
@@ -413,8 +429,9 @@ void plan_delivery(pending_requests& pending, pending_request& request, std::siz
     for (const named_position& t : e.tags) {
       out.positions.push_back({t.tag, t.position.top, t.position.epoch, t.position.gap});
     }
-    if (e.recovery && e.gap) {
-      out.positions.push_back({e.key, 0, {}, true, true});  // past --max-recovery-tags
+    if (e.recovery && (e.gap || e.hold_cut)) {
+      // Past --max-recovery-tags, or live messages dropped while held: the client reloads.
+      out.positions.push_back({e.key, 0, {}, true, true});
     }
   }
   const uint32_t slot = request.who.slot;

@@ -67,6 +67,8 @@ struct pending_entry {
   uint32_t parts = 0;          ///< owners' answers still expected
   uint64_t replay_bytes = 0;   ///< this entry's share of the request's replay budget
   uint64_t considered = 0;     ///< tags the owners considered (each gets an even share)
+  uint64_t held_bytes = 0;     ///< wire bytes of `held` (bounded by replay_bytes)
+  bool hold_cut = false;       ///< the held messages passed replay_bytes: dropped, a gap
   std::string known;           ///< the client's positions (router/known_positions.h)
   std::vector<named_position> tags;  ///< the tags replayed, in the order the owners told
   id_table tag_index;                ///< indices in `tags` by tag
@@ -131,7 +133,9 @@ class pending_requests {
   /// Is some request of `slot` waiting? (The fan-out's fast check.)
   bool any(uint32_t slot) const { return slot < heads_.size() && heads_[slot] != nullptr; }
   /// Holds a live message for `slot` (taking a reference) when one of its requests holds
-  /// `tag` (the oldest that does). Returns true if held.
+  /// `tag` (the oldest that does). Returns true if held. A pattern recovery holds at most
+  /// its replay share of bytes: past it, what it held is dropped, and so is what follows
+  /// until the answer, which reports the pattern in `gaps`.
   bool hold(uint32_t slot, std::string_view tag, message& m);
   /// Requests of `slot` waiting with some `since` (recoveries).
   std::size_t recoveries(uint32_t slot) const;

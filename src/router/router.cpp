@@ -526,6 +526,7 @@ void router::complete(std::unique_ptr<pending_request> request) {
       metrics_.pattern_recoveries.add();
       metrics_.pattern_recovery_tags.add(e.tags.size());
       metrics_.pattern_recoveries_over_bound.add(e.gap ? 1 : 0);
+      metrics_.pattern_recovery_holds_cut.add(e.hold_cut ? 1 : 0);
     }
   }
   metrics_.replays_truncated.add(delivery_.truncated);

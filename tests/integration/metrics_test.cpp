@@ -133,6 +133,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_pattern_recoveries_total", "pattern_recovery_test.cpp"},
     {"wsagent_pattern_recovery_tags_total", "pattern_recovery_test.cpp"},
     {"wsagent_pattern_recoveries_over_bound_total", "pattern_recovery_test.cpp"},
+    {"wsagent_pattern_recovery_holds_cut_total", "unit/router/router_test.cpp"},
     {"wsagent_presence_members", "presence_test.cpp"},
     {"wsagent_presence_queries_total", "presence_test.cpp"},
     {"wsagent_presence_truncated_total", "presence_test.cpp"},

@@ -460,5 +460,34 @@ TEST_F(router_test, a_named_tag_from_another_life_past_max_tags_keeps_its_live_m
   EXPECT_EQ(node.client(C).seqs(3, x), range(4, 6));
 }
 
+TEST_F(router_test, a_pattern_recovery_holds_live_messages_up_to_its_share_then_reports_a_gap) {
+  const std::string a = node.tag_owned_by(A, "h.a");
+  pub(A, conn(1), a, 1);
+  node.settle();
+  for (unsigned s : {A, B, C}) {
+    node.broker_of(s).hold_queries = true;
+  }
+  // One recovering key: its share is the whole 4 KiB the connection may have queued.
+  const sub_item items[] = {pattern_since("h.*", {})};
+  node.router(C).subscribe(conn(3), "1", items, 4096);
+  node.settle();
+  node.broker_of(A).compute_held();  // the replay is seq 1
+  pub(A, conn(1), a, 100);           // ~94 bytes each counted: past 4 KiB while held
+  node.settle();
+  for (unsigned s : {A, B, C}) {
+    node.broker_of(s).release_computed();
+    node.broker_of(s).answer_held();
+  }
+  node.settle();
+  ASSERT_EQ(node.client(C).answers.size(), 1u);
+  EXPECT_TRUE(node.client(C).answers[0].gaps.at("h.*"));
+  EXPECT_EQ(node.client(C).seqs(3, a), range(1, 1));
+  EXPECT_EQ(node.at(C).metrics.pattern_recovery_holds_cut.get(), 1u);
+  // Live again after the answer.
+  pub(A, conn(1), a, 1);
+  node.settle();
+  EXPECT_EQ(node.client(C).seqs(3, a), (std::vector<uint64_t>{1, 102}));
+}
+
 }  // namespace
 }  // namespace wsa::test
