@@ -281,6 +281,28 @@ constexpr family families[] = {
     {"wsagent_mqtt_takeovers_total", "counter",
      "MQTT connections closed because their session (client identifier) connected again.",
      &shard_metrics::mqtt_takeovers},
+    {"wsagent_mqtt_session_bytes", "gauge",
+     "Bytes of the persistent MQTT sessions this node keeps (records and keys; embedded broker).",
+     &shard_metrics::mqtt_session_bytes},
+    {"wsagent_mqtt_session_bytes_refusals_total", "counter",
+     "MQTT CONNECTs for a persistent session refused: the stored sessions passed "
+     "--mqtt-max-session-bytes.",
+     &shard_metrics::mqtt_session_bytes_refusals},
+    {"wsagent_mqtt_session_store_errors_total", "counter",
+     "MQTT session reads (CONNECT, refused) and writes (end of connection, state not kept) "
+     "that Redis could not serve.",
+     &shard_metrics::mqtt_session_store_errors},
+    {"wsagent_mqtt_handoffs_total", "counter",
+     "MQTT sessions taken over from a connection on another node, which handed over its state.",
+     &shard_metrics::mqtt_handoffs},
+    {"wsagent_mqtt_handoff_timeouts_total", "counter",
+     "MQTT takeovers across nodes whose older node did not hand over in time: the session "
+     "resumed from what Redis held.",
+     &shard_metrics::mqtt_handoff_timeouts},
+    {"wsagent_mqtt_resume_timeouts_total", "counter",
+     "MQTT CONNECTs refused (server unavailable) because the session's state did not come in "
+     "time.",
+     &shard_metrics::mqtt_resume_timeouts},
     {"wsagent_mqtt_deliveries_dropped_total", "counter",
      "Messages not sent to an MQTT client: larger than its Maximum Packet Size.",
      &shard_metrics::mqtt_deliveries_dropped},

@@ -131,6 +131,12 @@ struct alignas(64) shard_metrics {
   counter mqtt_sessions_expired;    ///< stored sessions dropped at their expiry
   counter mqtt_resume_gaps;         ///< resumed tags whose history no longer reached back
   counter mqtt_takeovers;           ///< connections closed: their session connected again
+  counter mqtt_session_bytes;       ///< gauge: bytes of the stored sessions this shard keeps
+  counter mqtt_session_bytes_refusals; ///< CONNECTs refused: the stored sessions' byte bound
+  counter mqtt_session_store_errors; ///< session reads/writes the Redis store could not do
+  counter mqtt_handoffs;            ///< sessions taken over from a connection on another node
+  counter mqtt_handoff_timeouts;    ///< ...whose node did not hand over in time (Redis's state used)
+  counter mqtt_resume_timeouts;     ///< CONNECTs whose session owner did not answer in time
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
   counter mqtt_messages_expired;    ///< MQTT deliveries not sent: their Message Expiry passed
 };
