@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "broker/events.h"
+#include "broker/session_store.h"
 
 namespace wsa {
 
@@ -137,6 +138,9 @@ class broker {
   virtual void pause_live(bool paused) { (void)paused; }
   /// A completion whose user_data has kind io_op::link (the broker's own sockets).
   virtual void on_completion(const completion& c) { (void)c; }
+  /// Where persistent MQTT sessions are shared between nodes (Redis); nullptr: they stay
+  /// on the node (embedded).
+  virtual session_store* sessions() { return nullptr; }
 
  protected:
   broker_events& results_;

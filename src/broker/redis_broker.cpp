@@ -2,6 +2,8 @@
 // (watch, live messages, resync, held answers) is in redis_watch.cpp. See redis_broker.h.
 #include "broker/redis_broker.h"
 
+#include <random>
+
 #include "broker/redis_meta.h"
 #include "broker/redis_scripts.h"
 #include "pubsub/tag.h"
@@ -9,6 +11,7 @@
 #include "broker/recovery.h"
 #include "obs/log.h"
 #include "redis/resp_writer.h"
+#include "redis/slot.h"
 #include "util/clock.h"
 #include "util/hex.h"
 
@@ -35,6 +38,10 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
       subscriber_(r, *this, links_of(options_, &traffic_), true),
       rng_(commands_.id()) {
   traffic_.latency = &metrics_.redis_command_latency;
+  // A random instance: session tokens and control channels of two processes never meet.
+  std::random_device random;
+  sessions_ = std::make_unique<redis_session_store>(
+      *this, (uint64_t{random()} << 32) ^ random() ^ static_cast<uint64_t>(unix_ms()));
   if (options_.cluster) {
     start_cluster(r);
     return;
@@ -79,6 +86,7 @@ void redis_broker::poll() {
     sentinel_->poll();
   }
   poll_presence(now);
+  sessions_->poll(now);
   copy_stats();
   if (cluster_) {
     cluster_->poll();
@@ -154,6 +162,7 @@ void redis_broker::on_link_up(link& l) {
   for (auto& [glob, g] : globs_) {
     psubscribe(glob, g);
   }
+  subscriber_.send({control_subscribe_cmd, 0, 0}, {"SUBSCRIBE", sessions_->channel()});
   // Answered after every confirmation above (one connection answers in order).
   subscriber_.send({resubscribed_cmd, 0, 0}, {"PING"});
 }
@@ -228,7 +237,8 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
     case load_query:
     case load_candidates:
     case load_presence:
-    case load_retain: {
+    case load_retain:
+    case load_session: {
       if (reply.type() != resp_type::string) {
         commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
         return;
@@ -237,13 +247,19 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
        : request.kind == load_query      ? query_sha_
        : request.kind == load_candidates ? candidates_sha_
        : request.kind == load_retain     ? retain_sha_
-                                         : presence_sha_)
+       : request.kind == load_presence   ? presence_sha_
+                                         : session_sha_)
           .assign(reply.str());
-      if (request.kind == load_presence) {
+      if (request.kind == load_session) {
         reloading_ = false;
       }
       return;
     }
+    case session_cmd:
+      if (!(reply.is_error() && retry_noscript(request, reply, command))) {
+        sessions_->on_reply(request, reply);
+      }
+      return;
     case candidates_cmd:
       on_candidates_reply(request, reply, command);
       return;
@@ -282,6 +298,8 @@ void redis_broker::on_failed(link& l, const link_request& request) {
     retained_load_wanted_ = true;  // again once the command link is back
   } else if (request.kind == publish_cmd) {
     fail_request(request);
+  } else if (request.kind == session_cmd) {
+    sessions_->on_failed(request);
   } else if (request.kind == candidates_cmd) {
     finish_recovery(request.token, true);
   } else if (request.kind == presence_cmd || request.kind == presence_query_cmd) {
@@ -319,6 +337,7 @@ void redis_broker::load_scripts() {
   commands_.send({load_retain, 0, 0}, {"SCRIPT", "LOAD", redis_retain_script});
   commands_.send({load_candidates, 0, 0}, {"SCRIPT", "LOAD", redis_candidates_script});
   commands_.send({load_presence, 0, 0}, {"SCRIPT", "LOAD", redis_presence_script});
+  commands_.send({load_session, 0, 0}, {"SCRIPT", "LOAD", redis_session_script});
   reloading_ = true;
 }
 
@@ -409,6 +428,27 @@ void redis_broker::publish(const publish_request& request) {
   commit_command({publish_cmd, 0, request.ticket});
   metrics_.broker_pending.add();
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
+}
+
+std::string* redis_broker::begin_session_command(std::string_view key) {
+  if (cluster_) {
+    return cluster_->begin(key_slot(key));
+  }
+  return commands_ready() ? &commands_.begin() : nullptr;
+}
+
+bool redis_broker::publish_control(std::string_view channel, std::string_view payload) {
+  const link_request request{session_cmd, redis_session_store::op_publish, 0};
+  if (!cluster_) {
+    return commands_.send(request, {"PUBLISH", channel, payload});
+  }
+  std::string* out = cluster_->begin(key_slot(channel));
+  if (out == nullptr) {
+    return false;
+  }
+  resp_command(*out, {"SPUBLISH", channel, payload});
+  cluster_->commit(request);
+  return true;
 }
 
 void redis_broker::on_publish_reply(const link_request& request, resp_view reply,

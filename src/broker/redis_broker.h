@@ -37,6 +37,7 @@
 #include "broker/broker.h"
 #include "broker/pattern_set.h"
 #include "broker/presence_table.h"
+#include "broker/redis_sessions.h"
 #include "core/ring.h"
 #include "obs/log_limiter.h"
 #include "obs/metrics.h"
@@ -114,6 +115,7 @@ class redis_broker final : public broker,
   void poll() override;
   void pause_live(bool paused) override { subscriber_.set_reading_paused(paused); }
   void on_completion(const completion& c) override;
+  session_store* sessions() override { return sessions_.get(); }
 
   /// Live-stream gaps the history could not fill (trimmed, or the tag's state was lost).
   uint64_t live_gaps() const { return live_gaps_; }
@@ -144,7 +146,11 @@ class redis_broker final : public broker,
     retain_cmd,        // a retained message kept (or cleared) for the cluster
     retained_sub_cmd,  // SUBSCRIBE to the retained messages' channel (retained_channel)
     retained_load_cmd,  // HGETALL of every retained message
+    load_session,      // SCRIPT LOAD of the MQTT session script (redis_sessions.h)
+    session_cmd,       // the session store's commands (aux: its op)
+    control_subscribe_cmd,  // SUBSCRIBE to the session store's control channel
   };
+  friend class redis_session_store;
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
 
   struct deferred_query {
@@ -295,8 +301,13 @@ class redis_broker final : public broker,
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
     return !publish_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
-           !presence_sha_.empty() && !retain_sha_.empty() && !replid_pending_;
+           !presence_sha_.empty() && !retain_sha_.empty() && !session_sha_.empty() &&
+           !replid_pending_;
   }
+  /// The session store's command for the Redis key `key` (begin_command, by key).
+  std::string* begin_session_command(std::string_view key);
+  /// PUBLISH (SPUBLISH on a cluster) on a session control channel; false if not sent.
+  bool publish_control(std::string_view channel, std::string_view payload);
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                   std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
@@ -431,6 +442,8 @@ class redis_broker final : public broker,
   bool retained_loading_ = false;
   bool retained_load_wanted_ = false;
   std::vector<message_ref> retained_held_;
+  std::string session_sha_;
+  std::unique_ptr<redis_session_store> sessions_;
   std::vector<pattern_recovery> recoveries_;
   uint64_t next_recovery_ = 0;
   std::string presence_sha_;

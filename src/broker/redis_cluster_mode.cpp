@@ -28,6 +28,8 @@ void redis_broker::start_cluster(ring& r) {
   publish_sha_ = cluster_->add_script(cluster_publish_script());
   query_sha_ = cluster_->add_script(redis_query_script);
   presence_sha_ = cluster_->add_script(redis_presence_script);
+  session_sha_ = cluster_->add_script(redis_session_script);
+  cluster_->subscribe(sessions_->channel());
   cluster_->start();
 }
 
@@ -72,6 +74,9 @@ void redis_broker::on_cluster_reply(const link_request& request, resp_view reply
     case presence_query_cmd:
       on_presence_reply(request, reply, {});
       return;
+    case session_cmd:
+      sessions_->on_reply(request, reply);
+      return;
     default:
       return;
   }
@@ -93,6 +98,10 @@ void redis_broker::on_cluster_failed(const link_request& request) {
 }
 
 void redis_broker::on_shard_message(std::string_view channel, std::string_view payload) {
+  if (channel.starts_with(redis_control_prefix)) {
+    sessions_->on_control(payload);
+    return;
+  }
   std::string_view tag;
   uint64_t seq = 0;
   std::string_view epoch;

@@ -233,6 +233,12 @@ void redis_broker::on_push(link&, resp_view push) {
     on_retained_push(push[2].str());
     return;
   }
+  if (channel.str().starts_with(redis_control_prefix)) {
+    if (!pattern) {  // (a catch-all glob sees the control channels too: not for it)
+      sessions_->on_control(push[2].str());
+    }
+    return;
+  }
   const std::string_view payload = push[pattern ? 3 : 2].str();
   if (!payload.empty() && payload.front() == 'P') {
     // A presence event: only the tag's exact watch passes it on (patterns have none).

@@ -35,7 +35,7 @@ mqtt::limits mqtt_limits_of(const config& cfg) {
 
 mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_gate& gate,
                            const config& cfg, shard_metrics& metrics, unsigned shard,
-                           unsigned shards)
+                           unsigned shards, session_store* store)
     : host_(host),
       router_(r),
       mail_(mail),
@@ -48,6 +48,7 @@ mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_ga
       shard_(shard),
       shards_(shards),
       retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}),
+      store_(store),
       max_sessions_((cfg.mqtt_max_sessions + shards - 1) / shards),
       ws_pool_(this, limits_.max_packet_size, 0, ws_pool_max) {}
 
@@ -133,6 +134,20 @@ void mqtt_handler::on_ws_output(void* owner, const char* data, std::size_t size)
 }
 
 void mqtt_handler::on_deadline(conn& c) {
+  mqtt_conn& mc = *c.mqtt;
+  if (mc.awaiting_resume) {
+    // The session's state did not come in time (its owner shard, or the session store, is
+    // stuck): refused as "server unavailable" rather than started without it.
+    metrics_.mqtt_resume_timeouts.add();
+    metrics_.mqtt_connect_refusals.add();
+    mqtt::connack_fields f;
+    f.code = mqtt::reason::server_unavailable;
+    send_connack(c, mc.awaiting_resume->params.level, f);
+    mc.awaiting_resume.reset();
+    mc.clean_end = true;  // refused: no will
+    close(c, mqtt::reason::success);
+    return;
+  }
   metrics_.mqtt_connect_timeouts.add();
   close(c, mqtt::reason::success);
 }
@@ -363,8 +378,10 @@ void mqtt_handler::on_connect(conn& c, const mqtt::connect_packet& p) {
   mc.session.emplace(o.params, limits_, monotonic_ms(), std::move(session_key));
   mc.window.emplace(o.params.outbound_window, limits_.max_pending);
   // The CONNACK waits for the key's owner shard: it closes an older connection of the
-  // session (takeover) and answers with the stored session, if any (on_resume).
+  // session (takeover) and answers with the stored session, if any (on_resume), within
+  // --auth-timeout (on_deadline refuses it then).
   mc.awaiting_resume.emplace(std::move(o));
+  host_.set_deadline(c, monotonic_ms() + cfg_.auth_timeout_ms);
   claim_session(c);
 }
 

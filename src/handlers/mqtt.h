@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "broker/retained_store.h"
+#include "broker/session_store.h"
 #include "handlers/mqtt_conn.h"
 #include "handlers/mqtt_records.h"
 #include "mqtt/limits.h"
@@ -41,8 +42,11 @@ mqtt::limits mqtt_limits_of(const config& cfg);
 
 class mqtt_handler final : private ws_sink {
  public:
+  /// `store`: where sessions are shared with other nodes (the Redis broker's); nullptr:
+  /// they stay on this node.
   mqtt_handler(conn_host& host, router& r, mail_port& mail, token_gate& gate,
-               const config& cfg, shard_metrics& metrics, unsigned shard, unsigned shards);
+               const config& cfg, shard_metrics& metrics, unsigned shard, unsigned shards,
+               session_store* store = nullptr);
   ~mqtt_handler();
   mqtt_handler(const mqtt_handler&) = delete;
   mqtt_handler& operator=(const mqtt_handler&) = delete;
@@ -72,6 +76,8 @@ class mqtt_handler final : private ws_sink {
 
   /// A record of another shard's MQTT handler (type >= mqtt_records::base).
   void on_record(unsigned from, uint32_t type, std::string_view bytes);
+  /// An answer or request of the session store (sessions across nodes).
+  void on_session_event(session_event& e);
 
   /// The cluster's retained messages (Redis; shard 0): a change (empty data: cleared), and
   /// the start of a whole set. Applied here and sent to the other shards.
@@ -140,6 +146,9 @@ class mqtt_handler final : private ws_sink {
   /// The key's owner: the stored session for a claim (or none, or refused), told to the
   /// claiming connection's shard.
   void answer_claim(std::string_view key, session_place who, uint8_t flags);
+  /// The same through the session store (Redis): answered by on_session_event.
+  void claim_from_store(std::string_view key, session_place who, uint8_t flags);
+  void tell_resume(session_place who, const mqtt_records::resume& r);
   /// The key's owner: a connection of `key` ended, keeping `session` for `expiry_s`.
   void keep_session(std::string_view key, session_place who, uint32_t expiry_s,
                     std::string_view session);
@@ -172,8 +181,23 @@ class mqtt_handler final : private ws_sink {
   const unsigned shard_;
   const unsigned shards_;
   retained_store retained_;  // this shard's replica of the node's retained messages
-  // The open connection of each session key this shard owns (router/owner.h hash).
-  string_map<session_place> holders_;
+  // The open connection of each session key this shard owns (router/owner.h hash), and its
+  // holder token in the session store (empty without one, or until the store answers).
+  struct holder {
+    session_place place;
+    std::string token;
+  };
+  string_map<holder> holders_;
+  // Claims waiting for the session store, by ticket.
+  struct store_claim {
+    uint64_t ticket = 0;
+    std::string key;
+    session_place who;
+    std::string token;
+  };
+  session_store* const store_;
+  std::vector<store_claim> store_claims_;
+  uint64_t next_ticket_ = 0;
   // The persistent sessions of the keys this shard owns: connected (`holder`), or kept until
   // `expires_at_ms` (wall clock) with their encoded session_record. A claim that finds the
   // session still held by an older connection waits for its release (`waiting`).

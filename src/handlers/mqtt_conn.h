@@ -60,6 +60,7 @@ struct mqtt_conn {
   /// send then, and the bytes that came after the CONNECT (handled after the CONNACK).
   std::optional<mqtt::connect_outcome> awaiting_resume;
   std::string held_input;
+  std::string session_token;  ///< its holder token in the session store (Redis); else empty
   bool keeps_session = false;  ///< persistent: positions are tracked for its resume
   std::vector<mqtt_pending_suback> subacks;
 };

@@ -63,7 +63,7 @@ struct claim {
 };
 
 /// That connection ended; `session`: its encoded session_record to keep for `expiry_s`
-/// (empty: nothing kept).
+/// (empty: nothing kept); `token`: its holder token in the session store (empty: none).
 struct release {
   static constexpr uint32_t type = base + 3;
   uint32_t slot = 0;
@@ -71,6 +71,7 @@ struct release {
   std::string_view key;
   uint32_t expiry_s = 0;
   std::string_view session;
+  std::string_view token;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.slot);
@@ -78,23 +79,27 @@ struct release {
     field(self.key);
     field(self.expiry_s);
     field(self.session);
+    field(self.token);
   }
 };
 
-/// The owner's answer to a claim: the stored session to resume, or none, or refused.
+/// The owner's answer to a claim: the stored session to resume, or none, or refused (the
+/// session bound), or unavailable (the session store could not be reached).
 struct resume {
   static constexpr uint32_t type = base + 5;
-  enum : uint8_t { fresh = 0, present = 1, refused = 2 };
+  enum : uint8_t { fresh = 0, present = 1, refused = 2, unavailable = 3 };
   uint32_t slot = 0;
   uint32_t generation = 0;
   uint8_t status = fresh;
   std::string_view session;  ///< present: the encoded session_record
+  std::string_view token;    ///< the connection's holder token in the session store
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
     field(self.slot);
     field(self.generation);
     field(self.status);
     field(self.session);
+    field(self.token);
   }
 };
 

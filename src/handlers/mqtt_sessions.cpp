@@ -6,7 +6,9 @@
 // position, so that what history still holds is sent again (QoS 1 as subscribed) and what it
 // no longer holds is counted (wsagent_mqtt_resume_gaps_total), never assumed delivered.
 // Bounded: --mqtt-max-sessions per node (a CONNECT for one more is refused), expiry capped
-// (limits::max_session_expiry). One node; across nodes: not yet.
+// (limits::max_session_expiry). With a session store (the Redis broker's), sessions live
+// there instead, shared by every node: the owner shard claims the key in the store (which
+// takes it over from a connection on another node) and the store's answer is the resume.
 #include <algorithm>
 
 #include "handlers/mqtt.h"
@@ -19,6 +21,10 @@ namespace wsa {
 // ---- the key's owner shard ----
 
 void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t flags) {
+  if (store_ != nullptr) {
+    claim_from_store(key, who, flags);
+    return;
+  }
   const int64_t now = unix_ms();
   auto it = sessions_.find(key);
   if (it != sessions_.end() && !it->second.connected && it->second.expires_at_ms <= now) {
@@ -72,11 +78,68 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
   }
   metrics_.mqtt_sessions_stored.set(sessions_.size());
   r.session = record;
+  tell_resume(who, r);
+}
+
+void mqtt_handler::tell_resume(session_place who, const mqtt_records::resume& r) {
   if (who.shard == shard_) {
     on_resume(r);
   } else {
     post_record(mail_, who.shard, r);
   }
+}
+
+void mqtt_handler::claim_from_store(std::string_view key, session_place who, uint8_t flags) {
+  store_claim& claim = store_claims_.emplace_back();
+  claim.ticket = ++next_ticket_;
+  claim.key.assign(key);
+  claim.who = who;
+  claim.token = store_->claim(key, (flags & mqtt_records::claim::clean_start) != 0,
+                              (flags & mqtt_records::claim::keep) != 0, claim.ticket);
+  const auto it = holders_.find(key);
+  if (it != holders_.end() && it->second.place == who) {
+    it->second.token = claim.token;
+  }
+}
+
+void mqtt_handler::on_session_event(session_event& e) {
+  if (e.what == session_event::kind::take_over) {
+    // Another connection (on any node) claimed the key: close ours if it is the holder
+    // the store named (not a newer one of this node).
+    const auto it = holders_.find(e.key);
+    if (it != holders_.end() && it->second.token == e.token) {
+      const session_place old = it->second.place;
+      const mqtt_records::take_over t{old.slot, old.generation};
+      if (old.shard == shard_) {
+        on_take_over(t);
+      } else {
+        post_record(mail_, old.shard, t);
+      }
+    }
+    return;
+  }
+  const auto claim = std::find_if(store_claims_.begin(), store_claims_.end(),
+                                  [&](const store_claim& s) { return s.ticket == e.ticket; });
+  if (claim == store_claims_.end()) {
+    return;  // its connection ended meanwhile
+  }
+  const session_place who = claim->who;
+  const std::string token = std::move(claim->token);
+  store_claims_.erase(claim);
+  mqtt_records::resume r{who.slot, who.generation, mqtt_records::resume::fresh, {}, token};
+  if (!e.ok) {
+    r.status = mqtt_records::resume::unavailable;
+  } else if (e.present) {
+    r.status = mqtt_records::resume::present;
+    r.session = e.record;
+  }
+  if (e.handed) {
+    metrics_.mqtt_handoffs.add();
+  }
+  if (e.timed_out) {
+    metrics_.mqtt_handoff_timeouts.add();
+  }
+  tell_resume(who, r);
 }
 
 void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_t expiry_s,
@@ -120,10 +183,15 @@ void mqtt_handler::on_resume(const mqtt_records::resume& r) {
   mqtt_conn& mc = *c.mqtt;
   const mqtt::connect_outcome o = std::move(*mc.awaiting_resume);
   mc.awaiting_resume.reset();
-  if (r.status == mqtt_records::resume::refused) {
+  host_.clear_deadline(c);
+  mc.session_token.assign(r.token);
+  if (r.status == mqtt_records::resume::refused ||
+      r.status == mqtt_records::resume::unavailable) {
     metrics_.mqtt_connect_refusals.add();
     mqtt::connack_fields f;
-    f.code = mqtt::reason::quota_exceeded;  // 3.1.1: "server unavailable"
+    // 3.1.1: both "server unavailable" (3)
+    f.code = r.status == mqtt_records::resume::refused ? mqtt::reason::quota_exceeded
+                                                       : mqtt::reason::server_unavailable;
     send_connack(c, o.params.level, f);
     mc.clean_end = true;  // refused: no session, no will
     close(c, mqtt::reason::success);

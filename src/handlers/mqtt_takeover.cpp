@@ -99,15 +99,16 @@ void mqtt_handler::release_session(conn& c) {
   mqtt_records::release r;
   snapshot_session(c, r.expiry_s, session);
   r.session = session;
+  r.token = c.mqtt->session_token;
   to_session_owner(c, r);
 }
 
 void mqtt_handler::on_claim(unsigned from, const mqtt_records::claim& r) {
   const auto [it, added] = holders_.try_emplace(std::string(r.key));
-  const session_place old = it->second;
+  const session_place old = it->second.place;
   // The new holder first: closing the old one here releases it (on_release), which must
   // then find the new one and keep it (and `it` must not be used after the close).
-  it->second = {from, r.slot, r.generation};
+  it->second = {{from, r.slot, r.generation}, {}};
   if (!added) {
     const mqtt_records::take_over t{old.slot, old.generation};
     if (old.shard == shard_) {
@@ -122,11 +123,32 @@ void mqtt_handler::on_claim(unsigned from, const mqtt_records::claim& r) {
 void mqtt_handler::on_release(unsigned from, const mqtt_records::release& r) {
   const auto it = holders_.find(r.key);
   const session_place who{from, r.slot, r.generation};
+  std::string token(r.token);
   // Only the connection held: a taken-over one ends after its successor claimed the key.
-  if (it != holders_.end() && it->second == who) {
+  if (it != holders_.end() && it->second.place == who) {
+    if (token.empty()) {
+      token = std::move(it->second.token);  // (ended before its resume came)
+    }
     holders_.erase(it);
   }
-  keep_session(r.key, who, r.expiry_s, r.session);
+  if (store_ == nullptr) {
+    keep_session(r.key, who, r.expiry_s, r.session);
+    return;
+  }
+  // A claim still waiting for the store: its answer is not wanted any more.
+  for (auto claim = store_claims_.begin(); claim != store_claims_.end(); ++claim) {
+    if (claim->who == who) {
+      store_->forget(claim->ticket);
+      if (token.empty()) {
+        token = claim->token;
+      }
+      store_claims_.erase(claim);
+      break;
+    }
+  }
+  if (!token.empty()) {
+    store_->detach(r.key, token, r.session, r.expiry_s);
+  }
 }
 
 void mqtt_handler::on_take_over(const mqtt_records::take_over& t) {

@@ -93,7 +93,8 @@ bool shard::init(std::string& error) {
                                         node_.node_id(), node_.epoch());
   if (cfg.mqtt_tcp || cfg.mqtt_ws) {
     mqtt_ = std::make_unique<mqtt_handler>(host, *router_, static_cast<mail_port&>(*this),
-                                           *gate_, cfg, metrics_, id_, node_.shard_count());
+                                           *gate_, cfg, metrics_, id_, node_.shard_count(),
+                                           broker_->sessions());
   }
   http_ = std::make_unique<http_endpoints>(host, *router_, *gate_, parser_, *ws_,
                                            cfg.mqtt_ws ? mqtt_.get() : nullptr, node_,
@@ -194,6 +195,9 @@ void shard::receive_mail() {
 
 void shard::drain_broker_results() {
   broker_results_.drain([this](broker_event& e) { router_->on_broker_event(e); });
+  if (session_store* sessions = broker_->sessions(); sessions != nullptr && mqtt_ != nullptr) {
+    sessions->drain([this](session_event& e) { mqtt_->on_session_event(e); });
+  }
 }
 
 // ---- timers ----
