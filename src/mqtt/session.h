@@ -137,8 +137,13 @@ class session {
                          const message_info& info, bool retained, int64_t now_ms, delivery& d);
 
   /// A message was delivered (QoS 0 written, or QoS 1 acknowledged): its tag's position
-  /// advances.
-  void delivered(const message_position& p) { positions_.advance(p); }
+  /// advances, when an exact subscription names the tag (resume reads no other: a tag
+  /// reached only through a wildcard costs nothing here).
+  void delivered(const message_position& p) {
+    if (subs_.has_exact(p.tag)) {
+      positions_.advance(p);
+    }
+  }
 
   /// The persistent state now. `unacked`: positions of the messages in flight or queued.
   session_record snapshot(std::span<const message_position> unacked, int64_t ended_at_ms) const;

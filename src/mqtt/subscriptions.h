@@ -66,6 +66,16 @@ class subscription_set {
   bool plan(std::string_view tag, bool from_this_client, delivery_plan& out) const;
 
   const subscription* find(std::string_view filter) const;
+  /// Whether a subscription without wildcards is to `tag` (a scan of at most
+  /// max_subscriptions, comparing lengths first).
+  bool has_exact(std::string_view tag) const {
+    for (const subscription& s : subs_) {
+      if (s.exact && s.patterns.first == tag) {
+        return true;
+      }
+    }
+    return false;
+  }
   const std::vector<subscription>& all() const { return subs_; }
   std::size_t size() const { return subs_.size(); }
   /// Every pattern needed, once each.

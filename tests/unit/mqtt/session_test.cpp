@@ -285,11 +285,25 @@ struct test_message {
   }
 };
 
+TEST_F(mqtt_session, positions_are_kept_for_exact_subscriptions_only) {
+  // Resume replays exact tags from their positions; a tag reached only through a wildcard
+  // has none to keep (it would cost every delivery a lookup, and the bound's evictions).
+  session& s = connect(mqtt311, "00 003c 0003 646576");
+  subscribe_outcome out;
+  s.on_subscribe(in(0x82, "0001 0003 772f23 01 0003 652f78 01").subscribe, allow_all, out);
+  s.delivered({"w.y", "e", 7, 1'000});
+  s.delivered({"e.x", "e", 9, 1'000});
+  const session_record r = s.snapshot({}, 2'000);
+  ASSERT_EQ(r.positions.size(), 1u);
+  EXPECT_EQ(r.positions[0], (stored_position{"e.x", "e", 9}));
+}
+
 TEST_F(mqtt_session, stored_and_resumed) {
   // 3.1.1, persistent session, client id "dev".
   session& s = connect(mqtt311, "00 003c 0003 646576");
   subscribe_outcome out;
-  s.on_subscribe(in(0x82, "0001 0005 732f2b2f74 01 0003 712f23 00").subscribe, allow_all, out);
+  // Exact filters s/1/t and q/x (positions are kept for exact subscriptions only).
+  s.on_subscribe(in(0x82, "0001 0005 732f312f74 01 0003 712f78 00").subscribe, allow_all, out);
   outbound_window<test_message> window(s.params().outbound_window, lim_.max_pending);
   uint16_t id = 0;
   for (uint64_t seq = 1; seq <= 3; ++seq) {
@@ -315,7 +329,7 @@ TEST_F(mqtt_session, stored_and_resumed) {
   session& back = connect(mqtt311, "00 003c 0003 646576");
   std::vector<std::string> patterns;
   back.restore(loaded, patterns);
-  EXPECT_EQ(patterns, (std::vector<std::string>{"s.*.t", "q", "q.>"}));
+  EXPECT_EQ(patterns, (std::vector<std::string>{"s.1.t", "q.x"}));
   ASSERT_EQ(loaded.positions.size(), 2u);
   EXPECT_EQ(loaded.positions[0], (stored_position{"q.x", "e", 40}));
   EXPECT_EQ(loaded.positions[1], (stored_position{"s.1.t", "e", 1}))
