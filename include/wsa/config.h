@@ -102,6 +102,7 @@ struct config {
   uint32_t mqtt_max_pending = 1000;    ///< deliveries queued behind them; past it: closed
   uint32_t mqtt_max_subscriptions = 100;  ///< topic filters per MQTT session
   uint32_t mqtt_max_sessions = 10000;     ///< persistent MQTT sessions a node keeps
+  uint64_t mqtt_max_session_bytes = 256 * 1024 * 1024;  ///< and their bytes (without Redis)
   uint32_t mqtt_max_will_bytes = 65535;   ///< will payload in CONNECT (MQTT allows 65535)
   uint32_t mqtt_retained_max = 10000;     ///< retained messages per node (one replica per shard)
   uint64_t mqtt_retained_max_bytes = 16 * 1024 * 1024;  ///< and their bytes

@@ -390,6 +390,11 @@ void declare_serve_options(option_set& o, config& c, std::string& config_file) {
            "connected or not (0..10000000); past it a CONNECT asking for one more is refused "
            "(CONNACK 3, 5.0: 0x97)."},
           c.mqtt_max_sessions, 0, 10000000);
+  o.size({"mqtt-max-session-bytes", "SIZE",
+          "Bytes of the persistent MQTT sessions a node keeps (records and keys; 0..64GiB), "
+          "split among shards; past it a CONNECT asking for a new one is refused (CONNACK 3, "
+          "5.0: 0x97). With --broker redis:// sessions live in Redis instead."},
+         c.mqtt_max_session_bytes, 0, 64 * gib);
   o.size({"mqtt-max-will-bytes", "SIZE",
           "Largest will payload in a CONNECT (0..65535, MQTT's own maximum); a larger one is "
           "refused (CONNACK 3, 5.0: 0x97)."},

@@ -50,6 +50,7 @@ mqtt_handler::mqtt_handler(conn_host& host, router& r, mail_port& mail, token_ga
       retained_({cfg.mqtt_retained_max, cfg.mqtt_retained_max_bytes}),
       store_(store),
       max_sessions_((cfg.mqtt_max_sessions + shards - 1) / shards),
+      max_session_bytes_((cfg.mqtt_max_session_bytes + shards - 1) / shards),
       ws_pool_(this, limits_.max_packet_size, 0, ws_pool_max) {}
 
 mqtt_handler::~mqtt_handler() = default;

@@ -212,6 +212,14 @@ class mqtt_handler final : private ws_sink {
   };
   string_map<stored_session> sessions_;
   const std::size_t max_sessions_;  // this shard's share of --mqtt-max-sessions
+  const uint64_t max_session_bytes_;  // ...and of --mqtt-max-session-bytes
+  uint64_t session_bytes_ = 0;        // what sessions_ holds (session_cost of each)
+  /// What a stored session costs in bytes: its key, record and bookkeeping.
+  static uint64_t session_cost(std::string_view key, const stored_session& s) {
+    return key.size() + s.record.size() + sizeof(stored_session) + 64;
+  }
+  /// Erases a stored session, keeping session_bytes_ and the gauges true.
+  void erase_session(string_map<stored_session>::iterator it);
   uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
   ws_session_pool ws_pool_;        // MQTT over WebSocket: wslay contexts, attached mid-message

@@ -28,7 +28,7 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
   const int64_t now = unix_ms();
   auto it = sessions_.find(key);
   if (it != sessions_.end() && !it->second.connected && it->second.expires_at_ms <= now) {
-    sessions_.erase(it);  // expired meanwhile
+    erase_session(it);  // expired meanwhile
     metrics_.mqtt_sessions_expired.add();
     it = sessions_.end();
   }
@@ -47,38 +47,62 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
   if (it != sessions_.end() && !clean && !it->second.record.empty()) {
     // Kept: a copy, so that if the connection ends before its CONNACK the session stays as
     // it was. Not kept: the session is erased below, so its record moves.
-    record = keep ? it->second.record : std::move(it->second.record);
+    if (keep) {
+      record = it->second.record;
+    } else {
+      session_bytes_ -= it->second.record.size();
+      record = std::move(it->second.record);
+    }
     r.status = mqtt_records::resume::present;
   }
   if (!keep) {
     if (it != sessions_.end()) {
-      sessions_.erase(it);  // used by this connection only, then gone (or discarded)
+      erase_session(it);  // used by this connection only, then gone (or discarded)
     }
   } else {
     if (it == sessions_.end()) {
-      if (sessions_.size() >= max_sessions_) {
+      const bool over_bytes = session_bytes_ >= max_session_bytes_;
+      if (sessions_.size() >= max_sessions_ || over_bytes) {
         // Expired ones first make room; otherwise the CONNECT is refused.
-        metrics_.mqtt_sessions_expired.add(std::erase_if(sessions_, [&](const auto& s) {
-          return !s.second.connected && s.second.expires_at_ms <= now;
-        }));
+        for (auto s = sessions_.begin(); s != sessions_.end();) {
+          const auto next = std::next(s);
+          if (!s->second.connected && s->second.expires_at_ms <= now) {
+            erase_session(s);
+            metrics_.mqtt_sessions_expired.add();
+          }
+          s = next;
+        }
       }
       if (sessions_.size() >= max_sessions_) {
         r.status = mqtt_records::resume::refused;
+      } else if (session_bytes_ >= max_session_bytes_) {
+        r.status = mqtt_records::resume::refused;
+        metrics_.mqtt_session_bytes_refusals.add();
       } else {
         it = sessions_.try_emplace(std::string(key)).first;
+        session_bytes_ += session_cost(key, it->second);
       }
     }
     if (it != sessions_.end()) {
       it->second.connected = true;
       it->second.holder = who;
       if (clean) {
+        session_bytes_ -= it->second.record.size();
         it->second.record.clear();
       }
     }
   }
   metrics_.mqtt_sessions_stored.set(sessions_.size());
+  metrics_.mqtt_session_bytes.set(session_bytes_);
   r.session = record;
   tell_resume(who, r);
+}
+
+void mqtt_handler::erase_session(string_map<stored_session>::iterator it) {
+  session_bytes_ -= session_cost(it->first, it->second);
+  sessions_.erase(it);
+  metrics_.mqtt_sessions_stored.set(sessions_.size());
+  metrics_.mqtt_session_bytes.set(session_bytes_);
 }
 
 void mqtt_handler::tell_resume(session_place who, const mqtt_records::resume& r) {
@@ -152,8 +176,7 @@ void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_
     const bool waiting = it->second.has_waiting;
     const session_place next = it->second.waiting;
     const uint8_t flags = it->second.waiting_flags;
-    sessions_.erase(it);  // 5.0 DISCONNECT set expiry 0: the session ends with it
-    metrics_.mqtt_sessions_stored.set(sessions_.size());
+    erase_session(it);  // 5.0 DISCONNECT set expiry 0: the session ends with it
     if (waiting) {
       answer_claim(key, next, flags);
     }
@@ -162,7 +185,10 @@ void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_
   stored_session& s = it->second;
   s.connected = false;
   if (!session.empty()) {  // (empty: it ended before its CONNACK; the session is as it was)
+    session_bytes_ += session.size();
+    session_bytes_ -= s.record.size();
     s.record.assign(session);
+    metrics_.mqtt_session_bytes.set(session_bytes_);
   }
   s.expires_at_ms = unix_ms() + int64_t{expiry_s} * 1000;
   if (s.has_waiting) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mqtt_support.h"
+#include "support/process_probe.h"
 
 namespace wsa::test {
 namespace {
@@ -120,6 +121,53 @@ TEST(mqtt_session, the_nodes_session_bound_refuses_one_more_until_one_expires) {
   }
   EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions_expired_total"), 1u);
   EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 1u);
+}
+
+TEST(mqtt_session, stored_sessions_are_bounded_in_bytes) {
+  // Each session: 100 exact filters of 240 bytes, so that its record (filters, and a
+  // position per tag) is about 50 KB; the node keeps 1 MiB of them (one shard).
+  ASSERT_TRUE(have_clients());
+  server_process server({"--no-auth", "--mqtt-listen", "127.0.0.1:0", "--shards", "1",
+                         "--mqtt-max-session-bytes", "1m"});
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  const int64_t base_kib = rss_kib(server.pid());
+  int accepted = 0;
+  int refused = 0;
+  for (int i = 0; i < 100; ++i) {
+    std::vector<std::string> filters;
+    for (int f = 0; f < 100; ++f) {
+      std::string filter = "d" + std::to_string(i) + "/f" + std::to_string(f) + "/";
+      filters.push_back(filter + std::string(240 - filter.size(), 'x'));
+    }
+    raw_device device(port, "big-" + std::to_string(i), i % 2 == 1, filters);
+    if (device.accepted()) {
+      ++accepted;
+      device.disconnect();
+    } else {
+      ++refused;
+      // 3.1.1: CONNACK 3 (server unavailable); 5.0: 0x97 (quota exceeded).
+      EXPECT_EQ(static_cast<uint8_t>(device.connack[3]), i % 2 == 1 ? 0x97 : 3);
+    }
+  }
+  // Roughly 1 MiB / 50 KB kept; the rest refused, counted; a clean session still served.
+  EXPECT_GE(accepted, 10);
+  EXPECT_LE(accepted, 30);
+  EXPECT_EQ(refused, 100 - accepted);
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_session_bytes_refusals_total"),
+            static_cast<uint64_t>(refused));
+  const uint64_t bytes = metric_sum(server.port(), "wsagent_mqtt_session_bytes");
+  EXPECT_GE(bytes, 900u * 1024);
+  EXPECT_LE(bytes, 1024u * 1024 + 2 * 60 * 1024);  // the bound, and the last one admitted
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), static_cast<uint64_t>(accepted));
+  // What the server holds for them: 100 sessions unbounded would be ~5 MB of records alone.
+  const int64_t grown_kib = rss_kib(server.pid()) - base_kib;
+  RecordProperty("rss_growth_kib", std::to_string(grown_kib));
+  EXPECT_LT(grown_kib, 16 * 1024);
+  {
+    subscriber clean(port, {"-i", "clean", "-t", "b/t", "-C", "1"});
+    ASSERT_TRUE(clean.ready()) << clean.process.output();
+  }
 }
 
 }  // namespace

@@ -140,4 +140,86 @@ inline std::string next_packet(tcp_socket& s, std::string& buffered) {
   }
 }
 
+// An MQTT packet: `first` byte, the remaining length (variable byte integer), `body`.
+inline std::string mqtt_packet(uint8_t first, std::string_view body) {
+  std::string p(1, static_cast<char>(first));
+  std::size_t n = body.size();
+  do {
+    const auto byte = static_cast<uint8_t>(n % 128);
+    n /= 128;
+    p += static_cast<char>(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  p.append(body);
+  return p;
+}
+
+// A device that never reconnects by itself (mosquitto_sub would take its session back at
+// once) and subscribes as told: raw packets, a persistent session `id` (3.1.1 clean session
+// 0; 5.0 session expiry 600 s) subscribed to `filters` at QoS 1 in one SUBSCRIBE (when the
+// CONNACK accepted it).
+struct raw_device {
+  tcp_socket s;
+  std::string buffered;
+  bool v5;
+  std::string connack;
+
+  raw_device(uint16_t port, std::string_view id, bool is_v5,
+             const std::vector<std::string>& filters)
+      : s(tcp_socket::connect(port)), v5(is_v5) {
+    std::string body{0, 4, 'M', 'Q', 'T', 'T', static_cast<char>(v5 ? 5 : 4), 0, 0, 60};
+    if (v5) {
+      body += std::string{5, 0x11, 0, 0, 0x02, 0x58};  // Session Expiry Interval 600
+    }
+    body += std::string{0, static_cast<char>(id.size())};
+    body.append(id);
+    s.send_all(mqtt_packet(0x10, body));
+    connack = next_packet(s, buffered);
+    if (!accepted()) {
+      return;
+    }
+    std::string sub{0, 1};
+    if (v5) {
+      sub += '\0';  // no properties
+    }
+    for (const std::string& filter : filters) {
+      sub += std::string{0, static_cast<char>(filter.size())};
+      sub.append(filter);
+      sub += '\x01';
+    }
+    s.send_all(mqtt_packet(0x82, sub));
+    EXPECT_EQ(static_cast<uint8_t>(next_packet(s, buffered)[0]), 0x90);
+  }
+
+  // CONNACK with return code / reason 0.
+  bool accepted() const { return connack.size() >= 4 && connack[0] == 0x20 && connack[3] == 0; }
+
+  // The next PUBLISH's payload, acknowledged; empty when something else came.
+  std::string receive() {
+    const std::string p = next_packet(s, buffered);
+    if (p.empty() || (static_cast<uint8_t>(p[0]) >> 4) != 3) {
+      return {};
+    }
+    std::size_t at = 1;
+    while (static_cast<uint8_t>(p[at]) & 0x80) {
+      ++at;
+    }
+    ++at;
+    const std::size_t topic = (static_cast<uint8_t>(p[at]) << 8) | static_cast<uint8_t>(p[at + 1]);
+    at += 2 + topic;
+    const std::string packet_id = p.substr(at, 2);
+    at += 2;
+    if (v5) {
+      at += 1 + static_cast<uint8_t>(p[at]);  // (short properties)
+    }
+    s.send_all(std::string{0x40, 2} + packet_id);
+    return p.substr(at);
+  }
+
+  // DISCONNECT (reason 0), then the server's close.
+  void disconnect() {
+    s.send_all(std::string{static_cast<char>(0xe0), 0});
+    EXPECT_TRUE(s.wait_eof(wait_time));
+  }
+};
+
 }  // namespace wsa::test

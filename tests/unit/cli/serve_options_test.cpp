@@ -39,6 +39,8 @@ std::vector<sample> samples() {
       {"mqtt-max-subscriptions", "20",
        [](const config& c) { return c.mqtt_max_subscriptions == 20; }},
       {"mqtt-max-sessions", "7", [](const config& c) { return c.mqtt_max_sessions == 7; }},
+      {"mqtt-max-session-bytes", "3m",
+       [](const config& c) { return c.mqtt_max_session_bytes == 3 * 1024 * 1024; }},
       {"mqtt-max-will-bytes", "1k",
        [](const config& c) { return c.mqtt_max_will_bytes == 1024; }},
       {"mqtt-retained-max", "5", [](const config& c) { return c.mqtt_retained_max == 5; }},
