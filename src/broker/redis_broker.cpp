@@ -162,7 +162,9 @@ void redis_broker::on_link_up(link& l) {
   for (auto& [glob, g] : globs_) {
     psubscribe(glob, g);
   }
-  subscriber_.send({control_subscribe_cmd, 0, 0}, {"SUBSCRIBE", sessions_->channel()});
+  if (sessions_->channel_wanted()) {
+    subscriber_.send({control_subscribe_cmd, 0, 0}, {"SUBSCRIBE", sessions_->channel()});
+  }
   // Answered after every confirmation above (one connection answers in order).
   subscriber_.send({resubscribed_cmd, 0, 0}, {"PING"});
 }
@@ -435,6 +437,14 @@ std::string* redis_broker::begin_session_command(std::string_view key) {
     return cluster_->begin(key_slot(key));
   }
   return commands_ready() ? &commands_.begin() : nullptr;
+}
+
+void redis_broker::subscribe_control(std::string_view channel) {
+  if (cluster_) {
+    cluster_->subscribe(channel);
+  } else if (subscriber_.up()) {
+    subscriber_.send({control_subscribe_cmd, 0, 0}, {"SUBSCRIBE", channel});
+  }  // else on_link_up subscribes
 }
 
 bool redis_broker::publish_control(std::string_view channel, std::string_view payload) {

@@ -308,6 +308,9 @@ class redis_broker final : public broker,
   std::string* begin_session_command(std::string_view key);
   /// PUBLISH (SPUBLISH on a cluster) on a session control channel; false if not sent.
   bool publish_control(std::string_view channel, std::string_view payload);
+  /// SUBSCRIBE (SSUBSCRIBE) to the session store's control channel, now and after every
+  /// reconnection.
+  void subscribe_control(std::string_view channel);
   void load_scripts();
   bool send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                   std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,

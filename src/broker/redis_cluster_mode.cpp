@@ -29,7 +29,6 @@ void redis_broker::start_cluster(ring& r) {
   query_sha_ = cluster_->add_script(redis_query_script);
   presence_sha_ = cluster_->add_script(redis_presence_script);
   session_sha_ = cluster_->add_script(redis_session_script);
-  cluster_->subscribe(sessions_->channel());
   cluster_->start();
 }
 

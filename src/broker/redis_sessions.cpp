@@ -114,6 +114,13 @@ bool redis_session_store::run(op o, uint64_t ticket, std::string_view key,
 
 std::string redis_session_store::claim(std::string_view key, bool clean, bool keep,
                                        uint64_t ticket) {
+  if (!channel_wanted_) {
+    // From the first holder on, takeover requests may come for it. (Until the subscription
+    // is confirmed, a request for this first one could be missed: its claimant then waits
+    // out the handoff bound.)
+    channel_wanted_ = true;
+    broker_.subscribe_control(channel_);
+  }
   std::string token = instance_ + "/";
   append_hex(token, ++next_token_);
   pending_claim& c = claims_.emplace_back();

@@ -56,8 +56,10 @@ class redis_session_store final : public session_store {
 
   // ---- from the broker ----
 
-  /// This store's control channel (subscribed by the broker).
+  /// This store's control channel, subscribed by the broker once the store has minted a
+  /// holder token (a node without MQTT clients subscribes to nothing more).
   const std::string& channel() const { return channel_; }
+  bool channel_wanted() const { return channel_wanted_; }
   /// The reply to a session command (request.kind is the broker's session kind).
   void on_reply(const link_request& request, resp_view reply);
   /// A session command that will never be answered (link down) or could not be sent.
@@ -94,6 +96,7 @@ class redis_session_store final : public session_store {
   std::string instance_;
   std::string channel_;
   uint64_t next_token_ = 0;
+  bool channel_wanted_ = false;
   std::vector<pending_claim> claims_;  // few at a time: CONNECTs in flight
   std::string key_scratch_;
   std::string payload_scratch_;
