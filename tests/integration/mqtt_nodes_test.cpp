@@ -34,21 +34,6 @@ class mqtt_nodes : public testing::Test {
   std::unique_ptr<server_process> b_;
 };
 
-// mosquitto_sub until `count` messages (exit 27 after -W seconds without them).
-std::string receive(uint16_t port, const std::vector<std::string>& options, int count,
-                    int* status = nullptr, const std::string& seconds = "4") {
-  child_process sub(with({mosquitto_sub, "-h", "127.0.0.1", "-p", std::to_string(port), "-q",
-                          "1", "-v", "-C", std::to_string(count), "-W", seconds},
-                         options));
-  const int code = sub.wait_exit(wait_time);
-  if (status != nullptr) {
-    *status = code;
-  } else {
-    EXPECT_EQ(code, 0) << sub.output();
-  }
-  return sub.output();
-}
-
 std::vector<std::string> session_of(const std::string& version, const std::string& id,
                                     const std::string& topic, const std::string& expiry = "600") {
   std::vector<std::string> s{"-V", version == "5" ? "mqttv5" : "mqttv311", "-c", "-i", id,
@@ -79,7 +64,7 @@ TEST_F(mqtt_nodes, a_session_left_on_one_node_resumes_on_the_other) {
     // the Nth comes, before the server has its PUBACK: waiting for a 4th until -W lets the
     // last one be acknowledged, so that nothing is due again.)
     int status = 0;
-    EXPECT_EQ(receive(mqtt_port(*b_), session, 4, &status, "2"),
+    EXPECT_EQ(receive(mqtt_port(*b_), session, 4, &status, 2),
               topic + " two\n" + topic + " three\n" + topic + " four\nTimed out\n");
     // And on A again: nothing more (B's acknowledgements moved the session on).
     ASSERT_EQ(publish(mqtt_port(*b_), {"-q", "1", "-t", topic, "-m", "five"}), 0);
@@ -204,7 +189,7 @@ TEST_F(mqtt_nodes, without_redis_a_connect_is_refused_not_answered_with_a_fresh_
   const std::string waited = receive(mqtt_port(c), session_of("5", "away", "w/t"), 1, &status);
   EXPECT_NE(waited.find("Server unavailable"), std::string::npos) << status << " " << waited;
   const std::string paused = receive(mqtt_port(*a_), session_of("31", "away", "w/t"), 1,
-                                     &status);
+                                     &status, 8);
   EXPECT_NE(paused.find("Connection Refused: broker unavailable"), std::string::npos)
       << status << " " << paused;
   redis_.resume();

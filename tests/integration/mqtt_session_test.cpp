@@ -13,22 +13,6 @@
 namespace wsa::test {
 namespace {
 
-// mosquitto_sub with a persistent session `id`, QoS 1, printing "topic payload" lines until
-// `count` messages (exit 27 after -W seconds without them).
-std::string receive(uint16_t port, const std::vector<std::string>& options, int count,
-                    int* status = nullptr) {
-  child_process sub(with({mosquitto_sub, "-h", "127.0.0.1", "-p", std::to_string(port), "-q",
-                          "1", "-v", "-C", std::to_string(count), "-W", "3"},
-                         options));
-  const int code = sub.wait_exit(wait_time);
-  if (status != nullptr) {
-    *status = code;
-  } else {
-    EXPECT_EQ(code, 0) << sub.output();
-  }
-  return sub.output();
-}
-
 TEST(mqtt_session, a_persistent_session_gets_what_was_published_while_away) {
   ASSERT_TRUE(have_clients());
   server_process server(mqtt_args());  // two shards: the session's owner may be the other

@@ -83,6 +83,22 @@ inline int publish(uint16_t port, std::vector<std::string> options) {
   return status;
 }
 
+// mosquitto_sub at QoS 1 (with the session `options` say: -c -i ID...), printing "topic
+// payload" lines until `count` messages (exit 27 after -W `seconds` without them).
+inline std::string receive(uint16_t port, const std::vector<std::string>& options, int count,
+                           int* status = nullptr, int seconds = 3) {
+  child_process sub(with({mosquitto_sub, "-h", "127.0.0.1", "-p", std::to_string(port), "-q",
+                          "1", "-v", "-C", std::to_string(count), "-W", std::to_string(seconds)},
+                         options));
+  const int code = sub.wait_exit(wait_time);
+  if (status != nullptr) {
+    *status = code;
+  } else {
+    EXPECT_EQ(code, 0) << sub.output();
+  }
+  return sub.output();
+}
+
 // A 3.1.1 CONNECT with keep-alive `seconds` and client id "raw".
 inline std::string connect_packet(uint8_t seconds) {
   std::string p = {0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, static_cast<char>(seconds),
