@@ -1,12 +1,11 @@
-// The hiredis reply parser behind a view API; see resp_reader.h. hiredis builds a reply by
-// calling our object functions in depth-first order; each returns a node index (+1, so that
-// it is never NULL, which hiredis takes for out-of-memory) into the reader's arena. Nothing
-// is freed per reply: the arena is cleared when the next reply starts.
+// A resumable RESP2 parser; see resp_reader.h. Elements are parsed one at a time from the
+// fed bytes; an element cut by the end of a receive is parsed again whole once more bytes
+// have come (only a short line or a bulk string's header is read twice). Arrays being
+// filled wait on a small stack. Nothing is freed per reply: the arena is cleared when the
+// next reply starts, and the fed bytes of finished replies are dropped at the next feed.
 #include "redis/resp_reader.h"
 
-#include <hiredis/hiredis.h>
-
-#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "util/check.h"
@@ -14,145 +13,122 @@
 namespace wsa {
 namespace {
 
-// Bytes hiredis may keep allocated for an empty input buffer; above this it frees the
-// buffer, which under a steady stream of large batches would mean malloc/free per batch.
-constexpr std::size_t reader_keep_bytes = 256 * 1024;
+// Above these capacities, buffers emptied between replies are given back (one large
+// reply must not pin its memory for the connection's life).
+constexpr std::size_t keep_bytes = 256 * 1024;
+constexpr std::size_t keep_nodes = 8192;
+// A number line (":", "$", "*") has at most a sign and 19 digits.
+constexpr std::size_t max_number_chars = 20;
+// Redis refuses bulk strings above 512 MB (proto-max-bulk-len); so do we.
+constexpr int64_t max_bulk_bytes = int64_t{512} << 20;
+constexpr int64_t max_array_count = 0x7fffffff;
+// Nested arrays: Redis' own replies (SCAN, XRANGE, CLUSTER SLOTS, EXEC of those) need 4.
+constexpr std::size_t max_depth = 8;
 
-redisReader* raw(void* r) { return static_cast<redisReader*>(r); }
-
-void* create_string(const redisReadTask* task, char* s, size_t len);
-void* create_array(const redisReadTask* task, int elements);
-void* create_integer(const redisReadTask* task, long long value);
-void* create_nil(const redisReadTask* task);
-void free_object(void*) {}  // the arena owns everything
-
-redisReplyObjectFunctions object_functions = {create_string, create_array, create_integer,
-                                              create_nil, free_object};
-
-}  // namespace
-
-// hiredis sees only the C functions above; they forward to these members through the
-// task's privdata, which hiredis copies from the reader into every task.
-struct resp_reader_access {
-  static void* add_string(resp_reader* r, const redisReadTask* task, const char* s,
-                          std::size_t len) {
-    if (!r->fits(len + sizeof(resp_reader::node))) {
-      return nullptr;  // hiredis takes NULL for out of memory: the reply fails
+// The number line of the element at `p` (its type byte), within [p, end): "[-]digits\r\n".
+// Numbers are read as they are scanned (no search for the line end first).
+enum class number { done, more, bad };
+[[gnu::always_inline]] inline number read_number(const char* p, const char* end,
+                                                 int64_t& value, const char*& after) {
+  const char* q = p + 1;
+  const bool negative = q < end && *q == '-';
+  q += negative ? 1 : 0;
+  const char* digits = q;
+  uint64_t v = 0;
+  while (q < end) {
+    const unsigned d = static_cast<unsigned char>(*q) - unsigned{'0'};
+    if (d > 9) {
+      break;
     }
-    resp_reader::node n{};
-    n.type = static_cast<resp_type>(task->type);
-    n.offset = r->text_.size();
-    n.length = len;
-    r->text_.append(s, len);
-    return r->add(task, n);
+    v = v * 10 + d;
+    ++q;
   }
-  static void* add_array(resp_reader* r, const redisReadTask* task, int elements) {
-    // hiredis passes at most INT_MAX (and refuses negative counts but -1, the nil array):
-    // a bare header could otherwise make us allocate gigabytes of slots.
-    if (elements < 0 ||
-        !r->fits(sizeof(resp_reader::node) +
-                 static_cast<std::size_t>(elements) *
-                     (sizeof(uint32_t) + sizeof(resp_reader::node)))) {
-      return nullptr;
-    }
-    resp_reader::node n{};
-    n.type = resp_type::array;
-    n.count = static_cast<uint32_t>(elements);
-    n.offset = r->children_.size();
-    r->children_.resize(r->children_.size() + static_cast<std::size_t>(elements), 0);
-    return r->add(task, n);
+  const std::ptrdiff_t count = q - digits;
+  if (count > 19) {
+    return number::bad;  // longer than any 64-bit number, cut or not
   }
-  static void* add_integer(resp_reader* r, const redisReadTask* task, long long value) {
-    if (!r->fits(sizeof(resp_reader::node))) {
-      return nullptr;
-    }
-    resp_reader::node n{};
-    n.type = resp_type::integer;
-    n.integer = value;
-    return r->add(task, n);
+  if (end - q < 2) {
+    return q == end || *q == '\r' ? number::more : number::bad;
   }
-  static void* add_nil(resp_reader* r, const redisReadTask* task) {
-    if (!r->fits(sizeof(resp_reader::node))) {
-      return nullptr;
-    }
-    resp_reader::node n{};
-    n.type = resp_type::nil;
-    return r->add(task, n);
+  if (count == 0 || q[0] != '\r' || q[1] != '\n' ||
+      v > (negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1)) {
+    return number::bad;
   }
-};
-
-namespace {
-
-resp_reader* owner(const redisReadTask* task) { return static_cast<resp_reader*>(task->privdata); }
-
-void* create_string(const redisReadTask* task, char* s, size_t len) {
-  return resp_reader_access::add_string(owner(task), task, s, len);
-}
-void* create_array(const redisReadTask* task, int elements) {
-  return resp_reader_access::add_array(owner(task), task, elements);
-}
-void* create_integer(const redisReadTask* task, long long value) {
-  return resp_reader_access::add_integer(owner(task), task, value);
-}
-void* create_nil(const redisReadTask* task) {
-  return resp_reader_access::add_nil(owner(task), task);
+  value = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+  after = q + 2;
+  return number::done;
 }
 
 }  // namespace
 
 resp_reader::resp_reader() { reset(); }
 
-resp_reader::~resp_reader() {
-  if (reader_ != nullptr) {
-    redisReaderFree(raw(reader_));
-  }
-}
-
 void resp_reader::reset() {
-  if (reader_ != nullptr) {
-    redisReaderFree(raw(reader_));
-  }
-  redisReader* r = redisReaderCreateWithFunctions(&object_functions);
-  WSA_CHECK(r != nullptr, "out of memory");
-  r->maxbuf = reader_keep_bytes;
-  r->privdata = this;
-  reader_ = r;
+  in_.clear();
+  start_ = 0;
+  pos_ = 0;
+  scanned_ = 0;
   failed_ = false;
   too_large_ = false;
   last_was_reply_ = false;
+  error_.clear();
   clear_arena();
-}
-
-std::size_t resp_reader::arena_bytes() const {
-  return text_.size() + nodes_.size() * sizeof(node) + children_.size() * sizeof(uint32_t);
-}
-
-bool resp_reader::fits(std::size_t more) {
-  // Each element is judged at its full cost in the arena (a string: its bytes and a node),
-  // which is more than its bytes on the wire, so the bytes still unparsed (a prefix of one
-  // element) never refuse a reply that would fit whole: the verdict is the same however
-  // the replies were cut into receives.
-  const std::size_t held = arena_bytes();
-  if (max_reply_bytes_ == 0 || (more <= max_reply_bytes_ && held <= max_reply_bytes_ - more)) {
-    return true;
-  }
-  too_large_ = true;
-  limit_text_ = "a reply larger than " + std::to_string(max_reply_bytes_) +
-                " bytes (--redis-max-reply-bytes)";
-  return false;
 }
 
 void resp_reader::clear_arena() {
   nodes_.clear();
   children_.clear();
-  text_.clear();
+  kids_.clear();
+  open_.clear();
+  held_ = 0;
+}
+
+bool resp_reader::fits(std::size_t more) {
+  // Each element is judged at its full cost (a string: its bytes and a node), which is
+  // more than its bytes on the wire, so the bytes of an element not yet whole never refuse
+  // a reply that would fit: the verdict is the same however the replies were cut.
+  if (max_reply_bytes_ == 0 || (more <= max_reply_bytes_ && held_ <= max_reply_bytes_ - more)) {
+    return true;
+  }
+  too_large_ = true;
+  error_ = "a reply larger than " + std::to_string(max_reply_bytes_) +
+           " bytes (--redis-max-reply-bytes)";
+  return false;
+}
+
+resp_reader::step resp_reader::bad(const char* text) {
+  error_ = text;
+  return step::bad;
 }
 
 bool resp_reader::feed(const char* data, std::size_t size) {
-  if (failed_ || redisReaderFeed(raw(reader_), data, size) != REDIS_OK) {
-    failed_ = true;
+  if (failed_) {
     return false;
   }
+  if (last_was_reply_) {
+    clear_arena();
+    start_ = pos_;
+    last_was_reply_ = false;
+  }
+  // Views die here: the bytes before the current reply can go.
+  if (start_ == in_.size()) {
+    if (in_.capacity() > keep_bytes) {
+      std::string().swap(in_);
+    }
+    in_.clear();
+    pos_ = 0;
+    start_ = 0;
+    if (nodes_.capacity() > keep_nodes) {
+      std::vector<node>().swap(nodes_);
+      std::vector<uint32_t>().swap(children_);
+      std::vector<uint32_t>().swap(kids_);
+    }
+  } else if (start_ != 0) {
+    in_.erase(0, start_);
+    pos_ -= start_;
+    start_ = 0;
+  }
+  in_.append(data, size);
   return true;
 }
 
@@ -163,47 +139,200 @@ resp_reader::result resp_reader::next(resp_view& out) {
   if (last_was_reply_) {
     // The previous reply is done with; a partial next reply never starts before it ends.
     clear_arena();
+    start_ = pos_;
     last_was_reply_ = false;
   }
-  void* reply = nullptr;
-  if (redisReaderGetReply(raw(reader_), &reply) != REDIS_OK) {
-    failed_ = true;
-    return result::error;
-  }
-  if (reply == nullptr) {
-    // A reply still on its way: the rest of its current element waits in hiredis' buffer (a
-    // bulk string is buffered whole before it is handed over).
-    const redisReader* r = raw(reader_);
-    if (!fits(r->len - r->pos)) {
+  for (;;) {
+    const step s = parse_element();
+    if (s == step::bad) {
       failed_ = true;
       return result::error;
     }
-    return result::none;
+    if (s == step::more) {
+      if (max_reply_bytes_ != 0 && !fits(in_.size() - pos_)) {
+        failed_ = true;
+        return result::error;
+      }
+      return result::none;
+    }
+    if (open_.empty()) {
+      last_was_reply_ = true;
+      out = resp_view(this, 0);  // the root is the reply's first node
+      return result::reply;
+    }
   }
-  last_was_reply_ = true;
-  out = resp_view(this, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(reply) - 1));
-  return result::reply;
 }
 
 const char* resp_reader::error_text() const {
-  if (too_large_) {
-    return limit_text_.c_str();
-  }
-  const char* text = raw(reader_)->errstr;
-  return text[0] != '\0' ? text : "protocol error";
+  return error_.empty() ? "protocol error" : error_.c_str();
 }
 
-void* resp_reader::add(const void* task_ptr, node n) {
-  const auto* task = static_cast<const redisReadTask*>(task_ptr);
-  const auto index = static_cast<uint32_t>(nodes_.size());
-  nodes_.push_back(n);
-  if (task->parent != nullptr) {
-    const auto parent = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(task->parent->obj) - 1);
-    const node& p = nodes_[parent];
-    WSA_ASSERT(task->idx >= 0 && static_cast<uint32_t>(task->idx) < p.count);
-    children_[p.offset + static_cast<std::size_t>(task->idx)] = index;
+// The line of the element at pos_ (after its type byte) ends at `line_end` ("\r\n").
+resp_reader::step resp_reader::parse_line(std::size_t& line_end) {
+  const std::size_t first = pos_ + 1;
+  std::size_t at = first + scanned_;
+  while (at < in_.size()) {
+    const void* cr = std::memchr(in_.data() + at, '\r', in_.size() - at);
+    if (cr == nullptr) {
+      break;
+    }
+    const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(cr) - in_.data());
+    if (i + 1 == in_.size()) {
+      scanned_ = i - first;  // the '\n' may be next
+      return step::more;
+    }
+    if (in_[i + 1] == '\n') {
+      line_end = i;
+      return step::done;
+    }
+    at = i + 1;
   }
-  return reinterpret_cast<void*>(uintptr_t{index} + 1);
+  scanned_ = in_.size() - first;
+  return step::more;
+}
+
+void resp_reader::add(const node& n) {
+  auto index = static_cast<uint32_t>(nodes_.size());
+  nodes_.push_back(n);
+  if (n.type == resp_type::array && n.count > 0) {
+    open_.push_back(open_array{index, n.count});
+    return;
+  }
+  // A whole element joins its array; an array whose last element this was is whole too.
+  // Elements wait in kids_ until their array is whole, then move to children_ side by side:
+  // no slots are allocated for elements only announced.
+  while (!open_.empty()) {
+    kids_.push_back(index);
+    open_array& parent = open_.back();
+    if (--parent.left != 0) {
+      return;
+    }
+    node& array = nodes_[parent.node];
+    array.offset = children_.size();
+    children_.insert(children_.end(), kids_.end() - array.count, kids_.end());
+    kids_.resize(kids_.size() - array.count);
+    index = parent.node;
+    open_.pop_back();
+  }
+}
+
+resp_reader::step resp_reader::number_step(int number_result) {
+  if (number_result == static_cast<int>(number::more)) {
+    return step::more;
+  }
+  return bad("Protocol error: bad number");
+}
+
+resp_reader::step resp_reader::parse_element() {
+  const char* const base = in_.data();
+  const char* const p = base + pos_;
+  const char* const end = base + in_.size();
+  if (p == end) {
+    return step::more;
+  }
+  node n{};
+  std::size_t cost = sizeof(node);
+  const char* next = nullptr;
+  switch (*p) {
+    case ':': {
+      const number r = read_number(p, end, n.integer, next);
+      if (r != number::done) {
+        return number_step(static_cast<int>(r));
+      }
+      n.type = resp_type::integer;
+      break;
+    }
+    case '$': {
+      int64_t length = 0;
+      const char* body = nullptr;
+      const number r = read_number(p, end, length, body);
+      if (r != number::done) {
+        return number_step(static_cast<int>(r));
+      }
+      if (length == -1) {
+        n.type = resp_type::nil;
+        next = body;
+        break;
+      }
+      if (length < -1 || length > max_bulk_bytes) {
+        return bad("Protocol error: bad bulk string length");
+      }
+      const auto bytes = static_cast<std::size_t>(length);
+      if (static_cast<std::size_t>(end - body) < bytes + 2) {
+        return step::more;
+      }
+      if (body[bytes] != '\r' || body[bytes + 1] != '\n') {
+        return bad("Protocol error: a bulk string longer than announced");
+      }
+      n.type = resp_type::string;
+      n.offset = static_cast<std::size_t>(body - base) - start_;
+      n.length = bytes;
+      cost += bytes;
+      next = body + bytes + 2;
+      break;
+    }
+    case '*': {
+      int64_t count = 0;
+      const number r = read_number(p, end, count, next);
+      if (r != number::done) {
+        return number_step(static_cast<int>(r));
+      }
+      if (count == -1) {
+        n.type = resp_type::nil;
+        break;
+      }
+      if (count < -1 || count > max_array_count) {
+        return bad("Protocol error: bad array length");
+      }
+      if (count > 0 && open_.size() >= max_depth) {
+        return bad("Protocol error: arrays nested too deep");
+      }
+      // Judged from the header alone: each element announced costs its node at least, so
+      // a huge count is refused before anything is allocated for it.
+      const auto elements = static_cast<std::size_t>(count);
+      if (max_reply_bytes_ != 0 &&
+          !fits(sizeof(node) + elements * (sizeof(uint32_t) + sizeof(node)))) {
+        return step::bad;
+      }
+      n.type = resp_type::array;
+      n.count = static_cast<uint32_t>(elements);
+      cost += elements * sizeof(uint32_t);
+      break;
+    }
+    case '+':
+    case '-': {
+      std::size_t line_end = 0;
+      if (parse_line(line_end) == step::more) {
+        return step::more;
+      }
+      const std::size_t length = line_end - (pos_ + 1);
+      n.type = *p == '+' ? resp_type::status : resp_type::error;
+      n.offset = pos_ + 1 - start_;
+      n.length = length;
+      cost += length;
+      next = base + line_end + 2;
+      break;
+    }
+    default: {
+      const unsigned char c = static_cast<unsigned char>(*p);
+      error_ = "Protocol error, got ";
+      if (c >= 0x20 && c < 0x7f) {
+        error_ += std::string("\"") + *p + "\"";
+      } else {
+        error_ += "byte " + std::to_string(c);
+      }
+      error_ += " as reply type byte";
+      return step::bad;
+    }
+  }
+  if (max_reply_bytes_ != 0 && n.type != resp_type::array && !fits(cost)) {
+    return step::bad;
+  }
+  held_ += cost;
+  add(n);
+  pos_ = static_cast<std::size_t>(next - base);
+  scanned_ = 0;
+  return step::done;
 }
 
 resp_type resp_view::type() const { return reader_->nodes_[node_].type; }
@@ -213,7 +342,7 @@ std::string_view resp_view::str() const {
   if (n.type != resp_type::string && n.type != resp_type::status && n.type != resp_type::error) {
     return {};
   }
-  return std::string_view(reader_->text_).substr(n.offset, n.length);
+  return std::string_view(reader_->in_.data() + reader_->start_ + n.offset, n.length);
 }
 
 int64_t resp_view::integer() const {

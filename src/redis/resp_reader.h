@@ -1,9 +1,11 @@
-// Reading RESP2 replies: the one adapter around hiredis' reply parser (docs/style.md guideline
-// 11; hiredis 0.14.1 `redisReader`). Bytes received from a Redis socket are fed in; whole
-// replies come out as views into an arena the reader owns, so that no hiredis type and no
-// per-reply allocation leaks into the code that reads them. A view stays valid until the
-// next next()/feed()/reset(). Errors (malformed input) are sticky: the connection that fed
-// them must be dropped and a fresh reader used (reset()).
+// Reading RESP2 replies. Bytes received from a Redis socket are fed in (copied once); whole
+// replies come out as views: strings point into the fed bytes, elements are nodes in an
+// arena the reader reuses, so no reply costs an allocation or a copy of its strings. The
+// parser is our own and resumable (a reply cut anywhere continues where it stopped): hiredis'
+// reader built each element through a callback and copied every string, about half of the
+// server's instructions per message on the Redis path (docs/benchmarks.md). A view stays
+// valid until the next next()/feed()/reset(). Errors (malformed input) are sticky: the
+// connection that fed them must be dropped and a fresh reader used (reset()).
 // Owned by one Redis link; its shard's thread only.
 #pragma once
 
@@ -14,7 +16,7 @@
 
 namespace wsa {
 
-/// RESP2 reply types (values match hiredis' REDIS_REPLY_*).
+/// RESP2 reply types (values as hiredis' REDIS_REPLY_*).
 enum class resp_type : uint8_t {
   string = 1,   ///< bulk string
   array = 2,
@@ -52,7 +54,6 @@ class resp_view {
 class resp_reader {
  public:
   resp_reader();
-  ~resp_reader();
   resp_reader(const resp_reader&) = delete;
   resp_reader& operator=(const resp_reader&) = delete;
 
@@ -69,7 +70,7 @@ class resp_reader {
 
   /// Refuses a reply (a sticky error, too_large()) that would make the reader hold more than
   /// `bytes`: its strings and its elements' bookkeeping (about 36 bytes an element), or
-  /// its bytes not parsed yet. An array header is judged alone (each element announced
+  /// the bytes of its element not parsed yet. An array header is judged alone (each element announced
   /// costs its bookkeeping at least), so a huge count is refused before anything is
   /// allocated for it. The verdict does not depend on how the bytes were cut. 0: no limit.
   void set_max_reply_bytes(std::size_t bytes) { max_reply_bytes_ = bytes; }
@@ -83,29 +84,42 @@ class resp_reader {
   struct node {
     resp_type type;
     uint32_t count;     ///< array: elements
-    uint64_t offset;    ///< string: into text_; array: first slot in children_
+    uint64_t offset;    ///< string: from the reply's first byte in in_; array: into children_
+                        ///< (set once the array is whole)
     uint64_t length;    ///< string: bytes
     int64_t integer;
   };
-  // hiredis' object callbacks (resp_reader.cpp) build nodes through this; an object is a
-  // node index + 1 cast to void*. `task` is a redisReadTask.
-  friend struct resp_reader_access;
-  void* add(const void* task, node n);
+  /// An array still being filled.
+  struct open_array {
+    uint32_t node;
+    uint32_t left;  ///< its elements still to come
+  };
+  /// Outcome of parsing one element.
+  enum class step { done, more, bad };
+
+  step parse_element();
+  step parse_line(std::size_t& line_end);
+  step number_step(int number_result);
+  void add(const node& n);
   void clear_arena();
-  /// What the reply being read holds in the arena.
-  std::size_t arena_bytes() const;
   /// Whether `more` bytes may join the reply being read; if not, marks it too large.
   bool fits(std::size_t more);
+  step bad(const char* text);
 
-  void* reader_ = nullptr;  // redisReader*
+  std::string in_;             // fed bytes from the current reply's first on
+  std::size_t start_ = 0;      // the current reply's first byte in in_
+  std::size_t pos_ = 0;        // next byte to parse in in_
+  std::size_t scanned_ = 0;    // bytes from pos_ known to hold no line end (a long line)
+  std::size_t held_ = 0;       // what the reply being read costs (the limit's measure)
   bool last_was_reply_ = false;
   bool failed_ = false;
   bool too_large_ = false;
   std::size_t max_reply_bytes_ = 0;
-  std::string limit_text_;  // the error text of a reply over the limit
+  std::string error_;
   std::vector<node> nodes_;
-  std::vector<uint32_t> children_;
-  std::string text_;
+  std::vector<uint32_t> children_;  // each whole array's elements, side by side
+  std::vector<uint32_t> kids_;      // elements of arrays not yet whole, in order
+  std::vector<open_array> open_;
 };
 
 }  // namespace wsa
