@@ -392,6 +392,32 @@ bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
   return true;
 }
 
+void redis_broker::refresh_publish_encoding() {
+  if (!publish_tail_.empty() && encoded_sha_ == publish_sha_ && encoded_replid_ == replid_) {
+    return;
+  }
+  encoded_sha_ = publish_sha_;
+  encoded_replid_ = replid_;
+  for (const bool idem : {false, true}) {
+    std::string& head = publish_head_[idem ? 1 : 0];
+    head.clear();
+    resp_array(head, idem ? 16 : 15);
+    resp_bulk(head, "EVALSHA");
+    resp_bulk(head, publish_sha_);
+    resp_bulk(head, idem ? "3" : "2");
+  }
+  std::string& out = publish_tail_;
+  out.clear();
+  resp_bulk(out, uint64_t{options_.history_size});
+  resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
+  resp_bulk(out, key_ttl_ms());
+  resp_bulk(out, replid_);
+  resp_bulk(out, options_.idem_window_ms);
+  // The tag registry of pattern recovery; none on a cluster (another slot; no patterns).
+  resp_bulk(out, cluster_ ? std::string_view{} : redis_registry_prefix);
+  resp_bulk(out, registry_cap());
+}
+
 void redis_broker::publish(const publish_request& request) {
   const std::string_view tag = request.tag;
   std::string* command = commands_ready() && !backlogged(tag) ? begin_command(tag) : nullptr;
@@ -401,11 +427,9 @@ void redis_broker::publish(const publish_request& request) {
     return;
   }
   const bool idem = !request.idem.empty();
+  refresh_publish_encoding();
   std::string& out = *command;
-  resp_array(out, idem ? 16 : 15);
-  resp_bulk(out, "EVALSHA");
-  resp_bulk(out, publish_sha_);
-  resp_bulk(out, idem ? "3" : "2");
+  out.append(publish_head_[idem ? 1 : 0]);  // EVALSHA sha numkeys
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
   resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
   if (idem) {
@@ -419,14 +443,7 @@ void redis_broker::publish(const publish_request& request) {
     resp_bulk_concat(out, {redis_meta_prefix(request.meta, prefix), request.meta, request.data});
   }
   resp_bulk(out, epoch_candidate());
-  resp_bulk(out, uint64_t{options_.history_size});
-  resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
-  resp_bulk(out, key_ttl_ms());
-  resp_bulk(out, replid_);
-  resp_bulk(out, options_.idem_window_ms);
-  // The tag registry of pattern recovery; none on a cluster (another slot; no patterns).
-  resp_bulk(out, cluster_ ? std::string_view{} : redis_registry_prefix);
-  resp_bulk(out, registry_cap());
+  out.append(publish_tail_);
   commit_command({publish_cmd, 0, request.ticket});
   metrics_.broker_pending.add();
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
@@ -496,7 +513,8 @@ void redis_broker::fail_request(const link_request& request) {
 }
 
 int64_t redis_broker::count_round_trip(const link_request& request) {
-  const int64_t now_ns = monotonic_ns();
+  // The link read the clock when the reply's bytes came (0: not from a link, read it now).
+  const int64_t now_ns = request.replied_ns != 0 ? request.replied_ns : monotonic_ns();
   metrics_.broker_latency_us_sum.add(static_cast<uint64_t>(now_ns - request.sent_ns) / 1000);
   metrics_.broker_latency_count.add();
   return now_ns;

@@ -288,7 +288,8 @@ void link::on_received(int res) {
                   : std::string("recv: ") + std::strerror(-res));
     return;
   }
-  now_ms_ = monotonic_ms();
+  received_ns_ = monotonic_ns();
+  now_ms_ = received_ns_ / 1'000'000;
   last_traffic_ms_ = now_ms_;
   if (options_.traffic != nullptr) {
     options_.traffic->bytes_in += static_cast<uint64_t>(res);
@@ -337,11 +338,12 @@ void link::handle_reply(resp_view reply) {
     drop("a reply nobody asked for");
     return;
   }
-  const link_request request = pending_.front();
+  link_request request = pending_.front();
   pending_.pop_front();
+  request.replied_ns = received_ns_;
   progress_ms_ = now_ms_;
   if (options_.traffic != nullptr && options_.traffic->latency != nullptr) {
-    options_.traffic->latency->observe_ns(request.sent_ns, monotonic_ns());
+    options_.traffic->latency->observe_ns(request.sent_ns, received_ns_);
   }
   if (request.kind == 0) {
     handle_own_reply(request, reply);

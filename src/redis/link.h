@@ -67,6 +67,9 @@ struct link_request {
   uint32_t aux = 0;
   uint64_t token = 0;
   int64_t sent_ns = 0;    ///< set by the link: when it was queued (latency)
+  /// Set by the link in on_reply: when the receive holding the reply completed (one clock
+  /// read per receive, shared by every reply in it and by the owner's own latency figures).
+  int64_t replied_ns = 0;
   uint32_t retained = 0;  ///< set by the link: bytes of the command kept for a resend
   uint32_t route = 0;     ///< the owner's, like aux (the cluster client: slot and attempts)
   /// Its reply has the shape of a push (SUNSUBSCRIBE's ["sunsubscribe", channel, n]): such
@@ -189,6 +192,7 @@ class link {
   uint64_t reconnects_ = 0;
 
   int64_t now_ms_ = 0;
+  int64_t received_ns_ = 0;     // when the last receive completed
   int64_t deadline_ms_ = 0;     // connecting: give up; backoff: try again
   int64_t progress_ms_ = 0;     // last reply, or when the FIFO stopped being empty
   int64_t last_traffic_ms_ = 0; // last byte in or out (keepalive)
