@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  liburing-dev libwslay-dev libhiredis-dev libsimdjson-dev libsodium-dev libmimalloc-dev
+  liburing-dev libwslay-dev libsimdjson-dev libsodium-dev libmimalloc-dev
   nettle-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   # redis-server also runs the sentinels (--sentinel, what Debian's redis-sentinel package
   # starts) and the cluster nodes of tests/unit/redis: no other Redis package is needed.

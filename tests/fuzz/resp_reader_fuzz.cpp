@@ -1,11 +1,11 @@
 // libFuzzer target: RESP2 replies as a hostile Redis would send them (src/redis/resp_reader.h,
-// the hiredis adapter), and the broker's readers of what arrives on the subscriber link
+// our RESP2 parser), and the broker's readers of what arrives on the subscriber link
 // (src/broker/redis_scripts.h: channel names and live payloads). The input chooses how the
 // bytes are cut into receives; the rest is the byte stream from "Redis". Checks:
 // - the same bytes give the same replies (and the same error, at the same reply) whole,
 //   cut as chosen, and byte by byte;
 // - every view of a reply is walkable: types known, strings inside the reader's text,
-//   arrays of the stated size (nested as deep as hiredis allows);
+//   arrays of the stated size (nested as deep as the reader allows, 8);
 // - after an error the reader stays failed until reset(), and a reset reader reads a
 //   well-formed reply again;
 // - with a reply size limit (--redis-max-reply-bytes), the same verdict however the bytes

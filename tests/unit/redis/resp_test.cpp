@@ -175,7 +175,7 @@ TEST(resp_reader, a_bulk_string_announced_past_the_limit_is_refused_before_it_is
   resp_reader r;
   r.set_max_reply_bytes(64 * 1024);
   resp_view v;
-  // Debian's hiredis waits for up to 512 MB of a bulk string; we stop once it passes ours.
+  // A bulk string may announce up to 512 MB; we stop once the buffered part passes ours.
   ASSERT_EQ(feed_and_read(r, "$400000000\r\n", v), resp_reader::result::none);
   const std::string chunk(16 * 1024, 'x');
   resp_reader::result last = resp_reader::result::none;
