@@ -244,6 +244,11 @@ class router {
   uint64_t bad_records_ = 0;
 };
 
+template <class R>
+void router::send(unsigned to, const R& record) {
+  post_record(mail_, to, record);
+}
+
 template <class Pred>
 void router::remove_if(uint32_t slot, Pred&& pred) {
   const bool conflated = latest_.has(slot);
