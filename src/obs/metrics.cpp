@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iterator>
+#include <string_view>
 
 namespace wsa {
 namespace {
@@ -335,12 +336,18 @@ constexpr const char* bucket_labels[] = {"0.0001", "0.00025", "0.0005", "0.001",
                                          "0.25",   "0.5",     "1",      "2.5",   "5"};
 static_assert(std::size(bucket_labels) == latency_histogram::bounds_us.size());
 
+// Appended, not formatted into a line buffer: help texts have no length limit (a fixed
+// buffer cut a long one, and the TYPE line after it, mid-word).
+void append_help_and_type(std::string& out, std::string_view name, std::string_view help,
+                          std::string_view type) {
+  out.append("# HELP ").append(name).append(" ").append(help);
+  out.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
 void render_histogram(std::string& out, const histogram_family& f,
                       std::span<const shard_metrics* const> shards) {
-  char line[320];
-  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", f.name, f.help,
-                f.name);
-  out.append(line);
+  append_help_and_type(out, f.name, f.help, "histogram");
+  char line[256];  // a sample: the name and numbers
   uint64_t cumulative = 0;
   uint64_t sum_us = 0;
   for (std::size_t b = 0; b < latency_histogram::buckets; ++b) {
@@ -370,9 +377,7 @@ void render_prometheus(std::string& out, std::span<const shard_metrics* const> s
   out.append("# TYPE wsagent_ready gauge\n");
   out.append(ready ? "wsagent_ready 1\n" : "wsagent_ready 0\n");
   for (const family& f : families) {
-    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", f.name, f.help, f.name,
-                  f.type);
-    out.append(line);
+    append_help_and_type(out, f.name, f.help, f.type);
     const bool seconds = f.field == &shard_metrics::broker_latency_us_sum;
     for (std::size_t i = 0; i < shards.size(); ++i) {
       const uint64_t value = (shards[i]->*f.field).get();
