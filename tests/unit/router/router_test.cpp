@@ -468,7 +468,8 @@ TEST_F(router_test, a_pattern_recovery_holds_live_messages_up_to_its_share_then_
     node.broker_of(s).hold_queries = true;
   }
   // One recovering key: its share is the whole 4 KiB the connection may have queued.
-  const sub_item items[] = {pattern_since("h.*", {})};
+  const std::string pattern = "h.*";  // outlives items: a sub_item views its key
+  const sub_item items[] = {pattern_since(pattern, {})};
   node.router(C).subscribe(conn(3), "1", items, 4096);
   node.settle();
   node.broker_of(A).compute_held();  // the replay is seq 1
