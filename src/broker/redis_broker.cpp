@@ -14,6 +14,7 @@
 #include "redis/slot.h"
 #include "util/clock.h"
 #include "util/hex.h"
+#include "util/tickets.h"
 
 namespace wsa {
 
@@ -562,16 +563,6 @@ void redis_broker::query(std::string_view tag, const since_request& since, uint6
   send_query(tag, since.present, since.seq, since.epoch, since.max_bytes, ticket, false, 0);
 }
 
-uint32_t redis_broker::acquire_context() {
-  if (!free_contexts_.empty()) {
-    const uint32_t index = free_contexts_.back();
-    free_contexts_.pop_back();
-    return index;
-  }
-  contexts_.emplace_back();
-  return static_cast<uint32_t>(contexts_.size() - 1);
-}
-
 bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t since_seq,
                               std::string_view since_epoch, uint64_t max_bytes, uint64_t ticket,
                               bool resync, uint64_t resync_token,
@@ -583,7 +574,7 @@ bool redis_broker::send_query(std::string_view tag, bool since_present, uint64_t
     }
     return false;
   }
-  const uint32_t index = acquire_context();
+  const uint32_t index = acquire_ticket(contexts_, free_contexts_);
   query_context& c = contexts_[index];
   c.tag.assign(tag);
   c.since_present = since_present;

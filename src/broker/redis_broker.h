@@ -328,7 +328,6 @@ class redis_broker final : public broker,
   void copy_stats();
   /// Counts the request's round trip; returns now (monotonic ns).
   int64_t count_round_trip(const link_request& request);
-  uint32_t acquire_context();
   void note_error(std::string_view what, std::string_view detail);
   /// A warning about connections or topology, rate-limited with connection failures.
   void note_limited(std::string_view event, std::string_view what);

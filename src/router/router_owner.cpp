@@ -6,7 +6,7 @@
 #include "router/known_positions.h"
 #include "router/owner.h"
 #include "router/records.h"
-#include "router/tickets.h"
+#include "util/tickets.h"
 
 namespace wsa {
 

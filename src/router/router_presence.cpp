@@ -8,7 +8,7 @@
 #include "router/owner.h"
 #include "router/records.h"
 #include "router/router.h"
-#include "router/tickets.h"
+#include "util/tickets.h"
 #include "pubsub/tag.h"
 
 namespace wsa {

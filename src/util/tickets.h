@@ -1,5 +1,6 @@
 // Free-list tickets: the index of a reused or new entry of `items`, for answers that come
-// back later by ticket (publish, query and presence waiters). Shard thread only.
+// back later by ticket (the router's publish, query and presence waiters; the Redis
+// broker's query contexts). Shard thread only.
 #pragma once
 
 #include <cstdint>
