@@ -248,7 +248,7 @@ void redis_broker::on_push(link&, resp_view push) {
     return;
   }
   if (!redis_channel_tag(channel.str(), tag) ||
-      !redis_parse_live(push[pattern ? 3 : 2].str(), seq, epoch, ts_ms, data) ||
+      !redis_parse_live(payload, seq, epoch, ts_ms, data) ||
       !on_live_stored(tag, seq, epoch, ts_ms, data, pattern ? push[1].str() : "")) {
     note_error("malformed message from Redis", channel.str());
   }
