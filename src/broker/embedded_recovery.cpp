@@ -14,8 +14,8 @@
 #include <algorithm>
 
 #include "broker/embedded.h"
+#include "broker/known_tags.h"
 #include "pubsub/tag.h"
-#include "pubsub/tag_set.h"
 
 namespace wsa {
 
@@ -40,12 +40,7 @@ bool embedded_broker::add_recovered(broker_event& answer, const pattern_since_re
 }
 
 void embedded_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
-  std::vector<std::string_view> names;
-  names.reserve(request.known.size());
-  for (const known_position& k : request.known) {
-    names.push_back(k.tag);
-  }
-  const tag_set known = tag_set::last_wins(names);
+  const known_tags known(request.known);
   const auto considered_other = [&](const tag_state* t) {
     return t != nullptr && t->top != 0 && !known.contains(t->tag) &&
            pattern_matches(request.pattern, t->tag) &&
@@ -53,7 +48,9 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
   };
   uint64_t considered = 0;
   for (std::size_t i = 0; i < request.known.size(); ++i) {
-    considered += !known.repeated(i) && pattern_matches(request.pattern, names[i]) ? 1 : 0;
+    considered += !known.repeated(i) && pattern_matches(request.pattern, request.known[i].tag)
+                      ? 1
+                      : 0;
   }
   for (const tag_state* t : tags_) {
     considered += considered_other(t) ? 1 : 0;

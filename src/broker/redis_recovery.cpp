@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "broker/known_tags.h"
 #include "broker/recovery.h"
 #include "broker/redis_broker.h"
 #include "broker/redis_scripts.h"
@@ -40,12 +41,7 @@ void redis_broker::query_pattern(const pattern_since_request& request, uint64_t 
   r.max_tags = request.max_tags;
   r.max_bytes = request.max_bytes;
   // Each named tag once (the last value counts), as the embedded broker counts them.
-  std::vector<std::string_view> names;
-  names.reserve(request.known.size());
-  for (const known_position& k : request.known) {
-    names.push_back(k.tag);
-  }
-  const tag_set named = tag_set::last_wins(names);
+  const known_tags named(request.known);
   for (std::size_t i = 0; i < request.known.size(); ++i) {
     const known_position& k = request.known[i];
     if (named.repeated(i) || !pattern_matches(request.pattern, k.tag)) {

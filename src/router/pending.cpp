@@ -59,11 +59,7 @@ void index_known(pending_entry& e) {
   if (!e.recovery || e.known.empty() || !read_known(e.known, e.known_list)) {
     return;
   }
-  e.known_names.reserve(e.known_list.size());
-  for (const known_position& k : e.known_list) {
-    e.known_names.push_back(k.tag);
-  }
-  e.known_tags = std::make_unique<tag_set>(tag_set::last_wins(e.known_names));
+  e.known_set = std::make_unique<known_tags>(e.known_list);
 }
 
 }  // namespace
@@ -187,7 +183,7 @@ void pending_requests::on_pattern_position(subscriber_id to, uint32_t request,
   }
   if (e->tags.size() >= e->max_tags) {
     e->gap = true;  // more tags than --max-recovery-tags: the pattern's gap
-    const uint32_t k = e->known_tags != nullptr ? e->known_tags->find(tag) : tag_set::npos;
+    const uint32_t k = e->known_set != nullptr ? e->known_set->find(tag) : tag_set::npos;
     if (k != tag_set::npos) {
       e->dropped_at.resize(e->known_list.size(), id_table::npos);
       if (e->dropped_at[k] == id_table::npos) {
@@ -377,8 +373,8 @@ void deliver_recovery(pending_requests& pending, pending_entry& e, uint32_t slot
     uint64_t floor = 0;
     if (i != id_table::npos) {
       floor = std::max(e.ok ? e.tags[i].position.top : 0, last[i]);
-    } else if (e.known_tags != nullptr) {
-      if (const uint32_t k = e.known_tags->find(m->tag()); k != tag_set::npos) {
+    } else if (e.known_set != nullptr) {
+      if (const uint32_t k = e.known_set->find(m->tag()); k != tag_set::npos) {
         floor = named_floor(e, k);
       }
     }

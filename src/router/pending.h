@@ -37,6 +37,7 @@
 #include "broker/events.h"
 #include "broker/message.h"
 #include "pubsub/id_table.h"
+#include "broker/known_tags.h"
 #include "pubsub/tag_set.h"
 #include "router/ports.h"
 
@@ -73,8 +74,7 @@ struct pending_entry {
   std::vector<named_position> tags;  ///< the tags replayed, in the order the owners told
   id_table tag_index;                ///< indices in `tags` by tag
   std::vector<known_position> known_list;  ///< `known` read back (views into it)
-  std::vector<std::string_view> known_names;  ///< their tags (known_tags views them)
-  std::unique_ptr<tag_set> known_tags;        ///< indices in known_list by tag
+  std::unique_ptr<known_tags> known_set;  ///< indices in known_list by tag
   /// Tags the client named that came past max_tags: where they stand (their epoch says
   /// whether the client's seq still counts for their held messages), by known_list index.
   std::vector<named_position> dropped_named;
