@@ -156,6 +156,10 @@ class router {
   void query_pattern_owners(subscriber_id who, uint32_t request, const pending_entry& e,
                             uint64_t max_bytes);
   void owner_query_pattern(unsigned origin, const records::pattern_query& q);
+  /// Refuses (answers "not recovered" at once, counted) a query from `origin` whose replay
+  /// would wait behind a full backlog to that shard; false when it may go on.
+  bool refused_behind_backlog(unsigned origin, subscriber_id from, uint32_t request,
+                              std::string_view key);
   void on_published(broker_event& e);
   void on_queried(broker_event& e);
   void on_live(message& m, delivery_scope scope);

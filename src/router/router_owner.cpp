@@ -23,11 +23,7 @@ void router::owner_publish(unsigned origin, subscriber_id from, std::string_view
 
 void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
                          std::string_view key, const since_request& since) {
-  if (since.present && origin != shard_ && mail_.any_backlogged() && mail_.backlogged(origin))
-      [[unlikely]] {
-    // The replay would wait behind a full backlog to the subscriber's shard.
-    metrics_.shard_backlog_refusals.add();
-    send(origin, records::queried{from, request, 0, false, false, key, {}});
+  if (since.present && refused_behind_backlog(origin, from, request, key)) [[unlikely]] {
     return;
   }
   const uint32_t ticket = acquire_ticket(query_waiters_, free_query_waiters_);
@@ -40,9 +36,7 @@ void router::owner_query(unsigned origin, subscriber_id from, uint32_t request,
 }
 
 void router::owner_query_pattern(unsigned origin, const records::pattern_query& q) {
-  if (origin != shard_ && mail_.any_backlogged() && mail_.backlogged(origin)) [[unlikely]] {
-    metrics_.shard_backlog_refusals.add();
-    send(origin, records::queried{q.from, q.request, 0, false, false, q.key, {}});
+  if (refused_behind_backlog(origin, q.from, q.request, q.key)) [[unlikely]] {
     return;
   }
   const uint32_t ticket = acquire_ticket(query_waiters_, free_query_waiters_);
@@ -60,6 +54,17 @@ void router::owner_query_pattern(unsigned origin, const records::pattern_query& 
   broker_.query_pattern(pattern_since_request{q.key, q.has_ts, q.ts_ms, known_scratch_,
                                               q.max_tags, q.max_bytes},
                         ticket);
+}
+
+bool router::refused_behind_backlog(unsigned origin, subscriber_id from, uint32_t request,
+                                    std::string_view key) {
+  if (origin == shard_ || !mail_.any_backlogged() || !mail_.backlogged(origin)) [[likely]] {
+    return false;
+  }
+  // The replay would wait behind a full backlog to the subscriber's shard.
+  metrics_.shard_backlog_refusals.add();
+  send(origin, records::queried{from, request, 0, false, false, key, {}});
+  return true;
 }
 
 void router::on_broker_event(broker_event& e) {
