@@ -87,7 +87,10 @@ class ws_v1_handler final : private ws_sink {
   /// Protocol 1.1 presence (ws_v1_presence.cpp): the answer to `presence`, and a join/leave
   /// of another connection on a tag `c` asked events of.
   void on_presence_listed(conn& c, std::string_view request_id, const presence_outcome& outcome);
-  void on_presence_event(conn& c, bool joined, std::string_view tag, std::string_view who);
+  /// A join or leave frame (a reference the caller drops), made once per event and shared by
+  /// every watcher, as message frames are.
+  frame* presence_event_frame(bool joined, std::string_view tag, std::string_view who);
+  void send_presence_event(conn& c, frame* event);
 
  private:
   // ws_sink

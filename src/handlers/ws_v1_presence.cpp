@@ -3,6 +3,7 @@
 // events. The members live in the broker, reached through the router. See ws_v1.h.
 #include "handlers/ws_v1.h"
 #include "json/writer.h"
+#include "ws/frame.h"
 #include "pubsub/tag.h"
 
 namespace wsa {
@@ -62,12 +63,16 @@ void ws_v1_handler::on_presence_listed(conn& c, std::string_view request_id,
   send_json(c, scratch_);
 }
 
-void ws_v1_handler::on_presence_event(conn& c, bool joined, std::string_view tag,
-                                      std::string_view who) {
-  metrics_.presence_events.add();
+frame* ws_v1_handler::presence_event_frame(bool joined, std::string_view tag,
+                                           std::string_view who) {
   scratch_.clear();
   append_presence_event(scratch_, joined, tag, who);
-  send_json(c, scratch_);
+  return make_ws_frame(ws_opcode::text, scratch_);
+}
+
+void ws_v1_handler::send_presence_event(conn& c, frame* event) {
+  metrics_.presence_events.add();
+  host_.queue(c, event);
 }
 
 }  // namespace wsa

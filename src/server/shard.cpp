@@ -375,11 +375,18 @@ void shard::stream_gap(std::string_view key, std::span<const uint32_t> subscribe
 
 void shard::presence_event(bool joined, std::string_view tag, std::string_view who,
                            std::span<const uint32_t> watchers) {
+  frame* event = nullptr;  // made on first use, shared by every watcher
   for (const uint32_t slot : watchers) {
     conn& c = conns_.at(slot);
     if (c.open_as(conn_protocol::ws_v1)) {
-      ws_->on_presence_event(c, joined, tag, who);
+      if (event == nullptr) {
+        event = ws_->presence_event_frame(joined, tag, who);
+      }
+      ws_->send_presence_event(c, event);
     }
+  }
+  if (event != nullptr) {
+    event->unref();
   }
 }
 
