@@ -106,6 +106,41 @@ TEST(Presence, CountJoinAndLeaveOnOneNode) {
   EXPECT_EQ(metric_sum(server.port(), "wsagent_presence_queries_total"), 3u);
 }
 
+// One shard, three watchers: the event's frame is made once and shared, and each watcher
+// gets it whole (the frame's references are counted per queue).
+TEST(Presence, EveryWatcherOfAShardGetsTheEvent) {
+  server_process server({"--no-auth", "--shards", "1"});
+  ASSERT_TRUE(server.start());
+  std::vector<ws_client> watchers;
+  for (int i = 0; i < 3; ++i) {
+    watchers.push_back(ws_client::connect(server.port()));
+    ASSERT_EQ(watchers.back().call(R"({"op":"sub","id":1,"tags":["room.b"],"presence":true})")
+                  .op(),
+              "ok");
+  }
+  // The watchers' own joins: the first saw two, the second one.
+  EXPECT_EQ(who_at(watchers[0].wait_for("join"), "/who"), conn_of(watchers[1]));
+  EXPECT_EQ(who_at(watchers[0].wait_for("join"), "/who"), conn_of(watchers[2]));
+  EXPECT_EQ(who_at(watchers[1].wait_for("join"), "/who"), conn_of(watchers[2]));
+  const uint64_t before = metric_sum(server.port(), "wsagent_presence_events_total");
+  EXPECT_EQ(before, 3u);
+
+  ws_client member = ws_client::connect(server.port());
+  ASSERT_EQ(member.call(R"({"op":"sub","id":2,"tags":["room.b"]})").op(), "ok");
+  for (ws_client& w : watchers) {
+    const json_message join = w.wait_for("join");
+    EXPECT_EQ(join.str("/tag"), "room.b");
+    EXPECT_EQ(who_at(join, "/who"), conn_of(member));
+  }
+  const std::string gone = conn_of(member);
+  member.send_close();
+  ASSERT_TRUE(member.wait_eof());
+  for (ws_client& w : watchers) {
+    EXPECT_EQ(who_at(w.wait_for("leave"), "/who"), gone);
+  }
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_presence_events_total"), before + 6u);
+}
+
 TEST(Presence, RequestsAreCheckedAndTheListIsBounded) {
   server_process server({"--no-auth", "--shards", "2", "--presence-max-members", "2"});
   ASSERT_TRUE(server.start());
