@@ -255,14 +255,33 @@ bool read_stamp_fields(const char* q, const char* e, stamp& out) {
   uint64_t i = 0;
   uint64_t seq = 0;
   q = read_u64(q, e, t);
-  if (q == nullptr || e - q < 5 || std::memcmp(q, ",\"i\":", 5) != 0) {
+  if (q == nullptr || e - q < 7 || std::memcmp(q, ",\"i\":", 5) != 0) {
     return false;
   }
-  q = parse_digits(q + 5, e, i);
+  q += 5;
+  if (static_cast<unsigned>(q[0] - '0') < 10u && q[1] == ',') {
+    i = static_cast<uint64_t>(q[0] - '0');  // one publisher digit: the usual case
+    ++q;
+  } else {
+    q = parse_digits(q, e, i);
+  }
   if (q == nullptr || e - q < 5 || std::memcmp(q, ",\"n\":", 5) != 0) {
     return false;
   }
-  if (parse_digits(q + 5, e, seq) == nullptr) {
+  q += 5;
+  if (e - q >= 8) {
+    // The seq's 1 to 7 digits in one word (8 or more: the loop).
+    const uint64_t v = load8(q);
+    const unsigned k = leading_digits(v);
+    if (k == 0) {
+      return false;
+    }
+    if (k < 8) {
+      seq = digits_value(v, k);
+    } else if (parse_digits(q, e, seq) == nullptr) {
+      return false;
+    }
+  } else if (parse_digits(q, e, seq) == nullptr) {
     return false;
   }
   out.t = t;
@@ -295,6 +314,22 @@ bool read_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp
     return false;
   }
   return read_stamp_fields(q + data_len, e, out);
+}
+
+bool read_msg_tail_stamp(const char* p, std::size_t n, std::size_t data_len, stamp& out) {
+  constexpr std::size_t head_len = 8;  // {"op":"m
+  constexpr std::size_t key_len = 8;   // ,"data":
+  if (data_len < 16 || n < head_len + key_len + data_len + 1) {
+    return false;
+  }
+  const char* d = p + n - 1 - data_len;
+  constexpr uint64_t five_bytes = 0xffffffffffull;
+  if (load8(p) != load8("{\"op\":\"m") || load8(d - key_len) != load8(",\"data\":") ||
+      (load8(d) & five_bytes) != (load8("{\"t\":000") & five_bytes) || p[n - 1] != '}' ||
+      d[data_len - 1] != '}') {
+    return false;
+  }
+  return read_stamp_fields(d + 5, d + data_len - 1, out);
 }
 
 bool read_data_stamp(const char* p, std::size_t n, stamp& out) {

@@ -49,6 +49,15 @@ std::string msg_prefix(std::string_view tag);
 // read_data_stamp a bare payload that starts {"t":T,"i":I,"n":N (MQTT).
 bool read_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp& out);
 bool read_data_stamp(const char* p, std::size_t n, stamp& out);
+// The cheapest of them, for a wsagent `msg` frame whose `data` is our body of exactly
+// `data_len` bytes (the load generator's --size when that is at least data_exact_size) and
+// its last field: {"op":"m...,"data":{"t":T,"i":I,"n":N,...}}. The body is found from the
+// frame's end, so the envelope (tag, seq, ts) is not read at all; the subscriber has one tag.
+// False for any other layout (then read_msg_stamp).
+bool read_msg_tail_stamp(const char* p, std::size_t n, std::size_t data_len, stamp& out);
+// From this --size on, every body is exactly --size bytes (23 bytes of syntax + the digits of
+// t, i and n at their widest).
+constexpr std::size_t data_exact_size = 23 + 20 + 10 + 10;
 
 // read_msg_stamp, else parse_stamp; read_data_stamp, else parse_stamp.
 bool parse_msg_stamp(const char* p, std::size_t n, std::string_view prefix, stamp& out);

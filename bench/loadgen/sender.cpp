@@ -74,6 +74,7 @@ class sender {
   bool on_wsagent_text(sender_conn& c, std::string_view text);
   void reply(sender_conn& c, const char* p, std::size_t n);
   void append_batch(sender_conn& c, uint64_t t);
+  void append_wsagent_batch(sender_conn& c, uint64_t t, std::size_t count);
   void write_some(sender_conn& c);
   void drop(sender_conn& c);
 
@@ -123,39 +124,73 @@ void sender::reply(sender_conn& c, const char* p, std::size_t n) {
   write_some(c);
 }
 
+// wsagent: {"op":"msg","tag":"<tag>","seq":<seq + 1>,"ts":<ms>,"data":<data>}, as wsagent
+// (protocol 1.1) lays it out. What is the same for every frame of the batch (the stamp's t,
+// `ts`, the syntax around them) is written once into `mid`; per frame only the two counters
+// and the padding change, so that the sender costs little next to the load generator.
+void sender::append_wsagent_batch(sender_conn& c, uint64_t t, std::size_t count) {
+  // A stand-in for the wall-clock ms of wsagent's `ts`: only its width (13 digits) counts.
+  const uint64_t ts_ms = 1700000000000ull + t / ns_per_ms;
+  char mid[96];
+  char* m = mid;
+  std::memcpy(m, ",\"ts\":", 6);
+  m = write_u64(m + 6, ts_ms);
+  std::memcpy(m, ",\"data\":{\"t\":", 13);
+  m = write_u64(m + 13, t);
+  std::memcpy(m, ",\"i\":0,\"n\":", 11);
+  m += 11;
+  const auto mid_len = static_cast<std::size_t>(m - mid);
+  const std::size_t t_digits = digits_u64(t);
+  for (std::size_t k = 0; k < count; ++k, ++c.seq) {
+    char env[20];
+    char n[20];
+    const std::size_t env_len = static_cast<std::size_t>(write_u64(env, c.seq + 1) - env);
+    const std::size_t n_len = static_cast<std::size_t>(write_u64(n, c.seq & 0xffffffffu) - n);
+    // data_size(): 23 bytes of syntax and the digits of t, i (one) and n, padded up to --size.
+    const std::size_t base = 23 + t_digits + 1 + n_len;
+    const std::size_t dlen = opt_.size > base ? opt_.size : base;
+    const std::size_t body = 19 + c.tag.size() + 8 + env_len + mid_len + n_len +
+                             (dlen - base) + 6 + 2 + 1;
+    char* w = c.out.extend(ws_server_header_size(body) + body);
+    char* q = w + ws_write_server_header(w, ws_text, body);
+    std::memcpy(q, "{\"op\":\"msg\",\"tag\":\"", 19);
+    std::memcpy(q + 19, c.tag.data(), c.tag.size());
+    q += 19 + c.tag.size();
+    std::memcpy(q, "\",\"seq\":", 8);
+    std::memcpy(q + 8, env, env_len);
+    q += 8 + env_len;
+    std::memcpy(q, mid, mid_len);
+    std::memcpy(q + mid_len, n, n_len);
+    q += mid_len + n_len;
+    std::memcpy(q, ",\"p\":\"", 6);
+    std::memset(q + 6, 'x', dlen - base);
+    q += 6 + (dlen - base);
+    std::memcpy(q, "\"}}", 3);
+  }
+}
+
 void sender::append_batch(sender_conn& c, uint64_t t) {
   std::size_t count = opt_.batch;
   if (opt_.frames != 0 && opt_.frames - c.seq < count) {
     count = static_cast<std::size_t>(opt_.frames - c.seq);
   }
+  frames_sent_ += count;
+  if (c.kind == wire::wsagent) {
+    append_wsagent_batch(c, t, count);
+    return;
+  }
   for (std::size_t k = 0; k < count; ++k, ++c.seq) {
     stamp s{t, 0, static_cast<uint32_t>(c.seq)};
     std::size_t dlen = data_size(s, opt_.size);
-    if (c.kind == wire::wsagent) {
-      // {"op":"msg","tag":"<tag>","seq":<seq + 1>,"data":<data>}
-      std::size_t body = 19 + c.tag.size() + 8 + digits_u64(c.seq + 1) + 8 + dlen + 1;
-      char* w = c.out.extend(ws_server_header_size(body) + body);
-      char* q = w + ws_write_server_header(w, ws_text, body);
-      std::memcpy(q, "{\"op\":\"msg\",\"tag\":\"", 19);
-      std::memcpy(q + 19, c.tag.data(), c.tag.size());
-      q += 19 + c.tag.size();
-      std::memcpy(q, "\",\"seq\":", 8);
-      q = write_u64(q + 8, c.seq + 1);
-      std::memcpy(q, ",\"data\":", 8);
-      q = write_data(q + 8, s, opt_.size);
-      *q = '}';
-    } else {
-      std::size_t inner = mqtt_publish_size(c.tag.size(), 0, dlen);
-      bool ws = c.kind == wire::mqtt_ws;
-      std::size_t wsh = ws ? ws_server_header_size(inner) : 0;
-      char* w = c.out.extend(wsh + inner);
-      if (ws) {
-        ws_write_server_header(w, ws_binary, inner);
-      }
-      write_data(mqtt_write_publish_head(w + wsh, c.tag, 0, 0, dlen), s, opt_.size);
+    std::size_t inner = mqtt_publish_size(c.tag.size(), 0, dlen);
+    bool ws = c.kind == wire::mqtt_ws;
+    std::size_t wsh = ws ? ws_server_header_size(inner) : 0;
+    char* w = c.out.extend(wsh + inner);
+    if (ws) {
+      ws_write_server_header(w, ws_binary, inner);
     }
+    write_data(mqtt_write_publish_head(w + wsh, c.tag, 0, 0, dlen), s, opt_.size);
   }
-  frames_sent_ += count;
 }
 
 void sender::write_some(sender_conn& c) {

@@ -54,6 +54,9 @@ bool worker::prepare(std::string& err) {
     }
     tag_names_.push_back(std::move(tag));
   }
+  if (opt_.proto == proto_kind::wsagent && opt_.size >= data_exact_size) {
+    tail_data_len_ = opt_.size;
+  }
   res_.pub_window_per_tag.assign(opt_.tags, 0);
   res_.subs_per_tag.assign(opt_.tags, 0);
   last_seq_.assign(opt_.tags, 0);

@@ -145,6 +145,8 @@ class worker {
   std::vector<std::string> tag_names_;  // wsagent tags, or MQTT topics
   std::vector<std::string> pub_tail_;   // wsagent: `"tag":"<tag>","data":`
   std::vector<std::string> msg_prefix_; // wsagent: `{"op":"msg","tag":"<tag>","seq":`
+  std::size_t tail_data_len_ = 0;        // wsagent: --size when every body has exactly that
+                                         // size (read_msg_tail_stamp), else 0
   std::vector<uint32_t> live_subs_;     // per tag: this process's ready subscribers
   std::vector<int32_t> local_pub_;      // global publisher -> index in pubs_, or -1
   run_result res_;

@@ -2,7 +2,9 @@
 // Deliveries laid out the way our own messages are (a whole text message
 // {"op":"msg","tag":"<the subscriber's tag>","seq":N,"data":{"t":T,"i":I,"n":S,...; an MQTT
 // QoS 0 PUBLISH whose payload starts {"t":T,"i":I,"n":S) are read and counted right where
-// they lie in the receive buffer: no JSON parser, no search, no copy, no allocation.
+// they lie in the receive buffer: no JSON parser, no search, no copy, no allocation. A wsagent
+// frame is read from its end when --size fixes the body's length (read_msg_tail_stamp): only
+// the stamp's three numbers are parsed, not the envelope.
 // Everything else (control frames, acks, other layouts, churn replays) takes the general
 // path of worker_proto.cpp, which ends in on_delivery for what is a delivery after all.
 #include "mqtt_codec.h"
@@ -94,7 +96,8 @@ inline bool worker::on_ws_message(uint32_t slot, uint8_t /*opcode*/, char* p, st
   conn& c = conns_[slot];
   if (opt_.proto == proto_kind::wsagent) {
     stamp s;
-    if (c.role != conn_role::churn && read_msg_stamp(p, n, msg_prefix_[c.tag], s)) {
+    if (c.role != conn_role::churn && (read_msg_tail_stamp(p, n, tail_data_len_, s) ||
+                                       read_msg_stamp(p, n, msg_prefix_[c.tag], s))) {
       count_delivery(c, s);
       return true;
     }

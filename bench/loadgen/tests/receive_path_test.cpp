@@ -135,6 +135,80 @@ TEST(fast_readers, other_layouts_go_to_the_general_path) {
   EXPECT_EQ(s.seq, 2u);
 }
 
+std::string msg_with_ts_of(const std::string& tag, uint64_t seq, uint64_t ts,
+                           const std::string& data) {
+  return msg_prefix(tag) + std::to_string(seq) + ",\"ts\":" + std::to_string(ts) +
+         ",\"data\":" + data + "}";
+}
+
+TEST(tail_reader, same_stamp_as_the_general_parser_for_every_digit_count) {
+  const uint32_t publishers[] = {0, 7, 12345, 4294967295u};
+  const uint32_t seqs[] = {0, 9, 10, 9999999, 10000000, 99999999, 4294967295u};
+  for (int t_digits = 1; t_digits <= 19; ++t_digits) {
+    for (uint32_t pub : publishers) {
+      for (uint32_t seq : seqs) {
+        for (std::size_t size : {data_exact_size, std::size_t{64}, std::size_t{300}}) {
+          stamp want{with_digits(t_digits, seq), pub, seq};
+          std::string data = data_of(want, size);
+          ASSERT_EQ(data.size(), size);
+          for (const std::string& frame :
+               {msg_of("bench.t0", 1, data), msg_with_ts_of("bench.t17", 123456789012,
+                                                            1764950400123, data)}) {
+            exact m(frame);
+            stamp tail;
+            stamp general;
+            ASSERT_TRUE(read_msg_tail_stamp(m.bytes.get(), m.size, size, tail)) << frame;
+            ASSERT_TRUE(parse_stamp(m.bytes.get(), m.size, general));
+            EXPECT_EQ(tail.t, want.t) << frame;
+            EXPECT_EQ(tail.publisher, want.publisher) << frame;
+            EXPECT_EQ(tail.seq, want.seq) << frame;
+            EXPECT_EQ(general.t, want.t);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(tail_reader, never_reads_past_the_end_and_refuses_cut_frames) {
+  std::string data = data_of(stamp{1234567890123456ull, 3, 77}, 64);
+  std::string msg = msg_with_ts_of("bench.t0", 42, 1764950400123, data);
+  for (std::size_t n = 0; n < msg.size(); ++n) {
+    exact head(msg.substr(0, n));
+    exact tail(msg.substr(msg.size() - n));
+    stamp s;
+    EXPECT_FALSE(read_msg_tail_stamp(head.bytes.get(), head.size, 64, s)) << "cut at " << n;
+    EXPECT_FALSE(read_msg_tail_stamp(tail.bytes.get(), tail.size, 64, s)) << "from " << n;
+  }
+}
+
+TEST(tail_reader, other_layouts_are_left_to_the_other_readers) {
+  std::string data = data_of(stamp{987654321, 2, 5}, 64);
+  const std::string others[] = {
+      msg_of("bench.t0", 3, "\"" + std::string(62, 'x') + "\""),  // data not ours
+      "{\"op\":\"msg\",\"tag\":\"bench.t0\",\"seq\":3,\"data\":" + data + ",\"x\":1}",
+      "{\"op\":\"msg\",\"tag\":\"bench.t0\",\"seq\":3,\"data\": " + data.substr(1) + "}",
+      "{\"op\":\"ok\",\"tag\":\"bench.t0\",\"seq\":3,\"data\":" + data + "}",
+      "{\"op\":\"msg\",\"tag\":\"bench.t0\",\"seq\":3,\"data\":{\"i\":2,\"t\":98765432,"
+      "\"n\":5,\"p\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}",  // fields reordered
+      "{\"op\":\"msg\",\"tag\":\"bench.t0\",\"seq\":3,\"data\":{\"t\":98765\xfa\xff\xff\xff,\"i\":2,"
+      "\"n\":5,\"p\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}",  // bytes >= 0xfa after t
+  };
+  for (const std::string& o : others) {
+    exact m(o);
+    stamp s;
+    EXPECT_FALSE(read_msg_tail_stamp(m.bytes.get(), m.size, 64, s)) << o;
+  }
+  // The data is not of the announced size: another --size, or a short body.
+  exact m(msg_of("bench.t0", 3, data));
+  stamp s;
+  EXPECT_FALSE(read_msg_tail_stamp(m.bytes.get(), m.size, 65, s));
+  EXPECT_FALSE(read_msg_tail_stamp(m.bytes.get(), m.size, 63, s));
+  EXPECT_FALSE(read_msg_tail_stamp(m.bytes.get(), m.size, 0, s));
+  EXPECT_TRUE(read_msg_tail_stamp(m.bytes.get(), m.size, 64, s));
+  EXPECT_EQ(s.seq, 5u);
+}
+
 TEST(fast_readers, mqtt_qos0_payload_only_for_plain_qos0_publishes) {
   std::string payload = data_of(stamp{55555555555ull, 1, 2}, 64);
   std::string pkt(mqtt_publish_size(8, 0, payload.size()), '\0');
