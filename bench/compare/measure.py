@@ -11,6 +11,16 @@ import servers as servers_mod
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def loadavg():
+    """The 1-minute load average: on a shared machine, how much else competed for the CPUs
+    (a load generator starved by other work reads little of its core and is not flagged)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cpu_seconds(pid):
     """utime + stime of a process, from /proc/PID/stat (fields 14 and 15)."""
     with open("/proc/%d/stat" % pid) as f:
@@ -98,7 +108,8 @@ def _start_profile(ctx, workload, pid, workdir):
 def run_point(ctx, server, workload, workdir):
     """Returns a result dict; `error` is set when the point could not be measured."""
     point = {"server": server.key, "label": server.label, "transport": server.transport,
-             "workload": workload.key, "workload_label": workload.label}
+             "workload": workload.key, "workload_label": workload.label,
+             "loadavg_before": loadavg()}
     os.makedirs(workdir, exist_ok=True)
     try:
         running = server.start(ctx, workdir)
@@ -163,4 +174,5 @@ def run_point(ctx, server, workload, workdir):
                 point["loadgen_unverified"] = point.pop("loadgen")
     finally:
         running.stop()
+        point["loadavg_after"] = loadavg()
     return point

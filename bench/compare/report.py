@@ -195,17 +195,37 @@ def versions(ctx):
     }
 
 
+def load_note(points, nproc):
+    """The machine's 1-minute load average over the run's points: above the CPU count, other
+    work competed with the pinned processes, whose CPU shares are then of what they got
+    (a starved load generator is not flagged, yet its figures say little)."""
+    seen = [p[k] for p in points for k in ("loadavg_before", "loadavg_after")
+            if p.get(k) is not None]
+    if not seen:
+        return "Load average: not recorded."
+    busy = max(seen) > nproc
+    return "Load average (1 min) during the points: %.1f-%.1f on %d CPUs%s." % (
+        min(seen), max(seen), nproc,
+        " (other work competed with the pinned processes: wall-clock figures are low and "
+        "noisy)" if busy else "")
+
+
 def generated_section(ctx, points, workloads, when, command, floor):
     m = machine()
     v = versions(ctx)
+    redis_cpu = getattr(ctx, "redis_cpu", ctx.server_cpu)
+    redis_where = ("(and its Redis) " if redis_cpu == ctx.server_cpu else "")
     return "\n".join([
         BEGIN,
         "",
         "Run %s with `%s`." % (when, command),
         "",
-        "Machine: %d CPUs (%s), Linux %s. Server (and its Redis) pinned to CPU %d, "
-        "load generator to CPU %d." % (m["nproc"], m["cpu"], m["kernel"], ctx.server_cpu,
-                                        ctx.loadgen_cpu),
+        "Machine: %d CPUs (%s), Linux %s. Server %spinned to CPU %d, "
+        "load generator to CPU %d%s." % (
+            m["nproc"], m["cpu"], m["kernel"], redis_where, ctx.server_cpu, ctx.loadgen_cpu,
+            "" if redis_cpu == ctx.server_cpu else ", Redis to CPU %d" % redis_cpu),
+        "",
+        load_note(points, m["nproc"]),
         "",
         "Software: wsagent at `%s`; Mosquitto %s; %s; %s; Node %s." % (
             v["wsagent"], v["mosquitto"], v["redis-server"], v["python"], v["node"]),

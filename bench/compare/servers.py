@@ -91,7 +91,7 @@ class Server:
 
 def _start_redis(run, ctx, workdir):
     port = free_port()
-    proc = run.spawn(_pinned(ctx.server_cpu, [
+    proc = run.spawn(_pinned(ctx.redis_cpu, [
         "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", workdir]),
         os.path.join(workdir, "redis.log"))
@@ -109,7 +109,7 @@ def _start_redis_cluster(run, ctx, workdir, masters=3):
         port, bus = free_port(), free_port()
         node_dir = os.path.join(workdir, "redis-%d" % k)
         os.makedirs(node_dir, exist_ok=True)
-        proc = run.spawn(_pinned(ctx.server_cpu, [
+        proc = run.spawn(_pinned(ctx.redis_cpu, [
             "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", node_dir, "--cluster-enabled", "yes",
             "--cluster-port", str(bus), "--cluster-config-file",
