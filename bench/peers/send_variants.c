@@ -60,6 +60,17 @@ static void pin(int cpu) {
 
 enum { NBUF = 1024, BUFSZ = 65536 };
 
+// A ring as wsagent's shards and load generator set theirs up.
+static void ring_init(struct io_uring *r, unsigned cq_entries, const char *what) {
+  struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
+                                       IORING_SETUP_DEFER_TASKRUN,
+                              .cq_entries = cq_entries};
+  if (io_uring_queue_init_params(4096, r, &p) < 0) {
+    perror(what);
+    exit(1);
+  }
+}
+
 static void arm(struct io_uring *r, int i) {
   struct io_uring_sqe *sqe = io_uring_get_sqe(r);
   if (sqe == NULL) {
@@ -76,13 +87,7 @@ static void *reader(void *arg) {
   (void)arg;
   pin(reader_cpu);
   struct io_uring r;
-  struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
-                                       IORING_SETUP_DEFER_TASKRUN,
-                              .cq_entries = 65536};
-  if (io_uring_queue_init_params(4096, &r, &p) < 0) {
-    perror("reader ring");
-    exit(1);
-  }
+  ring_init(&r, 65536, "reader ring");
   struct io_uring_buf_ring *br = mmap(NULL, NBUF * sizeof(struct io_uring_buf),
                                       PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   struct io_uring_buf_reg reg = {.ring_addr = (unsigned long)br, .ring_entries = NBUF, .bgid = 0};
@@ -189,13 +194,7 @@ int main(int argc, char **argv) {
   }
 
   struct io_uring ring;
-  struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
-                                       IORING_SETUP_DEFER_TASKRUN,
-                              .cq_entries = 16384};
-  if (io_uring_queue_init_params(4096, &ring, &p) < 0) {
-    perror("io_uring_queue_init");
-    return 1;
-  }
+  ring_init(&ring, 16384, "sender ring");
   int rc = io_uring_register_files(&ring, wr, n);
   if (rc < 0) {
     fprintf(stderr, "io_uring_register_files: %s\n", strerror(-rc));
