@@ -24,6 +24,8 @@ constexpr int64_t max_bulk_bytes = int64_t{512} << 20;
 constexpr int64_t max_array_count = 0x7fffffff;
 // Nested arrays: Redis' own replies (SCAN, XRANGE, CLUSTER SLOTS, EXEC of those) need 4.
 constexpr std::size_t max_depth = 8;
+// Arrays up to this many elements may be read in one pass (parse_flat_array).
+constexpr int64_t max_flat_elements = 8;
 
 // The number line of the element at `p` (its type byte), within [p, end): "[-]digits\r\n".
 // Numbers are read as they are scanned (no search for the line end first).
@@ -83,6 +85,15 @@ void resp_reader::clear_arena() {
   held_ = 0;
 }
 
+void resp_reader::forget_last_reply() {
+  if (last_was_reply_) {
+    // The previous reply is done with; a partial next reply never starts before it ends.
+    clear_arena();
+    start_ = pos_;
+    last_was_reply_ = false;
+  }
+}
+
 bool resp_reader::fits(std::size_t more) {
   // Each element is judged at its full cost (a string: its bytes and a node), which is
   // more than its bytes on the wire, so the bytes of an element not yet whole never refuse
@@ -105,11 +116,7 @@ bool resp_reader::feed(const char* data, std::size_t size) {
   if (failed_) {
     return false;
   }
-  if (last_was_reply_) {
-    clear_arena();
-    start_ = pos_;
-    last_was_reply_ = false;
-  }
+  forget_last_reply();
   // Views die here: the bytes before the current reply can go.
   if (start_ == in_.size()) {
     if (in_.capacity() > keep_bytes) {
@@ -136,11 +143,11 @@ resp_reader::result resp_reader::next(resp_view& out) {
   if (failed_) {
     return result::error;
   }
-  if (last_was_reply_) {
-    // The previous reply is done with; a partial next reply never starts before it ends.
-    clear_arena();
-    start_ = pos_;
-    last_was_reply_ = false;
+  forget_last_reply();
+  if (open_.empty() && nodes_.empty() && parse_flat_array()) {
+    last_was_reply_ = true;
+    out = resp_view(this, 0);
+    return result::reply;
   }
   for (;;) {
     const step s = parse_element();
@@ -214,6 +221,56 @@ void resp_reader::add(const node& n) {
     index = parent.node;
     open_.pop_back();
   }
+}
+
+bool resp_reader::parse_flat_array() {
+  // Most replies are small arrays of integers and bulk strings, whole in the bytes fed:
+  // a publish's [seq, ts], a pub/sub message. They are read here in one pass, their nodes
+  // written in place. Anything else (cut, nested, nil, status, malformed, over the limit)
+  // is undone and left to parse_element, which gives every verdict: the outcome is the
+  // same as through it, however the bytes were cut.
+  const char* const base = in_.data();
+  const char* const end = base + in_.size();
+  const char* p = base + pos_;
+  int64_t count = 0;
+  if (p == end || *p != '*' || read_number(p, end, count, p) != number::done || count < 1 ||
+      count > max_flat_elements) {
+    return false;
+  }
+  std::size_t held = sizeof(node) + static_cast<std::size_t>(count) * sizeof(uint32_t);
+  int64_t length = 0;
+  nodes_.push_back(node{resp_type::array, static_cast<uint32_t>(count), 0, 0, 0});
+  for (int64_t i = 0; i < count; ++i) {
+    node n{};
+    if (p != end && *p == ':' && read_number(p, end, n.integer, p) == number::done) {
+      n.type = resp_type::integer;
+    } else if (const char* body = nullptr;
+               p != end && *p == '$' && read_number(p, end, length, body) == number::done &&
+               length >= 0 && length <= max_bulk_bytes && length <= end - body - 2 &&
+               body[length] == '\r' && body[length + 1] == '\n') {
+      n.type = resp_type::string;
+      n.offset = static_cast<std::size_t>(body - base) - start_;
+      n.length = static_cast<uint64_t>(length);
+      held += n.length;
+      p = body + n.length + 2;
+    } else {
+      nodes_.clear();
+      children_.clear();
+      return false;
+    }
+    held += sizeof(node);
+    children_.push_back(static_cast<uint32_t>(nodes_.size()));
+    nodes_.push_back(n);
+  }
+  if (max_reply_bytes_ != 0 && held > max_reply_bytes_) {
+    nodes_.clear();
+    children_.clear();
+    return false;
+  }
+  held_ = held;
+  pos_ = static_cast<std::size_t>(p - base);
+  scanned_ = 0;
+  return true;
 }
 
 resp_reader::step resp_reader::number_step(int number_result) {
@@ -333,32 +390,6 @@ resp_reader::step resp_reader::parse_element() {
   pos_ = static_cast<std::size_t>(next - base);
   scanned_ = 0;
   return step::done;
-}
-
-resp_type resp_view::type() const { return reader_->nodes_[node_].type; }
-
-std::string_view resp_view::str() const {
-  const resp_reader::node& n = reader_->nodes_[node_];
-  if (n.type != resp_type::string && n.type != resp_type::status && n.type != resp_type::error) {
-    return {};
-  }
-  return std::string_view(reader_->in_.data() + reader_->start_ + n.offset, n.length);
-}
-
-int64_t resp_view::integer() const {
-  const resp_reader::node& n = reader_->nodes_[node_];
-  return n.type == resp_type::integer ? n.integer : 0;
-}
-
-std::size_t resp_view::size() const {
-  const resp_reader::node& n = reader_->nodes_[node_];
-  return n.type == resp_type::array ? n.count : 0;
-}
-
-resp_view resp_view::operator[](std::size_t i) const {
-  const resp_reader::node& n = reader_->nodes_[node_];
-  WSA_ASSERT(n.type == resp_type::array && i < n.count);
-  return resp_view(reader_, reader_->children_[n.offset + i]);
 }
 
 }  // namespace wsa

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/check.h"
+
 namespace wsa {
 
 /// RESP2 reply types (values as hiredis' REDIS_REPLY_*).
@@ -97,11 +99,16 @@ class resp_reader {
   /// Outcome of parsing one element.
   enum class step { done, more, bad };
 
+  /// A small array of integers and bulk strings, whole in the bytes fed, read in one pass
+  /// as the reply; false (nothing changed) for anything else.
+  bool parse_flat_array();
   step parse_element();
   step parse_line(std::size_t& line_end);
   step number_step(int number_result);
   void add(const node& n);
   void clear_arena();
+  /// The reply last returned by next() is done with (its views die): its arena and bytes go.
+  void forget_last_reply();
   /// Whether `more` bytes may join the reply being read; if not, marks it too large.
   bool fits(std::size_t more);
   step bad(const char* text);
@@ -121,5 +128,34 @@ class resp_reader {
   std::vector<uint32_t> kids_;      // elements of arrays not yet whole, in order
   std::vector<open_array> open_;
 };
+
+// resp_view's accessors are inline: a reply's fields are read a few at a time in the
+// broker's hot paths (publish replies, pub/sub messages), where a call each cost more than
+// the read.
+inline resp_type resp_view::type() const { return reader_->nodes_[node_].type; }
+
+inline std::string_view resp_view::str() const {
+  const resp_reader::node& n = reader_->nodes_[node_];
+  if (n.type != resp_type::string && n.type != resp_type::status && n.type != resp_type::error) {
+    return {};
+  }
+  return std::string_view(reader_->in_.data() + reader_->start_ + n.offset, n.length);
+}
+
+inline int64_t resp_view::integer() const {
+  const resp_reader::node& n = reader_->nodes_[node_];
+  return n.type == resp_type::integer ? n.integer : 0;
+}
+
+inline std::size_t resp_view::size() const {
+  const resp_reader::node& n = reader_->nodes_[node_];
+  return n.type == resp_type::array ? n.count : 0;
+}
+
+inline resp_view resp_view::operator[](std::size_t i) const {
+  const resp_reader::node& n = reader_->nodes_[node_];
+  WSA_ASSERT(n.type == resp_type::array && i < n.count);
+  return resp_view(reader_, reader_->children_[n.offset + i]);
+}
 
 }  // namespace wsa
