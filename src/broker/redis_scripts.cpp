@@ -15,7 +15,7 @@ if #KEYS > 2 then
     return {tonumber(s), tonumber(t), 1}
   end
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g')
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
 local epoch = m[1]
 local last = 0
 if not epoch then
@@ -36,7 +36,12 @@ if now < last then
   now = last
 end
 local ts = string.format('%d', now)
-redis.call('HSET', KEYS[1], 't', ts)
+local refresh = ARGV[9] ~= '' and (not m[1] or now >= (tonumber(m[4]) or 0))
+if refresh then
+  redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
+else
+  redis.call('HSET', KEYS[1], 't', ts)
+end
 local keep = tonumber(ARGV[4])
 if keep > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', keep, string.format('%d-0', seq), 'd', ARGV[2], 't', ts)
@@ -63,11 +68,11 @@ redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .
 if #KEYS > 2 then
   redis.call('SET', KEYS[3], string.format('%d', seq) .. ' ' .. ts, 'PX', ARGV[8])
 end
-if ARGV[9] ~= '' then
+if refresh then
   local tag = string.sub(KEYS[1], 6, -6)
   local seg = string.match(tag, '^[^.]+')
   local reg = ARGV[9] .. 't:' .. seg
-  if redis.call('ZADD', reg, now, tag) == 1 then
+  if redis.call('ZADD', reg, now + 1000, tag) == 1 then
     local cap = tonumber(ARGV[10])
     if redis.call('ZCARD', reg) > cap then
       redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
@@ -77,8 +82,8 @@ if ARGV[9] ~= '' then
       redis.call('ZREMRANGEBYRANK', ARGV[9] .. 'segs', 0, -cap - 1)
     end
   end
-  redis.call('PEXPIRE', reg, ttl)
-  redis.call('PEXPIRE', ARGV[9] .. 'segs', ttl)
+  redis.call('PEXPIRE', reg, ttl + 1000)
+  redis.call('PEXPIRE', ARGV[9] .. 'segs', ttl + 1000)
 end
 return {seq, now}
 )lua";
@@ -196,12 +201,23 @@ local function read(key)
       res[1] = 1
     end
   end
-  local found = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'LIMIT', 0, budget + 1)
-  budget = budget - #found
+  local found = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'WITHSCORES', 'LIMIT', 0,
+                           budget + 1)
+  budget = budget - #found / 2
   if budget < 0 then
     res[1] = 1
   end
   return found
+end
+-- A tag's score is refreshed at most once a second, to a bound of its publishes until the
+-- next refresh (now + 1000): one within a second of ts may not have been published since
+-- ts. Its seq key's t (the last publish time) says.
+local function since_ts(tag, score)
+  if ARGV[3] ~= '1' or tonumber(score) >= tonumber(ARGV[4]) + 1000 then
+    return true
+  end
+  local last = tonumber(redis.call('HGET', 'wsa:{' .. tag .. '}:seq', 't'))
+  return last ~= nil and last >= tonumber(ARGV[4])
 end
 local segs = {string.match(ARGV[2], '^[^.]+')}
 if ps[1] == '*' or ps[1] == '>' then
@@ -217,8 +233,8 @@ for i = 1, #segs do
     break
   end
   local tags = read(prefix .. 't:' .. segs[i])
-  for j = 1, #tags do
-    if matches(tags[j]) then
+  for j = 1, #tags, 2 do
+    if matches(tags[j]) and since_ts(tags[j], tags[j + 1]) then
       if #res > limit then
         res[1] = 1
         return res

@@ -3,7 +3,8 @@
 // Per exact tag T (the braces are a Redis Cluster hash tag: a tag's keys share one slot):
 //   wsa:{T}:seq  HASH  e = epoch (8 hex digits), s = last seq, t = last publish time (Redis'
 //                      TIME in ms; a message's ts is max(TIME, t), so within a tag ts never
-//                      decreases even if Redis' clock steps back). Created, with a fresh epoch,
+//                      decreases even if Redis' clock steps back), r = the tag's registry
+//                      score last written (pattern recovery, below; absent without). Created, with a fresh epoch,
 //                      whenever it is missing: a tag whose state Redis lost starts a new
 //                      life (seq from 1, new epoch), so numbers of two lives never mix.
 //                      g = the replication id of the master that last wrote it (Sentinel
@@ -21,12 +22,17 @@
 // Pattern recovery (protocol 1.1) finds a pattern's tags without SCAN in a registry the
 // publish script keeps, under a prefix (wsa:{reg}: on plain Redis and Sentinel; none on a
 // cluster, which serves no patterns, so that a publish touches only its tag's slot):
-//   <prefix>t:<S>  ZSET  the tags whose first segment is S, scored by their last publish
-//                        time; at most <cap> (the oldest trimmed), expiring with the key TTL.
+//   <prefix>t:<S>  ZSET  the tags whose first segment is S, scored by a bound of their last
+//                        publish time: refreshed at most once a second per tag (when the
+//                        seq key's r, the score last written, has passed), to now + 1000, so
+//                        the score is at or after every publish until the next refresh; at
+//                        most <cap> (the lowest scores trimmed), expiring one second after
+//                        the key TTL.
 //   <prefix>segs   ZSET  the first segments (for patterns starting with a wildcard), added
 //                        when a tag is new to its set; at most <cap>, the oldest added
 //                        trimmed; expiring with the key TTL.
-// Per publish: one ZADD and two PEXPIRE; a tag new to its set adds two ZCARD and a ZADD.
+// Per refresh (at most one a second per tag): one ZADD and two PEXPIRE; a tag new to its
+// set adds two ZCARD and a ZADD.
 //   wsa:{T}:pres  HASH  protocol 1.1 presence: "<node>|<conn>" -> who (a JSON object), one
 //                      field per connection subscribed to exactly T, on any node.
 //   wsa:{T}:beat  HASH  "<node>" -> Unix ms until which the node's fields of T are alive: a
@@ -80,9 +86,10 @@ extern const std::string_view redis_query_script;
 
 /// EVALSHA <sha> 0 <registry prefix> <pattern> <has ts: 1|0> <ts> <limit> <cap> <budget>
 ///   ->  [over, tag1, tag2, ...]: the registered tags the pattern matches whose last publish
-///   was at or after ts (all without ts), at most <limit>; over = 1 when there were more,
-///   when a full registry may have trimmed one, or when more than <budget> registry entries
-///   would have to be read.
+///   was at or after ts (all without ts; a score within a second of ts is checked against
+///   the tag's t), at most <limit>; over = 1 when there were more, when a full registry may
+///   have trimmed one (its lowest score at or after ts), or when more than <budget> registry
+///   entries would have to be read.
 extern const std::string_view redis_candidates_script;
 inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
 /// Protocol 1.1 presence of one tag, in one atomic step:

@@ -275,6 +275,36 @@ void bounded_by_max_recovery_tags(const nodes& n, uint16_t metrics_port) {
   EXPECT_EQ(refused.str("/code"), "bad_request");
 }
 
+// Tags last published just before ts are no candidates, and so do not count against
+// --max-recovery-tags (1 on these nodes). On Redis their registry scores are at or after ts
+// (a score is refreshed at most once a second, to a bound of the publishes until the next
+// refresh): the candidates script checks such a tag's last publish time.
+void published_just_before_ts(const nodes& n) {
+  ws_client publisher = ws_client::connect(n.pub_port);
+  for (int i = 0; i < 3; ++i) {
+    publish_ok(publisher, "near.old" + std::to_string(i), i + 1, "1");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  pattern_view v;
+  {
+    ws_client c = ws_client::connect(n.sub_port);
+    ASSERT_EQ(c.call(R"({"op":"sub","id":1,"tags":["near.fresh"]})").op(), "ok");
+    publish_ok(publisher, "near.fresh", 10, "1");
+    v.take(c.wait_for("msg"));  // its ts is the newest the client saw
+  }
+  publish_ok(publisher, "near.fresh", 11, "2");
+  ws_client c = ws_client::connect(n.sub_port);
+  const json_message ok = c.call(v.sub("near.*", 2));
+  v.answer(ok);
+  EXPECT_FALSE(ok.has("/gaps")) << ok.text();
+  EXPECT_EQ(ok.u64("/seq/near.fresh"), 2u) << ok.text();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(ok.has("/seq/near.old" + std::to_string(i))) << ok.text();
+  }
+  read_to(c, v, {{"near.fresh", 2}});
+  EXPECT_EQ(v.got["near.fresh"], upto(2));
+}
+
 // A publisher on four tags runs throughout while the subscriber leaves and comes back with
 // the pattern form of since, again and again: per tag it gets every seq once, in order.
 void publisher_throughout(const nodes& n) {
@@ -403,6 +433,11 @@ TEST_F(PatternRecoveryEmbedded, BoundedByMaxRecoveryTags) {
   bounded_by_max_recovery_tags(both(), server_->port());
 }
 
+TEST_F(PatternRecoveryEmbedded, PublishedJustBeforeTsIsNoCandidate) {
+  start({"--max-recovery-tags", "1"});
+  published_just_before_ts(both());
+}
+
 TEST_F(PatternRecoveryEmbedded, PublisherThroughout) {
   start();
   publisher_throughout(both());
@@ -462,6 +497,11 @@ TEST_F(PatternRecoveryRedis, EvictedHistoryIsAGap) {
 TEST_F(PatternRecoveryRedis, BoundedByMaxRecoveryTags) {
   start_nodes({"--max-recovery-tags", "3"});
   bounded_by_max_recovery_tags(across(), a_->port());
+}
+
+TEST_F(PatternRecoveryRedis, PublishedJustBeforeTsIsNoCandidate) {
+  start_nodes({"--max-recovery-tags", "1"});
+  published_just_before_ts(across());
 }
 
 TEST_F(PatternRecoveryRedis, PublisherThroughout) {
