@@ -1,10 +1,12 @@
 // Reading Redis replies as a broker link does: one receive holding a batch of publish
 // replies ([seq, ts] arrays) and pub/sub pushes (["message", channel, "seq epoch ts data"]),
-// fed to the reader and every reply walked.
+// fed to the reader and every reply walked; and the live payloads of those pushes parsed as
+// the broker does.
 #include <benchmark/benchmark.h>
 
 #include <string>
 
+#include "broker/redis_scripts.h"
 #include "redis/resp_reader.h"
 
 namespace {
@@ -43,5 +45,30 @@ void BM_read_replies_and_pushes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 2 * n);  // replies + pushes
 }
 BENCHMARK(BM_read_replies_and_pushes)->Arg(1)->Arg(16);
+
+// What the broker reads of each pub/sub message after the reader: the live payload's seq,
+// epoch and ts (redis_parse_live), on the pushes of the receive above.
+void BM_parse_live_payloads(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const std::string input = receive(n);
+  wsa::resp_reader reader;
+  uint64_t sum = 0;
+  for (auto _ : state) {
+    reader.feed(input.data(), input.size());
+    wsa::resp_view v;
+    while (reader.next(v) == wsa::resp_reader::result::reply) {
+      uint64_t seq = 0;
+      std::string_view epoch;
+      int64_t ts_ms = 0;
+      std::string_view data;
+      if (v.size() == 3 && wsa::redis_parse_live(v[2].str(), seq, epoch, ts_ms, data)) {
+        sum += seq + static_cast<uint64_t>(ts_ms) + epoch.size() + data.size();
+      }
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations() * n);  // pushes
+}
+BENCHMARK(BM_parse_live_payloads)->Arg(16);
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 namespace wsa {
 namespace {
 
@@ -49,6 +51,21 @@ TEST(redis_scripts, live_payload_splits_at_the_first_three_spaces_only) {
   EXPECT_FALSE(redis_parse_live("12 e 7", seq, epoch, ts, data));
   EXPECT_FALSE(redis_parse_live("12 e x7 d", seq, epoch, ts, data));
   EXPECT_FALSE(redis_parse_live(" 1 e 1 d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("1 e  d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("1 e - d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("+1 e 1 d", seq, epoch, ts, data));
+  // Numbers at and past their types' ends.
+  ASSERT_TRUE(redis_parse_live("18446744073709551615  -9223372036854775808 d", seq, epoch, ts,
+                               data));
+  EXPECT_EQ(seq, UINT64_MAX);
+  EXPECT_EQ(epoch, "");
+  EXPECT_EQ(ts, INT64_MIN);
+  EXPECT_EQ(data, "d");
+  ASSERT_TRUE(redis_parse_live("7 e 9223372036854775807 d", seq, epoch, ts, data));
+  EXPECT_EQ(ts, INT64_MAX);
+  EXPECT_FALSE(redis_parse_live("18446744073709551616 e 1 d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("7 e 9223372036854775808 d", seq, epoch, ts, data));
+  EXPECT_FALSE(redis_parse_live("7 e -9223372036854775809 d", seq, epoch, ts, data));
 }
 
 }  // namespace
