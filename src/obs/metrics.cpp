@@ -304,6 +304,15 @@ constexpr family families[] = {
      "MQTT CONNECTs refused (server unavailable) because the session's state did not come in "
      "time.",
      &shard_metrics::mqtt_resume_timeouts},
+    {"wsagent_mqtt_positions_forgotten_total", "counter",
+     "Tag positions kept MQTT sessions forgot past their bound (limits::max_positions, 1000 "
+     "tags per session): those tags resume by publish time, where a message of their last "
+     "seconds may come again.",
+     &shard_metrics::mqtt_positions_forgotten},
+    {"wsagent_mqtt_session_bytes_dropped_total", "counter",
+     "Kept MQTT sessions dropped when their connection ended: the grown session passed "
+     "--mqtt-max-session-bytes (the next CONNECT gets session present 0).",
+     &shard_metrics::mqtt_session_bytes_dropped},
     {"wsagent_mqtt_deliveries_dropped_total", "counter",
      "Messages not sent to an MQTT client: larger than its Maximum Packet Size.",
      &shard_metrics::mqtt_deliveries_dropped},
