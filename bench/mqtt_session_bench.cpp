@@ -1,9 +1,10 @@
 // What a kept MQTT session pays per delivered message to track its resume positions
 // (session::delivered, on every QoS 0 write and QoS 1 acknowledgement): a session holding a
 // `#` subscription (and one exact one) receives messages on `tags` distinct tags in turn.
-// Resume reads positions of exact subscriptions only, so tags reached only through the
-// wildcard must cost nothing; before that, each new tag past the 1,000-position bound
-// evicted the oldest by a scan of all 1,000 (and copied the tag).
+// Resume replays a wildcard's tags from their positions, so every tag delivered is tracked:
+// one hash lookup per delivery, and past the 1,000-position bound the older half forgotten
+// in one pass per 500 new tags (once, each new tag evicted the oldest by a scan of all
+// 1,000 and copied the tag: ~4.4 us per delivery at 5,000 tags).
 #include <benchmark/benchmark.h>
 
 #include <string>

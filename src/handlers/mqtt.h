@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/retained_store.h"
@@ -157,6 +158,8 @@ class mqtt_handler final : private ws_sink {
   void resume_session(conn& c, std::string_view encoded);
   /// The session's state to keep as its connection ends (empty: none to keep).
   void snapshot_session(conn& c, uint32_t& expiry_s, std::string& out);
+  /// Whether `m` is not a repeat of a message this resume's answer already carried.
+  bool first_in_resume(const message& m);
   /// A delivered (QoS 0 written, QoS 1 acknowledged) message moves a kept session's position.
   void note_delivered(conn& c, const message& m);
   void send_ack(conn& c, mqtt::packet_type type, const mqtt::ack_fields& ack);
@@ -229,6 +232,9 @@ class mqtt_handler final : private ws_sink {
   mqtt::subscribe_outcome sub_out_;
   mqtt::delivery_plan plan_;
   std::vector<sub_item> sub_items_;
+  std::vector<known_position> known_;  // a resume's pattern positions (sub_item::known)
+  // A resume's messages sent, per tag the newest seq (first_in_resume).
+  std::unordered_map<std::string_view, uint64_t, seeded_string_hash> resume_sent_;
   std::vector<mqtt::reason> codes_;
   std::vector<std::string> patterns_;
   std::string scratch_;

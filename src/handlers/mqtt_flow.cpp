@@ -146,6 +146,9 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
   }
   auto allow = [&](std::string_view pattern) { return may_subscribe(c, pattern); };
   mc.session->on_subscribe(p, allow, sub_out_);
+  if (mc.keeps_session) {
+    mc.session->subscribed(unix_ms());  // a wildcard resumes from here at the earliest
+  }
   for (const mqtt::reason code : sub_out_.codes) {
     if (static_cast<uint8_t>(code) >= 0x80) {
       metrics_.mqtt_subscribe_refusals.add();
@@ -174,18 +177,23 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
 
 void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
   mqtt_conn& mc = *c.mqtt;
+  const bool resumed = outcome.request_id == "resume";
   if (mc.keeps_session) {
-    // Where each exact tag stood when the subscription took effect: a resume starts there
-    // for tags no message has reached yet.
+    // Where each tag stood when the subscription took effect (an exact tag's; a resumed
+    // wildcard's tags, after their replay): a resume starts there for tags no message has
+    // reached yet. (Replayed messages not acknowledged pull it back: snapshot_session.)
     for (const sub_position& p : outcome.positions) {
-      mc.session->delivered({p.tag, p.epoch, p.seq, 0});
       if (p.gap) {
-        metrics_.mqtt_resume_gaps.add();  // history no longer reaches back to the position
+        // History no longer reaches back to the position (a tag's), or a wildcard passed
+        // --max-recovery-tags or its held live messages' share (the pattern's own).
+        metrics_.mqtt_resume_gaps.add();
+      }
+      if (!p.only_gap) {
+        metrics_.mqtt_positions_forgotten.add(mc.session->delivered({p.tag, p.epoch, p.seq, 0}));
       }
     }
   }
   uint16_t packet_id = 0;
-  const bool resumed = outcome.request_id == "resume";
   if (!resumed && !read_packet_id(outcome.request_id, packet_id)) {
     return;
   }
@@ -209,11 +217,29 @@ void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
     }
     break;
   }
+  // A resume replays a tag once per subscription naming it (an exact filter and a wildcard
+  // over it): each message goes once, in its tag's order.
+  resume_sent_.clear();
   for (message* m : outcome.messages) {
+    if (resumed && !first_in_resume(*m)) {
+      continue;
+    }
     if (!c.open_as(conn_protocol::mqtt) || !deliver(c, *m)) {
       return;
     }
   }
+}
+
+bool mqtt_handler::first_in_resume(const message& m) {
+  const auto [it, added] = resume_sent_.try_emplace(m.tag(), m.seq());
+  if (added) {
+    return true;
+  }
+  if (m.seq() <= it->second) {
+    return false;
+  }
+  it->second = m.seq();
+  return true;
 }
 
 void mqtt_handler::on_unsubscribe(conn& c, const mqtt::unsubscribe_packet& p) {

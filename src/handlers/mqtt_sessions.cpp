@@ -1,10 +1,12 @@
 // Persistent sessions (docs/mqtt.md "Sessions"): with clean session 0 (3.1.1) or a session
-// expiry (5.0), a session's subscriptions and, per exact tag, the seq its client last
+// expiry (5.0), a session's subscriptions and, per tag delivered, the seq its client last
 // acknowledged outlive the connection. The key's owner shard (the takeover's) keeps them:
 // a CONNECT's claim is answered with the stored session (resume), and the CONNACK waits for
 // that answer (session present). Resuming subscribes again, each exact tag `since` its
-// position, so that what history still holds is sent again (QoS 1 as subscribed) and what it
-// no longer holds is counted (wsagent_mqtt_resume_gaps_total), never assumed delivered.
+// position and each wildcard by the pattern form of `since` (the tags it reached with
+// their positions, others from the session's resume time), so that what history still
+// holds is sent again (QoS 1 as subscribed) and what it no longer holds is counted
+// (wsagent_mqtt_resume_gaps_total), never assumed delivered.
 // Bounded: --mqtt-max-sessions per node (a CONNECT for one more is refused), expiry capped
 // (limits::max_session_expiry). With a session store (the Redis broker's), sessions live
 // there instead, shared by every node: the owner shard claims the key in the store (which
@@ -14,6 +16,7 @@
 #include "handlers/mqtt.h"
 #include "mqtt/session_record.h"
 #include "obs/log.h"
+#include "pubsub/tag.h"
 #include "util/clock.h"
 
 namespace wsa {
@@ -247,17 +250,42 @@ void mqtt_handler::resume_session(conn& c, std::string_view encoded) {
   metrics_.mqtt_sessions_resumed.add();
   patterns_.clear();
   mc.session->restore(record, patterns_);
-  // Each pattern again; an exact tag with a position from there (its history after it is
-  // sent again), others live from now.
-  sub_items_.clear();
+  // Each pattern again, from where the session stood: an exact tag since its position; a
+  // wildcard by protocol 1.1's pattern `since` (its tags with a position listed, the others
+  // from the record's resume time). Their replay, then live messages.
+  known_.clear();
+  std::vector<std::size_t> known_ends;  // per pattern, where its known positions end
   for (const std::string& pattern : patterns_) {
+    uint32_t listed = 0;
+    for (const mqtt::stored_position& p : record.positions) {
+      if (is_wildcard(pattern) && listed < cfg_.max_recovery_tags &&
+          pattern_matches(pattern, p.tag)) {
+        ++listed;  // (past the bound a tag goes by time: maybe again, never lost)
+        known_.push_back({p.tag, p.seq, p.epoch});
+      }
+    }
+    known_ends.push_back(known_.size());
+  }
+  sub_items_.clear();
+  for (std::size_t i = 0; i < patterns_.size(); ++i) {
+    const std::string& pattern = patterns_[i];
     sub_item item{pattern};
-    const auto at = std::find_if(record.positions.begin(), record.positions.end(),
-                                 [&](const mqtt::stored_position& p) { return p.tag == pattern; });
-    if (at != record.positions.end()) {
-      item.has_since = true;
-      item.since_seq = at->seq;
-      item.since_epoch = at->epoch;
+    if (is_wildcard(pattern)) {
+      item.pattern_since = true;
+      item.since_has_ts = record.resume_ts_ms > 0;  // (0: never delivered to, from the start)
+      item.since_ts = static_cast<uint64_t>(record.resume_ts_ms);
+      item.max_tags = cfg_.max_recovery_tags;
+      const std::size_t begin = i == 0 ? 0 : known_ends[i - 1];
+      item.known = std::span(known_).subspan(begin, known_ends[i] - begin);
+    } else {
+      const auto at = std::find_if(
+          record.positions.begin(), record.positions.end(),
+          [&](const mqtt::stored_position& p) { return p.tag == pattern; });
+      if (at != record.positions.end()) {
+        item.has_since = true;
+        item.since_seq = at->seq;
+        item.since_epoch = at->epoch;
+      }
     }
     sub_items_.push_back(item);
   }
@@ -288,7 +316,8 @@ void mqtt_handler::snapshot_session(conn& c, uint32_t& expiry_s, std::string& ou
 
 void mqtt_handler::note_delivered(conn& c, const message& m) {
   if (c.mqtt->keeps_session) {
-    c.mqtt->session->delivered({m.tag(), {}, m.seq(), m.ts_ms()});
+    metrics_.mqtt_positions_forgotten.add(
+        c.mqtt->session->delivered({m.tag(), {}, m.seq(), m.ts_ms()}));
   }
 }
 

@@ -26,6 +26,11 @@ void session::restore(const session_record& r, std::vector<std::string>& pattern
     subs_.add(s.filter, s.options, patterns);
   }
   positions_.restore(r);
+  for (const subscription& s : subs_.all()) {
+    if (s.exact) {
+      positions_.pin(s.patterns.first);
+    }
+  }
   inbound_.restore(r.qos2_held, r.next_reception);
 }
 

@@ -136,14 +136,16 @@ class session {
   prepare_result prepare(const outgoing_message& m, const delivery_plan& plan,
                          const message_info& info, bool retained, int64_t now_ms, delivery& d);
 
-  /// A message was delivered (QoS 0 written, or QoS 1 acknowledged): its tag's position
-  /// advances, when an exact subscription names the tag (resume reads no other: a tag
-  /// reached only through a wildcard costs nothing here).
-  void delivered(const message_position& p) {
-    if (subs_.has_exact(p.tag)) {
-      positions_.advance(p);
-    }
+  /// A message was delivered (QoS 0 written, QoS 1 acknowledged): its tag's position
+  /// advances, whichever subscription reached it (an exact one's is never forgotten; a
+  /// wildcard's resumes its tags by position too). Returns the positions forgotten to make
+  /// room (counted by the caller).
+  uint32_t delivered(const message_position& p) {
+    return positions_.advance(p, subs_.has_exact(p.tag));
   }
+  /// A SUBSCRIBE took effect at `now_ms` (wall clock): a wildcard's resume starts there at
+  /// the earliest, for tags nothing reached.
+  void subscribed(int64_t now_ms) { positions_.subscribed(now_ms); }
 
   /// The persistent state now. `unacked`: positions of the messages in flight or queued.
   session_record snapshot(std::span<const message_position> unacked, int64_t ended_at_ms) const;

@@ -160,31 +160,65 @@ bool session_expired(const session_record& r, int64_t now_ms) {
   return r.ended_at_ms != 0 && now_ms - r.ended_at_ms >= int64_t{r.expiry_interval} * 1000;
 }
 
-void position_tracker::advance(const message_position& p) {
+uint32_t position_tracker::advance(const message_position& p, bool pinned) {
   newest_ts_ms_ = std::max(newest_ts_ms_, p.ts_ms);
+  uint32_t forgotten = 0;
   auto it = map_.find(p.tag);
   if (it == map_.end()) {
     if (maximum_ == 0) {
-      return;
+      return 0;
     }
-    if (map_.size() >= maximum_) {
-      auto oldest = map_.begin();
-      for (auto i = map_.begin(); i != map_.end(); ++i) {
-        if (i->second.ts_ms < oldest->second.ts_ms) {
-          oldest = i;
-        }
+    if (!pinned && map_.size() >= maximum_) {
+      forgotten = forget_older_half();
+      if (forgotten == 0) {
+        return 1;  // every position is pinned: this tag resumes by time
       }
-      map_.erase(oldest);
     }
     it = map_.emplace(std::string(p.tag), entry{}).first;
   } else if ((p.epoch.empty() || it->second.epoch == p.epoch) && it->second.seq >= p.seq) {
-    return;  // an older message acknowledged late: the position stays
+    it->second.pinned = it->second.pinned || pinned;
+    return 0;  // an older message acknowledged late: the position stays
   }
   if (!p.epoch.empty()) {  // (empty: a message's position, in the epoch the tag has)
     it->second.epoch.assign(p.epoch);
   }
   it->second.seq = p.seq;
   it->second.ts_ms = std::max(it->second.ts_ms, p.ts_ms);
+  it->second.pinned = it->second.pinned || pinned;
+  return forgotten;
+}
+
+uint32_t position_tracker::forget_older_half() {
+  // One pass and a partial sort per maximum/2 new tags, instead of a scan per new tag.
+  std::vector<std::pair<int64_t, std::string_view>> unpinned;
+  unpinned.reserve(map_.size());
+  for (const auto& [tag, e] : map_) {
+    if (!e.pinned) {
+      unpinned.emplace_back(e.ts_ms, tag);
+    }
+  }
+  if (unpinned.empty()) {
+    return 0;
+  }
+  const std::size_t n = std::max<std::size_t>(1, unpinned.size() / 2);
+  std::nth_element(unpinned.begin(), unpinned.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                   unpinned.end());
+  for (std::size_t i = 0; i < n; ++i) {
+    map_.erase(map_.find(unpinned[i].second));  // (a view of the erased key, unused after)
+  }
+  return static_cast<uint32_t>(n);
+}
+
+void position_tracker::pin(std::string_view tag) {
+  if (const auto it = map_.find(tag); it != map_.end()) {
+    it->second.pinned = true;
+  }
+}
+
+void position_tracker::subscribed(int64_t now_ms) {
+  if (subscribed_ts_ms_ == 0) {
+    subscribed_ts_ms_ = now_ms;
+  }
 }
 
 void position_tracker::snapshot(std::span<const message_position> unacked,
@@ -192,7 +226,12 @@ void position_tracker::snapshot(std::span<const message_position> unacked,
   // Per tag, how far its unacknowledged messages pull it back (0: forget the position, an
   // unacknowledged message is from another epoch: replay by time).
   std::unordered_map<std::string_view, uint64_t, seeded_string_hash> pulled;
-  int64_t resume = newest_ts_ms_ > 0 ? newest_ts_ms_ - resume_margin_ms : restored_resume_ts_ms_;
+  // The newest position less the margin; else where a restored session stood; else (never
+  // delivered to) the first wildcard subscription's time less the margin.
+  int64_t resume = newest_ts_ms_ > 0           ? newest_ts_ms_ - resume_margin_ms
+                   : restored_resume_ts_ms_ > 0 ? restored_resume_ts_ms_
+                   : subscribed_ts_ms_ > 0      ? subscribed_ts_ms_ - resume_margin_ms
+                                                : 0;
   for (const message_position& u : unacked) {
     resume = std::min(resume, u.ts_ms);
     const auto it = map_.find(u.tag);

@@ -1,8 +1,9 @@
 // The persistent part of an MQTT session (MQTT 5.0 section 4.1): what a reconnecting client
 // resumes, on this node or another (the store, Redis in a cluster, is the wiring's). It
-// holds the subscriptions and, per exact tag, the last seq the client acknowledged (with
-// its epoch), so that a resumed session replays each tag's history from there; tags beyond
-// the position bound, and tags not seen yet, are replayed by publish time from resume_ts.
+// holds the subscriptions and, per tag delivered (exact or through a wildcard), the last
+// seq the client acknowledged (with its epoch), so that a resumed session replays each
+// tag's history from there; a wildcard's tags beyond the position bound, and tags not seen
+// yet, are replayed by publish time from resume_ts (protocol 1.1's pattern `since`).
 // Also the QoS 2 receptions between PUBLISH and PUBREL and the reception counter (see
 // inbound.h). Encoded compactly: a version byte, LEB128 integers, length-prefixed strings.
 #pragma once
@@ -65,14 +66,23 @@ bool session_expired(const session_record& r, int64_t now_ms);
 /// ended. Replaying them again is harmless (QoS 1 is at least once); missing them is not.
 inline constexpr int64_t resume_margin_ms = 2000;
 
-/// Per exact tag, the newest position delivered (QoS 0) or acknowledged (QoS 1), at most
-/// `maximum` tags: past it, the tag with the oldest publish time is forgotten (its replay
-/// then goes by time). Not thread-safe.
+/// Per tag delivered (through any subscription, exact or wildcard), the newest position
+/// delivered (QoS 0) or acknowledged (QoS 1), at most `maximum` tags besides the pinned
+/// ones (tags of exact subscriptions, never forgotten: an exact tag resumes by seq only).
+/// Past it, the older half of the others by publish time is forgotten at once (amortized:
+/// no scan per new tag); a forgotten tag resumes by time, from resume_ts, like a tag never
+/// seen. Not thread-safe.
 class position_tracker {
  public:
   explicit position_tracker(uint32_t maximum) : maximum_(maximum) {}
 
-  void advance(const message_position& p);
+  /// Returns how many positions were forgotten to make room (wsagent_mqtt_positions_forgotten).
+  uint32_t advance(const message_position& p, bool pinned);
+  /// Marks `tag`'s position (if any) as one of an exact subscription.
+  void pin(std::string_view tag);
+  /// A wildcard subscription took effect at `now_ms` (wall clock): with no position newer,
+  /// a resume replays its tags from there (less the margin), not from the start of history.
+  void subscribed(int64_t now_ms);
 
   /// Fills r.positions and r.resume_ts_ms. `unacked`: the positions of messages in flight
   /// or queued, which pull their tag back to before them.
@@ -86,12 +96,15 @@ class position_tracker {
     std::string epoch;
     uint64_t seq = 0;
     int64_t ts_ms = 0;
+    bool pinned = false;
   };
+  uint32_t forget_older_half();
 
   uint32_t maximum_;
   string_map<entry> map_;
   int64_t newest_ts_ms_ = 0;
   int64_t restored_resume_ts_ms_ = 0;
+  int64_t subscribed_ts_ms_ = 0;  // the first wildcard subscription's time; 0: none
 };
 
 }  // namespace wsa::mqtt

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <random>
 #include <string>
 
@@ -106,11 +108,11 @@ TEST(mqtt_session_record, expiry) {
 
 TEST(mqtt_position_tracker, snapshot_pulls_back_unacknowledged) {
   position_tracker t(100);
-  t.advance({"a", "e1", 5, 10'000});
-  t.advance({"a", "e1", 7, 11'000});
-  t.advance({"a", "e1", 6, 10'500});  // a late PUBACK does not move it back
-  t.advance({"b", "e1", 3, 12'000});
-  t.advance({"c", "e1", 9, 12'500});
+  t.advance({"a", "e1", 5, 10'000}, false);
+  t.advance({"a", "e1", 7, 11'000}, false);
+  t.advance({"a", "e1", 6, 10'500}, false);  // a late PUBACK does not move it back
+  t.advance({"b", "e1", 3, 12'000}, false);
+  t.advance({"c", "e1", 9, 12'500}, false);
   session_record r;
   t.snapshot({}, r);
   ASSERT_EQ(r.positions.size(), 3u);
@@ -132,10 +134,10 @@ TEST(mqtt_position_tracker, snapshot_pulls_back_unacknowledged) {
 
 TEST(mqtt_position_tracker, epochs_bound_and_restore) {
   position_tracker t(2);
-  t.advance({"a", "e1", 50, 1'000});
-  t.advance({"a", "e2", 3, 2'000});  // the tag's numbering restarted
-  t.advance({"b", "e1", 1, 3'000});
-  t.advance({"c", "e1", 1, 4'000});  // over the bound: the oldest (a) goes
+  t.advance({"a", "e1", 50, 1'000}, false);
+  t.advance({"a", "e2", 3, 2'000}, false);  // the tag's numbering restarted
+  t.advance({"b", "e1", 1, 3'000}, false);
+  t.advance({"c", "e1", 1, 4'000}, false);  // over the bound: the oldest (a) goes
   EXPECT_EQ(t.size(), 2u);
   session_record r;
   t.snapshot({}, r);
@@ -148,6 +150,43 @@ TEST(mqtt_position_tracker, epochs_bound_and_restore) {
   back.snapshot({}, again);
   EXPECT_EQ(again.positions, r.positions);
   EXPECT_EQ(again.resume_ts_ms, r.resume_ts_ms) << "nothing new: the restored time stands";
+}
+
+TEST(mqtt_position_tracker, forgets_the_older_half_at_once_never_a_pinned_tag) {
+  position_tracker t(4);
+  EXPECT_EQ(t.advance({"pinned", "e", 1, 100}, true), 0u);  // the oldest, but pinned
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(t.advance({"w" + std::to_string(i), "e", 1, 1'000 + i}, false), 0u);
+  }
+  // Full: a new tag forgets the older half of the unpinned ones (w0), not one per tag.
+  EXPECT_EQ(t.advance({"w3", "e", 1, 2'000}, false), 1u);
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(t.advance({"w4", "e", 1, 2'001}, false), 1u);  // w1
+  session_record r;
+  t.snapshot({}, r);
+  std::vector<std::string> kept;
+  for (const stored_position& p : r.positions) {
+    kept.push_back(p.tag);
+  }
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"pinned", "w2", "w3", "w4"}));
+  // A pinned tag is kept even past the bound.
+  EXPECT_EQ(t.advance({"pinned2", "e", 1, 50}, true), 0u);
+  EXPECT_EQ(t.size(), 5u);
+}
+
+TEST(mqtt_position_tracker, resume_time_of_a_session_never_delivered_to) {
+  position_tracker t(10);
+  session_record r;
+  t.snapshot({}, r);
+  EXPECT_EQ(r.resume_ts_ms, 0) << "no wildcard subscription: nothing to replay by time";
+  t.subscribed(50'000);
+  t.subscribed(60'000);  // a later SUBSCRIBE does not move it: the first one's time stands
+  t.snapshot({}, r);
+  EXPECT_EQ(r.resume_ts_ms, 50'000 - resume_margin_ms);
+  t.advance({"a", "e", 1, 70'000}, false);
+  t.snapshot({}, r);
+  EXPECT_EQ(r.resume_ts_ms, 70'000 - resume_margin_ms) << "a delivery moves it on";
 }
 
 }  // namespace

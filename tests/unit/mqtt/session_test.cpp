@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <deque>
 #include <string>
 #include <vector>
@@ -285,17 +287,22 @@ struct test_message {
   }
 };
 
-TEST_F(mqtt_session, positions_are_kept_for_exact_subscriptions_only) {
-  // Resume replays exact tags from their positions; a tag reached only through a wildcard
-  // has none to keep (it would cost every delivery a lookup, and the bound's evictions).
+TEST_F(mqtt_session, positions_are_kept_for_wildcard_tags_too) {
+  // Resume replays every tag from its position: an exact tag's, and each tag a wildcard
+  // reached (the pattern's `since` lists them).
   session& s = connect(mqtt311, "00 003c 0003 646576");
   subscribe_outcome out;
   s.on_subscribe(in(0x82, "0001 0003 772f23 01 0003 652f78 01").subscribe, allow_all, out);
-  s.delivered({"w.y", "e", 7, 1'000});
-  s.delivered({"e.x", "e", 9, 1'000});
-  const session_record r = s.snapshot({}, 2'000);
-  ASSERT_EQ(r.positions.size(), 1u);
+  s.subscribed(5'000);
+  s.delivered({"w.y", "e", 7, 10'000});
+  s.delivered({"e.x", "e", 9, 9'000});
+  session_record r = s.snapshot({}, 20'000);
+  std::sort(r.positions.begin(), r.positions.end(),
+            [](const stored_position& a, const stored_position& b) { return a.tag < b.tag; });
+  ASSERT_EQ(r.positions.size(), 2u);
   EXPECT_EQ(r.positions[0], (stored_position{"e.x", "e", 9}));
+  EXPECT_EQ(r.positions[1], (stored_position{"w.y", "e", 7}));
+  EXPECT_EQ(r.resume_ts_ms, 10'000 - resume_margin_ms);
 }
 
 TEST_F(mqtt_session, stored_and_resumed) {
