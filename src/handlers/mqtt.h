@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -202,18 +203,24 @@ class mqtt_handler final : private ws_sink {
   std::vector<store_claim> store_claims_;
   uint64_t next_ticket_ = 0;
   // The persistent sessions of the keys this shard owns: connected (`holder`), or kept until
-  // `expires_at_ms` (wall clock) with their encoded session_record. A claim that finds the
-  // session still held by an older connection waits for its release (`waiting`).
+  // `expires_at_ms` (wall clock) with their encoded session_record, and then in expiring_
+  // (`expiry`). A claim that finds the session still held by an older connection waits for
+  // its release (`waiting`).
+  using expiry_index = std::multimap<int64_t, std::string_view>;
   struct stored_session {
     session_place holder;
     bool connected = false;
     std::string record;
     int64_t expires_at_ms = 0;
+    expiry_index::iterator expiry;  // valid while not connected
     bool has_waiting = false;
     session_place waiting;
     uint8_t waiting_flags = 0;
   };
   string_map<stored_session> sessions_;
+  // The kept sessions by expiry (views of sessions_' keys): the bounds drop the expired ones
+  // without a scan, and a CONNECT refused at a bound costs no more than a look at the first.
+  expiry_index expiring_;
   const std::size_t max_sessions_;  // this shard's share of --mqtt-max-sessions
   const uint64_t max_session_bytes_;  // ...and of --mqtt-max-session-bytes
   uint64_t session_bytes_ = 0;        // what sessions_ holds (session_cost of each)
@@ -221,8 +228,12 @@ class mqtt_handler final : private ws_sink {
   static uint64_t session_cost(std::string_view key, const stored_session& s) {
     return key.size() + s.record.size() + sizeof(stored_session) + 64;
   }
-  /// Erases a stored session, keeping session_bytes_ and the gauges true.
+  /// Erases a stored session, keeping session_bytes_, expiring_ and the gauges true.
   void erase_session(string_map<stored_session>::iterator it);
+  /// Erases the sessions whose expiry has passed at `now_ms` (wall clock).
+  void drop_expired(int64_t now_ms);
+  /// Erases a session at the end of its connection, answering the claim waiting for it.
+  void end_session(string_map<stored_session>::iterator it, std::string_view key);
   uint64_t retained_count_ = 0;  // retained PUBLISHes taken here: their order among the shards'
   uint64_t next_client_id_ = 0;
   ws_session_pool ws_pool_;        // MQTT over WebSocket: wslay contexts, attached mid-message

@@ -62,37 +62,32 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
     if (it != sessions_.end()) {
       erase_session(it);  // used by this connection only, then gone (or discarded)
     }
-  } else {
-    if (it == sessions_.end()) {
-      const bool over_bytes = session_bytes_ >= max_session_bytes_;
-      if (sessions_.size() >= max_sessions_ || over_bytes) {
-        // Expired ones first make room; otherwise the CONNECT is refused.
-        for (auto s = sessions_.begin(); s != sessions_.end();) {
-          const auto next = std::next(s);
-          if (!s->second.connected && s->second.expires_at_ms <= now) {
-            erase_session(s);
-            metrics_.mqtt_sessions_expired.add();
-          }
-          s = next;
-        }
-      }
-      if (sessions_.size() >= max_sessions_) {
-        r.status = mqtt_records::resume::refused;
-      } else if (session_bytes_ >= max_session_bytes_) {
-        r.status = mqtt_records::resume::refused;
-        metrics_.mqtt_session_bytes_refusals.add();
-      } else {
-        it = sessions_.try_emplace(std::string(key)).first;
-        session_bytes_ += session_cost(key, it->second);
-      }
+  } else if (it == sessions_.end()) {
+    const stored_session held{.holder = who, .connected = true};
+    const uint64_t cost = session_cost(key, held);
+    const auto fits = [&] { return session_bytes_ + cost <= max_session_bytes_; };
+    if (sessions_.size() >= max_sessions_ || !fits()) {
+      drop_expired(now);  // expired ones first make room; otherwise the CONNECT is refused
     }
-    if (it != sessions_.end()) {
-      it->second.connected = true;
-      it->second.holder = who;
-      if (clean) {
-        session_bytes_ -= it->second.record.size();
-        it->second.record.clear();
-      }
+    if (sessions_.size() >= max_sessions_) {
+      r.status = mqtt_records::resume::refused;
+    } else if (!fits()) {
+      r.status = mqtt_records::resume::refused;
+      metrics_.mqtt_session_bytes_refusals.add();
+    } else {
+      it = sessions_.try_emplace(std::string(key), held).first;
+      session_bytes_ += cost;
+    }
+  } else {
+    stored_session& s = it->second;
+    if (!s.connected) {
+      expiring_.erase(s.expiry);
+      s.connected = true;
+    }
+    s.holder = who;
+    if (clean) {
+      session_bytes_ -= s.record.size();
+      s.record.clear();
     }
   }
   metrics_.mqtt_sessions_stored.set(sessions_.size());
@@ -103,9 +98,30 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
 
 void mqtt_handler::erase_session(string_map<stored_session>::iterator it) {
   session_bytes_ -= session_cost(it->first, it->second);
+  if (!it->second.connected) {
+    expiring_.erase(it->second.expiry);
+  }
   sessions_.erase(it);
   metrics_.mqtt_sessions_stored.set(sessions_.size());
   metrics_.mqtt_session_bytes.set(session_bytes_);
+}
+
+void mqtt_handler::drop_expired(int64_t now_ms) {
+  while (!expiring_.empty() && expiring_.begin()->first <= now_ms) {
+    erase_session(sessions_.find(expiring_.begin()->second));
+    metrics_.mqtt_sessions_expired.add();
+  }
+}
+
+void mqtt_handler::end_session(string_map<stored_session>::iterator it, std::string_view key) {
+  const bool waiting = it->second.has_waiting;
+  const session_place next = it->second.waiting;
+  const uint8_t flags = it->second.waiting_flags;
+  const std::string owned(key);  // (a view of the key erased below may be all there is)
+  erase_session(it);
+  if (waiting) {
+    answer_claim(owned, next, flags);
+  }
 }
 
 void mqtt_handler::tell_resume(session_place who, const mqtt_records::resume& r) {
@@ -176,16 +192,21 @@ void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_
     return;  // not this connection's to keep (a later claim took the session over)
   }
   if (expiry_s == 0) {
-    const bool waiting = it->second.has_waiting;
-    const session_place next = it->second.waiting;
-    const uint8_t flags = it->second.waiting_flags;
-    erase_session(it);  // 5.0 DISCONNECT set expiry 0: the session ends with it
-    if (waiting) {
-      answer_claim(key, next, flags);
-    }
+    end_session(it, key);  // 5.0 DISCONNECT set expiry 0: the session ends with it
     return;
   }
   stored_session& s = it->second;
+  if (session.size() > s.record.size() &&
+      session_bytes_ + (session.size() - s.record.size()) > max_session_bytes_) {
+    drop_expired(unix_ms());
+    if (session_bytes_ + (session.size() - s.record.size()) > max_session_bytes_) {
+      // Grown past the bound (subscriptions, positions): not kept. The next CONNECT is
+      // told so (session present 0) and subscribes again, as MQTT has it.
+      metrics_.mqtt_session_bytes_dropped.add();
+      end_session(it, key);
+      return;
+    }
+  }
   s.connected = false;
   if (!session.empty()) {  // (empty: it ended before its CONNACK; the session is as it was)
     session_bytes_ += session.size();
@@ -194,6 +215,7 @@ void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_
     metrics_.mqtt_session_bytes.set(session_bytes_);
   }
   s.expires_at_ms = unix_ms() + int64_t{expiry_s} * 1000;
+  s.expiry = expiring_.emplace(s.expires_at_ms, it->first);
   if (s.has_waiting) {
     s.has_waiting = false;
     answer_claim(key, s.waiting, s.waiting_flags);

@@ -172,7 +172,7 @@ inline std::string mqtt_packet(uint8_t first, std::string_view body) {
 // A device that never reconnects by itself (mosquitto_sub would take its session back at
 // once) and subscribes as told: raw packets, a persistent session `id` (3.1.1 clean session
 // 0; 5.0 session expiry 600 s) subscribed to `filters` at QoS 1 in one SUBSCRIBE (when the
-// CONNACK accepted it).
+// CONNACK accepted it, and there are any).
 struct raw_device {
   tcp_socket s;
   std::string buffered;
@@ -190,7 +190,7 @@ struct raw_device {
     body.append(id);
     s.send_all(mqtt_packet(0x10, body));
     connack = next_packet(s, buffered);
-    if (!accepted()) {
+    if (!accepted() || filters.empty()) {
       return;
     }
     std::string sub{0, 1};
