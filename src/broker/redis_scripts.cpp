@@ -36,7 +36,7 @@ if now < last then
   now = last
 end
 local ts = string.format('%d', now)
-local refresh = ARGV[9] ~= '' and (not m[1] or now >= (tonumber(m[4]) or 0))
+local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
 if refresh then
   redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
 else
@@ -44,7 +44,11 @@ else
 end
 local keep = tonumber(ARGV[4])
 if keep > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', keep, string.format('%d-0', seq), 'd', ARGV[2], 't', ts)
+  local id = string.format('%d-0', seq)
+  if not redis.call('XADD', KEYS[2], 'NOMKSTREAM', 'MAXLEN', keep, id, 'd', ARGV[2], 't', ts) then
+    redis.call('XADD', KEYS[2], 'MAXLEN', keep, id, 'd', ARGV[2], 't', ts)
+    refresh = true
+  end
   local age = tonumber(ARGV[5])
   if age > 0 then
     local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
@@ -61,14 +65,16 @@ if keep > 0 then
   end
 end
 local ttl = tonumber(ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+if refresh then
+  redis.call('PEXPIRE', KEYS[1], ttl + 1000)
+  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
+end
 redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ts .. ' ' ..
            ARGV[2])
 if #KEYS > 2 then
   redis.call('SET', KEYS[3], string.format('%d', seq) .. ' ' .. ts, 'PX', ARGV[8])
 end
-if refresh then
+if refresh and ARGV[9] ~= '' then
   local tag = string.sub(KEYS[1], 6, -6)
   local seg = string.match(tag, '^[^.]+')
   local reg = ARGV[9] .. 't:' .. seg
@@ -103,7 +109,7 @@ if ARGV[10] ~= '' and m[3] ~= ARGV[10] then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[10])
 end
-local ttl = tonumber(ARGV[6])
+local ttl = tonumber(ARGV[6]) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 local res = {top, epoch, 0, 0}

@@ -3,8 +3,9 @@
 // Per exact tag T (the braces are a Redis Cluster hash tag: a tag's keys share one slot):
 //   wsa:{T}:seq  HASH  e = epoch (8 hex digits), s = last seq, t = last publish time (Redis'
 //                      TIME in ms; a message's ts is max(TIME, t), so within a tag ts never
-//                      decreases even if Redis' clock steps back), r = the tag's registry
-//                      score last written (pattern recovery, below; absent without). Created, with a fresh epoch,
+//                      decreases even if Redis' clock steps back), r = until when the
+//                      keys' TTLs and the registry entry need not be set again (the
+//                      last setting + 1000 ms). Created, with a fresh epoch,
 //                      whenever it is missing: a tag whose state Redis lost starts a new
 //                      life (seq from 1, new epoch), so numbers of two lives never mix.
 //                      g = the replication id of the master that last wrote it (Sentinel
@@ -24,7 +25,7 @@
 // cluster, which serves no patterns, so that a publish touches only its tag's slot):
 //   <prefix>t:<S>  ZSET  the tags whose first segment is S, scored by a bound of their last
 //                        publish time: refreshed at most once a second per tag (when the
-//                        seq key's r, the score last written, has passed), to now + 1000, so
+//                        seq key's r has passed; r is the score written), to now + 1000, so
 //                        the score is at or after every publish until the next refresh; at
 //                        most <cap> (the lowest scores trimmed), expiring one second after
 //                        the key TTL.
@@ -42,9 +43,11 @@
 //   (presence events travel on wsa:{T} too, as "P1 <n> <member><who>" (join) and
 //    "P0 <n> <member><who>" (leave), n the member's length: never a number first, so no
 //    message payload is mistaken for one.)
-// Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age); every
-// publish and every query (a `sub`, with or without `since`) sets it again, so a tag's keys
-// live as long as the tag is used. A query of a tag that has no keys creates the seq key
+// Both keys expire after the key TTL (--redis-key-ttl, at least --history-max-age) and one
+// second; every query (a `sub`, with or without `since`) sets it again, and so does a
+// publish at most once a second per tag (when the seq key's r has passed, with the registry
+// entry; a publish that had to create the history too), so a tag's keys live as long as the
+// tag is used, and at least the key TTL after its last use. A query of a tag that has no keys creates the seq key
 // (so that its epoch stays what the subscriber was told), with the same TTL: a `sub` to a
 // tag that never had a message leaves nothing permanent. Keys that expire end the tag's
 // life; its next publish starts a new one.
