@@ -187,6 +187,7 @@ void redis_broker::on_link_down(link& l, std::string_view why) {
   // Answers that wait for the live stream, and queries that wait for a subscription,
   // cannot be given safely any more: their clients get `unavailable` and may retry.
   resubscribed_ = false;
+  sessions_->send_held();  // (their control channel's confirmation will not come soon)
   for (auto& [glob, g] : globs_) {
     g.lost = g.lost || g.confirmed;  // what is published until it is back goes unseen
     g.confirmed = false;
@@ -228,6 +229,12 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
       case retained_sub_cmd:
         on_retained_subscribed(reply);
         return;
+      case control_subscribe_cmd:
+        if (!reply.is_error()) {
+          sessions_->on_control_subscribed();
+          return;
+        }
+        [[fallthrough]];
       default:
         if (reply.is_error()) {
           subscriber_.fail(std::string("UNSUBSCRIBE refused: ") + std::string(reply.str()));

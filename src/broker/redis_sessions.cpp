@@ -2,6 +2,7 @@
 #include "broker/redis_sessions.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "broker/redis_broker.h"
 #include "redis/resp_reader.h"
@@ -115,9 +116,7 @@ bool redis_session_store::run(op o, uint64_t ticket, std::string_view key,
 std::string redis_session_store::claim(std::string_view key, bool clean, bool keep,
                                        uint64_t ticket) {
   if (!channel_wanted_) {
-    // From the first holder on, takeover requests may come for it. (Until the subscription
-    // is confirmed, a request for this first one could be missed: its claimant then waits
-    // out the handoff bound.)
+    // From the first holder on, takeover requests may come for it.
     channel_wanted_ = true;
     broker_.subscribe_control(channel_);
   }
@@ -127,17 +126,58 @@ std::string redis_session_store::claim(std::string_view key, bool clean, bool ke
   c.ticket = ticket;
   c.key.assign(key);
   c.token = token;
-  const std::string ttl = std::to_string(live_ttl_ms);
-  if (!run(op_claim, ticket, key,
-           {"claim", token, clean ? "1" : "0", keep ? "1" : "0", ttl})) {
-    failed(ticket);
+  c.clean = clean;
+  c.keep = keep;
+  // Until the control channel is confirmed, a takeover request for this holder would be
+  // missed (its claimant would wait out the handoff bound and the connection stay open):
+  // Redis learns of the holder only once it can be told. (Sent at once when the confirmation
+  // cannot come soon: Redis Cluster, whose SSUBSCRIBE's is not followed, or a link down.)
+  c.held = !channel_confirmed_ && !broker_.cluster_ && broker_.subscriber_.up() &&
+           broker_.commands_ready();
+  if (!c.held) {
+    send_claim(c);
   }
   return token;
 }
 
+void redis_session_store::send_claim(pending_claim& c) {
+  const std::string ttl = std::to_string(live_ttl_ms);
+  if (!run(op_claim, c.ticket, c.key,
+           {"claim", c.token, c.clean ? "1" : "0", c.keep ? "1" : "0", ttl})) {
+    failed(c.ticket);  // (erases c)
+  }
+}
+
+void redis_session_store::on_control_subscribed() {
+  if (!std::exchange(channel_confirmed_, true)) {
+    send_held();
+  }
+}
+
+void redis_session_store::send_held() {
+  std::vector<uint64_t> held;
+  for (pending_claim& c : claims_) {
+    if (c.held) {
+      held.push_back(c.ticket);
+    }
+  }
+  for (const uint64_t ticket : held) {
+    pending_claim* c = find(ticket);
+    if (c == nullptr) {
+      continue;
+    }
+    c->held = false;
+    send_claim(*c);
+  }
+}
+
 void redis_session_store::forget(uint64_t ticket) {
   if (pending_claim* c = find(ticket)) {
-    c->live = false;  // its replies still come; they are dropped then
+    if (c->held) {
+      erase(ticket);  // never sent: no reply to wait for
+    } else {
+      c->live = false;  // its replies still come; they are dropped then
+    }
   }
 }
 

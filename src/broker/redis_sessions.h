@@ -16,6 +16,8 @@
 // "handed" rather than ending the session; then the waiting claim reads r (take). A holder
 // that does not detach within handoff_timeout_ms (its node died, or Redis lost the message)
 // is given up: the claim reads what r holds then, counted (wsagent_mqtt_handoff_timeouts).
+// Claims wait for the first confirmation of the store's control channel before they reach
+// Redis, so that no takeover request can be sent to a holder that cannot hear it yet.
 // Each operation is one EVALSHA of redis_session_script on the key's slot.
 // Shard thread only.
 #pragma once
@@ -64,6 +66,10 @@ class redis_session_store final : public session_store {
   void on_reply(const link_request& request, resp_view reply);
   /// A session command that will never be answered (link down) or could not be sent.
   void on_failed(const link_request& request);
+  /// The control channel's SUBSCRIBE is confirmed: claims held until then go out.
+  void on_control_subscribed();
+  /// Claims held for that confirmation go out now (the subscriber link went down).
+  void send_held();
   /// A message on this store's control channel.
   void on_control(std::string_view payload);
   /// Handoffs past their deadline.
@@ -77,6 +83,9 @@ class redis_session_store final : public session_store {
     std::string key;
     std::string token;
     bool live = true;        // forgotten: its connection ended, no event
+    bool held = false;       // not sent yet: the control channel is not confirmed
+    bool clean = false;
+    bool keep = false;
     bool waiting = false;    // for an older holder's handoff
     bool timed_out = false;
     int64_t deadline_ms = 0;
@@ -87,6 +96,7 @@ class redis_session_store final : public session_store {
   /// EVALSHA for `key` with `args` after the key; false when it could not be sent.
   bool run(op o, uint64_t ticket, std::string_view key,
            std::initializer_list<std::string_view> args);
+  void send_claim(pending_claim& c);
   void take(pending_claim& c);
   /// "<kind> <token> <key>" on the control channel of `token`'s store.
   void tell(char kind, std::string_view token, std::string_view key);
@@ -97,6 +107,7 @@ class redis_session_store final : public session_store {
   std::string channel_;
   uint64_t next_token_ = 0;
   bool channel_wanted_ = false;
+  bool channel_confirmed_ = false;
   std::vector<pending_claim> claims_;  // few at a time: CONNECTs in flight
   std::string key_scratch_;
   std::string payload_scratch_;
