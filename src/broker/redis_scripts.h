@@ -47,10 +47,10 @@
 // second; every query (a `sub`, with or without `since`) sets it again, and so does a
 // publish at most once a second per tag (when the seq key's r has passed, with the registry
 // entry; a publish that had to create the history too), so a tag's keys live as long as the
-// tag is used, and at least the key TTL after its last use. A query of a tag that has no keys creates the seq key
-// (so that its epoch stays what the subscriber was told), with the same TTL: a `sub` to a
-// tag that never had a message leaves nothing permanent. Keys that expire end the tag's
-// life; its next publish starts a new one.
+// tag is used, and at least the key TTL after its last use. A query of a tag that has no
+// keys creates the seq key (so that its epoch stays what the subscriber was told), with the
+// same TTL: a `sub` to a tag that never had a message leaves nothing permanent. Keys that
+// expire end the tag's life; its next publish starts a new one.
 // A pattern subscription uses PSUBSCRIBE with a glob that matches a superset of the
 // pattern's channels; the broker filters with pattern_matches. At most --redis-max-patterns
 // globs per node: past it, patterns share the catch-all glob of every channel.
