@@ -72,9 +72,9 @@ class resp_reader {
 
   /// Refuses a reply (a sticky error, too_large()) that would make the reader hold more than
   /// `bytes`: its strings and its elements' bookkeeping (about 36 bytes an element), or
-  /// the bytes of its element not parsed yet. An array header is judged alone (each element announced
-  /// costs its bookkeeping at least), so a huge count is refused before anything is
-  /// allocated for it. The verdict does not depend on how the bytes were cut. 0: no limit.
+  /// the bytes of its element not parsed yet. An array header is judged alone (each element
+  /// announced costs its bookkeeping at least), so a huge count is refused before anything
+  /// is allocated for it. The verdict does not depend on how the bytes were cut. 0: no limit.
   void set_max_reply_bytes(std::size_t bytes) { max_reply_bytes_ = bytes; }
   /// The error was a reply over the limit.
   bool too_large() const { return too_large_; }
