@@ -117,6 +117,7 @@ void redis_broker::copy_stats() {
     metrics_.redis_cluster_refresh_errors.set(s.refresh_errors);
     metrics_.redis_cluster_channel_moves.set(s.channel_moves);
     metrics_.redis_cluster_links_up.set(cluster_->links_up());
+    metrics_.redis_cluster_give_ups.set(s.give_ups);
   }
 }
 

@@ -99,6 +99,11 @@ struct alignas(64) shard_metrics {
   counter redis_cluster_refresh_errors;  ///< topologies refused or malformed
   counter redis_cluster_channel_moves;   ///< subscribed channels whose slot moved
   counter redis_cluster_links_up;   ///< gauge: links to cluster nodes up (commands, pub/sub)
+  counter redis_cluster_give_ups;   ///< commands failed after too many redirections/TRYAGAIN
+  counter redis_cluster_pattern_tags;  ///< gauge: tags whose channels patterns pulled in
+  counter redis_cluster_pattern_tags_refused;  ///< tags a pattern at its bound left out
+  counter redis_cluster_announces;  ///< first-publish announces sent (patterns on a cluster)
+  counter redis_cluster_announced_cached;  ///< gauge: tags in the announced cache
   counter redis_master_switches;    ///< Sentinel: masters followed after the first
   latency_histogram redis_command_latency;  ///< data links: command queued -> its reply read
   latency_histogram broker_publish_latency; ///< Redis: publish sent -> acknowledged (WAIT too)

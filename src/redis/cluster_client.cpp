@@ -220,6 +220,7 @@ bool cluster_client::follow_error(uint16_t n, const link_request& request, std::
       command.empty()) {
     note("giving up on a command for slot " + std::to_string(slot) + " after " +
          std::to_string(attempts + tryagains) + " attempts: " + std::string(error));
+    ++stats_.give_ups;
     fail_owner(request);
     return true;
   }

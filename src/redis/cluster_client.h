@@ -55,6 +55,7 @@ struct cluster_stats {
   uint64_t refreshes = 0;       ///< topologies applied
   uint64_t refresh_errors = 0;  ///< CLUSTER SLOTS refused or malformed
   uint64_t channel_moves = 0;   ///< subscribed channels whose slot moved
+  uint64_t give_ups = 0;        ///< commands failed after too many redirections/TRYAGAIN
 };
 
 class cluster_owner {

@@ -215,6 +215,7 @@ TEST_F(cluster_client_test, keeps_a_tags_order_while_its_slot_migrates_under_tra
   ASSERT_TRUE(finished) << "sent " << sent << ", answered " << replies << "\n" << notes();
   EXPECT_EQ(failure, "");
   EXPECT_TRUE(owner_.failed.empty()) << owner_.failed.size() << " failed\n" << notes();
+  EXPECT_EQ(client.stats().give_ups, 0u);
   for (uint64_t i = 1; i <= sent; ++i) {
     ASSERT_EQ(owner_.replies[i], std::to_string(i)) << "command " << i;
   }
