@@ -131,6 +131,13 @@ class broker {
   /// Whether patterns have live streams of their own (`patterns` scope, Redis) rather than
   /// reaching their subscribers through each exact tag's stream (embedded).
   virtual bool pattern_streams() const = 0;
+  /// Why this broker cannot serve a subscription to `pattern` (with a pattern `since` when
+  /// `since`), in words for the client; nullptr when it can.
+  virtual const char* pattern_refusal(std::string_view pattern, bool since) const {
+    (void)pattern;
+    (void)since;
+    return nullptr;
+  }
   /// Once per loop turn: flush batched requests, run timers.
   virtual void poll() {}
   /// While paused, live messages from outside the process (Redis) are not read: the shard

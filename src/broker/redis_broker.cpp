@@ -455,6 +455,9 @@ void redis_broker::publish(const publish_request& request) {
   out.append(publish_tail_);
   commit_command({publish_cmd, 0, request.ticket});
   metrics_.broker_pending.add();
+  if (cluster_) {
+    note_cluster_publish(tag, request.ticket);  // announced to patterns once stored, if due
+  }
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
 }
 

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/announce_cache.h"
 #include "broker/broker.h"
 #include "broker/pattern_set.h"
 #include "broker/presence_table.h"
@@ -67,8 +68,10 @@ struct redis_broker_options {
   /// (docs/redis-cluster.md "What Sentinel promises").
   std::optional<sentinel_options> sentinel;
   /// Redis Cluster (redis-cluster://): commands go to the master of the tag's slot, live
-  /// messages come over sharded pub/sub; patterns are refused (link is unused but for its
-  /// credentials and timeouts, which these options carry).
+  /// messages come over sharded pub/sub; a pattern pulls in its tags' channels (at most
+  /// max_recovery_tags per pattern; redis_cluster_patterns.cpp), patterns starting with a
+  /// wildcard are refused (link is unused but for its credentials and timeouts, which these
+  /// options carry).
   std::optional<cluster_options> cluster;
   /// Before a publish's `ok`, wait until this many replicas have it (Redis WAIT, one per
   /// loop turn's batch); fewer within wait_timeout_ms: `unavailable`. 0: do not wait.
@@ -109,6 +112,7 @@ class redis_broker final : public broker,
                       uint64_t ticket) override;
   bool ready() const override;
   bool pattern_streams() const override { return true; }
+  const char* pattern_refusal(std::string_view pattern, bool since) const override;
   /// Not on Redis Cluster (sharded pub/sub would need the slot's master for the channel).
   bool shares_retained() const override { return !cluster_; }
   void retain(const retain_request& request) override;
@@ -149,6 +153,8 @@ class redis_broker final : public broker,
     load_session,      // SCRIPT LOAD of the MQTT session script (redis_sessions.h)
     session_cmd,       // the session store's commands (aux: its op)
     control_subscribe_cmd,  // SUBSCRIBE to the session store's control channel
+    registry_cmd,      // cluster: a pattern's read of its first segment's registry
+    announce_cmd,      // cluster: a tag announced to its first segment (token: the ticket)
   };
   friend class redis_session_store;
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
@@ -177,6 +183,24 @@ class redis_broker final : public broker,
     uint64_t resync_token = 0;
     std::vector<held_message> held;
     std::vector<deferred_query> deferred;
+    bool exact = true;    // a subscriber of the tag itself (else only patterns pulled it in)
+    bool pulled = false;  // cluster: watched patterns match it (its messages reach them)
+  };
+  // Cluster: a watched pattern (its first segment literal) and the tags it pulled in.
+  struct cluster_pattern {
+    uint32_t tags = 0;      // pulled in on its account (at most max_recovery_tags)
+    bool over = false;      // a matching tag was left out: its gap was reported
+    bool read = false;      // its registry read answered
+    bool reading = false;   // a registry read is in flight
+    // Queries answered once its tags' channels are up (second: a pattern `since`, answered
+    // with the pattern's gap: recovery on patterns is not served on a cluster).
+    std::vector<std::pair<uint64_t, bool>> waiting;
+  };
+  // Cluster: a first segment some watched pattern starts with; its announce channel.
+  struct cluster_segment {
+    std::vector<std::string> patterns;  // the watched patterns it starts
+    bool up = false;    // its announce channel is subscribed
+    bool lost = false;  // was up, then went down: announces may have been missed
   };
   // A Redis glob and the watched patterns it serves.
   struct glob_watch {
@@ -264,6 +288,40 @@ class redis_broker final : public broker,
   void on_channel_up(std::string_view channel) override;
   void on_channel_down(std::string_view channel) override;
   void on_cluster_note(std::string_view what) override;
+  /// The delivery scope of a watched tag's messages: exact, patterns (pulled), or both.
+  static delivery_scope scope_of(const exact_watch& w) {
+    return !w.pulled ? delivery_scope::exact
+                     : (w.exact ? delivery_scope::all : delivery_scope::patterns);
+  }
+
+  // patterns on a cluster (redis_cluster_patterns.cpp)
+  void start_cluster_patterns();  // (its scripts)
+  void cluster_watch_pattern(std::string_view pattern);
+  void cluster_unwatch_pattern(std::string_view pattern);
+  void cluster_query_pattern(std::string_view pattern, uint64_t ticket, bool since);
+  /// After a cluster publish was queued: its tag is announced once its reply comes, if due.
+  void note_cluster_publish(std::string_view tag, uint64_t ticket);
+  /// A reply or failure (reply null) of a command of patterns (registry, announce) or of a
+  /// publish (which may announce); true when nothing more is to be done with it.
+  bool on_cluster_pattern_reply(const link_request& request, const resp_view* reply);
+  void send_announce(std::string_view tag, uint64_t seq, int64_t ts_ms);
+  /// The announce channel's events; false when `channel` is not an announce channel.
+  bool on_announce_channel(std::string_view channel, std::string_view payload);
+  bool on_announce_channel_state(std::string_view channel, bool up);
+  void read_registry(std::string_view pattern, cluster_pattern& p, bool catch_up);
+  void on_registry_reply(const link_request& request, const resp_view* reply);
+  bool cluster_pattern_flows(std::string_view pattern, const cluster_pattern& p) const;
+  void pattern_over(std::string_view pattern, cluster_pattern& p);
+  void fail_pattern_waiters(cluster_pattern& p);
+  /// Pulls `tag` in for the watched patterns it matches (within their bound); `seq` > 0: the
+  /// announced first publish, whose messages are read from the history once the channel is
+  /// up; `whole`: the whole retained history is (announces may have been missed).
+  void pull_tag(std::string_view tag, uint64_t seq, bool whole);
+  void drop_unmatched_pulls();
+  void answer_ready_patterns();
+  /// A watched tag's stream has a gap: its exact subscribers and the patterns that pulled it
+  /// are told.
+  void report_gap(std::string_view tag, const exact_watch& w);
   static std::string cluster_publish_script();
   void start_cluster(ring& r);
   /// Where a tag's command is built: the command link, or the slot's master's link; nullptr
@@ -465,6 +523,19 @@ class redis_broker final : public broker,
   bool reloading_ = false;
 
   string_map<exact_watch> exact_;
+  string_map<cluster_pattern> cluster_patterns_;
+  string_map<cluster_segment> cluster_segments_;
+  struct registry_read {
+    uint64_t token;
+    std::string pattern;
+    bool catch_up;  // after the announce channel was down: new tags' whole history is read
+  };
+  std::vector<registry_read> registry_reads_;
+  std::vector<std::pair<uint64_t, std::string>> announcing_;      // publish ticket -> tag
+  std::vector<std::pair<uint64_t, std::string>> announces_sent_;  // announce token -> tag
+  std::string announce_sha_;
+  announce_cache announced_{4096, 5000};
+  uint64_t pulled_tags_ = 0;
   string_map<glob_watch> globs_;
   string_map<std::string> pattern_globs_;  // watched pattern -> its glob
   std::vector<parked_answer> parked_;

@@ -1,8 +1,8 @@
 // The Redis broker on Redis Cluster (redis-cluster://): commands routed by the tag's slot
 // through cluster_client (MOVED/ASK/TRYAGAIN/NOSCRIPT followed there), live messages on
 // sharded channels (SSUBSCRIBE where the slot lives; the publish script SPUBLISHes), a
-// channel's barrier PING on its own node's link. Patterns have no sharded form: they are
-// refused on a cluster (docs/redis-cluster.md "Patterns"). See redis_broker.h.
+// channel's barrier PING on its own node's link. Patterns have no sharded form: they pull
+// in their tags' channels (redis_cluster_patterns.cpp). See redis_broker.h.
 #include "broker/redis_broker.h"
 #include "broker/redis_scripts.h"
 #include "redis/slot.h"
@@ -29,6 +29,7 @@ void redis_broker::start_cluster(ring& r) {
   query_sha_ = cluster_->add_script(redis_query_script);
   presence_sha_ = cluster_->add_script(redis_presence_script);
   session_sha_ = cluster_->add_script(redis_session_script);
+  start_cluster_patterns();
   cluster_->start();
 }
 
@@ -59,6 +60,9 @@ uint16_t redis_broker::slot_of(std::string_view tag) {
 }
 
 void redis_broker::on_cluster_reply(const link_request& request, resp_view reply) {
+  if (on_cluster_pattern_reply(request, &reply)) {
+    return;
+  }
   switch (request.kind) {
     case publish_cmd:
       on_publish_reply(request, reply, {});
@@ -82,6 +86,9 @@ void redis_broker::on_cluster_reply(const link_request& request, resp_view reply
 }
 
 void redis_broker::on_cluster_failed(const link_request& request) {
+  if (on_cluster_pattern_reply(request, nullptr)) {
+    return;
+  }
   if (request.kind == barrier_cmd) {
     for (std::size_t i = 0; i < parked_.size(); ++i) {
       if (parked_[i].barrier == request.token) {
@@ -101,12 +108,19 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
     sessions_->on_control(payload);
     return;
   }
+  if (on_announce_channel(channel, payload)) {
+    return;
+  }
   std::string_view tag;
   uint64_t seq = 0;
   std::string_view epoch;
   int64_t ts_ms = 0;
   std::string_view data;
-  if (redis_channel_tag(channel, tag) && on_presence_live(tag, payload)) {
+  if (redis_channel_tag(channel, tag) && !payload.empty() && payload.front() == 'P') {
+    auto it = exact_.find(tag);
+    if (it == exact_.end() || it->second.exact) {  // (patterns have no presence)
+      on_presence_live(tag, payload);
+    }
     return;
   }
   if (!redis_channel_tag(channel, tag) || !redis_parse_live(payload, seq, epoch, ts_ms, data) ||
@@ -117,18 +131,22 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
 
 void redis_broker::on_channel_up(std::string_view channel) {
   std::string_view tag;
-  if (!redis_channel_tag(channel, tag)) {
+  if (on_announce_channel_state(channel, true) || !redis_channel_tag(channel, tag)) {
     return;
   }
   auto it = exact_.find(tag);
   if (it != exact_.end() && !it->second.confirmed) {
+    const bool pulled = it->second.pulled;
     confirm_exact(tag, it->second);
+    if (pulled) {
+      answer_ready_patterns();  // a pattern may wait for this channel
+    }
   }
 }
 
 void redis_broker::on_channel_down(std::string_view channel) {
   std::string_view tag;
-  if (!redis_channel_tag(channel, tag)) {
+  if (on_announce_channel_state(channel, false) || !redis_channel_tag(channel, tag)) {
     return;
   }
   auto it = exact_.find(tag);

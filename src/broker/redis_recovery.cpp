@@ -25,7 +25,9 @@ namespace wsa {
 
 void redis_broker::query_pattern(const pattern_since_request& request, uint64_t ticket) {
   if (cluster_) {
-    query_pattern(request.pattern, ticket);  // refused there: no patterns on a cluster
+    // Not served on a cluster (pattern_refusal tells WebSocket clients): answered once the
+    // pattern flows, with the pattern's gap, so that nothing missed is silently skipped.
+    cluster_query_pattern(request.pattern, ticket, true);
     return;
   }
   if (!commands_ready() || backlogged(request.pattern) || !subscriber_.up()) {

@@ -40,7 +40,8 @@ void redis_broker::update_pattern_gauges() {
 
 void redis_broker::watch(std::string_view tag) {
   if (is_wildcard(tag) && cluster_) {
-    return;  // refused by query_pattern: sharded pub/sub has no patterns
+    cluster_watch_pattern(tag);  // no sharded patterns: it pulls in its tags' channels
+    return;
   }
   if (is_wildcard(tag)) {
     if (pattern_globs_.find(tag) != pattern_globs_.end()) {
@@ -57,12 +58,17 @@ void redis_broker::watch(std::string_view tag) {
     return;
   }
   auto [it, added] = exact_.try_emplace(std::string(tag));
+  it->second.exact = true;  // (it may have been pulled in by patterns only)
   if (added && (cluster_ || subscriber_.up())) {
     subscribe(it->first, it->second);
   }
 }
 
 void redis_broker::unwatch(std::string_view tag) {
+  if (is_wildcard(tag) && cluster_) {
+    cluster_unwatch_pattern(tag);
+    return;
+  }
   if (is_wildcard(tag)) {
     auto p = pattern_globs_.find(tag);
     if (p == pattern_globs_.end()) {
@@ -96,17 +102,21 @@ void redis_broker::unwatch(std::string_view tag) {
     return;
   }
   std::vector<deferred_query> deferred = std::move(it->second.deferred);
-  drop_held(it->second);
-  exact_.erase(it);
-  if (cluster_) {
-    channel_of(tag);
-    cluster_->unsubscribe(channel_scratch_);
-  } else if (subscriber_.up()) {
-    std::string& out = subscriber_.begin();
-    resp_array(out, 2);
-    resp_bulk(out, "UNSUBSCRIBE");
-    resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-    subscriber_.commit({unsubscribe_cmd, 0, 0});
+  if (it->second.pulled) {
+    it->second.exact = false;  // patterns still need its stream
+  } else {
+    drop_held(it->second);
+    exact_.erase(it);
+    if (cluster_) {
+      channel_of(tag);
+      cluster_->unsubscribe(channel_scratch_);
+    } else if (subscriber_.up()) {
+      std::string& out = subscriber_.begin();
+      resp_array(out, 2);
+      resp_bulk(out, "UNSUBSCRIBE");
+      resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
+      subscriber_.commit({unsubscribe_cmd, 0, 0});
+    }
   }
   // Nobody needs the live stream any more: whoever still waits gets a plain answer.
   const std::string tag_copy(tag);
@@ -134,10 +144,7 @@ void redis_broker::subscribe(std::string_view tag, exact_watch& w) {
 
 void redis_broker::query_pattern(std::string_view pattern, uint64_t ticket) {
   if (cluster_) {
-    // Sharded pub/sub has no patterns, and a pattern would need every master's channels:
-    // not served on Redis Cluster (docs/redis-cluster.md "Patterns").
-    metrics_.broker_errors.add();
-    results_.query_failed(ticket, "unavailable");
+    cluster_query_pattern(pattern, ticket, false);  // (redis_cluster_patterns.cpp)
     return;
   }
   auto p = pattern_globs_.find(pattern);
@@ -308,7 +315,7 @@ void redis_broker::on_live(std::string_view tag, uint64_t seq, std::string_view 
   w.known = true;
   w.epoch.assign(epoch);
   w.delivered = seq;
-  results_.message(std::move(msg), delivery_scope::exact);
+  results_.message(std::move(msg), scope_of(w));
 }
 
 void redis_broker::on_pattern_live(std::string_view glob, std::string_view tag, uint64_t seq,
@@ -364,12 +371,14 @@ void redis_broker::on_resync_answer(const query_context& context, const tag_posi
     return;
   }
   exact_watch& w = it->second;
-  if (position.epoch != w.epoch) {
+  if (w.known && w.epoch.empty()) {
+    w.epoch.assign(position.epoch);  // pulled in by a pattern from an announced seq (cluster)
+  } else if (position.epoch != w.epoch) {
     // The tag started a new life: first what the live stream had of the old one.
     for (held_message& h : w.held) {
       if (h.epoch == w.epoch && h.msg->seq() > w.delivered) {
         w.delivered = h.msg->seq();
-        results_.message(h.msg, delivery_scope::exact);
+        results_.message(h.msg, scope_of(w));
       }
     }
     ++live_gaps_;
@@ -382,18 +391,18 @@ void redis_broker::on_resync_answer(const query_context& context, const tag_posi
     WSA_LOG(warn, "redis live stream has a gap the history cannot fill")
         .kv("tag", context.tag)
         .kv("after", w.delivered);
-    results_.stream_gap(context.tag);  // where the subscribers learn of the hole
+    report_gap(context.tag, w);  // where the subscribers learn of the hole
   }
   for (const message_ref& m : missed) {
     if (m->seq() > w.delivered) {
       w.delivered = m->seq();
-      results_.message(m, delivery_scope::exact);
+      results_.message(m, scope_of(w));
     }
   }
   for (held_message& h : w.held) {
     if (h.epoch == w.epoch && h.msg->seq() > w.delivered) {
       w.delivered = h.msg->seq();
-      results_.message(h.msg, delivery_scope::exact);
+      results_.message(h.msg, scope_of(w));
     }
   }
   drop_held(w);

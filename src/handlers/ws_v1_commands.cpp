@@ -224,10 +224,17 @@ void ws_v1_handler::on_sub(conn& c, const command& cmd) {
       send_err(c, cmd.id, "bad_tag", "invalid tag or pattern");
       return;
     }
+    const uint32_t s = since_of.find(tag);
+    const bool pattern_since = s != tag_set::npos && cmd.since[s].pattern_form;
+    const char* refused = is_wildcard(tag) ? router_.pattern_refusal(tag, pattern_since) : nullptr;
+    if (refused != nullptr) {
+      send_err(c, cmd.id, "bad_request", refused);  // not served here: a retry would not help
+      return;
+    }
     if (!request_tags.repeated(i) && !router_.holds(c.slot, tag)) {
       ++added;
     }
-    if (const uint32_t s = since_of.find(tag); s != tag_set::npos) {
+    if (s != tag_set::npos) {
       recovers = recovers || !is_wildcard(tag) || cmd.since[s].pattern_form;
     }
   }

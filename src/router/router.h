@@ -81,6 +81,10 @@ class router {
 
   /// MQTT retained messages kept by the broker for every node (broker::shares_retained).
   bool shares_retained() const { return broker_.shares_retained(); }
+  /// Why a subscription to `pattern` cannot be served here (broker::pattern_refusal).
+  const char* pattern_refusal(std::string_view pattern, bool since) const {
+    return broker_.pattern_refusal(pattern, since);
+  }
   void retain(const retain_request& request) { broker_.retain(request); }
 
   enum class sub_status : uint8_t {

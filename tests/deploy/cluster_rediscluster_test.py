@@ -285,7 +285,7 @@ async def scenario(c, run):
             subscriber(c, "s2", [a1, b1, c1]), subscriber(c, "s3", [a0, b1])]
     for s, node_url in zip(subs, [urls[0], urls[0], urls[1], urls[2]]):
         await s.join(node_url, token)
-        # Patterns are refused on a cluster: hello does not promise pattern recovery.
+        # Pattern recovery is not served on a cluster: hello does not promise it.
         features = s.ws.hello.get("features", [])
         c.check("ts" in features and "pattern-since" not in features,
                 f"{s.node}: hello features on a cluster: {features}")
