@@ -204,6 +204,13 @@ bool cluster_client::follow_error(uint16_t n, const link_request& request, std::
   } else if (is_tryagain_error(error)) {
     ++stats_.tryagain;
     delay = true;
+    if ((request.route & route_asked) != 0) {
+      // The importing node refused (its keys are split, or the tag is new and its keys
+      // multiple): it is where the migration leads, so ask it again rather than the source,
+      // which would only ASK again (and spend the command's redirections).
+      p.ask = true;
+      p.ask_node = n;
+    }
   } else if (is_noscript_error(error)) {
     if (nodes_[n].commands) {
       load_scripts(*nodes_[n].commands);
@@ -225,12 +232,17 @@ bool cluster_client::follow_error(uint16_t n, const link_request& request, std::
     return true;
   }
   p.request = request;
-  p.request.route = slot | (attempts << route_attempts_shift) | (tryagains << route_tryagain_shift);
+  p.request.route = slot | (attempts << route_attempts_shift) |
+                    (tryagains << route_tryagain_shift) | (p.ask ? route_asked : 0);
   p.bytes.assign(command);
   p.give_up_ms = now_ms_ + options_.link.connect_timeout_ms;
   slot_fence& f = fences_[slot];
   if (delay) {
-    f.retry_at_ms = now_ms_ + options_.tryagain_delay_ms;
+    // Backs off while the migration lasts: a slot's keys moved by hand or in big batches
+    // can stay split for seconds, and every retry costs both masters a command.
+    const int64_t step = options_.tryagain_delay_ms << std::min<uint32_t>(tryagains / 16, 4);
+    f.retry_at_ms = now_ms_ + std::min<int64_t>(step, std::max<int64_t>(
+                                                          options_.tryagain_delay_ms, 200));
   }
   f.retry.push_back(std::move(p));
   return true;

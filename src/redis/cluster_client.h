@@ -40,8 +40,10 @@ struct cluster_options {
   link_options link;  ///< credentials, timeouts and backoff of every link (address ignored)
   int64_t refresh_interval_ms = 15000;  ///< CLUSTER SLOTS at least this often
   int64_t refresh_gap_ms = 100;         ///< ...and at most once per this (MOVED storms)
-  int64_t tryagain_delay_ms = 20;       ///< before resending after TRYAGAIN...
-  uint32_t max_tryagain = 100;          ///< ...at most this often (a stuck migration)
+  /// Before resending after TRYAGAIN (a slot mid-migration): doubled every 16 answers, at
+  /// most 200 ms apart...
+  int64_t tryagain_delay_ms = 20;
+  uint32_t max_tryagain = 127;  ///< ...at most this often (about 17 s: a stuck migration)
   int64_t resubscribe_delay_ms = 100;   ///< before subscribing again after a refusal
   uint32_t max_attempts = 8;            ///< MOVED / ASK / NOSCRIPT resends of one command
   uint32_t max_nodes = 256;             ///< distinct node addresses learnt from Redis
@@ -148,6 +150,7 @@ class cluster_client final : private link_owner {
   // often refused with TRYAGAIN, and whether it went on a subscriber link (a channel PING,
   // outside any slot's order).
   static constexpr uint32_t route_slot_mask = 0x3fff;
+  static constexpr uint32_t route_asked = 1u << 14;  // sent to an importing node after ASKING
   static constexpr unsigned route_attempts_shift = 16;  // 8 bits
   static constexpr unsigned route_tryagain_shift = 24;  // 7 bits
   static constexpr uint32_t route_on_subscriber = 1u << 31;

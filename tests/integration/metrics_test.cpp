@@ -132,7 +132,7 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_redis_cluster_pattern_tags_refused_total", "redis_cluster_patterns_test.cpp"},
     {"wsagent_redis_cluster_announces_total", "redis_cluster_patterns_test.cpp"},
     {"wsagent_redis_cluster_announced_cached", "redis_cluster_patterns_test.cpp"},
-    {"wsagent_redis_cluster_give_ups_total", "unit/redis/cluster_client_test.cpp"},
+    {"wsagent_redis_cluster_give_ups_total", "redis_cluster_nodes_test.cpp"},
     // Counted by cluster_client (unit cluster_client_test drives stats().asked/tryagain) and
     // sentinel_watch (unit sentinel_test); /metrics copies them as it copies the rest.
     {"wsagent_redis_cluster_ask_total", "unit/redis/cluster_client_test.cpp"},

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/redis_nodes.h"
@@ -142,6 +143,58 @@ TEST(redis_cluster_nodes, two_nodes_share_tags_over_three_masters) {
   EXPECT_EQ(wild.op(), "err") << wild.text();
   EXPECT_EQ(wild.has("/code") ? wild.str("/code") : "", "bad_request") << wild.text();
   EXPECT_TRUE(wild.has("/reason")) << wild.text();
+}
+
+// A slot mid-migration: a new tag's publish (both keys missing: ASK, then TRYAGAIN on the
+// importing node, which cannot create multi-key state before it owns the slot) and an idem
+// publish of a known tag (its idem key never exists: TRYAGAIN on the source, then on the
+// importing node once the keys moved) wait for the migration and are acknowledged, rather
+// than given up after a few redirections (docs/redis-cluster.md, "Running on Redis Cluster").
+TEST(redis_cluster_nodes, publishes_during_a_slot_migration_wait_for_it) {
+  redis_cluster cluster(3);
+  ASSERT_TRUE(cluster.start());
+  server_process node(cluster_node_args(cluster, "node-a", "1"));
+  ASSERT_TRUE(start_redis_node(node));
+  ws_client publisher = ws_client::connect(node.port());
+  const std::string known = "mg.known";
+  ASSERT_EQ(publish_ok(publisher, known, 1, "1"), 1u);
+
+  const auto migrate_during = [&](const std::string& tag, const std::string& frame,
+                                  bool move_keys_first) {
+    const uint16_t slot = slot_of_tag(cluster, tag);
+    const auto from = static_cast<std::size_t>(cluster.owner_of(slot));
+    ASSERT_TRUE(cluster.begin_migration(slot, (from + 1) % cluster.size()));
+    const uint64_t before = metric_total(node.port(), "wsagent_redis_cluster_tryagain_total");
+    publisher.send_text(frame);
+    // Refused and retried while the slot migrates (counted; more often than a command may be
+    // redirected), then the migration ends.
+    const auto await_tryagains = [&](uint64_t at_least) {
+      for (int i = 0; i < 1000 && metric_total(node.port(),
+                                               "wsagent_redis_cluster_tryagain_total") < at_least;
+           ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      EXPECT_GE(metric_total(node.port(), "wsagent_redis_cluster_tryagain_total"), at_least);
+    };
+    await_tryagains(before + 12);
+    if (move_keys_first) {
+      ASSERT_TRUE(cluster.migrate_keys(slot));
+      await_tryagains(metric_total(node.port(), "wsagent_redis_cluster_tryagain_total") + 12);
+    }
+    ASSERT_TRUE(cluster.finish_migration(slot));
+  };
+  migrate_during("mg.new", pub_frame("mg.new", 2, "\"first\""), false);
+  const json_message created = publisher.next_json(20s);
+  EXPECT_EQ(created.op(), "ok") << created.text();
+  EXPECT_EQ(created.has("/seq") ? created.u64("/seq") : 0, 1u) << created.text();
+
+  migrate_during(known,
+                 R"({"op":"pub","id":3,"tag":")" + known + R"(","idem":"k1","data":"2"})", true);
+  const json_message idem = publisher.next_json(20s);
+  EXPECT_EQ(idem.op(), "ok") << idem.text();
+  EXPECT_EQ(idem.has("/seq") ? idem.u64("/seq") : 0, 2u) << idem.text();
+  EXPECT_EQ(metric_total(node.port(), "wsagent_redis_cluster_give_ups_total"), 0u);
+  EXPECT_GE(metric_total(node.port(), "wsagent_redis_cluster_ask_total"), 1u);
 }
 
 // A frozen master: its slots' commands pile up in the node. Past --max-broker-backlog they
