@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -78,23 +79,38 @@ void expect_streams(ws_client& c, const std::map<std::string, uint64_t>& first,
   }
 }
 
-TEST(redis_cluster_patterns, new_tags_on_every_master_reach_a_pattern_on_another_node) {
-  redis_cluster cluster(3);
-  ASSERT_TRUE(cluster.start());
-  server_process a(node_args(cluster, "node-a"));
-  server_process b(node_args(cluster, "node-b"));
-  ASSERT_TRUE(start_redis_node(a));
-  ASSERT_TRUE(start_redis_node(b));
-  ws_client publisher = ws_client::connect(b.port());
+// A 3-master cluster and two nodes on it: `a` (with `a_options`) and `b`.
+class redis_cluster_patterns : public testing::Test {
+ protected:
+  void start(std::vector<std::string> a_options = {}) {
+    ASSERT_TRUE(cluster.start());
+    a_.emplace(node_args(cluster, "node-a", std::move(a_options)));
+    b_.emplace(node_args(cluster, "node-b"));
+    ASSERT_TRUE(start_redis_node(*a_));
+    ASSERT_TRUE(start_redis_node(*b_));
+  }
+  server_process& a() { return *a_; }
+  server_process& b() { return *b_; }
+
+  redis_cluster cluster{3};
+
+ private:
+  std::optional<server_process> a_;
+  std::optional<server_process> b_;
+};
+
+TEST_F(redis_cluster_patterns, new_tags_on_every_master_reach_a_pattern_on_another_node) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ws_client publisher = ws_client::connect(b().port());
   uint64_t id = 1;
   // Published before the subscription: found in the registry, live from then on.
   ASSERT_EQ(publish_ok(publisher, "pt.old.room", id++, "1"), 1u);
 
-  ws_client subscriber = ws_client::connect(a.port());
+  ws_client subscriber = ws_client::connect(a().port());
   const json_message ok = subscriber.call(R"({"op":"sub","id":1,"tags":["pt.*.room"]})");
   ASSERT_EQ(ok.op(), "ok") << ok.text();
   // And a subscriber of the pattern and of one of its tags: each message once.
-  ws_client both = ws_client::connect(a.port());
+  ws_client both = ws_client::connect(a().port());
   ASSERT_EQ(both.call(R"({"op":"sub","id":1,"tags":["pt.*.room","pt.old.room"]})").op(), "ok");
 
   // Tags node a never saw, on every master, three messages each, back to back: the first
@@ -128,10 +144,10 @@ TEST(redis_cluster_patterns, new_tags_on_every_master_reach_a_pattern_on_another
   expect_streams(subscriber, first, last);
   expect_streams(both, first, last);
 
-  EXPECT_GE(metric_total(b.port(), "wsagent_redis_cluster_announces_total"), tags.size() + 2);
-  EXPECT_GE(metric_total(b.port(), "wsagent_redis_cluster_announced_cached"), tags.size() + 2);
-  EXPECT_GE(metric_total(a.port(), "wsagent_redis_cluster_pattern_tags"), tags.size() + 1);
-  EXPECT_EQ(metric_total(a.port(), "wsagent_redis_cluster_pattern_tags_refused_total"), 0u);
+  EXPECT_GE(metric_total(b().port(), "wsagent_redis_cluster_announces_total"), tags.size() + 2);
+  EXPECT_GE(metric_total(b().port(), "wsagent_redis_cluster_announced_cached"), tags.size() + 2);
+  EXPECT_GE(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags"), tags.size() + 1);
+  EXPECT_EQ(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags_refused_total"), 0u);
 
   // Unsubscribed: the pulled-in channels are left (Redis' own count on every master).
   ASSERT_EQ(subscriber.call(R"({"op":"unsub","id":2,"tags":["pt.*.room"]})").op(), "ok");
@@ -141,22 +157,17 @@ TEST(redis_cluster_patterns, new_tags_on_every_master_reach_a_pattern_on_another
   // (The pattern's owner shard hears of the unsub through its mailbox: asked until it has.)
   uint64_t pulled = 1;
   for (int i = 0; i < 500 && pulled != 0; ++i) {
-    pulled = metric_total(a.port(), "wsagent_redis_cluster_pattern_tags");
+    pulled = metric_total(a().port(), "wsagent_redis_cluster_pattern_tags");
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(pulled, 0u);
 }
 
-TEST(redis_cluster_patterns, a_pattern_pulls_in_at_most_max_recovery_tags) {
-  redis_cluster cluster(3);
-  ASSERT_TRUE(cluster.start());
-  server_process a(node_args(cluster, "node-a", {"--max-recovery-tags", "2"}));
-  server_process b(node_args(cluster, "node-b"));
-  ASSERT_TRUE(start_redis_node(a));
-  ASSERT_TRUE(start_redis_node(b));
-  ws_client subscriber = ws_client::connect(a.port());
+TEST_F(redis_cluster_patterns, a_pattern_pulls_in_at_most_max_recovery_tags) {
+  ASSERT_NO_FATAL_FAILURE(start({"--max-recovery-tags", "2"}));
+  ws_client subscriber = ws_client::connect(a().port());
   ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["bd.>"]})").op(), "ok");
-  ws_client publisher = ws_client::connect(b.port());
+  ws_client publisher = ws_client::connect(b().port());
   uint64_t id = 1;
   // One after the other, each waiting until the pattern has it: the third is one too many.
   ASSERT_EQ(publish_ok(publisher, "bd.one", id++, "1"), 1u);
@@ -173,20 +184,15 @@ TEST(redis_cluster_patterns, a_pattern_pulls_in_at_most_max_recovery_tags) {
   const json_message next = subscriber.next_json(10s);
   EXPECT_EQ(next.str("/tag"), "bd.one") << next.text();
   EXPECT_EQ(next.u64("/seq"), 2u) << next.text();
-  EXPECT_EQ(metric_total(a.port(), "wsagent_redis_cluster_pattern_tags"), 2u);
-  EXPECT_GE(metric_total(a.port(), "wsagent_redis_cluster_pattern_tags_refused_total"), 1u);
+  EXPECT_EQ(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags"), 2u);
+  EXPECT_GE(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags_refused_total"), 1u);
 }
 
-TEST(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_reasons) {
-  redis_cluster cluster(3);
-  ASSERT_TRUE(cluster.start());
-  server_process a(node_args(cluster, "node-a"));
-  server_process b(node_args(cluster, "node-b"));
-  ASSERT_TRUE(start_redis_node(a));
-  ASSERT_TRUE(start_redis_node(b));
-  ws_client subscriber = ws_client::connect(a.port());
+TEST_F(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_reasons) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ws_client subscriber = ws_client::connect(a().port());
   ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["mv.*"]})").op(), "ok");
-  ws_client publisher = ws_client::connect(b.port());
+  ws_client publisher = ws_client::connect(b().port());
   uint64_t id = 1;
   ASSERT_EQ(publish_ok(publisher, "mv.first", id++, "1"), 1u);
   EXPECT_EQ(subscriber.wait_for("msg", 10s).str("/tag"), "mv.first");
@@ -206,7 +212,7 @@ TEST(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_reaso
     last[tag] = 2;
   }
   expect_streams(subscriber, first, last);
-  EXPECT_GE(metric_total(a.port(), "wsagent_redis_cluster_channel_moves_total"), 1u);
+  EXPECT_GE(metric_total(a().port(), "wsagent_redis_cluster_channel_moves_total"), 1u);
 
   // Not served on a cluster: refused with words a client can act on (not `unavailable`,
   // which a client library would retry).
