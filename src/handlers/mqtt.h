@@ -131,6 +131,9 @@ class mqtt_handler final : private ws_sink {
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
   bool deliver_retained(conn& c, const retained_store::entry& e);
   /// Session takeover (mqtt_takeover.cpp).
+  /// Handles `r` here when `shard` is this one, else posts it to that shard's handler.
+  template <class Record>
+  void run_or_post(unsigned shard, const Record& r);
   template <class Record>
   void to_session_owner(conn& c, Record r);
   void claim_session(conn& c);
@@ -150,7 +153,6 @@ class mqtt_handler final : private ws_sink {
   void answer_claim(std::string_view key, session_place who, uint8_t flags);
   /// The same through the session store (Redis): answered by on_session_event.
   void claim_from_store(std::string_view key, session_place who, uint8_t flags);
-  void tell_resume(session_place who, const mqtt_records::resume& r);
   /// The key's owner: a connection of `key` ended, keeping `session` for `expiry_s`.
   void keep_session(std::string_view key, session_place who, uint32_t expiry_s,
                     std::string_view session);

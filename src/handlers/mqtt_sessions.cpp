@@ -93,7 +93,7 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
   metrics_.mqtt_sessions_stored.set(sessions_.size());
   metrics_.mqtt_session_bytes.set(session_bytes_);
   r.session = record;
-  tell_resume(who, r);
+  run_or_post(who.shard, r);
 }
 
 void mqtt_handler::erase_session(string_map<stored_session>::iterator it) {
@@ -124,14 +124,6 @@ void mqtt_handler::end_session(string_map<stored_session>::iterator it, std::str
   }
 }
 
-void mqtt_handler::tell_resume(session_place who, const mqtt_records::resume& r) {
-  if (who.shard == shard_) {
-    on_resume(r);
-  } else {
-    post_record(mail_, who.shard, r);
-  }
-}
-
 void mqtt_handler::claim_from_store(std::string_view key, session_place who, uint8_t flags) {
   store_claim& claim = store_claims_.emplace_back();
   claim.ticket = ++next_ticket_;
@@ -152,12 +144,7 @@ void mqtt_handler::on_session_event(session_event& e) {
     const auto it = holders_.find(e.key);
     if (it != holders_.end() && it->second.token == e.token) {
       const session_place old = it->second.place;
-      const mqtt_records::take_over t{old.slot, old.generation};
-      if (old.shard == shard_) {
-        on_take_over(t);
-      } else {
-        post_record(mail_, old.shard, t);
-      }
+      run_or_post(old.shard, mqtt_records::take_over{old.slot, old.generation});
     }
     return;
   }
@@ -182,7 +169,7 @@ void mqtt_handler::on_session_event(session_event& e) {
   if (e.timed_out) {
     metrics_.mqtt_handoff_timeouts.add();
   }
-  tell_resume(who, r);
+  run_or_post(who.shard, r);
 }
 
 void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_t expiry_s,

@@ -72,18 +72,29 @@ void mqtt_handler::on_record(unsigned from, uint32_t type, std::string_view byte
 }
 
 template <class Record>
+void mqtt_handler::run_or_post(unsigned shard, const Record& r) {
+  if (shard != shard_) {
+    post_record(mail_, shard, r);
+  } else if constexpr (std::is_same_v<Record, mqtt_records::claim>) {
+    on_claim(shard_, r);
+  } else if constexpr (std::is_same_v<Record, mqtt_records::release>) {
+    on_release(shard_, r);
+  } else if constexpr (std::is_same_v<Record, mqtt_records::take_over>) {
+    on_take_over(r);
+  } else {
+    static_assert(std::is_same_v<Record, mqtt_records::resume>);
+    on_resume(r);
+  }
+}
+template void mqtt_handler::run_or_post(unsigned, const mqtt_records::take_over&);
+template void mqtt_handler::run_or_post(unsigned, const mqtt_records::resume&);
+
+template <class Record>
 void mqtt_handler::to_session_owner(conn& c, Record r) {
   r.slot = c.slot;
   r.generation = c.generation;
   r.key = c.mqtt->session->session_key();
-  const unsigned owner = owner_of(r.key, shards_);
-  if (owner != shard_) {
-    post_record(mail_, owner, r);
-  } else if constexpr (std::is_same_v<Record, mqtt_records::claim>) {
-    on_claim(shard_, r);
-  } else {
-    on_release(shard_, r);
-  }
+  run_or_post(owner_of(r.key, shards_), r);
 }
 
 void mqtt_handler::claim_session(conn& c) {
@@ -110,12 +121,7 @@ void mqtt_handler::on_claim(unsigned from, const mqtt_records::claim& r) {
   // then find the new one and keep it (and `it` must not be used after the close).
   it->second = {{from, r.slot, r.generation}, {}};
   if (!added) {
-    const mqtt_records::take_over t{old.slot, old.generation};
-    if (old.shard == shard_) {
-      on_take_over(t);
-    } else {
-      post_record(mail_, old.shard, t);
-    }
+    run_or_post(old.shard, mqtt_records::take_over{old.slot, old.generation});
   }
   answer_claim(r.key, {from, r.slot, r.generation}, r.flags);
 }
