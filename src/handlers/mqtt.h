@@ -161,6 +161,9 @@ class mqtt_handler final : private ws_sink {
   void resume_session(conn& c, std::string_view encoded);
   /// The session's state to keep as its connection ends (empty: none to keep).
   void snapshot_session(conn& c, uint32_t& expiry_s, std::string& out);
+  /// The request id of a resume's subscribe: SUBSCRIBEs' are their packet ids in decimal
+  /// (read_packet_id), which this never is.
+  static constexpr std::string_view resume_request = "resume";
   /// Whether `m` is not a repeat of a message this resume's answer already carried.
   bool first_in_resume(const message& m);
   /// A delivered (QoS 0 written, QoS 1 acknowledged) message moves a kept session's position.

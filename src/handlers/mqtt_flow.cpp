@@ -177,7 +177,7 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
 
 void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
   mqtt_conn& mc = *c.mqtt;
-  const bool resumed = outcome.request_id == "resume";
+  const bool resumed = outcome.request_id == resume_request;
   if (mc.keeps_session) {
     // Where each tag stood when the subscription took effect (an exact tag's; a resumed
     // wildcard's tags, after their replay): a resume starts there for tags no message has

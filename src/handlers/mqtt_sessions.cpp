@@ -301,8 +301,8 @@ void mqtt_handler::resume_session(conn& c, std::string_view encoded) {
   if (sub_items_.empty()) {
     return;
   }
-  // Answered through on_subscribed (request id "resume"): its replay, then live messages.
-  router_.subscribe(subscriber_of(c), "resume", sub_items_, cfg_.max_outbound_bytes);
+  // Answered through on_subscribed (resume_request): its replay, then live messages.
+  router_.subscribe(subscriber_of(c), resume_request, sub_items_, cfg_.max_outbound_bytes);
 }
 
 void mqtt_handler::snapshot_session(conn& c, uint32_t& expiry_s, std::string& out) {
