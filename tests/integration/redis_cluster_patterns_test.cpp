@@ -4,7 +4,8 @@
 // segment's channel, their first messages read from the history), on every master; tags
 // published before the subscription come from the registry; a pattern pulls in at most
 // --max-recovery-tags tags (then a `gap` notice and a counter); the announce channel's slot
-// moved keeps new tags coming; what cannot be served is refused with a reason.
+// moved keeps new tags coming; what cannot be served is refused with a reason. And presence
+// (protocol 1.1) across the two nodes, for tags on two masters.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -227,6 +228,37 @@ TEST_F(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_rea
   EXPECT_EQ(since.str("/code"), "bad_request") << since.text();
   EXPECT_NE(since.str("/reason").find("pattern-since"), std::string::npos) << since.text();
   EXPECT_EQ(subscriber.hello().text().find("pattern-since"), std::string::npos);
+}
+
+// Protocol 1.1 presence on a cluster (each tag's members in its own slot, events on its
+// sharded channel): counts, joins and leaves across the two nodes, for tags on two masters.
+TEST_F(redis_cluster_patterns, presence_counts_joins_and_leaves_across_nodes) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<std::string> rooms;
+  std::set<int> owners;
+  for (int i = 0; rooms.size() < 2 && i < 1000; ++i) {
+    const std::string tag = "pr.room" + std::to_string(i);
+    if (owners.insert(owner_of_tag(cluster, tag)).second) {
+      rooms.push_back(tag);
+    }
+  }
+  ASSERT_EQ(rooms.size(), 2u);
+  for (const std::string& room : rooms) {
+    ws_client watcher = ws_client::connect(a().port());
+    ws_client member = ws_client::connect(b().port());
+    const std::string sub = R"({"op":"sub","id":1,"tags":[")" + room + R"("])";
+    ASSERT_EQ(watcher.call(sub + R"(,"presence":true})").op(), "ok");
+    ASSERT_EQ(member.call(sub + "}").op(), "ok");
+    const json_message join = watcher.wait_for("join", 10s);
+    EXPECT_EQ(join.str("/who/conn"), member.hello().str("/conn")) << join.text();
+    const std::string ask = R"({"op":"presence","id":2,"tag":")" + room + R"("})";
+    EXPECT_EQ(watcher.call(ask).u64("/count"), 2u);
+    EXPECT_EQ(member.call(ask).u64("/count"), 2u);
+    ASSERT_EQ(member.call(R"({"op":"unsub","id":3,"tags":[")" + room + R"("]})").op(), "ok");
+    const json_message leave = watcher.wait_for("leave", 10s);
+    EXPECT_EQ(leave.str("/who/conn"), member.hello().str("/conn")) << leave.text();
+    EXPECT_EQ(member.call(ask).u64("/count"), 1u);
+  }
 }
 
 }  // namespace
