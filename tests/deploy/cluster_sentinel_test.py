@@ -5,7 +5,8 @@ cleanly; to the sentinels it is as gone as a killed one). Every node's /readyz t
 while it has no master and 200 again once it follows the promoted replica; a publish meanwhile
 is answered `ok` or `err unavailable`, never left hanging, and at least one is
 `unavailable`; afterwards a subscriber on node-3 gets what node-1 publishes, and every node
-counts the switch in /metrics (wsagent_redis_master_switches_total).
+counts the switch in /metrics (wsagent_redis_master_switches_total). Before the failover,
+presence (protocol 1.1) across two nodes: join, counts, leave.
 
 Usage: cluster_sentinel_test.py PATH/TO/wsagent
 """
@@ -22,11 +23,41 @@ from cluster_support import TIMEOUT, connect, metric_sum, port_of  # noqa: E402
 from deploy_support import http_get  # noqa: E402
 
 TAG = "failover.e2e"
+ROOM = "room.e2e"
 
 
 async def publish(ws, n):
     await ws.send(json.dumps({"op": "pub", "id": n, "tag": TAG, "data": n}))
     return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def recv_op(ws, op):
+    """The next frame of this op (others skipped)."""
+    while True:
+        m = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        if m["op"] == op:
+            return m
+
+
+async def presence_across_nodes(c, member, watcher_url, token):
+    """Protocol 1.1 presence through Sentinel: a watcher on node-3 sees node-1's member join
+    and leave; both nodes count the members alike."""
+    watcher, _ = await connect(watcher_url, token)
+    await watcher.send(json.dumps({"op": "sub", "id": 1, "tags": [ROOM], "presence": True}))
+    c.check((await recv_op(watcher, "ok"))["op"] == "ok", "presence watcher's sub")
+    await member.send(json.dumps({"op": "sub", "id": 90, "tags": [ROOM]}))
+    c.check((await recv_op(member, "ok")).get("id") == 90, "member's sub")
+    join = await recv_op(watcher, "join")
+    c.check(join["who"]["conn"] == member.hello["conn"], f"join seen on node-3: {join}")
+    for ws in (watcher, member):
+        await ws.send(json.dumps({"op": "presence", "id": 91, "tag": ROOM}))
+        count = (await recv_op(ws, "ok")).get("count")
+        c.check(count == 2, f"presence count on either node: {count}")
+    await member.send(json.dumps({"op": "unsub", "id": 92, "tags": [ROOM]}))
+    c.check((await recv_op(member, "ok")).get("id") == 92, "member's unsub")
+    leave = await recv_op(watcher, "leave")
+    c.check(leave["who"]["conn"] == member.hello["conn"], f"leave seen on node-3: {leave}")
+    await watcher.close()
 
 
 async def failover(c, run):
@@ -42,6 +73,7 @@ async def failover(c, run):
     c.check("pattern-since" in pub.hello.get("features", []),
             f"hello features on Sentinel: {pub.hello}")
     c.check((await publish(pub, 1))["op"] == "ok", "a publish before the failover")
+    await presence_across_nodes(c, pub, urls[2], token)
 
     os.kill(master_pid, signal.SIGTERM)
     down, back, answers = set(), set(), {}
