@@ -282,6 +282,14 @@ constexpr family families[] = {
      "MQTT SUBSCRIBEs that matched more retained messages than the session's delivery queue "
      "holds (--mqtt-max-inflight + --mqtt-max-queued): the rest were not sent.",
      &shard_metrics::mqtt_retained_cut},
+    {"wsagent_mqtt_retained_loads_total", "counter",
+     "Sets of the cluster's retained MQTT messages read from Redis (when a node's retained "
+     "channel is subscribed: start, reconnection, slot move).",
+     &shard_metrics::mqtt_retained_loads},
+    {"wsagent_mqtt_retained_reloads_total", "counter",
+     "Retained sets read from Redis again: the changes that came while one was read passed "
+     "their bound and were dropped.",
+     &shard_metrics::mqtt_retained_reloads},
     {"wsagent_mqtt_sessions", "gauge",
      "Persistent MQTT sessions kept (connected or waiting for their client).",
      &shard_metrics::mqtt_sessions_stored},

@@ -131,6 +131,8 @@ struct alignas(64) shard_metrics {
   counter mqtt_retained_bytes;      ///< gauge: their bytes
   counter mqtt_retained_refusals;   ///< retained PUBLISHes published but not retained (bounds)
   counter mqtt_retained_cut;        ///< SUBSCRIBEs whose matching retained messages passed the cap
+  counter mqtt_retained_loads;      ///< retained sets read from Redis (node start, resubscribe)
+  counter mqtt_retained_reloads;    ///< ...read again: changes held meanwhile passed their bound
   counter mqtt_sessions_stored;     ///< gauge: persistent sessions this shard owns
   counter mqtt_sessions_resumed;    ///< CONNECTs that resumed a stored session
   counter mqtt_sessions_expired;    ///< stored sessions dropped at their expiry

@@ -83,6 +83,8 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_mqtt_retained_refusals_total", "mqtt_retained_test.cpp"},
     {"wsagent_mqtt_subscribe_oversized_total", "mqtt_abuse_test.cpp"},
     {"wsagent_mqtt_retained_cut_total", "mqtt_abuse_test.cpp"},
+    {"wsagent_mqtt_retained_loads_total", "mqtt_redis_modes_test.cpp"},
+    {"wsagent_mqtt_retained_reloads_total", "redis_retained_test.cpp (unit)"},
     {"wsagent_mqtt_sessions", "mqtt_session_test.cpp"},
     {"wsagent_mqtt_sessions_resumed_total", "mqtt_session_test.cpp"},
     {"wsagent_mqtt_sessions_expired_total", "mqtt_session_test.cpp"},
