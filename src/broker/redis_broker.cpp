@@ -90,6 +90,9 @@ void redis_broker::poll() {
   sessions_->poll(now);
   copy_stats();
   if (cluster_) {
+    if (retained_loading_ && std::exchange(retained_load_wanted_, false)) {
+      load_retained();  // the slot of {ret} had no route: again once it has one
+    }
     cluster_->poll();
     return;
   }

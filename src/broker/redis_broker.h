@@ -88,6 +88,9 @@ struct redis_broker_options {
   /// This broker brings the cluster's retained messages to its node (one per node: shard
   /// 0's): it subscribes to their channel and loads them whenever it (re)connects.
   bool retained_channel = false;
+  /// Bytes of retained changes held while the set is read (each charged its tag, data,
+  /// metadata and 128 B): past it they are dropped and the set is read again.
+  uint64_t retained_hold_max_bytes = 16 * 1024 * 1024;
 };
 
 class redis_broker final : public broker,
@@ -113,8 +116,8 @@ class redis_broker final : public broker,
   bool ready() const override;
   bool pattern_streams() const override { return true; }
   const char* pattern_refusal(std::string_view pattern, bool since) const override;
-  /// Not on Redis Cluster (sharded pub/sub would need the slot's master for the channel).
-  bool shares_retained() const override { return !cluster_; }
+  /// On every mode: on Redis Cluster in the slot of {ret}, changes on a sharded channel.
+  bool shares_retained() const override { return true; }
   void retain(const retain_request& request) override;
   void poll() override;
   void pause_live(bool paused) override { subscriber_.set_reading_paused(paused); }
@@ -346,7 +349,10 @@ class redis_broker final : public broker,
 
   // retained messages of the cluster (redis_retained.cpp)
   void subscribe_retained();
+  void stop_retained_load();
   void on_retained_subscribed(resp_view reply);
+  void begin_retained_load();
+  std::string_view retained_channel_name() const;
   void load_retained();
   void on_retained_loaded(resp_view reply);
   void on_retained_push(std::string_view payload);
@@ -508,9 +514,12 @@ class redis_broker final : public broker,
   // Retained messages (redis_retained.cpp, retained_channel only): the channel is confirmed
   // and the set is being loaded (`load_wanted`: once the command link is up); changes that
   // come meanwhile wait in `retained_held_` and are applied after the set (newer wins).
+  // Past options_.retained_hold_max_bytes held, `reload`: the set under way is read again.
   bool retained_loading_ = false;
   bool retained_load_wanted_ = false;
+  bool retained_reload_ = false;
   std::vector<message_ref> retained_held_;
+  uint64_t retained_held_bytes_ = 0;
   std::string session_sha_;
   std::unique_ptr<redis_session_store> sessions_;
   std::vector<pattern_recovery> recoveries_;

@@ -2,7 +2,8 @@
 // through cluster_client (MOVED/ASK/TRYAGAIN/NOSCRIPT followed there), live messages on
 // sharded channels (SSUBSCRIBE where the slot lives; the publish script SPUBLISHes), a
 // channel's barrier PING on its own node's link. Patterns have no sharded form: they pull
-// in their tags' channels (redis_cluster_patterns.cpp). See redis_broker.h.
+// in their tags' channels (redis_cluster_patterns.cpp); MQTT retained messages live in the
+// slot of {ret} (redis_retained.cpp). See redis_broker.h.
 #include "broker/redis_broker.h"
 #include "broker/redis_scripts.h"
 #include "redis/slot.h"
@@ -30,7 +31,9 @@ void redis_broker::start_cluster(ring& r) {
   presence_sha_ = cluster_->add_script(redis_presence_script);
   session_sha_ = cluster_->add_script(redis_session_script);
   start_cluster_patterns();
+  retain_sha_ = cluster_->add_script(redis_retain_script);
   cluster_->start();
+  subscribe_retained();
 }
 
 std::string* redis_broker::begin_command(std::string_view tag) {
@@ -80,6 +83,12 @@ void redis_broker::on_cluster_reply(const link_request& request, resp_view reply
     case session_cmd:
       sessions_->on_reply(request, reply);
       return;
+    case retain_cmd:
+      on_retain_reply(request, reply, {});
+      return;
+    case retained_load_cmd:
+      on_retained_loaded(reply);
+      return;
     default:
       return;
   }
@@ -108,6 +117,10 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
     sessions_->on_control(payload);
     return;
   }
+  if (channel == redis_cluster_retained_channel) {
+    on_retained_push(payload);
+    return;
+  }
   if (on_announce_channel(channel, payload)) {
     return;
   }
@@ -130,6 +143,10 @@ void redis_broker::on_shard_message(std::string_view channel, std::string_view p
 }
 
 void redis_broker::on_channel_up(std::string_view channel) {
+  if (channel == redis_cluster_retained_channel) {
+    begin_retained_load();
+    return;
+  }
   std::string_view tag;
   if (on_announce_channel_state(channel, true) || !redis_channel_tag(channel, tag)) {
     return;
@@ -145,6 +162,10 @@ void redis_broker::on_channel_up(std::string_view channel) {
 }
 
 void redis_broker::on_channel_down(std::string_view channel) {
+  if (channel == redis_cluster_retained_channel) {
+    stop_retained_load();  // loaded again once it is back up
+    return;
+  }
   std::string_view tag;
   if (on_announce_channel_state(channel, false) || !redis_channel_tag(channel, tag)) {
     return;

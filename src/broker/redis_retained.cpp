@@ -4,6 +4,10 @@
 // subscribes to that channel and, whenever its subscription is (re)confirmed, loads the
 // whole set (HGETALL), so that a node started later, or back after an outage, has them all.
 // Its `retained` events go to the node's MQTT handler, which updates every shard's copy.
+// On Redis Cluster the keys live in the slot of {ret} and the channel is sharded in that
+// slot (the cluster client subscribes where the slot lives and reports it up and down).
+// Changes that come while the set is read are held, up to a bound in bytes: past it they
+// are dropped and the set is read again once the read under way is answered.
 // See redis_scripts.h for the keys.
 #include <utility>
 
@@ -12,18 +16,30 @@
 #include "broker/redis_scripts.h"
 #include "obs/log.h"
 #include "redis/resp_writer.h"
+#include "redis/slot.h"
 
 namespace wsa {
+namespace {
+
+// What a held change is charged beyond its bytes (the message record and the held slot).
+constexpr uint64_t held_overhead = 128;
+
+}  // namespace
+
+std::string_view redis_broker::retained_channel_name() const {
+  return cluster_ ? redis_cluster_retained_channel : redis_retained_channel;
+}
 
 void redis_broker::retain(const retain_request& request) {
-  if (!commands_ready()) {
+  std::string* begun = commands_ready() ? begin_session_command(redis_retained_key) : nullptr;
+  if (begun == nullptr) {
     // Not kept: the publish itself was acknowledged or refused on its own.
     metrics_.broker_errors.add();
     metrics_.mqtt_retained_refusals.add();
     return;
   }
-  std::string& out = commands_.begin();
-  resp_array(out, 10);
+  std::string& out = *begun;
+  resp_array(out, 11);
   resp_bulk(out, "EVALSHA");
   resp_bulk(out, retain_sha_);
   resp_bulk(out, "2");
@@ -40,8 +56,9 @@ void redis_broker::retain(const retain_request& request) {
   }
   resp_bulk(out, uint64_t{request.max_messages});
   resp_bulk(out, request.max_bytes);
-  resp_bulk(out, redis_retained_channel);
-  commands_.commit({retain_cmd, 0, 0});
+  resp_bulk(out, retained_channel_name());
+  resp_bulk(out, cluster_ ? std::string_view{"SPUBLISH"} : std::string_view{"PUBLISH"});
+  commit_command({retain_cmd, 0, 0});
 }
 
 void redis_broker::on_retain_reply(const link_request& request, resp_view reply,
@@ -60,12 +77,23 @@ void redis_broker::on_retain_reply(const link_request& request, resp_view reply,
 }
 
 void redis_broker::subscribe_retained() {
-  retained_loading_ = false;
-  retained_load_wanted_ = false;
-  retained_held_.clear();
-  if (options_.retained_channel && !cluster_) {
+  stop_retained_load();
+  if (!options_.retained_channel) {
+    return;
+  }
+  if (cluster_) {
+    cluster_->subscribe(redis_cluster_retained_channel);  // on_channel_up confirms
+  } else {
     subscriber_.send({retained_sub_cmd, 0, 0}, {"SUBSCRIBE", redis_retained_channel});
   }
+}
+
+void redis_broker::stop_retained_load() {
+  retained_loading_ = false;
+  retained_load_wanted_ = false;
+  retained_reload_ = false;
+  retained_held_.clear();
+  retained_held_bytes_ = 0;
 }
 
 void redis_broker::on_retained_subscribed(resp_view reply) {
@@ -73,18 +101,25 @@ void redis_broker::on_retained_subscribed(resp_view reply) {
     subscriber_.fail(std::string("SUBSCRIBE refused: ") + std::string(reply.str()));
     return;
   }
+  begin_retained_load();
+}
+
+void redis_broker::begin_retained_load() {
   // Changes from now on come on the channel; the set read after this covers the rest.
   retained_loading_ = true;
-  if (commands_.up()) {
-    load_retained();
-  } else {
-    retained_load_wanted_ = true;
-  }
+  load_retained();
 }
 
 void redis_broker::load_retained() {
-  if (!commands_.send({retained_load_cmd, 0, 0}, {"HGETALL", redis_retained_key})) {
-    retained_load_wanted_ = true;
+  metrics_.mqtt_retained_loads.add();
+  const link_request request{retained_load_cmd, 0, 0};
+  const bool sent = cluster_ ? cluster_->send(key_slot(redis_retained_key), request,
+                                              {"HGETALL", redis_retained_key})
+                             : commands_.up() && commands_.send(request,
+                                                               {"HGETALL", redis_retained_key});
+  if (!sent) {
+    metrics_.mqtt_retained_loads.sub();
+    retained_load_wanted_ = true;  // again once a command link is up (poll / on_link_up)
   }
 }
 
@@ -92,14 +127,22 @@ void redis_broker::on_retained_loaded(resp_view reply) {
   if (!retained_loading_) {
     return;  // the subscription dropped meanwhile: a new load follows its confirmation
   }
-  if (!reply.is_array() || reply.size() % 2 != 0) {
-    note_error("malformed retained messages from Redis", reply.str());
+  if (std::exchange(retained_reload_, false)) {
+    load_retained();  // changes were dropped while this set was read: it may miss them
     return;
   }
-  results_.retained_reset();
-  for (std::size_t i = 0; i + 1 < reply.size(); i += 2) {
-    if (message_ref m = retained_message(reply[i].str(), reply[i + 1].str())) {
-      results_.retained(std::move(m));
+  if (!reply.is_array() || reply.size() % 2 != 0) {
+    // (An error, or a key of another type.) The copy keeps what it had, with the changes
+    // held meanwhile: holding them longer would wait for a set that may not come. The next
+    // subscription of the channel reads the set again.
+    metrics_.broker_errors.add();
+    note_error("malformed retained messages from Redis", reply.str());
+  } else {
+    results_.retained_reset();
+    for (std::size_t i = 0; i + 1 < reply.size(); i += 2) {
+      if (message_ref m = retained_message(reply[i].str(), reply[i + 1].str())) {
+        results_.retained(std::move(m));
+      }
     }
   }
   // Changes that came while the set was read: newer ones win where they overlap.
@@ -107,6 +150,7 @@ void redis_broker::on_retained_loaded(resp_view reply) {
     results_.retained(std::move(m));
   }
   retained_held_.clear();
+  retained_held_bytes_ = 0;
   retained_loading_ = false;
 }
 
@@ -120,11 +164,23 @@ void redis_broker::on_retained_push(std::string_view payload) {
   if (!m) {
     return;
   }
-  if (retained_loading_) {
-    retained_held_.push_back(std::move(m));
-  } else {
+  if (!retained_loading_) {
     results_.retained(std::move(m));
+    return;
   }
+  retained_held_bytes_ += m->tag().size() + m->data().size() + m->meta().size() + held_overhead;
+  if (retained_held_bytes_ > options_.retained_hold_max_bytes) {
+    // Past the bound: forget what was held and read the whole set again after the read under
+    // way (which may miss these changes). Changes from here on are held for that read.
+    retained_held_.clear();
+    retained_held_bytes_ = 0;
+    if (!retained_reload_) {
+      retained_reload_ = true;
+      metrics_.mqtt_retained_reloads.add();
+    }
+    return;
+  }
+  retained_held_.push_back(std::move(m));
 }
 
 message_ref redis_broker::retained_message(std::string_view tag, std::string_view value) {

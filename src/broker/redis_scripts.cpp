@@ -368,12 +368,12 @@ if ARGV[2] == '' then
   if old then
     redis.call('HDEL', KEYS[1], ARGV[1])
   end
-  redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. stamp)
+  redis.call(ARGV[6], ARGV[5], ARGV[1] .. ' ' .. stamp)
 else
   local value = stamp .. ' ' .. ARGV[2]
   redis.call('HSET', KEYS[1], ARGV[1], value)
   delta = delta + #ARGV[1] + #value
-  redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. value)
+  redis.call(ARGV[6], ARGV[5], ARGV[1] .. ' ' .. value)
 end
 redis.call('HINCRBY', KEYS[2], 'b', delta)
 return 1

@@ -108,20 +108,24 @@ inline constexpr std::string_view redis_registry_prefix = "wsa:{reg}:";
 ///        most <max bytes> in all
 extern const std::string_view redis_presence_script;
 
-/// MQTT retained messages of the cluster (not on Redis Cluster), in one slot:
+/// MQTT retained messages of the cluster, in one slot (on Redis Cluster too: the slot of
+/// the hash tag {ret}, so that one script call keeps the bounds of the whole cluster):
 ///   wsa:{ret}:msgs   HASH  tag -> "<order> <ts> <stored>" (stored: data with its metadata,
 ///                          redis_meta.h); no TTL: kept until replaced or cleared
 ///   wsa:{ret}:state  HASH  n = last order, t = last time (ms), b = bytes of tags and values
 ///   wsa:ret          CHANNEL every change: "<tag> <order> <ts> <stored>", or "<tag> <order>
-///                          <ts>" for a clear
+///                          <ts>" for a clear; on Redis Cluster the sharded channel
+///                          wsa:{ret}:ch (SPUBLISH: in the keys' slot, so on their master)
 /// EVALSHA <sha> 2 <msgs> <state> <tag> <stored ('': clear)> <max messages> <max bytes>
-///   <channel>  ->  1 kept (or cleared), 0 refused (a new tag past the bounds).
+///   <channel> <PUBLISH|SPUBLISH>  ->  1 kept (or cleared), 0 refused (a new tag past the
+///   bounds).
 /// order grows by one per change and ts never decreases, so (ts, order) orders changes the
 /// same on every node.
 extern const std::string_view redis_retain_script;
 inline constexpr std::string_view redis_retained_key = "wsa:{ret}:msgs";
 inline constexpr std::string_view redis_retained_state_key = "wsa:{ret}:state";
 inline constexpr std::string_view redis_retained_channel = "wsa:ret";
+inline constexpr std::string_view redis_cluster_retained_channel = "wsa:{ret}:ch";
 
 /// Splits "<order> <ts> <stored>" (a hash value, or a channel payload after its tag); a
 /// clear on the channel has no stored part (`cleared`). False when malformed.
