@@ -5,52 +5,13 @@
 // with the retain flag is retained; the bounds are the cluster's.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include "mqtt_support.h"
 #include "redis_nodes.h"
 
 namespace wsa::test {
 namespace {
-
-// The retained messages a new subscriber of `filter` gets now (all that come within a
-// second): "topic payload retain" lines, sorted (the copies' tree order is a hash order).
-std::string retained_now(uint16_t port, const std::string& filter) {
-  // Line-buffered: -W ends it with a signal, which would lose a block-buffered stdout.
-  child_process sub({"/usr/bin/stdbuf", "-oL", mosquitto_sub, "-h", "127.0.0.1", "-p",
-                     std::to_string(port), "-t", filter, "-F", "%t %p %r", "-W", "1"});
-  (void)sub.wait_exit(wait_time);
-  std::istringstream in(sub.output());
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (line != "Timed out") {  // what mosquitto_sub says at -W
-      lines.push_back(line);
-    }
-  }
-  std::sort(lines.begin(), lines.end());
-  std::string out;
-  for (const std::string& line : lines) {
-    out += line + "\n";
-  }
-  return out;
-}
-
-// Changes travel through Redis to every node: asks again until a subscriber gets `expected`.
-testing::AssertionResult eventually(uint16_t port, const std::string& filter,
-                                    const std::string& expected) {
-  std::string got;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    got = retained_now(port, filter);
-    if (got == expected) {
-      return testing::AssertionSuccess();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return testing::AssertionFailure() << "got:\n" << got << "wanted:\n" << expected;
-}
 
 class mqtt_retained_nodes : public two_redis_nodes {
  protected:

@@ -5,9 +5,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -237,5 +240,48 @@ struct raw_device {
     EXPECT_TRUE(s.wait_eof(wait_time));
   }
 };
+
+// The retained messages a new subscriber of `filter` gets now (all that come within a
+// second, or the first `count` when given): "topic payload retain" lines, sorted (the
+// copies' tree order is a hash order).
+inline std::string retained_now(uint16_t port, const std::string& filter, int count = 0) {
+  // Line-buffered: -W ends it with a signal, which would lose a block-buffered stdout.
+  std::vector<std::string> args{"/usr/bin/stdbuf", "-oL", mosquitto_sub, "-h", "127.0.0.1",
+                                "-p", std::to_string(port), "-t", filter, "-F", "%t %p %r",
+                                "-W", "1"};
+  if (count > 0) {
+    args.insert(args.end(), {"-C", std::to_string(count)});
+  }
+  child_process sub(std::move(args));
+  (void)sub.wait_exit(wait_time);
+  std::istringstream in(sub.output());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line != "Timed out") {  // what mosquitto_sub says at -W
+      lines.push_back(line);
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& line : lines) {
+    out += line + "\n";
+  }
+  return out;
+}
+
+// Changes travel through Redis to every node: asks again until a subscriber gets `expected`
+// (`count`: as retained_now's, for a filter that can match no more than that).
+inline testing::AssertionResult eventually(uint16_t port, const std::string& filter,
+                                           const std::string& expected, int count = 0) {
+  std::string got;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    got = retained_now(port, filter, count);
+    if (got == expected) {
+      return testing::AssertionSuccess();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return testing::AssertionFailure() << "got:\n" << got << "wanted:\n" << expected;
+}
 
 }  // namespace wsa::test
