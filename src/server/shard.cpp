@@ -70,7 +70,8 @@ bool shard::init(std::string& error) {
   const config& cfg = node_.cfg();
   if (const redis_broker_options* redis = node_.redis()) {
     redis_broker_options options = *redis;
-    options.retained_channel = id_ == 0;  // one per node brings the cluster's retained
+    // One per node brings the cluster's retained messages, on a node that serves MQTT.
+    options.retained_channel = id_ == 0 && (cfg.mqtt_tcp || cfg.mqtt_ws);
     broker_ = std::make_unique<redis_broker>(broker_results_, ring_, std::move(options),
                                              metrics_);
   } else {
