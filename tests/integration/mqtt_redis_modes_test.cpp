@@ -195,15 +195,14 @@ TEST_P(mqtt_redis_modes, a_connection_on_the_other_node_takes_a_live_session_ove
 }
 
 TEST_P(mqtt_redis_modes, retained_messages_are_the_clusters) {
-  // Exact filters: wildcard subscriptions are refused on Redis Cluster (docs/redis-cluster.md
-  // "Patterns"); retained messages are not tied to them.
+  // Exact filters, each on another master of the cluster (an exact filter matches one
+  // retained message at most).
   const std::vector<std::string> t = topics("rt", 2);
   ASSERT_EQ(t.size(), 2u);
   ASSERT_EQ(publish(mqtt_port(*a_), {"-r", "-q", "1", "-t", t[0], "-m", "one"}), 0);
   ASSERT_EQ(publish(mqtt_port(*a_), {"-V", "mqttv5", "-r", "-q", "1", "-t", t[1], "-m", "two",
                                      "-D", "publish", "user-property", "k", "v"}),
             0);
-  // (An exact filter matches one retained message at most: the first is all there is.)
   EXPECT_TRUE(eventually(mqtt_port(*b_), t[0], t[0] + " one 1\n", 1));
   EXPECT_TRUE(eventually(mqtt_port(*b_), t[1], t[1] + " two 1\n", 1));
   EXPECT_TRUE(eventually(mqtt_port(*a_), t[0], t[0] + " one 1\n", 1));
