@@ -24,6 +24,18 @@ namespace wsa::mqtt_records {
 
 inline constexpr uint32_t base = 1000;
 
+/// Which connection of its shard a session record is about (conn_host::find's slot and
+/// generation): claim, release, resume and take_over each name one.
+struct conn_ref {
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field(self.slot);
+    field(self.generation);
+  }
+};
+
 struct retain {
   static constexpr uint32_t type = base + 1;
   uint64_t seq = 0;  ///< the order among the node's retained publishes (not the tag's seq)
@@ -49,14 +61,12 @@ struct claim {
   static constexpr uint32_t type = base + 2;
   static constexpr uint8_t clean_start = 1;  ///< discard a stored session
   static constexpr uint8_t keep = 2;         ///< keep the session after the connection
-  uint32_t slot = 0;
-  uint32_t generation = 0;
+  conn_ref conn;
   std::string_view key;
   uint8_t flags = 0;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
-    field(self.slot);
-    field(self.generation);
+    conn_ref::fields(self.conn, field);
     field(self.key);
     field(self.flags);
   }
@@ -66,16 +76,14 @@ struct claim {
 /// (empty: nothing kept); `token`: its holder token in the session store (empty: none).
 struct release {
   static constexpr uint32_t type = base + 3;
-  uint32_t slot = 0;
-  uint32_t generation = 0;
+  conn_ref conn;
   std::string_view key;
   uint32_t expiry_s = 0;
   std::string_view session;
   std::string_view token;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
-    field(self.slot);
-    field(self.generation);
+    conn_ref::fields(self.conn, field);
     field(self.key);
     field(self.expiry_s);
     field(self.session);
@@ -88,15 +96,13 @@ struct release {
 struct resume {
   static constexpr uint32_t type = base + 5;
   enum : uint8_t { fresh = 0, present = 1, refused = 2, unavailable = 3 };
-  uint32_t slot = 0;
-  uint32_t generation = 0;
+  conn_ref conn;
   uint8_t status = fresh;
   std::string_view session;  ///< present: the encoded session_record
   std::string_view token;    ///< the connection's holder token in the session store
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
-    field(self.slot);
-    field(self.generation);
+    conn_ref::fields(self.conn, field);
     field(self.status);
     field(self.session);
     field(self.token);
@@ -105,12 +111,10 @@ struct resume {
 
 struct take_over {
   static constexpr uint32_t type = base + 4;
-  uint32_t slot = 0;
-  uint32_t generation = 0;
+  conn_ref conn;
   template <class Self, class Field>
   static void fields(Self& self, Field&& field) {
-    field(self.slot);
-    field(self.generation);
+    conn_ref::fields(self.conn, field);
   }
 };
 

@@ -43,7 +43,7 @@ void mqtt_handler::answer_claim(std::string_view key, session_place who, uint8_t
     it->second.waiting_flags = flags;
     return;
   }
-  mqtt_records::resume r{who.slot, who.generation, mqtt_records::resume::fresh, {}};
+  mqtt_records::resume r{{who.slot, who.generation}, mqtt_records::resume::fresh, {}};
   std::string record;
   const bool clean = (flags & mqtt_records::claim::clean_start) != 0;
   const bool keep = (flags & mqtt_records::claim::keep) != 0;
@@ -144,7 +144,7 @@ void mqtt_handler::on_session_event(session_event& e) {
     const auto it = holders_.find(e.key);
     if (it != holders_.end() && it->second.token == e.token) {
       const session_place old = it->second.place;
-      run_or_post(old.shard, mqtt_records::take_over{old.slot, old.generation});
+      run_or_post(old.shard, mqtt_records::take_over{{old.slot, old.generation}});
     }
     return;
   }
@@ -156,7 +156,7 @@ void mqtt_handler::on_session_event(session_event& e) {
   const session_place who = claim->who;
   const std::string token = std::move(claim->token);
   store_claims_.erase(claim);
-  mqtt_records::resume r{who.slot, who.generation, mqtt_records::resume::fresh, {}, token};
+  mqtt_records::resume r{{who.slot, who.generation}, mqtt_records::resume::fresh, {}, token};
   if (!e.ok) {
     r.status = mqtt_records::resume::unavailable;
   } else if (e.present) {
@@ -212,7 +212,7 @@ void mqtt_handler::keep_session(std::string_view key, session_place who, uint32_
 // ---- the connection's shard ----
 
 void mqtt_handler::on_resume(const mqtt_records::resume& r) {
-  conn* found = host_.find(r.slot, r.generation);
+  conn* found = host_.find(r.conn.slot, r.conn.generation);
   if (found == nullptr || !found->open_as(conn_protocol::mqtt) || !found->mqtt->session ||
       !found->mqtt->awaiting_resume) {
     return;  // ended meanwhile (its release tells the owner)

@@ -91,8 +91,7 @@ template void mqtt_handler::run_or_post(unsigned, const mqtt_records::resume&);
 
 template <class Record>
 void mqtt_handler::to_session_owner(conn& c, Record r) {
-  r.slot = c.slot;
-  r.generation = c.generation;
+  r.conn = {c.slot, c.generation};
   r.key = c.mqtt->session->session_key();
   run_or_post(owner_of(r.key, shards_), r);
 }
@@ -119,16 +118,16 @@ void mqtt_handler::on_claim(unsigned from, const mqtt_records::claim& r) {
   const session_place old = it->second.place;
   // The new holder first: closing the old one here releases it (on_release), which must
   // then find the new one and keep it (and `it` must not be used after the close).
-  it->second = {{from, r.slot, r.generation}, {}};
+  it->second = {{from, r.conn.slot, r.conn.generation}, {}};
   if (!added) {
-    run_or_post(old.shard, mqtt_records::take_over{old.slot, old.generation});
+    run_or_post(old.shard, mqtt_records::take_over{{old.slot, old.generation}});
   }
-  answer_claim(r.key, {from, r.slot, r.generation}, r.flags);
+  answer_claim(r.key, {from, r.conn.slot, r.conn.generation}, r.flags);
 }
 
 void mqtt_handler::on_release(unsigned from, const mqtt_records::release& r) {
   const auto it = holders_.find(r.key);
-  const session_place who{from, r.slot, r.generation};
+  const session_place who{from, r.conn.slot, r.conn.generation};
   std::string token(r.token);
   // Only the connection held: a taken-over one ends after its successor claimed the key.
   if (it != holders_.end() && it->second.place == who) {
@@ -158,7 +157,7 @@ void mqtt_handler::on_release(unsigned from, const mqtt_records::release& r) {
 }
 
 void mqtt_handler::on_take_over(const mqtt_records::take_over& t) {
-  conn* c = host_.find(t.slot, t.generation);
+  conn* c = host_.find(t.conn.slot, t.conn.generation);
   if (c == nullptr || !c->open_as(conn_protocol::mqtt)) {
     return;  // ended meanwhile
   }
