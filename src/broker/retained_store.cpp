@@ -9,7 +9,7 @@ namespace wsa {
 retained_store::put_result retained_store::put(std::string_view tag, uint64_t seq,
                                                int64_t ts_ms, std::string_view data,
                                                uint8_t qos, bool origin,
-                                               std::string_view meta) {
+                                               std::string_view meta, uint32_t expiry_s) {
   node* n = find_node(tag);
   const bool had = n != nullptr && n->value.has_value();
   if (had) {
@@ -36,7 +36,7 @@ retained_store::put_result retained_store::put(std::string_view tag, uint64_t se
   if (n == nullptr) {
     n = &make_node(tag);
   }
-  n->value = entry{message_ref::adopt(message::make(tag, seq, ts_ms, data, meta)), qos};
+  n->value = entry{message_ref::adopt(message::make(tag, seq, ts_ms, data, meta)), qos, expiry_s};
   size_ += had ? 0 : 1;
   bytes_ += message_cost(*n->value->m);
   return put_result::stored;

@@ -36,7 +36,8 @@ class retained_store {
   };
   struct entry {
     message_ref m;
-    uint8_t qos = 1;  ///< the QoS it was published with
+    uint8_t qos = 1;        ///< the QoS it was published with
+    uint32_t expiry_s = 0;  ///< MQTT's Message Expiry Interval it was published with (0: none)
   };
 
   explicit retained_store(limits l) : limits_(l) {}
@@ -46,7 +47,7 @@ class retained_store {
   /// Applies a retained publish of `tag` (empty `data`: clears it). `origin`: the
   /// publisher's shard, which decides alone whether a new tag still fits.
   put_result put(std::string_view tag, uint64_t seq, int64_t ts_ms, std::string_view data,
-                 uint8_t qos, bool origin, std::string_view meta = {});
+                 uint8_t qos, bool origin, std::string_view meta = {}, uint32_t expiry_s = 0);
 
   const entry* find(std::string_view tag) const;
   /// Forgets every retained message.

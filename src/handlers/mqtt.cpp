@@ -236,13 +236,14 @@ void mqtt_handler::publish_will(conn& c) {
   const mqtt::will_message& will = s.params().will;
   metrics_.mqtt_wills.add();
   const std::string_view data = mqtt::payload_to_data(will.payload, scratch_);
+  const uint32_t expiry = will.has_message_expiry ? will.message_expiry_interval : 0;
   const std::string_view meta =
-      write_meta({will.qos, will.retain, will.has_message_expiry ? will.message_expiry_interval : 0,
-                  c.mqtt->publisher, will.forwarded_properties});
+      write_meta({will.qos, will.retain, expiry, c.mqtt->publisher, will.forwarded_properties});
   // Refused at once only when a backlog between shards is full: the will is lost then, as
   // a QoS 0 message may be.
   if (router_.publish(nobody, {}, will.tag, data, {}, meta) && will.retain) {
-    keep_retained(will.tag, will.payload.empty() ? std::string_view() : data, meta);
+    keep_retained(will.tag, will.payload.empty() ? std::string_view() : data, meta, will.qos,
+                  expiry);
   }
 }
 

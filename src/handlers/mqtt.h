@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -113,8 +114,10 @@ class mqtt_handler final : private ws_sink {
   bool view_of(message& m, mqtt::outgoing_message& om);
   /// The publisher's metadata of `m` (read once per message; malformed: the defaults).
   const mqtt::message_meta& meta_of(message& m);
-  /// Encodes `meta` into meta_ and returns it.
+  /// Encodes `meta` into meta_ and returns it; with `properties` (a PUBLISH's block), the
+  /// forwarded ones are copied from there.
   std::string_view write_meta(const mqtt::message_meta& meta);
+  std::string_view write_meta(const mqtt::message_meta& meta, std::string_view properties);
   /// Whether session::prepare's answer sends the delivery (what does not is counted).
   bool prepared(mqtt::prepare_result r);
   /// A delivery with a head of its own, followed by the message's shared body.
@@ -123,9 +126,16 @@ class mqtt_handler final : private ws_sink {
   void send_suback(conn& c, uint16_t packet_id, std::span<const mqtt::reason> codes);
   /// Retained messages (mqtt_retained.cpp).
   /// A retained PUBLISH the router took: `tag`'s retained message on every shard (empty
-  /// `data`: cleared).
-  void keep_retained(std::string_view tag, std::string_view data, std::string_view meta);
-  retained_store::put_result apply_retained(const mqtt_records::retain& r, bool origin);
+  /// `data`: cleared); `meta` as write_meta wrote it from `qos` and `expiry_s`.
+  void keep_retained(std::string_view tag, std::string_view data, std::string_view meta,
+                     uint8_t qos, uint32_t expiry_s);
+  /// This shard's copy takes `r` (its Message Expiry, read from its metadata here when not
+  /// given, is kept with it: a delivery reads no metadata).
+  retained_store::put_result apply_retained(const mqtt_records::retain& r, bool origin,
+                                            std::optional<uint32_t> expiry_s = {});
+  /// `record` to every other shard of the node.
+  template <class Record>
+  void to_other_shards(const Record& record);
   void reset_retained();
   /// Sends the retained messages of `filters` after their SUBACK. False if `c` closed.
   bool send_retained(conn& c, std::span<const mqtt::filter_patterns> filters);
@@ -254,8 +264,7 @@ class mqtt_handler final : private ws_sink {
   std::vector<mqtt::reason> codes_;
   std::vector<std::string> patterns_;
   std::string scratch_;
-  std::string forwarded_;  // a PUBLISH's forwarded properties, then
-  std::string meta_;       // its metadata (mqtt/message_meta.h)
+  std::string meta_;  // a PUBLISH's metadata (mqtt/message_meta.h)
   // The last message's metadata (meta_of) and MQTT view (view_of).
   message_ref meta_message_;
   mqtt::message_meta meta_view_;

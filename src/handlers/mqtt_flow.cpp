@@ -86,12 +86,11 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
   }
   // What MQTT subscribers need besides the data travels with the message (bounded by the
   // session: limits::max_forwarded_properties).
-  forwarded_.resize(mqtt::forwarded_properties_size(p.props.raw));
-  mqtt::copy_forwarded_properties(p.props.raw, forwarded_.data());
   const uint32_t expiry = p.props.has(mqtt::property_id::message_expiry_interval)
                               ? p.props.message_expiry_interval
                               : 0;
-  const std::string_view meta = write_meta({p.qos, p.retain, expiry, mc.publisher, forwarded_});
+  const std::string_view meta =
+      write_meta({p.qos, p.retain, expiry, mc.publisher, {}}, p.props.raw);
   if (!router_.publish(subscriber_of(c), request_id_, d.tag, data, {}, meta)) {
     // Refused at once (a full backlog between shards): answered as a failed publish (QoS 0:
     // dropped, as at-most-once allows).
@@ -101,7 +100,7 @@ void mqtt_handler::on_publish(conn& c, const mqtt::publish_packet& p) {
   if (p.retain) {
     // An empty payload clears the tag's retained message ([MQTT-3.3.1-6]); it is still
     // published to the subscribers of now, as a normal message ([MQTT-3.3.1-10]).
-    keep_retained(d.tag, p.payload.empty() ? std::string_view() : data, meta);
+    keep_retained(d.tag, p.payload.empty() ? std::string_view() : data, meta, p.qos, expiry);
   }
 }
 
@@ -347,6 +346,12 @@ const mqtt::message_meta& mqtt_handler::meta_of(message& m) {
 
 std::string_view mqtt_handler::write_meta(const mqtt::message_meta& meta) {
   mqtt::write_message_meta(meta, meta_);
+  return meta_;
+}
+
+std::string_view mqtt_handler::write_meta(const mqtt::message_meta& meta,
+                                          std::string_view properties) {
+  mqtt::write_message_meta(meta, properties, meta_);
   return meta_;
 }
 

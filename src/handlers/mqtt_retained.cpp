@@ -19,8 +19,17 @@ constexpr std::size_t visits_per_retained_message = 64;
 
 }  // namespace
 
+template <class Record>
+void mqtt_handler::to_other_shards(const Record& record) {
+  for (unsigned peer = 0; peer < shards_; ++peer) {
+    if (peer != shard_) {
+      post_record(mail_, peer, record);
+    }
+  }
+}
+
 void mqtt_handler::keep_retained(std::string_view tag, std::string_view data,
-                                 std::string_view meta) {
+                                 std::string_view meta, uint8_t qos, uint32_t expiry_s) {
   if (router_.shares_retained()) {
     // Redis keeps the cluster's: every node's copies change when Redis tells them (shard
     // 0's broker), the publisher's too. The bounds are the cluster's there.
@@ -32,18 +41,12 @@ void mqtt_handler::keep_retained(std::string_view tag, std::string_view data,
   // is (publication time here, then a per-shard count with the shard in its low part), one
   // total order every copy applies alike.
   const uint64_t order = ++retained_count_ * shards_ + shard_;
-  mqtt::message_meta m;
-  (void)mqtt::read_message_meta(meta, m);
-  const mqtt_records::retain r{order, unix_ms(), m.qos, tag, data, meta};
-  if (apply_retained(r, /*origin=*/true) == retained_store::put_result::full) {
+  const mqtt_records::retain r{order, unix_ms(), qos, tag, data, meta};
+  if (apply_retained(r, /*origin=*/true, expiry_s) == retained_store::put_result::full) {
     metrics_.mqtt_retained_refusals.add();
     return;  // published, not retained: the other copies are not told either
   }
-  for (unsigned peer = 0; peer < shards_; ++peer) {
-    if (peer != shard_) {
-      post_record(mail_, peer, r);
-    }
-  }
+  to_other_shards(r);
 }
 
 void mqtt_handler::on_broker_retained(message& m) {
@@ -51,21 +54,13 @@ void mqtt_handler::on_broker_retained(message& m) {
   mqtt::message_meta meta;
   (void)mqtt::read_message_meta(m.meta(), meta);
   const mqtt_records::retain r{m.seq(), m.ts_ms(), meta.qos, m.tag(), m.data(), m.meta()};
-  apply_retained(r, /*origin=*/false);
-  for (unsigned peer = 0; peer < shards_; ++peer) {
-    if (peer != shard_) {
-      post_record(mail_, peer, r);
-    }
-  }
+  apply_retained(r, /*origin=*/false, meta.expiry_s);
+  to_other_shards(r);
 }
 
 void mqtt_handler::on_broker_retained_reset() {
   reset_retained();
-  for (unsigned peer = 0; peer < shards_; ++peer) {
-    if (peer != shard_) {
-      post_record(mail_, peer, mqtt_records::retain_reset{});
-    }
-  }
+  to_other_shards(mqtt_records::retain_reset{});
 }
 
 void mqtt_handler::reset_retained() {
@@ -75,8 +70,16 @@ void mqtt_handler::reset_retained() {
 }
 
 retained_store::put_result mqtt_handler::apply_retained(const mqtt_records::retain& r,
-                                                        bool origin) {
-  const auto result = retained_.put(r.tag, r.seq, r.ts_ms, r.data, r.qos, origin, r.meta);
+                                                        bool origin,
+                                                        std::optional<uint32_t> expiry_s) {
+  if (!expiry_s) {
+    // Once per change and copy (a record from another shard), never per delivery.
+    mqtt::message_meta meta;
+    (void)mqtt::read_message_meta(r.meta, meta);
+    expiry_s = meta.expiry_s;
+  }
+  const auto result =
+      retained_.put(r.tag, r.seq, r.ts_ms, r.data, r.qos, origin, r.meta, *expiry_s);
   // Gauges of this shard's replica (each shard holds the node's retained messages).
   metrics_.mqtt_retained_messages.set(retained_.size());
   metrics_.mqtt_retained_bytes.set(retained_.bytes());
@@ -133,7 +136,7 @@ bool mqtt_handler::deliver_retained(conn& c, const retained_store::entry& e) {
   if (!mc.session->plan_delivery(m.tag(), false, plan_)) {
     return true;  // (a subscription refused in the same SUBSCRIBE)
   }
-  const mqtt::message_info info{e.qos, true, meta_of(m).expiry_s, m.ts_ms()};
+  const mqtt::message_info info{e.qos, true, e.expiry_s, m.ts_ms()};
   if (std::min(plan_.qos, info.qos) >= 1) {
     return offer_qos1(c, e.m, /*retained=*/true);
   }

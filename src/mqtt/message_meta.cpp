@@ -11,54 +11,31 @@ constexpr uint8_t retain_bit = 0x04;
 constexpr uint8_t expiry_bit = 0x08;
 constexpr uint8_t publisher_bit = 0x10;
 
-void put_be(std::string& out, uint64_t v, int bytes) {
-  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
-}
-
-bool get_be(std::string_view& in, int bytes, uint64_t& v) {
-  if (in.size() < static_cast<std::size_t>(bytes)) {
-    return false;
-  }
-  v = 0;
-  for (int i = 0; i < bytes; ++i) {
-    v = v << 8 | static_cast<unsigned char>(in[i]);
-  }
-  in.remove_prefix(bytes);
-  return true;
-}
-
 // Only forwarded properties, each whole: what is sent from them frames right.
 bool forwarded_shape(std::string_view raw) {
-  reader r(raw);
-  while (!r.done()) {
-    uint8_t id = 0;
-    std::string_view skip;
-    r.u8(id);
-    switch (static_cast<property_id>(id)) {
-      case property_id::payload_format_indicator:
-        if (!r.bytes(1, skip)) {
-          return false;
-        }
-        break;
-      case property_id::content_type:
-      case property_id::response_topic:
-      case property_id::correlation_data:
-        if (!r.binary(skip)) {
-          return false;
-        }
-        break;
-      case property_id::user_property:
-        if (!r.binary(skip) || !r.binary(skip)) {
-          return false;
-        }
-        break;
-      default:
-        return false;
-    }
+  bool only_forwarded = true;
+  const bool whole = for_each_property(raw, [&](uint8_t id, std::string_view) {
+    only_forwarded = only_forwarded && forwarded_property(id);
+  });
+  return whole && only_forwarded;
+}
+
+// The fixed part: flags, then the publisher's hash and the expiry when present.
+void write_head(const message_meta& m, std::string& out) {
+  uint8_t flags = m.qos & qos_bits;
+  flags |= m.retain ? retain_bit : 0;
+  flags |= m.expiry_s != 0 ? expiry_bit : 0;
+  flags |= m.publisher != 0 ? publisher_bit : 0;
+  char head[message_meta_header];
+  char* at = write_u8(head, flags);
+  if (m.publisher != 0) {
+    at = write_u32(write_u32(at, static_cast<uint32_t>(m.publisher >> 32)),
+                   static_cast<uint32_t>(m.publisher));
   }
-  return true;
+  if (m.expiry_s != 0) {
+    at = write_u32(at, m.expiry_s);
+  }
+  out.assign(head, static_cast<std::size_t>(at - head));
 }
 
 }  // namespace
@@ -72,19 +49,15 @@ uint64_t session_hash(std::string_view session_key) {
 }
 
 void write_message_meta(const message_meta& m, std::string& out) {
-  out.clear();
-  uint8_t flags = m.qos & qos_bits;
-  flags |= m.retain ? retain_bit : 0;
-  flags |= m.expiry_s != 0 ? expiry_bit : 0;
-  flags |= m.publisher != 0 ? publisher_bit : 0;
-  out.push_back(static_cast<char>(flags));
-  if (m.publisher != 0) {
-    put_be(out, m.publisher, 8);
-  }
-  if (m.expiry_s != 0) {
-    put_be(out, m.expiry_s, 4);
-  }
+  write_head(m, out);
   out.append(m.forwarded);
+}
+
+void write_message_meta(const message_meta& m, std::string_view properties, std::string& out) {
+  write_head(m, out);
+  const std::size_t at = out.size();
+  out.resize(at + forwarded_properties_size(properties));
+  copy_forwarded_properties(properties, out.data() + at);
 }
 
 bool read_message_meta(std::string_view meta, message_meta& out) {
@@ -92,28 +65,27 @@ bool read_message_meta(std::string_view meta, message_meta& out) {
   if (meta.empty()) {
     return true;
   }
-  const auto flags = static_cast<uint8_t>(meta[0]);
-  meta.remove_prefix(1);
+  reader r(meta);
+  uint8_t flags = 0;
+  r.u8(flags);
   message_meta m;
   m.qos = flags & qos_bits;
   m.retain = (flags & retain_bit) != 0;
-  uint64_t v = 0;
   if ((flags & publisher_bit) != 0) {
-    if (!get_be(meta, 8, v)) {
+    uint32_t high = 0;
+    uint32_t low = 0;
+    if (!r.u32(high) || !r.u32(low)) {
       return false;
     }
-    m.publisher = v;
+    m.publisher = uint64_t{high} << 32 | low;
   }
-  if ((flags & expiry_bit) != 0) {
-    if (!get_be(meta, 4, v)) {
-      return false;
-    }
-    m.expiry_s = static_cast<uint32_t>(v);
-  }
-  if ((flags & 0xe0) != 0 || m.qos > 2 || !forwarded_shape(meta)) {
+  if ((flags & expiry_bit) != 0 && !r.u32(m.expiry_s)) {
     return false;
   }
-  m.forwarded = meta;
+  if ((flags & 0xe0) != 0 || m.qos > 2 || !forwarded_shape(r.rest())) {
+    return false;
+  }
+  m.forwarded = r.rest();
   out = m;
   return true;
 }

@@ -37,6 +37,9 @@ uint64_t session_hash(std::string_view session_key);
 
 /// Appends the encoding of `m` to `out` (cleared first).
 void write_message_meta(const message_meta& m, std::string& out);
+/// The same with the forwarded properties copied straight from `properties` (a PUBLISH's or
+/// will's whole property block; m.forwarded unused): one copy of them, not two.
+void write_message_meta(const message_meta& m, std::string_view properties, std::string& out);
 
 /// Reads metadata; an empty `meta` gives the defaults. False when malformed (then `out`
 /// holds the defaults).

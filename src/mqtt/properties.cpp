@@ -229,9 +229,7 @@ bool read_properties(reader& r, property_context ctx, properties& out, property_
   return true;
 }
 
-namespace {
-
-bool forwarded(uint8_t id) {
+bool forwarded_property(uint8_t id) {
   switch (static_cast<property_id>(id)) {
     case property_id::payload_format_indicator:
     case property_id::content_type:
@@ -244,12 +242,10 @@ bool forwarded(uint8_t id) {
   }
 }
 
-}  // namespace
-
 std::size_t forwarded_properties_size(std::string_view raw) {
   std::size_t size = 0;
   for_each_property(raw, [&](uint8_t id, std::string_view bytes) {
-    if (forwarded(id)) {
+    if (forwarded_property(id)) {
       size += bytes.size();
     }
   });
@@ -258,7 +254,7 @@ std::size_t forwarded_properties_size(std::string_view raw) {
 
 char* copy_forwarded_properties(std::string_view raw, char* out) {
   for_each_property(raw, [&](uint8_t id, std::string_view bytes) {
-    if (forwarded(id)) {
+    if (forwarded_property(id)) {
       out = write_bytes(out, bytes);
     }
   });

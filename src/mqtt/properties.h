@@ -107,10 +107,11 @@ struct property_error {
 /// context `ctx`. On failure `out` is unspecified.
 bool read_properties(reader& r, property_context ctx, properties& out, property_error& err);
 
-/// Calls f(id, bytes) for each property of a block read by read_properties, in order;
-/// `bytes` is the whole property, identifier included.
+/// Calls f(id, bytes) for each property of a block, in order; `bytes` is the whole property,
+/// identifier included. Returns false, having stopped there, at a property that is unknown
+/// or cut short (never in a block read_properties accepted; possible in bytes from elsewhere).
 template <class F>
-void for_each_property(std::string_view raw, F&& f) {
+bool for_each_property(std::string_view raw, F&& f) {
   reader r(raw);
   while (!r.done()) {
     const std::size_t start = raw.size() - r.left();
@@ -118,32 +119,36 @@ void for_each_property(std::string_view raw, F&& f) {
     r.u8(id);
     std::string_view skip;
     uint32_t v = 0;
+    bool whole = false;
     switch (type_of(id)) {
       case property_type::byte:
-        r.bytes(1, skip);
+        whole = r.bytes(1, skip);
         break;
       case property_type::two_byte:
-        r.bytes(2, skip);
+        whole = r.bytes(2, skip);
         break;
       case property_type::four_byte:
-        r.bytes(4, skip);
+        whole = r.bytes(4, skip);
         break;
       case property_type::varint:
-        r.varint(v);
+        whole = r.varint(v);
         break;
       case property_type::utf8:
       case property_type::binary:
-        r.binary(skip);
+        whole = r.binary(skip);
         break;
       case property_type::pair:
-        r.binary(skip);
-        r.binary(skip);
+        whole = r.binary(skip) && r.binary(skip);
         break;
       case property_type::none:
-        return;  // read_properties refused such blocks
+        break;
+    }
+    if (!whole) {
+      return false;
     }
     f(id, raw.substr(start, raw.size() - r.left() - start));
   }
+  return true;
 }
 
 /// Calls f(name, value) for each User Property of a block read by read_properties, in order.
@@ -160,6 +165,9 @@ void for_each_user_property(std::string_view raw, F&& f) {
     }
   });
 }
+
+/// Is `id` one a server forwards to subscribers unchanged (below)?
+bool forwarded_property(uint8_t id);
 
 /// Size of the properties of `raw` (a block read in the publish or will context) that a
 /// server forwards to subscribers unchanged: payload format indicator, content type,
