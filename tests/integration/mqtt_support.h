@@ -241,6 +241,24 @@ struct raw_device {
   }
 };
 
+// mosquitto_sub's output lines sorted (messages of different topics come in no set order),
+// without the "Timed out" it prints when -W ends it.
+inline std::string sorted_lines(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line != "Timed out") {
+      lines.push_back(line);
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& line : lines) {
+    out += line + "\n";
+  }
+  return out;
+}
+
 // The retained messages a new subscriber of `filter` gets now (all that come within a
 // second, or the first `count` when given): "topic payload retain" lines, sorted (the
 // copies' tree order is a hash order).
@@ -254,19 +272,7 @@ inline std::string retained_now(uint16_t port, const std::string& filter, int co
   }
   child_process sub(std::move(args));
   (void)sub.wait_exit(wait_time);
-  std::istringstream in(sub.output());
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (line != "Timed out") {  // what mosquitto_sub says at -W
-      lines.push_back(line);
-    }
-  }
-  std::sort(lines.begin(), lines.end());
-  std::string out;
-  for (const std::string& line : lines) {
-    out += line + "\n";
-  }
-  return out;
+  return sorted_lines(sub.output());
 }
 
 // Changes travel through Redis to every node: asks again until a subscriber gets `expected`
