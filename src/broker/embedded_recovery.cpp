@@ -12,6 +12,7 @@
 // the shard's tags: one per recovering `sub`, which --sub-rate and
 // --max-pending-recoveries bound.
 #include <algorithm>
+#include <vector>
 
 #include "broker/embedded.h"
 #include "broker/known_tags.h"
@@ -52,9 +53,13 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
                       ? 1
                       : 0;
   }
+  std::vector<const tag_state*> others;  // matching tags not named, published at or after ts
   for (const tag_state* t : tags_) {
-    considered += considered_other(t) ? 1 : 0;
+    if (considered_other(t)) {
+      others.push_back(t);
+    }
   }
+  considered += others.size();
   const uint64_t budget = request.max_bytes / std::max<uint64_t>(considered, 1);
   broker_event& answer = results_.queried(ticket, considered, {}, false);
   for (std::size_t i = 0; i < request.known.size(); ++i) {
@@ -71,10 +76,7 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
       return;
     }
   }
-  for (const tag_state* t : tags_) {
-    if (!considered_other(t)) {
-      continue;  // (last published before ts: nothing wanted, no gap)
-    }
+  for (const tag_state* t : others) {
     const uint32_t count = t->history.count();
     uint32_t wanted = 0;  // the first retained message published at or after ts
     while (request.has_ts && wanted < count &&
@@ -84,7 +86,7 @@ void embedded_broker::query_pattern(const pattern_since_request& request, uint64
     bool gap = false;
     uint64_t first = 0;
     if (count == 0) {
-      gap = !request.has_ts || static_cast<uint64_t>(t->last_ts_ms) >= request.ts_ms;
+      gap = true;  // published at or after ts (considered_other), none of it retained
     } else if (wanted < count) {
       first = t->top - count + 1 + wanted;
       gap = wanted == 0 && first > 1;

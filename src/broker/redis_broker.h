@@ -320,7 +320,6 @@ class redis_broker final : public broker,
   /// announced first publish, whose messages are read from the history once the channel is
   /// up; `whole`: the whole retained history is (announces may have been missed).
   void pull_tag(std::string_view tag, uint64_t seq, bool whole);
-  void drop_unmatched_pulls();
   void answer_ready_patterns();
   /// A watched tag's stream has a gap: its exact subscribers and the patterns that pulled it
   /// are told.

@@ -33,7 +33,6 @@ namespace wsa {
 
 using namespace cluster_patterns;
 
-
 void redis_broker::start_cluster_patterns() {
   candidates_sha_ = cluster_->add_script(redis_candidates_script);
   announce_sha_ = cluster_->add_script(announce_script);
@@ -142,15 +141,15 @@ void redis_broker::cluster_unwatch_pattern(std::string_view pattern) {
 
 void redis_broker::cluster_query_pattern(std::string_view pattern, uint64_t ticket,
                                          bool since) {
+  if (wildcard_first(pattern)) {
+    // (WebSocket clients are told why before this: pattern_refusal.)
+    metrics_.broker_errors.add();
+    results_.query_failed(ticket, "unavailable");
+    return;
+  }
   auto it = cluster_patterns_.find(pattern);
-  if (wildcard_first(pattern) || it == cluster_patterns_.end()) {
-    if (wildcard_first(pattern)) {
-      // (WebSocket clients are told why before this: pattern_refusal.)
-      metrics_.broker_errors.add();
-      results_.query_failed(ticket, "unavailable");
-    } else {
-      answer(ticket, tag_position{}, {});  // not watched: nothing to wait for
-    }
+  if (it == cluster_patterns_.end()) {
+    answer(ticket, tag_position{}, {});  // not watched: nothing to wait for
     return;
   }
   cluster_pattern& p = it->second;

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <string>
 
-#include "util/check.h"
 
 namespace wsa {
 namespace {

@@ -35,10 +35,9 @@
 
 #include "broker/broker.h"
 #include "broker/events.h"
+#include "broker/known_tags.h"
 #include "broker/message.h"
 #include "pubsub/id_table.h"
-#include "broker/known_tags.h"
-#include "pubsub/tag_set.h"
 #include "router/ports.h"
 
 namespace wsa {
