@@ -456,11 +456,10 @@ void redis_broker::publish(const publish_request& request) {
   }
   resp_bulk(out, epoch_candidate());
   out.append(publish_tail_);
-  commit_command({publish_cmd, 0, request.ticket});
+  // Announced to patterns once stored, if due; the mark saves searching every publish reply.
+  const bool announce = cluster_ && note_cluster_publish(tag, request.ticket);
+  commit_command({publish_cmd, announce ? announce_bit : 0, request.ticket});
   metrics_.broker_pending.add();
-  if (cluster_) {
-    note_cluster_publish(tag, request.ticket);  // announced to patterns once stored, if due
-  }
   publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
 }
 

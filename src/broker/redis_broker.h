@@ -161,6 +161,8 @@ class redis_broker final : public broker,
   };
   friend class redis_session_store;
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
+  /// In a cluster publish's aux: its tag is due to be announced once the publish is stored.
+  static constexpr uint32_t announce_bit = 0x40000000u;
 
   struct deferred_query {
     bool since_present;
@@ -303,7 +305,8 @@ class redis_broker final : public broker,
   void cluster_unwatch_pattern(std::string_view pattern);
   void cluster_query_pattern(std::string_view pattern, uint64_t ticket, bool since);
   /// After a cluster publish was queued: its tag is announced once its reply comes, if due.
-  void note_cluster_publish(std::string_view tag, uint64_t ticket);
+  /// True when the publish of `tag` (ticket) is to be announced once stored (announce_bit).
+  bool note_cluster_publish(std::string_view tag, uint64_t ticket);
   /// A reply or failure (reply null) of a command of patterns (registry, announce) or of a
   /// publish (which may announce); true when nothing more is to be done with it.
   bool on_cluster_pattern_reply(const link_request& request, const resp_view* reply);

@@ -14,11 +14,13 @@ namespace wsa {
 
 using namespace cluster_patterns;
 
-void redis_broker::note_cluster_publish(std::string_view tag, uint64_t ticket) {
-  if (announced_.due(tag, monotonic_ms())) {
-    announcing_.emplace_back(ticket, tag);
-    metrics_.redis_cluster_announced_cached.set(announced_.size());
+bool redis_broker::note_cluster_publish(std::string_view tag, uint64_t ticket) {
+  if (!announced_.due(tag, monotonic_ms())) {
+    return false;
   }
+  announcing_.emplace_back(ticket, tag);
+  metrics_.redis_cluster_announced_cached.set(announced_.size());
+  return true;
 }
 
 void redis_broker::send_announce(std::string_view tag, uint64_t seq, int64_t ts_ms) {
@@ -54,8 +56,8 @@ bool redis_broker::on_cluster_pattern_reply(const link_request& request, const r
     return true;
   }
   const bool announce = request.kind == announce_cmd;
-  if (!announce && request.kind != publish_cmd) {
-    return false;
+  if (!announce && (request.kind != publish_cmd || (request.aux & announce_bit) == 0)) {
+    return false;  // (a publish whose tag was not due: nothing to look up)
   }
   auto& list = announce ? announces_sent_ : announcing_;
   auto it = std::find_if(list.begin(), list.end(),
