@@ -217,8 +217,11 @@ void mqtt_handler::on_subscribed(conn& c, const sub_outcome& outcome) {
     break;
   }
   // A resume replays a tag once per subscription naming it (an exact filter and a wildcard
-  // over it): each message goes once, in its tag's order.
-  resume_sent_.clear();
+  // over it): each message goes once, in its tag's order. (Only a resume uses the table, so
+  // only a resume pays for clearing it: clear() walks every bucket a large resume left.)
+  if (resumed) {
+    resume_sent_.clear();
+  }
   for (message* m : outcome.messages) {
     if (resumed && !first_in_resume(*m)) {
       continue;
