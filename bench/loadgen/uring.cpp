@@ -9,6 +9,11 @@
 
 namespace wsa::loadgen {
 
+namespace {
+// The fewest buffers kept in the ring: a turn of a few dozen receives never runs short.
+constexpr uint32_t min_ring_buffers = 64;
+}  // namespace
+
 uring::~uring() {
   if (ring_ok_) {
     if (br_ != nullptr) {
@@ -85,11 +90,8 @@ bool uring::init(unsigned entries, unsigned count, unsigned size, std::string& e
     buffers_[off] = 0;
   }
   io_uring_buf_ring_init(br_);
-  for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(br_, buffer(static_cast<uint16_t>(i)), size, static_cast<uint16_t>(i),
-                          mask_, static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(br_, static_cast<int>(count));
+  pool_.init(count, min_ring_buffers);
+  commit_buffers();
   return true;
 }
 

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <string>
 
+#include "buffer_pool.h"
+
 namespace wsa::loadgen {
 
 // user_data layout: kind (8 bits) | generation (24 bits) | connection slot (32 bits).
@@ -42,7 +44,8 @@ class uring {
   ~uring();
 
   // Sets up the ring (SINGLE_ISSUER|DEFER_TASKRUN when the kernel has them) and `count`
-  // receive buffers of `size` bytes in buffer group 0.
+  // receive buffers of `size` bytes in buffer group 0, of which the ring holds as many as
+  // recent turns needed (buffer_pool.h).
   bool init(unsigned entries, unsigned count, unsigned size, std::string& err);
 
   // Never null: submits to make room when the SQ is full.
@@ -52,14 +55,19 @@ class uring {
   char* buffer(uint16_t id) { return buffers_ + static_cast<std::size_t>(id) * size_; }
   unsigned buffer_size() const { return size_; }
 
-  // Gives a buffer back; visible to the kernel after commit_buffers().
-  void recycle(uint16_t id) {
-    io_uring_buf_ring_add(br_, buffer(id), size_, id, mask_, pending_++);
-  }
+  // Gives back a buffer a receive completion carried; the kernel may get it again at the
+  // next commit_buffers().
+  void recycle(uint16_t id) { pool_.give_back(id); }
+  // A receive completed with ENOBUFS: the ring gets more buffers at the next commit.
+  void ran_short() { pool_.ran_short(); }
+  // Once per loop turn, after the turn's completions: tops the ring up to its level.
   void commit_buffers() {
-    if (pending_ != 0) {
-      io_uring_buf_ring_advance(br_, pending_);
-      pending_ = 0;
+    int added = 0;
+    pool_.refill(pool_.next_level(), [this, &added](uint16_t id) {
+      io_uring_buf_ring_add(br_, buffer(id), size_, id, mask_, added++);
+    });
+    if (added != 0) {
+      io_uring_buf_ring_advance(br_, added);
     }
   }
 
@@ -72,7 +80,7 @@ class uring {
   unsigned count_ = 0;
   unsigned size_ = 0;
   int mask_ = 0;
-  int pending_ = 0;
+  buffer_pool pool_;
 };
 
 }  // namespace wsa::loadgen

@@ -183,7 +183,8 @@ void worker::on_recv(uint32_t slot, const io_uring_cqe* cqe) {
     return;
   }
   if (res == -ENOBUFS) {
-    rearm_.push_back(slot);  // every buffer is taken; re-arm once this turn returned them
+    ring_.ran_short();
+    rearm_.push_back(slot);  // the ring ran dry; re-armed after this turn refilled it
     return;
   }
   peer_closed(slot, res);
