@@ -247,10 +247,9 @@ const char* skip_digits(const char* q, const char* e) {
   return q == start ? nullptr : q;
 }
 
-// q points at the digits of "t" in our exact layout T,"i":I,"n":N. The stamp's 13 to 16
-// digits are read eight at a time; the publisher and its seq are short, and a plain loop
-// costs fewer instructions there.
-bool read_stamp_fields(const char* q, const char* e, stamp& out) {
+// q points at the digits of "t" in our exact layout T,"i":I,"n":N: any digit counts, the
+// stamp read eight digits at a time, the publisher and its seq by a plain loop.
+bool read_stamp_fields_loop(const char* q, const char* e, stamp& out) {
   uint64_t t = 0;
   uint64_t i = 0;
   uint64_t seq = 0;
@@ -288,6 +287,43 @@ bool read_stamp_fields(const char* q, const char* e, stamp& out) {
   out.publisher = static_cast<uint32_t>(i);
   out.seq = static_cast<uint32_t>(seq);
   return true;
+}
+
+// Exactly 8 digits in v: digits_value without its alignment shift.
+inline uint64_t eight_digits(uint64_t v) {
+  v -= 0x3030303030303030ull;
+  v = v * 10 + (v >> 8);
+  return ((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32)) +
+          ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32))) >> 32;
+}
+
+// The same in whole words for the usual shape (20 fewer instructions a frame): a stamp of 9
+// to 16 digits (CLOCK_MONOTONIC ns from 0.1 s to 115 days of uptime), one publisher digit,
+// a seq of 1 to 7 digits, and room to read a word past it; anything else takes the loop.
+bool read_stamp_fields(const char* q, const char* e, stamp& out) {
+  constexpr uint64_t five_bytes = 0xffffffffffull;
+  if (e - q >= 40) {
+    const uint64_t a = load8(q);
+    const uint64_t b = load8(q + 8);
+    const unsigned kb = leading_digits(b);
+    if (leading_digits(a) == 8 && kb - 1 < 8u) {
+      const char* r = q + 8 + kb;
+      // ,"i":D, then ,"n": and the seq's digits
+      const uint64_t w = load8(r);
+      const auto d = static_cast<unsigned>(r[5] - '0');
+      const uint64_t v = load8(r + 11);
+      const unsigned kn = leading_digits(v);
+      if ((w & five_bytes) == (load8(",\"i\":000") & five_bytes) && d < 10u &&
+          (load8(r + 6) & five_bytes) == (load8(",\"n\":000") & five_bytes) &&
+          kn - 1 < 7u) {
+        out.t = eight_digits(a) * pow10_of[kb] + digits_value(b, kb);
+        out.publisher = d;
+        out.seq = static_cast<uint32_t>(digits_value(v, kn));
+        return true;
+      }
+    }
+  }
+  return read_stamp_fields_loop(q, e, out);
 }
 
 }  // namespace
