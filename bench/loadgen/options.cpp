@@ -92,7 +92,7 @@ Machinery:
                          throughput-only runs; latency figures are not comparable.
                                                                               [default: 0]
   --keepalive S          MQTT keepalive seconds; PINGREQ after S/2 idle       [default: 60]
-  --recv-buf BYTES       size of each provided receive buffer             [default: 32KiB]
+  --recv-buf BYTES       size of each provided receive buffer            [default: 128KiB]
   --recv-bufs N          provided receive buffers per process (power of 2)  [default: 1024]
   --server-pid PID       sample the server's VmRSS, VmHWM and CPU time (/proc/PID) before
                          the run, at the start and the end of the window

@@ -49,7 +49,7 @@ struct options {
   uint32_t src_addrs = 0;     // 0 = auto (one 127.0.0.x per 20,000 connections)
   int server_pid = 0;
   uint32_t keepalive_s = 60;
-  uint32_t recv_buf_size = 32 * 1024;
+  uint32_t recv_buf_size = 128 * 1024;
   uint32_t recv_bufs = 1024;
   std::string tag_prefix = "bench.t";
   bool json = false;

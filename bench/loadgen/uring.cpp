@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -12,6 +13,8 @@ namespace wsa::loadgen {
 namespace {
 // The fewest buffers kept in the ring: a turn of a few dozen receives never runs short.
 constexpr uint32_t min_ring_buffers = 64;
+// Receive-buffer memory made resident at start (the buffers with the lowest ids).
+constexpr std::size_t prefault_bytes_max = std::size_t{32} << 20;
 }  // namespace
 
 uring::~uring() {
@@ -74,19 +77,23 @@ bool uring::init(unsigned entries, unsigned count, unsigned size, std::string& e
           " (kernel 5.19 or later needed)";
     return false;
   }
-  // Huge pages where the kernel has them (fewer TLB misses in the receive copy), and every
-  // page faulted in now: otherwise each first use of a buffer page takes a fault inside the
-  // receive, during the measured window (8,192 of them for 32 MiB of 4 KiB pages).
+  // Huge pages where the kernel has them (fewer TLB misses in the receive copy), and the
+  // pages of the buffers handed out first faulted in now: otherwise each first use of a
+  // buffer page takes a fault inside the receive, during the measured window. The pool
+  // hands out the lowest ids first and reuses the warmest (buffer_pool.h), so buffers past
+  // the first 32 MiB are touched only by a burst that needs more at once; until then they
+  // are mapped, not resident.
   buffers_bytes_ = static_cast<std::size_t>(count) * size;
   void* bufs = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
-                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+                    MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE, -1, 0);
   if (bufs == MAP_FAILED) {
     err = std::string("mmap receive buffers: ") + std::strerror(errno);
     return false;
   }
   buffers_ = static_cast<char*>(bufs);
   madvise(buffers_, buffers_bytes_, MADV_HUGEPAGE);  // a hint; fine if refused
-  for (std::size_t off = 0; off < buffers_bytes_; off += 4096) {
+  std::size_t prefault_bytes = std::min(buffers_bytes_, prefault_bytes_max);
+  for (std::size_t off = 0; off < prefault_bytes; off += 4096) {
     buffers_[off] = 0;
   }
   io_uring_buf_ring_init(br_);
