@@ -74,7 +74,11 @@ def row(point):
     lg_cpu = lg.get("loadgen_cpu_pct")
     lg_cell = _pct(lg_cpu)
     if lg_cpu is not None and lg_cpu >= LOADGEN_CPU_LIMIT:
+        # Messages per receive say why: the load generator's cost is mostly per receive
+        # (the kernel's TCP receive and ACK), so few messages per receive make it costly.
         lg_cell = "**%s**" % lg_cell
+        if lg.get("recv_cqes"):
+            lg_cell += " (%.0f msgs/recv)" % (lg.get("received_total", 0) / lg["recv_cqes"])
     peak = _mib(point.get("server_peak_rss_kib")) + (" (node 0)" if others else "")
     return cells + [delivered, p50, p99, loss, cpu_cell, peak,
                     per_conn, lg_cell]
