@@ -144,6 +144,9 @@ struct config {
   // Tests only (docs/testing.md): environment variables that are no option.
   uint64_t test_mailbox_bytes = 0;  ///< WSA_TEST_MAILBOX_BYTES: rings between shards; 0: sized
                                     ///< by the node
+  /// WSA_TEST_MQTT_HELD_TTL_MS: the TTL in Redis of a session record while a connection holds
+  /// it (renewed at half of it); 0: limits::max_session_expiry (7 days)
+  uint64_t test_mqtt_held_ttl_ms = 0;
 };
 
 }  // namespace wsa

@@ -179,6 +179,17 @@ void warn_ineffective(const config& cfg, std::span<const std::string> args,
 // Test-only settings (docs/testing.md), read with the rest of the configuration. A value
 // that cannot work is ignored with a warning.
 void read_test_settings(config& cfg, std::vector<std::string>& warnings) {
+  // WSA_TEST_MQTT_HELD_TTL_MS: a held session's record expires this soon in Redis unless its
+  // holder renews it, so that a test sees a renewal instead of waiting 7 days.
+  if (const char* held = std::getenv("WSA_TEST_MQTT_HELD_TTL_MS")) {
+    const unsigned long long ms = std::strtoull(held, nullptr, 10);
+    if (ms < 1000 || ms > uint64_t{7} * 24 * 3600 * 1000) {
+      warnings.push_back("WSA_TEST_MQTT_HELD_TTL_MS=" + std::string(held) +
+                         " ignored: from 1000 to 604800000");
+    } else {
+      cfg.test_mqtt_held_ttl_ms = ms;
+    }
+  }
   // WSA_TEST_MAILBOX_BYTES: rings between shards this small, so that one receive of
   // publishes overflows them for sure. Records must still fit in half a ring.
   const char* text = std::getenv("WSA_TEST_MAILBOX_BYTES");

@@ -316,6 +316,10 @@ constexpr family families[] = {
      "MQTT session reads (CONNECT, refused) and writes (end of connection, state not kept) "
      "that Redis could not serve.",
      &shard_metrics::mqtt_session_store_errors},
+    {"wsagent_mqtt_session_refreshes_total", "counter",
+     "Records of MQTT sessions held by a live connection whose TTL in Redis was renewed (at "
+     "half of it), so that a long-lived connection's session outlives its first TTL.",
+     &shard_metrics::mqtt_session_refreshes},
     {"wsagent_mqtt_handoffs_total", "counter",
      "MQTT sessions taken over from a connection on another node, which handed over its state.",
      &shard_metrics::mqtt_handoffs},
@@ -332,6 +336,10 @@ constexpr family families[] = {
      "tags per session): those tags resume by publish time, where a message of their last "
      "seconds may come again.",
      &shard_metrics::mqtt_positions_forgotten},
+    {"wsagent_mqtt_positions_released_total", "counter",
+     "Tag positions MQTT sessions dropped at an UNSUBSCRIBE of the exact filter that pinned "
+     "them (no other filter needed them): SUBSCRIBE/UNSUBSCRIBE loops do not grow a session.",
+     &shard_metrics::mqtt_positions_released},
     {"wsagent_mqtt_session_bytes_dropped_total", "counter",
      "Kept MQTT sessions dropped when their connection ended: the grown session passed "
      "--mqtt-max-session-bytes (the next CONNECT gets session present 0).",

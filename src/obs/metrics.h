@@ -141,10 +141,12 @@ struct alignas(64) shard_metrics {
   counter mqtt_session_bytes;       ///< gauge: bytes of the stored sessions this shard keeps
   counter mqtt_session_bytes_refusals; ///< CONNECTs refused: the stored sessions' byte bound
   counter mqtt_session_store_errors; ///< session reads/writes the Redis store could not do
+  counter mqtt_session_refreshes;   ///< held sessions whose record's TTL in Redis was renewed
   counter mqtt_handoffs;            ///< sessions taken over from a connection on another node
   counter mqtt_handoff_timeouts;    ///< ...whose node did not hand over in time (Redis's state used)
   counter mqtt_resume_timeouts;     ///< CONNECTs whose session owner did not answer in time
   counter mqtt_positions_forgotten; ///< tag positions kept sessions forgot past max_positions
+  counter mqtt_positions_released;  ///< tag positions dropped: their exact filter unsubscribed
   counter mqtt_session_bytes_dropped; ///< kept sessions dropped: grown past the byte bound
   counter mqtt_deliveries_dropped;  ///< messages not sent: over the client's maximum packet size
   counter mqtt_messages_expired;    ///< MQTT deliveries not sent: their Message Expiry passed

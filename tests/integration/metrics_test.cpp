@@ -96,6 +96,8 @@ const std::map<std::string, std::string> driven_elsewhere = {
     {"wsagent_mqtt_session_bytes", "mqtt_session_test.cpp"},
     {"wsagent_mqtt_session_bytes_refusals_total", "mqtt_session_test.cpp"},
     {"wsagent_mqtt_positions_forgotten_total", "mqtt_wildcard_resume_test.cpp"},
+    {"wsagent_mqtt_positions_released_total", "mqtt_wildcard_resume_test.cpp"},
+    {"wsagent_mqtt_session_refreshes_total", "mqtt_nodes_test.cpp"},
     {"wsagent_mqtt_session_bytes_dropped_total", "mqtt_session_test.cpp"},
     {"wsagent_accept_errors_total", "fd_limit_test.cpp"},
     {"wsagent_accept_paused", "fd_limit_test.cpp"},
