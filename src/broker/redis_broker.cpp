@@ -42,7 +42,8 @@ redis_broker::redis_broker(broker_events& results, ring& r, redis_broker_options
   // A random instance: session tokens and control channels of two processes never meet.
   std::random_device random;
   sessions_ = std::make_unique<redis_session_store>(
-      *this, (uint64_t{random()} << 32) ^ random() ^ static_cast<uint64_t>(unix_ms()));
+      *this, (uint64_t{random()} << 32) ^ random() ^ static_cast<uint64_t>(unix_ms()),
+      options_.session_held_ttl_ms);
   if (options_.cluster) {
     start_cluster(r);
     return;

@@ -91,6 +91,8 @@ struct redis_broker_options {
   /// Bytes of retained changes held while the set is read (each charged its tag, data,
   /// metadata and 128 B): past it they are dropped and the set is read again.
   uint64_t retained_hold_max_bytes = 16 * 1024 * 1024;
+  /// A held MQTT session record's TTL in Redis, renewed at half of it (0: 7 days; tests).
+  uint64_t session_held_ttl_ms = 0;
 };
 
 class redis_broker final : public broker,

@@ -63,6 +63,12 @@ elseif op == 'detach' then
     return {2, redis.call('HGET', k, 'w') or '', k}
   end
   return {0, '', k}
+elseif op == 'refresh' then
+  if redis.call('HGET', k, 'h') == ARGV[2] then
+    redis.call('PEXPIRE', k, ARGV[3])
+    return {1, ARGV[2]}
+  end
+  return {0, ARGV[2]}
 end
 return redis.error_reply('unknown op')
 )lua";
@@ -70,7 +76,12 @@ return redis.error_reply('unknown op')
 namespace {
 
 // While held: the longest expiry a session may have (limits::max_session_expiry, 7 days).
-constexpr uint64_t live_ttl_ms = uint64_t{7} * 24 * 3600 * 1000;
+constexpr uint64_t default_held_ttl_ms = uint64_t{7} * 24 * 3600 * 1000;
+// Renewals sent per poll at most (the rest wait for the next turns): a node whose sessions
+// all came at once does not stall a turn renewing them.
+constexpr std::size_t refreshes_per_poll = 256;
+// A renewal that could not be sent (no link) is tried again this soon.
+constexpr int64_t refresh_retry_ms = 1000;
 
 std::string_view control_instance(std::string_view token) {
   return token.substr(0, token.find('/'));
@@ -78,8 +89,9 @@ std::string_view control_instance(std::string_view token) {
 
 }  // namespace
 
-redis_session_store::redis_session_store(redis_broker& broker, uint64_t seed)
-    : broker_(broker) {
+redis_session_store::redis_session_store(redis_broker& broker, uint64_t seed,
+                                         uint64_t held_ttl_ms)
+    : broker_(broker), held_ttl_ms_(held_ttl_ms == 0 ? default_held_ttl_ms : held_ttl_ms) {
   append_hex(instance_, seed);
   channel_.assign(redis_control_prefix).append(instance_).append("}");
 }
@@ -134,14 +146,51 @@ std::string redis_session_store::claim(std::string_view key, bool clean, bool ke
   // cannot come soon: Redis Cluster, whose SSUBSCRIBE's is not followed, or a link down.)
   c.held = !channel_confirmed_ && !broker_.cluster_ && broker_.subscriber_.up() &&
            broker_.commands_ready();
+  // Its record's TTL is renewed until its detach (a live connection outlives any TTL).
+  hold(token, key, monotonic_ms() + static_cast<int64_t>(held_ttl_ms_ / 2));
   if (!c.held) {
-    send_claim(c);
+    send_claim(c);  // (may erase c)
   }
   return token;
 }
 
+void redis_session_store::hold(const std::string& token, std::string_view key, int64_t due_ms) {
+  auto [it, added] = held_.try_emplace(token);
+  if (added) {
+    it->second.key.assign(key);
+  } else {
+    held_due_.erase({it->second.due_ms, token});
+  }
+  it->second.due_ms = due_ms;
+  held_due_.emplace(due_ms, token);
+}
+
+void redis_session_store::release(std::string_view token) {
+  const auto it = held_.find(std::string(token));
+  if (it != held_.end()) {
+    held_due_.erase({it->second.due_ms, it->first});
+    held_.erase(it);
+  }
+}
+
+void redis_session_store::refresh_due(int64_t now_ms) {
+  const std::string ttl = std::to_string(held_ttl_ms_);
+  for (std::size_t sent = 0; sent < refreshes_per_poll && !held_due_.empty() &&
+                             held_due_.begin()->first <= now_ms;
+       ++sent) {
+    const std::string token = held_due_.begin()->second;
+    const auto it = held_.find(token);
+    const bool ok = run(op_refresh, 0, it->second.key, {"refresh", token, ttl});
+    if (!ok) {
+      broker_.metrics_.mqtt_session_store_errors.add();
+    }
+    hold(token, it->second.key,
+         now_ms + (ok ? static_cast<int64_t>(held_ttl_ms_ / 2) : refresh_retry_ms));
+  }
+}
+
 void redis_session_store::send_claim(pending_claim& c) {
-  const std::string ttl = std::to_string(live_ttl_ms);
+  const std::string ttl = std::to_string(held_ttl_ms_);
   if (!run(op_claim, c.ticket, c.key,
            {"claim", c.token, c.clean ? "1" : "0", c.keep ? "1" : "0", ttl})) {
     failed(c.ticket);  // (erases c)
@@ -183,8 +232,9 @@ void redis_session_store::forget(uint64_t ticket) {
 
 void redis_session_store::detach(std::string_view key, std::string_view token,
                                  std::string_view record, uint32_t expiry_s) {
+  release(token);
   const std::string ttl = std::to_string(uint64_t{expiry_s} * 1000);
-  const std::string live = std::to_string(live_ttl_ms);
+  const std::string live = std::to_string(held_ttl_ms_);
   if (!run(op_detach, 0, key,
            {"detach", token, record, record.empty() ? "0" : "1", ttl, live})) {
     broker_.metrics_.mqtt_session_store_errors.add();
@@ -277,6 +327,15 @@ void redis_session_store::on_reply(const link_request& request, resp_view reply)
       }
       return;
     }
+    case op_refresh:
+      if (!reply.is_array() || reply.size() != 2 || reply[0].type() != resp_type::integer) {
+        broker_.metrics_.mqtt_session_store_errors.add();
+      } else if (reply[0].integer() == 1) {
+        broker_.metrics_.mqtt_session_refreshes.add();
+      } else {
+        release(reply[1].str());  // not the holder any more (taken over, or never was)
+      }
+      return;
     default:
       return;  // op_publish: PUBLISH's count of receivers
   }
@@ -319,6 +378,7 @@ void redis_session_store::on_control(std::string_view payload) {
 }
 
 void redis_session_store::poll(int64_t now_ms) {
+  refresh_due(now_ms);
   for (std::size_t i = 0; i < claims_.size(); ++i) {
     pending_claim& c = claims_[i];
     if (c.waiting && now_ms >= c.deadline_ms) {

@@ -6,7 +6,8 @@
 //                     w, f = a claim waiting for the handoff of holder f (token w)
 //               Its TTL: the session's expiry once detached; while held, the longest
 //               expiry (limits::max_session_expiry), so that a node that dies with the
-//               session live leaves it behind for a bounded time.
+//               session live leaves it behind for a bounded time, renewed by its holder at
+//               half of it (refresh) for as long as the connection lives.
 //   wsa:{ m:I}  CHANNEL  the control channel of store instance I (one per shard and process,
 //                     random): "t <token> <K>" asks the holder token's shard to close its
 //                     connection of K (takeover); "r <token> <K>" tells a waiting claim that
@@ -23,8 +24,11 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/session_store.h"
@@ -40,6 +44,7 @@ class resp_view;
 ///   take   <token>                                        -> [record|'']
 ///   detach <token> <record> <has record 1|0> <ttl ms (0: end)> <live ttl ms>
 ///                                                         -> [0 nothing | 1 kept | 2 handed, waiter]
+///   refresh <token> <live ttl ms>               -> [1 renewed | 0 not the holder, token]
 extern const std::string_view redis_session_script;
 inline constexpr std::string_view redis_session_prefix = "wsa:{ s:";
 inline constexpr std::string_view redis_control_prefix = "wsa:{ m:";
@@ -49,7 +54,8 @@ inline constexpr int64_t handoff_timeout_ms = 2000;
 
 class redis_session_store final : public session_store {
  public:
-  redis_session_store(redis_broker& broker, uint64_t seed);
+  /// `held_ttl_ms`: a held session record's TTL in Redis (0: limits::max_session_expiry).
+  redis_session_store(redis_broker& broker, uint64_t seed, uint64_t held_ttl_ms = 0);
 
   std::string claim(std::string_view key, bool clean, bool keep, uint64_t ticket) override;
   void forget(uint64_t ticket) override;
@@ -72,10 +78,10 @@ class redis_session_store final : public session_store {
   void send_held();
   /// A message on this store's control channel.
   void on_control(std::string_view payload);
-  /// Handoffs past their deadline.
+  /// Handoffs past their deadline; held sessions' TTLs due for renewal.
   void poll(int64_t now_ms);
 
-  enum op : uint32_t { op_claim = 1, op_take, op_detach, op_publish };
+  enum op : uint32_t { op_claim = 1, op_take, op_detach, op_publish, op_refresh };
 
  private:
   struct pending_claim {
@@ -102,7 +108,20 @@ class redis_session_store final : public session_store {
   void tell(char kind, std::string_view token, std::string_view key);
   void failed(uint64_t ticket);
 
+  /// A session held by a connection of this store, from its claim to its detach.
+  struct held_session {
+    std::string key;
+    int64_t due_ms = 0;  // its next TTL renewal
+  };
+  void hold(const std::string& token, std::string_view key, int64_t due_ms);
+  void release(std::string_view token);
+  /// Renews the TTLs due (a bounded number per call; the rest at the next).
+  void refresh_due(int64_t now_ms);
+
   redis_broker& broker_;
+  uint64_t held_ttl_ms_;
+  std::unordered_map<std::string, held_session> held_;  // by holder token
+  std::set<std::pair<int64_t, std::string>> held_due_;  // (due_ms, token), soonest first
   std::string instance_;
   std::string channel_;
   uint64_t next_token_ = 0;

@@ -218,6 +218,7 @@ bool node::prepare_broker(std::string& error) {
   options->max_recovery_tags = cfg_.max_recovery_tags;
   options->presence_node = node_id_ + "/" + epoch_;
   options->presence_ttl_ms = cfg_.presence_ttl_ms;
+  options->session_held_ttl_ms = cfg_.test_mqtt_held_ttl_ms;
   redis_ = std::move(options);
   return true;
 }

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <string>
 
 #include "integration/redis_nodes.h"
@@ -201,6 +202,42 @@ TEST_F(mqtt_nodes, without_redis_a_connect_is_refused_not_answered_with_a_fresh_
   EXPECT_NE(gone.find("Server unavailable"), std::string::npos) << status << " " << gone;
   EXPECT_GE(metric_sum(a_->port(), "wsagent_mqtt_session_store_errors_total"), 1u);
   EXPECT_GE(metric_sum(b_->port(), "wsagent_mqtt_session_store_errors_total"), 1u);
+}
+
+// A connection that outlives its session record's TTL in Redis (7 days; here 1.5 s through
+// WSA_TEST_MQTT_HELD_TTL_MS) renews it: later, a takeover from the other node still finds
+// the holder, closes it and resumes its state (the record had expired, and with it the
+// session: the old connection stayed open beside a fresh session without its subscription).
+TEST(mqtt_nodes_held, a_held_session_outlives_its_ttl_in_redis) {
+  ASSERT_TRUE(have_clients());
+  redis_process redis;
+  ASSERT_TRUE(redis.start());
+  ::setenv("WSA_TEST_MQTT_HELD_TTL_MS", "1500", 1);
+  server_process a(redis_node_args(redis, "node-a", {"--mqtt-listen", "127.0.0.1:0"}));
+  server_process b(redis_node_args(redis, "node-b", {"--mqtt-listen", "127.0.0.1:0"}));
+  const bool started = start_redis_node(a) && start_redis_node(b);
+  ::unsetenv("WSA_TEST_MQTT_HELD_TTL_MS");
+  ASSERT_TRUE(started);
+  raw_device live(mqtt_port(a), "held", true, {"ht/t"});
+  ASSERT_TRUE(live.accepted());
+  ASSERT_EQ(publish(mqtt_port(b), {"-q", "1", "-t", "ht/t", "-m", "m1"}), 0);
+  ASSERT_EQ(live.receive(), "m1");
+  usleep(2500 * 1000);  // past the TTL the claim set
+  EXPECT_EQ(redis.command({"EXISTS", "wsa:{ s:held}"}), ":1");
+  EXPECT_GE(metric_sum(a.port(), "wsagent_mqtt_session_refreshes_total"), 2u);
+  // Taken over from B, subscribing to another topic: ht/t comes from A's handed state.
+  subscriber now(mqtt_port(b), with(session_of("5", "held", "ht/other"), {"-q", "1", "-C", "1"}));
+  ASSERT_TRUE(now.ready()) << now.process.output();
+  EXPECT_EQ(next_packet(live.s, live.buffered), std::string("\xe0\x01\x8e", 3));
+  EXPECT_TRUE(live.s.wait_eof(wait_time));
+  ASSERT_EQ(publish(mqtt_port(a), {"-q", "1", "-t", "ht/t", "-m", "m2"}), 0);
+  EXPECT_EQ(now.process.wait_exit(wait_time), 0) << now.process.output();
+  EXPECT_NE(now.process.output().find("ht/t m2"), std::string::npos) << now.process.output();
+  EXPECT_EQ(metric_sum(b.port(), "wsagent_mqtt_handoffs_total"), 1u);
+  // Released at its end: the takeover's node renews its own holder, not the old one.
+  EXPECT_EQ(metric_sum(a.port(), "wsagent_mqtt_session_store_errors_total") +
+                metric_sum(b.port(), "wsagent_mqtt_session_store_errors_total"),
+            0u);
 }
 
 }  // namespace
