@@ -144,7 +144,13 @@ void mqtt_handler::on_subscribe(conn& c, const mqtt::subscribe_packet& p) {
     return;
   }
   auto allow = [&](std::string_view pattern) { return may_subscribe(c, pattern); };
-  mc.session->on_subscribe(p, allow, sub_out_);
+  // (Redis Cluster refuses patterns starting with a wildcard: 0xA2, as the WebSocket `sub`
+  // gets bad_request with its reason, rather than a subscription that never delivers.)
+  auto served = [&](std::string_view pattern) {
+    return router_.pattern_refusal(pattern, false) == nullptr;
+  };
+  const mqtt::permit_ref served_ref(served);
+  mc.session->on_subscribe(p, allow, sub_out_, &served_ref);
   if (mc.keeps_session) {
     mc.session->subscribed(unix_ms());  // a wildcard resumes from here at the earliest
   }
@@ -247,7 +253,7 @@ bool mqtt_handler::first_in_resume(const message& m) {
 void mqtt_handler::on_unsubscribe(conn& c, const mqtt::unsubscribe_packet& p) {
   mqtt_conn& mc = *c.mqtt;
   patterns_.clear();
-  mc.session->on_unsubscribe(p, codes_, patterns_);
+  metrics_.mqtt_positions_released.add(mc.session->on_unsubscribe(p, codes_, patterns_));
   for (const std::string& pattern : patterns_) {
     router_.unsubscribe(subscriber_of(c), pattern);
   }

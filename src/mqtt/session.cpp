@@ -118,7 +118,7 @@ ack_fields session::on_pubrel(uint16_t packet_id) {
 }
 
 void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
-                           subscribe_outcome& out) {
+                           subscribe_outcome& out, const permit_ref* served) {
   out.codes.clear();
   out.new_patterns.clear();
   out.send_retained.clear();
@@ -131,6 +131,13 @@ void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
       out.codes.push_back(reason::not_authorized);
       continue;
     }
+    if (served != nullptr && r.filter.find_first_of("+#") != std::string_view::npos &&
+        filter_to_patterns(r.filter, patterns) &&
+        (!(*served)(patterns.first) ||
+         (!patterns.second.empty() && !(*served)(patterns.second)))) {
+      out.codes.push_back(reason::wildcard_subscriptions_not_supported);
+      continue;
+    }
     const subscription_options options{r.max_qos, r.no_local, r.retain_as_published,
                                        r.retain_handling, p.props.subscription_identifier};
     const auto result = subs_.add(r.filter, options, out.new_patterns);
@@ -139,6 +146,9 @@ void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
     if (!added && result != subscription_set::add_result::replaced) {
       continue;
     }
+    if (added && subs_.all().back().exact) {
+      positions_.pin(subs_.all().back().patterns.first);  // (a wildcard reached it before)
+    }
     // Retained messages: 3.1.1 always; 5.0 by Retain Handling (0 always, 1 if new, 2 never).
     if (!v5 || r.retain_handling == 0 || (r.retain_handling == 1 && added)) {
       out.send_retained.push_back(patterns);
@@ -146,13 +156,22 @@ void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
   }
 }
 
-void session::on_unsubscribe(const unsubscribe_packet& p, std::vector<reason>& codes,
-                             std::vector<std::string>& dropped_patterns) {
+uint32_t session::on_unsubscribe(const unsubscribe_packet& p, std::vector<reason>& codes,
+                                 std::vector<std::string>& dropped_patterns) {
   codes.clear();
+  uint32_t released = 0;
   for (const std::string_view filter : p.filters) {
-    codes.push_back(subs_.remove(filter, dropped_patterns) ? reason::success
-                                                           : reason::no_subscription_existed);
+    const subscription* s = subs_.find(filter);
+    // An exact filter pinned its tag's position: unpinned, or dropped when nothing else
+    // reaches the tag (a SUBSCRIBE/UNSUBSCRIBE loop over new topics must not grow it).
+    const std::string exact_tag = s != nullptr && s->exact ? s->patterns.first : std::string();
+    const bool removed = subs_.remove(filter, dropped_patterns);
+    codes.push_back(removed ? reason::success : reason::no_subscription_existed);
+    if (removed && !exact_tag.empty() && !subs_.has_exact(exact_tag)) {
+      released += positions_.unpin(exact_tag, subs_.plan(exact_tag, false, plan_scratch_));
+    }
   }
+  return released;
 }
 
 reason session::on_disconnect(const disconnect_packet& p) {

@@ -112,10 +112,16 @@ class session {
   /// Stop reading the socket while true (the client has the Receive Maximum unanswered).
   bool reading_paused() const { return inbound_.saturated(); }
 
-  void on_subscribe(const subscribe_packet& p, permit_ref may_subscribe, subscribe_outcome& out);
+  /// `served` (when given): whether the broker serves a wildcard filter's pattern (Redis
+  /// Cluster does not serve one starting with a wildcard); not: Wildcard Subscriptions not
+  /// supported (0xA2; 3.1.1 0x80).
+  void on_subscribe(const subscribe_packet& p, permit_ref may_subscribe, subscribe_outcome& out,
+                    const permit_ref* served = nullptr);
   /// UNSUBACK codes (5.0) and the patterns the broker no longer needs for this session.
-  void on_unsubscribe(const unsubscribe_packet& p, std::vector<reason>& codes,
-                      std::vector<std::string>& dropped_patterns);
+  /// Returns how many tag positions were dropped: an exact filter's, which no other
+  /// subscription reaches (wsagent_mqtt_positions_released).
+  uint32_t on_unsubscribe(const unsubscribe_packet& p, std::vector<reason>& codes,
+                          std::vector<std::string>& dropped_patterns);
 
   /// DISCONNECT from the client: success, or protocol_error for a session expiry raised
   /// from 0 (the server then answers DISCONNECT protocol_error, and the will is published).
@@ -141,7 +147,7 @@ class session {
   /// wildcard's resumes its tags by position too). Returns the positions forgotten to make
   /// room (counted by the caller).
   uint32_t delivered(const message_position& p) {
-    return positions_.advance(p, subs_.has_exact(p.tag));
+    return positions_.advance(p, [&] { return subs_.has_exact(p.tag); });
   }
   /// A SUBSCRIBE took effect at `now_ms` (wall clock): a wildcard's resume starts there at
   /// the earliest, for tags nothing reached.
@@ -163,6 +169,7 @@ class session {
   outbound_aliases outbound_aliases_;
   subscription_set subs_;
   position_tracker positions_;
+  delivery_plan plan_scratch_;  // on_unsubscribe's "does anything still reach the tag"
 };
 
 }  // namespace wsa::mqtt

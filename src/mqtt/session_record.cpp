@@ -160,32 +160,36 @@ bool session_expired(const session_record& r, int64_t now_ms) {
   return r.ended_at_ms != 0 && now_ms - r.ended_at_ms >= int64_t{r.expiry_interval} * 1000;
 }
 
-uint32_t position_tracker::advance(const message_position& p, bool pinned) {
-  newest_ts_ms_ = std::max(newest_ts_ms_, p.ts_ms);
+uint32_t position_tracker::add(const message_position& p, bool pinned) {
+  if (maximum_ == 0) {
+    return 0;
+  }
   uint32_t forgotten = 0;
-  auto it = map_.find(p.tag);
-  if (it == map_.end()) {
-    if (maximum_ == 0) {
-      return 0;
+  if (!pinned && map_.size() >= maximum_) {
+    forgotten = forget_older_half();
+    if (forgotten == 0) {
+      return 1;  // every position is pinned: this tag resumes by time
     }
-    if (!pinned && map_.size() >= maximum_) {
-      forgotten = forget_older_half();
-      if (forgotten == 0) {
-        return 1;  // every position is pinned: this tag resumes by time
-      }
-    }
-    it = map_.emplace(std::string(p.tag), entry{}).first;
-  } else if ((p.epoch.empty() || it->second.epoch == p.epoch) && it->second.seq >= p.seq) {
-    it->second.pinned = it->second.pinned || pinned;
-    return 0;  // an older message acknowledged late: the position stays
   }
-  if (!p.epoch.empty()) {  // (empty: a message's position, in the epoch the tag has)
-    it->second.epoch.assign(p.epoch);
-  }
-  it->second.seq = p.seq;
-  it->second.ts_ms = std::max(it->second.ts_ms, p.ts_ms);
-  it->second.pinned = it->second.pinned || pinned;
+  entry& e = map_.emplace(std::string(p.tag), entry{}).first->second;
+  e.pinned = pinned;
+  set(e, p);
   return forgotten;
+}
+
+void position_tracker::move(entry& e, const message_position& p) {
+  if ((p.epoch.empty() || e.epoch == p.epoch) && e.seq >= p.seq) {
+    return;  // an older message acknowledged late: the position stays
+  }
+  set(e, p);
+}
+
+void position_tracker::set(entry& e, const message_position& p) {
+  if (!p.epoch.empty()) {  // (empty: a message's position, in the epoch the tag has)
+    e.epoch.assign(p.epoch);
+  }
+  e.seq = p.seq;
+  e.ts_ms = std::max(e.ts_ms, p.ts_ms);
 }
 
 uint32_t position_tracker::forget_older_half() {
@@ -213,6 +217,19 @@ void position_tracker::pin(std::string_view tag) {
   if (const auto it = map_.find(tag); it != map_.end()) {
     it->second.pinned = true;
   }
+}
+
+bool position_tracker::unpin(std::string_view tag, bool still_matched) {
+  const auto it = map_.find(tag);
+  if (it == map_.end()) {
+    return false;
+  }
+  if (still_matched) {
+    it->second.pinned = false;
+    return false;
+  }
+  map_.erase(it);
+  return true;
 }
 
 void position_tracker::subscribed(int64_t now_ms) {

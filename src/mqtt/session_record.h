@@ -8,10 +8,12 @@
 // inbound.h). Encoded compactly: a version byte, LEB128 integers, length-prefixed strings.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -77,9 +79,30 @@ class position_tracker {
   explicit position_tracker(uint32_t maximum) : maximum_(maximum) {}
 
   /// Returns how many positions were forgotten to make room (wsagent_mqtt_positions_forgotten).
-  uint32_t advance(const message_position& p, bool pinned);
+  /// `pinned()` is asked only when the tag is new (a delivery to a known tag is one lookup);
+  /// later subscriptions pin and unpin it.
+  template <class Pinned>
+    requires std::is_invocable_r_v<bool, Pinned>
+  uint32_t advance(const message_position& p, Pinned&& pinned) {
+    newest_ts_ms_ = std::max(newest_ts_ms_, p.ts_ms);
+    const auto it = map_.find(p.tag);
+    if (it == map_.end()) {
+      return add(p, pinned());
+    }
+    move(it->second, p);
+    return 0;
+  }
+  uint32_t advance(const message_position& p, bool pinned) {
+    if (pinned) {
+      pin(p.tag);
+    }
+    return advance(p, [pinned] { return pinned; });
+  }
   /// Marks `tag`'s position (if any) as one of an exact subscription.
   void pin(std::string_view tag);
+  /// Its exact subscription went: `tag`'s position stays while `still_matched` (a wildcard
+  /// reaches it), forgettable again; else it is dropped. True when dropped.
+  bool unpin(std::string_view tag, bool still_matched);
   /// A wildcard subscription took effect at `now_ms` (wall clock): with no position newer,
   /// a resume replays its tags from there (less the margin), not from the start of history.
   void subscribed(int64_t now_ms);
@@ -98,6 +121,9 @@ class position_tracker {
     int64_t ts_ms = 0;
     bool pinned = false;
   };
+  uint32_t add(const message_position& p, bool pinned);
+  static void move(entry& e, const message_position& p);  // unless older than e
+  static void set(entry& e, const message_position& p);
   uint32_t forget_older_half();
 
   uint32_t maximum_;

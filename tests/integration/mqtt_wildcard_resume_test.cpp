@@ -6,6 +6,7 @@
 // holds is counted. On one node (embedded broker) and across two nodes over Redis.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
@@ -148,6 +149,59 @@ TEST(mqtt_wildcard_resume, positions_past_the_bound_are_forgotten_in_halves_and_
   }
   device.disconnect();
   EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_positions_forgotten_total"), 500u);
+}
+
+TEST(mqtt_wildcard_resume, an_unsubscribed_exact_filter_gives_its_position_back) {
+  // Exact filters pin their tag's position (never forgotten past the 1000-tag bound): a
+  // device looping SUBSCRIBE, message, UNSUBSCRIBE over new topics must not grow its
+  // session with them. Its remaining filters still resume by position.
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  ws_client ws = ws_client::connect(server.port());
+  uint64_t id = 0;
+  constexpr int loops = 300;
+  {
+    raw_device device(mqtt_port(server), "loop", false, {"loop/keep", "loop/w/+"});
+    ASSERT_TRUE(device.accepted());
+    publish_ok(ws, "loop.keep", ++id, "\"k1\"");
+    ASSERT_EQ(device.receive(), "k1");
+    publish_ok(ws, "loop.w.a", ++id, "\"w1\"");
+    ASSERT_EQ(device.receive(), "w1");
+    // loop/w/a exactly too, then not: the wildcard still needs its position (kept).
+    std::vector<std::string> filters{"loop/w/a"};
+    for (int i = 0; i < loops; ++i) {
+      filters.push_back("loop/t" + std::to_string(i));
+    }
+    for (const std::string& filter : filters) {
+      device.s.send_all(subscribe_packet(1, filter));
+      ASSERT_EQ(static_cast<uint8_t>(next_packet(device.s, device.buffered)[0]), 0x90);
+      std::string tag = filter;
+      std::replace(tag.begin(), tag.end(), '/', '.');
+      publish_ok(ws, tag, ++id, "\"x\"");
+      ASSERT_EQ(device.receive(), "x") << filter;
+      std::string body{0, 2, 0, static_cast<char>(filter.size())};
+      device.s.send_all(mqtt_packet(0xa2, body + filter));
+      ASSERT_EQ(static_cast<uint8_t>(next_packet(device.s, device.buffered)[0]), 0xb0);
+    }
+    device.disconnect();
+  }
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_positions_released_total"),
+            uint64_t{loops});
+  // The kept session holds two filters and two positions (keep, and w.a: the wildcard
+  // still reaches it), not 300 more: its record stays small.
+  const uint64_t bytes = metric_sum(server.port(), "wsagent_mqtt_session_bytes");
+  EXPECT_GT(bytes, 0u);
+  EXPECT_LT(bytes, 2048u);
+  publish_ok(ws, "loop.keep", ++id, "\"k2\"");
+  publish_ok(ws, "loop.w.a", ++id, "\"w2\"");
+  raw_device back(mqtt_port(server), "loop", false, {});
+  ASSERT_TRUE(back.accepted());
+  std::vector<std::string> got{back.receive(), back.receive()};
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"k2", "w2"}));
+  back.disconnect();
+  EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_resume_gaps_total"), 0u);
 }
 
 TEST(mqtt_wildcard_resume, across_nodes_through_redis) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "mqtt_support.h"
 #include "integration/redis_nodes.h"
 #include "support/abuse.h"
 #include "support/redis_cluster.h"
@@ -190,7 +191,7 @@ TEST_F(redis_cluster_patterns, a_pattern_pulls_in_at_most_max_recovery_tags) {
 }
 
 TEST_F(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_reasons) {
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(start({"--mqtt-listen", "127.0.0.1:0"}));
   ws_client subscriber = ws_client::connect(a().port());
   ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":["mv.*"]})").op(), "ok");
   ws_client publisher = ws_client::connect(b().port());
@@ -228,6 +229,28 @@ TEST_F(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_rea
   EXPECT_EQ(since.str("/code"), "bad_request") << since.text();
   EXPECT_NE(since.str("/reason").find("pattern-since"), std::string::npos) << since.text();
   EXPECT_EQ(subscriber.hello().text().find("pattern-since"), std::string::npos);
+
+  // Over MQTT the same refusal is the SUBACK's code: 5.0 Wildcard Subscriptions not
+  // supported (0xA2) for a filter whose first level is a wildcard, the others granted;
+  // 3.1.1 Failure (0x80). (Was granted, and never delivered anything.)
+  tcp_socket v5 = tcp_socket::connect(mqtt_port(a()));
+  std::string buffered;
+  v5.send_all(connect_v5_packet(60, "wild5"));
+  const std::string connack = next_packet(v5, buffered);
+  ASSERT_GE(connack.size(), 4u);
+  ASSERT_EQ(connack[0], '\x20');
+  ASSERT_EQ(connack[3], '\0');  // success
+  std::string sub{0, 1, 0};  // packet id 1, no properties
+  for (const std::string filter : {"+/x", "#", "mv/+"}) {
+    sub += std::string{0, static_cast<char>(filter.size())} + filter + '\x01';
+  }
+  v5.send_all(mqtt_packet(0x82, sub));
+  EXPECT_EQ(next_packet(v5, buffered), std::string("\x90\x06\x00\x01\x00\xa2\xa2\x01", 8));
+  tcp_socket v311 = tcp_socket::connect(mqtt_port(a()));
+  v311.send_all(connect_packet(60));
+  ASSERT_EQ(next_packet(v311, buffered), std::string("\x20\x02\x00\x00", 4));
+  v311.send_all(subscribe_packet(1, "+/x"));
+  EXPECT_EQ(next_packet(v311, buffered), std::string("\x90\x03\x00\x01\x80", 5));
 }
 
 // Protocol 1.1 presence on a cluster (each tag's members in its own slot, events on its

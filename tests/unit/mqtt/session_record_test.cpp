@@ -175,6 +175,30 @@ TEST(mqtt_position_tracker, forgets_the_older_half_at_once_never_a_pinned_tag) {
   EXPECT_EQ(t.size(), 5u);
 }
 
+TEST(mqtt_position_tracker, an_unpinned_tag_is_dropped_or_forgettable_again) {
+  position_tracker t(2);
+  int asked = 0;
+  auto pinned = [&] {
+    ++asked;
+    return true;
+  };
+  EXPECT_EQ(t.advance({"a", "e", 1, 100}, pinned), 0u);
+  EXPECT_EQ(t.advance({"a", "e", 2, 200}, pinned), 0u);
+  EXPECT_EQ(asked, 1) << "asked once per new tag, not per delivery";
+  t.advance({"b", "e", 1, 300}, pinned);
+  // No subscription reaches a any more: dropped. b is still matched (a wildcard): kept,
+  // but forgettable past the bound again.
+  EXPECT_TRUE(t.unpin("a", false));
+  EXPECT_FALSE(t.unpin("b", true));
+  EXPECT_FALSE(t.unpin("never", false));
+  EXPECT_EQ(t.size(), 1u);
+  t.advance({"c", "e", 1, 400}, false);
+  EXPECT_EQ(t.advance({"d", "e", 1, 500}, false), 1u) << "b (the older) forgotten";
+  session_record r;
+  t.snapshot({}, r);
+  ASSERT_EQ(r.positions.size(), 2u);
+}
+
 TEST(mqtt_position_tracker, resume_time_of_a_session_never_delivered_to) {
   position_tracker t(10);
   session_record r;
