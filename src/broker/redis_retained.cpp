@@ -7,7 +7,8 @@
 // On Redis Cluster the keys live in the slot of {ret} and the channel is sharded in that
 // slot (the cluster client subscribes where the slot lives and reports it up and down).
 // Changes that come while the set is read are held, up to a bound in bytes: past it they
-// are dropped and the set is read again once the read under way is answered.
+// are dropped, and once the read under way is answered it is applied (with the changes
+// held after the drop) and the set read again.
 // See redis_scripts.h for the keys.
 #include <utility>
 
@@ -127,10 +128,10 @@ void redis_broker::on_retained_loaded(resp_view reply) {
   if (!retained_loading_) {
     return;  // the subscription dropped meanwhile: a new load follows its confirmation
   }
-  if (std::exchange(retained_reload_, false)) {
-    load_retained();  // changes were dropped while this set was read: it may miss them
-    return;
-  }
+  // Changes were dropped while this set was read: it is applied all the same (it is newer
+  // than the copy; under changes that never stop, discarding it would read the set again
+  // and again, never applying one), then read again for what it may miss.
+  const bool again = std::exchange(retained_reload_, false);
   if (!reply.is_array() || reply.size() % 2 != 0) {
     // (An error, or a key of another type.) The copy keeps what it had, with the changes
     // held meanwhile: holding them longer would wait for a set that may not come. The next
@@ -151,6 +152,10 @@ void redis_broker::on_retained_loaded(resp_view reply) {
   }
   retained_held_.clear();
   retained_held_bytes_ = 0;
+  if (again) {
+    load_retained();  // (still loading: changes from here on are held for this read)
+    return;
+  }
   retained_loading_ = false;
 }
 

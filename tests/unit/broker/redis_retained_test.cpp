@@ -2,7 +2,8 @@
 // (broker/redis_retained.cpp): the node's copy (what its `retained` events build) is the set
 // in Redis after a load; changes that come while the set is read are held up to a bound, and
 // past it dropped and the set read again (wsagent_mqtt_retained_reloads_total), after which
-// the copy is still exactly Redis' set.
+// the copy is still exactly Redis' set; a read that saw changes dropped is still applied,
+// so that changes that never stop cannot keep the copy from ever being loaded.
 #include <map>
 #include <string>
 #include <vector>
@@ -127,6 +128,64 @@ TEST_F(redis_retained_test, changes_past_the_hold_bound_are_read_again_with_the_
       10000))
       << "the copy differs from Redis' set";
   EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(metrics_.broker_errors.get(), 0u);
+}
+
+TEST_F(redis_retained_test, under_changes_that_never_stop_each_set_read_is_applied) {
+  // Every read of the set sees changes past the hold bound: it is applied all the same, then
+  // read again (it was dropped and read again, forever, while changes kept coming).
+  recorder rec_a;
+  recorder rec_b;
+  start_redis();
+  redis_broker_options oa = broker_options();
+  oa.retained_channel = true;
+  oa.retained_hold_max_bytes = 1;
+  add_broker(rec_a, std::move(oa));
+  redis_broker& b = add_broker(rec_b, broker_options());
+  ASSERT_TRUE(all_ready());
+  ASSERT_TRUE(pump_until([&] { return metrics_.mqtt_retained_loads.get() >= 1 &&
+                                      !rec_a.log.empty(); }));
+  uint64_t n = 0;
+  auto change = [&] {
+    for (int i = 0; i < 16; ++i, ++n) {
+      b.retain({"s.t" + std::to_string(n % 64), "{\"n\":" + std::to_string(n) + "}", {},
+                1 << 20, 1 << 30});
+    }
+  };
+  // Changes on every loop turn, and A reads the set again (its subscriber link cut).
+  pump_until([&] {
+    change();
+    return false;
+  }, 20);
+  const std::size_t before = rec_a.log.size();
+  (void)redis_->command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  EXPECT_TRUE(pump_until([&] {
+    change();
+    if (metrics_.mqtt_retained_reloads.get() == 0) {
+      return false;
+    }
+    for (std::size_t i = before; i < rec_a.log.size(); ++i) {
+      if (rec_a.log[i] == "ret-reset") {
+        return true;
+      }
+    }
+    return false;
+  })) << "no set read applied while changes kept coming; reloads: "
+      << metrics_.mqtt_retained_reloads.get();
+  // Changes stop: the copy ends exactly as Redis' set.
+  std::map<std::string, std::string> expected;
+  int turns = 0;
+  EXPECT_TRUE(pump_until(
+      [&] {
+        if (++turns % 50 != 0) {
+          return false;
+        }
+        expected = redis_set(*redis_);
+        return copy_of(rec_a) == expected;
+      },
+      10000))
+      << "the copy differs from Redis' set";
+  EXPECT_EQ(expected.size(), 64u);
   EXPECT_EQ(metrics_.broker_errors.get(), 0u);
 }
 
