@@ -28,6 +28,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def softirq_seconds(cpu):
+    """Softirq time of one CPU, from /proc/stat (field 7 of its line, in clock ticks). On
+    loopback the TCP input of a segment runs as softirq on the CPU that sent it: the load
+    generator's CPU thus does the server socket's processing of every ACK it sends. With
+    tick-based accounting this time is also in the process's stime."""
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields[0] == "cpu%d" % cpu:
+                return int(fields[7]) / os.sysconf("SC_CLK_TCK")
+    raise OSError("cpu%d not in /proc/stat" % cpu)
+
+
 def status_kib(pid, key):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -37,11 +50,11 @@ def status_kib(pid, key):
 
 
 class CpuSampler:
-    """Samples CPU seconds of some processes every 100 ms, so that their CPU% over the load
-    generator's measured window can be read afterwards."""
+    """Samples CPU seconds every 100 ms (label -> function returning seconds), so that
+    CPU% over the load generator's measured window can be read afterwards."""
 
-    def __init__(self, pids):
-        self.pids = pids
+    def __init__(self, sources):
+        self.sources = sources
         self.samples = []  # (monotonic, {label: cpu_seconds})
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -49,7 +62,7 @@ class CpuSampler:
     def _take(self):
         try:
             self.samples.append((time.monotonic(),
-                                 {k: cpu_seconds(p) for k, p in self.pids.items()}))
+                                 {k: read() for k, read in self.sources.items()}))
         except OSError:
             pass
 
@@ -124,7 +137,9 @@ def run_point(ctx, server, workload, workdir):
                ["--proto", running.proto, "--url", running.url,
                 "--server-pid", str(running.main.pid), "--json"])
         point["command"] = cmd
-        with CpuSampler(pids) as sampler:
+        sources = {k: (lambda pid=pid: cpu_seconds(pid)) for k, pid in pids.items()}
+        sources["loadgen_softirq"] = lambda: softirq_seconds(ctx.loadgen_cpu)
+        with CpuSampler(sources) as sampler:
             t0 = time.monotonic()
             lg_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        text=True)
@@ -161,6 +176,7 @@ def run_point(ctx, server, workload, workdir):
             if label != "main":
                 point["%s_cpu_pct" % label] = sampler.percent(label, start, end)
         point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)
+        point["loadgen_softirq_pct"] = sampler.percent("loadgen_softirq", start, end)
         if running.redis_ports:
             # Only rows that went through Redis count (every master of a cluster summed).
             calls = {}

@@ -76,9 +76,15 @@ def row(point):
     if lg_cpu is not None and lg_cpu >= LOADGEN_CPU_LIMIT:
         # Messages per receive say why: the load generator's cost is mostly per receive
         # (the kernel's TCP receive and ACK), so few messages per receive make it costly.
+        # Of that, softirq on its CPU: mostly the server socket's input of the ACKs it sends.
         lg_cell = "**%s**" % lg_cell
+        why = []
         if lg.get("recv_cqes"):
-            lg_cell += " (%.0f msgs/recv)" % (lg.get("received_total", 0) / lg["recv_cqes"])
+            why.append("%.0f msgs/recv" % (lg.get("received_total", 0) / lg["recv_cqes"]))
+        if point.get("loadgen_softirq_pct") is not None:
+            why.append("%s softirq" % _pct(point["loadgen_softirq_pct"]))
+        if why:
+            lg_cell += " (%s)" % ", ".join(why)
     peak = _mib(point.get("server_peak_rss_kib")) + (" (node 0)" if others else "")
     return cells + [delivered, p50, p99, loss, cpu_cell, peak,
                     per_conn, lg_cell]
