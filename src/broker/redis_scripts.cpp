@@ -94,6 +94,147 @@ end
 return {seq, now}
 )lua";
 
+const std::string_view redis_publish_batch_script = R"lua(
+local seen = {}
+local prior = {}
+local k = 2
+local fresh = false
+for i = 10, #ARGV, 2 do
+  if ARGV[i + 1] ~= '' then
+    k = k + 1
+    local key = KEYS[k]
+    if not seen[key] then
+      seen[key] = true
+      local first = redis.call('GET', key)
+      if first then
+        local s, t = string.match(first, '^(%d+) (%d+)$')
+        prior[key] = {tonumber(s), tonumber(t)}
+      else
+        fresh = true
+      end
+    end
+  else
+    fresh = true
+  end
+end
+local res = {}
+if not fresh then
+  k = 2
+  for i = 10, #ARGV, 2 do
+    k = k + 1
+    local p = prior[KEYS[k]]
+    res[#res + 1] = p[1]
+    res[#res + 1] = p[2]
+    res[#res + 1] = 1
+  end
+  return res
+end
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r', 's')
+local epoch = m[1]
+local last = 0
+local seq = 0
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+else
+  last = tonumber(m[2]) or 0
+  seq = tonumber(m[5]) or 0
+end
+if ARGV[6] ~= '' and m[3] ~= ARGV[6] then
+  epoch = ARGV[2]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[6])
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now < last then
+  now = last
+end
+local ts = string.format('%d', now)
+local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
+local keep = tonumber(ARGV[3])
+local head = ' ' .. epoch .. ' ' .. ts .. ' '
+local mine = {}
+k = 2
+for i = 10, #ARGV, 2 do
+  local key = nil
+  if ARGV[i + 1] ~= '' then
+    k = k + 1
+    key = KEYS[k]
+  end
+  local p = key and (mine[key] or prior[key])
+  if p then
+    res[#res + 1] = p[1]
+    res[#res + 1] = p[2]
+    res[#res + 1] = 1
+  else
+    seq = seq + 1
+    local s = string.format('%d', seq)
+    if keep > 0 then
+      local id = s .. '-0'
+      if not redis.call('XADD', KEYS[2], 'NOMKSTREAM', id, 'd', ARGV[i], 't', ts) then
+        redis.call('XADD', KEYS[2], id, 'd', ARGV[i], 't', ts)
+        refresh = true
+      end
+    end
+    redis.call('PUBLISH', ARGV[1], s .. head .. ARGV[i])
+    if key then
+      redis.call('SET', key, s .. ' ' .. ts, 'PX', ARGV[7])
+      mine[key] = {seq, now}
+    end
+    res[#res + 1] = seq
+    res[#res + 1] = now
+    res[#res + 1] = 0
+  end
+end
+if refresh then
+  redis.call('HSET', KEYS[1], 's', string.format('%d', seq), 't', ts, 'r',
+             string.format('%d', now + 1000))
+else
+  redis.call('HSET', KEYS[1], 's', string.format('%d', seq), 't', ts)
+end
+if keep > 0 then
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', keep)  -- once a call: cheaper than a trim an XADD
+end
+local age = tonumber(ARGV[4])
+if keep > 0 and age > 0 then
+  local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
+  local cut = 0
+  for i = 1, #old do
+    if tonumber(old[i][2][4]) >= now - age then
+      break
+    end
+    cut = tonumber(string.match(old[i][1], '^(%d+)'))
+  end
+  if cut > 0 then
+    redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
+  end
+end
+local ttl = tonumber(ARGV[5])
+if refresh then
+  redis.call('PEXPIRE', KEYS[1], ttl + 1000)
+  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
+end
+if refresh and ARGV[8] ~= '' then
+  local tag = string.sub(KEYS[1], 6, -6)
+  local seg = string.match(tag, '^[^.]+')
+  local reg = ARGV[8] .. 't:' .. seg
+  if redis.call('ZADD', reg, now + 1000, tag) == 1 then
+    local cap = tonumber(ARGV[9])
+    if redis.call('ZCARD', reg) > cap then
+      redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
+    end
+    redis.call('ZADD', ARGV[8] .. 'segs', now, seg)
+    if redis.call('ZCARD', ARGV[8] .. 'segs') > cap then
+      redis.call('ZREMRANGEBYRANK', ARGV[8] .. 'segs', 0, -cap - 1)
+    end
+  end
+  redis.call('PEXPIRE', reg, ttl + 1000)
+  redis.call('PEXPIRE', ARGV[8] .. 'segs', ttl + 1000)
+end
+return res
+)lua";
+
 const std::string_view redis_query_script = R"lua(
 local m = redis.call('HMGET', KEYS[1], 'e', 's', 'g')
 local epoch = m[1]

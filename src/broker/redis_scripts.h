@@ -72,6 +72,20 @@ namespace wsa {
 ///   idem key), <registry prefix> ('': no registry), <registry cap>.
 extern const std::string_view redis_publish_script;
 
+/// Several publishes of one tag in one call (a loop turn's, redis_broker::flush_publishes),
+/// each with the single script's effect, in order, as if published one after the other
+/// (each its own seq, history entry, PUBLISH and idem key: other nodes see no difference),
+/// with one state read, one TIME (every message of the call gets the same ts), one key TTL
+/// and registry refresh:
+/// EVALSHA <sha> <2 + I> <seq key> <log key> <idem key>... <channel> <epoch candidate>
+///   <history size> <max age ms> <key ttl ms> <replication id> <window ms>
+///   <registry prefix> <registry cap> then per message <data> <has idem: 1|''>
+///   ->  [seq1, ts1, dup1, seq2, ts2, dup2, ...]
+/// where the I idem keys are those of the messages that have one, in order; dup 1: the idem
+/// key was held (by an earlier publish, or one before it in the call), seq and ts are that
+/// publish's and nothing was published.
+extern const std::string_view redis_publish_batch_script;
+
 /// EVALSHA <sha> 2 <seq key> <log key> <epoch candidate> <since present: 1|0> <since seq>
 ///   <since epoch> <max age ms> <key ttl ms> <max count> <max total bytes> <max message bytes>
 ///   <replication id> <since ts>
