@@ -71,6 +71,7 @@ bool redis_broker::ready() const {
 }
 
 void redis_broker::poll() {
+  flush_publishes();  // this turn's, grouped by tag
   const int64_t now = monotonic_ms();
   if (!resync_queue_.empty() && commands_ready()) {
     std::vector<std::string> tags;
@@ -249,6 +250,7 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
   }
   switch (request.kind) {
     case load_publish:
+    case load_publish_batch:
     case load_query:
     case load_candidates:
     case load_presence:
@@ -258,7 +260,8 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
         commands_.fail(std::string("SCRIPT LOAD refused: ") + std::string(reply.str()));
         return;
       }
-      (request.kind == load_publish      ? publish_sha_
+      (request.kind == load_publish         ? publish_sha_
+       : request.kind == load_publish_batch ? publish_batch_sha_
        : request.kind == load_query      ? query_sha_
        : request.kind == load_candidates ? candidates_sha_
        : request.kind == load_retain     ? retain_sha_
@@ -291,6 +294,9 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
     case publish_cmd:
       on_publish_reply(request, reply, command);
       return;
+    case publish_batch_cmd:
+      on_publish_batch_reply(request, reply, command);
+      return;
     case query_cmd:
       on_query_reply(request, reply, command);
       return;
@@ -313,6 +319,8 @@ void redis_broker::on_failed(link& l, const link_request& request) {
     retained_load_wanted_ = true;  // again once the command link is back
   } else if (request.kind == publish_cmd) {
     fail_request(request);
+  } else if (request.kind == publish_batch_cmd) {
+    fail_batch(request);
   } else if (request.kind == session_cmd) {
     sessions_->on_failed(request);
   } else if (request.kind == candidates_cmd) {
@@ -348,6 +356,7 @@ void redis_broker::on_failed(link& l, const link_request& request) {
 
 void redis_broker::load_scripts() {
   commands_.send({load_publish, 0, 0}, {"SCRIPT", "LOAD", redis_publish_script});
+  commands_.send({load_publish_batch, 0, 0}, {"SCRIPT", "LOAD", redis_publish_batch_script});
   commands_.send({load_query, 0, 0}, {"SCRIPT", "LOAD", redis_query_script});
   commands_.send({load_retain, 0, 0}, {"SCRIPT", "LOAD", redis_retain_script});
   commands_.send({load_candidates, 0, 0}, {"SCRIPT", "LOAD", redis_candidates_script});
@@ -369,7 +378,8 @@ bool redis_broker::retry_noscript(const link_request& request, resp_view reply,
   }
   link_request again = request;
   again.aux |= retried_bit;
-  if (request.kind == publish_cmd && options_.wait_replicas > 0) {
+  if ((request.kind == publish_cmd || request.kind == publish_batch_cmd) &&
+      options_.wait_replicas > 0) {
     ++publishes_since_wait_;  // the resend comes after the WAIT already queued
   }
   return commands_.resend(again, command);
@@ -405,65 +415,6 @@ bool redis_broker::oversized(std::string_view tag, std::size_t data_bytes) {
   return true;
 }
 
-void redis_broker::refresh_publish_encoding() {
-  if (!publish_tail_.empty() && encoded_sha_ == publish_sha_ && encoded_replid_ == replid_) {
-    return;
-  }
-  encoded_sha_ = publish_sha_;
-  encoded_replid_ = replid_;
-  for (const bool idem : {false, true}) {
-    std::string& head = publish_head_[idem ? 1 : 0];
-    head.clear();
-    resp_array(head, idem ? 16 : 15);
-    resp_bulk(head, "EVALSHA");
-    resp_bulk(head, publish_sha_);
-    resp_bulk(head, idem ? "3" : "2");
-  }
-  std::string& out = publish_tail_;
-  out.clear();
-  resp_bulk(out, uint64_t{options_.history_size});
-  resp_bulk(out, uint64_t{options_.history_max_age_s} * 1000);
-  resp_bulk(out, key_ttl_ms());
-  resp_bulk(out, replid_);
-  resp_bulk(out, options_.idem_window_ms);
-  // The tag registry of pattern recovery; none on a cluster (another slot; no patterns).
-  resp_bulk(out, cluster_ ? std::string_view{} : redis_registry_prefix);
-  resp_bulk(out, registry_cap());
-}
-
-void redis_broker::publish(const publish_request& request) {
-  const std::string_view tag = request.tag;
-  std::string* command = commands_ready() && !backlogged(tag) ? begin_command(tag) : nullptr;
-  if (command == nullptr) {
-    metrics_.broker_errors.add();
-    results_.publish_failed(request.ticket, "unavailable");
-    return;
-  }
-  const bool idem = !request.idem.empty();
-  refresh_publish_encoding();
-  std::string& out = *command;
-  out.append(publish_head_[idem ? 1 : 0]);  // EVALSHA sha numkeys
-  resp_bulk_concat(out, {redis_key_prefix, tag, redis_seq_suffix});
-  resp_bulk_concat(out, {redis_key_prefix, tag, redis_log_suffix});
-  if (idem) {
-    resp_bulk_concat(out, {redis_key_prefix, tag, redis_idem_infix, request.idem});
-  }
-  resp_bulk_concat(out, {redis_key_prefix, tag, redis_channel_suffix});
-  if (request.meta.empty()) [[likely]] {
-    resp_bulk(out, request.data);
-  } else {
-    char prefix[8];
-    resp_bulk_concat(out, {redis_meta_prefix(request.meta, prefix), request.meta, request.data});
-  }
-  resp_bulk(out, epoch_candidate());
-  out.append(publish_tail_);
-  // Announced to patterns once stored, if due; the mark saves searching every publish reply.
-  const bool announce = cluster_ && note_cluster_publish(tag, request.ticket);
-  commit_command({publish_cmd, announce ? announce_bit : 0, request.ticket});
-  metrics_.broker_pending.add();
-  publishes_since_wait_ += options_.wait_replicas > 0 ? 1 : 0;
-}
-
 std::string* redis_broker::begin_session_command(std::string_view key) {
   if (cluster_) {
     return cluster_->begin(key_slot(key));
@@ -491,40 +442,6 @@ bool redis_broker::publish_control(std::string_view channel, std::string_view pa
   resp_command(*out, {"SPUBLISH", channel, payload});
   cluster_->commit(request);
   return true;
-}
-
-void redis_broker::on_publish_reply(const link_request& request, resp_view reply,
-                                    std::string_view command) {
-  if (reply.is_array() && (reply.size() == 2 || reply.size() == 3) &&
-      reply[0].type() == resp_type::integer && reply[0].integer() > 0 &&
-      reply[1].type() == resp_type::integer) {
-    const int64_t now_ns = count_round_trip(request);
-    const auto seq = static_cast<uint64_t>(reply[0].integer());
-    const bool dup = reply.size() == 3;  // the idem key was held: nothing was published
-    if (dup) {
-      metrics_.idem_duplicates.add();
-    }
-    if (options_.wait_replicas > 0) {
-      // A dup waits too: the first publish may not have reached the replicas yet.
-      await_replicas(request, seq, reply[1].integer(), dup);
-      return;
-    }
-    metrics_.broker_pending.sub();
-    metrics_.broker_publish_latency.observe_ns(request.sent_ns, now_ns);
-    results_.published(request.token, seq, reply[1].integer(), dup);
-    return;
-  }
-  if (reply.is_error() && retry_noscript(request, reply, command)) {
-    return;
-  }
-  note_error("publish failed", reply.str());
-  fail_request(request);
-}
-
-void redis_broker::fail_request(const link_request& request) {
-  metrics_.broker_pending.sub();
-  metrics_.broker_errors.add();
-  results_.publish_failed(request.token, "unavailable");
 }
 
 int64_t redis_broker::count_round_trip(const link_request& request) {

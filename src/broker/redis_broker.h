@@ -160,6 +160,8 @@ class redis_broker final : public broker,
     control_subscribe_cmd,  // SUBSCRIBE to the session store's control channel
     registry_cmd,      // cluster: a pattern's read of its first segment's registry
     announce_cmd,      // cluster: a tag announced to its first segment (token: the ticket)
+    load_publish_batch,  // SCRIPT LOAD of the batch publish script
+    publish_batch_cmd,   // several publishes of one tag (aux: its index in batches_)
   };
   friend class redis_session_store;
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
@@ -329,7 +331,8 @@ class redis_broker final : public broker,
   /// A watched tag's stream has a gap: its exact subscribers and the patterns that pulled it
   /// are told.
   void report_gap(std::string_view tag, const exact_watch& w);
-  static std::string cluster_publish_script();
+  /// A publish script with the sharded publish (the channel shares the keys' slot).
+  static std::string cluster_publish_script(std::string_view script);
   void start_cluster(ring& r);
   /// Where a tag's command is built: the command link, or the slot's master's link; nullptr
   /// when there is no route now. Then commit_command (nothing in between).
@@ -368,7 +371,7 @@ class redis_broker final : public broker,
   /// Publishes and queries may be sent (on a cluster: per slot, begin_command says).
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
-    return !publish_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
+    return !publish_sha_.empty() && !publish_batch_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
            !presence_sha_.empty() && !retain_sha_.empty() && !session_sha_.empty() &&
            !replid_pending_;
   }
@@ -389,6 +392,18 @@ class redis_broker final : public broker,
   /// A message this node cannot carry (over max_data_bytes): counted, logged, dropped.
   bool oversized(std::string_view tag, std::size_t data_bytes);
   void on_publish_reply(const link_request& request, resp_view reply, std::string_view command);
+  // a turn's publishes grouped by tag (redis_publish.cpp)
+  struct publish_group;
+  publish_group& group_for(std::string_view tag);
+  /// Sends this turn's publishes (poll, or before another command is built).
+  void flush_publishes();
+  void send_publish_group(publish_group& g);
+  void on_publish_batch_reply(const link_request& request, resp_view reply,
+                              std::string_view command);
+  /// One publish's answer (after its WAIT when wait_replicas).
+  void published_one(const link_request& request, uint64_t ticket, uint64_t seq, int64_t ts,
+                     bool dup, int64_t now_ns);
+  void fail_batch(const link_request& request);
   void on_query_reply(const link_request& request, resp_view reply, std::string_view command);
   bool retry_noscript(const link_request& request, resp_view reply, std::string_view command);
   void fail_request(const link_request& request);
@@ -505,6 +520,25 @@ class redis_broker final : public broker,
   uint32_t publishes_since_wait_ = 0;
 
   std::string publish_sha_;
+  std::string publish_batch_sha_;
+  // A loop turn's publishes of one tag, not sent yet: one call when flushed (the publish
+  // script for one message, the batch script for several).
+  struct publish_group {
+    std::string tag;
+    std::string keys_tag;  // the tag `keys` hold (kept across turns: a hot tag encodes once)
+    std::string keys;      // bulk seq key, log key, then channel (from channel_at)
+    std::size_t channel_at = 0;
+    std::string args;      // per message: its stored data bulk, then its idem flag bulk
+    std::size_t first_data_end = 0;  // the first message's data bulk ends here in args
+    std::string idem_keys;  // bulk idem keys of the messages that have one, in order
+    uint32_t idem_count = 0;
+    std::vector<uint64_t> tickets;
+  };
+  std::vector<publish_group> groups_;  // the first group_count_ are this turn's
+  uint32_t group_count_ = 0;
+  bool flushing_ = false;
+  std::vector<std::vector<uint64_t>> batches_;  // the tickets of batch calls in flight
+  std::vector<uint32_t> free_batches_;
   // A publish's arguments that are the same for every publish, encoded once (they cost a
   // third of building the script call): the head up to the keys (without, with an idem
   // key) and ARGV[4..10]. Encoded again when the script's sha or replid_ changes.

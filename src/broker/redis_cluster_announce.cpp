@@ -56,7 +56,9 @@ bool redis_broker::on_cluster_pattern_reply(const link_request& request, const r
     return true;
   }
   const bool announce = request.kind == announce_cmd;
-  if (!announce && (request.kind != publish_cmd || (request.aux & announce_bit) == 0)) {
+  // (a batch's reply starts with its first message's seq and ts, which the announce takes)
+  if (!announce && ((request.kind != publish_cmd && request.kind != publish_batch_cmd) ||
+                    (request.aux & announce_bit) == 0)) {
     return false;  // (a publish whose tag was not due: nothing to look up)
   }
   auto& list = announce ? announces_sent_ : announcing_;

@@ -10,9 +10,9 @@
 
 namespace wsa {
 
-std::string redis_broker::cluster_publish_script() {
+std::string redis_broker::cluster_publish_script(std::string_view script) {
   // The same script, with the sharded publish: the channel shares the keys' slot.
-  std::string lua(redis_publish_script);
+  std::string lua(script);
   const std::string_view from = "redis.call('PUBLISH'";
   const std::size_t at = lua.find(from);
   if (at != std::string::npos) {
@@ -26,7 +26,8 @@ void redis_broker::start_cluster(ring& r) {
   cluster_options o = *options_.cluster;
   o.link.traffic = &traffic_;
   cluster_ = std::make_unique<cluster_client>(r, owner, std::move(o));
-  publish_sha_ = cluster_->add_script(cluster_publish_script());
+  publish_sha_ = cluster_->add_script(cluster_publish_script(redis_publish_script));
+  publish_batch_sha_ = cluster_->add_script(cluster_publish_script(redis_publish_batch_script));
   query_sha_ = cluster_->add_script(redis_query_script);
   presence_sha_ = cluster_->add_script(redis_presence_script);
   session_sha_ = cluster_->add_script(redis_session_script);
@@ -37,6 +38,7 @@ void redis_broker::start_cluster(ring& r) {
 }
 
 std::string* redis_broker::begin_command(std::string_view tag) {
+  flush_publishes();  // commands reach Redis in the order they were asked for
   if (cluster_) {
     return cluster_->begin(slot_of(tag));
   }
@@ -69,6 +71,9 @@ void redis_broker::on_cluster_reply(const link_request& request, resp_view reply
   switch (request.kind) {
     case publish_cmd:
       on_publish_reply(request, reply, {});
+      return;
+    case publish_batch_cmd:
+      on_publish_batch_reply(request, reply, {});
       return;
     case query_cmd:
       on_query_reply(request, reply, {});

@@ -17,6 +17,7 @@ struct recorded_events {
     uint64_t seq;
     int64_t ts_ms;
     std::string error;
+    bool dup = false;  ///< an idem repeat (protocol 1.1)
   };
   struct live {
     std::string tag;
@@ -72,7 +73,8 @@ struct recorded_events {
   void record(broker_event& e) {
     switch (e.what) {
       case broker_event::kind::published:
-        acks.push_back({e.ticket, e.ok, e.seq, e.ts_ms, e.error != nullptr ? e.error : ""});
+        acks.push_back(
+            {e.ticket, e.ok, e.seq, e.ts_ms, e.error != nullptr ? e.error : "", e.dup});
         all.push_back("pub " + std::to_string(e.ticket) + " " + std::to_string(e.seq));
         return;
       case broker_event::kind::message:
