@@ -397,8 +397,10 @@ std::string_view redis_broker::epoch_candidate() {
 // ---- publish ----
 
 bool redis_broker::backlogged(std::string_view tag) {
+  // This turn's publishes not encoded yet count too (all of them, on a cluster: a bound).
   const std::size_t bytes =
-      cluster_ ? cluster_->backlog_bytes(slot_of(tag)) : commands_.backlog_bytes();
+      (cluster_ ? cluster_->backlog_bytes(slot_of(tag)) : commands_.backlog_bytes()) +
+      turn_publish_bytes_;
   if (bytes <= options_.max_backlog_bytes) {
     return false;
   }

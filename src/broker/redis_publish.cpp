@@ -93,6 +93,7 @@ void redis_broker::publish(const publish_request& request) {
     return;
   }
   publish_group& g = group_for(tag);
+  const std::size_t before = g.args.size() + g.idem_keys.size();
   if (request.meta.empty()) [[likely]] {
     resp_bulk(g.args, request.data);
   } else {
@@ -110,6 +111,7 @@ void redis_broker::publish(const publish_request& request) {
     ++g.idem_count;
   }
   g.tickets.push_back(request.ticket);
+  turn_publish_bytes_ += g.args.size() + g.idem_keys.size() - before;
   metrics_.broker_pending.add();
 }
 
@@ -121,6 +123,7 @@ void redis_broker::flush_publishes() {
   refresh_publish_encoding();
   const uint32_t n = group_count_;
   group_count_ = 0;
+  turn_publish_bytes_ = 0;
   for (uint32_t i = 0; i < n; ++i) {
     send_publish_group(groups_[i]);
   }

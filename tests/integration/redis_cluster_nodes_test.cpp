@@ -243,5 +243,49 @@ TEST(redis_cluster_nodes, a_frozen_master_refuses_past_the_backlog_only_its_own_
   EXPECT_GE(metric(node.port(), "wsagent_broker_backlog_refusals_total"), 20u);
 }
 
+// One turn's publishes of a tag go as one batch call (redis_publish.cpp); when the tag's slot
+// has moved, the call is redirected whole (MOVED) and every publish is acknowledged, in order,
+// and delivered once.
+TEST(redis_cluster_nodes, a_batch_of_publishes_to_a_moved_slot_is_redirected_whole) {
+  redis_cluster cluster(3);
+  ASSERT_TRUE(cluster.start());
+  server_process node(cluster_node_args(cluster, "node-a", "1"));
+  ASSERT_TRUE(start_redis_node(node));
+  const std::string tag = "bt.moved";
+  ws_client subscriber = ws_client::connect(node.port());
+  ASSERT_EQ(subscriber.call(R"({"op":"sub","id":1,"tags":[")" + tag + R"("]})").op(), "ok");
+  ws_client publisher = ws_client::connect(node.port());
+  ASSERT_EQ(publish_ok(publisher, tag, 1, "1"), 1u);
+  EXPECT_EQ(subscriber.wait_for("msg", 10s).u64("/seq"), 1u);
+
+  const uint16_t slot = slot_of_tag(cluster, tag);
+  const auto to = static_cast<std::size_t>(cluster.owner_of(slot) + 1) % cluster.size();
+  ASSERT_TRUE(cluster.move_slot(slot, to));
+  EXPECT_EQ(cluster.node(to).command({"CONFIG", "RESETSTAT"}), "+OK");
+  // Six publishes in one write: one read, one loop turn, one call.
+  std::string frames;
+  for (uint64_t id = 2; id <= 7; ++id) {
+    frames += encode_frame({.payload = pub_frame(tag, id, std::to_string(id))});
+  }
+  publisher.send_raw(frames);
+  for (uint64_t id = 2; id <= 7; ++id) {
+    const json_message ok = publisher.next_json(20s);
+    ASSERT_EQ(ok.op(), "ok") << ok.text();
+    EXPECT_EQ(ok.u64("/id"), id);
+    EXPECT_EQ(ok.u64("/seq"), id) << ok.text();
+  }
+  for (uint64_t seq = 2; seq <= 7; ++seq) {
+    const json_message m = subscriber.wait_for("msg", 10s);
+    EXPECT_EQ(m.u64("/seq"), seq) << "gap or duplicate after the slot moved";
+    EXPECT_EQ(m.raw("data"), std::to_string(seq));
+  }
+  EXPECT_GE(metric_total(node.port(), "wsagent_redis_cluster_moved_total"), 1u);
+  // Six publishes, far fewer script calls on the new owner (one batch, perhaps an announce).
+  const std::string stats = cluster.node(to).command({"INFO", "commandstats"});
+  const std::size_t at = stats.find("cmdstat_evalsha:calls=");
+  ASSERT_NE(at, std::string::npos) << stats;
+  EXPECT_LE(std::stoul(stats.substr(at + 22)), 3u) << stats;
+}
+
 }  // namespace
 }  // namespace wsa::test
