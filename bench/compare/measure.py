@@ -135,7 +135,8 @@ def run_point(ctx, server, workload, workdir):
         cmd = (["taskset", "-c", str(ctx.loadgen_cpu), ctx.loadgen] +
                workload.loadgen_args(ctx.quick) +
                ["--proto", running.proto, "--url", running.url,
-                "--server-pid", str(running.main.pid), "--json"])
+                "--server-pid", str(running.main.pid), "--json"] +
+               getattr(ctx, "loadgen_extra", []))
         point["command"] = cmd
         sources = {k: (lambda pid=pid: cpu_seconds(pid)) for k, pid in pids.items()}
         sources["loadgen_softirq"] = lambda: softirq_seconds(ctx.loadgen_cpu)

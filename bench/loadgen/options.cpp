@@ -91,6 +91,11 @@ Machinery:
                          server's TCP sending and inflates latency by far more than D. For
                          throughput-only runs; latency figures are not comparable.
                                                                               [default: 0]
+  --delayed-acks         subscribers' sockets in delayed-ACK mode (TCP_QUICKACK 0, renewed
+                         every 100 ms): a read no longer ACKs every pushed segment, about
+                         every second one, which on loopback halves the ACK input the
+                         load generator's CPU runs for the server's socket. Changes the
+                         server's TCP (later ACKs): compare latency with and without.
   --keepalive S          MQTT keepalive seconds; PINGREQ after S/2 idle       [default: 60]
   --recv-buf BYTES       size of each provided receive buffer            [default: 128KiB]
   --recv-bufs N          provided receive buffers per process (power of 2)  [default: 1024]
@@ -320,6 +325,10 @@ int parse_options(int argc, char** argv, options& o, std::string& err) {
     }
     if (a == "-v" || a == "--verbose") {
       o.verbose = true;
+      continue;
+    }
+    if (a == "--delayed-acks") {
+      o.delayed_acks = true;
       continue;
     }
     std::string_view v;

@@ -44,6 +44,7 @@ struct options {
   uint32_t pub_window = 64 * 1024;  // bytes queued per publisher (user space + SO_SNDBUF)
   uint32_t window = 0;      // >0: closed loop, messages not yet delivered locally per publisher
   uint64_t coalesce_ns = 0; // sleep this long before reaping when the last turn received
+  bool delayed_acks = false;  // --delayed-acks: subscribers' sockets ACK as in pingpong mode
   uint32_t connect_concurrency = 256;
   uint32_t concurrency = 64;  // churn: cycles in flight
   uint32_t src_addrs = 0;     // 0 = auto (one 127.0.0.x per 20,000 connections)

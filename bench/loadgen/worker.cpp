@@ -1,6 +1,9 @@
 // Worker lifecycle and loop turn (see worker.h).
 #include "worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -263,6 +266,11 @@ void worker::periodic(uint64_t now) {
         }
         break;
       case conn_state::ready:
+        if (opt_.delayed_acks && c.role == conn_role::sub) {
+          // Renewed: the kernel leaves this mode when a delayed-ACK timer fires.
+          int zero = 0;
+          setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+        }
         if (c.role == conn_role::churn && now > c.deadline) {
           fail(slot, res_.timeouts, "timeout waiting for replayed messages");
         } else if (mqtt && now > c.t_last_send + keepalive_ns) {

@@ -60,6 +60,11 @@ for proto in wsagent mqtt mqtt-ws; do
     --batch 10 --interval-us 2000 --frames 300 --size 4096 -- \
     --subs 10 --size 4096 --warmup 0 --duration 1500ms --drain 1s
 done
+# --delayed-acks: reads ACK less often; every frame still arrives, in order.
+check "wsagent, paced, --delayed-acks, exactly 20 x 300 delivered" wsagent \
+  "$clean and r['received_total']==6000" \
+  --batch 3 --interval-us 1000 --frames 300 --size 64 -- \
+  --subs 20 --size 64 --warmup 0 --duration 1500ms --drain 1s --delayed-acks
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1

@@ -20,6 +20,18 @@ int parse(std::vector<std::string> args, options& o, std::string& err) {
   return parse_options(static_cast<int>(argv.size()), argv.data(), o, err);
 }
 
+TEST(options, delayed_acks_is_off_unless_asked) {
+  options o;
+  std::string err;
+  ASSERT_EQ(parse({"wsagent-loadgen", "fanout", "--url", "ws://127.0.0.1:9001/ws"}, o, err), 0);
+  EXPECT_FALSE(o.delayed_acks);
+  options d;
+  ASSERT_EQ(parse({"wsagent-loadgen", "fanout", "--url", "ws://127.0.0.1:9001/ws",
+                   "--delayed-acks"}, d, err), 0)
+      << err;
+  EXPECT_TRUE(d.delayed_acks);
+}
+
 TEST(options, one_url_one_target) {
   options o;
   std::string err;
