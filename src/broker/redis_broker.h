@@ -31,6 +31,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -197,7 +198,10 @@ class redis_broker final : public broker,
   };
   // Cluster: a watched pattern (its first segment literal) and the tags it pulled in.
   struct cluster_pattern {
-    uint32_t tags = 0;      // pulled in on its account (at most max_recovery_tags)
+    // Pulled tags it matches, whoever pulled them (a tag is pulled while a matching pattern
+    // has fewer than max_recovery_tags), and those of them whose channel is not up yet.
+    uint32_t tags = 0;
+    uint32_t unconfirmed = 0;
     bool over = false;      // a matching tag was left out: its gap was reported
     bool read = false;      // its registry read answered
     bool reading = false;   // a registry read is in flight
@@ -208,6 +212,8 @@ class redis_broker final : public broker,
   // Cluster: a first segment some watched pattern starts with; its announce channel.
   struct cluster_segment {
     std::vector<std::string> patterns;  // the watched patterns it starts
+    // The tags starting with it that patterns pulled in (what an unwatch walks).
+    std::unordered_set<std::string, seeded_string_hash, std::equal_to<>> tags;
     bool up = false;    // its announce channel is subscribed
     bool lost = false;  // was up, then went down: announces may have been missed
   };
@@ -327,6 +333,10 @@ class redis_broker final : public broker,
   /// announced first publish, whose messages are read from the history once the channel is
   /// up; `whole`: the whole retained history is (announces may have been missed).
   void pull_tag(std::string_view tag, uint64_t seq, bool whole);
+  /// `tag` (of watch `w`) joins the pulled tags: counted by every watched pattern it matches.
+  void count_pulled(std::string_view tag, const exact_watch& w);
+  /// A pulled tag's channel came up (`up`) or went down: its patterns' unconfirmed counts.
+  void pulled_channel(std::string_view tag, bool up);
   void answer_ready_patterns();
   /// A watched tag's stream has a gap: its exact subscribers and the patterns that pulled it
   /// are told.

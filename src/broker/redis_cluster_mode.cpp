@@ -161,6 +161,7 @@ void redis_broker::on_channel_up(std::string_view channel) {
     const bool pulled = it->second.pulled;
     confirm_exact(tag, it->second);
     if (pulled) {
+      pulled_channel(tag, true);  // (`tag` views the channel's name)
       answer_ready_patterns();  // a pattern may wait for this channel
     }
   }
@@ -182,6 +183,9 @@ void redis_broker::on_channel_down(std::string_view channel) {
   // As after a subscriber link drop, for this tag alone: its answers that wait for the
   // live stream cannot be given safely; the stream is read from the history once it is back.
   exact_watch& w = it->second;
+  if (w.pulled && w.confirmed) {
+    pulled_channel(tag, false);  // its patterns' `sub`s wait for it again
+  }
   unconfirm(w);
   std::vector<uint64_t> tickets;
   for (const deferred_query& q : w.deferred) {

@@ -11,8 +11,10 @@
 //   history from N once its channel is up (its first messages may precede the channel), as
 //   a channel that followed a migrated slot is; from then on it is an exact watch delivered
 //   in the `patterns` scope, gap-free and in seq order by the same code.
-// - Bounds: at most --max-recovery-tags tags pulled in per pattern; past it the tag is left
-//   out (counted) and the pattern's subscribers get a `gap` notice. The announce cache holds
+// - Bounds: at most --max-recovery-tags tags pulled in per pattern (every pulled tag it
+//   matches counts, whoever pulled it in); past it the tag is left out (counted) and the
+//   pattern's subscribers get a `gap` notice. Each segment knows its pulled tags and each
+//   pattern how many of its tags' channels are not up yet: no walk of every watched tag. The announce cache holds
 //   4096 tags per shard.
 // - A pattern's `sub` is answered once its segment's channel, its registry read and every
 //   tag channel it pulled in are up: what is published after the answer reaches it.
@@ -76,17 +78,32 @@ void redis_broker::cluster_watch_pattern(std::string_view pattern) {
   if (!added) {
     return;
   }
-  // Tags watched here already flow to it at once.
-  for (auto& [tag, w] : exact_) {
-    if (!w.pulled && pattern_matches(pattern, tag)) {
-      w.pulled = true;
-      ++it->second.tags;
-      ++pulled_tags_;
-    }
-  }
-  metrics_.redis_cluster_pattern_tags.set(pulled_tags_);
+  cluster_pattern& p = it->second;
   auto [s, new_segment] = cluster_segments_.try_emplace(std::string(first_segment(pattern)));
   s->second.patterns.emplace_back(pattern);
+  // Tags other patterns of the segment pulled in flow to it too: they count against its
+  // bound (and its `sub` waits for their channels like for its own).
+  for (const std::string& tag : s->second.tags) {
+    if (pattern_matches(pattern, tag)) {
+      ++p.tags;
+      const auto w = exact_.find(tag);
+      p.unconfirmed += w != exact_.end() && !w->second.confirmed ? 1 : 0;
+    }
+  }
+  // Tags watched here for themselves flow to it at once, within its bound.
+  for (auto& [tag, w] : exact_) {
+    if (w.pulled || !pattern_matches(pattern, tag)) {
+      continue;
+    }
+    if (p.tags >= options_.max_recovery_tags) {
+      pattern_over(it->first, p);
+      continue;
+    }
+    w.pulled = true;
+    ++pulled_tags_;
+    count_pulled(tag, w);
+  }
+  metrics_.redis_cluster_pattern_tags.set(pulled_tags_);
   if (new_segment) {
     cluster_->subscribe(announce_channel(s->first));  // on_announce_channel_state reads
   } else if (s->second.up) {
@@ -100,38 +117,40 @@ void redis_broker::cluster_unwatch_pattern(std::string_view pattern) {
     return;
   }
   const std::vector<std::pair<uint64_t, bool>> waiting = std::move(it->second.waiting);
+  const std::string owned(pattern);  // (`pattern` may view the key erased here)
   cluster_patterns_.erase(it);
-  auto s = cluster_segments_.find(first_segment(pattern));
+  auto s = cluster_segments_.find(first_segment(owned));
   if (s != cluster_segments_.end()) {
-    std::erase(s->second.patterns, pattern);
-    if (s->second.patterns.empty()) {
+    cluster_segment& seg = s->second;
+    std::erase(seg.patterns, owned);
+    // The segment's pulled tags it matched that no other pattern matches leave (their
+    // channel too, unless watched for themselves); the others stay counted by those others.
+    std::vector<std::string> leaving;
+    for (const std::string& tag : seg.tags) {
+      if (pattern_matches(owned, tag) &&
+          std::none_of(seg.patterns.begin(), seg.patterns.end(),
+                       [&](const std::string& p) { return pattern_matches(p, tag); })) {
+        leaving.push_back(tag);
+      }
+    }
+    for (const std::string& tag : leaving) {
+      seg.tags.erase(tag);
+      --pulled_tags_;
+      auto t = exact_.find(tag);
+      if (t == exact_.end()) {
+        continue;
+      }
+      t->second.pulled = false;
+      if (!t->second.exact) {
+        channel_of(t->first);
+        cluster_->unsubscribe(channel_scratch_);
+        exact_.erase(t);
+      }
+    }
+    if (seg.patterns.empty()) {
       cluster_->unsubscribe(announce_channel(s->first));
       cluster_segments_.erase(s);
     }
-  }
-  // Tags no watched pattern matches any more leave (unless watched for themselves).
-  for (auto t = exact_.begin(); t != exact_.end();) {
-    exact_watch& w = t->second;
-    bool wanted = false;
-    if (w.pulled && pattern_matches(pattern, t->first)) {
-      auto seg = cluster_segments_.find(first_segment(t->first));
-      if (seg != cluster_segments_.end()) {
-        for (const std::string& p : seg->second.patterns) {
-          wanted = wanted || pattern_matches(p, t->first);
-        }
-      }
-      if (!wanted) {
-        w.pulled = false;
-        --pulled_tags_;
-      }
-    }
-    if (w.pulled || w.exact) {
-      ++t;
-      continue;
-    }
-    channel_of(t->first);
-    cluster_->unsubscribe(channel_scratch_);
-    t = exact_.erase(t);
   }
   metrics_.redis_cluster_pattern_tags.set(pulled_tags_);
   for (const auto& [ticket, since] : waiting) {
@@ -176,15 +195,35 @@ void redis_broker::cluster_query_pattern(std::string_view pattern, uint64_t tick
 bool redis_broker::cluster_pattern_flows(std::string_view pattern,
                                          const cluster_pattern& p) const {
   auto s = cluster_segments_.find(first_segment(pattern));
-  if (s == cluster_segments_.end() || !s->second.up || !p.read) {
-    return false;
+  return s != cluster_segments_.end() && s->second.up && p.read && p.unconfirmed == 0;
+}
+
+void redis_broker::count_pulled(std::string_view tag, const exact_watch& w) {
+  auto s = cluster_segments_.find(first_segment(tag));
+  if (s == cluster_segments_.end()) {
+    return;
   }
-  for (const auto& [tag, w] : exact_) {
-    if (w.pulled && !w.confirmed && pattern_matches(pattern, tag)) {
-      return false;
+  s->second.tags.emplace(tag);
+  for (const std::string& p : s->second.patterns) {
+    if (pattern_matches(p, tag)) {
+      cluster_pattern& cp = cluster_patterns_.find(p)->second;
+      ++cp.tags;
+      cp.unconfirmed += w.confirmed ? 0 : 1;
     }
   }
-  return true;
+}
+
+void redis_broker::pulled_channel(std::string_view tag, bool up) {
+  auto s = cluster_segments_.find(first_segment(tag));
+  if (s == cluster_segments_.end()) {
+    return;
+  }
+  for (const std::string& p : s->second.patterns) {
+    if (pattern_matches(p, tag)) {
+      cluster_pattern& cp = cluster_patterns_.find(p)->second;
+      cp.unconfirmed = up ? cp.unconfirmed - (cp.unconfirmed > 0 ? 1 : 0) : cp.unconfirmed + 1;
+    }
+  }
 }
 
 void redis_broker::answer_ready_patterns() {
@@ -234,36 +273,32 @@ void redis_broker::pull_tag(std::string_view tag, uint64_t seq, bool whole) {
   for (const std::string& p : s->second.patterns) {
     if (pattern_matches(p, tag)) {
       wanted = true;
-      room = room || cluster_patterns_[p].tags < options_.max_recovery_tags;
+      room = room || cluster_patterns_.find(p)->second.tags < options_.max_recovery_tags;
     }
   }
   if (!wanted) {
     return;
   }
-  for (const std::string& p : s->second.patterns) {
-    if (!pattern_matches(p, tag)) {
-      continue;
-    }
-    cluster_pattern& cp = cluster_patterns_[p];
-    if (!room) {
-      pattern_over(p, cp);
-    } else if (cp.tags < options_.max_recovery_tags) {
-      ++cp.tags;
-    }
-  }
   if (!room) {
+    for (const std::string& p : s->second.patterns) {
+      if (pattern_matches(p, tag)) {
+        pattern_over(p, cluster_patterns_.find(p)->second);
+      }
+    }
     return;
   }
   ++pulled_tags_;
   metrics_.redis_cluster_pattern_tags.set(pulled_tags_);
   if (existing != exact_.end()) {
     existing->second.pulled = true;  // its stream flows already
+    count_pulled(existing->first, existing->second);
     return;
   }
   auto [it, added] = exact_.try_emplace(std::string(tag));
   exact_watch& w = it->second;
   w.exact = false;
   w.pulled = true;
+  count_pulled(it->first, w);  // (before its subscription: unconfirmed)
   if (seq > 0 || whole) {
     // Its first messages may be published before its channel is up: read from the history
     // once it is (confirm_exact resyncs a known stream), in whichever epoch it is.

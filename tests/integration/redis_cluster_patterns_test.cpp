@@ -188,6 +188,24 @@ TEST_F(redis_cluster_patterns, a_pattern_pulls_in_at_most_max_recovery_tags) {
   EXPECT_EQ(next.u64("/seq"), 2u) << next.text();
   EXPECT_EQ(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags"), 2u);
   EXPECT_GE(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags_refused_total"), 1u);
+
+  // A second pattern over the same tags counts those the first pulled in (it counted none
+  // of them, and pulled in as many again): bd.three, in the registry, is one too many for
+  // it too.
+  ASSERT_EQ(subscriber.call(R"({"op":"sub","id":2,"tags":["bd.*"]})").op(), "ok");
+  const json_message gap2 = subscriber.next_json(10s);
+  ASSERT_EQ(gap2.op(), "gap") << gap2.text();
+  EXPECT_EQ(gap2.str("/tags/0"), "bd.*");
+  EXPECT_EQ(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags"), 2u);
+  // The first pattern gone, its tags stay for the second, within the same bound: a new tag
+  // is left out, the two go on.
+  ASSERT_EQ(subscriber.call(R"({"op":"unsub","id":3,"tags":["bd.>"]})").op(), "ok");
+  ASSERT_EQ(publish_ok(publisher, "bd.four", id++, "1"), 1u);
+  ASSERT_EQ(publish_ok(publisher, "bd.one", id++, "3"), 3u);
+  const json_message after = subscriber.next_json(10s);
+  EXPECT_EQ(after.str("/tag"), "bd.one") << after.text();
+  EXPECT_EQ(after.u64("/seq"), 3u) << after.text();
+  EXPECT_EQ(metric_total(a().port(), "wsagent_redis_cluster_pattern_tags"), 2u);
 }
 
 TEST_F(redis_cluster_patterns, announce_channel_slot_moved_and_refusals_with_reasons) {
