@@ -67,23 +67,50 @@ std::map<std::string, std::string> redis_set(redis_server& redis) {
   return out;
 }
 
-class redis_retained_test : public redis_broker_harness {};
+class redis_retained_test : public redis_broker_harness {
+ protected:
+  // Node A brings the retained messages (shard 0's broker) and holds at most one byte of
+  // changes while it reads the set: any change in that window passes the bound. Node B (`b`)
+  // only keeps changes. Returns once A has loaded the set.
+  void start_nodes() {
+    start_redis();
+    redis_broker_options oa = broker_options();
+    oa.retained_channel = true;
+    oa.retained_hold_max_bytes = 1;
+    add_broker(rec_a_, std::move(oa));
+    b_ = &add_broker(rec_b_, broker_options());
+    ASSERT_TRUE(all_ready());
+    ASSERT_TRUE(pump_until([&] { return metrics_.mqtt_retained_loads.get() >= 1 &&
+                                        !rec_a_.log.empty(); }));
+  }
+
+  // Once changes stopped: A's copy becomes exactly Redis' set (nothing dropped stays
+  // missing). Returns that set.
+  std::map<std::string, std::string> copy_ends_as_redis_set(const recorder& rec_a) {
+    std::map<std::string, std::string> expected;
+    int turns = 0;
+    EXPECT_TRUE(pump_until(
+        [&] {
+          if (++turns % 50 != 0) {
+            return false;
+          }
+          expected = redis_set(*redis_);
+          return copy_of(rec_a) == expected;
+        },
+        10000))
+        << "the copy differs from Redis' set";
+    return expected;
+  }
+
+  recorder rec_a_;
+  recorder rec_b_;
+  redis_broker* b_ = nullptr;
+};
 
 TEST_F(redis_retained_test, changes_past_the_hold_bound_are_read_again_with_the_set) {
-  recorder rec_a;
-  recorder rec_b;
-  // Node A brings the retained messages (shard 0's broker) and holds at most one byte of
-  // changes while it reads the set: any change in that window passes the bound. Node B only
-  // keeps changes.
-  start_redis();
-  redis_broker_options oa = broker_options();
-  oa.retained_channel = true;
-  oa.retained_hold_max_bytes = 1;
-  add_broker(rec_a, std::move(oa));
-  redis_broker& b = add_broker(rec_b, broker_options());
-  ASSERT_TRUE(all_ready());
-  ASSERT_TRUE(pump_until([&] { return metrics_.mqtt_retained_loads.get() >= 1 &&
-                                      !rec_a.log.empty(); }));
+  ASSERT_NO_FATAL_FAILURE(start_nodes());
+  redis_broker& b = *b_;
+  const recorder& rec_a = rec_a_;
 
   // Changes from B on every loop turn while A's subscriber link is cut, again and again, so
   // that A resubscribes and reads the set while changes keep coming.
@@ -115,18 +142,7 @@ TEST_F(redis_retained_test, changes_past_the_hold_bound_are_read_again_with_the_
   ASSERT_GE(metrics_.mqtt_retained_reloads.get(), 1u) << "no change came while a set was read";
 
   // Changes stop: A's copy ends exactly as Redis' set (nothing dropped stays missing).
-  std::map<std::string, std::string> expected;
-  int turns = 0;
-  EXPECT_TRUE(pump_until(
-      [&] {
-        if (++turns % 50 != 0) {
-          return false;
-        }
-        expected = redis_set(*redis_);
-        return copy_of(rec_a) == expected;
-      },
-      10000))
-      << "the copy differs from Redis' set";
+  const std::map<std::string, std::string> expected = copy_ends_as_redis_set(rec_a);
   EXPECT_FALSE(expected.empty());
   EXPECT_EQ(metrics_.broker_errors.get(), 0u);
 }
@@ -134,17 +150,9 @@ TEST_F(redis_retained_test, changes_past_the_hold_bound_are_read_again_with_the_
 TEST_F(redis_retained_test, under_changes_that_never_stop_each_set_read_is_applied) {
   // Every read of the set sees changes past the hold bound: it is applied all the same, then
   // read again (it was dropped and read again, forever, while changes kept coming).
-  recorder rec_a;
-  recorder rec_b;
-  start_redis();
-  redis_broker_options oa = broker_options();
-  oa.retained_channel = true;
-  oa.retained_hold_max_bytes = 1;
-  add_broker(rec_a, std::move(oa));
-  redis_broker& b = add_broker(rec_b, broker_options());
-  ASSERT_TRUE(all_ready());
-  ASSERT_TRUE(pump_until([&] { return metrics_.mqtt_retained_loads.get() >= 1 &&
-                                      !rec_a.log.empty(); }));
+  ASSERT_NO_FATAL_FAILURE(start_nodes());
+  redis_broker& b = *b_;
+  const recorder& rec_a = rec_a_;
   uint64_t n = 0;
   auto change = [&] {
     for (int i = 0; i < 64; ++i, ++n) {
@@ -176,18 +184,7 @@ TEST_F(redis_retained_test, under_changes_that_never_stop_each_set_read_is_appli
   EXPECT_TRUE(applied_past_bound) << "no read past the bound applied; reloads: "
                                   << metrics_.mqtt_retained_reloads.get();
   // Changes stop: the copy ends exactly as Redis' set.
-  std::map<std::string, std::string> expected;
-  int turns = 0;
-  EXPECT_TRUE(pump_until(
-      [&] {
-        if (++turns % 50 != 0) {
-          return false;
-        }
-        expected = redis_set(*redis_);
-        return copy_of(rec_a) == expected;
-      },
-      10000))
-      << "the copy differs from Redis' set";
+  const std::map<std::string, std::string> expected = copy_ends_as_redis_set(rec_a);
   EXPECT_EQ(expected.size(), 64u);
   EXPECT_EQ(metrics_.broker_errors.get(), 0u);
 }
