@@ -153,13 +153,14 @@ void redis_broker::send_publish_group(publish_group& g) {
     const bool announce = cluster_ && note_cluster_publish(g.tag, g.tickets[0]);
     commit_command({publish_cmd, announce ? announce_bit : 0, g.tickets[0]});
   } else {
-    resp_array(out, 14 + g.idem_count + 2 * n);
+    resp_array(out, 15 + g.idem_count + 2 * n);
     resp_bulk(out, "EVALSHA");
     resp_bulk(out, publish_batch_sha_);
     resp_bulk(out, uint64_t{2} + g.idem_count);
     out.append(keys.substr(0, g.channel_at));
     out.append(g.idem_keys);
     out.append(keys.substr(g.channel_at));
+    resp_bulk(out, std::string_view{});  // (the single script's data: the same ARGV after it)
     resp_bulk(out, epoch_candidate());
     out.append(publish_tail_);
     out.append(g.args);

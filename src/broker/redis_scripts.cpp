@@ -3,11 +3,53 @@
 // that goes into a string is formatted with %d (Lua's default would write 1e+14).
 #include "broker/redis_scripts.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace wsa {
 
-const std::string_view redis_publish_script = R"lua(
+namespace {
+
+// The tag registry's refresh, the same in both publish scripts (joined into each at compile
+// time, so each script's text is whole): it reads `refresh`, `now`, `ttl`, KEYS[1] (the seq
+// key), ARGV[9] (the registry prefix) and ARGV[10] (its cap).
+constexpr char registry_refresh_lua[] = R"lua(if refresh and ARGV[9] ~= '' then
+  local tag = string.sub(KEYS[1], 6, -6)
+  local seg = string.match(tag, '^[^.]+')
+  local reg = ARGV[9] .. 't:' .. seg
+  if redis.call('ZADD', reg, now + 1000, tag) == 1 then
+    local cap = tonumber(ARGV[10])
+    if redis.call('ZCARD', reg) > cap then
+      redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
+    end
+    redis.call('ZADD', ARGV[9] .. 'segs', now, seg)
+    if redis.call('ZCARD', ARGV[9] .. 'segs') > cap then
+      redis.call('ZREMRANGEBYRANK', ARGV[9] .. 'segs', 0, -cap - 1)
+    end
+  end
+  redis.call('PEXPIRE', reg, ttl + 1000)
+  redis.call('PEXPIRE', ARGV[9] .. 'segs', ttl + 1000)
+end
+)lua";
+
+/// The texts joined, as one array (its last char the terminating NUL).
+template <std::size_t... N>
+constexpr std::array<char, (N + ...) - sizeof...(N) + 1> join_lua(const char (&... parts)[N]) {
+  std::array<char, (N + ...) - sizeof...(N) + 1> out{};
+  std::size_t at = 0;
+  ((std::copy_n(parts, N - 1, out.begin() + static_cast<std::ptrdiff_t>(at)), at += N - 1), ...);
+  return out;
+}
+
+template <std::size_t N>
+constexpr std::string_view view_of(const std::array<char, N>& text) {
+  return {text.data(), N - 1};
+}
+
+}  // namespace
+
+constexpr auto publish_lua = join_lua(R"lua(
 if #KEYS > 2 then
   local first = redis.call('GET', KEYS[3])
   if first then
@@ -74,32 +116,16 @@ redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .
 if #KEYS > 2 then
   redis.call('SET', KEYS[3], string.format('%d', seq) .. ' ' .. ts, 'PX', ARGV[8])
 end
-if refresh and ARGV[9] ~= '' then
-  local tag = string.sub(KEYS[1], 6, -6)
-  local seg = string.match(tag, '^[^.]+')
-  local reg = ARGV[9] .. 't:' .. seg
-  if redis.call('ZADD', reg, now + 1000, tag) == 1 then
-    local cap = tonumber(ARGV[10])
-    if redis.call('ZCARD', reg) > cap then
-      redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
-    end
-    redis.call('ZADD', ARGV[9] .. 'segs', now, seg)
-    if redis.call('ZCARD', ARGV[9] .. 'segs') > cap then
-      redis.call('ZREMRANGEBYRANK', ARGV[9] .. 'segs', 0, -cap - 1)
-    end
-  end
-  redis.call('PEXPIRE', reg, ttl + 1000)
-  redis.call('PEXPIRE', ARGV[9] .. 'segs', ttl + 1000)
-end
-return {seq, now}
-)lua";
+)lua", registry_refresh_lua, R"lua(return {seq, now}
+)lua");
+const std::string_view redis_publish_script = view_of(publish_lua);
 
-const std::string_view redis_publish_batch_script = R"lua(
+constexpr auto publish_batch_lua = join_lua(R"lua(
 local seen = {}
 local prior = {}
 local k = 2
 local fresh = false
-for i = 10, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   if ARGV[i + 1] ~= '' then
     k = k + 1
     local key = KEYS[k]
@@ -120,7 +146,7 @@ end
 local res = {}
 if not fresh then
   k = 2
-  for i = 10, #ARGV, 2 do
+  for i = 11, #ARGV, 2 do
     k = k + 1
     local p = prior[KEYS[k]]
     res[#res + 1] = p[1]
@@ -134,16 +160,16 @@ local epoch = m[1]
 local last = 0
 local seq = 0
 if not epoch then
-  epoch = ARGV[2]
+  epoch = ARGV[3]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
 else
   last = tonumber(m[2]) or 0
   seq = tonumber(m[5]) or 0
 end
-if ARGV[6] ~= '' and m[3] ~= ARGV[6] then
-  epoch = ARGV[2]
-  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[6])
+if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -152,11 +178,11 @@ if now < last then
 end
 local ts = string.format('%d', now)
 local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
-local keep = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4])
 local head = ' ' .. epoch .. ' ' .. ts .. ' '
 local mine = {}
 k = 2
-for i = 10, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   local key = nil
   if ARGV[i + 1] ~= '' then
     k = k + 1
@@ -179,7 +205,7 @@ for i = 10, #ARGV, 2 do
     end
     redis.call('PUBLISH', ARGV[1], s .. head .. ARGV[i])
     if key then
-      redis.call('SET', key, s .. ' ' .. ts, 'PX', ARGV[7])
+      redis.call('SET', key, s .. ' ' .. ts, 'PX', ARGV[8])
       mine[key] = {seq, now}
     end
     res[#res + 1] = seq
@@ -196,7 +222,7 @@ end
 if keep > 0 then
   redis.call('XTRIM', KEYS[2], 'MAXLEN', keep)  -- once a call: cheaper than a trim an XADD
 end
-local age = tonumber(ARGV[4])
+local age = tonumber(ARGV[5])
 if keep > 0 and age > 0 then
   local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
   local cut = 0
@@ -210,30 +236,14 @@ if keep > 0 and age > 0 then
     redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
   end
 end
-local ttl = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[6])
 if refresh then
   redis.call('PEXPIRE', KEYS[1], ttl + 1000)
   redis.call('PEXPIRE', KEYS[2], ttl + 1000)
 end
-if refresh and ARGV[8] ~= '' then
-  local tag = string.sub(KEYS[1], 6, -6)
-  local seg = string.match(tag, '^[^.]+')
-  local reg = ARGV[8] .. 't:' .. seg
-  if redis.call('ZADD', reg, now + 1000, tag) == 1 then
-    local cap = tonumber(ARGV[9])
-    if redis.call('ZCARD', reg) > cap then
-      redis.call('ZREMRANGEBYRANK', reg, 0, -cap - 1)
-    end
-    redis.call('ZADD', ARGV[8] .. 'segs', now, seg)
-    if redis.call('ZCARD', ARGV[8] .. 'segs') > cap then
-      redis.call('ZREMRANGEBYRANK', ARGV[8] .. 'segs', 0, -cap - 1)
-    end
-  end
-  redis.call('PEXPIRE', reg, ttl + 1000)
-  redis.call('PEXPIRE', ARGV[8] .. 'segs', ttl + 1000)
-end
-return res
-)lua";
+)lua", registry_refresh_lua, R"lua(return res
+)lua");
+const std::string_view redis_publish_batch_script = view_of(publish_batch_lua);
 
 const std::string_view redis_query_script = R"lua(
 local m = redis.call('HMGET', KEYS[1], 'e', 's', 'g')

@@ -77,9 +77,10 @@ extern const std::string_view redis_publish_script;
 /// (each its own seq, history entry, PUBLISH and idem key: other nodes see no difference),
 /// with one state read, one TIME (every message of the call gets the same ts), one key TTL
 /// and registry refresh:
-/// EVALSHA <sha> <2 + I> <seq key> <log key> <idem key>... <channel> <epoch candidate>
+/// EVALSHA <sha> <2 + I> <seq key> <log key> <idem key>... <channel> '' <epoch candidate>
 ///   <history size> <max age ms> <key ttl ms> <replication id> <window ms>
 ///   <registry prefix> <registry cap> then per message <data> <has idem: 1|''>
+///   (ARGV as the publish script's, with the data's place empty)
 ///   ->  [seq1, ts1, dup1, seq2, ts2, dup2, ...]
 /// where the I idem keys are those of the messages that have one, in order; dup 1: the idem
 /// key was held (by an earlier publish, or one before it in the call), seq and ts are that
