@@ -82,7 +82,7 @@ struct conn {
   conn_protocol protocol = conn_protocol::http;
   bool recv_armed = false;      ///< a multishot recv is in flight
   bool send_in_flight = false;  ///< the one send is in flight
-  bool dirty = false;           ///< in the shard's flush list for this turn
+  bool dirty = false;           ///< in the shard's queue of connections to flush
   bool timed = false;           ///< has a deadline in the shard's list (timed_index)
   bool cancel_sent = false;
   bool input_paused = false;    ///< not read: its answers wait to be sent (shard_flow.cpp)

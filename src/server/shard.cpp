@@ -124,6 +124,7 @@ void shard::run() {
   while (conns_.live() > 0 && monotonic_ms() < give_up) {
     ring_.submit_and_wait(tick_ms);
     reap_completions();
+    flush_dirty();  // every connection is dead by now: it only empties dirty_
     free_dead();
   }
   ring_.submit_no_wait();
@@ -133,7 +134,9 @@ void shard::turn() {
   // 1. Submit and wait. Announce sleep before the last look at the mailboxes, so that a
   //    peer publishing meanwhile rings the doorbell (core/wakeup.h).
   wakeup_.going_to_sleep();
-  bool work_waiting = !rearm_recv_.empty() || !broker_results_.empty();
+  // Connections left in dirty_ have output the last turn's bound of sends did not start.
+  bool work_waiting =
+      !rearm_recv_.empty() || !broker_results_.empty() || dirty_head_ < dirty_.size();
   for (unsigned peer = 0; peer < node_.shard_count(); ++peer) {
     if (peer != id_ && node_.mail(peer, id_).readable()) {
       work_waiting = true;
@@ -145,6 +148,7 @@ void shard::turn() {
     ring_.submit_and_wait(tick_ms);
   }
   wakeup_.awake();
+  metrics_.loop_turns.add();
   iov_used_ = 0;  // the kernel has consumed every iovec submitted (IORING_FEAT_SUBMIT_STABLE)
   msg_used_ = 0;
 

@@ -12,7 +12,9 @@
 //   4. timers: deadlines, the sweep (idle pings, token expiry), draining
 //   5. broker results: the broker's events (-> router -> connections, records)
 //   6. broker poll: batched broker requests leave, broker timers
-//   7. flush: one gathered send per connection with output and none in flight
+//   7. flush: one gathered send per connection with output and none in flight, at most 64
+//      per turn; the others wait in order for the next turns (a long fan-out is spread over
+//      short turns, so that what completes meanwhile, a Redis reply too, is read sooner)
 //   8. mail out: publish the mailboxes, ring the doorbell of peers that sleep
 //   9. free connections whose last operation has completed
 // shard.cpp has the loop, its phases and the router's answers; shard_io.cpp the completions,
@@ -227,7 +229,8 @@ class shard final : private conn_host, private router_client, private mail_port 
   };
   std::vector<timed_conn> timed_;
   std::vector<conn*> expired_;  // this turn's, handled after the scan
-  std::vector<conn*> dirty_;      // output to flush this turn
+  std::vector<conn*> dirty_;      // output to flush, in order (a queue: see flush_dirty)
+  std::size_t dirty_head_ = 0;    // dirty_[dirty_head_..] are still to flush
   std::vector<conn*> dead_;       // to free once their operations complete
   std::vector<conn*> rearm_recv_;  // multishot recv ended for lack of buffers
   std::vector<iovec> iov_arena_;  // iovecs of this turn's sends
