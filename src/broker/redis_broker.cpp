@@ -397,10 +397,17 @@ std::string_view redis_broker::epoch_candidate() {
 // ---- publish ----
 
 bool redis_broker::backlogged(std::string_view tag) {
-  // This turn's publishes not encoded yet count too (all of them, on a cluster: a bound).
-  const std::size_t bytes =
-      (cluster_ ? cluster_->backlog_bytes(slot_of(tag)) : commands_.backlog_bytes()) +
-      turn_publish_bytes_;
+  const auto link_bytes = [&] {
+    return cluster_ ? cluster_->backlog_bytes(slot_of(tag)) : commands_.backlog_bytes();
+  };
+  // This turn's publishes not encoded yet count too. Past the bound, they are encoded onto
+  // their links first: on a cluster they may go to other masters, whose backlog is not this
+  // tag's (a frozen master's burst must not refuse a healthy master's publish).
+  std::size_t bytes = link_bytes() + turn_publish_bytes_;
+  if (bytes > options_.max_backlog_bytes && turn_publish_bytes_ > 0 && !flushing_) {
+    flush_publishes();
+    bytes = link_bytes();
+  }
   if (bytes <= options_.max_backlog_bytes) {
     return false;
   }
