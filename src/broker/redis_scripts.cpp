@@ -124,7 +124,7 @@ constexpr auto publish_batch_lua = join_lua(R"lua(
 local seen = {}
 local prior = {}
 local k = 2
-local fresh = false
+local nfresh = 0  -- messages that take a seq: no idem key, or a key's first use unheld
 for i = 11, #ARGV, 2 do
   if ARGV[i + 1] ~= '' then
     k = k + 1
@@ -136,15 +136,15 @@ for i = 11, #ARGV, 2 do
         local s, t = string.match(first, '^(%d+) (%d+)$')
         prior[key] = {tonumber(s), tonumber(t)}
       else
-        fresh = true
+        nfresh = nfresh + 1
       end
     end
   else
-    fresh = true
+    nfresh = nfresh + 1
   end
 end
 local res = {}
-if not fresh then
+if nfresh == 0 then
   k = 2
   for i = 11, #ARGV, 2 do
     k = k + 1
@@ -155,22 +155,24 @@ if not fresh then
   end
   return res
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r', 's')
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
 local epoch = m[1]
 local last = 0
-local seq = 0
 if not epoch then
   epoch = ARGV[3]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
 else
   last = tonumber(m[2]) or 0
-  seq = tonumber(m[5]) or 0
 end
 if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
   epoch = ARGV[3]
   redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
 end
+-- The seqs are taken first, as the publish script's HINCRBY does: Redis refuses a script's
+-- writes (OOM, READONLY) at its first write, which must come before any PUBLISH (with no
+-- history kept, the first write would otherwise follow the PUBLISHes).
+local seq = redis.call('HINCRBY', KEYS[1], 's', nfresh) - nfresh
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now < last then
@@ -214,10 +216,9 @@ for i = 11, #ARGV, 2 do
   end
 end
 if refresh then
-  redis.call('HSET', KEYS[1], 's', string.format('%d', seq), 't', ts, 'r',
-             string.format('%d', now + 1000))
+  redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
 else
-  redis.call('HSET', KEYS[1], 's', string.format('%d', seq), 't', ts)
+  redis.call('HSET', KEYS[1], 't', ts)
 end
 if keep > 0 then
   redis.call('XTRIM', KEYS[2], 'MAXLEN', keep)  -- once a call: cheaper than a trim an XADD

@@ -121,6 +121,42 @@ TEST_F(redis_publish_batch_test, a_refused_call_fails_each_of_its_messages_and_n
   EXPECT_EQ(redis_->command({"EXISTS", "wsa:{bad}:idem:k"}), ":0");
 }
 
+// Redis refuses a script's writes (OOM, READONLY) at its first write: the batch takes its
+// seqs before any PUBLISH, so a refused call published nothing, even with no history kept
+// (it used to PUBLISH first, then fail on its seq write: the next call reused those seqs).
+TEST_F(redis_publish_batch_test, a_call_refused_at_its_first_write_published_nothing) {
+  recorder rec_a;
+  recorder rec_b;
+  auto [a, b] = start_two_nodes(rec_a, rec_b, [](redis_broker_options& o) { o.history_size = 0; });
+  ASSERT_TRUE(all_ready());
+  b.watch("h0");
+  ASSERT_TRUE(pump_until([&] { return b.ready(); }));
+  pump_for(50);  // the SUBSCRIBE confirmed
+  a.publish({"h0", "\"a\"", 1});
+  a.publish({"h0", "\"b\"", 2});
+  ASSERT_TRUE(pump_until([&] { return rec_a.acks.size() == 2 && rec_b.messages.size() == 2; }));
+  EXPECT_EQ(redis_->command({"CONFIG", "SET", "maxmemory", "1"}), "+OK");  // every write: OOM
+  a.publish({"h0", "\"c\"", 3});
+  a.publish({"h0", "\"d\"", 4});
+  ASSERT_TRUE(pump_until([&] { return rec_a.acks.size() == 4; }));
+  EXPECT_FALSE(rec_a.acks[2].ok);
+  EXPECT_FALSE(rec_a.acks[3].ok);
+  EXPECT_EQ(redis_->command({"CONFIG", "SET", "maxmemory", "0"}), "+OK");
+  a.publish({"h0", "\"e\"", 5});
+  a.publish({"h0", "\"f\"", 6});
+  ASSERT_TRUE(pump_until([&] { return rec_a.acks.size() == 6 && rec_b.messages.size() >= 4; }));
+  pump_for(100);  // nothing else arrives
+  ASSERT_EQ(rec_b.messages.size(), 4u);
+  const std::vector<std::pair<uint64_t, std::string>> want = {
+      {1, "\"a\""}, {2, "\"b\""}, {3, "\"e\""}, {4, "\"f\""}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(rec_b.messages[i].seq, want[i].first) << i;
+    EXPECT_EQ(rec_b.messages[i].data, want[i].second) << i;
+  }
+  EXPECT_EQ(rec_a.acks[4].seq, 3u);
+  EXPECT_EQ(rec_a.acks[5].seq, 4u);
+}
+
 TEST_F(redis_publish_batch_test, a_call_pending_when_the_link_drops_fails_each_message) {
   start_redis();
   recorder rec;
