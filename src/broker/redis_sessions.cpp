@@ -82,6 +82,9 @@ constexpr uint64_t default_held_ttl_ms = uint64_t{7} * 24 * 3600 * 1000;
 constexpr std::size_t refreshes_per_poll = 256;
 // A renewal that could not be sent (no link) is tried again this soon.
 constexpr int64_t refresh_retry_ms = 1000;
+// Renewals per TTL: a renewal sent but lost (an error answer, a link dropped with it in
+// flight: a failover) is not retried, so one more must still come before the record expires.
+constexpr uint64_t renewals_per_ttl = 3;
 
 std::string_view control_instance(std::string_view token) {
   return token.substr(0, token.find('/'));
@@ -147,7 +150,7 @@ std::string redis_session_store::claim(std::string_view key, bool clean, bool ke
   c.held = !channel_confirmed_ && !broker_.cluster_ && broker_.subscriber_.up() &&
            broker_.commands_ready();
   // Its record's TTL is renewed until its detach (a live connection outlives any TTL).
-  hold(token, key, monotonic_ms() + static_cast<int64_t>(held_ttl_ms_ / 2));
+  hold(token, key, monotonic_ms() + static_cast<int64_t>(held_ttl_ms_ / renewals_per_ttl));
   if (!c.held) {
     send_claim(c);  // (may erase c)
   }
@@ -185,7 +188,7 @@ void redis_session_store::refresh_due(int64_t now_ms) {
       broker_.metrics_.mqtt_session_store_errors.add();
     }
     hold(token, it->second.key,
-         now_ms + (ok ? static_cast<int64_t>(held_ttl_ms_ / 2) : refresh_retry_ms));
+         now_ms + (ok ? static_cast<int64_t>(held_ttl_ms_ / renewals_per_ttl) : refresh_retry_ms));
   }
 }
 

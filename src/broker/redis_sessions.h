@@ -7,7 +7,7 @@
 //               Its TTL: the session's expiry once detached; while held, the longest
 //               expiry (limits::max_session_expiry), so that a node that dies with the
 //               session live leaves it behind for a bounded time, renewed by its holder at
-//               half of it (refresh) for as long as the connection lives.
+//               a third of it (refresh) for as long as the connection lives.
 //   wsa:{ m:I}  CHANNEL  the control channel of store instance I (one per shard and process,
 //                     random): "t <token> <K>" asks the holder token's shard to close its
 //                     connection of K (takeover); "r <token> <K>" tells a waiting claim that
