@@ -1,6 +1,8 @@
 // The Redis broker's publishes: a loop turn's publishes are grouped by tag and sent when the
-// broker's poll() runs (or before any other command of the turn, so that Redis still sees
-// commands in the order they were asked for); a tag's group of one goes as the publish
+// broker's poll() runs (or before any other tag command, built with begin_command: a query,
+// a presence update, so that Redis sees those in the order they were asked for; a
+// retained SET or a session command may reach Redis before a publish of the same turn, as
+// they may from another shard anyway); a tag's group of one goes as the publish
 // script's call, a group of several as ONE call of the batch script (redis_scripts.h), which
 // saves Redis an EVALSHA, a state read, a TIME and a TTL/registry check per message, and
 // the node a key encoding and a reply per message. What Redis stores and PUBLISHes is the
@@ -25,6 +27,10 @@ constexpr std::size_t max_batch_messages = 64;
 /// Groups searched back for a publish's tag (a turn with more tags may split one tag into
 /// several calls, in order: never slower than one call a message).
 constexpr uint32_t group_search_depth = 16;
+/// What a burst turn leaves behind is given back: a group's buffers past this capacity, and
+/// the groups past this count (each keeps its strings' capacity for the next turns).
+constexpr std::size_t kept_group_bytes = 64 * 1024;
+constexpr std::size_t kept_groups = 64;
 
 }  // namespace
 
@@ -125,7 +131,18 @@ void redis_broker::flush_publishes() {
   group_count_ = 0;
   turn_publish_bytes_ = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    send_publish_group(groups_[i]);
+    publish_group& g = groups_[i];
+    send_publish_group(g);
+    if (g.args.capacity() > kept_group_bytes) {
+      std::string().swap(g.args);
+    }
+    if (g.idem_keys.capacity() > kept_group_bytes) {
+      std::string().swap(g.idem_keys);
+    }
+  }
+  if (groups_.size() > kept_groups && n <= kept_groups) {
+    groups_.resize(kept_groups);
+    groups_.shrink_to_fit();
   }
   flushing_ = false;
 }
