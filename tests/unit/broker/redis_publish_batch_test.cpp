@@ -2,6 +2,7 @@
 // (redis_publish.cpp): against a real redis-server, the call count, order and seqs, idem
 // duplicates inside and across calls, per-message acks, a refused call failing each of its
 // messages, and what another node receives (one live message per publish, as before).
+#include <map>
 #include <string>
 
 #include "redis_harness.h"
@@ -61,6 +62,44 @@ TEST_F(redis_publish_batch_test, one_turn_of_one_tag_is_one_call_in_order_on_eve
   ASSERT_TRUE(pump_until([&] { return rec_a.answers.count(9) != 0; }));
   EXPECT_EQ(rec_a.answers[9].seqs.size(), 12u);
   EXPECT_EQ(rec_a.answers[9].data.back(), "\"last\"");
+  EXPECT_EQ(metrics_.broker_pending.get(), 0u);
+}
+
+// A call holds 64 messages at most, and a publish looks back 16 groups for its tag: a turn
+// with more splits a tag into several calls, in order (redis_publish.cpp).
+TEST_F(redis_publish_batch_test, a_turn_past_the_call_and_search_bounds_keeps_each_tag_in_order) {
+  recorder rec_a;
+  recorder rec_b;
+  auto [a, b] = start_two_nodes(rec_a, rec_b);
+  ASSERT_TRUE(all_ready());
+  b.watch("many.*");
+  ASSERT_TRUE(pump_until([&] { return redis_->command({"PUBSUB", "NUMPAT"}) == ":1"; }));
+  EXPECT_EQ(redis_->command({"CONFIG", "RESETSTAT"}), "+OK");
+  uint64_t ticket = 0;
+  for (int i = 0; i < 70; ++i) {  // one tag: 64 + 6
+    a.publish({"many.one", std::to_string(i), ++ticket});
+  }
+  ASSERT_TRUE(pump_until([&] { return rec_a.acks.size() == 70; }));
+  EXPECT_EQ(evalsha_calls(), 2u);
+  for (int round = 0; round < 3; ++round) {  // 20 tags interleaved, three messages each
+    for (int t = 0; t < 20; ++t) {
+      a.publish({"many.t" + std::to_string(t), std::to_string(round), ++ticket});
+    }
+  }
+  ASSERT_TRUE(pump_until([&] { return rec_a.acks.size() == 130 && rec_b.pattern_messages.size() == 130; }))
+      << rec_a.acks.size() << " acks, " << rec_b.pattern_messages.size() << " messages";
+  std::map<std::string, uint64_t> last_seq;
+  std::map<std::string, int> next_data;
+  for (const auto& m : rec_b.pattern_messages) {
+    EXPECT_EQ(m.seq, last_seq[m.tag] + 1) << m.tag;  // in order, once
+    last_seq[m.tag] = m.seq;
+    EXPECT_EQ(m.data, std::to_string(next_data[m.tag]++)) << m.tag;
+  }
+  EXPECT_EQ(last_seq["many.one"], 70u);
+  EXPECT_EQ(last_seq["many.t19"], 3u);
+  for (const auto& ack : rec_a.acks) {
+    EXPECT_TRUE(ack.ok) << ack.ticket;
+  }
   EXPECT_EQ(metrics_.broker_pending.get(), 0u);
 }
 
