@@ -33,6 +33,31 @@ constexpr char registry_refresh_lua[] = R"lua(if refresh and ARGV[9] ~= '' then
 end
 )lua";
 
+// The history's age trim, the same in both publish scripts: drops entries older than `age`
+// ms before `now`, looking at the oldest 64 (a trim a call keeps up with the publishes).
+constexpr char history_age_trim_lua[] = R"lua(
+local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
+local cut = 0
+for i = 1, #old do
+  if tonumber(old[i][2][4]) >= now - age then
+    break
+  end
+  cut = tonumber(string.match(old[i][1], '^(%d+)'))
+end
+if cut > 0 then
+  redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
+end
+)lua";
+
+// The tag's keys' TTLs, set with the registry's refresh (at most once a second), the same
+// in both publish scripts; defines `ttl`, which the registry refresh reads.
+constexpr char key_ttl_refresh_lua[] = R"lua(local ttl = tonumber(ARGV[6])
+if refresh then
+  redis.call('PEXPIRE', KEYS[1], ttl + 1000)
+  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
+end
+)lua";
+
 /// The texts joined, as one array (its last char the terminating NUL).
 template <std::size_t... N>
 constexpr std::array<char, (N + ...) - sizeof...(N) + 1> join_lua(const char (&... parts)[N]) {
@@ -93,24 +118,9 @@ if keep > 0 then
   end
   local age = tonumber(ARGV[5])
   if age > 0 then
-    local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
-    local cut = 0
-    for i = 1, #old do
-      if tonumber(old[i][2][4]) >= now - age then
-        break
-      end
-      cut = tonumber(string.match(old[i][1], '^(%d+)'))
-    end
-    if cut > 0 then
-      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
-    end
-  end
+)lua", history_age_trim_lua, R"lua(  end
 end
-local ttl = tonumber(ARGV[6])
-if refresh then
-  redis.call('PEXPIRE', KEYS[1], ttl + 1000)
-  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
-end
+)lua", key_ttl_refresh_lua, R"lua(
 redis.call('PUBLISH', ARGV[1], string.format('%d', seq) .. ' ' .. epoch .. ' ' .. ts .. ' ' ..
            ARGV[2])
 if #KEYS > 2 then
@@ -225,24 +235,8 @@ if keep > 0 then
 end
 local age = tonumber(ARGV[5])
 if keep > 0 and age > 0 then
-  local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
-  local cut = 0
-  for i = 1, #old do
-    if tonumber(old[i][2][4]) >= now - age then
-      break
-    end
-    cut = tonumber(string.match(old[i][1], '^(%d+)'))
-  end
-  if cut > 0 then
-    redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
-  end
-end
-local ttl = tonumber(ARGV[6])
-if refresh then
-  redis.call('PEXPIRE', KEYS[1], ttl + 1000)
-  redis.call('PEXPIRE', KEYS[2], ttl + 1000)
-end
-)lua", registry_refresh_lua, R"lua(return res
+)lua", history_age_trim_lua, R"lua(end
+)lua", key_ttl_refresh_lua, registry_refresh_lua, R"lua(return res
 )lua");
 const std::string_view redis_publish_batch_script = view_of(publish_batch_lua);
 
