@@ -225,6 +225,17 @@ TEST_F(redis_broker_test, history_older_than_the_max_age_is_not_returned) {
   b.publish({"aged", "4", 9});  // the next publish trims them for good
   ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 4; }));
   EXPECT_EQ(redis_->command({"XLEN", "wsa:{aged}:log"}), ":2");
+  // The batch script (two publishes in one turn) trims the same way.
+  for (const char* id : {"3-0", "4-0"}) {
+    redis_->command({"XDEL", "wsa:{aged}:log", id});
+  }
+  redis_->command({"XADD", "wsa:{aged}:log", "3-0", "d", "{\"n\":2}", "t", old});
+  redis_->command({"XADD", "wsa:{aged}:log", "4-0", "d", "4", "t", old});
+  b.publish({"aged", "5", 10});
+  b.publish({"aged", "6", 11});
+  ASSERT_TRUE(pump_until([&] { return rec.acks.size() == 6; }));
+  EXPECT_EQ(redis_->command({"XLEN", "wsa:{aged}:log"}), ":2");
+  EXPECT_EQ(rec.acks[5].seq, 6u);
 }
 
 TEST_F(redis_broker_test, epoch_changes_and_seq_restarts_when_redis_lost_the_tag) {
