@@ -11,6 +11,38 @@ namespace wsa {
 
 namespace {
 
+// The tag's state read, the same in both publish scripts: `m` (epoch, last ts, generation,
+// next refresh), `epoch` (a new one when Redis lost the tag or its generation changed) and
+// `last`.
+constexpr char tag_state_lua[] = R"lua(
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
+local epoch = m[1]
+local last = 0
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+else
+  last = tonumber(m[2]) or 0
+end
+if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
+end
+)lua";
+
+// The publish time, the same in both publish scripts: `now` (never before the tag's last
+// ts), `ts` and `refresh` (the once-a-second registry and TTL refresh is due).
+constexpr char publish_clock_lua[] = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now < last then
+  now = last
+end
+local ts = string.format('%d', now)
+local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
+)lua";
+
 // The tag registry's refresh, the same in both publish scripts (joined into each at compile
 // time, so each script's text is whole): it reads `refresh`, `now`, `ttl`, KEYS[1] (the seq
 // key), ARGV[9] (the registry prefix) and ARGV[10] (its cap).
@@ -82,28 +114,9 @@ if #KEYS > 2 then
     return {tonumber(s), tonumber(t), 1}
   end
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
-local epoch = m[1]
-local last = 0
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
-else
-  last = tonumber(m[2]) or 0
-end
-if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
-  epoch = ARGV[3]
-  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
-end
+)lua", tag_state_lua, R"lua(
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now < last then
-  now = last
-end
-local ts = string.format('%d', now)
-local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
+)lua", publish_clock_lua, R"lua(
 if refresh then
   redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
 else
@@ -165,31 +178,12 @@ if nfresh == 0 then
   end
   return res
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
-local epoch = m[1]
-local last = 0
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
-else
-  last = tonumber(m[2]) or 0
-end
-if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
-  epoch = ARGV[3]
-  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
-end
+)lua", tag_state_lua, R"lua(
 -- The seqs are taken first, as the publish script's HINCRBY does: Redis refuses a script's
 -- writes (OOM, READONLY) at its first write, which must come before any PUBLISH (with no
 -- history kept, the first write would otherwise follow the PUBLISHes).
 local seq = redis.call('HINCRBY', KEYS[1], 's', nfresh) - nfresh
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now < last then
-  now = last
-end
-local ts = string.format('%d', now)
-local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
+)lua", publish_clock_lua, R"lua(
 local keep = tonumber(ARGV[4])
 local head = ' ' .. epoch .. ' ' .. ts .. ' '
 local mine = {}
