@@ -24,6 +24,7 @@
 // Patterns starting with a wildcard have no segment to watch: refused (pattern_refusal).
 #include <algorithm>
 #include <charconv>
+#include <ranges>
 
 #include "broker/cluster_pattern_names.h"
 #include "broker/redis_broker.h"
@@ -34,6 +35,16 @@
 namespace wsa {
 
 using namespace cluster_patterns;
+
+namespace {
+
+// The watched patterns of a segment (`patterns`) that match `tag`.
+auto matching_patterns(const std::vector<std::string>& patterns, std::string_view tag) {
+  return std::views::filter(patterns,
+                            [tag](const std::string& p) { return pattern_matches(p, tag); });
+}
+
+}  // namespace
 
 void redis_broker::start_cluster_patterns() {
   candidates_sha_ = cluster_->add_script(redis_candidates_script);
@@ -46,10 +57,8 @@ void redis_broker::report_gap(std::string_view tag, const exact_watch& w) {
   }
   auto s = w.pulled ? cluster_segments_.find(first_segment(tag)) : cluster_segments_.end();
   if (s != cluster_segments_.end()) {
-    for (const std::string& p : s->second.patterns) {
-      if (pattern_matches(p, tag)) {
-        results_.stream_gap(p);
-      }
+    for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
+      results_.stream_gap(p);
     }
   }
 }
@@ -127,9 +136,7 @@ void redis_broker::cluster_unwatch_pattern(std::string_view pattern) {
     // channel too, unless watched for themselves); the others stay counted by those others.
     std::vector<std::string> leaving;
     for (const std::string& tag : seg.tags) {
-      if (pattern_matches(owned, tag) &&
-          std::none_of(seg.patterns.begin(), seg.patterns.end(),
-                       [&](const std::string& p) { return pattern_matches(p, tag); })) {
+      if (pattern_matches(owned, tag) && std::ranges::empty(matching_patterns(seg.patterns, tag))) {
         leaving.push_back(tag);
       }
     }
@@ -204,12 +211,10 @@ void redis_broker::count_pulled(std::string_view tag, const exact_watch& w) {
     return;
   }
   s->second.tags.emplace(tag);
-  for (const std::string& p : s->second.patterns) {
-    if (pattern_matches(p, tag)) {
-      cluster_pattern& cp = cluster_patterns_.find(p)->second;
-      ++cp.tags;
-      cp.unconfirmed += w.confirmed ? 0 : 1;
-    }
+  for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
+    cluster_pattern& cp = cluster_patterns_.find(p)->second;
+    ++cp.tags;
+    cp.unconfirmed += w.confirmed ? 0 : 1;
   }
 }
 
@@ -218,11 +223,9 @@ void redis_broker::pulled_channel(std::string_view tag, bool up) {
   if (s == cluster_segments_.end()) {
     return;
   }
-  for (const std::string& p : s->second.patterns) {
-    if (pattern_matches(p, tag)) {
-      cluster_pattern& cp = cluster_patterns_.find(p)->second;
-      cp.unconfirmed = up ? cp.unconfirmed - (cp.unconfirmed > 0 ? 1 : 0) : cp.unconfirmed + 1;
-    }
+  for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
+    cluster_pattern& cp = cluster_patterns_.find(p)->second;
+    cp.unconfirmed = up ? cp.unconfirmed - (cp.unconfirmed > 0 ? 1 : 0) : cp.unconfirmed + 1;
   }
 }
 
@@ -270,20 +273,16 @@ void redis_broker::pull_tag(std::string_view tag, uint64_t seq, bool whole) {
   }
   bool wanted = false;
   bool room = false;
-  for (const std::string& p : s->second.patterns) {
-    if (pattern_matches(p, tag)) {
-      wanted = true;
-      room = room || cluster_patterns_.find(p)->second.tags < options_.max_recovery_tags;
-    }
+  for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
+    wanted = true;
+    room = room || cluster_patterns_.find(p)->second.tags < options_.max_recovery_tags;
   }
   if (!wanted) {
     return;
   }
   if (!room) {
-    for (const std::string& p : s->second.patterns) {
-      if (pattern_matches(p, tag)) {
-        pattern_over(p, cluster_patterns_.find(p)->second);
-      }
+    for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
+      pattern_over(p, cluster_patterns_.find(p)->second);
     }
     return;
   }
