@@ -31,6 +31,7 @@
 #include "broker/redis_scripts.h"
 #include "pubsub/tag.h"
 #include "redis/resp_writer.h"
+#include "util/check.h"
 
 namespace wsa {
 
@@ -225,7 +226,13 @@ void redis_broker::pulled_channel(std::string_view tag, bool up) {
   }
   for (const std::string& p : matching_patterns(s->second.patterns, tag)) {
     cluster_pattern& cp = cluster_patterns_.find(p)->second;
-    cp.unconfirmed = up ? cp.unconfirmed - (cp.unconfirmed > 0 ? 1 : 0) : cp.unconfirmed + 1;
+    if (up) {
+      // (counted when pulled in or the pattern came while it was not up, or when it went down)
+      WSA_ASSERT(cp.unconfirmed > 0);
+      --cp.unconfirmed;
+    } else {
+      ++cp.unconfirmed;
+    }
   }
 }
 
