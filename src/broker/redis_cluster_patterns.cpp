@@ -96,8 +96,8 @@ void redis_broker::cluster_watch_pattern(std::string_view pattern) {
   for (const std::string& tag : s->second.tags) {
     if (pattern_matches(pattern, tag)) {
       ++p.tags;
-      const auto w = exact_.find(tag);
-      p.unconfirmed += w != exact_.end() && !w->second.confirmed ? 1 : 0;
+      // (a pulled tag stays in exact_ until it leaves the segment's tags)
+      p.unconfirmed += exact_.find(tag)->second.confirmed ? 0 : 1;
     }
   }
   // Tags watched here for themselves flow to it at once, within its bound.
