@@ -11,13 +11,18 @@
 //   history from N once its channel is up (its first messages may precede the channel), as
 //   a channel that followed a migrated slot is; from then on it is an exact watch delivered
 //   in the `patterns` scope, gap-free and in seq order by the same code.
-// - Bounds: at most --max-recovery-tags tags pulled in per pattern (every pulled tag it
-//   matches counts, whoever pulled it in); past it the tag is left out (counted) and the
-//   pattern's subscribers get a `gap` notice. Each segment knows its pulled tags and each
-//   pattern how many of its tags' channels are not up yet: no walk of every watched tag. The announce cache holds
+// - Bounds: a pattern counts every pulled tag it matches, whoever pulled it in, and a tag is
+//   pulled in while a pattern it matches counts fewer than --max-recovery-tags (so another
+//   pattern's pulls may take a pattern past its bound). A tag none of them has room for is
+//   left out (counted) and their subscribers get a `gap` notice. The announce cache holds
 //   4096 tags per shard.
-// - A pattern's `sub` is answered once its segment's channel, its registry read and every
-//   tag channel it pulled in are up: what is published after the answer reaches it.
+// - Bookkeeping: each segment keeps its pulled tags, each pattern its count of them and of
+//   those whose channel is not up yet. A pulled channel going up or down walks its segment's
+//   patterns, an unwatch its segment's pulled tags; a new pattern walks those and the tags
+//   watched here for themselves.
+// - A pattern's `sub` is answered once its segment's channel is up, its registry read, and
+//   the channel of every pulled tag it matches up (its count at zero): what is published
+//   after the answer reaches it.
 // - The announce channel going down (its slot moved, a node dropped) may lose announces:
 //   once back, the registry is read again and tags new to the pattern are read from the
 //   start of their retained history.
