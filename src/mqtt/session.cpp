@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "util/check.h"
 #include "util/utf8.h"
 
 namespace wsa::mqtt {
@@ -125,14 +126,13 @@ void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
   const bool v5 = params_.level == protocol::v5;
   for (const subscription_request& r : p.entries) {
     filter_patterns patterns;
-    if (filter_to_patterns(r.filter, patterns) &&
-        (!may_subscribe(patterns.first) ||
-         (!patterns.second.empty() && !may_subscribe(patterns.second)))) {
+    const bool mapped = filter_to_patterns(r.filter, patterns);
+    if (mapped && (!may_subscribe(patterns.first) ||
+                   (!patterns.second.empty() && !may_subscribe(patterns.second)))) {
       out.codes.push_back(reason::not_authorized);
       continue;
     }
-    if (served != nullptr && r.filter.find_first_of("+#") != std::string_view::npos &&
-        filter_to_patterns(r.filter, patterns) &&
+    if (served != nullptr && mapped && r.filter.find_first_of("+#") != std::string_view::npos &&
         (!(*served)(patterns.first) ||
          (!patterns.second.empty() && !(*served)(patterns.second)))) {
       out.codes.push_back(reason::wildcard_subscriptions_not_supported);
@@ -163,11 +163,13 @@ uint32_t session::on_unsubscribe(const unsubscribe_packet& p, std::vector<reason
   for (const std::string_view filter : p.filters) {
     const subscription* s = subs_.find(filter);
     // An exact filter pinned its tag's position: unpinned, or dropped when nothing else
-    // reaches the tag (a SUBSCRIBE/UNSUBSCRIBE loop over new topics must not grow it).
+    // reaches the tag (a SUBSCRIBE/UNSUBSCRIBE loop over new topics must not grow it). No
+    // other exact filter is to the tag: filters are unique, and an exact one is its tag.
     const std::string exact_tag = s != nullptr && s->exact ? s->patterns.first : std::string();
     const bool removed = subs_.remove(filter, dropped_patterns);
     codes.push_back(removed ? reason::success : reason::no_subscription_existed);
-    if (removed && !exact_tag.empty() && !subs_.has_exact(exact_tag)) {
+    if (removed && !exact_tag.empty()) {
+      WSA_ASSERT(!subs_.has_exact(exact_tag));
       released += positions_.unpin(exact_tag, subs_.plan(exact_tag, false, plan_scratch_));
     }
   }
