@@ -94,7 +94,9 @@ std::string_view control_instance(std::string_view token) {
 
 redis_session_store::redis_session_store(redis_broker& broker, uint64_t seed,
                                          uint64_t held_ttl_ms)
-    : broker_(broker), held_ttl_ms_(held_ttl_ms == 0 ? default_held_ttl_ms : held_ttl_ms) {
+    : broker_(broker),
+      held_ttl_ms_(held_ttl_ms == 0 ? default_held_ttl_ms : held_ttl_ms),
+      held_ttl_text_(std::to_string(held_ttl_ms_)) {
   append_hex(instance_, seed);
   channel_.assign(redis_control_prefix).append(instance_).append("}");
 }
@@ -158,18 +160,12 @@ std::string redis_session_store::claim(std::string_view key, bool clean, bool ke
 }
 
 void redis_session_store::hold(const std::string& token, std::string_view key, int64_t due_ms) {
-  auto [it, added] = held_.try_emplace(token);
-  if (added) {
-    it->second.key.assign(key);
-  } else {
-    held_due_.erase({it->second.due_ms, token});
-  }
-  it->second.due_ms = due_ms;
+  held_.try_emplace(token, held_session{std::string(key), due_ms});  // (a new token each claim)
   held_due_.emplace(due_ms, token);
 }
 
 void redis_session_store::release(std::string_view token) {
-  const auto it = held_.find(std::string(token));
+  const auto it = held_.find(token);
   if (it != held_.end()) {
     held_due_.erase({it->second.due_ms, it->first});
     held_.erase(it);
@@ -177,25 +173,27 @@ void redis_session_store::release(std::string_view token) {
 }
 
 void redis_session_store::refresh_due(int64_t now_ms) {
-  const std::string ttl = std::to_string(held_ttl_ms_);
   for (std::size_t sent = 0; sent < refreshes_per_poll && !held_due_.empty() &&
                              held_due_.begin()->first <= now_ms;
        ++sent) {
-    const std::string token = held_due_.begin()->second;
-    const auto it = held_.find(token);
-    const bool ok = run(op_refresh, 0, it->second.key, {"refresh", token, ttl});
+    // Taken out and put back with its next due time: the token is not copied.
+    auto due = held_due_.extract(held_due_.begin());
+    const std::string& token = due.value().second;
+    held_session& h = held_.find(token)->second;
+    const bool ok = run(op_refresh, 0, h.key, {"refresh", token, held_ttl_text_});
     if (!ok) {
       broker_.metrics_.mqtt_session_store_errors.add();
     }
-    hold(token, it->second.key,
-         now_ms + (ok ? static_cast<int64_t>(held_ttl_ms_ / renewals_per_ttl) : refresh_retry_ms));
+    h.due_ms =
+        now_ms + (ok ? static_cast<int64_t>(held_ttl_ms_ / renewals_per_ttl) : refresh_retry_ms);
+    due.value().first = h.due_ms;
+    held_due_.insert(std::move(due));
   }
 }
 
 void redis_session_store::send_claim(pending_claim& c) {
-  const std::string ttl = std::to_string(held_ttl_ms_);
   if (!run(op_claim, c.ticket, c.key,
-           {"claim", c.token, c.clean ? "1" : "0", c.keep ? "1" : "0", ttl})) {
+           {"claim", c.token, c.clean ? "1" : "0", c.keep ? "1" : "0", held_ttl_text_})) {
     failed(c.ticket);  // (erases c)
   }
 }
@@ -237,9 +235,8 @@ void redis_session_store::detach(std::string_view key, std::string_view token,
                                  std::string_view record, uint32_t expiry_s) {
   release(token);
   const std::string ttl = std::to_string(uint64_t{expiry_s} * 1000);
-  const std::string live = std::to_string(held_ttl_ms_);
   if (!run(op_detach, 0, key,
-           {"detach", token, record, record.empty() ? "0" : "1", ttl, live})) {
+           {"detach", token, record, record.empty() ? "0" : "1", ttl, held_ttl_text_})) {
     broker_.metrics_.mqtt_session_store_errors.add();
   }
 }

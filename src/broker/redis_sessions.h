@@ -27,11 +27,11 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "broker/session_store.h"
+#include "pubsub/string_map.h"
 #include "redis/link.h"
 
 namespace wsa {
@@ -120,7 +120,8 @@ class redis_session_store final : public session_store {
 
   redis_broker& broker_;
   uint64_t held_ttl_ms_;
-  std::unordered_map<std::string, held_session> held_;  // by holder token
+  std::string held_ttl_text_;                           // held_ttl_ms_ in decimal, built once
+  string_map<held_session> held_;                       // by holder token
   std::set<std::pair<int64_t, std::string>> held_due_;  // (due_ms, token), soonest first
   std::string instance_;
   std::string channel_;
