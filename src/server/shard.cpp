@@ -124,7 +124,7 @@ void shard::run() {
   while (conns_.live() > 0 && monotonic_ms() < give_up) {
     ring_.submit_and_wait(tick_ms);
     reap_completions();
-    flush_dirty();  // every connection is dead by now: it only empties dirty_
+    flush_dirty();  // every connection is dead by now: it only moves dirty_'s to dead_
     free_dead();
   }
   ring_.submit_no_wait();

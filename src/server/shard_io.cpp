@@ -253,7 +253,9 @@ void shard::dispatch_input(conn& c, const char* data, std::size_t size) {
 // ---- send ----
 
 void shard::mark_dirty(conn& c) {
-  if (!c.dirty) {
+  // A dead connection is in dirty_ or in dead_, never both (abort, flush_dirty): it sends
+  // nothing more, so it is not queued again.
+  if (!c.dirty && c.state != conn_state::dead) {
     c.dirty = true;
     dirty_.push_back(&c);
   }
@@ -350,14 +352,19 @@ void shard::on_send(conn& c, int result) {
 void shard::flush_dirty() {
   // dirty_ is a queue: connections marked later wait behind those left by the previous
   // turn, so none is starved. Marked again after its send completes, a connection goes to
-  // the back; a connection is in dirty_ once at most (its dirty flag), and free_dead keeps
-  // a dead one until it left.
+  // the back; a connection is in dirty_ once at most (its dirty flag). One that died while
+  // queued goes to dead_ as it leaves (abort left it here), so that dead_ holds no entry
+  // still pointed to from dirty_.
   unsigned started = 0;
   std::size_t next = dirty_head_;
   for (; next < dirty_.size() && started < max_sends_per_turn; ++next) {
     conn& c = *dirty_[next];
     c.dirty = false;
-    if (c.state == conn_state::dead || c.send_in_flight) {
+    if (c.state == conn_state::dead) {
+      dead_.push_back(&c);
+      continue;
+    }
+    if (c.send_in_flight) {
       continue;
     }
     if (!c.out.empty()) {
@@ -484,13 +491,15 @@ void shard::abort(conn& c) {
                  encode_op(io_op::cancel, c.slot, c.generation));
     c.cancel_sent = true;
   }
-  dead_.push_back(&c);
+  if (!c.dirty) {
+    dead_.push_back(&c);  // else flush_dirty moves it there as it leaves dirty_
+  }
 }
 
 void shard::free_dead() {
   std::size_t kept = 0;
   for (conn* c : dead_) {
-    if (c->recv_armed || c->send_in_flight || c->dirty) {  // dirty: still in dirty_
+    if (c->recv_armed || c->send_in_flight) {
       dead_[kept++] = c;
       continue;
     }
