@@ -103,8 +103,8 @@ bool shard::init(std::string& error) {
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
   append_connection_refusal(refusal_full_, false);
   append_connection_refusal(refusal_draining_, true);
-  iov_arena_.resize(64 * 1024);
-  msg_arena_.resize(4096);
+  iov_arena_.resize(std::size_t{max_sends_per_turn} * max_iov_per_send);
+  msg_arena_.resize(max_sends_per_turn);
   return true;
 }
 

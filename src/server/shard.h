@@ -233,7 +233,14 @@ class shard final : private conn_host, private router_client, private mail_port 
   std::size_t dirty_head_ = 0;    // dirty_[dirty_head_..] are still to flush
   std::vector<conn*> dead_;       // to free once their operations complete
   std::vector<conn*> rearm_recv_;  // multishot recv ended for lack of buffers
-  std::vector<iovec> iov_arena_;  // iovecs of this turn's sends
+  // Sends started per turn at most. A turn's submission runs its sends inside the kernel
+  // (~4-6 us each on loopback): a 1,000-subscriber fan-out sent at once is a ~5 ms turn, and
+  // whatever completed meanwhile (a Redis reply, a publisher's frame) waits for its end. 64
+  // sends keep a turn near 0.3 ms; the rest go in the next turns, in order.
+  static constexpr unsigned max_sends_per_turn = 64;
+  static constexpr unsigned max_iov_per_send = 128;
+  // This turn's sends: max_iov_per_send iovecs and one msghdr each at most.
+  std::vector<iovec> iov_arena_;
   std::vector<msghdr> msg_arena_;
   std::size_t iov_used_ = 0;
   std::size_t msg_used_ = 0;

@@ -19,18 +19,13 @@
 #include "router/router.h"
 #include "server/node.h"
 #include "server/shard.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "ws/msg_frame.h"
 
 namespace wsa {
 namespace {
 
-constexpr unsigned max_iov_per_send = 128;
-// Sends started per turn at most. A turn's submission runs its sends inside the kernel
-// (~4-6 us each on loopback): a 1,000-subscriber fan-out sent at once is a ~5 ms turn, and
-// whatever completed meanwhile (a Redis reply, a publisher's frame) waits for its end. 64
-// sends keep a turn near 0.3 ms; the rest go in the next turns, in order.
-constexpr unsigned max_sends_per_turn = 64;
 constexpr int64_t close_timeout_ms = 2000;  // flush + wait for the peer's FIN
 
 }  // namespace
@@ -303,12 +298,11 @@ bool shard::queue_replacing(conn& c, frame* f, uint64_t& position) {
 }
 
 void shard::start_send(conn& c) {
-  if (iov_used_ + max_iov_per_send > iov_arena_.size() || msg_used_ == msg_arena_.size()) {
-    // This turn's arenas are full: hand the kernel what is prepared and start over.
-    ring_.submit_no_wait();
-    iov_used_ = 0;
-    msg_used_ = 0;
-  }
+  // Only flush_dirty starts sends, max_sends_per_turn at most a turn, and turn() resets the
+  // arenas once the kernel has their last turn's (the shutdown's reaping starts none): the
+  // arenas are sized for that.
+  WSA_ASSERT(iov_used_ + max_iov_per_send <= iov_arena_.size() &&
+             msg_used_ < msg_arena_.size());
   iovec* iov = &iov_arena_[iov_used_];
   const unsigned count = c.out.gather(iov, max_iov_per_send);
   const uint64_t user_data = encode_op(io_op::send, c.slot, c.generation);
