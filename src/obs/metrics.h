@@ -70,10 +70,10 @@ struct alignas(64) shard_metrics {
   counter connections_paused;      ///< gauge: connections not read now
   counter pongs_replaced;          ///< unsent pongs replaced by the latest ping's answer
   counter frames;                  ///< gauge: frames held in memory (queued or retained)
+  counter frame_bytes;             ///< gauge: their bytes
   counter loop_turns;              ///< turns of the shard's loop (one submit + reap each)
   counter sends_started;           ///< sends started on client sockets (one per send/sendmsg)
   counter send_turns_split;        ///< turns that left connections with output to the next
-  counter frame_bytes;             ///< gauge: their bytes
   counter rate_limited_publishes;  ///< `pub` frames refused by --pub-rate
   counter rate_limited_subscribes; ///< `sub`/`unsub` frames refused by --sub-rate
   counter rate_limited_auths;      ///< `auth` frames refused by --auth-rate
