@@ -7,7 +7,10 @@
 // copy routine fell from 13.5% to 9.4% of the load generator's CPU (perf, cpu-clock).
 // Too few buffers in the ring cost an ENOBUFS and a re-armed receive (no data is lost: it
 // waits in the socket), so the level follows demand: twice the most buffers one turn took
-// recently, doubled after a turn that ran short, never below `floor` or above the count.
+// recently, never below `floor` or above the count. A turn that ran short doubles it twice:
+// the next level is twice what the ring held and the turn took, and that level is kept as
+// the peak, so the turns after hold twice it again (64 in the ring, all taken and short:
+// 128, then 252, decaying; 128, 126, ... had it not run short).
 // Pure bookkeeping, no io_uring: uring.h feeds the ring from it; unit-tested alone.
 #pragma once
 
@@ -40,7 +43,8 @@ class buffer_pool {
     ++taken_;
   }
 
-  // A receive found no buffer (ENOBUFS): the next refill doubles the level.
+  // A receive found no buffer (ENOBUFS): the level doubles at the next refill and again at
+  // the one after (see above).
   void ran_short() { short_ = true; }
 
   // The ring's level for the next turn, given what this turn took; resets the turn's count.
