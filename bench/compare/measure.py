@@ -8,7 +8,7 @@ import time
 
 import servers as servers_mod
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc's unit of CPU time
 
 
 def loadavg():
@@ -37,7 +37,7 @@ def softirq_seconds(cpu):
         for line in f:
             fields = line.split()
             if fields[0] == "cpu%d" % cpu:
-                return int(fields[7]) / os.sysconf("SC_CLK_TCK")
+                return int(fields[7]) / CLOCK_TICKS
     raise OSError("cpu%d not in /proc/stat" % cpu)
 
 
@@ -136,7 +136,7 @@ def run_point(ctx, server, workload, workdir):
                workload.loadgen_args(ctx.quick) +
                ["--proto", running.proto, "--url", running.url,
                 "--server-pid", str(running.main.pid), "--json"] +
-               getattr(ctx, "loadgen_extra", []))
+               ctx.loadgen_extra)  # --loadgen-arg's, [] without
         point["command"] = cmd
         sources = {k: (lambda pid=pid: cpu_seconds(pid)) for k, pid in pids.items()}
         sources["loadgen_softirq"] = lambda: softirq_seconds(ctx.loadgen_cpu)
