@@ -230,6 +230,9 @@ testing::AssertionResult redis_cluster::finish_migration(uint16_t slot) {
   }
   const std::string s = std::to_string(slot);
   const std::string& id = ids_[migration_to_];
+  const auto give_slot_to_target = [&](std::size_t node) {
+    return nodes_[node]->command({"CLUSTER", "SETSLOT", s, "NODE", id});
+  };
   // Target first: from then on it serves the slot without ASKING; then the source, which
   // starts sending MOVED (and "sunsubscribe" to its shard channel subscribers).
   std::vector<std::size_t> order = {migration_to_, migration_from_};
@@ -239,7 +242,7 @@ testing::AssertionResult redis_cluster::finish_migration(uint16_t slot) {
     }
   }
   for (const std::size_t i : order) {
-    const std::string r = nodes_[i]->command({"CLUSTER", "SETSLOT", s, "NODE", id});
+    const std::string r = give_slot_to_target(i);
     if (r != "+OK") {
       return testing::AssertionFailure() << "SETSLOT NODE on node " << i << ": " << r;
     }
@@ -265,7 +268,7 @@ testing::AssertionResult redis_cluster::finish_migration(uint16_t slot) {
       nodes_[migration_to_]->command({"CLUSTER", "BUMPEPOCH"});
       for (std::size_t i = 0; i < nodes_.size(); ++i) {
         if (owners[i] != static_cast<int>(migration_to_)) {
-          nodes_[i]->command({"CLUSTER", "SETSLOT", s, "NODE", id});
+          give_slot_to_target(i);
         }
       }
     }
