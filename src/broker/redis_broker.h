@@ -534,8 +534,7 @@ class redis_broker final : public broker,
   // A loop turn's publishes of one tag, not sent yet: one call when flushed (the publish
   // script for one message, the batch script for several).
   struct publish_group {
-    std::string tag;
-    std::string keys_tag;  // the tag `keys` hold (kept across turns: a hot tag encodes once)
+    std::string tag;       // `keys` are its (kept across turns: a hot tag encodes once)
     std::string keys;      // bulk seq key, log key, then channel (from channel_at)
     std::size_t channel_at = 0;
     std::string args;      // per message: its stored data bulk, then its idem flag bulk

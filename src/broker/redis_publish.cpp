@@ -75,13 +75,12 @@ redis_broker::publish_group& redis_broker::group_for(std::string_view tag) {
     groups_.emplace_back();
   }
   publish_group& g = groups_[group_count_++];
-  g.tag.assign(tag);
   g.args.clear();
   g.idem_keys.clear();
   g.idem_count = 0;
   g.tickets.clear();
-  if (g.keys_tag != tag) {  // the keys are kept while the slot serves the same tag
-    g.keys_tag.assign(tag);
+  if (g.tag != tag) {  // the keys are kept while the slot serves the same tag
+    g.tag.assign(tag);
     g.keys.clear();
     resp_bulk_concat(g.keys, {redis_key_prefix, tag, redis_seq_suffix});
     resp_bulk_concat(g.keys, {redis_key_prefix, tag, redis_log_suffix});
