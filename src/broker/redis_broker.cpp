@@ -404,7 +404,7 @@ bool redis_broker::backlogged(std::string_view tag) {
   // their links first: on a cluster they may go to other masters, whose backlog is not this
   // tag's (a frozen master's burst must not refuse a healthy master's publish).
   std::size_t bytes = link_bytes() + turn_publish_bytes_;
-  if (bytes > options_.max_backlog_bytes && turn_publish_bytes_ > 0 && !flushing_) {
+  if (bytes > options_.max_backlog_bytes && turn_publish_bytes_ > 0) {
     flush_publishes();
     bytes = link_bytes();
   }

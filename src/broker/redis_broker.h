@@ -546,7 +546,6 @@ class redis_broker final : public broker,
   std::vector<publish_group> groups_;  // the first group_count_ are this turn's
   uint32_t group_count_ = 0;
   std::size_t turn_publish_bytes_ = 0;  // their data and idem keys (backlogged counts them)
-  bool flushing_ = false;
   std::vector<std::vector<uint64_t>> batches_;  // the tickets of batch calls in flight
   std::vector<uint32_t> free_batches_;
   // A publish's arguments that are the same for every publish, encoded once (they cost a

@@ -121,11 +121,12 @@ void redis_broker::publish(const publish_request& request) {
 }
 
 void redis_broker::flush_publishes() {
-  if (group_count_ == 0 || flushing_) {
+  if (group_count_ == 0) {
     return;
   }
-  flushing_ = true;
   refresh_publish_encoding();
+  // Zeroed before sending: each group's begin_command flushes first and finds nothing (no
+  // publish comes meanwhile: nothing re-enters a broker, events.h).
   const uint32_t n = group_count_;
   group_count_ = 0;
   turn_publish_bytes_ = 0;
@@ -143,7 +144,6 @@ void redis_broker::flush_publishes() {
     groups_.resize(kept_groups);
     groups_.shrink_to_fit();
   }
-  flushing_ = false;
 }
 
 void redis_broker::send_publish_group(publish_group& g) {
