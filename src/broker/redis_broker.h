@@ -168,6 +168,10 @@ class redis_broker final : public broker,
   static constexpr uint32_t retried_bit = 0x80000000u;  // in aux: resent after NOSCRIPT
   /// In a cluster publish's aux: its tag is due to be announced once the publish is stored.
   static constexpr uint32_t announce_bit = 0x40000000u;
+  /// A batch publish call's index in batches_ (its aux without the bits above).
+  static uint32_t batch_index(const link_request& request) {
+    return request.aux & ~(retried_bit | announce_bit);
+  }
 
   struct deferred_query {
     bool since_present;

@@ -227,7 +227,7 @@ void redis_broker::on_publish_reply(const link_request& request, resp_view reply
 
 void redis_broker::on_publish_batch_reply(const link_request& request, resp_view reply,
                                           std::string_view command) {
-  const uint32_t index = request.aux & ~(retried_bit | announce_bit);
+  const uint32_t index = batch_index(request);
   std::vector<uint64_t>& tickets = batches_[index];
   const std::size_t n = tickets.size();
   bool ok = reply.is_array() && reply.size() == 3 * n;
@@ -254,7 +254,7 @@ void redis_broker::on_publish_batch_reply(const link_request& request, resp_view
 }
 
 void redis_broker::fail_batch(const link_request& request) {
-  const uint32_t index = request.aux & ~(retried_bit | announce_bit);
+  const uint32_t index = batch_index(request);
   std::vector<uint64_t>& tickets = batches_[index];
   for (const uint64_t ticket : tickets) {
     fail_request({publish_cmd, 0, ticket});
