@@ -418,6 +418,8 @@ class redis_broker final : public broker,
   void published_one(const link_request& request, uint64_t ticket, uint64_t seq, int64_t ts,
                      bool dup, int64_t now_ns);
   void fail_batch(const link_request& request);
+  /// A batch call answered or failed: its entry is free again (past a burst, given back).
+  void release_batch(uint32_t index);
   void on_query_reply(const link_request& request, resp_view reply, std::string_view command);
   bool retry_noscript(const link_request& request, resp_view reply, std::string_view command);
   void fail_request(const link_request& request);

@@ -28,9 +28,11 @@ constexpr std::size_t max_batch_messages = 64;
 /// several calls, in order: never slower than one call a message).
 constexpr uint32_t group_search_depth = 16;
 /// What a burst turn leaves behind is given back: a group's buffers past this capacity, and
-/// the groups past this count (each keeps its strings' capacity for the next turns).
+/// the groups past this count (each keeps its strings' capacity for the next turns); the
+/// batch calls' ticket lists past this count once every call has been answered.
 constexpr std::size_t kept_group_bytes = 64 * 1024;
 constexpr std::size_t kept_groups = 64;
+constexpr std::size_t kept_batches = 64;
 
 }  // namespace
 
@@ -249,8 +251,7 @@ void redis_broker::on_publish_batch_reply(const link_request& request, resp_view
     fail_batch(request);
     return;
   }
-  tickets.clear();
-  free_batches_.push_back(index);
+  release_batch(index);
 }
 
 void redis_broker::fail_batch(const link_request& request) {
@@ -259,8 +260,18 @@ void redis_broker::fail_batch(const link_request& request) {
   for (const uint64_t ticket : tickets) {
     fail_request({publish_cmd, 0, ticket});
   }
-  tickets.clear();
+  release_batch(index);
+}
+
+void redis_broker::release_batch(uint32_t index) {
+  batches_[index].clear();
   free_batches_.push_back(index);
+  if (batches_.size() > kept_batches && free_batches_.size() == batches_.size()) {
+    batches_.resize(kept_batches);  // (none in flight: no index past it is held)
+    batches_.shrink_to_fit();
+    std::erase_if(free_batches_, [](uint32_t i) { return i >= kept_batches; });
+    free_batches_.shrink_to_fit();
+  }
 }
 
 void redis_broker::fail_request(const link_request& request) {
