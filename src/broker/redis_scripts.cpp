@@ -43,6 +43,15 @@ local ts = string.format('%d', now)
 local refresh = not m[1] or now >= (tonumber(m[4]) or 0)
 )lua";
 
+// The tag's last ts written (`ts`), and when `refresh` is due the next one's time (`now` +
+// 1 s), the same in both publish scripts.
+constexpr char last_ts_write_lua[] = R"lua(if refresh then
+  redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
+else
+  redis.call('HSET', KEYS[1], 't', ts)
+end
+)lua";
+
 // The tag registry's refresh, the same in both publish scripts (joined into each at compile
 // time, so each script's text is whole): it reads `refresh`, `now`, `ttl`, KEYS[1] (the seq
 // key), ARGV[9] (the registry prefix) and ARGV[10] (its cap).
@@ -116,13 +125,7 @@ if #KEYS > 2 then
 end
 )lua", tag_state_lua, R"lua(
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-)lua", publish_clock_lua, R"lua(
-if refresh then
-  redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
-else
-  redis.call('HSET', KEYS[1], 't', ts)
-end
-local keep = tonumber(ARGV[4])
+)lua", publish_clock_lua, last_ts_write_lua, R"lua(local keep = tonumber(ARGV[4])
 if keep > 0 then
   local id = string.format('%d-0', seq)
   if not redis.call('XADD', KEYS[2], 'NOMKSTREAM', 'MAXLEN', keep, id, 'd', ARGV[2], 't', ts) then
@@ -219,12 +222,7 @@ for i = 11, #ARGV, 2 do
     res[#res + 1] = 0
   end
 end
-if refresh then
-  redis.call('HSET', KEYS[1], 't', ts, 'r', string.format('%d', now + 1000))
-else
-  redis.call('HSET', KEYS[1], 't', ts)
-end
-if keep > 0 then
+)lua", last_ts_write_lua, R"lua(if keep > 0 then
   redis.call('XTRIM', KEYS[2], 'MAXLEN', keep)  -- once a call: cheaper than a trim an XADD
 end
 local age = tonumber(ARGV[5])
