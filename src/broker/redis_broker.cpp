@@ -262,11 +262,11 @@ void redis_broker::on_reply(link& l, const link_request& request, resp_view repl
       }
       (request.kind == load_publish         ? publish_sha_
        : request.kind == load_publish_batch ? publish_batch_sha_
-       : request.kind == load_query      ? query_sha_
-       : request.kind == load_candidates ? candidates_sha_
-       : request.kind == load_retain     ? retain_sha_
-       : request.kind == load_presence   ? presence_sha_
-                                         : session_sha_)
+       : request.kind == load_query         ? query_sha_
+       : request.kind == load_candidates    ? candidates_sha_
+       : request.kind == load_retain        ? retain_sha_
+       : request.kind == load_presence      ? presence_sha_
+                                            : session_sha_)
           .assign(reply.str());
       if (request.kind == load_session) {
         reloading_ = false;

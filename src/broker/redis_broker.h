@@ -385,9 +385,9 @@ class redis_broker final : public broker,
   /// Publishes and queries may be sent (on a cluster: per slot, begin_command says).
   bool commands_ready() const { return cluster_ || (commands_.up() && scripts_ready()); }
   bool scripts_ready() const {
-    return !publish_sha_.empty() && !publish_batch_sha_.empty() && !query_sha_.empty() && !candidates_sha_.empty() &&
-           !presence_sha_.empty() && !retain_sha_.empty() && !session_sha_.empty() &&
-           !replid_pending_;
+    return !publish_sha_.empty() && !publish_batch_sha_.empty() && !query_sha_.empty() &&
+           !candidates_sha_.empty() && !presence_sha_.empty() && !retain_sha_.empty() &&
+           !session_sha_.empty() && !replid_pending_;
   }
   /// The session store's command for the Redis key `key` (begin_command, by key).
   std::string* begin_session_command(std::string_view key);
