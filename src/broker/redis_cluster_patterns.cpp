@@ -150,9 +150,7 @@ void redis_broker::cluster_unwatch_pattern(std::string_view pattern) {
       seg.tags.erase(tag);
       --pulled_tags_;
       auto t = exact_.find(tag);
-      if (t == exact_.end()) {
-        continue;
-      }
+      WSA_ASSERT(t != exact_.end());  // a segment's tag is watched until it leaves both
       t->second.pulled = false;
       if (!t->second.exact) {
         channel_of(t->first);
