@@ -29,7 +29,6 @@
 // Patterns starting with a wildcard have no segment to watch: refused (pattern_refusal).
 #include <algorithm>
 #include <charconv>
-#include <ranges>
 
 #include "broker/cluster_pattern_names.h"
 #include "broker/redis_broker.h"
@@ -44,11 +43,45 @@ using namespace cluster_patterns;
 
 namespace {
 
-// The watched patterns of a segment (`patterns`) that match `tag`.
-auto matching_patterns(const std::vector<std::string>& patterns, std::string_view tag) {
-  return std::views::filter(patterns,
-                            [tag](const std::string& p) { return pattern_matches(p, tag); });
-}
+// The watched patterns of a segment (`patterns`) that match `tag`, as a range. Written by
+// hand: clang 14 (the fuzz targets' compiler) cannot build std::views::filter with the
+// libstdc++ 12 headers.
+class matching_patterns {
+ public:
+  matching_patterns(const std::vector<std::string>& patterns, std::string_view tag)
+      : patterns_(patterns), tag_(tag) {}
+
+  class iterator {
+   public:
+    iterator(const matching_patterns& range, std::size_t at)
+        : range_(&range), at_(range.next_match(at)) {}
+    const std::string& operator*() const { return range_->patterns_[at_]; }
+    iterator& operator++() {
+      at_ = range_->next_match(at_ + 1);
+      return *this;
+    }
+    bool operator==(const iterator& other) const { return at_ == other.at_; }
+
+   private:
+    const matching_patterns* range_;
+    std::size_t at_;
+  };
+
+  iterator begin() const { return {*this, 0}; }
+  iterator end() const { return {*this, patterns_.size()}; }
+  bool empty() const { return next_match(0) == patterns_.size(); }
+
+ private:
+  std::size_t next_match(std::size_t at) const {
+    while (at < patterns_.size() && !pattern_matches(patterns_[at], tag_)) {
+      ++at;
+    }
+    return at;
+  }
+
+  const std::vector<std::string>& patterns_;
+  std::string_view tag_;
+};
 
 }  // namespace
 
@@ -142,7 +175,7 @@ void redis_broker::cluster_unwatch_pattern(std::string_view pattern) {
     // channel too, unless watched for themselves); the others stay counted by those others.
     std::vector<std::string> leaving;
     for (const std::string& tag : seg.tags) {
-      if (pattern_matches(owned, tag) && std::ranges::empty(matching_patterns(seg.patterns, tag))) {
+      if (pattern_matches(owned, tag) && matching_patterns(seg.patterns, tag).empty()) {
         leaving.push_back(tag);
       }
     }
