@@ -11,24 +11,28 @@ namespace wsa {
 
 namespace {
 
-// The tag's state read, the same in both publish scripts: `m` (epoch, last ts, generation,
-// next refresh), `epoch` (a new one when Redis lost the tag or its generation changed) and
-// `last`.
-constexpr char tag_state_lua[] = R"lua(
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
-local epoch = m[1]
-local last = 0
+// A tag's epoch, the same in the publish and query scripts: reads `m` (HMGET of KEYS[1],
+// 'e' first and 'g' third), `candidate` (a new epoch) and `generation`; defines `epoch`, a
+// new one when Redis lost the tag (its history dropped, its seq restarted) or its
+// generation changed.
+constexpr char tag_epoch_lua[] = R"lua(local epoch = m[1]
 if not epoch then
-  epoch = ARGV[3]
+  epoch = candidate
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
-else
-  last = tonumber(m[2]) or 0
 end
-if ARGV[7] ~= '' and m[3] ~= ARGV[7] then
-  epoch = ARGV[3]
-  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[7])
+if generation ~= '' and m[3] ~= generation then
+  epoch = candidate
+  redis.call('HSET', KEYS[1], 'e', epoch, 'g', generation)
 end
+)lua";
+
+// The tag's state read, the same in both publish scripts: `m` (epoch, last ts, generation,
+// next refresh), `last` (0 for a tag Redis lost), then `epoch` (tag_epoch_lua).
+constexpr char tag_state_lua[] = R"lua(
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'g', 'r')
+local last = m[1] and tonumber(m[2]) or 0
+local candidate, generation = ARGV[3], ARGV[7]
 )lua";
 
 // The publish time, the same in both publish scripts: `now` (never before the tag's last
@@ -123,7 +127,7 @@ if #KEYS > 2 then
     return {tonumber(s), tonumber(t), 1}
   end
 end
-)lua", tag_state_lua, R"lua(
+)lua", tag_state_lua, tag_epoch_lua, R"lua(
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
 )lua", publish_clock_lua, last_ts_write_lua, R"lua(local keep = tonumber(ARGV[4])
 if keep > 0 then
@@ -181,7 +185,7 @@ if nfresh == 0 then
   end
   return res
 end
-)lua", tag_state_lua, R"lua(
+)lua", tag_state_lua, tag_epoch_lua, R"lua(
 -- The seqs are taken first, as the publish script's HINCRBY does: Redis refuses a script's
 -- writes (OOM, READONLY) at its first write, which must come before any PUBLISH (with no
 -- history kept, the first write would otherwise follow the PUBLISHes).
@@ -232,22 +236,11 @@ if keep > 0 and age > 0 then
 )lua");
 const std::string_view redis_publish_batch_script = view_of(publish_batch_lua);
 
-const std::string_view redis_query_script = R"lua(
+constexpr auto query_lua = join_lua(R"lua(
 local m = redis.call('HMGET', KEYS[1], 'e', 's', 'g')
-local epoch = m[1]
-local top = 0
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
-else
-  top = tonumber(m[2]) or 0
-end
-if ARGV[10] ~= '' and m[3] ~= ARGV[10] then
-  epoch = ARGV[1]
-  redis.call('HSET', KEYS[1], 'e', epoch, 'g', ARGV[10])
-end
-local ttl = tonumber(ARGV[6]) + 1000
+local top = m[1] and tonumber(m[2]) or 0
+local candidate, generation = ARGV[1], ARGV[10]
+)lua", tag_epoch_lua, R"lua(local ttl = tonumber(ARGV[6]) + 1000
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 local res = {top, epoch, 0, 0}
@@ -308,7 +301,8 @@ if ARGV[2] == '1' then
   end
 end
 return res
-)lua";
+)lua");
+const std::string_view redis_query_script = view_of(query_lua);
 
 const std::string_view redis_candidates_script = R"lua(
 local prefix = ARGV[1]
