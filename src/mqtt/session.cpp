@@ -127,14 +127,16 @@ void session::on_subscribe(const subscribe_packet& p, permit_ref may_subscribe,
   for (const subscription_request& r : p.entries) {
     filter_patterns patterns;
     const bool mapped = filter_to_patterns(r.filter, patterns);
-    if (mapped && (!may_subscribe(patterns.first) ||
-                   (!patterns.second.empty() && !may_subscribe(patterns.second)))) {
+    // A filter maps to one pattern or two (`a/#` is `a` and `a.>`): each must pass.
+    const auto every_pattern = [&](const permit_ref& ok) {
+      return ok(patterns.first) && (patterns.second.empty() || ok(patterns.second));
+    };
+    if (mapped && !every_pattern(may_subscribe)) {
       out.codes.push_back(reason::not_authorized);
       continue;
     }
     if (served != nullptr && mapped && r.filter.find_first_of("+#") != std::string_view::npos &&
-        (!(*served)(patterns.first) ||
-         (!patterns.second.empty() && !(*served)(patterns.second)))) {
+        !every_pattern(*served)) {
       out.codes.push_back(reason::wildcard_subscriptions_not_supported);
       continue;
     }
