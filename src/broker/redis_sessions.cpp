@@ -7,6 +7,7 @@
 #include "broker/redis_broker.h"
 #include "redis/resp_reader.h"
 #include "redis/resp_writer.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/hex.h"
 
@@ -160,7 +161,9 @@ std::string redis_session_store::claim(std::string_view key, bool clean, bool ke
 }
 
 void redis_session_store::hold(const std::string& token, std::string_view key, int64_t due_ms) {
-  held_.try_emplace(token, held_session{std::string(key), due_ms});  // (a new token each claim)
+  [[maybe_unused]] const bool added =
+      held_.try_emplace(token, held_session{std::string(key), due_ms}).second;
+  WSA_ASSERT(added);  // a new token each claim: held_due_ gets its one entry
   held_due_.emplace(due_ms, token);
 }
 
