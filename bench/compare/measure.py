@@ -1,5 +1,5 @@
 """One point of the table: start a server, put one workload on it with wsagent-loadgen, sample
-the server side's CPU and memory from /proc, stop it."""
+the server side's CPU (perf task-clock, see task_clock.py) and memory (/proc), stop it."""
 import json
 import os
 import subprocess
@@ -7,6 +7,7 @@ import threading
 import time
 
 import servers as servers_mod
+import task_clock
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc's unit of CPU time
 
@@ -19,13 +20,6 @@ def loadavg():
             return float(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, from /proc/PID/stat (fields 14 and 15)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def softirq_seconds(cpu):
@@ -129,6 +123,7 @@ def run_point(ctx, server, workload, workdir):
     except servers_mod.NotAvailable as e:
         point["error"] = "not available: %s" % e
         return point
+    counters = {}  # label -> task_clock.ProcessCpu
     try:
         pids = {"main": running.main.pid}
         pids.update({k: p.pid for k, p in running.helpers.items()})
@@ -138,7 +133,12 @@ def run_point(ctx, server, workload, workdir):
                 "--server-pid", str(running.main.pid), "--json"] +
                ctx.loadgen_extra)  # --loadgen-arg's, [] without
         point["command"] = cmd
-        sources = {k: (lambda pid=pid: cpu_seconds(pid)) for k, pid in pids.items()}
+        counters = {k: task_clock.ProcessCpu(pid) for k, pid in pids.items()}
+        sources = {k: c.seconds for k, c in counters.items()}
+        # /proc/PID/stat as well, for comparison only (JSON): on a shared core it charges a
+        # woken process for the time until it gets the CPU, which another ran (task_clock.py).
+        sources.update({k + "@proc": (lambda pid=pid: task_clock.proc_stat_seconds(pid))
+                        for k, pid in pids.items()})
         sources["loadgen_softirq"] = lambda: softirq_seconds(ctx.loadgen_cpu)
         with CpuSampler(sources) as sampler:
             t0 = time.monotonic()
@@ -176,7 +176,12 @@ def run_point(ctx, server, workload, workdir):
         for label in pids:
             if label != "main":
                 point["%s_cpu_pct" % label] = sampler.percent(label, start, end)
-        point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)
+        point["main_cpu_pct_sampled"] = sampler.percent("main", start, end)  # the table's
+        point["cpu_source"] = {k: c.source for k, c in counters.items()}
+        refused = {k: c.refusal for k, c in counters.items() if c.refusal}
+        if refused:
+            point["cpu_source_refusal"] = refused
+        point["cpu_pct_proc_stat"] = {k: sampler.percent(k + "@proc", start, end) for k in pids}
         point["loadgen_softirq_pct"] = sampler.percent("loadgen_softirq", start, end)
         if running.redis_ports:
             # Only rows that went through Redis count (every master of a cluster summed).
@@ -190,6 +195,8 @@ def run_point(ctx, server, workload, workdir):
                                   "(--broker redis:// not wired in yet)")
                 point["loadgen_unverified"] = point.pop("loadgen")
     finally:
+        for counter in counters.values():
+            counter.close()
         running.stop()
         point["loadavg_after"] = loadavg()
     return point

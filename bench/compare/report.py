@@ -3,6 +3,8 @@ import os
 import platform
 import subprocess
 
+import task_clock
+
 LOADGEN_CPU_LIMIT = 85.0
 
 COLUMNS = ["server", "transport", "workload", "delivered msgs/s", "p50 ms", "p99 ms", "loss",
@@ -35,6 +37,15 @@ def _mib(kib):
     return "—" if kib is None else "%.1f MiB" % (kib / 1024)
 
 
+def server_cpu(point):
+    """The server's CPU % over the window, from bench/compare's own sampler (task-clock, like
+    Redis' and the other nodes'); the load generator's --server-pid figure (/proc/PID/stat)
+    only for points recorded before the sampler's figure was kept."""
+    if "main_cpu_pct_sampled" in point:
+        return point["main_cpu_pct_sampled"]
+    return ((point.get("loadgen") or {}).get("server") or {}).get("cpu_pct")
+
+
 def row(point):
     cells = [point["label"] + (" (profiled)" if point.get("profile") else ""),
              point["transport"], point["workload"]]
@@ -57,7 +68,7 @@ def row(point):
         kicked = (lg.get("errors") or {}).get("disconnects", 0)
         if kicked:
             loss += ", %d disconnected" % kicked
-    cpu = srv.get("cpu_pct")
+    cpu = server_cpu(point)
     cpu_cell = _pct(cpu)
     others = sorted(k for k in point if k.startswith("node") and k.endswith("_cpu_pct"))
     if others:  # several nodes: the first one's CPU, then each other node's
@@ -90,6 +101,37 @@ def row(point):
                     per_conn, lg_cell]
 
 
+def cpu_note(points):
+    """How the server CPU column was measured: a reader comparing with older tables, or with
+    `top`, needs to know (they differ when the server shares its core with Redis)."""
+    rows = {}  # source -> row labels
+    refusals = set()
+    for p in points:
+        for source in (p.get("cpu_source") or {}).values():
+            labels = rows.setdefault(source, [])
+            if p["label"] not in labels:
+                labels.append(p["label"])
+        refusals.update((p.get("cpu_source_refusal") or {}).values())
+    head = "Server CPU (100% = one core; \"+ redis\": the Redis processes beside it): "
+    skew = ("charges a process woken on a shared core for the time until it gets the CPU, "
+            "which another process ran")
+    proc_rows = rows.get(task_clock.PROC_STAT)
+    if not rows:
+        return head + "/proc/PID/stat's utime + stime over the window."
+    if not proc_rows:
+        return head + ("on-CPU time over the window, from a perf task-clock counter on each "
+                       "thread (/proc/PID/stat's utime + stime, as `top` shows, %s: it skews "
+                       "the server + Redis split)." % skew)
+    refused = "perf_event_open refused: %s" % "; ".join(sorted(refusals))
+    if task_clock.TASK_CLOCK not in rows:
+        return head + ("/proc/PID/stat's utime + stime over the window (%s), which %s: the "
+                       "server + Redis split is skewed." % (refused, skew))
+    return head + ("on-CPU time over the window, from a perf task-clock counter on each "
+                   "thread, except for %s: /proc/PID/stat's utime + stime (%s), which %s: "
+                   "their server + Redis split is skewed." % (", ".join(proc_rows), refused,
+                                                                skew))
+
+
 def table(points):
     lines = ["| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join("---" if i < 3 else "--:" for i in range(len(COLUMNS))) + "|"]
@@ -104,11 +146,16 @@ def workload_legend(workloads):
 
 # --- targets of issue 5 ----------------------------------------------------------------------
 
-def _find(points, server, workload):
+def _find_point(points, server, workload):
     for p in points:
         if p["server"] == server and p["workload"] == workload and "loadgen" in p:
-            return p["loadgen"]
+            return p
     return None
+
+
+def _find(points, server, workload):
+    point = _find_point(points, server, workload)
+    return point["loadgen"] if point else None
 
 
 def targets(points):
@@ -130,7 +177,7 @@ def targets(points):
     if fx:
         p99 = (fx.get("latency_ms") or {}).get("p99")
         ok = fx.get("loss", 1) == 0 and p99 is not None and p99 < 8.0
-        cpu = (fx.get("server") or {}).get("cpu_pct")
+        cpu = server_cpu(_find_point(points, "wsagent", "fixed-1k"))
         out.append(("2,000 msgs/s x 1,000 subs: all delivered, p99 < 8 ms",
                     "met" if ok else "missed",
                     "loss %d, p99 %s ms, server CPU %s" % (fx.get("loss", 0), _ms(p99), _pct(cpu))))
@@ -245,6 +292,8 @@ def generated_section(ctx, points, workloads, when, command, floor):
         workload_legend(workloads),
         "",
         table(points),
+        "",
+        cpu_note(points),
         "",
         "Bare sender for reference ([bench/peers/loopback_floor.c]"
         "(../bench/peers/loopback_floor.c): no server logic, one 120-byte message to each of "
