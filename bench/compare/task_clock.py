@@ -21,9 +21,11 @@ PROC_STAT = "/proc/PID/stat"
 _PERF_TYPE_SOFTWARE = 1
 _PERF_COUNT_SW_TASK_CLOCK = 1
 _PERF_ATTR_SIZE_VER0 = 64
-# exclude_kernel and exclude_hv (bits 5 and 6): needed by unprivileged users at
-# perf_event_paranoid >= 2; they only filter samples, a task-clock count is the same.
-_ATTR_FLAGS = (1 << 5) | (1 << 6)
+# inherit (bit 1): threads the counted thread starts later are counted too, even short-lived
+# ones (io_uring workers) that a rescan of /proc/PID/task would miss; exclude_kernel and
+# exclude_hv (bits 5 and 6): needed by unprivileged users at perf_event_paranoid >= 2; they
+# only filter samples, a task-clock count is the same.
+_ATTR_FLAGS = (1 << 1) | (1 << 5) | (1 << 6)
 _PERF_FLAG_FD_CLOEXEC = 8
 _SYSCALL = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390x": 331,
             "i686": 336, "armv7l": 364}.get(platform.machine())
@@ -37,8 +39,8 @@ _libc.syscall.restype = ctypes.c_long
 
 
 def open_task_clock(tid):
-    """A task-clock counter on thread TID (any CPU), counting from now; returns its fd.
-    Raises OSError (errno from the kernel) when refused."""
+    """A task-clock counter on thread TID and the threads it starts from now on (any CPU);
+    returns its fd. Raises OSError (errno from the kernel) when refused."""
     if _SYSCALL is None:
         raise OSError(errno.ENOSYS, "perf_event_open: unknown syscall number on %s" %
                       platform.machine())
@@ -64,38 +66,33 @@ def proc_stat_seconds(pid):
 
 class ProcessCpu:
     """CPU seconds of process PID since this object first read it (a running total: take
-    differences). Each read lists /proc/PID/task and opens a counter for each thread not seen
-    yet; an exited thread's counter keeps its final count. A thread's time before its counter
-    opened is not counted: start reading before the window (threads made inside the window
-    lose at most one sampling interval). `source` is TASK_CLOCK or PROC_STAT (after a refusal,
-    or when `use_perf` is False); close() releases the counters."""
+    differences). The first read opens a counter on each thread in /proc/PID/task; threads
+    started later count in their starter's counter, and an exited thread's time stays in the
+    sum. Once the process has exited, reads give its final total. `source` is TASK_CLOCK, or
+    PROC_STAT after a refusal (`refusal` says why); close() releases the counters."""
 
-    def __init__(self, pid, use_perf=True, opener=open_task_clock):
+    def __init__(self, pid, opener=open_task_clock):
         self.pid = pid
-        self.source = TASK_CLOCK if use_perf else PROC_STAT
+        self.source = TASK_CLOCK
         self.refusal = None  # why perf_event_open was refused, when it was
         self._open = opener
         self._fds = {}  # tid -> fd
 
     def seconds(self):
-        if self.source == TASK_CLOCK:
-            self._open_new_threads()
+        if self.source == TASK_CLOCK and not self._fds:
+            self._open_threads()
         if self.source == PROC_STAT:
             return proc_stat_seconds(self.pid)
         return sum(read_ns(fd) for fd in self._fds.values()) / 1e9
 
-    def _open_new_threads(self):
-        for name in os.listdir("/proc/%d/task" % self.pid):  # OSError once PID is gone
-            tid = int(name)
-            if tid in self._fds:
-                continue
+    def _open_threads(self):
+        for name in os.listdir("/proc/%d/task" % self.pid):  # OSError when PID is gone
             try:
-                self._fds[tid] = self._open(tid)
+                self._fds[int(name)] = self._open(int(name))
             except OSError as e:
                 if e.errno == errno.ESRCH:  # exited since the listing
                     continue
-                if self._fds:  # some threads counted already: a gap, not a refusal
-                    raise
+                self.close()
                 self.refusal = str(e)
                 self.source = PROC_STAT
                 return

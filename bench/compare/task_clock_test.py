@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """task_clock.ProcessCpu on real child processes: a busy loop's task-clock is its on-CPU time,
-threads started later are counted, and a refused perf_event_open falls back to /proc/PID/stat.
+threads started later are counted (even when they end between two reads), and a refused
+perf_event_open falls back to /proc/PID/stat.
 Run directly (ctest runs it as compare_task_clock)."""
 import errno
 import os
@@ -13,10 +14,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import task_clock  # noqa: E402
 
 SPIN = "while True: pass"
-# The main thread sleeps; after 0.5 s a second thread starts spinning.
-LATE_THREAD = ("import threading, time\ndef spin():\n    while True: pass\n"
-               "time.sleep(0.5)\nthreading.Thread(target=spin, daemon=True).start()\n"
-               "time.sleep(60)")
+# The main thread sleeps; after 0.3 s it starts ten threads one after another, each
+# spinning for 30 ms.
+SHORT_THREADS = ("import threading, time\ndef spin():\n    end = time.monotonic() + 0.03\n"
+                 "    while time.monotonic() < end: pass\ntime.sleep(0.3)\nfor _ in range(10):\n"
+                 "    t = threading.Thread(target=spin)\n    t.start()\n    t.join()\n"
+                 "time.sleep(60)")
 
 
 def child(code):
@@ -66,16 +69,15 @@ class ProcessCpuTest(unittest.TestCase):
         self.assertAlmostEqual(on_cpu, ticks, delta=0.05 + 0.1 * ticks)
 
     def test_threads_started_later_are_counted(self):
-        p = self.start(LATE_THREAD)
-        time.sleep(0.2)
+        p = self.start(SHORT_THREADS)
+        time.sleep(0.1)
         with task_clock.ProcessCpu(p.pid) as cpu:
-            before = cpu.seconds()
-            time.sleep(0.6)  # the spinning thread has started; this read opens its counter
-            cpu.seconds()
-            time.sleep(0.5)
-            spun = cpu.seconds() - before
-            self.assertGreaterEqual(len(cpu._fds), 2)
-        self.assertGreater(spun, 0.1)
+            c0, s0 = cpu.seconds(), task_clock.proc_stat_seconds(p.pid)
+            self.assertEqual(len(cpu._fds), 1)
+            time.sleep(1.0)  # every thread has started, spun and ended: no read saw one
+            c1, s1 = cpu.seconds(), task_clock.proc_stat_seconds(p.pid)
+        self.assertGreater(c1 - c0, 0.1)
+        self.assertAlmostEqual(c1 - c0, s1 - s0, delta=0.05 + 0.1 * (s1 - s0))
 
     def test_refusal_falls_back_to_proc_stat(self):
         p = self.start(SPIN)
@@ -100,15 +102,18 @@ class ProcessCpuTest(unittest.TestCase):
             with self.assertRaises(OSError):
                 os.fstat(fd)
 
-    def test_gone_process_raises(self):
+    def test_exited_process_reads_its_total(self):
         p = self.start(SPIN)
-        cpu = task_clock.ProcessCpu(p.pid)
-        cpu.seconds()
-        p.kill()
-        p.wait()
-        with self.assertRaises(OSError):
+        time.sleep(0.1)
+        with task_clock.ProcessCpu(p.pid) as cpu:
             cpu.seconds()
-        cpu.close()
+            time.sleep(0.3)
+            p.kill()
+            p.wait()
+            total = cpu.seconds()
+            time.sleep(0.1)
+            self.assertEqual(cpu.seconds(), total)
+        self.assertGreater(total, 0)
 
 
 if __name__ == "__main__":
