@@ -195,10 +195,12 @@ int run_coordinator(options opt) {
     }
   }
   if (!abort && srv.pid != 0) {
+    // Its counters open at the window's start (only differences count), after the fork.
+    task_clock server_cpu(srv.pid);
     sleep_until(c.warm_end);
-    srv.at_start = sample_process(srv.pid);
+    srv.at_start = sample_process(srv.pid, &server_cpu);
     sleep_until(c.end);
-    srv.at_end = sample_process(srv.pid);
+    srv.at_end = sample_process(srv.pid, &server_cpu);
   }
 
   run_result merged;

@@ -40,7 +40,7 @@ uint64_t status_kib(const std::string& status, const char* key) {
 
 }  // namespace
 
-proc_sample sample_process(int pid) {
+proc_sample sample_process(int pid, task_clock* clock) {
   proc_sample s;
   s.t_ns = now_ns();
   std::string base = "/proc/" + std::to_string(pid);
@@ -77,6 +77,7 @@ proc_sample sample_process(int pid) {
   }
   long tck = sysconf(_SC_CLK_TCK);
   s.cpu_ns = (fields[14] + fields[15]) * (1000000000ull / static_cast<uint64_t>(tck));
+  s.has_task_clock = clock != nullptr && clock->read_ns(s.task_clock_ns);
   s.ok = true;
   return s;
 }
