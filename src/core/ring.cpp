@@ -55,13 +55,14 @@ bool ring::init(unsigned sq_entries, std::string& error) {
   io_uring_params params{};
   // Multishot receive floods the completion queue: give it room (docs/style.md, io_uring notes).
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                 IORING_SETUP_SUBMIT_ALL;
+                 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_TASKRUN_FLAG;
   params.cq_entries = sq_entries * 8;
   int rc = io_uring_queue_init_params(sq_entries, ring_.get(), &params);
   if (rc == -EINVAL) {
     // Kernels before 6.1 lack DEFER_TASKRUN: cooperative task running is the next best.
     params = {};
-    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+                   IORING_SETUP_TASKRUN_FLAG;
     params.cq_entries = sq_entries * 8;
     rc = io_uring_queue_init_params(sq_entries, ring_.get(), &params);
   }
@@ -170,15 +171,21 @@ void ring::submit_and_wait(int64_t timeout_ms) {
   ts.tv_sec = timeout_ms / 1000;
   ts.tv_nsec = (timeout_ms % 1000) * 1000000;
   io_uring_cqe* cqe = nullptr;
+  expedite_ = false;
   int rc = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
   WSA_CHECK(rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY,
             "io_uring_submit_and_wait_timeout");
 }
 
 void ring::submit_no_wait() {
+  expedite_ = false;
   int rc = io_uring_submit_and_get_events(ring_.get());
   WSA_CHECK(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY,
             "io_uring_submit_and_get_events");
+}
+
+bool ring::work_arrived() const {
+  return (IO_URING_READ_ONCE(*ring_->sq.kflags) & IORING_SQ_TASKRUN) != 0;
 }
 
 unsigned ring::reap(completion* out, unsigned max) {

@@ -84,6 +84,13 @@ class ring {
   void submit_and_wait(int64_t timeout_ms);
   /// Submits everything prepared and collects completions without waiting.
   void submit_no_wait();
+  /// Marks what is prepared as urgent: a command to the broker, which the shard submits
+  /// before it prepares the turn's sends (shard::submit_broker_commands). A submit clears it.
+  void expedite() { expedite_ = true; }
+  bool expedited() const { return expedite_; }
+  /// Work arrived since the last submit that only the next one collects (IORING_SQ_TASKRUN:
+  /// with DEFER_TASKRUN a receive completes when the ring's thread enters the kernel).
+  bool work_arrived() const;
 
   /// Calls fn(const completion&) for every completion ready now, in order. fn may prepare
   /// new operations.
@@ -114,6 +121,7 @@ class ring {
 
   std::unique_ptr<io_uring> ring_;
   bool ready_ = false;
+  bool expedite_ = false;
   uint32_t next_link_id_ = 0;
 };
 

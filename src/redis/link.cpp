@@ -227,6 +227,7 @@ void link::arm_send() {
   queued_.clear();
   sent_ = 0;
   ring_.send(fd_, sending_.data(), sending_.size(), user_data(link_io::send));
+  ring_.expedite();  // ahead of the shard's fan-out sends
   send_in_flight_ = true;
   last_traffic_ms_ = now_ms_;
 }

@@ -172,6 +172,9 @@ void shard::turn() {
   // 5. Broker results, 6. the broker's own turn.
   drain_broker_results();
   broker_->poll();
+  if (ring_.expedited()) {
+    submit_broker_commands();
+  }
   broker_ready_.store(broker_->ready(), std::memory_order_relaxed);
 
   metrics_.frames.set(static_cast<uint64_t>(frames_alive.frames));
@@ -182,6 +185,22 @@ void shard::turn() {
   send_mail();
   refresh_backlog();
   free_dead();
+}
+
+// A command for Redis leaves now, not behind this turn's sends (up to max_sends_per_turn,
+// a few hundred microseconds). On a core Redis shares, the kernel runs the woken Redis as
+// this submit returns; what it answered meanwhile (a publish's reply, its pub/sub message)
+// is collected and handled before the sends, so a publish is fanned out in the turn that
+// read it instead of two turns later (docs/benchmarks.md, "The Redis hop on a shared
+// core"). With Redis elsewhere it costs one submit a turn that sends it a command.
+void shard::submit_broker_commands() {
+  ring_.submit_no_wait();
+  if (ring_.work_arrived()) {
+    ring_.submit_no_wait();
+  }
+  reap_completions();
+  drain_broker_results();
+  broker_->poll();
 }
 
 void shard::receive_mail() {
