@@ -191,8 +191,9 @@ void shard::turn() {
 // a few hundred microseconds). On a core Redis shares, the kernel runs the woken Redis as
 // this submit returns; what it answered meanwhile (a publish's reply, its pub/sub message)
 // is collected and handled before the sends, so a publish is fanned out in the turn that
-// read it instead of two turns later (docs/benchmarks.md, "The Redis hop on a shared
-// core"). With Redis elsewhere it costs one submit a turn that sends it a command.
+// read it instead of two turns later (docs/benchmarks.md, "What /proc charged to Redis,
+// and the Redis hop on a shared core"). With Redis elsewhere it costs one submit a turn
+// that sends it a command.
 void shard::submit_broker_commands() {
   ring_.submit_no_wait();
   if (ring_.work_arrived()) {
