@@ -1,6 +1,7 @@
-// A FIFO of small records in one power-of-two ring that grows and never shrinks: the
-// pending-reply queue of a Redis link, which on a steady pipeline must not allocate per
-// request (std::deque frees and reallocates its blocks as the queue slides).
+// A FIFO of small records in one power-of-two ring that grows, and shrinks only when its
+// owner asks once it is empty: the pending-reply queue of a Redis link, which on a steady
+// pipeline must not allocate per request (std::deque frees and reallocates its blocks as the
+// queue slides), and which after a burst must not keep the burst's ring.
 // Single-threaded; owned by its link.
 #pragma once
 
@@ -37,6 +38,14 @@ class fifo {
     head_ = 0;
     size_ = 0;
   }
+  /// Gives the ring back when the queue is empty and the ring has grown past `keep` items.
+  void release_if_empty(std::size_t keep) {
+    if (size_ == 0 && items_.size() > keep) {
+      std::vector<T>().swap(items_);
+      head_ = 0;
+    }
+  }
+  std::size_t capacity() const { return items_.size(); }
   /// Moves every item to `out` (appended, oldest first) and empties the queue.
   void take_all(std::vector<T>& out) {
     for (std::size_t i = 0; i < size_; ++i) {

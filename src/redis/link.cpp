@@ -24,6 +24,20 @@ constexpr uint32_t own_select = 2;
 constexpr uint32_t own_ping = 3;
 constexpr uint32_t own_role = 4;
 
+// What the link keeps of a burst once it has drained: up to --max-broker-backlog of commands
+// went through its buffers, and what a string or a ring keeps stays resident (a 64 MiB
+// backlog left ~150 MiB of RSS behind; docs/benchmarks.md "After a flood of publishes").
+// Above what one busy turn sends (a 4 KiB-message saturation run), so that a steady
+// pipeline does not free and fault in its buffer at every send.
+constexpr std::size_t burst_bytes_kept = 8 * 1024 * 1024;
+constexpr std::size_t pending_kept = 16 * 1024;  // requests (~50 bytes each)
+
+void release_if_burst(std::string& drained) {
+  if (drained.empty() && drained.capacity() > burst_bytes_kept) {
+    std::string().swap(drained);
+  }
+}
+
 // A pub/sub push rather than the reply to the next request. "sunsubscribe" is also the
 // reply to SUNSUBSCRIBE: it is a push unless such a request is next in line.
 bool is_push(resp_view reply, bool push_shaped_next) {
@@ -277,6 +291,7 @@ void link::on_sent(int res) {
     return;
   }
   sending_.clear();
+  release_if_burst(sending_);
   arm_send();
 }
 
@@ -341,6 +356,7 @@ void link::handle_reply(resp_view reply) {
   }
   link_request request = pending_.front();
   pending_.pop_front();
+  pending_.release_if_empty(pending_kept);
   request.replied_ns = received_ns_;
   progress_ms_ = now_ms_;
   if (options_.traffic != nullptr && options_.traffic->latency != nullptr) {
@@ -359,6 +375,7 @@ void link::handle_reply(resp_view reply) {
     retained_head_ += request.retained;
     if (retained_head_ == retained_.size()) {
       retained_.clear();
+      release_if_burst(retained_);
       retained_head_ = 0;
     } else if (retained_head_ >= 64 * 1024 && retained_head_ * 2 >= retained_.size()) {
       retained_.erase(0, retained_head_);
