@@ -193,7 +193,8 @@ void shard::turn() {
 // is collected and handled before the sends, so a publish is fanned out in the turn that
 // read it instead of two turns later (docs/benchmarks.md, "What /proc charged to Redis,
 // and the Redis hop on a shared core"). With Redis elsewhere it costs one submit a turn
-// that sends it a command.
+// that sends it a command. The broker is not polled again: its timers (session renewals,
+// at most 256 a turn) run once a turn, and what this reap made it queue leaves next turn.
 void shard::submit_broker_commands() {
   ring_.submit_no_wait();
   if (ring_.work_arrived()) {
@@ -201,7 +202,6 @@ void shard::submit_broker_commands() {
   }
   reap_completions();
   drain_broker_results();
-  broker_->poll();
 }
 
 void shard::receive_mail() {

@@ -86,7 +86,8 @@ class shard final : private conn_host, private router_client, private mail_port 
   void receive_mail();
   void on_timers(int64_t now);
   void drain_broker_results();
-  /// Submits the broker's commands before the turn's sends; handles what came back meanwhile.
+  /// Submits the broker's commands before the turn's sends; handles what came back meanwhile
+  /// (reaps and drains the broker's results once more).
   void submit_broker_commands();
   /// --stats-tag: shard 0 publishes the node's counters (obs/stats_report.h) once a second.
   void publish_stats(int64_t now);
