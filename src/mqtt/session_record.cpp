@@ -240,9 +240,10 @@ void position_tracker::subscribed(int64_t now_ms) {
 
 void position_tracker::snapshot(std::span<const message_position> unacked,
                                 session_record& r) const {
-  // Per tag, how far its unacknowledged messages pull it back (0: forget the position, an
-  // unacknowledged message is from another epoch: replay by time).
-  std::unordered_map<std::string_view, uint64_t, seeded_string_hash> pulled;
+  // Per tag, its oldest unacknowledged seq: the position goes back to just before it (seq 1,
+  // a tag's first message, to 0). 0: forget the position, an unacknowledged message is
+  // from another epoch: replay by time.
+  std::unordered_map<std::string_view, uint64_t, seeded_string_hash> oldest_unacked;
   // The newest position less the margin; else where a restored session stood; else (never
   // delivered to) the first wildcard subscription's time less the margin.
   int64_t resume = newest_ts_ms_ > 0           ? newest_ts_ms_ - resume_margin_ms
@@ -255,21 +256,21 @@ void position_tracker::snapshot(std::span<const message_position> unacked,
     if (it == map_.end()) {
       continue;  // never acknowledged: its replay goes by time
     }
-    const uint64_t limit = u.epoch.empty() || it->second.epoch == u.epoch ? u.seq - 1 : 0;
-    const auto [p, fresh] = pulled.emplace(u.tag, limit);
+    const uint64_t oldest = u.epoch.empty() || it->second.epoch == u.epoch ? u.seq : 0;
+    const auto [p, fresh] = oldest_unacked.emplace(u.tag, oldest);
     if (!fresh) {
-      p->second = std::min(p->second, limit);
+      p->second = std::min(p->second, oldest);
     }
   }
   r.positions.clear();
   r.positions.reserve(map_.size());
   for (const auto& [tag, e] : map_) {
     uint64_t seq = e.seq;
-    if (const auto p = pulled.find(tag); p != pulled.end()) {
+    if (const auto p = oldest_unacked.find(tag); p != oldest_unacked.end()) {
       if (p->second == 0) {
         continue;
       }
-      seq = std::min(seq, p->second);
+      seq = std::min(seq, p->second - 1);
     }
     r.positions.push_back({tag, e.epoch, seq});
   }

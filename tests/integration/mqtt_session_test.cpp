@@ -54,6 +54,32 @@ TEST(mqtt_session, a_persistent_session_gets_what_was_published_while_away) {
   EXPECT_EQ(metric_sum(server.port(), "wsagent_mqtt_sessions"), 1u);
 }
 
+TEST(mqtt_session, a_delivery_left_unacknowledged_comes_again_on_resume) {
+  // A tag's very first message (seq 1) and a later one, each delivered at QoS 1 and never
+  // acknowledged when the device leaves: the resumed session gets it again.
+  ASSERT_TRUE(have_clients());
+  server_process server(mqtt_args());
+  ASSERT_TRUE(server.start());
+  const uint16_t port = mqtt_port(server);
+  for (const bool v5 : {false, true}) {
+    const std::string id = v5 ? "unacked-5" : "unacked-31";
+    const std::string topic = v5 ? "ua5/t" : "ua31/t";
+    for (const std::string m : {"m1", "m2"}) {
+      {
+        raw_device left(port, id, v5, {topic});
+        ASSERT_TRUE(left.accepted());
+        ASSERT_EQ(publish(port, {"-q", "1", "-t", topic, "-m", m}), 0);
+        ASSERT_EQ(left.receive(/*acknowledge=*/false), m);
+      }
+      raw_device back(port, id, v5, {});
+      ASSERT_TRUE(back.accepted());
+      EXPECT_EQ(back.connack[2], 1) << "session present";
+      EXPECT_EQ(back.receive(), m) << (v5 ? "5.0" : "3.1.1");
+      back.disconnect();
+    }
+  }
+}
+
 TEST(mqtt_session, what_history_no_longer_holds_is_counted_not_assumed_delivered) {
   ASSERT_TRUE(have_clients());
   server_process server(mqtt_args({"--no-auth", "--history-size", "2"}));

@@ -212,8 +212,9 @@ struct raw_device {
   // CONNACK with return code / reason 0.
   bool accepted() const { return connack.size() >= 4 && connack[0] == 0x20 && connack[3] == 0; }
 
-  // The next PUBLISH's payload, acknowledged; empty when something else came.
-  std::string receive() {
+  // The next PUBLISH's payload, acknowledged unless told not to; empty when something else
+  // came.
+  std::string receive(bool acknowledge = true) {
     const std::string p = next_packet(s, buffered);
     if (p.empty() || (static_cast<uint8_t>(p[0]) >> 4) != 3) {
       return {};
@@ -230,7 +231,9 @@ struct raw_device {
     if (v5) {
       at += 1 + static_cast<uint8_t>(p[at]);  // (short properties)
     }
-    s.send_all(std::string{0x40, 2} + packet_id);
+    if (acknowledge) {
+      s.send_all(std::string{0x40, 2} + packet_id);
+    }
     return p.substr(at);
   }
 

@@ -132,6 +132,16 @@ TEST(mqtt_position_tracker, snapshot_pulls_back_unacknowledged) {
   EXPECT_EQ(r.resume_ts_ms, 9'000) << "the oldest unacknowledged publish time";
 }
 
+TEST(mqtt_position_tracker, a_tags_first_message_unacknowledged_keeps_the_position_at_0) {
+  position_tracker t(100);
+  t.advance({"a", "e1", 0, 0}, true);  // subscribed before the tag's first message
+  const message_position unacked[] = {{"a", "e1", 1, 10'000}};
+  session_record r;
+  t.snapshot(unacked, r);
+  ASSERT_EQ(r.positions.size(), 1u) << "replayed from the start, not by time";
+  EXPECT_EQ(r.positions[0], (stored_position{"a", "e1", 0}));
+}
+
 TEST(mqtt_position_tracker, epochs_bound_and_restore) {
   position_tracker t(2);
   t.advance({"a", "e1", 50, 1'000}, false);
