@@ -5,6 +5,7 @@
 // session discards it; the node's session bound refuses one more.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "mqtt_support.h"
@@ -55,27 +56,36 @@ TEST(mqtt_session, a_persistent_session_gets_what_was_published_while_away) {
 }
 
 TEST(mqtt_session, a_delivery_left_unacknowledged_comes_again_on_resume) {
-  // A tag's very first message (seq 1) and a later one, each delivered at QoS 1 and never
-  // acknowledged when the device leaves: the resumed session gets it again.
+  // A tag's very first message (seq 1) and a later one, each delivered at QoS 1 and not
+  // acknowledged when the device left, or when a new connection took its session over: the
+  // resumed session gets it again.
   ASSERT_TRUE(have_clients());
   server_process server(mqtt_args());
   ASSERT_TRUE(server.start());
   const uint16_t port = mqtt_port(server);
   for (const bool v5 : {false, true}) {
-    const std::string id = v5 ? "unacked-5" : "unacked-31";
-    const std::string topic = v5 ? "ua5/t" : "ua31/t";
-    for (const std::string m : {"m1", "m2"}) {
-      {
-        raw_device left(port, id, v5, {topic});
-        ASSERT_TRUE(left.accepted());
+    for (const bool taken_over : {false, true}) {
+      const std::string id = std::string(v5 ? "ua5" : "ua31") + (taken_over ? "-taken" : "-left");
+      const std::string topic = id + "/t";
+      for (const std::string m : {"m1", "m2"}) {
+        SCOPED_TRACE(id + " " + m);
+        std::optional<raw_device> left(std::in_place, port, id, v5,
+                                       std::vector<std::string>{topic});
+        ASSERT_TRUE(left->accepted());
         ASSERT_EQ(publish(port, {"-q", "1", "-t", topic, "-m", m}), 0);
-        ASSERT_EQ(left.receive(/*acknowledge=*/false), m);
+        ASSERT_EQ(left->receive(/*acknowledge=*/false), m);
+        if (!taken_over) {
+          left.reset();
+        }
+        raw_device back(port, id, v5, {});
+        ASSERT_TRUE(back.accepted());
+        EXPECT_EQ(back.connack[2], 1) << "session present";
+        EXPECT_EQ(back.receive(), m);
+        if (taken_over) {
+          EXPECT_TRUE(left->s.wait_eof(wait_time));
+        }
+        back.disconnect();
       }
-      raw_device back(port, id, v5, {});
-      ASSERT_TRUE(back.accepted());
-      EXPECT_EQ(back.connack[2], 1) << "session present";
-      EXPECT_EQ(back.receive(), m) << (v5 ? "5.0" : "3.1.1");
-      back.disconnect();
     }
   }
 }
