@@ -66,6 +66,7 @@ class redis_cluster {
   int migrating_slot_ = -1;
   std::size_t migration_from_ = 0;
   std::size_t migration_to_ = 0;
+  std::size_t migrated_keys_ = 0;  // by migrate_keys, since begin_migration
 };
 
 /// The bare text of a redis_process::command reply ("$abc" -> "abc", ":5" -> "5").
