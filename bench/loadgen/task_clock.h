@@ -3,8 +3,8 @@
 // update is skipped after a wake-up preemption: when the server shares its CPU with Redis,
 // the time from one waking the other until it gets the CPU is charged to the woken one,
 // though the other ran it (at fixed-1k through Redis, about a third of a core moved from the
-// server to Redis). task-clock counts
-// from the context switches themselves, as `perf stat -e task-clock` does.
+// server to Redis). task-clock counts from the context switches themselves, as `perf stat
+// -e task-clock` does.
 #pragma once
 
 #include <cstdint>

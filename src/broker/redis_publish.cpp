@@ -15,6 +15,7 @@
 #include "broker/redis_meta.h"
 #include "broker/redis_scripts.h"
 #include "redis/resp_writer.h"
+#include "util/release.h"
 #include "util/tickets.h"
 
 namespace wsa {
@@ -135,12 +136,8 @@ void redis_broker::flush_publishes() {
   for (uint32_t i = 0; i < n; ++i) {
     publish_group& g = groups_[i];
     send_publish_group(g);
-    if (g.args.capacity() > kept_group_bytes) {
-      std::string().swap(g.args);
-    }
-    if (g.idem_keys.capacity() > kept_group_bytes) {
-      std::string().swap(g.idem_keys);
-    }
+    release_if_grown(g.args, kept_group_bytes);
+    release_if_grown(g.idem_keys, kept_group_bytes);
   }
   if (groups_.size() > kept_groups && n <= kept_groups) {
     groups_.resize(kept_groups);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/release.h"
+
 namespace wsa::mqtt {
 namespace {
 
@@ -132,11 +134,8 @@ decode_status decoder::next(std::string_view& input, packet& out, decode_error& 
   }
   if (held_) {
     held_ = false;
-    if (buffer_.capacity() > keep_buffer_bytes) {
-      std::string().swap(buffer_);
-    } else {
-      buffer_.clear();
-    }
+    release_if_grown(buffer_, keep_buffer_bytes);
+    buffer_.clear();
     total_ = 0;
   }
   if (buffer_.empty()) {

@@ -14,6 +14,7 @@
 #include "redis/resp_writer.h"
 #include "util/check.h"
 #include "util/clock.h"
+#include "util/release.h"
 
 namespace wsa {
 namespace {
@@ -31,12 +32,6 @@ constexpr uint32_t own_role = 4;
 // pipeline does not free and fault in its buffer at every send.
 constexpr std::size_t burst_bytes_kept = 8 * 1024 * 1024;
 constexpr std::size_t pending_kept = 16 * 1024;  // requests (~50 bytes each)
-
-void release_if_burst(std::string& drained) {
-  if (drained.empty() && drained.capacity() > burst_bytes_kept) {
-    std::string().swap(drained);
-  }
-}
 
 // A pub/sub push rather than the reply to the next request. "sunsubscribe" is also the
 // reply to SUNSUBSCRIBE: it is a push unless such a request is next in line.
@@ -291,7 +286,7 @@ void link::on_sent(int res) {
     return;
   }
   sending_.clear();
-  release_if_burst(sending_);
+  release_if_grown(sending_, burst_bytes_kept);
   arm_send();
 }
 
@@ -375,7 +370,7 @@ void link::handle_reply(resp_view reply) {
     retained_head_ += request.retained;
     if (retained_head_ == retained_.size()) {
       retained_.clear();
-      release_if_burst(retained_);
+      release_if_grown(retained_, burst_bytes_kept);
       retained_head_ = 0;
     } else if (retained_head_ >= 64 * 1024 && retained_head_ * 2 >= retained_.size()) {
       retained_.erase(0, retained_head_);

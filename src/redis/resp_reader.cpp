@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "util/release.h"
 
 namespace wsa {
 namespace {
@@ -118,9 +119,7 @@ bool resp_reader::feed(const char* data, std::size_t size) {
   forget_last_reply();
   // Views die here: the bytes before the current reply can go.
   if (start_ == in_.size()) {
-    if (in_.capacity() > keep_bytes) {
-      std::string().swap(in_);
-    }
+    release_if_grown(in_, keep_bytes);
     in_.clear();
     pos_ = 0;
     start_ = 0;

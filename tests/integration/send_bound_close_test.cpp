@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/http_client.h"
@@ -54,19 +53,6 @@ void expect_in_order(ws_client& sub, int from, int to, int index) {
     ASSERT_EQ(m.u64("/seq"), static_cast<uint64_t>(n)) << "subscriber " << index;
     ASSERT_EQ(m.u64("/data/n"), static_cast<uint64_t>(n)) << "subscriber " << index;
   }
-}
-
-uint64_t await_connections(uint16_t port, uint64_t expected) {
-  uint64_t open = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    open = metric_sum(port, "wsagent_connections");
-    if (open == expected) {
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return open;
 }
 
 TEST(SendBoundClose, LeaversWhileQueuedBehindTheBoundAreFreedAndTheRestGetEverything) {
@@ -141,7 +127,7 @@ TEST(SendBoundClose, LeaversWhileQueuedBehindTheBoundAreFreedAndTheRestGetEveryt
     }
   }
   const uint64_t expected = static_cast<uint64_t>(survivors) + 2;
-  EXPECT_EQ(await_connections(server.port(), expected), expected);
+  EXPECT_EQ(await_metric_sum(server.port(), "wsagent_connections", expected), expected);
 
   // Still serving: a newcomer and the survivors get the next publish, and nothing else was
   // queued for anyone.

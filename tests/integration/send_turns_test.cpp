@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/http_client.h"
@@ -104,15 +103,7 @@ TEST(SendTurns, SubscribersGoneWhileWaitingForTheirTurnAreFreed) {
   // The leavers are freed (each one's descriptor closed, the gauge back down): kept
   // subscribers, the publisher and the scrape itself remain.
   const uint64_t expected = kept.size() + 2;
-  uint64_t open = 0;
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    open = metric_sum(server.port(), "wsagent_connections");
-    if (open == expected) {
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(open, expected);
+  EXPECT_EQ(await_metric_sum(server.port(), "wsagent_connections", expected), expected);
   publisher.send_text(R"({"op":"pub","tag":"wide","data":{"n":21}})");
   for (std::size_t i = 0; i < kept.size(); i += 25) {
     EXPECT_EQ(kept[i].next_json().u64("/seq"), 21u) << "subscriber " << i * 2;

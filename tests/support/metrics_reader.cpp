@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <string>
+#include <thread>
 
 #include "support/http_client.h"
 
@@ -75,6 +76,17 @@ uint64_t histogram_bucket_in(std::string_view text, std::string_view name, std::
 
 uint64_t metric_sum(uint16_t port, std::string_view name) {
   return metric_sum_in(http_get(port, "/metrics").body, name);
+}
+
+uint64_t await_metric_sum(uint16_t port, std::string_view name, uint64_t expected,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t value = metric_sum(port, name);
+  while (value != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    value = metric_sum(port, name);
+  }
+  return value;
 }
 
 std::map<std::string, double> metric_sums_in(std::string_view text) {

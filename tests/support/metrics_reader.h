@@ -2,6 +2,7 @@
 // what a limit counted.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -11,6 +12,10 @@ namespace wsa::test {
 
 /// The sum over shards of metric `name` (e.g. "wsagent_history_bytes"); 0 when absent.
 uint64_t metric_sum(uint16_t port, std::string_view name);
+
+/// metric_sum, read again until it is `expected` or `timeout` has passed; the last value read.
+uint64_t await_metric_sum(uint16_t port, std::string_view name, uint64_t expected,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// The same from an already fetched exposition text.
 uint64_t metric_sum_in(std::string_view text, std::string_view name);
